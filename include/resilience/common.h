@@ -1,0 +1,108 @@
+/**
+ * @file common.h
+ * @brief Status codes, allocator hook, version and the export macro shared by
+ *        every libresilience module.
+ *
+ * Every fallible function of the library returns an `int`: #RS_OK (0) or one
+ * of the negative #rs_status values below. Expected refusals (a limiter said
+ * no, a circuit is open, a budget is spent) are statuses, not failures.
+ */
+#ifndef RESILIENCE_COMMON_H
+#define RESILIENCE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resilience/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Marks a function exported from the shared library; everything else is hidden. */
+#if defined(_WIN32) && defined(RS_BUILDING_DLL)
+#define RS_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define RS_API __attribute__((visibility("default")))
+#else
+#define RS_API
+#endif
+
+/**
+ * Status codes. The values are explicit and stable: new codes are only ever
+ * appended, existing ones never change meaning.
+ * @since 0.1.0
+ */
+typedef enum rs_status {
+    RS_OK = 0,            /**< Success. */
+    RS_E_INVAL = -1,      /**< Bad argument or configuration (each function says which). */
+    RS_E_NOMEM = -2,      /**< An allocation failed; nothing was created or changed. */
+    RS_E_LIMITED = -3,    /**< A rate limiter refused, or would need to wait past the deadline. */
+    RS_E_OPEN = -4,       /**< A circuit breaker is open: the call was not attempted. */
+    RS_E_BUDGET = -5,     /**< A token budget would be exceeded: the call was not attempted. */
+    RS_E_EXHAUSTED = -6,  /**< Retries used up; the last attempt failed retryably. */
+    RS_E_FAILED = -7,     /**< The call failed with a permanent (non-retryable) error. */
+    RS_E_TIMEOUT = -8,    /**< The deadline passed. */
+    RS_E_IO = -9          /**< A backend (for example Redis) failed or was unreachable. */
+} rs_status;
+
+/**
+ * Describes a status code in English.
+ *
+ * @param status any value, including ones this version does not know.
+ * @return a static, NUL-terminated string; never NULL. Unknown values give
+ *         "unknown status".
+ * @note Thread-safe.
+ * @since 0.1.0
+ */
+RS_API const char *rs_strerror(int status);
+
+/**
+ * Returns the symbolic name of a status code, e.g. "RS_E_LIMITED".
+ *
+ * @return a static string; never NULL ("RS_E_UNKNOWN" for unknown values).
+ * @note Thread-safe.
+ * @since 0.1.0
+ */
+RS_API const char *rs_status_name(int status);
+
+/**
+ * Version of the library the program is running against, e.g. "0.1.0".
+ * Compare with #RS_VERSION_STRING to detect a header/library mismatch.
+ *
+ * @return a static string; never NULL.
+ * @since 0.1.0
+ */
+RS_API const char *rs_version_string(void);
+
+/**
+ * Version of the running library as #RS_VERSION_HEX: 0xMMmmpp.
+ * @since 0.1.0
+ */
+RS_API unsigned rs_version_hex(void);
+
+/** Allocation function: same contract as malloc(3). */
+typedef void *(*rs_malloc_fn)(size_t size);
+/** Release function: same contract as free(3) (must accept NULL). */
+typedef void (*rs_free_fn)(void *ptr);
+
+/**
+ * Routes every allocation the library makes through @p malloc_fn and
+ * @p free_fn. Passing NULL for both restores malloc(3) and free(3).
+ *
+ * Call it before any object is created: an object must be freed with the
+ * allocator that was installed when it was created.
+ *
+ * @return #RS_OK, or #RS_E_INVAL if exactly one of the two is NULL (nothing
+ *         is changed then).
+ * @note The hook itself is stored atomically, but swapping allocators while
+ *       objects are alive is the caller's bug.
+ * @since 0.1.0
+ */
+RS_API int rs_set_allocator(rs_malloc_fn malloc_fn, rs_free_fn free_fn);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RESILIENCE_COMMON_H */

@@ -1,0 +1,33 @@
+/* Common includes and helpers for the cmocka test programs. */
+#ifndef RS_TESTS_TESTING_H
+#define RS_TESTS_TESTING_H
+
+/* cmocka.h needs these before it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdbool.h>
+
+#define RS_TEST_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Multi-threaded tests skip themselves in a -Dthreads=disabled build, where
+ * the library makes no thread-safety promise. */
+#if RS_TEST_THREADS
+#define RS_TEST_REQUIRES_THREADS() ((void)0)
+#else
+#define RS_TEST_REQUIRES_THREADS() skip()
+#endif
+
+/* Runs fn(arg) on `count` threads at once (count <= 16) and joins them. The
+ * threads start together behind a barrier so they really contend. Fails the
+ * test if a thread cannot be created. */
+void rs_test_run_threads(unsigned count, void *(*fn)(void *arg), void *arg);
+
+/* Real monotonic time, for the concurrency tests that run on the system clock. */
+uint64_t rs_test_now_ns(void);
+
+#endif /* RS_TESTS_TESTING_H */

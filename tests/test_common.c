@@ -1,0 +1,117 @@
+/* Status codes, strerror, version and the allocator hook. */
+#include "support/fault_alloc.h"
+#include "support/testing.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resilience.h"
+
+static const int all_statuses[] = {
+    RS_OK, RS_E_INVAL, RS_E_NOMEM, RS_E_LIMITED, RS_E_OPEN,
+    RS_E_BUDGET, RS_E_EXHAUSTED, RS_E_FAILED, RS_E_TIMEOUT, RS_E_IO,
+};
+
+static void status_values_are_stable(void **state)
+{
+    (void)state;
+    /* These numbers are ABI: they may never change. */
+    assert_int_equal(RS_OK, 0);
+    assert_int_equal(RS_E_INVAL, -1);
+    assert_int_equal(RS_E_NOMEM, -2);
+    assert_int_equal(RS_E_LIMITED, -3);
+    assert_int_equal(RS_E_OPEN, -4);
+    assert_int_equal(RS_E_BUDGET, -5);
+    assert_int_equal(RS_E_EXHAUSTED, -6);
+    assert_int_equal(RS_E_FAILED, -7);
+    assert_int_equal(RS_E_TIMEOUT, -8);
+    assert_int_equal(RS_E_IO, -9);
+}
+
+static void every_status_has_distinct_text(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(all_statuses); i++) {
+        const char *text = rs_strerror(all_statuses[i]);
+        const char *name = rs_status_name(all_statuses[i]);
+        assert_non_null(text);
+        assert_non_null(name);
+        assert_string_not_equal(text, "unknown status");
+        assert_true(strncmp(name, "RS_", 3) == 0);
+        for (size_t j = 0; j < i; j++) {
+            assert_string_not_equal(text, rs_strerror(all_statuses[j]));
+            assert_string_not_equal(name, rs_status_name(all_statuses[j]));
+        }
+    }
+    assert_string_equal(rs_status_name(RS_E_LIMITED), "RS_E_LIMITED");
+    assert_string_equal(rs_strerror(RS_E_OPEN), "circuit breaker is open");
+}
+
+static void unknown_status_is_never_null(void **state)
+{
+    (void)state;
+    const int unknown[] = { 1, -10, -1000, INT_MIN, INT_MAX };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(unknown); i++) {
+        assert_string_equal(rs_strerror(unknown[i]), "unknown status");
+        assert_string_equal(rs_status_name(unknown[i]), "RS_E_UNKNOWN");
+    }
+}
+
+static void version_matches_headers(void **state)
+{
+    (void)state;
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", RS_VERSION_MAJOR, RS_VERSION_MINOR,
+             RS_VERSION_PATCH);
+    assert_string_equal(rs_version_string(), expected);
+    assert_string_equal(rs_version_string(), RS_VERSION_STRING);
+    assert_int_equal(rs_version_hex(), RS_VERSION_HEX);
+    assert_int_equal(RS_VERSION_HEX,
+                     (RS_VERSION_MAJOR << 16) | (RS_VERSION_MINOR << 8) | RS_VERSION_PATCH);
+}
+
+static void allocator_needs_both_functions(void **state)
+{
+    (void)state;
+    assert_int_equal(rs_set_allocator(malloc, NULL), RS_E_INVAL);
+    assert_int_equal(rs_set_allocator(NULL, free), RS_E_INVAL);
+    assert_int_equal(rs_set_allocator(NULL, NULL), RS_OK);
+}
+
+static void objects_allocate_through_the_hook(void **state)
+{
+    (void)state;
+    fault_alloc_install();
+    rs_backoff_config c = RS_BACKOFF_CONFIG_DEFAULT;
+    rs_backoff *b = NULL;
+    assert_int_equal(rs_backoff_new(&c, &b), RS_OK);
+    assert_true(fault_alloc_total() >= 1);
+    assert_int_equal(fault_alloc_live(), fault_alloc_total());
+    rs_backoff_free(b);
+    assert_int_equal(fault_alloc_live(), 0);
+
+    fault_alloc_fail_at(1);
+    b = NULL;
+    assert_int_equal(rs_backoff_new(&c, &b), RS_E_NOMEM);
+    assert_null(b);
+    fault_alloc_uninstall();
+
+    /* Back on malloc: creation works again. */
+    assert_int_equal(rs_backoff_new(&c, &b), RS_OK);
+    rs_backoff_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(status_values_are_stable),
+        cmocka_unit_test(every_status_has_distinct_text),
+        cmocka_unit_test(unknown_status_is_never_null),
+        cmocka_unit_test(version_matches_headers),
+        cmocka_unit_test(allocator_needs_both_functions),
+        cmocka_unit_test(objects_allocate_through_the_hook),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

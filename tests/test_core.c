@@ -1,0 +1,158 @@
+/* The shared core's internal helpers (saturating arithmetic, RNG, locks).
+ * This is the one test that reaches past the public API: it links the static
+ * library, where the rs__ helpers are visible. */
+#include "support/testing.h"
+
+#include <math.h>
+
+#include "core/arith.h"
+#include "core/atomics.h"
+#include "core/lock.h"
+#include "core/rng.h"
+
+static void saturating_add_sub_mul(void **state)
+{
+    (void)state;
+    assert_int_equal(rs__sat_add(1, 2), 3);
+    assert_int_equal(rs__sat_add(UINT64_MAX - 1, 1), UINT64_MAX);
+    assert_int_equal(rs__sat_add(UINT64_MAX - 1, 2), UINT64_MAX);
+    assert_int_equal(rs__sat_add(UINT64_MAX, UINT64_MAX), UINT64_MAX);
+    assert_int_equal(rs__sat_sub(5, 3), 2);
+    assert_int_equal(rs__sat_sub(3, 5), 0);
+    assert_int_equal(rs__sat_sub(0, UINT64_MAX), 0);
+    assert_int_equal(rs__sat_mul(1u << 31, 1u << 31), UINT64_C(1) << 62);
+    assert_int_equal(rs__sat_mul(UINT64_C(1) << 32, UINT64_C(1) << 32), UINT64_MAX);
+    assert_int_equal(rs__sat_mul(0, UINT64_MAX), 0);
+}
+
+static void doubles_convert_without_undefined_behaviour(void **state)
+{
+    (void)state;
+    assert_int_equal(rs__sat_from_double(NAN), 0);
+    assert_int_equal(rs__sat_from_double(-1.0), 0);
+    assert_int_equal(rs__sat_from_double(-INFINITY), 0);
+    assert_int_equal(rs__sat_from_double(INFINITY), UINT64_MAX);
+    assert_int_equal(rs__sat_from_double(1e300), UINT64_MAX);
+    assert_int_equal(rs__sat_from_double(18446744073709551616.0), UINT64_MAX);
+    assert_int_equal(rs__sat_from_double(12345.9), 12345);
+    assert_int_equal(rs__ns_from_seconds(1.5), 1500000000);
+    assert_int_equal(rs__ns_from_seconds(1e30), UINT64_MAX);
+    assert_true(rs__is_finite_positive(0.5));
+    assert_false(rs__is_finite_positive(0.0));
+    assert_false(rs__is_finite_positive(NAN));
+    assert_false(rs__is_finite_positive(INFINITY));
+}
+
+static void mul_div_is_exact_in_128_bits(void **state)
+{
+    (void)state;
+    assert_int_equal(rs__mul_div(UINT64_MAX, UINT64_MAX, UINT64_MAX), UINT64_MAX);
+    assert_int_equal(rs__mul_div(UINT64_MAX, 3, 4), (uint64_t)(((rs__u128)UINT64_MAX * 3) / 4));
+    assert_int_equal(rs__mul_div(UINT64_MAX, 2, 1), UINT64_MAX);
+    assert_int_equal(rs__mul_div(7, 3, 2), 10);
+}
+
+static void random_scaling_covers_the_range(void **state)
+{
+    (void)state;
+    assert_int_equal(rs__scale_random(0, 100), 0);
+    assert_int_equal(rs__scale_random(UINT64_MAX, 100), 100);
+    assert_int_equal(rs__scale_random(UINT64_MAX, 0), 0);
+    assert_int_equal(rs__scale_random(12345, UINT64_MAX), 12345);
+    assert_int_equal(rs__scale_random(UINT64_MAX, UINT64_MAX), UINT64_MAX);
+}
+
+static void rng_is_reproducible_and_uniform(void **state)
+{
+    (void)state;
+    rs__rng a, b, c;
+    rs__rng_seed(&a, 42);
+    rs__rng_seed(&b, 42);
+    rs__rng_seed(&c, 43);
+    int same_as_other_seed = 0;
+    double sum = 0;
+    unsigned buckets[16] = { 0 };
+    const int n = 160000;
+    for (int i = 0; i < n; i++) {
+        uint64_t x = rs__rng_next(&a);
+        assert_int_equal(x, rs__rng_next(&b));
+        same_as_other_seed += x == rs__rng_next(&c);
+        sum += (double)(x >> 11) * 0x1p-53;
+        buckets[x >> 60]++;
+    }
+    assert_true(same_as_other_seed < 2);
+    assert_true(fabs(sum / n - 0.5) < 0.005);
+    for (int i = 0; i < 16; i++) {
+        assert_true(buckets[i] > 9500 && buckets[i] < 10500);
+    }
+}
+
+static void os_seeds_differ(void **state)
+{
+    (void)state;
+    rs__rng a, b;
+    rs__rng_seed(&a, 0);
+    rs__rng_seed(&b, 0);
+    assert_int_not_equal(rs__rng_next(&a), rs__rng_next(&b));
+    assert_int_not_equal(rs__os_seed(), 0);
+}
+
+static void atomic_helpers(void **state)
+{
+    (void)state;
+    rs__atomic_u64 word;
+    atomic_init(&word, 10);
+    assert_int_equal(rs__atomic_sat_add(&word, 5), 15);
+    assert_int_equal(rs__atomic_sat_add(&word, UINT64_MAX), UINT64_MAX);
+    atomic_store(&word, 10);
+    assert_int_equal(rs__atomic_max(&word, 5), 10);
+    assert_int_equal(rs__atomic_max(&word, 50), 50);
+    rs__counter_add(&word, 2);
+    assert_int_equal(rs__counter_get(&word), 52);
+}
+
+static rs__spinlock spin;
+static rs__mutex mutex;
+static uint64_t guarded_by_spin;
+static uint64_t guarded_by_mutex;
+
+static void *increment_under_locks(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 50000; i++) {
+        rs__spin_lock(&spin);
+        guarded_by_spin++;
+        rs__spin_unlock(&spin);
+        rs__mutex_lock(&mutex);
+        guarded_by_mutex++;
+        rs__mutex_unlock(&mutex);
+    }
+    return NULL;
+}
+
+static void locks_exclude(void **state)
+{
+    (void)state;
+    RS_TEST_REQUIRES_THREADS();
+    rs__spin_init(&spin);
+    assert_int_equal(rs__mutex_init(&mutex), 0);
+    rs_test_run_threads(4, increment_under_locks, NULL);
+    assert_int_equal(guarded_by_spin, 200000);
+    assert_int_equal(guarded_by_mutex, 200000);
+    rs__mutex_destroy(&mutex);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(saturating_add_sub_mul),
+        cmocka_unit_test(doubles_convert_without_undefined_behaviour),
+        cmocka_unit_test(mul_div_is_exact_in_128_bits),
+        cmocka_unit_test(random_scaling_covers_the_range),
+        cmocka_unit_test(rng_is_reproducible_and_uniform),
+        cmocka_unit_test(os_seeds_differ),
+        cmocka_unit_test(atomic_helpers),
+        cmocka_unit_test(locks_exclude),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
