@@ -312,6 +312,7 @@ static void allocation_failure_is_clean(void **state)
     assert_true(fault_alloc_sweep(create_backoff, destroy_backoff, NULL) >= 1);
 }
 
+#if RS_TEST_THREADS
 static rs_backoff *shared;
 
 static void *hammer_shared(void *arg)
@@ -331,7 +332,6 @@ static void *hammer_shared(void *arg)
 static void shared_between_threads(void **state)
 {
     (void)state;
-    RS_TEST_REQUIRES_THREADS();
     shared = make(config(RS_JITTER_DECORRELATED, 10, 100000, 2.0, 11));
     rs_test_run_threads(4, hammer_shared, NULL);
     for (uint32_t n = 1; n < 100; n++) {
@@ -340,6 +340,7 @@ static void shared_between_threads(void **state)
     }
     rs_backoff_free(shared);
 }
+#endif
 
 int main(void)
 {
@@ -356,7 +357,9 @@ int main(void)
         cmocka_unit_test(reset_and_first_attempt_restart_decorrelated),
         cmocka_unit_test(stateless_delay_hits_both_ends),
         cmocka_unit_test(allocation_failure_is_clean),
+#if RS_TEST_THREADS
         cmocka_unit_test(shared_between_threads),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

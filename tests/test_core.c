@@ -111,6 +111,7 @@ static void atomic_helpers(void **state)
     assert_int_equal(rs__counter_get(&word), 52);
 }
 
+#if RS_TEST_THREADS
 static rs__spinlock spin;
 static rs__mutex mutex;
 static uint64_t guarded_by_spin;
@@ -133,7 +134,6 @@ static void *increment_under_locks(void *arg)
 static void locks_exclude(void **state)
 {
     (void)state;
-    RS_TEST_REQUIRES_THREADS();
     rs__spin_init(&spin);
     assert_int_equal(rs__mutex_init(&mutex), 0);
     rs_test_run_threads(4, increment_under_locks, NULL);
@@ -141,6 +141,7 @@ static void locks_exclude(void **state)
     assert_int_equal(guarded_by_mutex, 200000);
     rs__mutex_destroy(&mutex);
 }
+#endif
 
 int main(void)
 {
@@ -152,7 +153,9 @@ int main(void)
         cmocka_unit_test(rng_is_reproducible_and_uniform),
         cmocka_unit_test(os_seeds_differ),
         cmocka_unit_test(atomic_helpers),
+#if RS_TEST_THREADS
         cmocka_unit_test(locks_exclude),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

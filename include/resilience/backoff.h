@@ -81,7 +81,9 @@ RS_API void rs_backoff_free(rs_backoff *b);
  * Delay to wait before retry number @p attempt (1 = the first retry), in ns.
  *
  * For #RS_JITTER_DECORRELATED the result also depends on the previous call
- * (that is the algorithm); rs_backoff_reset() starts over from base_ns.
+ * (that is the algorithm): attempt 1 starts a new sequence from base_ns, as
+ * does rs_backoff_reset(); other attempt numbers continue from the previous
+ * delay.
  *
  * @param b        the generator; NULL gives 0.
  * @param attempt  1-based retry number; 0 (no retry yet) gives 0.
