@@ -9,6 +9,7 @@
 
 #include "resilience/common.h"
 #include "resilience/clock.h"
+#include "resilience/limiter.h"
 #include "resilience/backoff.h"
 
 #endif /* RESILIENCE_H */

@@ -103,6 +103,53 @@ static void objects_allocate_through_the_hook(void **state)
     rs_backoff_free(b);
 }
 
+/* A fake backend: grants up to `capacity` units, then asks to wait. */
+typedef struct fake_limiter {
+    uint64_t capacity;
+    uint64_t last_now;
+} fake_limiter;
+
+static int fake_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
+                        uint64_t *wait_ns)
+{
+    fake_limiter *f = self;
+    f->last_now = now_ns;
+    if (n > f->capacity) {
+        *wait_ns = 500;
+        return max_wait_ns >= 500 ? RS_OK : RS_E_LIMITED;
+    }
+    f->capacity -= n;
+    *wait_ns = 0;
+    return RS_OK;
+}
+
+static const rs_limiter_ops fake_ops = { fake_acquire, "fake" };
+
+static void limiter_interface_dispatches(void **state)
+{
+    (void)state;
+    fake_limiter f = { 3, 0 };
+    rs_limiter l = { &fake_ops, &f };
+    uint64_t wait = 99;
+    assert_int_equal(rs_limiter_acquire(&l, 2, 0, 1234, &wait), RS_OK);
+    assert_int_equal(wait, 0);
+    assert_int_equal(f.last_now, 1234);
+    assert_int_equal(rs_limiter_acquire(&l, 2, 0, 1235, &wait), RS_E_LIMITED);
+    assert_int_equal(wait, 500);
+    assert_int_equal(rs_limiter_acquire(&l, 2, 1000, 1236, &wait), RS_OK);
+    assert_int_equal(wait, 500);
+    assert_int_equal(rs_limiter_acquire(&l, 1, 0, 1, NULL), RS_E_INVAL);
+
+    /* No limiter admits everything. */
+    rs_limiter none = { NULL, NULL };
+    wait = 99;
+    assert_int_equal(rs_limiter_acquire(&none, 1000000, 0, 0, &wait), RS_OK);
+    assert_int_equal(wait, 0);
+    wait = 99;
+    assert_int_equal(rs_limiter_acquire(NULL, 1, 0, 0, &wait), RS_OK);
+    assert_int_equal(wait, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +159,7 @@ int main(void)
         cmocka_unit_test(version_matches_headers),
         cmocka_unit_test(allocator_needs_both_functions),
         cmocka_unit_test(objects_allocate_through_the_hook),
+        cmocka_unit_test(limiter_interface_dispatches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
