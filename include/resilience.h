@@ -11,5 +11,6 @@
 #include "resilience/clock.h"
 #include "resilience/limiter.h"
 #include "resilience/backoff.h"
+#include "resilience/policy.h"
 
 #endif /* RESILIENCE_H */

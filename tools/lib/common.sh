@@ -32,8 +32,9 @@ ensure_packages() {
 # What building the library and its examples needs.
 BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3)
 # What the whole test suite needs on top: cmocka, clang and its sanitizer
-# runtimes, g++ for the C++ header checks, binutils for nm.
-TEST_PACKAGES=(libcmocka-dev clang libclang-rt-14-dev g++ binutils)
+# runtimes, g++ for the C++ header checks, binutils for nm, libuv for the
+# event-loop example.
+TEST_PACKAGES=(libcmocka-dev clang libclang-rt-14-dev g++ binutils libuv1-dev)
 
 # meson setup, or a reconfigure when the directory exists already.
 configure() {

@@ -1,0 +1,385 @@
+/* The step machine of one call, and its two drivers: the public step API
+ * for event loops and the blocking rs_call(). There is one retry logic:
+ * rs_call() is a loop over the same next/complete functions. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/arith.h"
+#include "policy_internal.h"
+
+static rs_step step_run(void) { return (rs_step){ RS_STEP_RUN, 0, RS_OK }; }
+
+/* Internal only: a stage passed and the machine moves on to the next phase
+ * without returning to the driver. */
+#define STEP_CONTINUE ((rs_step_action)3)
+static rs_step step_continue(void) { return (rs_step){ STEP_CONTINUE, 0, RS_OK }; }
+
+static rs_step step_done(int status) { return (rs_step){ RS_STEP_DONE, 0, status }; }
+
+static void call_init(rs_call_state *c, rs_policy *p, const rs_call_options *opts,
+                      uint64_t now_ns)
+{
+    memset(c, 0, sizeof *c);
+    c->policy = p;
+    c->phase = RS__PHASE_ADMIT;
+    c->start_ns = now_ns;
+    c->attempt.number = 1;
+    uint64_t timeout = p->cfg.timeout_ns;
+    c->token_estimate = p->cfg.token_estimate;
+    if (opts != NULL) {
+        timeout = opts->timeout_ns != 0 ? opts->timeout_ns : timeout;
+        c->token_estimate = opts->token_estimate != 0 ? opts->token_estimate : c->token_estimate;
+    }
+    c->deadline_ns = timeout != 0 ? rs__sat_add(now_ns, timeout) : 0;
+    rs__counter_add(&p->counters.calls, 1);
+}
+
+static void release_budget(rs_call_state *c)
+{
+    if (c->ticket_held) {
+        rs_budget_cancel(c->policy->cfg.budget, &c->ticket);
+        c->ticket_held = false;
+    }
+}
+
+static rs__atomic_u64 *counter_for(rs__policy_counters *counters, rs_stop_reason reason)
+{
+    switch (reason) {
+    case RS_STOP_SUCCESS: return &counters->successes;
+    case RS_STOP_FAILED: return &counters->failures;
+    case RS_STOP_EXHAUSTED:
+    case RS_STOP_RETRY_AFTER: return &counters->exhausted;
+    case RS_STOP_TIMEOUT:
+    case RS_STOP_ABANDONED: return &counters->timeouts;
+    case RS_STOP_LIMITER: return &counters->rejected_limiter;
+    case RS_STOP_BREAKER: return &counters->rejected_breaker;
+    case RS_STOP_BUDGET: return &counters->rejected_budget;
+    case RS_STOP_RETRY_BUDGET: return &counters->rejected_retry_budget;
+    case RS_STOP_NONE: break;
+    }
+    return NULL;
+}
+
+static rs_step finish(rs_call_state *c, int status, rs_stop_reason reason, uint64_t now_ns)
+{
+    release_budget(c);
+    c->phase = RS__PHASE_DONE;
+    c->report.status = status;
+    c->report.reason = reason;
+    c->report.elapsed_ns = rs__sat_sub(now_ns, c->start_ns);
+    rs__atomic_u64 *counter = counter_for(&c->policy->counters, reason);
+    if (counter != NULL) {
+        rs__counter_add(counter, 1);
+    }
+    const rs_policy_config *cfg = &c->policy->cfg;
+    if (status != RS_OK && cfg->on_give_up != NULL) {
+        cfg->on_give_up(cfg->hook_ctx, &c->report);
+    }
+    return step_done(status);
+}
+
+/* Wait until wake, then resume in `resume`; a wait that would cross the
+ * deadline ends the call now instead of sleeping in vain. */
+static rs_step wait_then(rs_call_state *c, uint64_t wait_ns, rs__call_phase resume,
+                         bool for_limiter, uint64_t now_ns)
+{
+    c->phase = RS__PHASE_WAITING;
+    c->after_wait = resume;
+    c->wake_ns = rs__sat_add(now_ns, wait_ns);
+    c->wait_started_ns = now_ns;
+    c->waiting_for_limiter = for_limiter;
+    return (rs_step){ RS_STEP_WAIT, wait_ns, RS_OK };
+}
+
+/* A limiter needs `wait_ns`: allowed up to this attempt's limiter window,
+ * which itself never passes the deadline. Which bound refused decides the
+ * status: the limiter's own patience (LIMITED) or the deadline (TIMEOUT). */
+static rs_step limiter_refused(rs_call_state *c, uint64_t now_ns)
+{
+    if (c->deadline_ns != 0 && c->limiter_until_ns >= c->deadline_ns) {
+        return finish(c, RS_E_TIMEOUT, RS_STOP_TIMEOUT, now_ns);
+    }
+    return finish(c, RS_E_LIMITED, RS_STOP_LIMITER, now_ns);
+}
+
+static rs_step admit(rs_call_state *c, uint64_t now_ns)
+{
+    const rs_policy_config *cfg = &c->policy->cfg;
+    if (c->deadline_ns != 0 && now_ns >= c->deadline_ns) {
+        return finish(c, RS_E_TIMEOUT, RS_STOP_TIMEOUT, now_ns);
+    }
+    uint32_t number = c->attempt.number;
+    memset(&c->attempt, 0, sizeof c->attempt);
+    c->attempt.number = number;
+    c->attempt.deadline_ns = c->deadline_ns;
+    if (cfg->budget != NULL) {
+        int rc = rs_budget_reserve_at(cfg->budget, c->token_estimate, &c->ticket, now_ns);
+        if (rc != RS_OK) {
+            return finish(c, rc == RS_E_BUDGET ? RS_E_BUDGET : rc, RS_STOP_BUDGET, now_ns);
+        }
+        c->ticket_held = true;
+    }
+    c->limiter_until_ns = rs__sat_add(now_ns, cfg->max_limiter_wait_ns);
+    if (c->deadline_ns != 0 && c->limiter_until_ns > c->deadline_ns) {
+        c->limiter_until_ns = c->deadline_ns;
+    }
+    c->limiter_index = 0;
+    c->phase = RS__PHASE_LIMITERS;
+    return step_continue();
+}
+
+/* Asks each limiter in turn. A reservation waits and moves on; a refusal
+ * with a known wait waits and asks the same limiter again; both only within
+ * this attempt's limiter patience. */
+static rs_step pass_limiters(rs_call_state *c, uint64_t now_ns)
+{
+    rs_policy *p = c->policy;
+    while (c->limiter_index < p->limiter_count) {
+        unsigned i = c->limiter_index;
+        uint64_t units = p->limiter_counts_tokens[i] ? c->token_estimate : 1;
+        uint64_t patience = rs__sat_sub(c->limiter_until_ns, now_ns);
+        uint64_t wait = 0;
+        int rc = rs_limiter_acquire(&p->limiters[i], units, patience, now_ns, &wait);
+        if (rc == RS_OK) {
+            c->limiter_index++;
+            if (wait > 0) {
+                return wait_then(c, wait, RS__PHASE_LIMITERS, true, now_ns);
+            }
+            continue;
+        }
+        if (rc == RS_E_LIMITED) {
+            /* A refusal without a usable wait (0 = unknown) is final. */
+            if (wait == 0 || wait > patience) {
+                return limiter_refused(c, now_ns);
+            }
+            return wait_then(c, wait, RS__PHASE_LIMITERS, true, now_ns);
+        }
+        if (rc == RS_E_OPEN) {
+            return finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
+        }
+        /* RS_E_INVAL (can never be granted) or RS_E_IO (backend failed). */
+        return finish(c, rc, RS_STOP_LIMITER, now_ns);
+    }
+    c->phase = RS__PHASE_BREAKER;
+    return step_continue();
+}
+
+static rs_step pass_breaker(rs_call_state *c, uint64_t now_ns)
+{
+    rs_breaker *breaker = c->policy->cfg.breaker;
+    if (breaker != NULL) {
+        if (rs_breaker_allow_at(breaker, &c->permit, now_ns) != RS_OK) {
+            return finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
+        }
+        c->permit_held = true;
+    }
+    c->phase = RS__PHASE_RUNNING;
+    rs__counter_add(&c->policy->counters.attempts, 1);
+    return step_run();
+}
+
+rs_step rs_call_next_at(rs_call_state *c, uint64_t now_ns)
+{
+    if (c == NULL) {
+        return step_done(RS_E_INVAL);
+    }
+    for (;;) {
+        rs_step s;
+        switch (c->phase) {
+        case RS__PHASE_DONE:
+            return step_done(c->report.status);
+        case RS__PHASE_RUNNING:
+            return step_run();
+        case RS__PHASE_WAITING:
+            if (now_ns < c->wake_ns) {
+                return (rs_step){ RS_STEP_WAIT, c->wake_ns - now_ns, RS_OK };
+            }
+            {
+                uint64_t waited = now_ns - c->wait_started_ns;
+                c->report.waited_ns = rs__sat_add(c->report.waited_ns, waited);
+                if (c->waiting_for_limiter) {
+                    c->report.limiter_wait_ns = rs__sat_add(c->report.limiter_wait_ns, waited);
+                }
+            }
+            c->phase = c->after_wait;
+            continue;
+        case RS__PHASE_ADMIT:
+            s = admit(c, now_ns);
+            break;
+        case RS__PHASE_LIMITERS:
+            s = pass_limiters(c, now_ns);
+            break;
+        case RS__PHASE_BREAKER:
+            s = pass_breaker(c, now_ns);
+            break;
+        default:
+            return step_done(RS_E_INVAL);
+        }
+        if (s.action != STEP_CONTINUE) {
+            return s;
+        }
+    }
+}
+
+/* After a retryable failure: the delay before the next attempt, or the end. */
+static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
+{
+    rs_policy *p = c->policy;
+    const rs_policy_config *cfg = &p->cfg;
+    if (c->attempt.number >= cfg->max_attempts) {
+        (void)rs__policy_retry_allowed_after_failure(p);
+        return finish(c, RS_E_EXHAUSTED, RS_STOP_EXHAUSTED, now_ns);
+    }
+    if (!rs__policy_retry_allowed_after_failure(p)) {
+        return finish(c, RS_E_LIMITED, RS_STOP_RETRY_BUDGET, now_ns);
+    }
+    uint64_t delay = rs_backoff_delay(&cfg->backoff, c->attempt.number, c->prev_delay_ns,
+                                      rs__rng_next(&p->rng));
+    c->prev_delay_ns = delay;
+    uint64_t retry_after = c->attempt.retry_after_ns;
+    if (cfg->honor_retry_after && retry_after > delay) {
+        if (cfg->max_retry_after_ns != 0 && retry_after > cfg->max_retry_after_ns) {
+            /* Retrying earlier than the server asked only earns another 429. */
+            return finish(c, RS_E_EXHAUSTED, RS_STOP_RETRY_AFTER, now_ns);
+        }
+        delay = retry_after;
+    }
+    if (c->deadline_ns != 0 && rs__sat_add(now_ns, delay) >= c->deadline_ns) {
+        return finish(c, RS_E_TIMEOUT, RS_STOP_TIMEOUT, now_ns);
+    }
+    if (cfg->on_retry != NULL) {
+        cfg->on_retry(cfg->hook_ctx, &c->attempt, delay);
+    }
+    c->report.retries++;
+    rs__counter_add(&p->counters.retries, 1);
+    c->attempt.number++;
+    return wait_then(c, delay, RS__PHASE_ADMIT, false, now_ns);
+}
+
+rs_step rs_call_complete_at(rs_call_state *c, rs_verdict verdict, uint64_t now_ns)
+{
+    if (c == NULL) {
+        return step_done(RS_E_INVAL);
+    }
+    if (c->phase != RS__PHASE_RUNNING) {
+        return rs_call_next_at(c, now_ns);
+    }
+    const rs_policy_config *cfg = &c->policy->cfg;
+    if (c->permit_held) {
+        if (c->attempt.caller_fault) {
+            rs_breaker_release(cfg->breaker, &c->permit);
+        } else {
+            rs_breaker_record_at(cfg->breaker, &c->permit, verdict == RS_SUCCESS, now_ns);
+        }
+        c->permit_held = false;
+    }
+    if (c->ticket_held) {
+        rs_budget_commit(cfg->budget, &c->ticket, c->attempt.tokens_used);
+        c->ticket_held = false;
+    }
+    c->report.attempts++;
+    c->report.last_error = c->attempt.error;
+    if (c->attempt.retry_after_ns != 0) {
+        c->report.retry_after_ns = c->attempt.retry_after_ns;
+    }
+    switch (verdict) {
+    case RS_SUCCESS:
+        rs__policy_record_success(c->policy);
+        return finish(c, RS_OK, RS_STOP_SUCCESS, now_ns);
+    case RS_RETRY:
+        return schedule_retry(c, now_ns);
+    case RS_FAIL:
+    default:
+        return finish(c, RS_E_FAILED, RS_STOP_FAILED, now_ns);
+    }
+}
+
+rs_step rs_call_next(rs_call_state *c)
+{
+    return c != NULL ? rs_call_next_at(c, rs_clock_now(c->policy->clock)) : step_done(RS_E_INVAL);
+}
+
+rs_step rs_call_complete(rs_call_state *c, rs_verdict verdict)
+{
+    return c != NULL ? rs_call_complete_at(c, verdict, rs_clock_now(c->policy->clock))
+                     : step_done(RS_E_INVAL);
+}
+
+rs_attempt *rs_call_attempt(rs_call_state *c)
+{
+    return c != NULL ? &c->attempt : NULL;
+}
+
+int rs_call_begin(rs_policy *p, const rs_call_options *opts, rs_call_state **out)
+{
+    if (p == NULL || out == NULL) {
+        return RS_E_INVAL;
+    }
+    rs_call_state *c = rs__malloc(sizeof *c);
+    if (c == NULL) {
+        return RS_E_NOMEM;
+    }
+    call_init(c, p, opts, rs_clock_now(p->clock));
+    c->heap = true;
+    *out = c;
+    return RS_OK;
+}
+
+/* Ends the call (abandoning it if needed) and copies the report. */
+static void call_end(rs_call_state *c, rs_call_report *report)
+{
+    if (c->phase != RS__PHASE_DONE) {
+        if (c->permit_held) {
+            rs_breaker_release(c->policy->cfg.breaker, &c->permit);
+            c->permit_held = false;
+        }
+        (void)finish(c, RS_E_TIMEOUT, RS_STOP_ABANDONED, rs_clock_now(c->policy->clock));
+    }
+    if (report != NULL) {
+        *report = c->report;
+    }
+}
+
+void rs_call_end(rs_call_state *c, rs_call_report *report)
+{
+    if (c == NULL) {
+        return;
+    }
+    call_end(c, report);
+    if (c->heap) {
+        rs__free(c);
+    }
+}
+
+int rs_call_with(rs_policy *p, const rs_call_options *opts, rs_fn fn, void *ctx,
+                 rs_call_report *report)
+{
+    if (p == NULL || fn == NULL) {
+        return RS_E_INVAL;
+    }
+    const rs_clock *clock = p->clock;
+    rs_call_state c; /* on the stack: the blocking driver never allocates */
+    call_init(&c, p, opts, rs_clock_now(clock));
+    rs_step s = rs_call_next_at(&c, c.start_ns);
+    while (s.action != RS_STEP_DONE) {
+        if (s.action == RS_STEP_RUN) {
+            rs_verdict verdict = fn(ctx, &c.attempt);
+            s = rs_call_complete_at(&c, verdict, rs_clock_now(clock));
+        } else {
+            rs_clock_sleep(clock, s.wait_ns);
+            s = rs_call_next_at(&c, rs_clock_now(clock));
+        }
+    }
+    call_end(&c, report);
+    return s.status;
+}
+
+int rs_call_ex(rs_policy *p, rs_fn fn, void *ctx, rs_call_report *report)
+{
+    return rs_call_with(p, NULL, fn, ctx, report);
+}
+
+int rs_call(rs_policy *p, rs_fn fn, void *ctx)
+{
+    return rs_call_with(p, NULL, fn, ctx, NULL);
+}

@@ -1,0 +1,161 @@
+/* The policy object: configuration, the shared retry budget, counters. The
+ * per-call logic is in call.c. */
+#include <math.h>
+
+#include "core/alloc.h"
+#include "core/arith.h"
+#include "policy_internal.h"
+
+static int validate(const rs_policy_config *cfg)
+{
+    if (cfg->max_attempts == 0 || rs_backoff_config_validate(&cfg->backoff) != RS_OK ||
+        (cfg->external_limiter.ops != NULL && cfg->external_limiter.ops->acquire == NULL)) {
+        return RS_E_INVAL;
+    }
+    if (!isfinite(cfg->retry_ratio) || cfg->retry_ratio < 0.0) {
+        return RS_E_INVAL;
+    }
+    if (cfg->retry_ratio > 0.0 &&
+        (!isfinite(cfg->retry_max_tokens) || cfg->retry_max_tokens < 1.0 ||
+         cfg->retry_max_tokens > 1e9)) {
+        return RS_E_INVAL;
+    }
+    return RS_OK;
+}
+
+/* Local modules behind the rs_limiter interface. */
+static int bucket_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
+                          uint64_t *wait_ns)
+{
+    return rs_token_bucket_reserve_at(self, n, max_wait_ns, wait_ns, now_ns);
+}
+
+static int window_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
+                          uint64_t *wait_ns)
+{
+    (void)max_wait_ns; /* a window cannot reserve: the caller asks again */
+    if (rs_sliding_window_try_acquire_at(self, n, now_ns)) {
+        *wait_ns = 0;
+        return RS_OK;
+    }
+    uint64_t wait = rs_sliding_window_wait_ns_at(self, n, now_ns);
+    if (wait == UINT64_MAX) {
+        *wait_ns = UINT64_MAX;
+        return RS_E_INVAL;
+    }
+    /* 0 means another thread took the last slot between the two calls. */
+    *wait_ns = wait == 0 ? 1 : wait;
+    return RS_E_LIMITED;
+}
+
+static const rs_limiter_ops bucket_ops = { bucket_acquire, "token_bucket" };
+static const rs_limiter_ops window_ops = { window_acquire, "sliding_window" };
+
+static void add_limiter(rs_policy *p, const rs_limiter_ops *ops, void *self, bool counts_tokens)
+{
+    p->limiters[p->limiter_count] = (rs_limiter){ ops, self };
+    p->limiter_counts_tokens[p->limiter_count] = counts_tokens;
+    p->limiter_count++;
+}
+
+int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy **out)
+{
+    if (cfg == NULL || out == NULL || validate(cfg) != RS_OK) {
+        return RS_E_INVAL;
+    }
+    rs_policy *p = rs__calloc(1, sizeof *p);
+    if (p == NULL) {
+        return RS_E_NOMEM;
+    }
+    p->cfg = *cfg;
+    p->clock = clock != NULL ? clock : rs_clock_system();
+    if (cfg->window != NULL) {
+        add_limiter(p, &window_ops, cfg->window, false);
+    }
+    if (cfg->limiter != NULL) {
+        add_limiter(p, &bucket_ops, cfg->limiter, cfg->limiter_counts_tokens);
+    }
+    if (cfg->external_limiter.ops != NULL) {
+        add_limiter(p, cfg->external_limiter.ops, cfg->external_limiter.self,
+                    cfg->limiter_counts_tokens);
+    }
+    rs__rng_seed(&p->rng, cfg->backoff.seed);
+    if (cfg->retry_ratio > 0.0) {
+        p->retry_max_milli = rs__sat_from_double(cfg->retry_max_tokens * 1000.0);
+        p->retry_ratio_milli = rs__sat_from_double(cfg->retry_ratio * 1000.0);
+    }
+    atomic_init(&p->retry_milli_tokens, p->retry_max_milli);
+    *out = p;
+    return RS_OK;
+}
+
+void rs_policy_free(rs_policy *p)
+{
+    rs__free(p);
+}
+
+bool rs__policy_retry_allowed_after_failure(rs_policy *p)
+{
+    if (p->retry_max_milli == 0) {
+        return true;
+    }
+    uint64_t old = atomic_load_explicit(&p->retry_milli_tokens, memory_order_relaxed);
+    uint64_t next;
+    do {
+        next = rs__sat_sub(old, 1000);
+    } while (!atomic_compare_exchange_weak_explicit(&p->retry_milli_tokens, &old, next,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return next > p->retry_max_milli / 2;
+}
+
+void rs__policy_record_success(rs_policy *p)
+{
+    if (p->retry_max_milli == 0) {
+        return;
+    }
+    uint64_t old = atomic_load_explicit(&p->retry_milli_tokens, memory_order_relaxed);
+    uint64_t next;
+    do {
+        next = rs__min_u64(rs__sat_add(old, p->retry_ratio_milli), p->retry_max_milli);
+    } while (old != next &&
+             !atomic_compare_exchange_weak_explicit(&p->retry_milli_tokens, &old, next,
+                                                    memory_order_relaxed, memory_order_relaxed));
+}
+
+void rs_policy_stats_get(rs_policy *p, rs_policy_stats *out)
+{
+    if (p == NULL || out == NULL) {
+        return;
+    }
+    const rs__policy_counters *c = &p->counters;
+    out->calls = rs__counter_get(&c->calls);
+    out->successes = rs__counter_get(&c->successes);
+    out->failures = rs__counter_get(&c->failures);
+    out->exhausted = rs__counter_get(&c->exhausted);
+    out->timeouts = rs__counter_get(&c->timeouts);
+    out->attempts = rs__counter_get(&c->attempts);
+    out->retries = rs__counter_get(&c->retries);
+    out->rejected_limiter = rs__counter_get(&c->rejected_limiter);
+    out->rejected_breaker = rs__counter_get(&c->rejected_breaker);
+    out->rejected_budget = rs__counter_get(&c->rejected_budget);
+    out->rejected_retry_budget = rs__counter_get(&c->rejected_retry_budget);
+    out->retry_tokens =
+        (double)atomic_load_explicit(&p->retry_milli_tokens, memory_order_relaxed) / 1000.0;
+}
+
+const char *rs_stop_reason_name(rs_stop_reason reason)
+{
+    static const char *const names[] = {
+        "RS_STOP_NONE",    "RS_STOP_SUCCESS", "RS_STOP_FAILED",       "RS_STOP_EXHAUSTED",
+        "RS_STOP_TIMEOUT", "RS_STOP_LIMITER", "RS_STOP_BREAKER",      "RS_STOP_BUDGET",
+        "RS_STOP_RETRY_BUDGET", "RS_STOP_RETRY_AFTER", "RS_STOP_ABANDONED",
+    };
+    size_t i = (size_t)reason;
+    return i < sizeof names / sizeof names[0] ? names[i] : "RS_STOP_UNKNOWN";
+}
+
+bool rs_stop_reason_is_local(rs_stop_reason reason)
+{
+    return reason == RS_STOP_LIMITER || reason == RS_STOP_BREAKER || reason == RS_STOP_BUDGET ||
+           reason == RS_STOP_RETRY_BUDGET;
+}

@@ -1,0 +1,74 @@
+/* Shared between policy.c (the policy object, retry budget, counters),
+ * call.c (the step machine and its two drivers) and client.c. Not
+ * installed. */
+#ifndef RS_POLICY_INTERNAL_H
+#define RS_POLICY_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "core/atomics.h"
+#include "core/rng.h"
+#include "resilience/policy.h"
+
+typedef struct rs__policy_counters {
+    rs__atomic_u64 calls, successes, failures, exhausted, timeouts, attempts, retries;
+    rs__atomic_u64 rejected_limiter, rejected_breaker, rejected_budget, rejected_retry_budget;
+} rs__policy_counters;
+
+/* The limiters a policy asks, in order: sliding window, token bucket, the
+ * external one. Local modules are wrapped in the rs_limiter interface so one
+ * loop serves them all. */
+#define RS__POLICY_MAX_LIMITERS 3
+
+struct rs_policy {
+    rs_policy_config cfg;
+    rs_limiter limiters[RS__POLICY_MAX_LIMITERS];
+    bool limiter_counts_tokens[RS__POLICY_MAX_LIMITERS];
+    unsigned limiter_count;
+    const rs_clock *clock;
+    rs__rng rng; /* jitter for every call on the policy */
+    /* gRPC retry throttling in milli-tokens: starts full, -1000 per failed
+     * attempt, +ratio*1000 per success; retries only while above half. */
+    rs__atomic_u64 retry_milli_tokens;
+    uint64_t retry_max_milli;
+    uint64_t retry_ratio_milli;
+    rs__policy_counters counters;
+};
+
+/* Where a call is between two instructions. */
+typedef enum rs__call_phase {
+    RS__PHASE_ADMIT,   /* about to start attempt `attempt.number` */
+    RS__PHASE_LIMITERS, /* asking limiter `limiter_index` */
+    RS__PHASE_BREAKER, /* limiters passed; ask the breaker */
+    RS__PHASE_RUNNING, /* fn is running */
+    RS__PHASE_WAITING, /* a timer is running until wake_ns */
+    RS__PHASE_DONE
+} rs__call_phase;
+
+struct rs_call_state {
+    rs_policy *policy;
+    rs_attempt attempt;
+    rs_call_report report;
+    rs__call_phase phase;
+    rs__call_phase after_wait; /* phase to resume when wake_ns is reached */
+    uint64_t wake_ns;
+    uint64_t wait_started_ns;
+    bool waiting_for_limiter;   /* the current wait counts as limiter wait */
+    uint64_t start_ns;
+    uint64_t deadline_ns;       /* 0 = none */
+    uint64_t limiter_until_ns;  /* this attempt's limiter waits end here */
+    unsigned limiter_index;     /* next limiter to ask */
+    uint64_t token_estimate;
+    uint64_t prev_delay_ns;     /* decorrelated jitter's memory */
+    rs_budget_ticket ticket;
+    bool ticket_held;
+    rs_permit permit;
+    bool permit_held;
+    bool heap;                  /* allocated by rs_call_begin */
+};
+
+/* Retry budget: records a failed attempt; true if a retry is allowed. */
+bool rs__policy_retry_allowed_after_failure(rs_policy *p);
+void rs__policy_record_success(rs_policy *p);
+
+#endif /* RS_POLICY_INTERNAL_H */

@@ -1,0 +1,939 @@
+/* The composition: rs_call, the step API, the retry budget and rs_client,
+ * all on the manual clock with scripted (seeded) faults. */
+#include "support/fault_alloc.h"
+#include "support/testing.h"
+
+#include <string.h>
+
+#include "resilience.h"
+
+#define MS UINT64_C(1000000)
+#define SEC UINT64_C(1000000000)
+
+static rs_manual_clock clock_;
+
+/* A scripted remote service: verdicts in order (the last one repeats), and
+ * what it reports with each. Records when every attempt started. */
+typedef struct script {
+    rs_verdict verdicts[16];
+    size_t count;
+    uint64_t retry_after_ns;
+    uint64_t tokens_used;
+    uint64_t duration_ns; /* each attempt takes this long on the clock */
+    bool caller_fault;
+    int error;
+    size_t calls;
+    uint64_t started_ns[64];
+    uint32_t numbers[64];
+    uint64_t deadlines[64];
+} script;
+
+static rs_verdict scripted(void *ctx, rs_attempt *a)
+{
+    script *s = ctx;
+    size_t i = s->calls < s->count ? s->calls : s->count - 1;
+    if (s->calls < 64) {
+        s->started_ns[s->calls] = rs_manual_clock_now(&clock_);
+        s->numbers[s->calls] = a->number;
+        s->deadlines[s->calls] = a->deadline_ns;
+    }
+    s->calls++;
+    rs_manual_clock_advance(&clock_, s->duration_ns);
+    a->retry_after_ns = s->retry_after_ns;
+    a->tokens_used = s->tokens_used;
+    a->caller_fault = s->caller_fault;
+    a->error = s->error;
+    return s->verdicts[i];
+}
+
+static script always(rs_verdict v)
+{
+    script s;
+    memset(&s, 0, sizeof s);
+    s.verdicts[0] = v;
+    s.count = 1;
+    return s;
+}
+
+/* Fixed delays (no jitter), base 100 ms doubling, so tests can predict time. */
+static rs_policy_config plain_config(void)
+{
+    rs_policy_config cfg = RS_POLICY_CONFIG_DEFAULT;
+    cfg.backoff.jitter = RS_JITTER_NONE;
+    cfg.backoff.base_ns = 100 * MS;
+    cfg.backoff.seed = 1;
+    return cfg;
+}
+
+static rs_policy *make_policy(const rs_policy_config *cfg)
+{
+    rs_policy *p = NULL;
+    assert_int_equal(rs_policy_new(cfg, rs_manual_clock_get(&clock_), &p), RS_OK);
+    return p;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    rs_manual_clock_init(&clock_, 1000 * SEC);
+    return 0;
+}
+
+static void success_first_try(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_SUCCESS);
+    s.error = 7;
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(s.numbers[0], 1);
+    assert_int_equal(s.deadlines[0], 0);
+    assert_int_equal(r.status, RS_OK);
+    assert_int_equal(r.reason, RS_STOP_SUCCESS);
+    assert_int_equal(r.attempts, 1);
+    assert_int_equal(r.retries, 0);
+    assert_int_equal(r.waited_ns, 0);
+    assert_int_equal(r.last_error, 7);
+    assert_int_equal(rs_manual_clock_sleep_count(&clock_), 0);
+    rs_policy_stats st;
+    rs_policy_stats_get(p, &st);
+    assert_int_equal(st.calls, 1);
+    assert_int_equal(st.successes, 1);
+    assert_int_equal(st.attempts, 1);
+    rs_policy_free(p);
+}
+
+static void retry_then_success_waits_the_backoff(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.max_attempts = 5;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    s.verdicts[2] = RS_SUCCESS;
+    s.count = 3;
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(s.calls, 3);
+    assert_int_equal(s.numbers[1], 2);
+    assert_int_equal(s.numbers[2], 3);
+    assert_int_equal(s.started_ns[1] - s.started_ns[0], 100 * MS);
+    assert_int_equal(s.started_ns[2] - s.started_ns[1], 200 * MS);
+    assert_int_equal(rs_manual_clock_now(&clock_) - t0, 300 * MS);
+    assert_int_equal(r.attempts, 3);
+    assert_int_equal(r.retries, 2);
+    assert_int_equal(r.waited_ns, 300 * MS);
+    assert_int_equal(r.limiter_wait_ns, 0);
+    assert_int_equal(r.elapsed_ns, 300 * MS);
+    rs_policy_free(p);
+}
+
+static void exhausted_after_max_attempts(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.max_attempts = 3;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    s.error = 503;
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_EXHAUSTED);
+    assert_int_equal(s.calls, 3);
+    assert_int_equal(r.reason, RS_STOP_EXHAUSTED);
+    assert_int_equal(r.last_error, 503);
+    assert_false(rs_stop_reason_is_local(r.reason));
+    assert_int_equal(rs_manual_clock_sleep_count(&clock_), 2); /* no sleep after the last */
+    rs_policy_stats st;
+    rs_policy_stats_get(p, &st);
+    assert_int_equal(st.exhausted, 1);
+    assert_int_equal(st.retries, 2);
+    assert_int_equal(st.attempts, 3);
+    rs_policy_free(p);
+
+    cfg.max_attempts = 1;
+    p = make_policy(&cfg);
+    s = always(RS_RETRY);
+    assert_int_equal(rs_call(p, scripted, &s), RS_E_EXHAUSTED);
+    assert_int_equal(s.calls, 1);
+    rs_policy_free(p);
+}
+
+static void permanent_failure_is_not_retried(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_FAIL);
+    s.error = 400;
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_FAILED);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(r.reason, RS_STOP_FAILED);
+    assert_int_equal(r.last_error, 400);
+    assert_int_equal(rs_manual_clock_sleep_count(&clock_), 0);
+    rs_policy_free(p);
+}
+
+static rs_breaker *make_breaker(uint32_t threshold, uint64_t open_ns)
+{
+    rs_breaker_config bc = RS_BREAKER_CONFIG_DEFAULT;
+    bc.failure_threshold = threshold;
+    bc.failure_rate = 0.0;
+    bc.slow_call_rate = 0.0;
+    bc.open_ns = open_ns;
+    rs_breaker *b = NULL;
+    assert_int_equal(rs_breaker_new(&bc, rs_manual_clock_get(&clock_), &b), RS_OK);
+    return b;
+}
+
+static void breaker_trip_mid_call_stops_at_once(void **state)
+{
+    (void)state;
+    rs_breaker *b = make_breaker(2, 30 * SEC);
+    rs_policy_config cfg = plain_config();
+    cfg.breaker = b;
+    cfg.max_attempts = 5;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_OPEN);
+    assert_int_equal(s.calls, 2); /* the third attempt met an open breaker */
+    assert_int_equal(r.reason, RS_STOP_BREAKER);
+    assert_true(rs_stop_reason_is_local(r.reason));
+    assert_int_equal(rs_breaker_state_get(b), RS_BREAKER_OPEN);
+
+    /* Open: the next call is refused without running fn or sleeping. */
+    s = always(RS_SUCCESS);
+    uint64_t sleeps = rs_manual_clock_sleep_count(&clock_);
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_OPEN);
+    assert_int_equal(s.calls, 0);
+    assert_int_equal(r.attempts, 0);
+    assert_int_equal(rs_manual_clock_sleep_count(&clock_), sleeps);
+    rs_policy_stats st;
+    rs_policy_stats_get(p, &st);
+    assert_int_equal(st.rejected_breaker, 2);
+
+    /* After the recovery timeout a probe goes through and closes it. */
+    rs_manual_clock_advance(&clock_, 30 * SEC);
+    assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    assert_int_equal(rs_breaker_state_get(b), RS_BREAKER_CLOSED);
+    rs_policy_free(p);
+    rs_breaker_free(b);
+}
+
+static void caller_faults_do_not_trip_the_breaker(void **state)
+{
+    (void)state;
+    rs_breaker *b = make_breaker(2, 30 * SEC);
+    rs_policy_config cfg = plain_config();
+    cfg.breaker = b;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_FAIL);
+    s.caller_fault = true;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(rs_call(p, scripted, &s), RS_E_FAILED);
+    }
+    assert_int_equal(rs_breaker_state_get(b), RS_BREAKER_CLOSED);
+    s.caller_fault = false; /* the service's fault: two of them open it */
+    assert_int_equal(rs_call(p, scripted, &s), RS_E_FAILED);
+    assert_int_equal(rs_call(p, scripted, &s), RS_E_FAILED);
+    assert_int_equal(rs_breaker_state_get(b), RS_BREAKER_OPEN);
+    rs_policy_free(p);
+    rs_breaker_free(b);
+}
+
+static void retry_after_overrides_a_shorter_backoff(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    s.verdicts[1] = RS_SUCCESS;
+    s.count = 2;
+    s.retry_after_ns = 5 * SEC;
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    /* Never a nanosecond early: an early retry only earns another 429. */
+    assert_int_equal(s.started_ns[1] - s.started_ns[0], 5 * SEC);
+    assert_int_equal(r.retry_after_ns, 5 * SEC);
+    rs_policy_free(p);
+
+    /* A backoff longer than the Retry-After wins. */
+    cfg.backoff.base_ns = 8 * SEC;
+    cfg.backoff.max_ns = 8 * SEC;
+    p = make_policy(&cfg);
+    s.calls = 0;
+    assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    assert_int_equal(s.started_ns[1] - s.started_ns[0], 8 * SEC);
+    rs_policy_free(p);
+
+    /* Not honoured when switched off. */
+    cfg = plain_config();
+    cfg.honor_retry_after = false;
+    p = make_policy(&cfg);
+    s.calls = 0;
+    assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    assert_int_equal(s.started_ns[1] - s.started_ns[0], 100 * MS);
+    rs_policy_free(p);
+}
+
+static void retry_after_beyond_the_cap_ends_the_call(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.max_retry_after_ns = 60 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    s.retry_after_ns = 61 * SEC;
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_EXHAUSTED);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(r.reason, RS_STOP_RETRY_AFTER);
+    assert_int_equal(r.retry_after_ns, 61 * SEC);
+    assert_int_equal(rs_manual_clock_sleep_count(&clock_), 0);
+    /* At exactly the cap it waits. */
+    s.retry_after_ns = 60 * SEC;
+    s.verdicts[1] = RS_SUCCESS;
+    s.count = 2;
+    s.calls = 0;
+    assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    assert_int_equal(s.started_ns[1] - s.started_ns[0], 60 * SEC);
+    rs_policy_free(p);
+}
+
+/* The deadline is never overslept: when the next wait would cross it, the
+ * call ends at once. */
+static void deadline_is_never_overslept(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.backoff.base_ns = 400 * MS;
+    cfg.max_attempts = 10;
+    cfg.timeout_ns = 1 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_TIMEOUT);
+    /* attempts at 0 and 400 ms; the next would start at 1200 ms */
+    assert_int_equal(s.calls, 2);
+    assert_int_equal(s.deadlines[0], t0 + 1 * SEC);
+    assert_int_equal(s.deadlines[1], t0 + 1 * SEC);
+    assert_int_equal(r.reason, RS_STOP_TIMEOUT);
+    assert_int_equal(rs_manual_clock_now(&clock_) - t0, 400 * MS);
+    assert_true(rs_manual_clock_now(&clock_) <= t0 + cfg.timeout_ns);
+    rs_policy_free(p);
+
+    /* A slow fn that overruns the deadline is not tried again. */
+    cfg.backoff.base_ns = 1 * MS;
+    p = make_policy(&cfg);
+    s = always(RS_RETRY);
+    s.duration_ns = 700 * MS;
+    t0 = rs_manual_clock_now(&clock_);
+    assert_int_equal(rs_call(p, scripted, &s), RS_E_TIMEOUT);
+    assert_int_equal(s.calls, 2);
+    assert_int_equal(rs_manual_clock_now(&clock_) - t0, 1 * MS + 1400 * MS);
+    rs_policy_free(p);
+
+    /* Per-call options override the policy's timeout. */
+    cfg.backoff.base_ns = 400 * MS;
+    p = make_policy(&cfg);
+    s = always(RS_RETRY);
+    rs_call_options opts = { .token_estimate = 0, .timeout_ns = 2 * SEC };
+    assert_int_equal(rs_call_with(p, &opts, scripted, &s, NULL), RS_E_TIMEOUT);
+    assert_int_equal(s.calls, 3); /* 0, 400, 1200; the next at 2800 */
+    rs_policy_free(p);
+}
+
+static rs_token_bucket *make_bucket(double rate, uint64_t burst)
+{
+    rs_token_bucket_config tc = RS_TOKEN_BUCKET_CONFIG_DEFAULT;
+    tc.rate = rate;
+    tc.burst = burst;
+    rs_token_bucket *tb = NULL;
+    assert_int_equal(rs_token_bucket_new(&tc, rs_manual_clock_get(&clock_), &tb), RS_OK);
+    return tb;
+}
+
+static void limiter_wait_is_bounded(void **state)
+{
+    (void)state;
+    rs_token_bucket *tb = make_bucket(1.0, 1);
+    rs_policy_config cfg = plain_config();
+    cfg.limiter = tb;
+    cfg.max_limiter_wait_ns = 2 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_SUCCESS);
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(r.limiter_wait_ns, 0);
+    /* The bucket is empty: the next call waits exactly one token's time. */
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(r.limiter_wait_ns, 1 * SEC);
+    assert_int_equal(r.waited_ns, 1 * SEC);
+    assert_int_equal(s.started_ns[1] - s.started_ns[0], 1 * SEC);
+    rs_policy_free(p);
+
+    /* Patience shorter than the wait: refused at once, fn not run. */
+    cfg.max_limiter_wait_ns = 500 * MS;
+    p = make_policy(&cfg);
+    s.calls = 0;
+    uint64_t sleeps = rs_manual_clock_sleep_count(&clock_);
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_LIMITED);
+    assert_int_equal(s.calls, 0);
+    assert_int_equal(r.reason, RS_STOP_LIMITER);
+    assert_true(rs_stop_reason_is_local(r.reason));
+    assert_int_equal(rs_manual_clock_sleep_count(&clock_), sleeps);
+    rs_policy_free(p);
+
+    /* The deadline bounds the wait too, and then it is a timeout. */
+    cfg.max_limiter_wait_ns = 5 * SEC;
+    cfg.timeout_ns = 300 * MS;
+    p = make_policy(&cfg);
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_TIMEOUT);
+    assert_int_equal(s.calls, 0);
+    assert_int_equal(rs_manual_clock_sleep_count(&clock_), sleeps);
+    rs_policy_free(p);
+
+    /* More tokens than the burst can never be granted. */
+    cfg = plain_config();
+    cfg.limiter = tb;
+    cfg.limiter_counts_tokens = true;
+    cfg.token_estimate = 5;
+    p = make_policy(&cfg);
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_INVAL);
+    assert_int_equal(r.reason, RS_STOP_LIMITER);
+    rs_policy_free(p);
+    rs_token_bucket_free(tb);
+}
+
+static void sliding_window_is_waited_for(void **state)
+{
+    (void)state;
+    rs_sliding_window_config wc = RS_SLIDING_WINDOW_CONFIG_DEFAULT;
+    wc.limit = 2;
+    wc.window_ns = 10 * SEC;
+    wc.kind = RS_WINDOW_LOG;
+    rs_sliding_window *w = NULL;
+    assert_int_equal(rs_sliding_window_new(&wc, rs_manual_clock_get(&clock_), &w), RS_OK);
+    rs_policy_config cfg = plain_config();
+    cfg.window = w;
+    cfg.max_limiter_wait_ns = 20 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_SUCCESS);
+    rs_call_report r;
+    assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    rs_manual_clock_advance(&clock_, 3 * SEC);
+    assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    /* The third waited until the first left the window. */
+    assert_int_equal(s.started_ns[2] - s.started_ns[0], 10 * SEC);
+    assert_int_equal(r.limiter_wait_ns, 7 * SEC);
+    rs_policy_free(p);
+
+    cfg.max_limiter_wait_ns = 1 * SEC;
+    p = make_policy(&cfg);
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_LIMITED);
+    assert_int_equal(s.calls, 3);
+    rs_policy_free(p);
+    rs_sliding_window_free(w);
+}
+
+static rs_budget *make_budget(uint64_t per_window, uint64_t per_request)
+{
+    rs_budget_config bc = RS_BUDGET_CONFIG_DEFAULT;
+    bc.max_per_window = per_window;
+    bc.max_per_request = per_request;
+    bc.window_ns = 3600 * SEC;
+    rs_budget *b = NULL;
+    assert_int_equal(rs_budget_new(&bc, rs_manual_clock_get(&clock_), &b), RS_OK);
+    return b;
+}
+
+static void budget_refusal_never_calls_fn(void **state)
+{
+    (void)state;
+    rs_budget *b = make_budget(1000, 400);
+    rs_policy_config cfg = plain_config();
+    cfg.budget = b;
+    cfg.token_estimate = 500; /* over the per-request cap */
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_SUCCESS);
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_BUDGET);
+    assert_int_equal(s.calls, 0);
+    assert_int_equal(r.reason, RS_STOP_BUDGET);
+    assert_true(rs_stop_reason_is_local(r.reason));
+    assert_int_equal(rs_budget_remaining(b), 1000);
+    rs_policy_stats st;
+    rs_policy_stats_get(p, &st);
+    assert_int_equal(st.rejected_budget, 1);
+    rs_policy_free(p);
+    rs_budget_free(b);
+}
+
+static void tokens_used_are_committed(void **state)
+{
+    (void)state;
+    rs_budget *b = make_budget(1000, 1000);
+    rs_policy_config cfg = plain_config();
+    cfg.budget = b;
+    cfg.token_estimate = 500;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_SUCCESS);
+    s.tokens_used = 120;
+    assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    assert_int_equal(rs_budget_remaining(b), 880);
+
+    /* Each attempt is charged what it used; a retry reserves again. */
+    s = always(RS_RETRY);
+    s.verdicts[1] = RS_SUCCESS;
+    s.count = 2;
+    s.tokens_used = 100;
+    assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    assert_int_equal(rs_budget_remaining(b), 680);
+
+    /* Per-call estimate: 700 does not fit in 680. */
+    rs_call_options opts = { .token_estimate = 700, .timeout_ns = 0 };
+    s = always(RS_SUCCESS);
+    assert_int_equal(rs_call_with(p, &opts, scripted, &s, NULL), RS_E_BUDGET);
+    assert_int_equal(s.calls, 0);
+    assert_int_equal(rs_budget_remaining(b), 680);
+    rs_policy_free(p);
+    rs_budget_free(b);
+}
+
+/* A limiter refusal after the budget reserved must give the tokens back. */
+static void refusals_cancel_the_budget_reservation(void **state)
+{
+    (void)state;
+    rs_budget *b = make_budget(1000, 1000);
+    rs_breaker *br = make_breaker(1, 30 * SEC);
+    rs_breaker_force(br, RS_BREAKER_FORCED_OPEN);
+    rs_policy_config cfg = plain_config();
+    cfg.budget = b;
+    cfg.breaker = br;
+    cfg.token_estimate = 300;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_SUCCESS);
+    assert_int_equal(rs_call(p, scripted, &s), RS_E_OPEN);
+    assert_int_equal(rs_budget_remaining(b), 1000);
+    rs_policy_free(p);
+    rs_breaker_free(br);
+    rs_budget_free(b);
+}
+
+/* Under a total outage the retry budget cuts load amplification to about 1x;
+ * successes refill it. */
+static void retry_budget_drains_and_refills(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.max_attempts = 3;
+    cfg.retry_ratio = 0.5;
+    cfg.retry_max_tokens = 10;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    int limited = 0, exhausted = 0;
+    for (int i = 0; i < 100; i++) {
+        rs_call_report r;
+        int rc = rs_call_ex(p, scripted, &s, &r);
+        if (rc == RS_E_LIMITED) {
+            assert_int_equal(r.reason, RS_STOP_RETRY_BUDGET);
+            limited++;
+        } else {
+            assert_int_equal(rc, RS_E_EXHAUSTED);
+            exhausted++;
+        }
+    }
+    /* Without the budget: 300 attempts. With it (10 tokens, retry while
+     * above 5 after the failure's -1): call 1 fails at 9, 8 and 7 (retried
+     * twice, then out of attempts), call 2 at 6 (retried) and 5 (refused),
+     * and every later call gets its first try only. */
+    assert_true(s.calls <= 110);
+    assert_int_equal(s.calls, 3 + 2 + 98);
+    rs_policy_stats st;
+    rs_policy_stats_get(p, &st);
+    assert_int_equal(st.rejected_retry_budget, (uint64_t)limited);
+    assert_int_equal(st.retries, 3);
+    assert_true(st.retry_tokens < 1.0);
+
+    /* Recovery: each success adds 0.5; a retry is allowed again once a
+     * failure leaves more than 5 tokens. */
+    s = always(RS_SUCCESS);
+    for (int i = 0; i < 13; i++) {
+        assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    }
+    rs_policy_stats_get(p, &st);
+    assert_true(st.retry_tokens >= 6.4999 && st.retry_tokens <= 6.5001);
+    s = always(RS_RETRY);
+    s.verdicts[1] = RS_SUCCESS;
+    s.count = 2;
+    assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    assert_int_equal(s.calls, 2);
+    rs_policy_free(p);
+
+    /* Off: every call gets all its attempts. */
+    cfg.retry_ratio = 0;
+    p = make_policy(&cfg);
+    s = always(RS_RETRY);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(rs_call(p, scripted, &s), RS_E_EXHAUSTED);
+    }
+    assert_int_equal(s.calls, 60);
+    rs_policy_free(p);
+}
+
+typedef struct hook_log {
+    uint32_t retry_numbers[8];
+    uint64_t retry_delays[8];
+    int retries;
+    int give_ups;
+    rs_call_report last;
+} hook_log;
+
+static void on_retry(void *ctx, const rs_attempt *a, uint64_t delay_ns)
+{
+    hook_log *log = ctx;
+    if (log->retries < 8) {
+        log->retry_numbers[log->retries] = a->number;
+        log->retry_delays[log->retries] = delay_ns;
+    }
+    log->retries++;
+}
+
+static void on_give_up(void *ctx, const rs_call_report *r)
+{
+    hook_log *log = ctx;
+    log->give_ups++;
+    log->last = *r;
+}
+
+static void hooks_see_the_right_numbers(void **state)
+{
+    (void)state;
+    hook_log log;
+    memset(&log, 0, sizeof log);
+    rs_policy_config cfg = plain_config();
+    cfg.max_attempts = 4;
+    cfg.on_retry = on_retry;
+    cfg.on_give_up = on_give_up;
+    cfg.hook_ctx = &log;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    assert_int_equal(rs_call(p, scripted, &s), RS_E_EXHAUSTED);
+    assert_int_equal(log.retries, 3);
+    assert_int_equal(log.retry_numbers[0], 1);
+    assert_int_equal(log.retry_numbers[2], 3);
+    assert_int_equal(log.retry_delays[0], 100 * MS);
+    assert_int_equal(log.retry_delays[1], 200 * MS);
+    assert_int_equal(log.retry_delays[2], 400 * MS);
+    assert_int_equal(log.give_ups, 1);
+    assert_int_equal(log.last.status, RS_E_EXHAUSTED);
+    assert_int_equal(log.last.attempts, 4);
+
+    s = always(RS_SUCCESS);
+    assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    assert_int_equal(log.give_ups, 1); /* not for a success */
+    rs_policy_free(p);
+}
+
+static void step_api_drives_the_same_logic(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    rs_policy *p = make_policy(&cfg);
+    rs_call_state *c = NULL;
+    assert_int_equal(rs_call_begin(p, NULL, &c), RS_OK);
+    uint64_t now = rs_manual_clock_now(&clock_);
+
+    rs_step st = rs_call_next_at(c, now);
+    assert_int_equal(st.action, RS_STEP_RUN);
+    assert_int_equal(rs_call_attempt(c)->number, 1);
+    /* Asking again while fn runs changes nothing. */
+    assert_int_equal(rs_call_next_at(c, now).action, RS_STEP_RUN);
+
+    rs_call_attempt(c)->error = 503;
+    st = rs_call_complete_at(c, RS_RETRY, now);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    assert_int_equal(st.wait_ns, 100 * MS);
+    /* A completion without a running attempt is ignored. */
+    st = rs_call_complete_at(c, RS_SUCCESS, now);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    /* A timer that fires early gets the remainder. */
+    st = rs_call_next_at(c, now + 40 * MS);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    assert_int_equal(st.wait_ns, 60 * MS);
+    st = rs_call_next_at(c, now + 100 * MS);
+    assert_int_equal(st.action, RS_STEP_RUN);
+    assert_int_equal(rs_call_attempt(c)->number, 2);
+    assert_int_equal(rs_call_attempt(c)->error, 0); /* out fields reset */
+    st = rs_call_complete_at(c, RS_SUCCESS, now + 150 * MS);
+    assert_int_equal(st.action, RS_STEP_DONE);
+    assert_int_equal(st.status, RS_OK);
+    assert_int_equal(rs_call_next_at(c, now + 200 * MS).status, RS_OK);
+
+    rs_call_report r;
+    rs_call_end(c, &r);
+    assert_int_equal(r.status, RS_OK);
+    assert_int_equal(r.attempts, 2);
+    assert_int_equal(r.waited_ns, 100 * MS);
+    assert_int_equal(r.elapsed_ns, 150 * MS);
+    assert_int_equal(rs_manual_clock_sleep_count(&clock_), 0); /* the step API never sleeps */
+    rs_policy_free(p);
+}
+
+static void abandoning_releases_what_the_attempt_held(void **state)
+{
+    (void)state;
+    rs_budget *b = make_budget(1000, 1000);
+    rs_breaker *br = make_breaker(1, 1 * SEC);
+    rs_policy_config cfg = plain_config();
+    cfg.budget = b;
+    cfg.breaker = br;
+    cfg.token_estimate = 400;
+    rs_policy *p = make_policy(&cfg);
+    rs_call_state *c = NULL;
+    assert_int_equal(rs_call_begin(p, NULL, &c), RS_OK);
+    assert_int_equal(rs_call_next(c).action, RS_STEP_RUN);
+    assert_int_equal(rs_budget_remaining(b), 600);
+    rs_call_report r;
+    rs_call_end(c, &r);
+    assert_int_equal(r.reason, RS_STOP_ABANDONED);
+    assert_int_equal(r.status, RS_E_TIMEOUT);
+    assert_int_equal(rs_budget_remaining(b), 1000);
+    /* The released permit recorded nothing: the breaker is still closed. */
+    assert_int_equal(rs_breaker_state_get(br), RS_BREAKER_CLOSED);
+    rs_call_end(NULL, NULL);
+    rs_policy_free(p);
+    rs_breaker_free(br);
+    rs_budget_free(b);
+}
+
+static void invalid_arguments(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    rs_policy *p = (rs_policy *)0x1;
+    assert_int_equal(rs_policy_new(NULL, NULL, &p), RS_E_INVAL);
+    assert_int_equal(rs_policy_new(&cfg, NULL, NULL), RS_E_INVAL);
+    rs_policy_config bad = cfg;
+    bad.max_attempts = 0;
+    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
+    bad = cfg;
+    bad.backoff.base_ns = 0;
+    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
+    bad = cfg;
+    bad.retry_ratio = -1;
+    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
+    bad.retry_ratio = 0.5;
+    bad.retry_max_tokens = 0;
+    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
+    assert_ptr_equal(p, (rs_policy *)0x1);
+
+    p = make_policy(&cfg);
+    script s = always(RS_SUCCESS);
+    assert_int_equal(rs_call(NULL, scripted, &s), RS_E_INVAL);
+    assert_int_equal(rs_call(p, NULL, &s), RS_E_INVAL);
+    rs_call_state *c = NULL;
+    assert_int_equal(rs_call_begin(NULL, NULL, &c), RS_E_INVAL);
+    assert_int_equal(rs_call_begin(p, NULL, NULL), RS_E_INVAL);
+    assert_int_equal(rs_call_next(NULL).status, RS_E_INVAL);
+    assert_int_equal(rs_call_complete(NULL, RS_SUCCESS).status, RS_E_INVAL);
+    assert_null(rs_call_attempt(NULL));
+    rs_policy_stats_get(NULL, NULL);
+    rs_policy_free(NULL);
+    rs_policy_free(p);
+    assert_string_equal(rs_stop_reason_name(RS_STOP_RETRY_BUDGET), "RS_STOP_RETRY_BUDGET");
+    assert_string_equal(rs_stop_reason_name((rs_stop_reason)99), "RS_STOP_UNKNOWN");
+    assert_false(rs_stop_reason_is_local(RS_STOP_TIMEOUT));
+    assert_false(rs_stop_reason_is_local(RS_STOP_RETRY_AFTER));
+}
+
+static int create_policy(void *ctx, void **object)
+{
+    (void)ctx;
+    rs_policy_config cfg = plain_config();
+    return rs_policy_new(&cfg, NULL, (rs_policy **)object);
+}
+
+static void destroy_policy(void *object) { rs_policy_free(object); }
+
+static int create_call(void *ctx, void **object)
+{
+    return rs_call_begin(ctx, NULL, (rs_call_state **)object);
+}
+
+static void destroy_call(void *object) { rs_call_end(object, NULL); }
+
+static rs_client_config full_client_config(void)
+{
+    rs_client_config cfg = RS_CLIENT_CONFIG_DEFAULT;
+    cfg.seed = 3;
+    cfg.requests_per_second = 10;
+    cfg.requests_per_minute = 100;
+    cfg.failure_threshold = 5;
+    cfg.budget_per_window = 10000;
+    cfg.token_estimate = 100;
+    return cfg;
+}
+
+static int create_client(void *ctx, void **object)
+{
+    (void)ctx;
+    rs_client_config cfg = full_client_config();
+    return rs_client_new(&cfg, rs_manual_clock_get(&clock_), (rs_client **)object);
+}
+
+static void destroy_client(void *object) { rs_client_free(object); }
+
+static void allocation_failures_are_clean(void **state)
+{
+    (void)state;
+    assert_int_equal(fault_alloc_sweep(create_policy, destroy_policy, NULL), 1);
+    rs_policy_config cfg = plain_config();
+    rs_policy *p = make_policy(&cfg);
+    assert_int_equal(fault_alloc_sweep(create_call, destroy_call, p), 1);
+    rs_policy_free(p);
+    /* client + bucket + window (+ its log) + breaker + budget + policy */
+    assert_true(fault_alloc_sweep(create_client, destroy_client, NULL) >= 6);
+}
+
+static void client_builds_and_owns_its_modules(void **state)
+{
+    (void)state;
+    rs_client_config cfg = full_client_config();
+    cfg.base_delay_ns = 10 * MS;
+    cfg.failure_threshold = 2;
+    cfg.max_retries = 5;
+    cfg.retry_ratio = 0;
+    rs_client *c = NULL;
+    assert_int_equal(rs_client_new(&cfg, rs_manual_clock_get(&clock_), &c), RS_OK);
+    assert_non_null(rs_client_policy(c));
+    assert_non_null(rs_client_breaker(c));
+    script s = always(RS_SUCCESS);
+    s.tokens_used = 50;
+    assert_int_equal(rs_client_call(c, scripted, &s), RS_OK);
+    s = always(RS_RETRY);
+    rs_call_report r;
+    assert_int_equal(rs_client_call_ex(c, scripted, &s, &r), RS_E_OPEN);
+    assert_int_equal(s.calls, 2); /* the breaker (threshold 2) stopped the retries */
+    assert_int_equal(rs_breaker_state_get(rs_client_breaker(c)), RS_BREAKER_OPEN);
+    rs_client_free(c);
+
+    /* No modules at all: a plain retry loop. */
+    cfg = (rs_client_config)RS_CLIENT_CONFIG_DEFAULT;
+    cfg.seed = 1;
+    assert_int_equal(rs_client_new(&cfg, rs_manual_clock_get(&clock_), &c), RS_OK);
+    assert_null(rs_client_breaker(c));
+    s = always(RS_RETRY);
+    assert_int_equal(rs_client_call(c, scripted, &s), RS_E_EXHAUSTED);
+    assert_int_equal(s.calls, 4);
+    rs_client_free(c);
+
+    rs_client *none = (rs_client *)0x1;
+    cfg.base_delay_ns = 0;
+    assert_int_equal(rs_client_new(&cfg, NULL, &none), RS_E_INVAL);
+    cfg = (rs_client_config)RS_CLIENT_CONFIG_DEFAULT;
+    cfg.requests_per_second = -1;
+    assert_int_equal(rs_client_new(&cfg, NULL, &none), RS_E_INVAL);
+    assert_int_equal(rs_client_new(NULL, NULL, &none), RS_E_INVAL);
+    assert_ptr_equal(none, (rs_client *)0x1);
+    assert_int_equal(rs_client_call(NULL, scripted, &s), RS_E_INVAL);
+    assert_null(rs_client_policy(NULL));
+    rs_client_free(NULL);
+}
+
+#if RS_TEST_THREADS
+static rs_policy *shared_policy;
+static _Atomic uint64_t shared_fn_calls;
+
+static rs_verdict flaky(void *ctx, rs_attempt *a)
+{
+    (void)ctx;
+    uint64_t n = atomic_fetch_add(&shared_fn_calls, 1);
+    a->tokens_used = 1;
+    return n % 3 == 0 ? RS_RETRY : RS_SUCCESS;
+}
+
+static void *call_many(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2000; i++) {
+        int rc = rs_call(shared_policy, flaky, NULL);
+        if (rc != RS_OK && rc != RS_E_EXHAUSTED && rc != RS_E_LIMITED && rc != RS_E_OPEN) {
+            return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+/* Many threads on one policy (with every module): counters add up exactly. */
+static void many_threads_share_one_policy(void **state)
+{
+    (void)state;
+    rs_breaker *br = make_breaker(1000, 1 * MS);
+    rs_budget *b = make_budget(UINT64_MAX / 4, 100);
+    rs_token_bucket *tb = make_bucket(1e9, 1000000);
+    rs_policy_config cfg = plain_config();
+    cfg.backoff.base_ns = 1000;
+    cfg.breaker = br;
+    cfg.budget = b;
+    cfg.limiter = tb;
+    cfg.token_estimate = 10;
+    cfg.retry_ratio = 0.1;
+    shared_policy = make_policy(&cfg);
+    atomic_store(&shared_fn_calls, 0);
+    rs_test_run_threads(4, call_many, NULL);
+    rs_policy_stats st;
+    rs_policy_stats_get(shared_policy, &st);
+    assert_int_equal(st.calls, 8000);
+    assert_int_equal(st.attempts, atomic_load(&shared_fn_calls));
+    assert_int_equal(st.successes + st.failures + st.exhausted + st.timeouts +
+                         st.rejected_limiter + st.rejected_breaker + st.rejected_budget +
+                         st.rejected_retry_budget,
+                     8000);
+    assert_int_equal(st.attempts, st.calls + st.retries -
+                                      (st.rejected_limiter + st.rejected_breaker +
+                                       st.rejected_budget));
+    rs_policy_free(shared_policy);
+    rs_token_bucket_free(tb);
+    rs_budget_free(b);
+    rs_breaker_free(br);
+}
+#endif
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(success_first_try, setup),
+        cmocka_unit_test_setup(retry_then_success_waits_the_backoff, setup),
+        cmocka_unit_test_setup(exhausted_after_max_attempts, setup),
+        cmocka_unit_test_setup(permanent_failure_is_not_retried, setup),
+        cmocka_unit_test_setup(breaker_trip_mid_call_stops_at_once, setup),
+        cmocka_unit_test_setup(caller_faults_do_not_trip_the_breaker, setup),
+        cmocka_unit_test_setup(retry_after_overrides_a_shorter_backoff, setup),
+        cmocka_unit_test_setup(retry_after_beyond_the_cap_ends_the_call, setup),
+        cmocka_unit_test_setup(deadline_is_never_overslept, setup),
+        cmocka_unit_test_setup(limiter_wait_is_bounded, setup),
+        cmocka_unit_test_setup(sliding_window_is_waited_for, setup),
+        cmocka_unit_test_setup(budget_refusal_never_calls_fn, setup),
+        cmocka_unit_test_setup(tokens_used_are_committed, setup),
+        cmocka_unit_test_setup(refusals_cancel_the_budget_reservation, setup),
+        cmocka_unit_test_setup(retry_budget_drains_and_refills, setup),
+        cmocka_unit_test_setup(hooks_see_the_right_numbers, setup),
+        cmocka_unit_test_setup(step_api_drives_the_same_logic, setup),
+        cmocka_unit_test_setup(abandoning_releases_what_the_attempt_held, setup),
+        cmocka_unit_test_setup(invalid_arguments, setup),
+        cmocka_unit_test_setup(allocation_failures_are_clean, setup),
+        cmocka_unit_test_setup(client_builds_and_owns_its_modules, setup),
+#if RS_TEST_THREADS
+        cmocka_unit_test_setup(many_threads_share_one_policy, setup),
+#endif
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
