@@ -3,16 +3,19 @@
  * "retry 3 times at once" loop, and compare what the server went through.
  *
  * The provider (all on the manual clock, so the run takes milliseconds):
- *   - serves 40 requests/s; above that it answers 429 with a Retry-After
- *     (from t=75 s to t=85 s its limit drops to 15/s);
- *   - t=20-23 s: a burst where half the requests get 503;
- *   - t=40-70 s: a 30-second outage, every request gets 503.
+ *   - rate limit: 40 requests/s; beyond it, 429 with a Retry-After;
+ *   - t=20-23 s: a burst where 30% of requests fail with 503;
+ *   - t=40-70 s: a 30-second outage, every request gets 503;
+ *   - after the outage it comes back cold: it can serve 10 requests/s and
+ *     doubles that each second in which it is not swamped (load at most
+ *     twice what it can serve), up to 40/s. Requests beyond what it can
+ *     serve get 503. A retry storm keeps it swamped, and so down.
  * Each client sends one logical request at a time with ~1.5 s of think time
  * between requests (about 33 requests/s offered in total).
  *
  * The resilient clients share one rs_client (a process with 50 workers):
- * token bucket at 38/s, breaker (5 consecutive failures, 5 s recovery),
- * retry budget 0.1, 3 retries with full-jitter backoff, Retry-After honoured.
+ * token bucket at 38/s, breaker (10 consecutive failures, 5 s recovery),
+ * retry budget 0.2, 3 retries with full-jitter backoff, Retry-After honoured.
  * They run on the step API: each logical call is a state machine driven by
  * this simulation's event queue, as an event loop would drive it. */
 #include <inttypes.h>
@@ -44,13 +47,18 @@ typedef struct second_stats {
 } second_stats;
 
 typedef struct provider {
-    uint64_t window_start_ns; /* one-second fixed window for the rate limit */
-    unsigned served_in_window;
+    uint64_t second;        /* the second being served */
+    unsigned passed_limit;  /* requests this second that got past the rate limit */
+    unsigned capacity;      /* requests/s it can serve right now */
     uint64_t rng;
     second_stats seconds[SECONDS + 1];
 } provider;
 
 typedef enum response { RESPONSE_OK, RESPONSE_429, RESPONSE_503 } response;
+
+#define RATE_LIMIT 40
+#define FULL_CAPACITY 40
+#define COLD_CAPACITY 10
 
 static uint64_t next_random(uint64_t *state)
 {
@@ -66,30 +74,44 @@ static second_stats *stats_at(provider *p, uint64_t now_ns)
     return &p->seconds[s < SECONDS ? s : SECONDS];
 }
 
+static bool in_outage(uint64_t second) { return second >= 40 && second < 70; }
+
+/* Moves the provider's clock to `second`, warming it up on the way. */
+static void roll_to(provider *p, uint64_t second)
+{
+    while (p->second < second) {
+        if (in_outage(p->second)) {
+            p->capacity = COLD_CAPACITY;
+        } else if (p->passed_limit <= 2 * p->capacity && p->capacity < FULL_CAPACITY) {
+            p->capacity = p->capacity * 2 < FULL_CAPACITY ? p->capacity * 2 : FULL_CAPACITY;
+        }
+        p->second++;
+        p->passed_limit = 0;
+    }
+}
+
 static response serve(provider *p, uint64_t now_ns, uint64_t *retry_after_ns)
 {
     second_stats *st = stats_at(p, now_ns);
-    st->load++;
     uint64_t second = now_ns / SEC;
-    if (second >= 40 && second < 70) {
+    roll_to(p, second);
+    st->load++;
+    if (in_outage(second)) {
         st->failed++;
         return RESPONSE_503;
     }
-    if (second >= 20 && second < 23 && next_random(&p->rng) % 2 == 0) {
-        st->failed++;
-        return RESPONSE_503;
-    }
-    if (now_ns - p->window_start_ns >= SEC) {
-        p->window_start_ns = now_ns - now_ns % SEC;
-        p->served_in_window = 0;
-    }
-    unsigned limit = (second >= 75 && second < 85) ? 15 : 40;
-    if (p->served_in_window >= limit) {
+    if (p->passed_limit >= RATE_LIMIT) {
         st->limited++;
-        *retry_after_ns = p->window_start_ns + SEC - now_ns;
+        *retry_after_ns = (second + 1) * SEC - now_ns;
         return RESPONSE_429;
     }
-    p->served_in_window++;
+    p->passed_limit++;
+    bool overloaded = p->passed_limit > p->capacity;
+    bool flaky = second >= 20 && second < 23 && next_random(&p->rng) % 10 < 3;
+    if (overloaded || flaky) {
+        st->failed++;
+        return RESPONSE_503;
+    }
     st->ok++;
     return RESPONSE_OK;
 }
@@ -240,6 +262,9 @@ static void resilient_event(simulation *sim, int id, uint64_t now_ns)
         if (c->pending != RESPONSE_OK) {
             a->error = c->pending == RESPONSE_429 ? 429 : 503;
             a->retry_after_ns = c->retry_after_ns;
+            /* A 429 says we sent too much, not that the service is sick:
+             * retry it, but keep it out of the breaker's judgement. */
+            a->caller_fault = c->pending == RESPONSE_429;
             v = RS_RETRY;
         }
         follow(sim, id, rs_call_complete_at(c->call, v, now_ns), now_ns);
@@ -283,6 +308,7 @@ static int run(simulation *sim, bool resilient)
     sim->resilient = resilient;
     sim->rng = 42;
     sim->server.rng = 7;
+    sim->server.capacity = FULL_CAPACITY;
     rs_manual_clock_init(&sim->clock, 0);
     if (resilient) {
         rs_client_config cfg = RS_CLIENT_CONFIG_DEFAULT;
@@ -293,9 +319,9 @@ static int run(simulation *sim, bool resilient)
         cfg.requests_per_second = 38;
         cfg.burst = 10;
         cfg.max_limiter_wait_ns = 2 * SEC;
-        cfg.failure_threshold = 5;
+        cfg.failure_threshold = 10;
         cfg.recovery_timeout_ns = 5 * SEC;
-        cfg.retry_ratio = 0.1;
+        cfg.retry_ratio = 0.2;
         cfg.timeout_ns = 30 * SEC;
         int rc = rs_client_new(&cfg, rs_manual_clock_get(&sim->clock), &sim->rc);
         if (rc != RS_OK) {
@@ -372,8 +398,7 @@ static void print_timeline(const simulation *resilient, const simulation *naive)
                a->offered, a->load, a->ok, a->limited, a->failed, a->retries, a->local,
                a->breaker, b->offered, b->load, b->ok, b->limited, b->failed, b->retries,
                t == 20 ? "  <- 503 burst" : t == 40 ? "  <- outage starts"
-               : t == 70 ? "  <- outage ends" : t == 75 ? "  <- provider limit drops to 15/s"
-               : "");
+               : t == 70 ? "  <- outage ends, server cold" : "");
     }
 }
 
@@ -397,17 +422,27 @@ int main(void)
     printf("logical requests completed             %10u %10u\n", r.completed, n.completed);
     printf("total server load                      %10u %10u\n", r.load, n.load);
     printf("429s received                          %10u %10u\n", r.limited, n.limited);
-    printf("seconds to recover after the outage    %10d %10d\n", r.recovered_after,
-           n.recovered_after);
+    char recovered_r[16] = "never", recovered_n[16] = "never";
+    if (r.recovered_after >= 0) {
+        snprintf(recovered_r, sizeof recovered_r, "%d", r.recovered_after);
+    }
+    if (n.recovered_after >= 0) {
+        snprintf(recovered_n, sizeof recovered_n, "%d", n.recovered_after);
+    }
+    printf("seconds to recover after the outage    %10s %10s   (90%% of requests succeed again)\n",
+           recovered_r, recovered_n);
 
     rs_policy_stats st;
     rs_policy_stats_get(rs_client_policy(resilient.rc), &st);
     printf("\nrs_client counters: %" PRIu64 " calls, %" PRIu64 " ok, %" PRIu64 " retries, %" PRIu64
            " refused by the breaker, %" PRIu64 " by the limiter, %" PRIu64
-           " retries refused by the retry budget\n",
+           " retries refused by the retry budget\n\n",
            st.calls, st.successes, st.retries, st.rejected_breaker, st.rejected_limiter,
            st.rejected_retry_budget);
     rs_client_free(resilient.rc);
+    printf("The naive clients quadruple the load during the outage and keep the cold server\n"
+           "swamped afterwards, so it never warms up; rs_client backs off, fails fast while\n"
+           "the breaker is open, probes, and lets the server recover.\n");
 
     /* The demo is also a test: fail loudly if the story stopped being true. */
     if (!(amp_r <= 1.1 && amp_n >= 3.5 && r.completed >= n.completed && r.limited < n.limited &&

@@ -49,6 +49,7 @@ static int build_modules(rs_client *c, const rs_client_config *cfg, const rs_clo
     if (rc == RS_OK && cfg->failure_threshold != 0) {
         rs_breaker_config br = RS_BREAKER_CONFIG_DEFAULT;
         br.failure_threshold = cfg->failure_threshold;
+        br.failure_rate = 0.0; /* the flat config speaks of consecutive failures only */
         br.open_ns = cfg->recovery_timeout_ns;
         rc = rs_breaker_new(&br, clock, &c->breaker);
     }

@@ -3,6 +3,7 @@
 #include "support/fault_alloc.h"
 #include "support/testing.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "resilience.h"
@@ -113,6 +114,7 @@ static void retry_then_success_waits_the_backoff(void **state)
     cfg.max_attempts = 5;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_RETRY);
+    s.verdicts[1] = RS_RETRY;
     s.verdicts[2] = RS_SUCCESS;
     s.count = 3;
     uint64_t t0 = rs_manual_clock_now(&clock_);
@@ -185,6 +187,8 @@ static rs_breaker *make_breaker(uint32_t threshold, uint64_t open_ns)
     bc.failure_rate = 0.0;
     bc.slow_call_rate = 0.0;
     bc.open_ns = open_ns;
+    bc.half_open_max_calls = 1;
+    bc.success_threshold = 1;
     rs_breaker *b = NULL;
     assert_int_equal(rs_breaker_new(&bc, rs_manual_clock_get(&clock_), &b), RS_OK);
     return b;
@@ -826,7 +830,7 @@ static void client_builds_and_owns_its_modules(void **state)
     rs_client_free(c);
 
     /* No modules at all: a plain retry loop. */
-    cfg = (rs_client_config)RS_CLIENT_CONFIG_DEFAULT;
+    cfg = RS_CLIENT_CONFIG_DEFAULT;
     cfg.seed = 1;
     assert_int_equal(rs_client_new(&cfg, rs_manual_clock_get(&clock_), &c), RS_OK);
     assert_null(rs_client_breaker(c));
@@ -838,7 +842,7 @@ static void client_builds_and_owns_its_modules(void **state)
     rs_client *none = (rs_client *)0x1;
     cfg.base_delay_ns = 0;
     assert_int_equal(rs_client_new(&cfg, NULL, &none), RS_E_INVAL);
-    cfg = (rs_client_config)RS_CLIENT_CONFIG_DEFAULT;
+    cfg = RS_CLIENT_CONFIG_DEFAULT;
     cfg.requests_per_second = -1;
     assert_int_equal(rs_client_new(&cfg, NULL, &none), RS_E_INVAL);
     assert_int_equal(rs_client_new(NULL, NULL, &none), RS_E_INVAL);
