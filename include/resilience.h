@@ -10,5 +10,7 @@
 #include "resilience/common.h"
 #include "resilience/clock.h"
 #include "resilience/backoff.h"
+#include "resilience/budget.h"
+#include "resilience/registry.h"
 
 #endif /* RESILIENCE_H */
