@@ -11,9 +11,20 @@
  * Checking what is left and charging must be one atomic step over several
  * words, so each budget has a spinlock around a few dozen instructions
  * (amortised: advancing the ring clears at most n + 1 counters, once per
- * sub-bucket of time). */
+ * sub-bucket of time).
+ *
+ * Counters are 32-bit when max_per_window < 2^31 (halving the memory of a
+ * per-user budget). Reservations never push a counter past max_per_window;
+ * only a charged excess can reach 2^32 - 1, where it saturates. That loses
+ * nothing observable: a saturated sub-bucket, even after every outstanding
+ * refund (at most max_per_window more), still holds more than
+ * max_per_window, so the budget stays at 0 remaining until that sub-bucket
+ * leaves the window, exactly as with the true count; and wait_ns only asks
+ * when such a sub-bucket leaves, not how much it holds. `used` is always the
+ * exact sum of the (saturated) counters. */
 #include "resilience/budget.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "budget_internal.h"
@@ -22,6 +33,7 @@
 #include "core/lock.h"
 
 #define DEFAULT_SUB_BUCKETS 60u
+#define NARROW_MAX_PER_WINDOW (UINT64_C(1) << 31)
 
 struct rs_budget {
     rs__spinlock lock;
@@ -34,8 +46,47 @@ struct rs_budget {
     uint64_t used;          /* sum of the ring */
     const rs_clock *clock;
     _Atomic(void *) owner;  /* see budget_internal.h */
-    uint64_t ring[];
+    bool narrow;            /* ring of uint32_t rather than uint64_t */
+    uint64_t ring[];        /* ring_len counters, of either width */
 };
+
+static uint64_t counter_max(const rs_budget *b)
+{
+    return b->narrow ? UINT32_MAX : UINT64_MAX;
+}
+
+static uint64_t bucket_get(const rs_budget *b, uint32_t pos)
+{
+    return b->narrow ? ((const uint32_t *)(const void *)b->ring)[pos] : b->ring[pos];
+}
+
+static void bucket_set(rs_budget *b, uint32_t pos, uint64_t value)
+{
+    if (b->narrow) {
+        ((uint32_t *)(void *)b->ring)[pos] = (uint32_t)value;
+    } else {
+        b->ring[pos] = value;
+    }
+}
+
+/* Adds n to a sub-bucket, saturating at the counter's width, and the same
+ * amount to the sum. */
+static void bucket_add(rs_budget *b, uint32_t pos, uint64_t n)
+{
+    uint64_t old = bucket_get(b, pos);
+    uint64_t next = rs__min_u64(rs__sat_add(old, n), counter_max(b));
+    bucket_set(b, pos, next);
+    b->used = rs__sat_add(b->used, next - old);
+}
+
+/* Takes min(n, what it holds) out of a sub-bucket and the sum. */
+static void bucket_take(rs_budget *b, uint32_t pos, uint64_t n)
+{
+    uint64_t old = bucket_get(b, pos);
+    uint64_t taken = rs__min_u64(n, old);
+    bucket_set(b, pos, old - taken);
+    b->used = rs__sat_sub(b->used, taken);
+}
 
 int rs_budget_config_validate(const rs_budget_config *cfg)
 {
@@ -53,11 +104,14 @@ int rs_budget_new(const rs_budget_config *cfg, const rs_clock *clock, rs_budget 
     }
     uint64_t n = cfg->sub_buckets != 0 ? cfg->sub_buckets : DEFAULT_SUB_BUCKETS;
     n = rs__min_u64(n, cfg->window_ns); /* sub-buckets of at least 1 ns */
-    rs_budget *b = rs__calloc(1, sizeof *b + (n + 1) * sizeof b->ring[0]);
+    bool narrow = cfg->max_per_window < NARROW_MAX_PER_WINDOW;
+    size_t counter_size = narrow ? sizeof(uint32_t) : sizeof(uint64_t);
+    rs_budget *b = rs__calloc(1, sizeof *b + (size_t)(n + 1) * counter_size);
     if (b == NULL) {
         return RS_E_NOMEM;
     }
     rs__spin_init(&b->lock);
+    b->narrow = narrow;
     b->max_per_window = cfg->max_per_window;
     b->max_per_request = cfg->max_per_request;
     b->width_ns = cfg->window_ns / n + (cfg->window_ns % n != 0);
@@ -93,15 +147,14 @@ static uint64_t advance(rs_budget *b, uint64_t now_ns)
     }
     uint64_t steps = slot - b->head;
     if (steps >= b->ring_len) {
-        memset(b->ring, 0, b->ring_len * sizeof b->ring[0]);
+        memset(b->ring, 0, b->ring_len * (b->narrow ? sizeof(uint32_t) : sizeof(uint64_t)));
         b->used = 0;
         b->head_pos = (uint32_t)(slot % b->ring_len);
     } else {
         uint32_t pos = b->head_pos;
         for (uint64_t i = 0; i < steps; i++) {
             pos = pos + 1 == b->ring_len ? 0 : pos + 1;
-            b->used = rs__sat_sub(b->used, b->ring[pos]);
-            b->ring[pos] = 0;
+            bucket_take(b, pos, UINT64_MAX);
         }
         b->head_pos = pos;
     }
@@ -128,9 +181,8 @@ int rs_budget_reserve_at(rs_budget *b, uint64_t estimate, rs_budget_ticket *t, u
         rs__spin_unlock(&b->lock);
         return RS_E_BUDGET;
     }
-    /* No overflow: used + estimate <= max_per_window. */
-    b->ring[b->head_pos] += estimate;
-    b->used += estimate;
+    /* Never saturates: the counter is at most used + estimate <= max_per_window. */
+    bucket_add(b, b->head_pos, estimate);
     rs__spin_unlock(&b->lock);
     t->reserved = estimate;
     t->at_ns = at_ns;
@@ -145,16 +197,23 @@ int rs_budget_reserve(rs_budget *b, uint64_t estimate, rs_budget_ticket *t)
     return rs_budget_reserve_at(b, estimate, t, now_of(b));
 }
 
-/* Under the lock: the ring position of a ticket's sub-bucket, or -1 when it
- * has left the ring (or never was in it: a ticket from another budget). */
-static int64_t ticket_pos(const rs_budget *b, const rs_budget_ticket *t)
+/* The ring position of the sub-bucket `age` sub-buckets older than the
+ * newest (age < ring_len). */
+static uint32_t pos_of_age(const rs_budget *b, uint32_t age)
+{
+    return b->head_pos >= age ? b->head_pos - age : b->head_pos + b->ring_len - age;
+}
+
+/* Under the lock: finds a ticket's sub-bucket; false when it has left the
+ * ring (or never was in it: a ticket from another budget). */
+static bool ticket_pos(const rs_budget *b, const rs_budget_ticket *t, uint32_t *pos)
 {
     uint64_t slot = t->at_ns / b->width_ns;
     if (slot > b->head || b->head - slot >= b->ring_len) {
-        return -1;
+        return false;
     }
-    uint32_t back = (uint32_t)(b->head - slot);
-    return b->head_pos >= back ? b->head_pos - back : b->head_pos + b->ring_len - back;
+    *pos = pos_of_age(b, (uint32_t)(b->head - slot));
+    return true;
 }
 
 void rs_budget_commit(rs_budget *b, const rs_budget_ticket *t, uint64_t actual)
@@ -163,17 +222,12 @@ void rs_budget_commit(rs_budget *b, const rs_budget_ticket *t, uint64_t actual)
         return;
     }
     rs__spin_lock(&b->lock);
-    int64_t pos = ticket_pos(b, t);
-    if (pos >= 0) {
-        uint64_t *bucket = &b->ring[pos];
+    uint32_t pos;
+    if (ticket_pos(b, t, &pos)) {
         if (actual < t->reserved) {
-            uint64_t refund = rs__min_u64(t->reserved - actual, *bucket);
-            *bucket -= refund;
-            b->used -= refund;
+            bucket_take(b, pos, t->reserved - actual);
         } else {
-            uint64_t excess = actual - t->reserved;
-            *bucket = rs__sat_add(*bucket, excess);
-            b->used = rs__sat_add(b->used, excess);
+            bucket_add(b, pos, actual - t->reserved);
         }
     }
     rs__spin_unlock(&b->lock);
@@ -219,8 +273,7 @@ uint64_t rs_budget_wait_ns_at(rs_budget *b, uint64_t n, uint64_t now_ns)
                 continue; /* before time 0: never charged */
             }
             uint64_t slot = b->head - age;
-            uint32_t pos = b->head_pos >= age ? b->head_pos - age : b->head_pos + b->ring_len - age;
-            freed = rs__sat_add(freed, b->ring[pos]);
+            freed = rs__sat_add(freed, bucket_get(b, pos_of_age(b, age)));
             if (freed >= deficit) {
                 /* Sub-bucket `slot` is counted until the current one is
                  * slot + ring_len. */

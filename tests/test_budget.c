@@ -447,10 +447,32 @@ static bool counted(uint64_t at_ns, uint64_t now_ns, uint64_t width, uint64_t n)
     return now_ns / width < at_ns / width + n + 1;
 }
 
+/* The model's wait for n tokens: the time until the sub-bucket whose
+ * leaving frees enough leaves. */
+static uint64_t model_wait(const model_ticket *tickets, size_t first, size_t count, uint64_t now,
+                           uint64_t width, uint64_t n_sub, uint64_t max, uint64_t held, uint64_t n)
+{
+    if (n <= (held >= max ? 0 : max - held)) {
+        return 0; /* fits (0 always does) */
+    }
+    uint64_t deficit = held - (max - n), freed = 0;
+    for (size_t i = first; i < count; i++) {
+        if (counted(tickets[i].t.at_ns, now, width, n_sub)) {
+            freed += tickets[i].net;
+            if (freed >= deficit) {
+                return (tickets[i].t.at_ns / width + n_sub + 1) * width - now;
+            }
+        }
+    }
+    fail_msg("the model never frees enough");
+    return 0;
+}
+
 /* Random reserve / commit / cancel sequences against that model, for
- * several configurations (divisible or not, coarse and fine). Checks every
- * decision and every remaining() exactly, and the documented accuracy
- * bounds against exact rolling windows directly. */
+ * several configurations (divisible or not, coarse and fine, 32-bit
+ * counters that saturate under charged excess and 64-bit ones). Checks
+ * every decision, remaining() and wait_ns() exactly, and the documented
+ * accuracy bounds against exact rolling windows directly. */
 static void matches_the_reference_model(void **state)
 {
     (void)state;
@@ -460,6 +482,9 @@ static void matches_the_reference_model(void **state)
     } cfgs[] = {
         { 1000, 1000, 300, 10 }, { 1000, 1000, 300, 7 }, { 500, 997, 600, 3 },
         { 50, 100, 20, 1 },      { 5000, 6000, 900, 60 },
+        { (UINT64_C(1) << 31) - 1, 1000, UINT64_C(1) << 30, 10 }, /* narrow, saturating */
+        { UINT64_C(1) << 31, 1000, UINT64_C(1) << 30, 10 },       /* the first wide one */
+        { UINT64_C(1) << 40, 1000, UINT64_C(1) << 39, 10 },
     };
     enum { STEPS = 6000 };
     static model_ticket tickets[STEPS];
@@ -475,18 +500,20 @@ static void matches_the_reference_model(void **state)
         const uint64_t max = cfgs[c].per_window;
         const uint64_t horizon = (n + 1) * width; /* >= window_ns */
         size_t first = 0, count = 0; /* tickets before `first` count nowhere any more */
-        uint64_t now = 0, accepted = 0, refused = 0;
+        uint64_t now = 0, accepted = 0, refused = 0, fullest_bucket = 0;
         for (int step = 0; step < STEPS; step++) {
             now += draw(4) == 0 ? draw(cfgs[c].window_ns * 2) : draw(width);
             while (first < count && now - tickets[first].t.at_ns >= horizon) {
                 first++;
             }
-            uint64_t held = 0, exact = 0, widest = 0;
+            uint64_t held = 0, exact = 0, widest = 0, bucket = 0;
             for (size_t i = first; i < count; i++) {
-                if (!tickets[i].open && tickets[i].net == 0) {
-                    continue;
-                }
                 uint64_t at = tickets[i].t.at_ns;
+                if (i == first || at / width != tickets[i - 1].t.at_ns / width) {
+                    bucket = 0;
+                }
+                bucket += tickets[i].net;
+                fullest_bucket = bucket > fullest_bucket ? bucket : fullest_bucket;
                 if (counted(at, now, width, n)) {
                     held += tickets[i].net;
                 }
@@ -503,6 +530,10 @@ static void matches_the_reference_model(void **state)
              * than one sub-bucket more. */
             assert_true(remaining <= (exact >= max ? 0 : max - exact));
             assert_true(remaining >= (widest >= max ? 0 : max - widest));
+            uint64_t want = draw(cfgs[c].per_request + 1);
+            want = want > max ? max : want;
+            assert_int_equal(rs_budget_wait_ns_at(b, want, now),
+                             model_wait(tickets, first, count, now, width, n, max, held, want));
 
             uint64_t op = draw(10);
             if (op < 5 || first == count) {
@@ -523,7 +554,9 @@ static void matches_the_reference_model(void **state)
                 if (!mt->open) {
                     continue;
                 }
-                uint64_t actual = op < 8 ? draw(mt->t.reserved * 2 + 1) : 0;
+                uint64_t actual = op < 7    ? draw(mt->t.reserved * 2 + 1)
+                                  : op == 7 ? mt->t.reserved + draw(max * 4 + 1) /* a big excess */
+                                            : 0;
                 if (op < 8) {
                     rs_budget_commit(b, &mt->t, actual);
                 } else {
@@ -537,6 +570,9 @@ static void matches_the_reference_model(void **state)
             }
         }
         assert_true(accepted > STEPS / 10 && refused > STEPS / 50);
+        if (max == (UINT64_C(1) << 31) - 1) {
+            assert_true(fullest_bucket > UINT32_MAX); /* the 32-bit counters did saturate */
+        }
         rs_budget_free(b);
     }
 }

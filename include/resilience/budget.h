@@ -63,7 +63,8 @@ typedef struct rs_budget_config {
                                    but a reservation never does) */
     /** ring size, the window's resolution: 0 = the default 60; at most
      *  #RS_BUDGET_MAX_SUB_BUCKETS. Windows shorter than this many ns use one
-     *  sub-bucket per ns. Memory is 8 bytes per sub-bucket. */
+     *  sub-bucket per ns. Memory: 4 bytes per sub-bucket (8 when
+     *  max_per_window >= 2^31) plus the sub-bucket in progress. */
     uint32_t sub_buckets;
 } rs_budget_config;
 
