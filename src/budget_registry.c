@@ -98,6 +98,11 @@ rs_budget *rs_budget_registry_get(rs_budget_registry *r, const void *key, size_t
     return b;
 }
 
+bool rs_budget_registry_remove(rs_budget_registry *r, const void *key, size_t len)
+{
+    return r != NULL && rs_registry_remove(r->keys, key, len);
+}
+
 void rs_budget_registry_release(rs_budget_registry *r, rs_budget *b)
 {
     if (r != NULL && b != NULL) {

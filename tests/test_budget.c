@@ -922,6 +922,18 @@ static void registry_tiers_come_from_the_hook(void **state)
     /* An invalid configuration from the hook fails that get only. */
     assert_null(rs_budget_registry_get(r, "broken:x", 8));
     assert_int_equal(t.calls, 4);
+    /* A tier change: remove the key; the next get asks the hook again. */
+    assert_true(rs_budget_registry_remove(r, "guest", 5));
+    assert_false(rs_budget_registry_remove(r, "guest", 5));
+    assert_false(rs_budget_registry_remove(r, "nobody", 6));
+    assert_false(rs_budget_registry_remove(NULL, "guest", 5));
+    assert_false(rs_budget_registry_remove(r, NULL, 5));
+    assert_int_equal(rs_budget_remaining(d), 10); /* the holder keeps the old one */
+    rs_budget *d2 = rs_budget_registry_get(r, "guest", 5);
+    assert_non_null(d2);
+    assert_true(d2 != d);
+    assert_int_equal(t.calls, 5);
+    rs_budget_registry_release(r, d2);
     rs_budget_registry_release(r, f);
     rs_budget_registry_release(r, f2);
     rs_budget_registry_release(r, p);

@@ -42,6 +42,7 @@
 #ifndef RESILIENCE_BUDGET_H
 #define RESILIENCE_BUDGET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -262,6 +263,19 @@ RS_API rs_budget *rs_budget_registry_get(rs_budget_registry *r, const void *key,
  * @since 0.1.0
  */
 RS_API void rs_budget_registry_release(rs_budget_registry *r, rs_budget *b);
+
+/**
+ * Forgets a key's budget, for example when the user changes tier: the next
+ * rs_budget_registry_get() creates a new, full budget (asking
+ * config_for_key again). Holders of the old budget keep it until they
+ * release it.
+ *
+ * @return true if the key had a budget; false otherwise or on invalid
+ *         arguments (NULL @p r, NULL @p key with len > 0).
+ * @note Thread-safe.
+ * @since 0.1.0
+ */
+RS_API bool rs_budget_registry_remove(rs_budget_registry *r, const void *key, size_t len);
 
 #ifdef __cplusplus
 }
