@@ -363,15 +363,24 @@ static bool valid_key(const void *key, size_t len)
     return (key != NULL || len == 0) && len <= UINT32_MAX;
 }
 
+/* Locks the key's shard and looks the key up there; the caller unlocks. */
+static rs_registry_entry *lock_and_find(rs_registry *r, const void *key, size_t len,
+                                        uint64_t *hash, shard **s)
+{
+    *hash = rs__siphash13(&r->hash_key, key, len);
+    *s = shard_of(r, *hash);
+    rs__mutex_lock(&(*s)->lock);
+    return find(*s, *hash, key, len);
+}
+
 int rs_registry_get(rs_registry *r, const void *key, size_t len, rs_registry_entry **entry)
 {
     if (r == NULL || entry == NULL || !valid_key(key, len)) {
         return RS_E_INVAL;
     }
-    uint64_t hash = rs__siphash13(&r->hash_key, key, len);
-    shard *s = shard_of(r, hash);
-    rs__mutex_lock(&s->lock);
-    rs_registry_entry *e = find(s, hash, key, len);
+    uint64_t hash;
+    shard *s;
+    rs_registry_entry *e = lock_and_find(r, key, len, &hash, &s);
     if (e != NULL) {
         hold_and_touch(s, e);
         rs__mutex_unlock(&s->lock);
@@ -399,10 +408,9 @@ bool rs_registry_remove(rs_registry *r, const void *key, size_t len)
     if (r == NULL || !valid_key(key, len)) {
         return false;
     }
-    uint64_t hash = rs__siphash13(&r->hash_key, key, len);
-    shard *s = shard_of(r, hash);
-    rs__mutex_lock(&s->lock);
-    rs_registry_entry *e = find(s, hash, key, len);
+    uint64_t hash;
+    shard *s;
+    rs_registry_entry *e = lock_and_find(r, key, len, &hash, &s);
     if (e != NULL) {
         unlink_entry(s, e);
         atomic_fetch_sub_explicit(&r->resident, 1, memory_order_relaxed);
