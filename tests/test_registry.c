@@ -488,7 +488,7 @@ static void holds_any_object(void **state)
  * keys, so a held entry is evicted under its holder all the time. ASan
  * reports any use after free, TSan any race; the counts prove every value
  * was destroyed exactly once. */
-enum { STRESS_OPS = 15000 };
+enum { STRESS_OPS = 40000 };
 
 typedef struct stress {
     rs_registry *r;
