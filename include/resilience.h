@@ -11,5 +11,7 @@
 #include "resilience/clock.h"
 #include "resilience/limiter.h"
 #include "resilience/backoff.h"
+#include "resilience/budget.h"
+#include "resilience/registry.h"
 
 #endif /* RESILIENCE_H */
