@@ -10,5 +10,7 @@
 #include "resilience/common.h"
 #include "resilience/clock.h"
 #include "resilience/backoff.h"
+#include "resilience/token_bucket.h"
+#include "resilience/sliding_window.h"
 
 #endif /* RESILIENCE_H */
