@@ -80,18 +80,39 @@ static uint64_t now_of(const rs_sliding_window *w)
     return w->clock->now_ns(w->clock->ctx);
 }
 
-/* The instant a call under the lock works at: never before the latest one. */
-static uint64_t advance(rs_sliding_window *w, uint64_t now)
+/* An instant, with its fixed window and the time elapsed in it (the counter
+ * needs them; the divisions are done before taking the lock). */
+typedef struct instant {
+    uint64_t ns;
+    uint64_t index;   /* ns / window_ns */
+    uint64_t elapsed; /* ns % window_ns */
+} instant;
+
+static instant instant_of(const rs_sliding_window *w, uint64_t ns)
 {
-    w->latest_ns = rs__max_u64(w->latest_ns, now);
-    return w->latest_ns;
+    if (w->kind != RS_WINDOW_COUNTER) {
+        return (instant){ ns, 0, 0 };
+    }
+    return (instant){ ns, ns / w->window_ns, ns % w->window_ns };
+}
+
+/* The instant a call under the lock works at: never before the latest one. */
+static instant advance(rs_sliding_window *w, instant now)
+{
+    if (now.ns < w->latest_ns) {
+        return instant_of(w, w->latest_ns);
+    }
+    w->latest_ns = now.ns;
+    return now;
 }
 
 /* ---- log ---------------------------------------------------------------- */
 
+/* The slot `age` places after the oldest (age < limit). */
 static slot *slot_at(rs_sliding_window *w, uint64_t age)
 {
-    return &w->ring[(w->head + age) % w->limit];
+    uint64_t i = w->head + age; /* < 2 * limit: no division needed */
+    return &w->ring[i < w->limit ? i : i - w->limit];
 }
 
 /* Drops the slots that have left the window (now - at_ns >= window_ns). */
@@ -99,7 +120,7 @@ static void log_evict(rs_sliding_window *w, uint64_t now)
 {
     while (w->used > 0 && now - w->ring[w->head].at_ns >= w->window_ns) {
         w->total -= w->ring[w->head].count;
-        w->head = (w->head + 1) % w->limit;
+        w->head = w->head + 1 < w->limit ? w->head + 1 : 0;
         w->used--;
     }
 }
@@ -143,15 +164,14 @@ static uint64_t log_fit_at(rs_sliding_window *w, uint64_t n, uint64_t now)
 /* ---- counter ------------------------------------------------------------- */
 
 /* Moves the two counters to the fixed window that contains now. */
-static void counter_rotate(rs_sliding_window *w, uint64_t now)
+static void counter_rotate(rs_sliding_window *w, instant now)
 {
-    uint64_t index = now / w->window_ns;
-    if (index == w->fixed_index) {
+    if (now.index == w->fixed_index) {
         return;
     }
-    w->previous = index == w->fixed_index + 1 ? w->current : 0;
+    w->previous = now.index == w->fixed_index + 1 ? w->current : 0;
     w->current = 0;
-    w->fixed_index = index;
+    w->fixed_index = now.index;
 }
 
 /* previous * (1 - f) + current + n <= limit, with f = elapsed / window_ns,
@@ -164,10 +184,10 @@ static bool counter_fits(const rs_sliding_window *w, uint64_t previous, uint64_t
     return weighted + fresh <= (rs__u128)w->limit * w->window_ns;
 }
 
-static bool counter_admit(rs_sliding_window *w, uint64_t n, uint64_t now)
+static bool counter_admit(rs_sliding_window *w, uint64_t n, instant now)
 {
     counter_rotate(w, now);
-    if (!counter_fits(w, w->previous, w->current, n, now % w->window_ns)) {
+    if (!counter_fits(w, w->previous, w->current, n, now.elapsed)) {
         return false;
     }
     w->current += n; /* <= limit after the check */
@@ -186,13 +206,12 @@ static uint64_t counter_first_fit(const rs_sliding_window *w, uint64_t previous,
     return rs__sat_sub(w->window_ns, rs__mul_div(room, w->window_ns, previous));
 }
 
-static uint64_t counter_fit_at(rs_sliding_window *w, uint64_t n, uint64_t now)
+static uint64_t counter_fit_at(rs_sliding_window *w, uint64_t n, instant now)
 {
     counter_rotate(w, now);
-    uint64_t elapsed = now % w->window_ns;
-    uint64_t window_start = now - elapsed;
-    if (counter_fits(w, w->previous, w->current, n, elapsed)) {
-        return now;
+    uint64_t window_start = now.ns - now.elapsed;
+    if (counter_fits(w, w->previous, w->current, n, now.elapsed)) {
+        return now.ns;
     }
     if (n <= w->limit - w->current) {
         /* Fits later in this window, as the previous window's weight fades. */
@@ -204,11 +223,10 @@ static uint64_t counter_fit_at(rs_sliding_window *w, uint64_t n, uint64_t now)
     return rs__sat_add(next_start, counter_first_fit(w, w->current, w->limit - n));
 }
 
-static uint64_t counter_estimate(rs_sliding_window *w, uint64_t now)
+static uint64_t counter_estimate(rs_sliding_window *w, instant now)
 {
     counter_rotate(w, now);
-    uint64_t elapsed = now % w->window_ns;
-    uint64_t weighted = rs__mul_div_ceil(w->previous, w->window_ns - elapsed, w->window_ns);
+    uint64_t weighted = rs__mul_div_ceil(w->previous, w->window_ns - now.elapsed, w->window_ns);
     return rs__sat_add(weighted, w->current);
 }
 
@@ -222,9 +240,10 @@ bool rs_sliding_window_try_acquire_at(rs_sliding_window *w, uint64_t n, uint64_t
     if (n == 0) {
         return true;
     }
+    instant at = instant_of(w, now_ns);
     rs__spin_lock(&w->lock);
-    uint64_t now = advance(w, now_ns);
-    bool admitted = w->kind == RS_WINDOW_LOG ? log_admit(w, n, now) : counter_admit(w, n, now);
+    at = advance(w, at);
+    bool admitted = w->kind == RS_WINDOW_LOG ? log_admit(w, n, at.ns) : counter_admit(w, n, at);
     rs__spin_unlock(&w->lock);
     return admitted;
 }
@@ -245,9 +264,10 @@ uint64_t rs_sliding_window_wait_ns_at(rs_sliding_window *w, uint64_t n, uint64_t
     if (n == 0) {
         return 0;
     }
+    instant at = instant_of(w, now_ns);
     rs__spin_lock(&w->lock);
-    uint64_t now = advance(w, now_ns);
-    uint64_t fit = w->kind == RS_WINDOW_LOG ? log_fit_at(w, n, now) : counter_fit_at(w, n, now);
+    at = advance(w, at);
+    uint64_t fit = w->kind == RS_WINDOW_LOG ? log_fit_at(w, n, at.ns) : counter_fit_at(w, n, at);
     rs__spin_unlock(&w->lock);
     /* Measured from the caller's instant, which may be older than `now`. */
     return rs__sat_sub(fit, now_ns);
@@ -266,14 +286,15 @@ uint64_t rs_sliding_window_count_at(rs_sliding_window *w, uint64_t now_ns)
     if (w == NULL) {
         return 0;
     }
+    instant at = instant_of(w, now_ns);
     rs__spin_lock(&w->lock);
-    uint64_t now = advance(w, now_ns);
+    at = advance(w, at);
     uint64_t count;
     if (w->kind == RS_WINDOW_LOG) {
-        log_evict(w, now);
+        log_evict(w, at.ns);
         count = w->total;
     } else {
-        count = counter_estimate(w, now);
+        count = counter_estimate(w, at);
     }
     rs__spin_unlock(&w->lock);
     return count;
