@@ -106,7 +106,7 @@ int main(void)
         const char *title;
     } kinds[] = {
         { RS_WINDOW_LOG, "sliding window try_acquire, RS_WINDOW_LOG (spinlock, ring of slots)" },
-        { RS_WINDOW_COUNTER, "sliding window try_acquire, RS_WINDOW_COUNTER (spinlock, 2 counters)" },
+        { RS_WINDOW_COUNTER, "sliding window try_acquire, RS_WINDOW_COUNTER (spinlock, counters)" },
     };
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         bench_section(kinds[k].title);
@@ -124,7 +124,8 @@ int main(void)
     }
 
     printf("\ntargets\n");
-    printf("  token bucket allow, 1 thread / (clock read + compare-exchange): %.2fx (target <= 1.5x)\n",
+    printf("  token bucket allow, 1 thread / (clock read + compare-exchange): %.2fx "
+           "(target <= 1.5x)\n",
            bucket_allow[1] / reference);
     printf("  token bucket allow, 2 threads: %.1f ns/op vs mutex bucket %.1f ns/op: %.2fx faster\n",
            bucket_allow[2], mutex_allow[2], mutex_allow[2] / bucket_allow[2]);

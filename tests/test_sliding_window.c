@@ -29,14 +29,6 @@ static rs_sliding_window *make(rs_window_kind kind, uint64_t limit, uint64_t win
     return w;
 }
 
-static uint64_t splitmix(uint64_t *state)
-{
-    uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
 static const rs_window_kind kinds[] = { RS_WINDOW_LOG, RS_WINDOW_COUNTER };
 
 static void rejects_invalid_configs(void **state)
@@ -153,13 +145,13 @@ static void wait_ns_is_exact(void **state)
     for (size_t k = 0; k < RS_TEST_ARRAY_LEN(kinds); k++) {
         for (uint64_t seed = 1; seed <= 40; seed++) {
             uint64_t rng = seed;
-            uint64_t limit = 1 + splitmix(&rng) % 8, window = 1 + splitmix(&rng) % 5000;
+            uint64_t limit = 1 + rs_test_random(&rng) % 8, window = 1 + rs_test_random(&rng) % 5000;
             rs_sliding_window *w = make(kinds[k], limit, window, NULL);
-            uint64_t now = splitmix(&rng) % (1000 * window);
+            uint64_t now = rs_test_random(&rng) % (1000 * window);
             for (int step = 0; step < 400; step++) {
-                now += splitmix(&rng) % (window / 2 + 1);
-                (void)rs_sliding_window_try_acquire_at(w, 1 + splitmix(&rng) % limit, now);
-                uint64_t n = 1 + splitmix(&rng) % limit;
+                now += rs_test_random(&rng) % (window / 2 + 1);
+                (void)rs_sliding_window_try_acquire_at(w, 1 + rs_test_random(&rng) % limit, now);
+                uint64_t n = 1 + rs_test_random(&rng) % limit;
                 uint64_t wait = rs_sliding_window_wait_ns_at(w, n, now);
                 assert_true(wait <= 2 * window);
                 if (wait > 0) {
@@ -291,28 +283,28 @@ static void log_matches_the_reference_model(void **state)
     static admission items[4000];
     for (uint64_t seed = 1; seed <= 40; seed++) {
         uint64_t rng = seed * 7919;
-        uint64_t limit = 1 + splitmix(&rng) % 12, window = 1 + splitmix(&rng) % 10000;
+        uint64_t limit = 1 + rs_test_random(&rng) % 12, window = 1 + rs_test_random(&rng) % 10000;
         history h = { items, 0 };
         rs_manual_clock clock;
-        rs_manual_clock_init(&clock, splitmix(&rng) % (100 * window));
+        rs_manual_clock_init(&clock, rs_test_random(&rng) % (100 * window));
         rs_sliding_window *w = make(RS_WINDOW_LOG, limit, window, &clock);
         for (int step = 0; step < 4000; step++) {
-            switch (splitmix(&rng) % 4) {
+            switch (rs_test_random(&rng) % 4) {
             case 0:
                 break;
             case 1:
-                rs_manual_clock_advance(&clock, splitmix(&rng) % 4);
+                rs_manual_clock_advance(&clock, rs_test_random(&rng) % 4);
                 break;
             case 2:
-                rs_manual_clock_advance(&clock, splitmix(&rng) % (window / 4 + 1));
+                rs_manual_clock_advance(&clock, rs_test_random(&rng) % (window / 4 + 1));
                 break;
             default:
-                rs_manual_clock_advance(&clock, splitmix(&rng) % (2 * window));
+                rs_manual_clock_advance(&clock, rs_test_random(&rng) % (2 * window));
             }
             uint64_t now = rs_manual_clock_now(&clock);
-            uint64_t n = 1 + splitmix(&rng) % (limit + 1);
+            uint64_t n = 1 + rs_test_random(&rng) % (limit + 1);
             bool room = n <= limit && log_model_count(&h, window, now) + n <= limit;
-            bool explicit_time = splitmix(&rng) & 1;
+            bool explicit_time = rs_test_random(&rng) & 1;
             if (n <= limit) {
                 assert_int_equal(rs_sliding_window_wait_ns_at(w, n, now),
                                  log_model_wait(&h, limit, window, n, now));
@@ -385,29 +377,30 @@ static void counter_matches_the_reference_model(void **state)
     static admission items[6000];
     for (uint64_t seed = 1; seed <= 40; seed++) {
         uint64_t rng = seed * 104729;
-        m.limit = 1 + splitmix(&rng) % 50;
-        m.window = 1 + splitmix(&rng) % 3000;
+        m.limit = 1 + rs_test_random(&rng) % 50;
+        m.window = 1 + rs_test_random(&rng) % 3000;
         memset(m.counts, 0, sizeof m.counts);
         history h = { items, 0 };
-        uint64_t start = m.window * (1 + splitmix(&rng) % 50) + splitmix(&rng) % m.window;
+        uint64_t start = m.window * (1 + rs_test_random(&rng) % 50);
+        start += rs_test_random(&rng) % m.window;
         m.base = start / m.window;
         rs_manual_clock clock;
         rs_manual_clock_init(&clock, start);
         rs_sliding_window *w = make(RS_WINDOW_COUNTER, m.limit, m.window, &clock);
         for (int step = 0; step < 6000; step++) {
             uint64_t limit_of_time = (m.base + 4000) * m.window;
-            uint64_t advance = splitmix(&rng) % 3 == 0 ? splitmix(&rng) % (3 * m.window)
-                                                       : splitmix(&rng) % (m.window / 8 + 2);
+            uint64_t advance = rs_test_random(&rng) % 3 == 0 ? rs_test_random(&rng) % (3 * m.window)
+                                                       : rs_test_random(&rng) % (m.window / 8 + 2);
             if (rs_manual_clock_now(&clock) + advance >= limit_of_time) {
                 break;
             }
             rs_manual_clock_advance(&clock, advance);
             uint64_t now = rs_manual_clock_now(&clock);
-            uint64_t n = 1 + splitmix(&rng) % (m.limit / 4 + 1);
+            uint64_t n = 1 + rs_test_random(&rng) % (m.limit / 4 + 1);
             assert_int_equal(rs_sliding_window_wait_ns_at(w, n, now),
                              counter_model_wait(&m, n, now));
             bool room = counter_model_fits(&m, n, now);
-            bool got = splitmix(&rng) & 1 ? rs_sliding_window_try_acquire_at(w, n, now)
+            bool got = rs_test_random(&rng) & 1 ? rs_sliding_window_try_acquire_at(w, n, now)
                                           : rs_sliding_window_try_acquire(w, n);
             assert_int_equal(got, room);
             if (got) {

@@ -37,14 +37,6 @@ static uint64_t drain(rs_token_bucket *tb, uint64_t now)
     return got;
 }
 
-static uint64_t splitmix(uint64_t *state)
-{
-    uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
 static void rejects_invalid_configs(void **state)
 {
     (void)state;
@@ -474,22 +466,22 @@ static void model_set_rate(model *m, uint64_t interval, uint64_t burst)
 static uint64_t pick_interval(uint64_t *rng)
 {
     static const uint64_t intervals[] = { 1, 7, 1000, 999983, 100 * MS, 333333334, 2 * SEC };
-    return intervals[splitmix(rng) % RS_TEST_ARRAY_LEN(intervals)];
+    return intervals[rs_test_random(rng) % RS_TEST_ARRAY_LEN(intervals)];
 }
 
 static uint64_t pick_advance(uint64_t *rng, uint64_t interval)
 {
-    switch (splitmix(rng) % 5) {
+    switch (rs_test_random(rng) % 5) {
     case 0:
         return 0;
     case 1:
-        return splitmix(rng) % 3;
+        return rs_test_random(rng) % 3;
     case 2:
-        return interval - 1 + splitmix(rng) % 3;
+        return interval - 1 + rs_test_random(rng) % 3;
     case 3:
-        return splitmix(rng) % (interval * 4);
+        return rs_test_random(rng) % (interval * 4);
     default:
-        return splitmix(rng) % (interval * 40);
+        return rs_test_random(rng) % (interval * 40);
     }
 }
 
@@ -500,9 +492,9 @@ static void matches_the_reference_model(void **state)
     (void)state;
     for (uint64_t seed = 1; seed <= 60; seed++) {
         uint64_t rng = seed;
-        model m = { pick_interval(&rng), 1 + splitmix(&rng) % 20, 0, 0 };
+        model m = { pick_interval(&rng), 1 + rs_test_random(&rng) % 20, 0, 0 };
         m.level = model_capacity(&m);
-        m.last = splitmix(&rng) % (1000 * SEC);
+        m.last = rs_test_random(&rng) % (1000 * SEC);
         rs_manual_clock clock;
         rs_manual_clock_init(&clock, m.last);
         rs_token_bucket *tb = make(1e9 / (double)m.interval, m.burst, &clock);
@@ -510,9 +502,9 @@ static void matches_the_reference_model(void **state)
             rs_manual_clock_advance(&clock, pick_advance(&rng, m.interval));
             uint64_t now = rs_manual_clock_now(&clock);
             model_advance(&m, now);
-            uint64_t n = splitmix(&rng) % (m.burst + 2);
-            bool explicit_time = splitmix(&rng) & 1;
-            uint64_t op = splitmix(&rng) % 20;
+            uint64_t n = rs_test_random(&rng) % (m.burst + 2);
+            bool explicit_time = rs_test_random(&rng) & 1;
+            uint64_t op = rs_test_random(&rng) % 20;
             if (op < 10) {
                 bool expected = n == 0 || model_try(&m, n);
                 bool got = explicit_time ? rs_token_bucket_try_acquire_at(tb, n, now)
@@ -520,7 +512,7 @@ static void matches_the_reference_model(void **state)
                 assert_int_equal(got, expected);
             } else if (op < 18) {
                 static const uint64_t waits[] = { 0, 1, 999, 100 * MS, 5 * SEC, UINT64_MAX };
-                uint64_t max_wait = waits[splitmix(&rng) % RS_TEST_ARRAY_LEN(waits)];
+                uint64_t max_wait = waits[rs_test_random(&rng) % RS_TEST_ARRAY_LEN(waits)];
                 uint64_t expected_wait = 0, wait = 1;
                 int expected = n == 0 ? RS_OK : model_reserve(&m, n, max_wait, &expected_wait);
                 int got = explicit_time ? rs_token_bucket_reserve_at(tb, n, max_wait, &wait, now)
@@ -528,7 +520,7 @@ static void matches_the_reference_model(void **state)
                 assert_int_equal(got, expected);
                 assert_int_equal(wait, expected_wait);
             } else if (op == 18) {
-                uint64_t interval = pick_interval(&rng), burst = 1 + splitmix(&rng) % 20;
+                uint64_t interval = pick_interval(&rng), burst = 1 + rs_test_random(&rng) % 20;
                 model_set_rate(&m, interval, burst);
                 assert_int_equal(explicit_time
                                      ? rs_token_bucket_set_rate_at(tb, 1e9 / (double)interval,
@@ -661,8 +653,8 @@ static void *hammer(void *arg)
     unsigned id = atomic_fetch_add(&s->next_thread, 1);
     uint64_t rng = id + 1, granted = 0, changes = 0;
     while (rs_test_now_ns() < s->deadline) {
-        uint64_t n = 1 + splitmix(&rng) % 3;
-        if (s->flip && id == 0 && splitmix(&rng) % 64 == 0) {
+        uint64_t n = 1 + rs_test_random(&rng) % 3;
+        if (s->flip && id == 0 && rs_test_random(&rng) % 64 == 0) {
             bool slow = ++changes & 1;
             if (rs_token_bucket_set_rate(s->tb, slow ? s->rate / 2 : s->rate,
                                          slow ? s->burst / 2 : s->burst) != RS_OK) {

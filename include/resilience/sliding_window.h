@@ -70,7 +70,7 @@ typedef enum rs_window_kind {
 
 /** Sliding-window configuration; start from #RS_SLIDING_WINDOW_CONFIG_DEFAULT. @since 0.1.0 */
 typedef struct rs_sliding_window_config {
-    uint64_t limit;      /**< units per window, >= 1 (<= #RS_SLIDING_WINDOW_LOG_MAX_LIMIT for LOG) */
+    uint64_t limit;      /**< units per window, >= 1; LOG: <= #RS_SLIDING_WINDOW_LOG_MAX_LIMIT */
     uint64_t window_ns;  /**< window length in ns, >= 1 */
     rs_window_kind kind; /**< default #RS_WINDOW_LOG */
 } rs_sliding_window_config;
