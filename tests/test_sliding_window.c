@@ -639,13 +639,13 @@ static void run_stress(rs_window_kind kind, uint64_t duration_ns)
 static void real_clock_stress_log(void **state)
 {
     (void)state;
-    run_stress(RS_WINDOW_LOG, 600 * MS);
+    run_stress(RS_WINDOW_LOG, SEC);
 }
 
 static void real_clock_stress_counter(void **state)
 {
     (void)state;
-    run_stress(RS_WINDOW_COUNTER, 400 * MS);
+    run_stress(RS_WINDOW_COUNTER, 300 * MS);
 }
 
 #endif /* RS_TEST_THREADS */

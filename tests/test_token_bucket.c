@@ -702,7 +702,7 @@ static void real_clock_stress_stays_within_the_bound(void **state)
 {
     (void)state;
     static stress s = { .rate = 50000.0, .burst = 500 };
-    run_stress(&s, 600 * MS);
+    run_stress(&s, SEC);
 }
 
 /* The same while one thread keeps switching between two rates: within the
@@ -711,7 +711,7 @@ static void real_clock_stress_with_rate_changes(void **state)
 {
     (void)state;
     static stress s = { .rate = 40000.0, .burst = 400, .flip = true };
-    run_stress(&s, 400 * MS);
+    run_stress(&s, 300 * MS);
 }
 
 #endif /* RS_TEST_THREADS */
