@@ -13,5 +13,7 @@
 #include "resilience/backoff.h"
 #include "resilience/budget.h"
 #include "resilience/registry.h"
+#include "resilience/token_bucket.h"
+#include "resilience/sliding_window.h"
 
 #endif /* RESILIENCE_H */
