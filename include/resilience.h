@@ -12,5 +12,9 @@
 #include "resilience/limiter.h"
 #include "resilience/backoff.h"
 #include "resilience/policy.h"
+#include "resilience/budget.h"
+#include "resilience/registry.h"
+#include "resilience/token_bucket.h"
+#include "resilience/sliding_window.h"
 
 #endif /* RESILIENCE_H */

@@ -50,6 +50,13 @@ static void mul_div_is_exact_in_128_bits(void **state)
     assert_int_equal(rs__mul_div(UINT64_MAX, 3, 4), (uint64_t)(((rs__u128)UINT64_MAX * 3) / 4));
     assert_int_equal(rs__mul_div(UINT64_MAX, 2, 1), UINT64_MAX);
     assert_int_equal(rs__mul_div(7, 3, 2), 10);
+    assert_int_equal(rs__mul_div_ceil(7, 3, 2), 11);
+    assert_int_equal(rs__mul_div_ceil(8, 3, 2), 12);
+    assert_int_equal(rs__mul_div_ceil(0, 3, 2), 0);
+    assert_int_equal(rs__mul_div_ceil(UINT64_MAX, 1, 1), UINT64_MAX);
+    assert_int_equal(rs__mul_div_ceil(UINT64_MAX, 2, 3),
+                     (uint64_t)(((rs__u128)UINT64_MAX * 2 + 2) / 3));
+    assert_int_equal(rs__mul_div_ceil(UINT64_MAX, UINT64_MAX, 2), UINT64_MAX);
 }
 
 static void random_scaling_covers_the_range(void **state)

@@ -55,6 +55,15 @@ static inline uint64_t rs__mul_div(uint64_t a, uint64_t b, uint64_t divisor)
     return quotient > UINT64_MAX ? UINT64_MAX : (uint64_t)quotient;
 }
 
+/* ceil(a * b / divisor), saturating; divisor must be non-zero. For rescaling
+ * a debt, where rounding down would forgive part of it. */
+static inline uint64_t rs__mul_div_ceil(uint64_t a, uint64_t b, uint64_t divisor)
+{
+    rs__u128 product = (rs__u128)a * b;
+    rs__u128 quotient = product / divisor + (product % divisor != 0);
+    return quotient > UINT64_MAX ? UINT64_MAX : (uint64_t)quotient;
+}
+
 /* Maps 64 uniform random bits onto [0, span], inclusive, by multiply-high:
  * no division, and a bias below span / 2^64, far beneath anything a delay can
  * show. */

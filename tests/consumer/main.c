@@ -25,6 +25,11 @@ int main(void)
         fprintf(stderr, "unexpected delay %llu\n", (unsigned long long)second);
         return 1;
     }
+    rs_budget_config budget_cfg = RS_BUDGET_CONFIG_DEFAULT;
+    if (rs_budget_config_validate(&budget_cfg) != RS_OK) {
+        fprintf(stderr, "the default budget configuration is invalid\n");
+        return 1;
+    }
     printf("consumer ok: libresilience %s\n", rs_version_string());
     return 0;
 }

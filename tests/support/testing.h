@@ -27,4 +27,14 @@ void rs_test_run_threads(unsigned count, void *(*fn)(void *arg), void *arg);
 /* Real monotonic time, for the concurrency tests that run on the system clock. */
 uint64_t rs_test_now_ns(void);
 
+/* splitmix64: a reproducible random stream from a seed, for the randomized
+ * tests that compare a module with a reference model. */
+static inline uint64_t rs_test_random(uint64_t *state)
+{
+    uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
 #endif /* RS_TESTS_TESTING_H */

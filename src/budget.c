@@ -1,0 +1,310 @@
+/* The token budget: a ring of sub-bucket counters and their sum.
+ *
+ * Sub-bucket j (an absolute index, time / width) holds the tokens of the
+ * reservations made during [j*width, (j+1)*width). The ring keeps the newest
+ * `sub_buckets + 1` of them: at time t in sub-bucket s, sub-buckets s-n..s
+ * are counted (n = sub_buckets), which covers (t - n*width, t] and so at
+ * least the exact window (t - window_ns, t]. That extra, partly expired,
+ * sub-bucket is what makes the budget never more generous than an exact
+ * window, at the price of returning tokens up to one sub-bucket late.
+ *
+ * Checking what is left and charging must be one atomic step over several
+ * words, so each budget has a spinlock around a few dozen instructions
+ * (amortised: advancing the ring clears at most n + 1 counters, once per
+ * sub-bucket of time).
+ *
+ * Counters are 32-bit when max_per_window < 2^31 (halving the memory of a
+ * per-user budget). Reservations never push a counter past max_per_window;
+ * only a charged excess can reach 2^32 - 1, where it saturates. That loses
+ * nothing observable: a saturated sub-bucket, even after every outstanding
+ * refund (at most max_per_window more), still holds more than
+ * max_per_window, so the budget stays at 0 remaining until that sub-bucket
+ * leaves the window, exactly as with the true count; and wait_ns only asks
+ * when such a sub-bucket leaves, not how much it holds. `used` is always the
+ * exact sum of the (saturated) counters. */
+#include "resilience/budget.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "budget_internal.h"
+#include "core/alloc.h"
+#include "core/arith.h"
+#include "core/lock.h"
+
+#define DEFAULT_SUB_BUCKETS 60u
+#define NARROW_MAX_PER_WINDOW (UINT64_C(1) << 31)
+
+struct rs_budget {
+    rs__spinlock lock;
+    uint64_t max_per_window;
+    uint64_t max_per_request;
+    uint64_t width_ns;      /* of one sub-bucket */
+    uint32_t ring_len;      /* sub_buckets + 1 */
+    uint32_t head_pos;      /* ring position of the newest sub-bucket */
+    uint64_t head;          /* absolute index of the newest sub-bucket */
+    uint64_t used;          /* sum of the ring */
+    const rs_clock *clock;
+    _Atomic(void *) owner;  /* see budget_internal.h */
+    bool narrow;            /* ring of uint32_t rather than uint64_t */
+    uint64_t ring[];        /* ring_len counters, of either width */
+};
+
+static uint64_t counter_max(const rs_budget *b)
+{
+    return b->narrow ? UINT32_MAX : UINT64_MAX;
+}
+
+static uint64_t bucket_get(const rs_budget *b, uint32_t pos)
+{
+    return b->narrow ? ((const uint32_t *)(const void *)b->ring)[pos] : b->ring[pos];
+}
+
+static void bucket_set(rs_budget *b, uint32_t pos, uint64_t value)
+{
+    if (b->narrow) {
+        ((uint32_t *)(void *)b->ring)[pos] = (uint32_t)value;
+    } else {
+        b->ring[pos] = value;
+    }
+}
+
+/* Adds n to a sub-bucket, saturating at the counter's width, and the same
+ * amount to the sum. */
+static void bucket_add(rs_budget *b, uint32_t pos, uint64_t n)
+{
+    uint64_t old = bucket_get(b, pos);
+    uint64_t next = rs__min_u64(rs__sat_add(old, n), counter_max(b));
+    bucket_set(b, pos, next);
+    b->used = rs__sat_add(b->used, next - old);
+}
+
+/* Takes min(n, what it holds) out of a sub-bucket and the sum. */
+static void bucket_take(rs_budget *b, uint32_t pos, uint64_t n)
+{
+    uint64_t old = bucket_get(b, pos);
+    uint64_t taken = rs__min_u64(n, old);
+    bucket_set(b, pos, old - taken);
+    b->used = rs__sat_sub(b->used, taken);
+}
+
+int rs_budget_config_validate(const rs_budget_config *cfg)
+{
+    if (cfg == NULL || cfg->max_per_window == 0 || cfg->window_ns == 0 ||
+        cfg->max_per_request == 0 || cfg->sub_buckets > RS_BUDGET_MAX_SUB_BUCKETS) {
+        return RS_E_INVAL;
+    }
+    return RS_OK;
+}
+
+int rs_budget_new(const rs_budget_config *cfg, const rs_clock *clock, rs_budget **out)
+{
+    if (out == NULL || rs_budget_config_validate(cfg) != RS_OK) {
+        return RS_E_INVAL;
+    }
+    uint64_t n = cfg->sub_buckets != 0 ? cfg->sub_buckets : DEFAULT_SUB_BUCKETS;
+    n = rs__min_u64(n, cfg->window_ns); /* sub-buckets of at least 1 ns */
+    bool narrow = cfg->max_per_window < NARROW_MAX_PER_WINDOW;
+    size_t counter_size = narrow ? sizeof(uint32_t) : sizeof(uint64_t);
+    rs_budget *b = rs__calloc(1, sizeof *b + (size_t)(n + 1) * counter_size);
+    if (b == NULL) {
+        return RS_E_NOMEM;
+    }
+    rs__spin_init(&b->lock);
+    b->narrow = narrow;
+    b->max_per_window = cfg->max_per_window;
+    b->max_per_request = cfg->max_per_request;
+    b->width_ns = cfg->window_ns / n + (cfg->window_ns % n != 0);
+    b->ring_len = (uint32_t)(n + 1);
+    /* Starting at sub-bucket 0 with an empty ring accepts any first time. */
+    b->head = 0;
+    b->head_pos = 0;
+    b->used = 0;
+    b->clock = clock != NULL ? clock : rs_clock_system();
+    atomic_init(&b->owner, NULL);
+    *out = b;
+    return RS_OK;
+}
+
+void rs_budget_free(rs_budget *b)
+{
+    rs__free(b);
+}
+
+static uint64_t now_of(const rs_budget *b)
+{
+    return b->clock->now_ns(b->clock->ctx);
+}
+
+/* Under the lock: moves the newest sub-bucket up to the one holding now_ns,
+ * emptying those that leave the ring. Returns the time to charge at: now_ns,
+ * or the newest sub-bucket's start if now_ns is older than that. */
+static uint64_t advance(rs_budget *b, uint64_t now_ns)
+{
+    uint64_t slot = now_ns / b->width_ns;
+    if (slot <= b->head) {
+        return rs__max_u64(now_ns, b->head * b->width_ns);
+    }
+    uint64_t steps = slot - b->head;
+    if (steps >= b->ring_len) {
+        memset(b->ring, 0, b->ring_len * (b->narrow ? sizeof(uint32_t) : sizeof(uint64_t)));
+        b->used = 0;
+        b->head_pos = (uint32_t)(slot % b->ring_len);
+    } else {
+        uint32_t pos = b->head_pos;
+        for (uint64_t i = 0; i < steps; i++) {
+            pos = pos + 1 == b->ring_len ? 0 : pos + 1;
+            bucket_take(b, pos, UINT64_MAX);
+        }
+        b->head_pos = pos;
+    }
+    b->head = slot;
+    return now_ns;
+}
+
+static uint64_t left(const rs_budget *b)
+{
+    return rs__sat_sub(b->max_per_window, b->used);
+}
+
+int rs_budget_reserve_at(rs_budget *b, uint64_t estimate, rs_budget_ticket *t, uint64_t now_ns)
+{
+    if (b == NULL || t == NULL) {
+        return RS_E_INVAL;
+    }
+    if (estimate > b->max_per_request) {
+        return RS_E_BUDGET;
+    }
+    rs__spin_lock(&b->lock);
+    uint64_t at_ns = advance(b, now_ns);
+    if (estimate > left(b)) {
+        rs__spin_unlock(&b->lock);
+        return RS_E_BUDGET;
+    }
+    /* Never saturates: the counter is at most used + estimate <= max_per_window. */
+    bucket_add(b, b->head_pos, estimate);
+    rs__spin_unlock(&b->lock);
+    t->reserved = estimate;
+    t->at_ns = at_ns;
+    return RS_OK;
+}
+
+int rs_budget_reserve(rs_budget *b, uint64_t estimate, rs_budget_ticket *t)
+{
+    if (b == NULL || t == NULL) {
+        return RS_E_INVAL;
+    }
+    return rs_budget_reserve_at(b, estimate, t, now_of(b));
+}
+
+/* The ring position of the sub-bucket `age` sub-buckets older than the
+ * newest (age < ring_len). */
+static uint32_t pos_of_age(const rs_budget *b, uint32_t age)
+{
+    return b->head_pos >= age ? b->head_pos - age : b->head_pos + b->ring_len - age;
+}
+
+/* Under the lock: finds a ticket's sub-bucket; false when it has left the
+ * ring (or never was in it: a ticket from another budget). */
+static bool ticket_pos(const rs_budget *b, const rs_budget_ticket *t, uint32_t *pos)
+{
+    uint64_t slot = t->at_ns / b->width_ns;
+    if (slot > b->head || b->head - slot >= b->ring_len) {
+        return false;
+    }
+    *pos = pos_of_age(b, (uint32_t)(b->head - slot));
+    return true;
+}
+
+void rs_budget_commit(rs_budget *b, const rs_budget_ticket *t, uint64_t actual)
+{
+    if (b == NULL || t == NULL) {
+        return;
+    }
+    rs__spin_lock(&b->lock);
+    uint32_t pos;
+    if (ticket_pos(b, t, &pos)) {
+        if (actual < t->reserved) {
+            bucket_take(b, pos, t->reserved - actual);
+        } else {
+            bucket_add(b, pos, actual - t->reserved);
+        }
+    }
+    rs__spin_unlock(&b->lock);
+}
+
+void rs_budget_cancel(rs_budget *b, const rs_budget_ticket *t)
+{
+    rs_budget_commit(b, t, 0);
+}
+
+uint64_t rs_budget_remaining_at(rs_budget *b, uint64_t now_ns)
+{
+    if (b == NULL) {
+        return 0;
+    }
+    rs__spin_lock(&b->lock);
+    (void)advance(b, now_ns);
+    uint64_t remaining = left(b);
+    rs__spin_unlock(&b->lock);
+    return remaining;
+}
+
+uint64_t rs_budget_remaining(rs_budget *b)
+{
+    return b != NULL ? rs_budget_remaining_at(b, now_of(b)) : 0;
+}
+
+uint64_t rs_budget_wait_ns_at(rs_budget *b, uint64_t n, uint64_t now_ns)
+{
+    if (b == NULL || n > b->max_per_request || n > b->max_per_window) {
+        return UINT64_MAX;
+    }
+    rs__spin_lock(&b->lock);
+    (void)advance(b, now_ns);
+    uint64_t wait = 0;
+    if (n > left(b)) {
+        /* Walk from the oldest sub-bucket until enough has left. It ends at
+         * the newest at the latest: then used is freed and n <= max. */
+        uint64_t deficit = b->used - (b->max_per_window - n);
+        uint64_t freed = 0;
+        for (uint32_t age = b->ring_len; age-- > 0;) {
+            if (age > b->head) {
+                continue; /* before time 0: never charged */
+            }
+            uint64_t slot = b->head - age;
+            freed = rs__sat_add(freed, bucket_get(b, pos_of_age(b, age)));
+            if (freed >= deficit) {
+                /* Sub-bucket `slot` is counted until the current one is
+                 * slot + ring_len. */
+                uint64_t leaves_ns = rs__sat_mul(rs__sat_add(slot, b->ring_len), b->width_ns);
+                wait = leaves_ns == UINT64_MAX ? UINT64_MAX /* not in representable time */
+                                               : rs__max_u64(rs__sat_sub(leaves_ns, now_ns), 1);
+                break;
+            }
+        }
+    }
+    rs__spin_unlock(&b->lock);
+    return wait;
+}
+
+uint64_t rs_budget_wait_ns(rs_budget *b, uint64_t n)
+{
+    return b != NULL ? rs_budget_wait_ns_at(b, n, now_of(b)) : UINT64_MAX;
+}
+
+void rs__budget_set_owner(rs_budget *b, void *owner)
+{
+    /* A plain load first: on every get but the first, no write at all. */
+    if (atomic_load_explicit(&b->owner, memory_order_relaxed) != NULL) {
+        return;
+    }
+    void *expected = NULL;
+    (void)atomic_compare_exchange_strong_explicit(&b->owner, &expected, owner,
+                                                  memory_order_relaxed, memory_order_relaxed);
+}
+
+void *rs__budget_owner(rs_budget *b)
+{
+    return atomic_load_explicit(&b->owner, memory_order_relaxed);
+}

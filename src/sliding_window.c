@@ -1,0 +1,306 @@
+/* Sliding-window limiter: an exact log of admissions, or the two-bucket
+ * weighted counter. Both keep their state under one spinlock: the
+ * algorithms update several words together, and each critical section is a
+ * few dozen instructions (log eviction is amortised O(1): every slot is
+ * written once and evicted once). */
+#include "resilience/sliding_window.h"
+
+#include "core/alloc.h"
+#include "core/arith.h"
+#include "core/lock.h"
+
+/* One log entry: `count` units admitted at `at_ns` (consecutive admissions
+ * at the same instant share a slot). Every slot holds >= 1 unit and at most
+ * `limit` units are in the log, so `limit` slots always suffice. */
+typedef struct slot {
+    uint64_t at_ns;
+    uint64_t count;
+} slot;
+
+struct rs_sliding_window {
+    rs__spinlock lock;
+    uint64_t limit;
+    uint64_t window_ns;
+    rs_window_kind kind;
+    const rs_clock *clock;
+    uint64_t latest_ns; /* the latest instant seen: time never goes back */
+    /* RS_WINDOW_COUNTER */
+    uint64_t fixed_index; /* which fixed window `current` counts: now / window_ns */
+    uint64_t previous;    /* units admitted in fixed window fixed_index - 1 */
+    uint64_t current;     /* units admitted in fixed window fixed_index */
+    /* RS_WINDOW_LOG: a ring of `limit` slots, oldest at `head` */
+    uint64_t head;
+    uint64_t used;  /* slots in use */
+    uint64_t total; /* units in the used slots */
+    slot ring[];
+};
+
+int rs_sliding_window_config_validate(const rs_sliding_window_config *cfg)
+{
+    if (cfg == NULL || cfg->limit == 0 || cfg->window_ns == 0) {
+        return RS_E_INVAL;
+    }
+    switch (cfg->kind) {
+    case RS_WINDOW_LOG:
+        return cfg->limit <= RS_SLIDING_WINDOW_LOG_MAX_LIMIT ? RS_OK : RS_E_INVAL;
+    case RS_WINDOW_COUNTER:
+        return RS_OK;
+    }
+    return RS_E_INVAL;
+}
+
+int rs_sliding_window_new(const rs_sliding_window_config *cfg, const rs_clock *clock,
+                          rs_sliding_window **out)
+{
+    if (out == NULL || rs_sliding_window_config_validate(cfg) != RS_OK) {
+        return RS_E_INVAL;
+    }
+    /* limit <= 2^20 for a log, so the size cannot overflow. */
+    size_t slots = cfg->kind == RS_WINDOW_LOG ? (size_t)cfg->limit : 0;
+    rs_sliding_window *w = rs__calloc(1, sizeof *w + slots * sizeof(slot));
+    if (w == NULL) {
+        return RS_E_NOMEM;
+    }
+    rs__spin_init(&w->lock);
+    w->limit = cfg->limit;
+    w->window_ns = cfg->window_ns;
+    w->kind = cfg->kind;
+    w->clock = clock != NULL ? clock : rs_clock_system();
+    *out = w;
+    return RS_OK;
+}
+
+void rs_sliding_window_free(rs_sliding_window *w)
+{
+    rs__free(w);
+}
+
+static uint64_t now_of(const rs_sliding_window *w)
+{
+    return w->clock->now_ns(w->clock->ctx);
+}
+
+/* An instant, with its fixed window and the time elapsed in it (the counter
+ * needs them; the divisions are done before taking the lock). */
+typedef struct instant {
+    uint64_t ns;
+    uint64_t index;   /* ns / window_ns */
+    uint64_t elapsed; /* ns % window_ns */
+} instant;
+
+static instant instant_of(const rs_sliding_window *w, uint64_t ns)
+{
+    if (w->kind != RS_WINDOW_COUNTER) {
+        return (instant){ ns, 0, 0 };
+    }
+    return (instant){ ns, ns / w->window_ns, ns % w->window_ns };
+}
+
+/* The instant a call under the lock works at: never before the latest one. */
+static instant advance(rs_sliding_window *w, instant now)
+{
+    if (now.ns < w->latest_ns) {
+        return instant_of(w, w->latest_ns);
+    }
+    w->latest_ns = now.ns;
+    return now;
+}
+
+/* ---- log ---------------------------------------------------------------- */
+
+/* The slot `age` places after the oldest (age < limit). */
+static slot *slot_at(rs_sliding_window *w, uint64_t age)
+{
+    uint64_t i = w->head + age; /* < 2 * limit: no division needed */
+    return &w->ring[i < w->limit ? i : i - w->limit];
+}
+
+/* Drops the slots that have left the window (now - at_ns >= window_ns). */
+static void log_evict(rs_sliding_window *w, uint64_t now)
+{
+    while (w->used > 0 && now - w->ring[w->head].at_ns >= w->window_ns) {
+        w->total -= w->ring[w->head].count;
+        w->head = w->head + 1 < w->limit ? w->head + 1 : 0;
+        w->used--;
+    }
+}
+
+static bool log_admit(rs_sliding_window *w, uint64_t n, uint64_t now)
+{
+    log_evict(w, now);
+    if (w->total + n > w->limit) {
+        return false;
+    }
+    slot *newest = w->used > 0 ? slot_at(w, w->used - 1) : NULL;
+    if (newest != NULL && newest->at_ns == now) {
+        newest->count += n;
+    } else {
+        *slot_at(w, w->used) = (slot){ now, n };
+        w->used++;
+    }
+    w->total += n;
+    return true;
+}
+
+/* The instant at which n units fit, with nothing admitted meanwhile: when
+ * enough of the oldest slots have expired. */
+static uint64_t log_fit_at(rs_sliding_window *w, uint64_t n, uint64_t now)
+{
+    log_evict(w, now);
+    if (w->total + n <= w->limit) {
+        return now;
+    }
+    uint64_t excess = w->total + n - w->limit;
+    uint64_t freed = 0;
+    for (uint64_t age = 0;; age++) {
+        const slot *s = slot_at(w, age);
+        freed += s->count;
+        if (freed >= excess) { /* reached: total >= excess since n <= limit */
+            return rs__sat_add(s->at_ns, w->window_ns);
+        }
+    }
+}
+
+/* ---- counter ------------------------------------------------------------- */
+
+/* Moves the two counters to the fixed window that contains now. */
+static void counter_rotate(rs_sliding_window *w, instant now)
+{
+    if (now.index == w->fixed_index) {
+        return;
+    }
+    w->previous = now.index == w->fixed_index + 1 ? w->current : 0;
+    w->current = 0;
+    w->fixed_index = now.index;
+}
+
+/* previous * (1 - f) + current + n <= limit, with f = elapsed / window_ns,
+ * multiplied out by window_ns and compared exactly in 128 bits. */
+static bool counter_fits(const rs_sliding_window *w, uint64_t previous, uint64_t current,
+                         uint64_t n, uint64_t elapsed)
+{
+    rs__u128 weighted = (rs__u128)previous * (w->window_ns - elapsed);
+    rs__u128 fresh = ((rs__u128)current + n) * w->window_ns;
+    return weighted + fresh <= (rs__u128)w->limit * w->window_ns;
+}
+
+static bool counter_admit(rs_sliding_window *w, uint64_t n, instant now)
+{
+    counter_rotate(w, now);
+    if (!counter_fits(w, w->previous, w->current, n, now.elapsed)) {
+        return false;
+    }
+    w->current += n; /* <= limit after the check */
+    return true;
+}
+
+/* The earliest elapsed time in a fixed window with `previous` units before
+ * it at which `room` more units fit: previous * (W - x) <= room * W, so
+ * x = W - floor(room * W / previous), at least 0. W means "not in this
+ * window" (the next one starts with this one's count as its previous). */
+static uint64_t counter_first_fit(const rs_sliding_window *w, uint64_t previous, uint64_t room)
+{
+    if (previous == 0) {
+        return 0;
+    }
+    return rs__sat_sub(w->window_ns, rs__mul_div(room, w->window_ns, previous));
+}
+
+static uint64_t counter_fit_at(rs_sliding_window *w, uint64_t n, instant now)
+{
+    counter_rotate(w, now);
+    uint64_t window_start = now.ns - now.elapsed;
+    if (counter_fits(w, w->previous, w->current, n, now.elapsed)) {
+        return now.ns;
+    }
+    if (n <= w->limit - w->current) {
+        /* Fits later in this window, as the previous window's weight fades. */
+        uint64_t room = w->limit - w->current - n;
+        return rs__sat_add(window_start, counter_first_fit(w, w->previous, room));
+    }
+    /* Not before the next window, where this one's count fades instead. */
+    uint64_t next_start = rs__sat_add(window_start, w->window_ns);
+    return rs__sat_add(next_start, counter_first_fit(w, w->current, w->limit - n));
+}
+
+static uint64_t counter_estimate(rs_sliding_window *w, instant now)
+{
+    counter_rotate(w, now);
+    uint64_t weighted = rs__mul_div_ceil(w->previous, w->window_ns - now.elapsed, w->window_ns);
+    return rs__sat_add(weighted, w->current);
+}
+
+/* ---- public API ------------------------------------------------------------ */
+
+bool rs_sliding_window_try_acquire_at(rs_sliding_window *w, uint64_t n, uint64_t now_ns)
+{
+    if (w == NULL || n > w->limit) {
+        return false;
+    }
+    if (n == 0) {
+        return true;
+    }
+    instant at = instant_of(w, now_ns);
+    rs__spin_lock(&w->lock);
+    at = advance(w, at);
+    bool admitted = w->kind == RS_WINDOW_LOG ? log_admit(w, n, at.ns) : counter_admit(w, n, at);
+    rs__spin_unlock(&w->lock);
+    return admitted;
+}
+
+bool rs_sliding_window_try_acquire(rs_sliding_window *w, uint64_t n)
+{
+    if (w == NULL || n == 0 || n > w->limit) {
+        return w != NULL && n == 0;
+    }
+    return rs_sliding_window_try_acquire_at(w, n, now_of(w));
+}
+
+uint64_t rs_sliding_window_wait_ns_at(rs_sliding_window *w, uint64_t n, uint64_t now_ns)
+{
+    if (w == NULL || n > w->limit) {
+        return UINT64_MAX;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    instant at = instant_of(w, now_ns);
+    rs__spin_lock(&w->lock);
+    at = advance(w, at);
+    uint64_t fit = w->kind == RS_WINDOW_LOG ? log_fit_at(w, n, at.ns) : counter_fit_at(w, n, at);
+    rs__spin_unlock(&w->lock);
+    /* Measured from the caller's instant, which may be older than `now`. */
+    return rs__sat_sub(fit, now_ns);
+}
+
+uint64_t rs_sliding_window_wait_ns(rs_sliding_window *w, uint64_t n)
+{
+    if (w == NULL || n == 0 || n > w->limit) {
+        return rs_sliding_window_wait_ns_at(w, n, 0);
+    }
+    return rs_sliding_window_wait_ns_at(w, n, now_of(w));
+}
+
+uint64_t rs_sliding_window_count_at(rs_sliding_window *w, uint64_t now_ns)
+{
+    if (w == NULL) {
+        return 0;
+    }
+    instant at = instant_of(w, now_ns);
+    rs__spin_lock(&w->lock);
+    at = advance(w, at);
+    uint64_t count;
+    if (w->kind == RS_WINDOW_LOG) {
+        log_evict(w, at.ns);
+        count = w->total;
+    } else {
+        count = counter_estimate(w, at);
+    }
+    rs__spin_unlock(&w->lock);
+    return count;
+}
+
+uint64_t rs_sliding_window_count(rs_sliding_window *w)
+{
+    return w != NULL ? rs_sliding_window_count_at(w, now_of(w)) : 0;
+}
