@@ -26,9 +26,11 @@ static void call_init(rs_call_state *c, rs_policy *p, const rs_call_options *opt
     c->attempt.number = 1;
     uint64_t timeout = p->cfg.timeout_ns;
     c->token_estimate = p->cfg.token_estimate;
+    c->budget = p->cfg.budget;
     if (opts != NULL) {
         timeout = opts->timeout_ns != 0 ? opts->timeout_ns : timeout;
         c->token_estimate = opts->token_estimate != 0 ? opts->token_estimate : c->token_estimate;
+        c->budget = opts->budget != NULL ? opts->budget : c->budget;
     }
     c->deadline_ns = timeout != 0 ? rs__sat_add(now_ns, timeout) : 0;
     rs__counter_add(&p->counters.calls, 1);
@@ -37,7 +39,7 @@ static void call_init(rs_call_state *c, rs_policy *p, const rs_call_options *opt
 static void release_budget(rs_call_state *c)
 {
     if (c->ticket_held) {
-        rs_budget_cancel(c->policy->cfg.budget, &c->ticket);
+        rs_budget_cancel(c->budget, &c->ticket);
         c->ticket_held = false;
     }
 }
@@ -112,8 +114,8 @@ static rs_step admit(rs_call_state *c, uint64_t now_ns)
     memset(&c->attempt, 0, sizeof c->attempt);
     c->attempt.number = number;
     c->attempt.deadline_ns = c->deadline_ns;
-    if (cfg->budget != NULL) {
-        int rc = rs_budget_reserve_at(cfg->budget, c->token_estimate, &c->ticket, now_ns);
+    if (c->budget != NULL) {
+        int rc = rs_budget_reserve_at(c->budget, c->token_estimate, &c->ticket, now_ns);
         if (rc != RS_OK) {
             return finish(c, rc == RS_E_BUDGET ? RS_E_BUDGET : rc, RS_STOP_BUDGET, now_ns);
         }
@@ -274,7 +276,7 @@ rs_step rs_call_complete_at(rs_call_state *c, rs_verdict verdict, uint64_t now_n
         c->permit_held = false;
     }
     if (c->ticket_held) {
-        rs_budget_commit(cfg->budget, &c->ticket, c->attempt.tokens_used);
+        rs_budget_commit(c->budget, &c->ticket, c->attempt.tokens_used);
         c->ticket_held = false;
     }
     c->report.attempts++;

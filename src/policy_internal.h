@@ -59,6 +59,7 @@ struct rs_call_state {
     uint64_t limiter_until_ns;  /* this attempt's limiter waits end here */
     unsigned limiter_index;     /* next limiter to ask */
     uint64_t token_estimate;
+    rs_budget *budget;          /* the policy's, or this call's override */
     uint64_t prev_delay_ns;     /* decorrelated jitter's memory */
     rs_budget_ticket ticket;
     bool ticket_held;

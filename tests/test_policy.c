@@ -347,7 +347,7 @@ static void deadline_is_never_overslept(void **state)
     cfg.backoff.base_ns = 400 * MS;
     p = make_policy(&cfg);
     s = always(RS_RETRY);
-    rs_call_options opts = { .token_estimate = 0, .timeout_ns = 2 * SEC };
+    rs_call_options opts = { .token_estimate = 0, .timeout_ns = 2 * SEC, .budget = NULL };
     assert_int_equal(rs_call_with(p, &opts, scripted, &s, NULL), RS_E_TIMEOUT);
     assert_int_equal(s.calls, 3); /* 0, 400, 1200; the next at 2800 */
     rs_policy_free(p);
@@ -502,11 +502,20 @@ static void tokens_used_are_committed(void **state)
     assert_int_equal(rs_budget_remaining(b), 680);
 
     /* Per-call estimate: 700 does not fit in 680. */
-    rs_call_options opts = { .token_estimate = 700, .timeout_ns = 0 };
+    rs_call_options opts = { .token_estimate = 700, .timeout_ns = 0, .budget = NULL };
     s = always(RS_SUCCESS);
     assert_int_equal(rs_call_with(p, &opts, scripted, &s, NULL), RS_E_BUDGET);
     assert_int_equal(s.calls, 0);
     assert_int_equal(rs_budget_remaining(b), 680);
+
+    /* A per-call budget (a user's own) is charged instead of the policy's. */
+    rs_budget *user = make_budget(5000, 5000);
+    opts.budget = user;
+    s.tokens_used = 650;
+    assert_int_equal(rs_call_with(p, &opts, scripted, &s, NULL), RS_OK);
+    assert_int_equal(rs_budget_remaining(user), 4350);
+    assert_int_equal(rs_budget_remaining(b), 680);
+    rs_budget_free(user);
     rs_policy_free(p);
     rs_budget_free(b);
 }

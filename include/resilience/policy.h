@@ -200,6 +200,9 @@ RS_API int rs_call_ex(rs_policy *p, rs_fn fn, void *ctx, rs_call_report *report)
 typedef struct rs_call_options {
     uint64_t token_estimate; /**< tokens to reserve per attempt; 0 = the policy's */
     uint64_t timeout_ns;     /**< this call's timeout; 0 = the policy's */
+    /** this call's budget instead of the policy's (e.g. the caller's own from
+        rs_budget_registry_get(), held until the call ends); NULL = the policy's */
+    rs_budget *budget;
 } rs_call_options;
 
 /**
