@@ -166,6 +166,13 @@ static bool set_timeout(redisContext *ctx, uint64_t ns)
     return redisSetTimeout(ctx, to_timeval(ns)) == REDIS_OK;
 }
 
+static bool starts_with(const redisReply *reply, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return reply->type == REDIS_REPLY_ERROR && reply->len >= n &&
+           memcmp(reply->str, prefix, n) == 0;
+}
+
 /* Sends one command and reads its reply within the call's deadline. NULL
  * on a transport failure: the connection is dropped and `why` says what
  * happened. An error reply is a reply (the connection stays usable). */
@@ -237,14 +244,15 @@ static redisReply *command(call *c, int argc, const char **argv, const size_t *l
         drop(s);
         return NULL;
     }
+    if (starts_with(reply, "NOAUTH")) {
+        /* Not this command's fault: the connection is useless without AUTH. */
+        explain(c, "Redis at %s requires a password (NOAUTH): give one in the URL or in "
+                   "rs_redis_config.password", r->where);
+        freeReplyObject(reply);
+        drop(s);
+        return NULL;
+    }
     return reply;
-}
-
-static bool starts_with(const redisReply *reply, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    return reply->type == REDIS_REPLY_ERROR && reply->len >= n &&
-           memcmp(reply->str, prefix, n) == 0;
 }
 
 /* A command whose error reply means the connection is unusable (AUTH,
@@ -446,12 +454,7 @@ static int run_script(call *c, rs__redis_script script, const char *key, size_t 
         char shown[80];
         printable_key(shown, sizeof shown, key, key_len);
         int rc = RS_OK;
-        if (starts_with(reply, "NOAUTH")) {
-            explain(c, "Redis at %s requires a password (NOAUTH): give one in the URL or "
-                       "rs_redis_config.password", c->r->where);
-            drop(c->s);
-            rc = -1;
-        } else if (reply->type == REDIS_REPLY_ERROR) {
+        if (reply->type == REDIS_REPLY_ERROR) {
             explain(c, "Redis at %s: the %s script on key \"%s\" failed: %.*s", c->r->where,
                     rs__redis_script_name(script), shown, (int)reply->len, reply->str);
             rc = RS_E_IO;
