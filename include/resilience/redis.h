@@ -6,7 +6,10 @@
  *        open" flag.
  *
  * Built only when the meson feature `redis` finds hiredis (the default,
- * `auto`); this header is installed only then. See docs/distributed.md.
+ * `auto`); this header is installed only then, and the umbrella header
+ * resilience.h does not include it: include it yourself. `pkg-config
+ * --variable=redis resilience` says `yes` when it is there. See
+ * docs/distributed.md.
  *
  * Every decision is one atomic Lua script run with EVALSHA on the server, on
  * the server's clock (Redis TIME), so clients' clocks need not agree and
@@ -70,7 +73,8 @@ typedef struct rs_redis_config {
      * bounds: use an address or /etc/hosts where that matters.
      */
     const char *url;
-    /** Overrides the URL's password when not NULL (keeps secrets out of URLs). */
+    /** Overrides the URL's password when not NULL ("" = no password): keeps
+     *  secrets out of URLs. */
     const char *password;
     /**
      * Prepended to every key this library writes, default `"rs:"`; NULL is
