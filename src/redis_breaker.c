@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "core/alloc.h"
 #include "core/arith.h"
 #include "core/atomics.h"
 #include "redis_internal.h"
@@ -13,11 +12,7 @@
 #define NS_PER_MS UINT64_C(1000000)
 
 struct rs_redis_breaker_state {
-    rs_redis *redis;
-    const rs_clock *clock;
-    char *key;
-    size_t key_len;
-    rs_redis_failure on_failure;
+    rs__redis_object base;        /* first: see rs__redis_object_new() */
     char owner[64];               /* the flag's value: who published it */
     rs__atomic_u64 open_until_ns; /* last open period seen, for FAIL_LOCAL */
 };
@@ -25,22 +20,16 @@ struct rs_redis_breaker_state {
 int rs_redis_breaker_state_new(const rs_redis_breaker_state_config *cfg, const rs_clock *clock,
                                rs_redis_breaker_state **out)
 {
-    if (cfg == NULL || out == NULL || cfg->redis == NULL || cfg->name == NULL ||
-        cfg->name[0] == '\0' || rs__redis_failure_validate(cfg->on_failure, 1.0) != RS_OK) {
+    if (cfg == NULL || out == NULL) {
         return RS_E_INVAL;
     }
-    rs_redis_breaker_state *s = rs__calloc(1, sizeof *s);
-    if (s == NULL) {
-        return RS_E_NOMEM;
+    void *object = NULL;
+    int rc = rs__redis_object_new(sizeof(rs_redis_breaker_state), cfg->redis, cfg->name, "open",
+                                  cfg->on_failure, 1.0, clock, &object);
+    if (rc != RS_OK) {
+        return rc;
     }
-    s->key = rs__redis_key(cfg->redis, cfg->name, "open", &s->key_len);
-    if (s->key == NULL) {
-        rs__free(s);
-        return RS_E_NOMEM;
-    }
-    s->redis = cfg->redis;
-    s->clock = clock != NULL ? clock : rs_clock_system();
-    s->on_failure = cfg->on_failure;
+    rs_redis_breaker_state *s = object;
     char host[32] = "";
     (void)gethostname(host, sizeof host - 1);
     (void)snprintf(s->owner, sizeof s->owner, "%s pid %ld", host, (long)getpid());
@@ -51,10 +40,7 @@ int rs_redis_breaker_state_new(const rs_redis_breaker_state_config *cfg, const r
 
 void rs_redis_breaker_state_free(rs_redis_breaker_state *s)
 {
-    if (s != NULL) {
-        rs__free(s->key);
-        rs__free(s);
-    }
+    rs__redis_object_free(s);
 }
 
 /* Runs the flag script; on RS_OK *ttl_ms is -2 (no flag), -1 (open until
@@ -64,7 +50,8 @@ static int run(rs_redis_breaker_state *s, const char *op, uint64_t ttl_ms, int64
     char ttl_arg[RS__REDIS_NUM_LEN];
     const char *argv[3] = { op, rs__redis_fmt_u64(ttl_arg, ttl_ms), s->owner };
     rs__redis_result res;
-    int rc = rs__redis_eval(s->redis, RS__SCRIPT_BREAKER, s->key, s->key_len, 3, argv, 2, &res);
+    const rs__redis_object *o = &s->base;
+    int rc = rs__redis_eval(o->redis, RS__SCRIPT_BREAKER, o->key, o->key_len, 3, argv, 2, &res);
     if (rc == RS_OK) {
         *ttl_left = res.v[1];
     }
@@ -78,7 +65,8 @@ static void remember(rs_redis_breaker_state *s, int64_t ttl_ms)
     if (ttl_ms == -1) {
         until = UINT64_MAX;
     } else if (ttl_ms > 0) {
-        until = rs__sat_add(rs_clock_now(s->clock), rs__sat_mul((uint64_t)ttl_ms, NS_PER_MS));
+        until = rs__sat_add(rs_clock_now(s->base.clock),
+                            rs__sat_mul((uint64_t)ttl_ms, NS_PER_MS));
     }
     atomic_store_explicit(&s->open_until_ns, until, memory_order_relaxed);
 }
@@ -122,13 +110,13 @@ static int check(rs_redis_breaker_state *s, uint64_t now_ns, uint64_t *remaining
         remember(s, ttl);
         remaining = ttl == -1 ? UINT64_MAX : ttl > 0 ? (uint64_t)ttl * NS_PER_MS : 0;
         rc = ttl == -2 ? RS_OK : RS_E_OPEN;
-    } else if (s->on_failure == RS_REDIS_FAIL_LOCAL) {
+    } else if (s->base.on_failure == RS_REDIS_FAIL_LOCAL) {
         uint64_t until = atomic_load_explicit(&s->open_until_ns, memory_order_relaxed);
         remaining = rs__sat_sub(until, now_ns);
         rc = remaining > 0 ? RS_E_OPEN : RS_OK;
     } else {
         uint64_t ignored;
-        rc = rs__redis_failed(s->redis, s->on_failure, &ignored);
+        rc = rs__redis_failed(s->base.redis, s->base.on_failure, &ignored);
         remaining = 0;
     }
     if (remaining_ns != NULL) {
@@ -142,7 +130,7 @@ int rs_redis_breaker_state_check(rs_redis_breaker_state *s, uint64_t *remaining_
     if (s == NULL) {
         return RS_E_INVAL;
     }
-    return check(s, rs_clock_now(s->clock), remaining_ns);
+    return check(s, rs_clock_now(s->base.clock), remaining_ns);
 }
 
 static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,

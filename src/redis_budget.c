@@ -14,13 +14,9 @@
 #define KEY_ON_STACK 256
 
 struct rs_redis_budget {
-    rs_redis *redis;
-    const rs_clock *clock;
-    char *base_key;       /* <prefix><name>:budget */
-    size_t base_len;
+    rs__redis_object base; /* first; its key is <prefix><name>:budget */
     uint64_t max_per_request;
     uint64_t sub_us;      /* length of a sub-window in server microseconds */
-    rs_redis_failure on_failure;
     char sub_arg[RS__REDIS_NUM_LEN];
     char slots_arg[RS__REDIS_NUM_LEN];
     char max_arg[RS__REDIS_NUM_LEN];
@@ -30,27 +26,20 @@ struct rs_redis_budget {
 int rs_redis_budget_new(const rs_redis_budget_config *cfg, const rs_clock *clock,
                         rs_redis_budget **out)
 {
-    if (cfg == NULL || out == NULL || cfg->redis == NULL || cfg->name == NULL ||
-        cfg->name[0] == '\0' || cfg->max_per_window == 0 || cfg->max_per_request == 0 ||
+    if (cfg == NULL || out == NULL || cfg->max_per_window == 0 || cfg->max_per_request == 0 ||
         cfg->max_per_request > cfg->max_per_window || cfg->sub_windows == 0 ||
-        cfg->sub_windows > MAX_SUB_WINDOWS || cfg->window_ns / 1000 < cfg->sub_windows ||
-        rs__redis_failure_validate(cfg->on_failure, cfg->local_share) != RS_OK) {
+        cfg->sub_windows > MAX_SUB_WINDOWS || cfg->window_ns / 1000 < cfg->sub_windows) {
         return RS_E_INVAL;
     }
-    rs_redis_budget *b = rs__calloc(1, sizeof *b);
-    if (b == NULL) {
-        return RS_E_NOMEM;
+    void *object = NULL;
+    int rc = rs__redis_object_new(sizeof(rs_redis_budget), cfg->redis, cfg->name, "budget",
+                                  cfg->on_failure, cfg->local_share, clock, &object);
+    if (rc != RS_OK) {
+        return rc;
     }
-    b->base_key = rs__redis_key(cfg->redis, cfg->name, "budget", &b->base_len);
-    if (b->base_key == NULL) {
-        rs__free(b);
-        return RS_E_NOMEM;
-    }
-    b->redis = cfg->redis;
-    b->clock = clock != NULL ? clock : rs_clock_system();
+    rs_redis_budget *b = object;
     b->max_per_request = cfg->max_per_request;
     b->sub_us = cfg->window_ns / 1000 / cfg->sub_windows;
-    b->on_failure = cfg->on_failure;
     (void)rs__redis_fmt_u64(b->sub_arg, b->sub_us);
     (void)rs__redis_fmt_u64(b->slots_arg, cfg->sub_windows);
     (void)rs__redis_fmt_u64(b->max_arg, cfg->max_per_window);
@@ -65,10 +54,7 @@ int rs_redis_budget_new(const rs_redis_budget_config *cfg, const rs_clock *clock
 
 void rs_redis_budget_free(rs_redis_budget *b)
 {
-    if (b != NULL) {
-        rs__free(b->base_key);
-        rs__free(b);
-    }
+    rs__redis_object_free(b);
 }
 
 /* Runs the budget script for `key` (NULL/0 = the base key). */
@@ -76,18 +62,19 @@ static int run(rs_redis_budget *b, const void *key, size_t key_len, const char *
                uint64_t amount, const rs_redis_budget_ticket *t, rs__redis_result *res)
 {
     char full[KEY_ON_STACK]; /* long keys go to the heap */
-    char *name = b->base_key;
-    size_t name_len = b->base_len;
+    const rs__redis_object *o = &b->base;
+    char *name = o->key;
+    size_t name_len = o->key_len;
     char *heap = NULL;
     if (key != NULL && key_len > 0) {
-        name_len = b->base_len + 1 + key_len;
+        name_len = o->key_len + 1 + key_len;
         name = name_len < sizeof full ? full : (heap = rs__malloc(name_len));
         if (name == NULL) {
             return RS_E_NOMEM;
         }
-        memcpy(name, b->base_key, b->base_len);
-        name[b->base_len] = ':';
-        memcpy(name + b->base_len + 1, key, key_len);
+        memcpy(name, o->key, o->key_len);
+        name[o->key_len] = ':';
+        memcpy(name + o->key_len + 1, key, key_len);
     }
     char amount_arg[RS__REDIS_NUM_LEN], at_arg[RS__REDIS_NUM_LEN], reserved_arg[RS__REDIS_NUM_LEN];
     uint64_t at_us = t != NULL ? rs__sat_sub(t->at_ns / 1000,
@@ -97,7 +84,7 @@ static int run(rs_redis_budget *b, const void *key, size_t key_len, const char *
                             rs__redis_fmt_u64(amount_arg, amount),
                             rs__redis_fmt_u64(at_arg, at_us),
                             rs__redis_fmt_u64(reserved_arg, t != NULL ? t->reserved : 0) };
-    int rc = rs__redis_eval(b->redis, RS__SCRIPT_BUDGET, name, name_len, 7, argv, 3, res);
+    int rc = rs__redis_eval(o->redis, RS__SCRIPT_BUDGET, name, name_len, 7, argv, 3, res);
     rs__free(heap);
     return rc;
 }
@@ -138,8 +125,8 @@ int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,
     if (rc != RS_E_IO) {
         return rc;
     }
-    uint64_t now = rs_clock_now(b->clock);
-    if (b->on_failure == RS_REDIS_FAIL_LOCAL) {
+    uint64_t now = rs_clock_now(b->base.clock);
+    if (b->base.on_failure == RS_REDIS_FAIL_LOCAL) {
         uint64_t wait;
         if (rs__gcra_reserve(local_cell(b, key, key_len), estimate, 0, now, &wait) != RS_OK) {
             return RS_E_BUDGET;
@@ -147,7 +134,7 @@ int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,
         ticket->source = RS_REDIS_TICKET_LOCAL;
     } else {
         uint64_t ignored;
-        rc = rs__redis_failed(b->redis, b->on_failure, &ignored);
+        rc = rs__redis_failed(b->base.redis, b->base.on_failure, &ignored);
         if (rc != RS_OK) {
             return rc;
         }
@@ -172,7 +159,7 @@ int rs_redis_budget_commit(rs_redis_budget *b, const void *key, size_t key_len,
     case RS_REDIS_TICKET_LOCAL: {
         rs__gcra *cell = local_cell(b, key, key_len);
         if (actual > ticket->reserved) {
-            rs__gcra_charge(cell, actual - ticket->reserved, rs_clock_now(b->clock));
+            rs__gcra_charge(cell, actual - ticket->reserved, rs_clock_now(b->base.clock));
         } else {
             rs__gcra_refund(cell, ticket->reserved - actual);
         }

@@ -1,11 +1,13 @@
-/* What a distributed object does when Redis fails: the failure policies and
- * the small in-process GCRA behind RS_REDIS_FAIL_LOCAL.
+/* What every distributed object shares: its key and clock, what it does
+ * when Redis fails (the failure policies) and the small in-process GCRA
+ * behind RS_REDIS_FAIL_LOCAL.
  *
  * The GCRA is one atomic word (the theoretical arrival time, TAT) updated
  * by compare-exchange; it only runs while Redis is failing, so it favours
  * being small over being configurable. */
 #include <math.h>
 
+#include "core/alloc.h"
 #include "core/arith.h"
 #include "redis_internal.h"
 
@@ -19,6 +21,38 @@ int rs__redis_failure_validate(rs_redis_failure mode, double share)
         return rs__is_finite_positive(share) && share <= 1.0 ? RS_OK : RS_E_INVAL;
     }
     return RS_E_INVAL;
+}
+
+int rs__redis_object_new(size_t size, rs_redis *redis, const char *name, const char *suffix,
+                         rs_redis_failure mode, double share, const rs_clock *clock,
+                         void **out)
+{
+    if (redis == NULL || name == NULL || name[0] == '\0' ||
+        rs__redis_failure_validate(mode, share) != RS_OK) {
+        return RS_E_INVAL;
+    }
+    rs__redis_object *object = rs__calloc(1, size);
+    if (object == NULL) {
+        return RS_E_NOMEM;
+    }
+    object->key = rs__redis_key(redis, name, suffix, &object->key_len);
+    if (object->key == NULL) {
+        rs__free(object);
+        return RS_E_NOMEM;
+    }
+    object->redis = redis;
+    object->clock = clock != NULL ? clock : rs_clock_system();
+    object->on_failure = mode;
+    *out = object;
+    return RS_OK;
+}
+
+void rs__redis_object_free(void *object)
+{
+    if (object != NULL) {
+        rs__free(((rs__redis_object *)object)->key);
+        rs__free(object);
+    }
 }
 
 int rs__redis_failed(rs_redis *r, rs_redis_failure mode, uint64_t *wait_ns)

@@ -116,4 +116,24 @@ uint64_t rs__redis_us_to_ns(int64_t us);
 /* RS_OK when `mode` is a valid policy and, for LOCAL, share is in (0, 1]. */
 int rs__redis_failure_validate(rs_redis_failure mode, double share);
 
+/* ---- What every distributed object starts with (redis_fallback.c) ---- */
+
+typedef struct rs__redis_object {
+    rs_redis *redis;
+    const rs_clock *clock;       /* never NULL */
+    char *key;                   /* <prefix><name>:<suffix> */
+    size_t key_len;
+    rs_redis_failure on_failure;
+} rs__redis_object;
+
+/* Validates the common fields (redis and name set, a valid policy) and
+ * allocates a zeroed object of `size` bytes starting with an
+ * rs__redis_object, filled in. RS_E_INVAL or RS_E_NOMEM with nothing
+ * allocated. */
+int rs__redis_object_new(size_t size, rs_redis *redis, const char *name, const char *suffix,
+                         rs_redis_failure mode, double share, const rs_clock *clock,
+                         void **out);
+/* Frees such an object; NULL is ignored. */
+void rs__redis_object_free(void *object);
+
 #endif /* RS_REDIS_INTERNAL_H */

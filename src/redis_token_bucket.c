@@ -1,18 +1,12 @@
 /* Distributed token bucket: the GCRA script (redis_scripts.c) on one key,
  * with the local GCRA as the optional fallback. */
-#include <string.h>
 
-#include "core/alloc.h"
 #include "core/arith.h"
 #include "redis_internal.h"
 
 struct rs_redis_token_bucket {
-    rs_redis *redis;
-    const rs_clock *clock;
-    char *key;
-    size_t key_len;
+    rs__redis_object base; /* first: see rs__redis_object_new() */
     uint64_t burst;
-    rs_redis_failure on_failure;
     char interval_us[RS__REDIS_NUM_LEN]; /* script arguments, formatted once */
     char burst_arg[RS__REDIS_NUM_LEN];
     rs__gcra local;
@@ -21,24 +15,17 @@ struct rs_redis_token_bucket {
 int rs_redis_token_bucket_new(const rs_redis_token_bucket_config *cfg, const rs_clock *clock,
                               rs_redis_token_bucket **out)
 {
-    if (cfg == NULL || out == NULL || cfg->redis == NULL || cfg->name == NULL ||
-        cfg->name[0] == '\0' || !rs__is_finite_positive(cfg->rate) || cfg->burst == 0 ||
-        rs__redis_failure_validate(cfg->on_failure, cfg->local_share) != RS_OK) {
+    if (cfg == NULL || out == NULL || !rs__is_finite_positive(cfg->rate) || cfg->burst == 0) {
         return RS_E_INVAL;
     }
-    rs_redis_token_bucket *tb = rs__calloc(1, sizeof *tb);
-    if (tb == NULL) {
-        return RS_E_NOMEM;
+    void *object = NULL;
+    int rc = rs__redis_object_new(sizeof(rs_redis_token_bucket), cfg->redis, cfg->name, "tb",
+                                  cfg->on_failure, cfg->local_share, clock, &object);
+    if (rc != RS_OK) {
+        return rc;
     }
-    tb->key = rs__redis_key(cfg->redis, cfg->name, "tb", &tb->key_len);
-    if (tb->key == NULL) {
-        rs__free(tb);
-        return RS_E_NOMEM;
-    }
-    tb->redis = cfg->redis;
-    tb->clock = clock != NULL ? clock : rs_clock_system();
+    rs_redis_token_bucket *tb = object;
     tb->burst = cfg->burst;
-    tb->on_failure = cfg->on_failure;
     (void)rs__redis_fmt_double(tb->interval_us, 1e6 / cfg->rate);
     (void)rs__redis_fmt_u64(tb->burst_arg, cfg->burst);
     rs__gcra_init(&tb->local, cfg->rate, cfg->burst,
@@ -49,10 +36,7 @@ int rs_redis_token_bucket_new(const rs_redis_token_bucket_config *cfg, const rs_
 
 void rs_redis_token_bucket_free(rs_redis_token_bucket *tb)
 {
-    if (tb != NULL) {
-        rs__free(tb->key);
-        rs__free(tb);
-    }
+    rs__redis_object_free(tb);
 }
 
 /* One GCRA decision. `peek` only asks for the wait. now_ns is for the local
@@ -73,7 +57,8 @@ static int decide(rs_redis_token_bucket *tb, uint64_t n, uint64_t max_wait_ns, u
                             rs__redis_fmt_double(max_wait_arg, (double)max_wait_ns / 1000.0),
                             peek ? "1" : "0" };
     rs__redis_result res;
-    int rc = rs__redis_eval(tb->redis, RS__SCRIPT_GCRA, tb->key, tb->key_len, 5, argv, 2, &res);
+    const rs__redis_object *o = &tb->base;
+    int rc = rs__redis_eval(o->redis, RS__SCRIPT_GCRA, o->key, o->key_len, 5, argv, 2, &res);
     if (rc == RS_OK) {
         uint64_t wait = rs__redis_us_to_ns(res.v[1]);
         if (res.v[0] == 1) {
@@ -84,8 +69,8 @@ static int decide(rs_redis_token_bucket *tb, uint64_t n, uint64_t max_wait_ns, u
         *wait_ns = wait;
         return RS_E_LIMITED;
     }
-    if (tb->on_failure != RS_REDIS_FAIL_LOCAL) {
-        return rs__redis_failed(tb->redis, tb->on_failure, wait_ns);
+    if (o->on_failure != RS_REDIS_FAIL_LOCAL) {
+        return rs__redis_failed(o->redis, o->on_failure, wait_ns);
     }
     if (peek) {
         *wait_ns = rs__gcra_wait_ns(&tb->local, n, now_ns);
@@ -100,7 +85,7 @@ int rs_redis_token_bucket_reserve(rs_redis_token_bucket *tb, uint64_t n, uint64_
     if (tb == NULL || wait_ns == NULL) {
         return RS_E_INVAL;
     }
-    return decide(tb, n, max_wait_ns, rs_clock_now(tb->clock), false, wait_ns);
+    return decide(tb, n, max_wait_ns, rs_clock_now(tb->base.clock), false, wait_ns);
 }
 
 int rs_redis_token_bucket_try_acquire(rs_redis_token_bucket *tb, uint64_t n)
@@ -114,7 +99,7 @@ int rs_redis_token_bucket_acquire(rs_redis_token_bucket *tb, uint64_t n, uint64_
     uint64_t wait;
     int rc = rs_redis_token_bucket_reserve(tb, n, timeout_ns, &wait);
     if (rc == RS_OK && wait > 0) {
-        rs_clock_sleep(tb->clock, wait);
+        rs_clock_sleep(tb->base.clock, wait);
     }
     return rc;
 }
@@ -124,7 +109,7 @@ int rs_redis_token_bucket_wait_ns(rs_redis_token_bucket *tb, uint64_t n, uint64_
     if (tb == NULL || wait_ns == NULL) {
         return RS_E_INVAL;
     }
-    return decide(tb, n, 0, rs_clock_now(tb->clock), true, wait_ns);
+    return decide(tb, n, 0, rs_clock_now(tb->base.clock), true, wait_ns);
 }
 
 static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,

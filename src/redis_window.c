@@ -1,7 +1,6 @@
 /* Distributed sliding window: the sliding-log or sliding-counter script
  * (redis_scripts.c) on one key, with the local GCRA as the optional
  * fallback (limit per window as a rate, the limit as its burst). */
-#include "core/alloc.h"
 #include "core/arith.h"
 #include "redis_internal.h"
 
@@ -9,13 +8,9 @@
 #define MIN_WINDOW_NS UINT64_C(1000000)
 
 struct rs_redis_sliding_window {
-    rs_redis *redis;
-    const rs_clock *clock;
-    char *key;
-    size_t key_len;
+    rs__redis_object base; /* first: see rs__redis_object_new() */
     uint64_t limit;
     rs__redis_script script;
-    rs_redis_failure on_failure;
     char window_us[RS__REDIS_NUM_LEN];
     char limit_arg[RS__REDIS_NUM_LEN];
     rs__gcra local;
@@ -24,28 +19,22 @@ struct rs_redis_sliding_window {
 int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
                                 const rs_clock *clock, rs_redis_sliding_window **out)
 {
-    if (cfg == NULL || out == NULL || cfg->redis == NULL || cfg->name == NULL ||
-        cfg->name[0] == '\0' || cfg->limit == 0 || cfg->window_ns < MIN_WINDOW_NS ||
+    if (cfg == NULL || out == NULL || cfg->limit == 0 || cfg->window_ns < MIN_WINDOW_NS ||
         (cfg->kind != RS_REDIS_WINDOW_LOG && cfg->kind != RS_REDIS_WINDOW_COUNTER) ||
-        (cfg->kind == RS_REDIS_WINDOW_LOG && cfg->limit > MAX_LOG_LIMIT) ||
-        rs__redis_failure_validate(cfg->on_failure, cfg->local_share) != RS_OK) {
+        (cfg->kind == RS_REDIS_WINDOW_LOG && cfg->limit > MAX_LOG_LIMIT)) {
         return RS_E_INVAL;
     }
-    rs_redis_sliding_window *w = rs__calloc(1, sizeof *w);
-    if (w == NULL) {
-        return RS_E_NOMEM;
-    }
     bool log = cfg->kind == RS_REDIS_WINDOW_LOG;
-    w->key = rs__redis_key(cfg->redis, cfg->name, log ? "log" : "cnt", &w->key_len);
-    if (w->key == NULL) {
-        rs__free(w);
-        return RS_E_NOMEM;
+    void *object = NULL;
+    int rc = rs__redis_object_new(sizeof(rs_redis_sliding_window), cfg->redis, cfg->name,
+                                  log ? "log" : "cnt", cfg->on_failure, cfg->local_share, clock,
+                                  &object);
+    if (rc != RS_OK) {
+        return rc;
     }
-    w->redis = cfg->redis;
-    w->clock = clock != NULL ? clock : rs_clock_system();
+    rs_redis_sliding_window *w = object;
     w->limit = cfg->limit;
     w->script = log ? RS__SCRIPT_LOG : RS__SCRIPT_COUNTER;
-    w->on_failure = cfg->on_failure;
     (void)rs__redis_fmt_u64(w->window_us, cfg->window_ns / 1000);
     (void)rs__redis_fmt_u64(w->limit_arg, cfg->limit);
     double rate = (double)cfg->limit * 1e9 / (double)cfg->window_ns;
@@ -57,10 +46,7 @@ int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
 
 void rs_redis_sliding_window_free(rs_redis_sliding_window *w)
 {
-    if (w != NULL) {
-        rs__free(w->key);
-        rs__free(w);
-    }
+    rs__redis_object_free(w);
 }
 
 /* Runs the window's script; RS_OK with the result, or RS_E_IO. */
@@ -69,7 +55,8 @@ static int run(rs_redis_sliding_window *w, uint64_t n, bool peek, rs__redis_resu
     char n_arg[RS__REDIS_NUM_LEN];
     const char *argv[4] = { w->window_us, w->limit_arg, rs__redis_fmt_u64(n_arg, n),
                             peek ? "1" : "0" };
-    return rs__redis_eval(w->redis, w->script, w->key, w->key_len, 4, argv, 3, res);
+    const rs__redis_object *o = &w->base;
+    return rs__redis_eval(o->redis, w->script, o->key, o->key_len, 4, argv, 3, res);
 }
 
 /* One admission decision; peek only computes the wait. */
@@ -89,8 +76,8 @@ static int decide(rs_redis_sliding_window *w, uint64_t n, uint64_t now_ns, bool 
         *wait_ns = res.v[0] == 1 ? 0 : res.v[1] < 0 ? UINT64_MAX : rs__redis_us_to_ns(res.v[1]);
         return res.v[0] == 1 || peek ? RS_OK : RS_E_LIMITED;
     }
-    if (w->on_failure != RS_REDIS_FAIL_LOCAL) {
-        return rs__redis_failed(w->redis, w->on_failure, wait_ns);
+    if (w->base.on_failure != RS_REDIS_FAIL_LOCAL) {
+        return rs__redis_failed(w->base.redis, w->base.on_failure, wait_ns);
     }
     if (peek) {
         *wait_ns = rs__gcra_wait_ns(&w->local, n, now_ns);
@@ -105,7 +92,7 @@ int rs_redis_sliding_window_try_acquire(rs_redis_sliding_window *w, uint64_t n)
         return RS_E_INVAL;
     }
     uint64_t wait;
-    return decide(w, n, rs_clock_now(w->clock), false, &wait);
+    return decide(w, n, rs_clock_now(w->base.clock), false, &wait);
 }
 
 int rs_redis_sliding_window_wait_ns(rs_redis_sliding_window *w, uint64_t n, uint64_t *wait_ns)
@@ -113,7 +100,7 @@ int rs_redis_sliding_window_wait_ns(rs_redis_sliding_window *w, uint64_t n, uint
     if (w == NULL || wait_ns == NULL) {
         return RS_E_INVAL;
     }
-    return decide(w, n, rs_clock_now(w->clock), true, wait_ns);
+    return decide(w, n, rs_clock_now(w->base.clock), true, wait_ns);
 }
 
 int rs_redis_sliding_window_count(rs_redis_sliding_window *w, uint64_t *count)

@@ -24,6 +24,10 @@
  * own #rs_redis_failure policy: refuse (#RS_E_IO), allow, or decide with a
  * local in-process limiter at a share of the rate. No call ever waits longer
  * than the pool's connect plus command timeout.
+ *
+ * Unlike the local modules, a decision here is a network round trip, and
+ * hiredis allocates its command buffer and reply with malloc (not through
+ * rs_set_allocator()).
  */
 #ifndef RESILIENCE_REDIS_H
 #define RESILIENCE_REDIS_H
@@ -440,7 +444,9 @@ RS_API void rs_redis_budget_free(rs_redis_budget *b);
  * @param ticket        required; filled on #RS_OK.
  * @return #RS_OK (reserved); #RS_E_BUDGET (the window's remaining budget is
  *         below @p estimate, or estimate > max_per_request; nothing held);
- *         #RS_E_IO (policy closed); #RS_E_INVAL (@p b or @p ticket NULL).
+ *         #RS_E_IO (policy closed); #RS_E_INVAL (@p b or @p ticket NULL);
+ *         #RS_E_NOMEM (a key too long for the stack, over ~200 bytes, and
+ *         no memory for it).
  * @note Thread-safe; one round trip.
  * @since 0.1.0
  */
