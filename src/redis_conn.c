@@ -148,7 +148,9 @@ static void record_failure(call *c)
 
 static void record_success(rs_redis *r)
 {
-    if (atomic_load_explicit(&r->failures, memory_order_relaxed) != 0) {
+    /* Both words: a failure racing with a success may leave either set. */
+    if (atomic_load_explicit(&r->down_until_ns, memory_order_relaxed) != 0 ||
+        atomic_load_explicit(&r->failures, memory_order_relaxed) != 0) {
         atomic_store_explicit(&r->failures, 0, memory_order_relaxed);
         atomic_store_explicit(&r->prev_delay_ns, 0, memory_order_relaxed);
         atomic_store_explicit(&r->down_until_ns, 0, memory_order_release);
