@@ -28,6 +28,7 @@
 
 #if RS_TEST_THREADS
 #include <pthread.h>
+#include <stdatomic.h>
 #endif
 
 #include "resilience/redis.h"
@@ -1519,7 +1520,8 @@ static bool own_server_start(void)
     if (own.pid == 0) {
         /* Dies with the test even if the test crashes. */
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (freopen("/dev/null", "w", stdout) == NULL || freopen("/dev/null", "w", stderr) == NULL) {
+        if (freopen("/dev/null", "w", stdout) == NULL ||
+            freopen("/dev/null", "w", stderr) == NULL) {
             _exit(126);
         }
         execlp(server_binary(), "redis-server", "--port", port, "--bind", "127.0.0.1",
@@ -1734,6 +1736,84 @@ static void server_killed_frozen_and_restarted(void **state)
     rs_redis_free(r);
 }
 
+#if RS_TEST_THREADS
+/* Threads hammer one pool while the main thread kills the server and
+ * starts it again: the pool's gate, probe and epoch under contention. */
+typedef struct load {
+    rs_redis_token_bucket *tb;
+    _Atomic int phase;          /* 0 up, 1 killed, 2 restarted, 3 stop */
+    _Atomic uint64_t slowest_ns;
+    _Atomic uint64_t by_phase[3][2]; /* [phase][0 = RS_OK, 1 = RS_E_IO] */
+    _Atomic uint64_t unexpected;
+} load;
+
+static void *load_thread(void *arg)
+{
+    load *l = arg;
+    int phase;
+    while ((phase = atomic_load(&l->phase)) < 3) {
+        uint64_t t0 = rs_test_now_ns();
+        int rc = rs_redis_token_bucket_try_acquire(l->tb, 1);
+        uint64_t took = rs_test_now_ns() - t0;
+        uint64_t slowest = atomic_load(&l->slowest_ns);
+        while (took > slowest &&
+               !atomic_compare_exchange_weak(&l->slowest_ns, &slowest, took)) {
+        }
+        if (rc == RS_OK || rc == RS_E_IO) {
+            atomic_fetch_add(&l->by_phase[phase][rc == RS_E_IO], 1);
+        } else {
+            atomic_fetch_add(&l->unexpected, 1);
+        }
+    }
+    return NULL;
+}
+
+static void server_killed_under_load(void **state)
+{
+    (void)state;
+    NEED_OWN_SERVER();
+    rs_redis_config c = pool_config(own.tcp_url, NULL);
+    c.connect_timeout_ns = 100 * MS;
+    c.command_timeout_ns = 100 * MS;
+    c.reconnect.base_ns = 10 * MS;
+    c.reconnect.max_ns = 50 * MS;
+    c.pool_size = 2; /* fewer connections than threads: they queue too */
+    rs_redis *r = make_pool(c, NULL);
+    load l;
+    memset(&l, 0, sizeof l);
+    l.tb = make_bucket(r, "load", 1e7, 10000000, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_create(&threads[i], NULL, load_thread, &l), 0);
+    }
+    rs_clock_sleep(NULL, 150 * MS);
+    atomic_store(&l.phase, 1);
+    own_server_signal(SIGKILL);
+    rs_clock_sleep(NULL, 200 * MS);
+    bool restarted = own_server_start();
+    atomic_store(&l.phase, 2);
+    rs_clock_sleep(NULL, 300 * MS);
+    atomic_store(&l.phase, 3);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+    }
+    print_message("# under load: up %llu ok, killed %llu ok / %llu io, restarted %llu ok / "
+                  "%llu io, slowest call %.1f ms\n",
+                  (unsigned long long)l.by_phase[0][0], (unsigned long long)l.by_phase[1][0],
+                  (unsigned long long)l.by_phase[1][1], (unsigned long long)l.by_phase[2][0],
+                  (unsigned long long)l.by_phase[2][1], (double)l.slowest_ns / 1e6);
+    assert_true(restarted);
+    assert_int_equal(l.unexpected, 0);
+    assert_true(l.by_phase[0][0] > 0);
+    assert_true(l.by_phase[1][1] > 0);  /* refused while down (policy: closed) */
+    assert_true(l.by_phase[2][0] > 0);  /* and back without a new client */
+    /* A queued call waits for at most one other call's timeouts. */
+    assert_true(l.slowest_ns < 2 * CALL_BOUND_NS);
+    rs_redis_token_bucket_free(l.tb);
+    rs_redis_free(r);
+}
+#endif
+
 /* ------------------------------------------------------------------ */
 
 /* Splits "redis://host:port..." of the shared server for hiredis. */
@@ -1783,6 +1863,10 @@ int main(void)
                                         own_server_teardown),
         cmocka_unit_test_setup_teardown(server_killed_frozen_and_restarted, own_server_setup,
                                         own_server_teardown),
+#if RS_TEST_THREADS
+        cmocka_unit_test_setup_teardown(server_killed_under_load, own_server_setup,
+                                        own_server_teardown),
+#endif
     };
     struct CMUnitTest all[RS_TEST_ARRAY_LEN(offline) + RS_TEST_ARRAY_LEN(online)];
     size_t count = 0;
