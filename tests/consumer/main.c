@@ -45,6 +45,8 @@ int main(void)
     rs_redis *redis = NULL;
     if (rs_redis_new(&redis_cfg, NULL, &redis) != RS_E_INVAL) {
         fprintf(stderr, "rs_redis_new accepted port 0\n");
+        return 1;
+    }
     printf("consumer: Redis backend present\n");
 #endif
     printf("consumer ok: libresilience %s\n", rs_version_string());
