@@ -10,5 +10,6 @@
 #include "resilience/common.h"
 #include "resilience/clock.h"
 #include "resilience/backoff.h"
+#include "resilience/breaker.h"
 
 #endif /* RESILIENCE_H */
