@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "breaker_events.h"
 #include "breaker_probes.h"
@@ -22,25 +23,31 @@
  * off) -> HALF_OPEN (an open time of 0). */
 #define MAX_TRANSITIONS_PER_CALL 2u
 
+#define CACHE_LINE 64
+
+/* Laid out by who writes what, so that two threads using one breaker move as
+ * few cache lines between them as possible. */
 struct rs_breaker {
-    /* Read on every call; written only under the lock. */
+    /* Read by every call; written only by transitions. */
     rs__atomic_u64 status;        /* generation << 32 | state */
     rs__atomic_u64 open_until_ns; /* end of the current OPEN period */
-    rs__atomic_u64 rejected;
     const rs_clock *clock;
-    rs_breaker_config cfg;
+    void *allocation;       /* what rs__malloc returned (the breaker is aligned in it) */
     uint32_t minimum_calls; /* effective: >= 1, <= window_size when COUNT_BASED */
-    uint64_t open_cap_ns;   /* effective growth cap: >= open_ns */
     bool record_needs_time; /* a CLOSED-state record uses the time */
+    uint64_t open_cap_ns;   /* effective growth cap: >= open_ns */
+    rs_breaker_config cfg;
 
-    /* Keeps the lock's cache line, written by every record, away from the
-     * words every allow reads. */
-    char padding[64];
+    /* Written by every refusal, and nothing else. */
+    _Alignas(CACHE_LINE) rs__atomic_u64 rejected;
 
-    /* Guarded by events.lock: */
-    rs__breaker_events events;
-    rs__breaker_window window;
+    /* Written by every CLOSED-state record: the lock and all a COUNT_BASED
+     * record touches share one line. Guarded by the lock, as is the rest. */
+    _Alignas(CACHE_LINE) rs__spinlock lock;
     uint32_t consecutive_failures;
+    rs__breaker_window window;
+
+    rs__breaker_events events;
     uint64_t open_duration_ns; /* of the current or last OPEN period */
     rs__breaker_probes probes;
     /* Finished probes of the current HALF_OPEN period; "bad" = failed, or
@@ -50,6 +57,27 @@ struct rs_breaker {
     uint32_t probe_slow;
     uint32_t probe_bad;
 };
+
+_Static_assert(offsetof(struct rs_breaker, window) + sizeof(rs__breaker_window) <=
+                   offsetof(struct rs_breaker, lock) + CACHE_LINE,
+               "the lock and the window share one cache line");
+
+/* rs__malloc promises malloc's alignment only; the layout above needs
+ * cache-line alignment. */
+static rs_breaker *allocate_breaker(void)
+{
+    unsigned char *raw = rs__malloc(sizeof(rs_breaker) + CACHE_LINE - 1);
+    if (raw == NULL) {
+        return NULL;
+    }
+    size_t misalignment = (uintptr_t)raw % CACHE_LINE;
+    rs_breaker *b = (rs_breaker *)(void *)(raw + (misalignment ? CACHE_LINE - misalignment : 0));
+    memset(b, 0, sizeof *b);
+    b->allocation = raw;
+    return b;
+}
+
+static void free_breaker(rs_breaker *b) { rs__free(b->allocation); }
 
 static rs_breaker_state state_of(uint64_t status) { return (rs_breaker_state)(status & 0xffu); }
 static uint32_t generation_of(uint64_t status) { return (uint32_t)(status >> 32); }
@@ -89,17 +117,17 @@ int rs_breaker_new(const rs_breaker_config *cfg, const rs_clock *clock, rs_break
     if (out == NULL || rs_breaker_config_validate(cfg) != RS_OK) {
         return RS_E_INVAL;
     }
-    rs_breaker *b = rs__calloc(1, sizeof *b);
+    rs_breaker *b = allocate_breaker();
     if (b == NULL) {
         return RS_E_NOMEM;
     }
     if (rs__breaker_window_init(&b->window, cfg->window_type, cfg->window_size) != RS_OK) {
-        rs__free(b);
+        free_breaker(b);
         return RS_E_NOMEM;
     }
     if (rs__breaker_probes_init(&b->probes, cfg->half_open_max_calls) != RS_OK) {
         rs__breaker_window_destroy(&b->window);
-        rs__free(b);
+        free_breaker(b);
         return RS_E_NOMEM;
     }
     b->cfg = *cfg;
@@ -111,7 +139,8 @@ int rs_breaker_new(const rs_breaker_config *cfg, const rs_clock *clock, rs_break
     b->open_cap_ns = rs__max_u64(cfg->open_ns, cfg->open_ns_max);
     b->record_needs_time = cfg->slow_call_ns > 0 || cfg->window_type == RS_WINDOW_TIME_BASED;
     b->open_duration_ns = cfg->open_ns;
-    rs__breaker_events_init(&b->events, cfg->on_state_change, cfg->ctx);
+    rs__spin_init(&b->lock);
+    rs__breaker_events_init(&b->events, &b->lock, cfg->on_state_change, cfg->ctx);
     atomic_init(&b->status, (uint64_t)RS_BREAKER_CLOSED);
     atomic_init(&b->open_until_ns, 0);
     atomic_init(&b->rejected, 0);
@@ -126,7 +155,7 @@ void rs_breaker_free(rs_breaker *b)
     }
     rs__breaker_probes_destroy(&b->probes);
     rs__breaker_window_destroy(&b->window);
-    rs__free(b);
+    free_breaker(b);
 }
 
 const char *rs_breaker_state_name(rs_breaker_state s)
@@ -307,39 +336,51 @@ static int allow_locked(rs_breaker *b, rs_permit *p, uint64_t now_ns)
     }
 }
 
+/* HALF_OPEN: finishes a probe (unless it was written off meanwhile). */
+static void record_probe_locked(rs_breaker *b, const rs_permit *p, bool success,
+                                uint64_t now_ns)
+{
+    if (write_off_lost_probes(b, now_ns) || !rs__breaker_probes_remove(&b->probes, p->start_ns)) {
+        return;
+    }
+    count_probe(b, !success, is_slow(b, p, now_ns));
+    (void)judge_probes(b, now_ns);
+}
+
 /* have_now false: the CLOSED-state outcome did not need a time, so the clock
- * is read only if it trips the breaker (the open period starts now). */
-static void record_locked(rs_breaker *b, const rs_permit *p, bool success, bool have_now,
-                          uint64_t now_ns)
+ * is read only if it trips the breaker (the open period starts now). Inline:
+ * this is the hot path. */
+static inline void record_locked(rs_breaker *b, const rs_permit *p, bool success,
+                                 bool have_now, uint64_t now_ns)
 {
     uint64_t status = atomic_load_explicit(&b->status, memory_order_relaxed);
     if (generation_of(status) != p->generation) {
         return;
     }
-    bool slow = is_slow(b, p, now_ns);
-    if (state_of(status) == RS_BREAKER_CLOSED) {
-        rs__breaker_window_add(&b->window, !success, slow, now_ns);
-        b->consecutive_failures = success ? 0 : b->consecutive_failures + 1;
-        if (closed_should_trip(b)) {
-            transition(b, RS_BREAKER_OPEN, have_now ? now_ns : clock_now(b));
-        }
+    if (state_of(status) == RS_BREAKER_HALF_OPEN) {
+        record_probe_locked(b, p, success, now_ns);
         return;
     }
-    if (state_of(status) != RS_BREAKER_HALF_OPEN || write_off_lost_probes(b, now_ns) ||
-        !rs__breaker_probes_remove(&b->probes, p->start_ns)) {
+    if (state_of(status) != RS_BREAKER_CLOSED) {
         return;
     }
-    count_probe(b, !success, slow);
-    (void)judge_probes(b, now_ns);
+    rs__breaker_window_add(&b->window, !success, is_slow(b, p, now_ns), now_ns);
+    if (!success) {
+        b->consecutive_failures++;
+    } else if (b->consecutive_failures != 0) {
+        b->consecutive_failures = 0;
+    }
+    if (closed_should_trip(b)) {
+        transition(b, RS_BREAKER_OPEN, have_now ? now_ns : clock_now(b));
+    }
 }
 
 /* ---- Public entry points: no lock held on entry. ---- */
 
-int rs_breaker_allow_at(rs_breaker *b, rs_permit *p, uint64_t now_ns)
+/* Shared by both public forms, so neither pays a call through the other's
+ * exported (interposable) symbol. */
+static inline int allow(rs_breaker *b, rs_permit *p, uint64_t now_ns)
 {
-    if (b == NULL || p == NULL) {
-        return RS_E_INVAL;
-    }
     uint64_t status = load_status(b);
     rs_breaker_state state = state_of(status);
     if (state == RS_BREAKER_CLOSED || state == RS_BREAKER_DISABLED) {
@@ -358,17 +399,25 @@ int rs_breaker_allow_at(rs_breaker *b, rs_permit *p, uint64_t now_ns)
     return rc;
 }
 
+int rs_breaker_allow_at(rs_breaker *b, rs_permit *p, uint64_t now_ns)
+{
+    if (b == NULL || p == NULL) {
+        return RS_E_INVAL;
+    }
+    return allow(b, p, now_ns);
+}
+
 int rs_breaker_allow(rs_breaker *b, rs_permit *p)
 {
     if (b == NULL || p == NULL) {
         return RS_E_INVAL;
     }
-    return rs_breaker_allow_at(b, p, clock_now(b));
+    return allow(b, p, clock_now(b));
 }
 
 /* have_now false: read the clock only if this outcome needs a time. */
-static void record(rs_breaker *b, const rs_permit *p, bool success, bool have_now,
-                   uint64_t now_ns)
+static inline void record(rs_breaker *b, const rs_permit *p, bool success, bool have_now,
+                          uint64_t now_ns)
 {
     if (b == NULL || p == NULL) {
         return;

@@ -2,10 +2,11 @@
 
 #include <string.h>
 
-void rs__breaker_events_init(rs__breaker_events *e, rs__breaker_callback callback, void *ctx)
+void rs__breaker_events_init(rs__breaker_events *e, rs__spinlock *lock,
+                             rs__breaker_callback callback, void *ctx)
 {
     memset(e, 0, sizeof *e);
-    rs__spin_init(&e->lock);
+    e->lock = lock;
     e->callback = callback;
     e->ctx = ctx;
 }
@@ -26,26 +27,25 @@ static void run_oldest_and_unlock(rs__breaker_events *e)
     rs_breaker_state to = (rs_breaker_state)e->to[e->head];
     e->head = (e->head + 1) % RS__BREAKER_EVENTS_CAPACITY;
     e->count--;
-    rs__spin_unlock(&e->lock);
+    rs__spin_unlock(e->lock);
     e->callback(e->ctx, from, to);
 }
 
-void rs__breaker_events_lock(rs__breaker_events *e, uint32_t room)
+/* Called with the lock held and the queue too full; returns with the lock
+ * held and room made. */
+void rs__breaker_events_wait_for_room(rs__breaker_events *e, uint32_t room)
 {
-    for (;;) {
-        rs__spin_lock(&e->lock);
-        if (e->count + room <= RS__BREAKER_EVENTS_CAPACITY) {
-            return;
-        }
+    while (e->count + room > RS__BREAKER_EVENTS_CAPACITY) {
         /* Full, so someone is delivering (count > 0 implies it). */
         if (is_deliverer(e)) {
             run_oldest_and_unlock(e);
         } else {
-            rs__spin_unlock(&e->lock);
+            rs__spin_unlock(e->lock);
 #if RS_HAVE_THREADS
             (void)sched_yield();
 #endif
         }
+        rs__spin_lock(e->lock);
     }
 }
 
@@ -60,24 +60,18 @@ void rs__breaker_events_push(rs__breaker_events *e, rs_breaker_state from, rs_br
     e->count++;
 }
 
-void rs__breaker_events_unlock(rs__breaker_events *e)
+/* Called with the lock held, events queued and nobody delivering: this
+ * thread becomes the deliverer until the queue is empty. */
+void rs__breaker_events_deliver(rs__breaker_events *e)
 {
-    if (e->count == 0 || e->delivering) {
-        rs__spin_unlock(&e->lock);
-        return;
-    }
     e->delivering = true;
 #if RS_HAVE_THREADS
     e->deliverer = pthread_self();
 #endif
-    run_oldest_and_unlock(e);
-    for (;;) {
-        rs__spin_lock(&e->lock);
-        if (e->count == 0) {
-            e->delivering = false;
-            rs__spin_unlock(&e->lock);
-            return;
-        }
+    do {
         run_oldest_and_unlock(e);
-    }
+        rs__spin_lock(e->lock);
+    } while (e->count > 0);
+    e->delivering = false;
+    rs__spin_unlock(e->lock);
 }

@@ -29,7 +29,7 @@
 typedef void (*rs__breaker_callback)(void *ctx, rs_breaker_state from, rs_breaker_state to);
 
 typedef struct rs__breaker_events {
-    rs__spinlock lock;   /* the breaker's lock: guards the breaker and the queue */
+    rs__spinlock *lock;  /* the breaker's lock: guards the breaker and the queue */
     rs__breaker_callback callback;
     void *ctx;
     uint32_t head;       /* oldest queued event */
@@ -42,14 +42,35 @@ typedef struct rs__breaker_events {
     uint8_t to[RS__BREAKER_EVENTS_CAPACITY];
 } rs__breaker_events;
 
-void rs__breaker_events_init(rs__breaker_events *e, rs__breaker_callback callback, void *ctx);
+/* `lock` lives with the data it guards (the breaker keeps it on the cache line
+ * its hot path writes); the queue borrows it. */
+void rs__breaker_events_init(rs__breaker_events *e, rs__spinlock *lock,
+                             rs__breaker_callback callback, void *ctx);
 
-/* Takes the lock with room for `room` more events (room <= 8). */
-void rs__breaker_events_lock(rs__breaker_events *e, uint32_t room);
+/* The slow halves of the two calls below. */
+void rs__breaker_events_wait_for_room(rs__breaker_events *e, uint32_t room);
+void rs__breaker_events_deliver(rs__breaker_events *e);
+
+/* Takes the lock with room for `room` more events (room <= 8). Inline: every
+ * record pays it. */
+static inline void rs__breaker_events_lock(rs__breaker_events *e, uint32_t room)
+{
+    rs__spin_lock(e->lock);
+    if (e->count + room > RS__BREAKER_EVENTS_CAPACITY) {
+        rs__breaker_events_wait_for_room(e, room);
+    }
+}
 
 /* Releases the lock, then runs the queued callbacks if no other thread is
  * running them already. */
-void rs__breaker_events_unlock(rs__breaker_events *e);
+static inline void rs__breaker_events_unlock(rs__breaker_events *e)
+{
+    if (e->count == 0 || e->delivering) {
+        rs__spin_unlock(e->lock);
+    } else {
+        rs__breaker_events_deliver(e);
+    }
+}
 
 /* Under the lock: queues a transition (nothing when there is no callback). */
 void rs__breaker_events_push(rs__breaker_events *e, rs_breaker_state from, rs_breaker_state to);

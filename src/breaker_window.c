@@ -5,13 +5,9 @@
 #include "core/alloc.h"
 #include "core/arith.h"
 
-#define RS__OUTCOME_FAILURE 1u
-#define RS__OUTCOME_SLOW 2u
-
 int rs__breaker_window_init(rs__breaker_window *w, rs_breaker_window kind, uint32_t size)
 {
     memset(w, 0, sizeof *w);
-    w->kind = kind;
     w->size = size;
     if (kind == RS_WINDOW_COUNT_BASED) {
         w->outcomes = rs__calloc(size, sizeof *w->outcomes);
@@ -72,21 +68,9 @@ static void add_to(rs__breaker_totals *t, bool failure, bool slow)
     t->slow += slow;
 }
 
-void rs__breaker_window_add(rs__breaker_window *w, bool failure, bool slow, uint64_t now_ns)
+void rs__breaker_window_add_timed(rs__breaker_window *w, bool failure, bool slow,
+                                  uint64_t now_ns)
 {
-    if (w->outcomes != NULL) {
-        if (w->totals.calls == w->size) {
-            unsigned oldest = w->outcomes[w->head];
-            w->totals.calls--;
-            w->totals.failures -= (oldest & RS__OUTCOME_FAILURE) != 0;
-            w->totals.slow -= (oldest & RS__OUTCOME_SLOW) != 0;
-        }
-        w->outcomes[w->head] = (uint8_t)((failure ? RS__OUTCOME_FAILURE : 0u) |
-                                         (slow ? RS__OUTCOME_SLOW : 0u));
-        w->head = w->head + 1 == w->size ? 0 : w->head + 1;
-        add_to(&w->totals, failure, slow);
-        return;
-    }
     rs__breaker_window_advance(w, now_ns);
     uint64_t second = now_ns / RS__NS_PER_SEC;
     /* A caller's timestamp may lag the newest one slightly (threads passing
