@@ -83,7 +83,7 @@ typedef struct rs_breaker_config {
     /** Window kind. Default #RS_WINDOW_COUNT_BASED. */
     rs_breaker_window window_type;
     /** Window length: outcomes (COUNT_BASED) or seconds (TIME_BASED), >= 1.
-     *  Memory is one byte per outcome, or 32 bytes per second. Default 100. */
+     *  Memory is one byte per outcome, or 24 bytes per second. Default 100. */
     uint32_t window_size;
     /** Outcomes the window must hold before rates are judged; 0 counts as 1, and
      *  a COUNT_BASED window caps it at `window_size`. Default 20. */

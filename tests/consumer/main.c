@@ -25,6 +25,10 @@ int main(void)
         fprintf(stderr, "unexpected delay %llu\n", (unsigned long long)second);
         return 1;
     }
+    if (strcmp(rs_breaker_state_name(RS_BREAKER_HALF_OPEN), "HALF_OPEN") != 0) {
+        fprintf(stderr, "rs_breaker_state_name is wrong\n");
+        return 1;
+    }
     printf("consumer ok: libresilience %s\n", rs_version_string());
     return 0;
 }
