@@ -2,6 +2,7 @@
  * the clock read (rs_breaker_allow/record) and without it (the _at twins a
  * caller holding a timestamp uses), on 1 and 2 threads sharing one breaker;
  * and failing fast in OPEN. */
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "bench.h"
@@ -36,56 +37,51 @@ static void allow_refused(void *ctx)
     bench_consume((uint64_t)rs_breaker_allow(breaker, &p));
 }
 
-static int make(rs_breaker_window window, uint64_t slow_call_ns)
-{
-    rs_breaker_config cfg = RS_BREAKER_CONFIG_DEFAULT;
-    cfg.window_type = window;
-    cfg.window_size = window == RS_WINDOW_TIME_BASED ? 60 : 100;
-    cfg.slow_call_ns = slow_call_ns;
-    int rc = rs_breaker_new(&cfg, NULL, &breaker);
-    if (rc != RS_OK) {
-        fprintf(stderr, "rs_breaker_new: %s\n", rs_strerror(rc));
-    }
-    return rc;
-}
+typedef struct bench_case {
+    const char *title;
+    rs_breaker_window window;
+    uint64_t slow_call_ns;
+    bool open;           /* benchmark refusals instead */
+    unsigned max_threads;
+} bench_case;
+
+static const bench_case cases[] = {
+    { "CLOSED allow + record, default config (count window of 100, no slow-call tracking)",
+      RS_WINDOW_COUNT_BASED, 0, false, 2 },
+    { "CLOSED allow + record, slow-call tracking on (record reads the clock too)",
+      RS_WINDOW_COUNT_BASED, 60000000000u, false, 1 },
+    { "CLOSED allow + record, time window of 60 s (record reads the clock too)",
+      RS_WINDOW_TIME_BASED, 0, false, 1 },
+    { "OPEN: failing fast", RS_WINDOW_COUNT_BASED, 0, true, 2 },
+};
 
 int main(void)
 {
     bench_baselines(2);
-
-    bench_section("CLOSED allow + record, default config (count window of 100, no slow-call tracking)");
-    if (make(RS_WINDOW_COUNT_BASED, 0) != RS_OK) {
-        return 1;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const bench_case *c = &cases[i];
+        rs_breaker_config cfg = RS_BREAKER_CONFIG_DEFAULT;
+        cfg.window_type = c->window;
+        cfg.window_size = c->window == RS_WINDOW_TIME_BASED ? 60 : 100;
+        cfg.slow_call_ns = c->slow_call_ns;
+        int rc = rs_breaker_new(&cfg, NULL, &breaker);
+        if (rc != RS_OK) {
+            fprintf(stderr, "rs_breaker_new: %s\n", rs_strerror(rc));
+            return 1;
+        }
+        bench_section(c->title);
+        if (c->open) {
+            rs_breaker_force(breaker, RS_BREAKER_OPEN);
+        }
+        for (unsigned threads = 1; threads <= c->max_threads; threads++) {
+            if (c->open) {
+                bench_run("allow refused (one clock read)", threads, allow_refused, NULL);
+                continue;
+            }
+            bench_run("allow + record (clock)", threads, allow_record, NULL);
+            bench_run("allow_at + record_at (no clock read)", threads, allow_record_at, NULL);
+        }
+        rs_breaker_free(breaker);
     }
-    bench_run("allow + record (one clock read)", 1, allow_record, NULL);
-    bench_run("allow + record (one clock read)", 2, allow_record, NULL);
-    bench_run("allow_at + record_at (no clock read)", 1, allow_record_at, NULL);
-    bench_run("allow_at + record_at (no clock read)", 2, allow_record_at, NULL);
-    rs_breaker_free(breaker);
-
-    bench_section("CLOSED allow + record, slow-call tracking on (two clock reads)");
-    if (make(RS_WINDOW_COUNT_BASED, 60000000000u) != RS_OK) {
-        return 1;
-    }
-    bench_run("allow + record", 1, allow_record, NULL);
-    bench_run("allow_at + record_at", 1, allow_record_at, NULL);
-    rs_breaker_free(breaker);
-
-    bench_section("CLOSED allow + record, time window of 60 s (two clock reads)");
-    if (make(RS_WINDOW_TIME_BASED, 0) != RS_OK) {
-        return 1;
-    }
-    bench_run("allow + record", 1, allow_record, NULL);
-    bench_run("allow_at + record_at", 1, allow_record_at, NULL);
-    rs_breaker_free(breaker);
-
-    bench_section("OPEN: failing fast");
-    if (make(RS_WINDOW_COUNT_BASED, 0) != RS_OK) {
-        return 1;
-    }
-    rs_breaker_force(breaker, RS_BREAKER_OPEN);
-    bench_run("allow refused (one clock read)", 1, allow_refused, NULL);
-    bench_run("allow refused (one clock read)", 2, allow_refused, NULL);
-    rs_breaker_free(breaker);
     return 0;
 }

@@ -145,6 +145,16 @@ static void trip_and_wait(rs_breaker *b, uint64_t open_ns)
     advance(open_ns);
 }
 
+/* A breaker whose first allow will probe: tripped by one failure, open time
+ * passed. */
+static rs_breaker *make_ready_to_probe(rs_breaker_config c)
+{
+    c.failure_threshold = 1;
+    rs_breaker *b = make(c);
+    trip_and_wait(b, c.open_ns);
+    return b;
+}
+
 /* ---- Configuration ---- */
 
 static void rejects_invalid_configs(void **state)
@@ -719,11 +729,9 @@ static void half_open_admits_at_most_max_calls(void **state)
 {
     (void)state;
     rs_breaker_config c = quiet_config();
-    c.failure_threshold = 1;
     c.half_open_max_calls = 3;
     c.success_threshold = 5;
-    rs_breaker *b = make(c);
-    trip_and_wait(b, c.open_ns);
+    rs_breaker *b = make_ready_to_probe(c);
     rs_permit p[5];
     for (int i = 0; i < 3; i++) {
         p[i] = admit(b);
@@ -755,10 +763,8 @@ static void success_threshold_closes(void **state)
 {
     (void)state;
     rs_breaker_config c = quiet_config();
-    c.failure_threshold = 1;
     c.success_threshold = 3;
-    rs_breaker *b = make(c);
-    trip_and_wait(b, c.open_ns);
+    rs_breaker *b = make_ready_to_probe(c);
     call(b, true);
     call(b, true);
     expect_state(b, RS_BREAKER_HALF_OPEN); /* one below */
@@ -772,11 +778,9 @@ static void any_probe_failure_reopens(void **state)
 {
     (void)state;
     rs_breaker_config c = quiet_config();
-    c.failure_threshold = 1;
     c.half_open_max_calls = 3;
     c.success_threshold = 3;
-    rs_breaker *b = make(c);
-    trip_and_wait(b, c.open_ns);
+    rs_breaker *b = make_ready_to_probe(c);
     rs_permit p0 = admit(b), p1 = admit(b), p2 = admit(b);
     rs_breaker_record(b, &p0, true);
     rs_breaker_record(b, &p1, false);
@@ -792,19 +796,16 @@ static void slow_probe_reopens_only_with_the_slow_rule(void **state)
 {
     (void)state;
     rs_breaker_config c = quiet_config();
-    c.failure_threshold = 1;
     c.slow_call_ns = 100 * MS;
     c.slow_call_rate = 0.9;
     c.minimum_calls = 10;
-    rs_breaker *b = make(c);
-    trip_and_wait(b, c.open_ns);
+    rs_breaker *b = make_ready_to_probe(c);
     call_lasting(b, true, 100 * MS + 1); /* slow success */
     expect_state(b, RS_BREAKER_OPEN);
     rs_breaker_free(b);
 
     c.slow_call_rate = 0.0; /* slow calls tracked, but not a trip rule */
-    b = make(c);
-    trip_and_wait(b, c.open_ns);
+    b = make_ready_to_probe(c);
     rs_permit p = admit(b);
     advance(SEC);
     assert_int_equal(metrics(b).probes_in_flight, 1);
@@ -817,12 +818,10 @@ static void ratio_mode_judges_max_calls_probes(void **state)
 {
     (void)state;
     rs_breaker_config c = quiet_config();
-    c.failure_threshold = 1;
     c.half_open_max_calls = 5;
     c.half_open_success_rate = 0.6;
     c.success_threshold = 1; /* ignored in ratio mode */
-    rs_breaker *b = make(c);
-    trip_and_wait(b, c.open_ns);
+    rs_breaker *b = make_ready_to_probe(c);
     rs_permit p[5];
     for (int i = 0; i < 5; i++) {
         p[i] = admit(b);
@@ -860,12 +859,10 @@ static void lost_probes_are_written_off(void **state)
 {
     (void)state;
     rs_breaker_config c = quiet_config();
-    c.failure_threshold = 1;
     c.half_open_max_calls = 2;
     c.success_threshold = 1;
     c.half_open_max_wait_ns = 10 * SEC;
-    rs_breaker *b = make(c);
-    trip_and_wait(b, c.open_ns);
+    rs_breaker *b = make_ready_to_probe(c);
     rs_permit lost = admit(b);
     advance(5 * SEC);
     rs_permit late = admit(b);
@@ -883,8 +880,7 @@ static void lost_probes_are_written_off(void **state)
 
     /* A record also writes off the others first, and its own probe if it
      * comes back too late. */
-    b = make(c);
-    trip_and_wait(b, c.open_ns);
+    b = make_ready_to_probe(c);
     lost = admit(b);
     advance(5 * SEC);
     late = admit(b);
@@ -905,8 +901,7 @@ static void lost_probes_are_written_off(void **state)
 
     /* Ratio mode counts written-off probes as failed probes. */
     c.half_open_success_rate = 0.5;
-    b = make(c);
-    trip_and_wait(b, c.open_ns);
+    b = make_ready_to_probe(c);
     lost = admit(b);
     advance(5 * SEC);
     late = admit(b);
@@ -925,8 +920,7 @@ static void lost_probes_are_written_off(void **state)
     /* 0 never writes off: without answers, HALF_OPEN waits forever. */
     c.half_open_success_rate = 0.0;
     c.half_open_max_wait_ns = 0;
-    b = make(c);
-    trip_and_wait(b, c.open_ns);
+    b = make_ready_to_probe(c);
     (void)admit(b);
     (void)admit(b);
     advance(1000000 * SEC);
