@@ -192,7 +192,7 @@ static void transition(rs_breaker *b, rs_breaker_state to, uint64_t now_ns)
 {
     uint64_t status = atomic_load_explicit(&b->status, memory_order_relaxed);
     rs_breaker_state from = state_of(status);
-    b->probes.count = 0; /* probes in flight are now stale */
+    rs__breaker_probes_clear(&b->probes);
     b->probe_calls = b->probe_failures = b->probe_slow = b->probe_bad = 0;
     if (to == RS_BREAKER_CLOSED || to == RS_BREAKER_OPEN) {
         rs__breaker_window_reset(&b->window);

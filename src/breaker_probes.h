@@ -27,6 +27,8 @@ void rs__breaker_probes_add(rs__breaker_probes *p, uint64_t start_ns);
 /* Removes one probe admitted at start_ns; false if there is none (it was
  * written off, or the permit was already recorded). */
 bool rs__breaker_probes_remove(rs__breaker_probes *p, uint64_t start_ns);
+/* Forgets every probe in flight (they belong to an old generation now). */
+static inline void rs__breaker_probes_clear(rs__breaker_probes *p) { p->count = 0; }
 /* Removes every probe in flight for max_wait_ns or longer at now_ns and
  * returns how many. */
 uint32_t rs__breaker_probes_expire(rs__breaker_probes *p, uint64_t now_ns, uint64_t max_wait_ns);
