@@ -49,6 +49,10 @@ int main(void)
     }
     printf("consumer: Redis backend present\n");
 #endif
+    if (strcmp(rs_breaker_state_name(RS_BREAKER_HALF_OPEN), "HALF_OPEN") != 0) {
+        fprintf(stderr, "rs_breaker_state_name is wrong\n");
+        return 1;
+    }
     printf("consumer ok: libresilience %s\n", rs_version_string());
     return 0;
 }
