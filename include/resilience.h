@@ -16,5 +16,6 @@
 #include "resilience/registry.h"
 #include "resilience/token_bucket.h"
 #include "resilience/sliding_window.h"
+#include "resilience/breaker.h"
 
 #endif /* RESILIENCE_H */

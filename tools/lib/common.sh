@@ -33,8 +33,10 @@ ensure_packages() {
 BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3)
 # What the whole test suite needs on top: cmocka, clang and its sanitizer
 # runtimes, g++ for the C++ header checks, binutils for nm, libuv for the
-# event-loop example.
-TEST_PACKAGES=(libcmocka-dev clang libclang-rt-14-dev g++ binutils libuv1-dev)
+# event-loop example, hiredis and a Redis server for the Redis backend and
+# its tests.
+TEST_PACKAGES=(libcmocka-dev clang libclang-rt-14-dev g++ binutils libuv1-dev
+               libhiredis-dev redis-server)
 
 # meson setup, or a reconfigure when the directory exists already.
 configure() {
@@ -43,5 +45,45 @@ configure() {
         meson setup --reconfigure "$dir" "$REPO_ROOT" "$@" >/dev/null
     else
         meson setup "$dir" "$REPO_ROOT" "$@" >/dev/null
+    fi
+}
+
+# A free TCP port on 127.0.0.1 (the kernel picks one; tiny race until used).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts a throwaway redis-server (no persistence) on 127.0.0.1 in the
+# background and waits until it answers. Sets REDIS_PID and REDIS_URL; the
+# caller must stop it with stop_throwaway_redis (use a trap).
+REDIS_PID=
+REDIS_URL=
+start_throwaway_redis() {
+    local port log
+    port=$(free_port)
+    log="$BUILD_ROOT/redis-server.log"
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize no >"$log" 2>&1 &
+    REDIS_PID=$!
+    local i
+    for i in $(seq 1 100); do
+        if redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
+            REDIS_URL="redis://127.0.0.1:$port/0"
+            return 0
+        fi
+        kill -0 "$REDIS_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    cat "$log" >&2
+    stop_throwaway_redis
+    die "redis-server did not start on port $port"
+}
+
+# Stops the server started above, by its pid; safe to call twice.
+stop_throwaway_redis() {
+    if [ -n "$REDIS_PID" ]; then
+        kill "$REDIS_PID" 2>/dev/null || true
+        wait "$REDIS_PID" 2>/dev/null || true
+        REDIS_PID=
     fi
 }

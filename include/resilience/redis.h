@@ -1,0 +1,568 @@
+/**
+ * @file redis.h
+ * @brief Limits, budgets and breaker state shared by many processes through
+ *        Redis: a GCRA token bucket, a sliding-window limiter (exact log or
+ *        two-window counter), a per-key token budget and a shared "breaker
+ *        open" flag.
+ *
+ * Built only when the meson feature `redis` finds hiredis (the default,
+ * `auto`); this header is installed only then, and the umbrella header
+ * resilience.h does not include it: include it yourself. `pkg-config
+ * --variable=redis resilience` says `yes` when it is there. See
+ * docs/distributed.md.
+ *
+ * Every decision is one atomic Lua script run with EVALSHA on the server, on
+ * the server's clock (Redis TIME), so clients' clocks need not agree and
+ * concurrent clients can never overspend. Keys expire on their own.
+ *
+ * One #rs_redis is a small pool of connections (hiredis contexts are not
+ * thread-safe: each connection has its own lock). Create the pool first,
+ * then any number of limiters, budgets and breaker states on it; free them
+ * before the pool.
+ *
+ * When Redis cannot be reached or a script fails, every object applies its
+ * own #rs_redis_failure policy: refuse (#RS_E_IO), allow, or decide with a
+ * local in-process limiter at a share of the rate. No call ever waits longer
+ * than the pool's connect plus command timeout.
+ *
+ * Unlike the local modules, a decision here is a network round trip, and
+ * hiredis allocates its command buffer and reply with malloc (not through
+ * rs_set_allocator()).
+ */
+#ifndef RESILIENCE_REDIS_H
+#define RESILIENCE_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resilience/backoff.h"
+#include "resilience/clock.h"
+#include "resilience/common.h"
+#include "resilience/limiter.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Connection pool                                                          */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Receives a description of a backend problem: a malformed URL (#RS_E_INVAL,
+ * from rs_redis_new()), a failed connection, a wrong password, a timeout, a
+ * script error such as a key holding a foreign type (#RS_E_IO). The message
+ * never contains the password.
+ *
+ * Called from the thread that met the problem, with no internal lock held;
+ * it must not free the pool. While Redis is down, calls that fail fast
+ * without trying (see rs_redis_config::reconnect) are not reported, so the
+ * rate of messages is bounded by the reconnect schedule.
+ * @since 0.1.0
+ */
+typedef void (*rs_redis_error_fn)(void *ctx, int status, const char *message);
+
+/** Connection pool configuration; start from #RS_REDIS_CONFIG_DEFAULT. @since 0.1.0 */
+typedef struct rs_redis_config {
+    /**
+     * Where Redis is, required:
+     * - `redis://[[username]:password@]host[:port][/db]`: TCP; host is a
+     *   name, an IPv4 address or `[an IPv6 address]`; port defaults to 6379
+     *   and db to 0. `%XX` escapes are decoded in the username and password.
+     * - `unix:///path/to/socket[?db=N][&password=P]` (also
+     *   `unix://[[username]:password@]/path`): a Unix-domain socket.
+     *
+     * Anything else (`rediss://` TLS included, which hiredis 0.14 lacks) is
+     * #RS_E_INVAL. Host names are resolved by getaddrinfo(), which no timeout
+     * bounds: use an address or /etc/hosts where that matters.
+     */
+    const char *url;
+    /** Overrides the URL's password when not NULL ("" = no password): keeps
+     *  secrets out of URLs. */
+    const char *password;
+    /**
+     * Prepended to every key this library writes, default `"rs:"`; NULL is
+     * no prefix. Keys are `<prefix><name>:<kind>` (see each object).
+     */
+    const char *key_prefix;
+    /** Connect timeout, ns, > 0 (default 200 ms). */
+    uint64_t connect_timeout_ns;
+    /**
+     * Time for all commands of one call, ns, > 0 (default 200 ms): the
+     * handshake (AUTH, SELECT) and script load after a (re)connect share it
+     * with the call's script. One call therefore returns within
+     * connect_timeout_ns + command_timeout_ns (plus the wait for a free
+     * connection, see pool_size).
+     */
+    uint64_t command_timeout_ns;
+    /**
+     * Connections, 1..64 (default 4). A call takes the next connection in
+     * turn and holds it for one round trip; with fewer connections than
+     * concurrent callers, callers queue behind each other's round trips.
+     */
+    uint32_t pool_size;
+    /**
+     * Reconnect schedule (default: 50 ms base, 2 s cap, full jitter). After
+     * a connection or command fails, the whole pool fails fast (no I/O) until
+     * the delay for the n-th consecutive failure has passed; then one call
+     * probes the server. Every connection that predates the failure is
+     * replaced before its next use. Validated like rs_backoff_new().
+     */
+    rs_backoff_config reconnect;
+    /** Problem reports, may be NULL. */
+    rs_redis_error_fn on_error;
+    /** Passed to on_error. */
+    void *error_ctx;
+} rs_redis_config;
+
+/** Defaults as documented on each field. @since 0.1.0 */
+#define RS_REDIS_CONFIG_DEFAULT                                                       \
+    ((rs_redis_config){ .url = NULL, .password = NULL, .key_prefix = "rs:",          \
+                        .connect_timeout_ns = 200000000u,                             \
+                        .command_timeout_ns = 200000000u, .pool_size = 4,             \
+                        .reconnect = { .base_ns = 50000000u, .max_ns = 2000000000u,   \
+                                       .multiplier = 2.0, .jitter = RS_JITTER_FULL,   \
+                                       .seed = 0 },                                   \
+                        .on_error = NULL, .error_ctx = NULL })
+
+/** Opaque connection pool. */
+typedef struct rs_redis rs_redis;
+
+/**
+ * Creates a connection pool. Does no I/O: connections are opened on first
+ * use (so a program can start while Redis is down); call rs_redis_ping() to
+ * check the server, password and database at start-up.
+ *
+ * @param cfg    validated and copied (the strings too).
+ * @param clock  drives the reconnect schedule; NULL = system clock. Socket
+ *               timeouts are always real time.
+ * @param out    receives the pool; untouched on error.
+ * @return #RS_OK; #RS_E_INVAL when @p cfg or @p out is NULL, the URL is
+ *         missing or malformed (on_error says why), a timeout is 0,
+ *         pool_size is not in 1..64 or reconnect is invalid; #RS_E_NOMEM.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_new(const rs_redis_config *cfg, const rs_clock *clock, rs_redis **out);
+
+/**
+ * Closes every connection and frees the pool. Free every object created on
+ * it first. NULL is ignored.
+ * @since 0.1.0
+ */
+RS_API void rs_redis_free(rs_redis *r);
+
+/**
+ * Checks the server end to end now (connect, AUTH, SELECT, PING), ignoring
+ * the reconnect schedule.
+ *
+ * @param detail      receives a description of the problem (or "PONG"),
+ *                    truncated to @p detail_len; may be NULL.
+ * @return #RS_OK; #RS_E_IO (unreachable, wrong password, bad database
+ *         number, timeout: see @p detail); #RS_E_INVAL when @p r is NULL.
+ * @note Thread-safe.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_ping(rs_redis *r, char *detail, size_t detail_len);
+
+/**
+ * What an object does when Redis fails (unreachable, timed out, wrong
+ * password, or a script error such as a foreign key type).
+ * @since 0.1.0
+ */
+typedef enum rs_redis_failure {
+    /** Refuse: the call returns #RS_E_IO. Never overspends; Redis becomes a
+     *  dependency of every call. */
+    RS_REDIS_FAIL_CLOSED = 0,
+    /** Allow as if Redis had said yes. Stays available; nothing limits. */
+    RS_REDIS_FAIL_OPEN = 1,
+    /** Decide locally with an in-process GCRA at `local_share` of the
+     *  configured rate (set it to about 1 / number of instances). */
+    RS_REDIS_FAIL_LOCAL = 2
+} rs_redis_failure;
+
+/* ------------------------------------------------------------------------ */
+/* Distributed token bucket (GCRA)                                          */
+/* ------------------------------------------------------------------------ */
+
+/** Token bucket configuration; start from #RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT. @since 0.1.0 */
+typedef struct rs_redis_token_bucket_config {
+    rs_redis *redis;          /**< the pool, required; must outlive the bucket */
+    const char *name;         /**< required, non-empty; key `<prefix><name>:tb` */
+    double rate;              /**< tokens per second, finite, > 0 */
+    uint64_t burst;           /**< bucket capacity, >= 1 */
+    rs_redis_failure on_failure; /**< default #RS_REDIS_FAIL_CLOSED */
+    double local_share;       /**< for #RS_REDIS_FAIL_LOCAL: share of rate and burst, (0, 1] */
+} rs_redis_token_bucket_config;
+
+/** Defaults: 10 tokens/s, burst 10, fail closed, local share 1. @since 0.1.0 */
+#define RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT                                           \
+    ((rs_redis_token_bucket_config){ .redis = NULL, .name = NULL, .rate = 10.0,       \
+                                     .burst = 10, .on_failure = RS_REDIS_FAIL_CLOSED,  \
+                                     .local_share = 1.0 })
+
+/** Opaque distributed token bucket. */
+typedef struct rs_redis_token_bucket rs_redis_token_bucket;
+
+/**
+ * Creates a token bucket whose state (one GCRA theoretical arrival time)
+ * lives in Redis under `<prefix><name>:tb`. Every client using the same name
+ * shares it; they should use the same rate and burst. No I/O.
+ *
+ * @param clock  for blocking waits and the local fallback; NULL = system.
+ * @return #RS_OK; #RS_E_INVAL (NULL @p cfg, @p out or redis, empty name, rate
+ *         not finite and > 0, burst 0, unknown on_failure, local_share not
+ *         in (0, 1] for #RS_REDIS_FAIL_LOCAL); #RS_E_NOMEM.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_token_bucket_new(const rs_redis_token_bucket_config *cfg,
+                                     const rs_clock *clock, rs_redis_token_bucket **out);
+
+/** Frees @p tb (the key in Redis expires on its own); NULL is ignored. @since 0.1.0 */
+RS_API void rs_redis_token_bucket_free(rs_redis_token_bucket *tb);
+
+/**
+ * Takes @p n tokens if they are available now. Unlike the local bucket's
+ * bool, a status: a remote decision has more outcomes.
+ *
+ * @return #RS_OK (taken; n == 0 always succeeds without I/O);
+ *         #RS_E_LIMITED (nothing taken, also when n > burst);
+ *         #RS_E_IO (Redis failed and the policy is #RS_REDIS_FAIL_CLOSED);
+ *         #RS_E_INVAL (@p tb NULL).
+ * @note Thread-safe; one round trip.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_token_bucket_try_acquire(rs_redis_token_bucket *tb, uint64_t n);
+
+/**
+ * Reserves @p n tokens, as golang.org/x/time/rate's ReserveN with a maximum
+ * wait: if they are available within @p max_wait_ns, they are taken now (the
+ * bucket's debt grows) and `*wait_ns` says how long to wait before using
+ * them; otherwise nothing is taken.
+ *
+ * @param wait_ns  required. On #RS_OK: the wait, <= max_wait_ns (0 = now).
+ *                 On #RS_E_LIMITED: how long until the same reservation
+ *                 would succeed (UINT64_MAX when n > burst: never). On
+ *                 #RS_E_IO: time until the next reconnect attempt (0 =
+ *                 unknown).
+ * @return #RS_OK, #RS_E_LIMITED, #RS_E_IO (policy closed), #RS_E_INVAL
+ *         (@p tb or @p wait_ns NULL).
+ * @note Thread-safe; one round trip.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_token_bucket_reserve(rs_redis_token_bucket *tb, uint64_t n,
+                                         uint64_t max_wait_ns, uint64_t *wait_ns);
+
+/**
+ * Blocking form: reserves with max_wait = @p timeout_ns, then sleeps the
+ * returned wait on the bucket's clock.
+ *
+ * @return #RS_OK after the wait; #RS_E_LIMITED (the wait would exceed
+ *         @p timeout_ns; nothing taken, nothing slept); #RS_E_IO; #RS_E_INVAL.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_token_bucket_acquire(rs_redis_token_bucket *tb, uint64_t n,
+                                         uint64_t timeout_ns);
+
+/**
+ * How long until @p n tokens would be available, without taking any.
+ *
+ * @param wait_ns  required; 0 = now, UINT64_MAX when n > burst.
+ * @return #RS_OK, #RS_E_IO (policy closed), #RS_E_INVAL.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_token_bucket_wait_ns(rs_redis_token_bucket *tb, uint64_t n,
+                                         uint64_t *wait_ns);
+
+/**
+ * The bucket as an #rs_limiter for rs_policy. Its acquire is
+ * rs_redis_token_bucket_reserve() (so #RS_OK with a wait means reserved),
+ * except that n > burst gives #RS_E_INVAL, as limiter.h asks; now_ns is
+ * used only by the local fallback. @p tb must outlive every copy.
+ * @since 0.1.0
+ */
+RS_API rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb);
+
+/* ------------------------------------------------------------------------ */
+/* Distributed sliding window                                               */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Sliding-window algorithm; the values match the local module's
+ * rs_window_kind (LOG = 0, COUNTER = 1).
+ * @since 0.1.0
+ */
+typedef enum rs_redis_window_kind {
+    /** Exact: a sorted set of admitted requests (one member per unit);
+     *  memory O(limit) per key. */
+    RS_REDIS_WINDOW_LOG = 0,
+    /** Two fixed windows weighted by overlap: one small hash per key; an
+     *  estimate that assumes the previous window's requests were spread
+     *  evenly. */
+    RS_REDIS_WINDOW_COUNTER = 1
+} rs_redis_window_kind;
+
+/** Sliding window configuration; start from #RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT. @since 0.1.0 */
+typedef struct rs_redis_sliding_window_config {
+    rs_redis *redis;          /**< the pool, required */
+    const char *name;         /**< required; key `<prefix><name>:log` or `:cnt` */
+    uint64_t limit;           /**< requests per window, >= 1 (LOG: at most 1000000) */
+    uint64_t window_ns;       /**< >= 1 ms (the server clock has 1 us resolution) */
+    rs_redis_window_kind kind; /**< default #RS_REDIS_WINDOW_LOG */
+    rs_redis_failure on_failure; /**< default #RS_REDIS_FAIL_CLOSED */
+    double local_share;       /**< for #RS_REDIS_FAIL_LOCAL, (0, 1]: a local GCRA at
+                                   share*limit per window, burst share*limit */
+} rs_redis_sliding_window_config;
+
+/** Defaults: 100 per second, exact log, fail closed, local share 1. @since 0.1.0 */
+#define RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT                                         \
+    ((rs_redis_sliding_window_config){ .redis = NULL, .name = NULL, .limit = 100,     \
+                                       .window_ns = 1000000000u,                       \
+                                       .kind = RS_REDIS_WINDOW_LOG,                    \
+                                       .on_failure = RS_REDIS_FAIL_CLOSED,             \
+                                       .local_share = 1.0 })
+
+/** Opaque distributed sliding window. */
+typedef struct rs_redis_sliding_window rs_redis_sliding_window;
+
+/**
+ * Creates a sliding-window limiter shared through Redis. No I/O.
+ *
+ * @return #RS_OK; #RS_E_INVAL (NULL @p cfg, @p out or redis, empty name,
+ *         limit 0 or above 1000000 for LOG, window below 1 ms, unknown kind
+ *         or on_failure, local_share not in (0, 1] for LOCAL); #RS_E_NOMEM.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
+                                       const rs_clock *clock, rs_redis_sliding_window **out);
+
+/** Frees @p w; NULL is ignored. @since 0.1.0 */
+RS_API void rs_redis_sliding_window_free(rs_redis_sliding_window *w);
+
+/**
+ * Admits @p n requests if the window has room for all of them. A refused
+ * request is not recorded (it uses none of the limit).
+ *
+ * @return #RS_OK (n == 0 always, without I/O); #RS_E_LIMITED (also n >
+ *         limit); #RS_E_IO (policy closed); #RS_E_INVAL (@p w NULL).
+ * @note Thread-safe; one round trip.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_sliding_window_try_acquire(rs_redis_sliding_window *w, uint64_t n);
+
+/**
+ * How long until @p n requests would be admitted (0 = now; UINT64_MAX when
+ * n > limit), without recording anything.
+ * @return #RS_OK, #RS_E_IO (policy closed), #RS_E_INVAL.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_sliding_window_wait_ns(rs_redis_sliding_window *w, uint64_t n,
+                                           uint64_t *wait_ns);
+
+/**
+ * Requests counted in the window now (LOG: exact; COUNTER: the weighted
+ * estimate, rounded down).
+ * @return #RS_OK, #RS_E_IO (whatever the failure policy: there is no local
+ *         count to give), #RS_E_INVAL.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_sliding_window_count(rs_redis_sliding_window *w, uint64_t *count);
+
+/**
+ * The window as an #rs_limiter: acquire is try_acquire (a window cannot
+ * reserve the future): #RS_OK with wait 0, or #RS_E_LIMITED with the wait
+ * until it may succeed; n > limit gives #RS_E_INVAL. @since 0.1.0
+ */
+RS_API rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w);
+
+/* ------------------------------------------------------------------------ */
+/* Distributed token budget                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** Budget configuration; start from #RS_REDIS_BUDGET_CONFIG_DEFAULT. @since 0.1.0 */
+typedef struct rs_redis_budget_config {
+    rs_redis *redis;          /**< the pool, required */
+    const char *name;         /**< required; keys `<prefix><name>:budget[:<key>]` */
+    uint64_t max_per_window;  /**< tokens per window, >= 1 */
+    uint64_t window_ns;       /**< rolling window, >= sub_windows microseconds */
+    uint64_t max_per_request; /**< largest single reservation, >= 1 */
+    uint32_t sub_windows;     /**< the window rolls in this many steps, 1..1000 (default 60) */
+    rs_redis_failure on_failure; /**< default #RS_REDIS_FAIL_CLOSED */
+    double local_share;       /**< for #RS_REDIS_FAIL_LOCAL, (0, 1] of max_per_window */
+} rs_redis_budget_config;
+
+/** Defaults: 100000 tokens per hour in 60 steps, 10000 per request, fail closed. @since 0.1.0 */
+#define RS_REDIS_BUDGET_CONFIG_DEFAULT                                                 \
+    ((rs_redis_budget_config){ .redis = NULL, .name = NULL, .max_per_window = 100000, \
+                               .window_ns = UINT64_C(3600000000000),                   \
+                               .max_per_request = 10000, .sub_windows = 60,            \
+                               .on_failure = RS_REDIS_FAIL_CLOSED, .local_share = 1.0 })
+
+/** Where a budget reservation is held. @since 0.1.0 */
+typedef enum rs_redis_ticket_source {
+    RS_REDIS_TICKET_REDIS = 0,     /**< in Redis */
+    RS_REDIS_TICKET_LOCAL = 1,     /**< in the local fallback (Redis was failing) */
+    RS_REDIS_TICKET_UNTRACKED = 2  /**< nowhere: granted by #RS_REDIS_FAIL_OPEN */
+} rs_redis_ticket_source;
+
+/**
+ * A reservation, to hand back to commit or cancel. Plain data: copy it
+ * freely; the first two fields mirror rs_budget_ticket.
+ * @since 0.1.0
+ */
+typedef struct rs_redis_budget_ticket {
+    uint64_t reserved;   /**< tokens held */
+    uint64_t at_ns;      /**< when: the server's Unix time in ns (REDIS), or the
+                              object's clock (LOCAL) */
+    rs_redis_ticket_source source; /**< where the tokens are held */
+} rs_redis_budget_ticket;
+
+/** Opaque distributed budget (one budget per key, created on first use). */
+typedef struct rs_redis_budget rs_redis_budget;
+
+/**
+ * Creates a per-key token budget over a rolling window kept in Redis: each
+ * key's usage is a hash of sub_windows buckets that expires on its own. No
+ * I/O.
+ *
+ * @return #RS_OK; #RS_E_INVAL (NULL @p cfg, @p out or redis, empty name, a
+ *         zero max, window_ns below sub_windows microseconds, sub_windows not
+ *         in 1..1000, max_per_request > max_per_window, bad failure policy);
+ *         #RS_E_NOMEM.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_budget_new(const rs_redis_budget_config *cfg, const rs_clock *clock,
+                               rs_redis_budget **out);
+
+/** Frees @p b; NULL is ignored. @since 0.1.0 */
+RS_API void rs_redis_budget_free(rs_redis_budget *b);
+
+/**
+ * Reserves @p estimate tokens of @p key's budget before a call.
+ *
+ * @param key, key_len  which budget (user, organisation, endpoint; any
+ *                      bytes); NULL or 0 = the object's single budget.
+ * @param ticket        required; filled on #RS_OK.
+ * @return #RS_OK (reserved); #RS_E_BUDGET (the window's remaining budget is
+ *         below @p estimate, or estimate > max_per_request; nothing held);
+ *         #RS_E_IO (policy closed); #RS_E_INVAL (@p b or @p ticket NULL);
+ *         #RS_E_NOMEM (a key too long for the stack, over ~200 bytes, and
+ *         no memory for it).
+ * @note Thread-safe; one round trip.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,
+                                   uint64_t estimate, rs_redis_budget_ticket *ticket);
+
+/**
+ * After the call: replaces the ticket's estimate with @p actual. Usage can
+ * exceed the window's maximum this way (the tokens were spent); later
+ * reservations wait until it rolls off. If the ticket's sub-window has
+ * already rolled out of the window, only an excess is charged, to the
+ * current sub-window.
+ *
+ * @return #RS_OK; #RS_E_IO (Redis failed: the estimate stays charged, the
+ *         safe side); #RS_E_INVAL (@p b or @p ticket NULL).
+ * @since 0.1.0
+ */
+RS_API int rs_redis_budget_commit(rs_redis_budget *b, const void *key, size_t key_len,
+                                  const rs_redis_budget_ticket *ticket, uint64_t actual);
+
+/** Gives the whole reservation back: rs_redis_budget_commit() with 0. @since 0.1.0 */
+RS_API int rs_redis_budget_cancel(rs_redis_budget *b, const void *key, size_t key_len,
+                                  const rs_redis_budget_ticket *ticket);
+
+/**
+ * Tokens still available in @p key's window now (0 when overspent).
+ * @return #RS_OK, #RS_E_IO (whatever the policy), #RS_E_INVAL.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_budget_remaining(rs_redis_budget *b, const void *key, size_t key_len,
+                                     uint64_t *remaining);
+
+/* ------------------------------------------------------------------------ */
+/* Shared breaker state                                                     */
+/* ------------------------------------------------------------------------ */
+
+/** Shared breaker state configuration; start from #RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT. @since 0.1.0 */
+typedef struct rs_redis_breaker_state_config {
+    rs_redis *redis;          /**< the pool, required */
+    const char *name;         /**< the dependency, required; key `<prefix><name>:open` */
+    /**
+     * When Redis fails: #RS_REDIS_FAIL_OPEN (default) ignores the shared
+     * state (the local breaker still protects), #RS_REDIS_FAIL_CLOSED refuses
+     * with #RS_E_IO, #RS_REDIS_FAIL_LOCAL keeps the last open period this
+     * object saw or published.
+     */
+    rs_redis_failure on_failure;
+} rs_redis_breaker_state_config;
+
+/** Defaults: fail open. @since 0.1.0 */
+#define RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT                                          \
+    ((rs_redis_breaker_state_config){ .redis = NULL, .name = NULL,                     \
+                                      .on_failure = RS_REDIS_FAIL_OPEN })
+
+/** Opaque shared breaker state. */
+typedef struct rs_redis_breaker_state rs_redis_breaker_state;
+
+/**
+ * Creates a handle on one dependency's shared "open" flag: a key that
+ * exists, with a TTL, while some instance's breaker is open. Each instance
+ * keeps its own local breaker (its own windows and half-open probes); only
+ * the fact "open for the next T ns" is shared. No I/O.
+ * @return #RS_OK; #RS_E_INVAL (NULL @p cfg, @p out or redis, empty name,
+ *         unknown on_failure); #RS_E_NOMEM.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_breaker_state_new(const rs_redis_breaker_state_config *cfg,
+                                      const rs_clock *clock, rs_redis_breaker_state **out);
+
+/** Frees @p s; NULL is ignored. @since 0.1.0 */
+RS_API void rs_redis_breaker_state_free(rs_redis_breaker_state *s);
+
+/**
+ * Tells every instance that the dependency is open for @p open_ns: call it
+ * from the local breaker's on_state_change callback on a transition to OPEN
+ * (pass the breaker's open_ns). An existing longer open period is kept.
+ *
+ * @param open_ns  >= 1 ms (the key's TTL has millisecond resolution).
+ * @return #RS_OK; #RS_E_IO (not published; the local breaker is unaffected);
+ *         #RS_E_INVAL (@p s NULL, open_ns below 1 ms).
+ * @note Thread-safe; one round trip (it blocks the callback for at most the
+ *       pool's timeouts).
+ * @since 0.1.0
+ */
+RS_API int rs_redis_breaker_state_publish_open(rs_redis_breaker_state *s, uint64_t open_ns);
+
+/**
+ * Removes the shared open flag early, e.g. when the local breaker closes
+ * after successful probes. Optional: the flag expires on its own.
+ * @return #RS_OK, #RS_E_IO, #RS_E_INVAL.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_breaker_state_clear(rs_redis_breaker_state *s);
+
+/**
+ * Reads the shared flag.
+ *
+ * @param remaining_ns  may be NULL; receives how long the flag stays (0 when
+ *                      not open).
+ * @return #RS_OK (not open); #RS_E_OPEN (open); #RS_E_IO or the failure
+ *         policy's answer when Redis fails; #RS_E_INVAL.
+ * @note Thread-safe; one round trip.
+ * @since 0.1.0
+ */
+RS_API int rs_redis_breaker_state_check(rs_redis_breaker_state *s, uint64_t *remaining_ns);
+
+/**
+ * The shared flag as an #rs_limiter: acquire returns #RS_E_OPEN (wait_ns =
+ * time left) while the flag exists, so rs_policy refuses the call as an open
+ * breaker would, and #RS_OK otherwise; n is ignored.
+ * @since 0.1.0
+ */
+RS_API rs_limiter rs_redis_breaker_state_limiter(rs_redis_breaker_state *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RESILIENCE_REDIS_H */

@@ -1,0 +1,192 @@
+/* Distributed per-key token budget: the rolling-window budget script
+ * (redis_scripts.c), one hash per key, with a small table of local GCRAs
+ * as the optional fallback (keys hash onto its cells; two keys sharing a
+ * cell share its budget, which errs on the strict side). */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/arith.h"
+#include "core/rng.h"
+#include "redis_internal.h"
+
+#define LOCAL_CELLS 64
+#define MAX_SUB_WINDOWS 1000
+#define KEY_ON_STACK 256
+
+struct rs_redis_budget {
+    rs__redis_object base; /* first; its key is <prefix><name>:budget */
+    uint64_t max_per_request;
+    uint64_t sub_us;      /* length of a sub-window in server microseconds */
+    char sub_arg[RS__REDIS_NUM_LEN];
+    char slots_arg[RS__REDIS_NUM_LEN];
+    char max_arg[RS__REDIS_NUM_LEN];
+    rs__gcra local[LOCAL_CELLS];
+};
+
+int rs_redis_budget_new(const rs_redis_budget_config *cfg, const rs_clock *clock,
+                        rs_redis_budget **out)
+{
+    if (cfg == NULL || out == NULL || cfg->max_per_window == 0 || cfg->max_per_request == 0 ||
+        cfg->max_per_request > cfg->max_per_window || cfg->sub_windows == 0 ||
+        cfg->sub_windows > MAX_SUB_WINDOWS || cfg->window_ns / 1000 < cfg->sub_windows) {
+        return RS_E_INVAL;
+    }
+    void *object = NULL;
+    int rc = rs__redis_object_new(sizeof(rs_redis_budget), cfg->redis, cfg->name, "budget",
+                                  cfg->on_failure, cfg->local_share, clock, &object);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    rs_redis_budget *b = object;
+    b->max_per_request = cfg->max_per_request;
+    b->sub_us = cfg->window_ns / 1000 / cfg->sub_windows;
+    (void)rs__redis_fmt_u64(b->sub_arg, b->sub_us);
+    (void)rs__redis_fmt_u64(b->slots_arg, cfg->sub_windows);
+    (void)rs__redis_fmt_u64(b->max_arg, cfg->max_per_window);
+    double share = cfg->on_failure == RS_REDIS_FAIL_LOCAL ? cfg->local_share : 1.0;
+    double per_second = (double)cfg->max_per_window * 1e9 / (double)cfg->window_ns;
+    for (size_t i = 0; i < LOCAL_CELLS; i++) {
+        rs__gcra_init(&b->local[i], per_second, cfg->max_per_window, share);
+    }
+    *out = b;
+    return RS_OK;
+}
+
+void rs_redis_budget_free(rs_redis_budget *b)
+{
+    rs__redis_object_free(b);
+}
+
+/* Runs the budget script for `key` (NULL/0 = the base key). */
+static int run(rs_redis_budget *b, const void *key, size_t key_len, const char *op,
+               uint64_t amount, const rs_redis_budget_ticket *t, rs__redis_result *res)
+{
+    char full[KEY_ON_STACK]; /* long keys go to the heap */
+    const rs__redis_object *o = &b->base;
+    char *name = o->key;
+    size_t name_len = o->key_len;
+    char *heap = NULL;
+    if (key != NULL && key_len > 0) {
+        name_len = o->key_len + 1 + key_len;
+        name = name_len < sizeof full ? full : (heap = rs__malloc(name_len));
+        if (name == NULL) {
+            return RS_E_NOMEM;
+        }
+        memcpy(name, o->key, o->key_len);
+        name[o->key_len] = ':';
+        memcpy(name + o->key_len + 1, key, key_len);
+    }
+    char amount_arg[RS__REDIS_NUM_LEN], at_arg[RS__REDIS_NUM_LEN], reserved_arg[RS__REDIS_NUM_LEN];
+    uint64_t at_us = t != NULL ? rs__sat_sub(t->at_ns / 1000,
+                                             (uint64_t)RS__REDIS_EPOCH_S * 1000000)
+                               : 0;
+    const char *argv[7] = { op, b->sub_arg, b->slots_arg, b->max_arg,
+                            rs__redis_fmt_u64(amount_arg, amount),
+                            rs__redis_fmt_u64(at_arg, at_us),
+                            rs__redis_fmt_u64(reserved_arg, t != NULL ? t->reserved : 0) };
+    int rc = rs__redis_eval(o->redis, RS__SCRIPT_BUDGET, name, name_len, 7, argv, 3, res);
+    rs__free(heap);
+    return rc;
+}
+
+static rs__gcra *local_cell(rs_redis_budget *b, const void *key, size_t key_len)
+{
+    /* FNV-1a, then the splitmix finaliser for the low bits. */
+    uint64_t h = UINT64_C(14695981039346656037);
+    const unsigned char *p = key;
+    for (size_t i = 0; p != NULL && i < key_len; i++) {
+        h = (h ^ p[i]) * UINT64_C(1099511628211);
+    }
+    return &b->local[rs__mix64(h) % LOCAL_CELLS];
+}
+
+int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,
+                            uint64_t estimate, rs_redis_budget_ticket *ticket)
+{
+    if (b == NULL || ticket == NULL) {
+        return RS_E_INVAL;
+    }
+    if (estimate > b->max_per_request) {
+        return RS_E_BUDGET;
+    }
+    rs__redis_result res;
+    int rc = run(b, key, key_len, "r", estimate, NULL, &res);
+    if (rc == RS_OK) {
+        if (res.v[0] != 1) {
+            return RS_E_BUDGET;
+        }
+        ticket->reserved = estimate;
+        ticket->at_ns = rs__sat_mul(rs__sat_add((uint64_t)(res.v[2] < 0 ? 0 : res.v[2]),
+                                                (uint64_t)RS__REDIS_EPOCH_S * 1000000),
+                                    1000);
+        ticket->source = RS_REDIS_TICKET_REDIS;
+        return RS_OK;
+    }
+    if (rc != RS_E_IO) {
+        return rc;
+    }
+    uint64_t now = rs_clock_now(b->base.clock);
+    if (b->base.on_failure == RS_REDIS_FAIL_LOCAL) {
+        uint64_t wait;
+        if (rs__gcra_reserve(local_cell(b, key, key_len), estimate, 0, now, &wait) != RS_OK) {
+            return RS_E_BUDGET;
+        }
+        ticket->source = RS_REDIS_TICKET_LOCAL;
+    } else {
+        uint64_t ignored;
+        rc = rs__redis_failed(b->base.redis, b->base.on_failure, &ignored);
+        if (rc != RS_OK) {
+            return rc;
+        }
+        ticket->source = RS_REDIS_TICKET_UNTRACKED;
+    }
+    ticket->reserved = estimate;
+    ticket->at_ns = now;
+    return RS_OK;
+}
+
+int rs_redis_budget_commit(rs_redis_budget *b, const void *key, size_t key_len,
+                           const rs_redis_budget_ticket *ticket, uint64_t actual)
+{
+    if (b == NULL || ticket == NULL) {
+        return RS_E_INVAL;
+    }
+    switch (ticket->source) {
+    case RS_REDIS_TICKET_REDIS: {
+        rs__redis_result res;
+        return run(b, key, key_len, "c", actual, ticket, &res);
+    }
+    case RS_REDIS_TICKET_LOCAL: {
+        rs__gcra *cell = local_cell(b, key, key_len);
+        if (actual > ticket->reserved) {
+            rs__gcra_charge(cell, actual - ticket->reserved, rs_clock_now(b->base.clock));
+        } else {
+            rs__gcra_refund(cell, ticket->reserved - actual);
+        }
+        return RS_OK;
+    }
+    case RS_REDIS_TICKET_UNTRACKED:
+        return RS_OK;
+    }
+    return RS_E_INVAL;
+}
+
+int rs_redis_budget_cancel(rs_redis_budget *b, const void *key, size_t key_len,
+                           const rs_redis_budget_ticket *ticket)
+{
+    return rs_redis_budget_commit(b, key, key_len, ticket, 0);
+}
+
+int rs_redis_budget_remaining(rs_redis_budget *b, const void *key, size_t key_len,
+                              uint64_t *remaining)
+{
+    if (b == NULL || remaining == NULL) {
+        return RS_E_INVAL;
+    }
+    rs__redis_result res;
+    int rc = run(b, key, key_len, "q", 0, NULL, &res);
+    if (rc == RS_OK) {
+        *remaining = res.v[1] < 0 ? 0 : (uint64_t)res.v[1];
+    }
+    return rc;
+}

@@ -1,0 +1,139 @@
+/* Private to the Redis backend (src/redis_*.c): the connection pool's script
+ * runner, the URL parser, the Lua scripts and the local fallback. Never
+ * included outside the backend. */
+#ifndef RS_REDIS_INTERNAL_H
+#define RS_REDIS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/atomics.h"
+#include "resilience/redis.h"
+
+/* ---- URL (redis_url.c) ---- */
+
+typedef struct rs__redis_url {
+    char *host;      /* TCP host without brackets; NULL for a Unix socket */
+    char *path;      /* Unix socket path; NULL for TCP */
+    char *username;  /* NULL: AUTH with the password only */
+    char *password;  /* NULL: no AUTH */
+    unsigned port;
+    unsigned long db;
+} rs__redis_url;
+
+/* Parses url into *out (strings allocated with rs__malloc). RS_E_INVAL with
+ * a reason in why (never quoting the password), or RS_E_NOMEM; *out is then
+ * empty. */
+int rs__redis_url_parse(const char *url, rs__redis_url *out, char *why, size_t why_len);
+void rs__redis_url_clear(rs__redis_url *u);
+
+/* ---- Scripts (redis_scripts.c) ---- */
+
+/* Scripts count time in microseconds since this Unix time (2020-01-01):
+ * smaller numbers keep sub-microsecond resolution in Lua's doubles. */
+#define RS__REDIS_EPOCH_S 1577836800
+
+typedef enum rs__redis_script {
+    RS__SCRIPT_GCRA,
+    RS__SCRIPT_LOG,
+    RS__SCRIPT_COUNTER,
+    RS__SCRIPT_BUDGET,
+    RS__SCRIPT_BREAKER,
+    RS__SCRIPT_COUNT
+} rs__redis_script;
+
+const char *rs__redis_script_source(rs__redis_script script);
+const char *rs__redis_script_name(rs__redis_script script);
+
+/* ---- Connection pool (redis_conn.c) ---- */
+
+#define RS__REDIS_MAX_ARGS 8
+#define RS__REDIS_MAX_RESULTS 4
+
+/* A script's reply: a flat array of integers. */
+typedef struct rs__redis_result {
+    int64_t v[RS__REDIS_MAX_RESULTS];
+    size_t count;
+} rs__redis_result;
+
+/* Runs `script` on one key with argc string arguments (argc <=
+ * RS__REDIS_MAX_ARGS) and expects at least `min_results` integers back.
+ * RS_OK, or RS_E_IO after reporting why through on_error (transport errors
+ * also start the reconnect schedule; calls that fail fast are not
+ * reported). */
+int rs__redis_eval(rs_redis *r, rs__redis_script script, const char *key, size_t key_len,
+                   size_t argc, const char *const *argv, size_t min_results,
+                   rs__redis_result *out);
+
+/* `<prefix><name>:<suffix>` (rs__malloc'd, NUL-terminated; *len without
+ * the NUL); NULL when out of memory. */
+char *rs__redis_key(const rs_redis *r, const char *name, const char *suffix, size_t *len);
+
+/* ns until the pool tries to reconnect (0 when it is not backing off). */
+uint64_t rs__redis_retry_in_ns(rs_redis *r);
+
+/* Sends a problem to the pool's on_error (printf-style). */
+void rs__redis_report(const rs_redis *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Formats u64 / double script arguments (buf of RS__REDIS_NUM_LEN). */
+#define RS__REDIS_NUM_LEN 32
+const char *rs__redis_fmt_u64(char *buf, uint64_t value);
+const char *rs__redis_fmt_double(char *buf, double value);
+
+/* ---- Local fallback: an in-process GCRA (redis_fallback.c) ---- */
+
+/* One bucket: `burst` tokens refilling every `interval_ns`, lock-free. */
+typedef struct rs__gcra {
+    rs__atomic_u64 tat_ns; /* theoretical arrival time of the next token */
+    uint64_t interval_ns;  /* ns per token */
+    uint64_t burst;
+} rs__gcra;
+
+/* `share` of `rate` tokens/s and of `burst` (rounded up, at least 1). */
+void rs__gcra_init(rs__gcra *g, double rate, uint64_t burst, double share);
+/* As the token bucket's reserve: RS_OK with *wait_ns <= max_wait_ns (taken),
+ * or RS_E_LIMITED with the wait until the same call would succeed
+ * (UINT64_MAX when n exceeds the local burst). */
+int rs__gcra_reserve(rs__gcra *g, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
+                     uint64_t *wait_ns);
+/* ns until n tokens are available (UINT64_MAX when n > burst). */
+uint64_t rs__gcra_wait_ns(rs__gcra *g, uint64_t n, uint64_t now_ns);
+/* Takes n tokens unconditionally (usage beyond a reservation). */
+void rs__gcra_charge(rs__gcra *g, uint64_t n, uint64_t now_ns);
+/* Gives back n tokens taken earlier (a cancelled or smaller reservation). */
+void rs__gcra_refund(rs__gcra *g, uint64_t n);
+
+/* The answer of an object whose Redis call failed, for the OPEN and CLOSED
+ * policies (LOCAL is the object's own): RS_OK with *wait_ns = 0, or RS_E_IO
+ * with *wait_ns = the time until the pool tries to reconnect. */
+int rs__redis_failed(rs_redis *r, rs_redis_failure mode, uint64_t *wait_ns);
+
+/* Server microseconds (a script result) to ns; negatives are 0. */
+uint64_t rs__redis_us_to_ns(int64_t us);
+
+/* RS_OK when `mode` is a valid policy and, for LOCAL, share is in (0, 1]. */
+int rs__redis_failure_validate(rs_redis_failure mode, double share);
+
+/* ---- What every distributed object starts with (redis_fallback.c) ---- */
+
+typedef struct rs__redis_object {
+    rs_redis *redis;
+    const rs_clock *clock;       /* never NULL */
+    char *key;                   /* <prefix><name>:<suffix> */
+    size_t key_len;
+    rs_redis_failure on_failure;
+} rs__redis_object;
+
+/* Validates the common fields (redis and name set, a valid policy) and
+ * allocates a zeroed object of `size` bytes starting with an
+ * rs__redis_object, filled in. RS_E_INVAL or RS_E_NOMEM with nothing
+ * allocated. */
+int rs__redis_object_new(size_t size, rs_redis *redis, const char *name, const char *suffix,
+                         rs_redis_failure mode, double share, const rs_clock *clock,
+                         void **out);
+/* Frees such an object; NULL is ignored. */
+void rs__redis_object_free(void *object);
+
+#endif /* RS_REDIS_INTERNAL_H */

@@ -1,0 +1,132 @@
+/* Distributed token bucket: the GCRA script (redis_scripts.c) on one key,
+ * with the local GCRA as the optional fallback. */
+
+#include "core/arith.h"
+#include "redis_internal.h"
+
+struct rs_redis_token_bucket {
+    rs__redis_object base; /* first: see rs__redis_object_new() */
+    uint64_t burst;
+    char interval_us[RS__REDIS_NUM_LEN]; /* script arguments, formatted once */
+    char burst_arg[RS__REDIS_NUM_LEN];
+    rs__gcra local;
+};
+
+int rs_redis_token_bucket_new(const rs_redis_token_bucket_config *cfg, const rs_clock *clock,
+                              rs_redis_token_bucket **out)
+{
+    if (cfg == NULL || out == NULL || !rs__is_finite_positive(cfg->rate) || cfg->burst == 0) {
+        return RS_E_INVAL;
+    }
+    void *object = NULL;
+    int rc = rs__redis_object_new(sizeof(rs_redis_token_bucket), cfg->redis, cfg->name, "tb",
+                                  cfg->on_failure, cfg->local_share, clock, &object);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    rs_redis_token_bucket *tb = object;
+    tb->burst = cfg->burst;
+    (void)rs__redis_fmt_double(tb->interval_us, 1e6 / cfg->rate);
+    (void)rs__redis_fmt_u64(tb->burst_arg, cfg->burst);
+    rs__gcra_init(&tb->local, cfg->rate, cfg->burst,
+                  cfg->on_failure == RS_REDIS_FAIL_LOCAL ? cfg->local_share : 1.0);
+    *out = tb;
+    return RS_OK;
+}
+
+void rs_redis_token_bucket_free(rs_redis_token_bucket *tb)
+{
+    rs__redis_object_free(tb);
+}
+
+/* One GCRA decision. `peek` only asks for the wait. now_ns is for the local
+ * fallback. */
+static int decide(rs_redis_token_bucket *tb, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
+                  bool peek, uint64_t *wait_ns)
+{
+    if (n == 0) {
+        *wait_ns = 0;
+        return RS_OK;
+    }
+    if (n > tb->burst) {
+        *wait_ns = UINT64_MAX;
+        return peek ? RS_OK : RS_E_LIMITED;
+    }
+    char n_arg[RS__REDIS_NUM_LEN], max_wait_arg[RS__REDIS_NUM_LEN];
+    const char *argv[5] = { tb->interval_us, tb->burst_arg, rs__redis_fmt_u64(n_arg, n),
+                            rs__redis_fmt_double(max_wait_arg, (double)max_wait_ns / 1000.0),
+                            peek ? "1" : "0" };
+    rs__redis_result res;
+    const rs__redis_object *o = &tb->base;
+    int rc = rs__redis_eval(o->redis, RS__SCRIPT_GCRA, o->key, o->key_len, 5, argv, 2, &res);
+    if (rc == RS_OK) {
+        uint64_t wait = rs__redis_us_to_ns(res.v[1]);
+        if (res.v[0] == 1) {
+            /* Rounding to whole microseconds must not break the promise. */
+            *wait_ns = peek ? wait : rs__min_u64(wait, max_wait_ns);
+            return RS_OK;
+        }
+        *wait_ns = wait;
+        return RS_E_LIMITED;
+    }
+    if (o->on_failure != RS_REDIS_FAIL_LOCAL) {
+        return rs__redis_failed(o->redis, o->on_failure, wait_ns);
+    }
+    if (peek) {
+        *wait_ns = rs__gcra_wait_ns(&tb->local, n, now_ns);
+        return RS_OK;
+    }
+    return rs__gcra_reserve(&tb->local, n, max_wait_ns, now_ns, wait_ns);
+}
+
+int rs_redis_token_bucket_reserve(rs_redis_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,
+                                  uint64_t *wait_ns)
+{
+    if (tb == NULL || wait_ns == NULL) {
+        return RS_E_INVAL;
+    }
+    return decide(tb, n, max_wait_ns, rs_clock_now(tb->base.clock), false, wait_ns);
+}
+
+int rs_redis_token_bucket_try_acquire(rs_redis_token_bucket *tb, uint64_t n)
+{
+    uint64_t wait;
+    return rs_redis_token_bucket_reserve(tb, n, 0, &wait);
+}
+
+int rs_redis_token_bucket_acquire(rs_redis_token_bucket *tb, uint64_t n, uint64_t timeout_ns)
+{
+    uint64_t wait;
+    int rc = rs_redis_token_bucket_reserve(tb, n, timeout_ns, &wait);
+    if (rc == RS_OK && wait > 0) {
+        rs_clock_sleep(tb->base.clock, wait);
+    }
+    return rc;
+}
+
+int rs_redis_token_bucket_wait_ns(rs_redis_token_bucket *tb, uint64_t n, uint64_t *wait_ns)
+{
+    if (tb == NULL || wait_ns == NULL) {
+        return RS_E_INVAL;
+    }
+    return decide(tb, n, 0, rs_clock_now(tb->base.clock), true, wait_ns);
+}
+
+static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
+                           uint64_t *wait_ns)
+{
+    rs_redis_token_bucket *tb = self;
+    if (n > tb->burst) {
+        *wait_ns = UINT64_MAX;
+        return RS_E_INVAL;
+    }
+    return decide(tb, n, max_wait_ns, now_ns, false, wait_ns);
+}
+
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_token_bucket" };
+
+rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb)
+{
+    rs_limiter l = { tb != NULL ? &limiter_ops : NULL, tb };
+    return l;
+}

@@ -1,0 +1,272 @@
+/* Redis URLs: redis://[[user]:password@]host[:port][/db] and
+ * unix://[[user]:password@]/path[?db=N&password=P].
+ *
+ * Strict on purpose: a typo in a URL should be an error at start-up, not a
+ * connection to the wrong place. Reasons never quote the password. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "redis_internal.h"
+
+static int fail(char *why, size_t why_len, const char *reason)
+{
+    if (why != NULL && why_len > 0) {
+        (void)snprintf(why, why_len, "bad Redis URL: %s", reason);
+    }
+    return RS_E_INVAL;
+}
+
+/* A copy of [begin, end) with %XX escapes decoded; *bad on a broken escape
+ * or an embedded NUL. NULL with *bad false means out of memory. */
+static char *decode(const char *begin, const char *end, bool *bad)
+{
+    char *copy = rs__malloc((size_t)(end - begin) + 1);
+    *bad = false;
+    if (copy == NULL) {
+        return NULL;
+    }
+    size_t n = 0;
+    for (const char *p = begin; p < end; p++) {
+        if (*p != '%') {
+            copy[n++] = *p;
+            continue;
+        }
+        char hex[3] = { 0, 0, 0 };
+        if (end - p < 3) {
+            *bad = true;
+            break;
+        }
+        hex[0] = p[1];
+        hex[1] = p[2];
+        char *stop = NULL;
+        long value = strtol(hex, &stop, 16);
+        if (stop != hex + 2 || value == 0) {
+            *bad = true;
+            break;
+        }
+        copy[n++] = (char)value;
+        p += 2;
+    }
+    if (*bad) {
+        rs__free(copy);
+        return NULL;
+    }
+    copy[n] = '\0';
+    return copy;
+}
+
+/* Decimal digits only (no sign, no spaces), at most `max`. */
+static bool parse_number(const char *begin, const char *end, unsigned long max,
+                         unsigned long *out)
+{
+    if (begin == end || end - begin > 10) {
+        return false;
+    }
+    unsigned long value = 0;
+    for (const char *p = begin; p < end; p++) {
+        if (*p < '0' || *p > '9') {
+            return false;
+        }
+        value = value * 10 + (unsigned long)(*p - '0');
+    }
+    if (value > max) {
+        return false;
+    }
+    *out = value;
+    return true;
+}
+
+/* user:password before '@'. RS_OK, RS_E_INVAL or RS_E_NOMEM. */
+static int parse_userinfo(const char *begin, const char *end, rs__redis_url *out, char *why,
+                          size_t why_len)
+{
+    const char *colon = memchr(begin, ':', (size_t)(end - begin));
+    if (colon == NULL) {
+        return fail(why, why_len, "a user name needs a password (user:password@)");
+    }
+    bool bad = false;
+    if (colon > begin) {
+        out->username = decode(begin, colon, &bad);
+        if (out->username == NULL) {
+            return bad ? fail(why, why_len, "broken %-escape in the user name") : RS_E_NOMEM;
+        }
+    }
+    if (colon + 1 == end) {
+        return fail(why, why_len, "empty password before '@'");
+    }
+    out->password = decode(colon + 1, end, &bad);
+    if (out->password == NULL) {
+        return bad ? fail(why, why_len, "broken %-escape in the password") : RS_E_NOMEM;
+    }
+    return RS_OK;
+}
+
+static int copy_span(const char *begin, const char *end, char **out)
+{
+    *out = rs__malloc((size_t)(end - begin) + 1);
+    if (*out == NULL) {
+        return RS_E_NOMEM;
+    }
+    memcpy(*out, begin, (size_t)(end - begin));
+    (*out)[end - begin] = '\0';
+    return RS_OK;
+}
+
+/* host[:port][/db] */
+static int parse_tcp(const char *p, rs__redis_url *out, char *why, size_t why_len)
+{
+    const char *host_begin = p, *host_end;
+    if (*p == '[') {
+        host_begin = p + 1;
+        host_end = strchr(host_begin, ']');
+        if (host_end == NULL) {
+            return fail(why, why_len, "'[' without ']' around an IPv6 address");
+        }
+        p = host_end + 1;
+    } else {
+        host_end = p + strcspn(p, ":/?#");
+        p = host_end;
+    }
+    if (host_end == host_begin) {
+        return fail(why, why_len, "no host name");
+    }
+    for (const char *c = host_begin; c < host_end; c++) {
+        if (*c <= ' ' || *c == '@' || *c == '[' || *c == ']' || *c == '%') {
+            return fail(why, why_len, "invalid character in the host name");
+        }
+    }
+    unsigned long port = 6379, db = 0;
+    if (*p == ':') {
+        const char *port_end = p + 1 + strcspn(p + 1, "/?#");
+        if (!parse_number(p + 1, port_end, 65535, &port) || port == 0) {
+            return fail(why, why_len, "the port must be a number in 1..65535");
+        }
+        p = port_end;
+    }
+    if (*p == '/') {
+        const char *db_end = p + 1 + strlen(p + 1);
+        if (db_end > p + 1 && !parse_number(p + 1, db_end, INT_MAX, &db)) {
+            return fail(why, why_len, "the database (after '/') must be a number");
+        }
+        p = db_end;
+    }
+    if (*p != '\0') {
+        return fail(why, why_len, "unexpected text after the host (query strings are "
+                                  "only for unix:// URLs)");
+    }
+    out->port = (unsigned)port;
+    out->db = db;
+    return copy_span(host_begin, host_end, &out->host);
+}
+
+/* /path[?db=N&password=P] */
+static int parse_unix(const char *p, rs__redis_url *out, char *why, size_t why_len)
+{
+    if (*p != '/') {
+        return fail(why, why_len, "unix:// needs an absolute socket path (unix:///path)");
+    }
+    const char *path_end = p + strcspn(p, "?#");
+    if (path_end - p < 2) {
+        return fail(why, why_len, "empty socket path");
+    }
+    int rc = copy_span(p, path_end, &out->path);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (*path_end == '#') {
+        return fail(why, why_len, "unexpected '#' in a unix:// URL");
+    }
+    if (*path_end != '?') {
+        return RS_OK;
+    }
+    const char *q = path_end + 1;
+    while (*q != '\0') {
+        const char *item_end = q + strcspn(q, "&");
+        const char *eq = memchr(q, '=', (size_t)(item_end - q));
+        if (eq == NULL) {
+            return fail(why, why_len, "query items must be name=value");
+        }
+        if (eq - q == 2 && memcmp(q, "db", 2) == 0) {
+            if (!parse_number(eq + 1, item_end, INT_MAX, &out->db)) {
+                return fail(why, why_len, "db= must be a number");
+            }
+        } else if (eq - q == 8 && memcmp(q, "password", 8) == 0 && out->password == NULL) {
+            bool bad = false;
+            if (eq + 1 == item_end) {
+                return fail(why, why_len, "empty password=");
+            }
+            out->password = decode(eq + 1, item_end, &bad);
+            if (out->password == NULL) {
+                return bad ? fail(why, why_len, "broken %-escape in the password") : RS_E_NOMEM;
+            }
+        } else {
+            return fail(why, why_len, "unknown or repeated query item (db= and password= "
+                                      "are understood)");
+        }
+        q = *item_end == '&' ? item_end + 1 : item_end;
+    }
+    return RS_OK;
+}
+
+int rs__redis_url_parse(const char *url, rs__redis_url *out, char *why, size_t why_len)
+{
+    memset(out, 0, sizeof *out);
+    if (url == NULL || *url == '\0') {
+        return fail(why, why_len, "no URL given");
+    }
+    bool is_unix;
+    const char *p;
+    if (strncmp(url, "redis://", 8) == 0) {
+        is_unix = false;
+        p = url + 8;
+    } else if (strncmp(url, "unix://", 7) == 0) {
+        is_unix = true;
+        p = url + 7;
+    } else if (strncmp(url, "rediss://", 9) == 0) {
+        return fail(why, why_len, "TLS (rediss://) is not supported: hiredis 0.14 has no TLS");
+    } else {
+        return fail(why, why_len, "the scheme must be redis:// or unix://");
+    }
+    for (const char *c = p; *c != '\0'; c++) {
+        if ((unsigned char)*c <= ' ' || *c == 0x7f) {
+            return fail(why, why_len, "spaces and control characters are not allowed");
+        }
+    }
+    /* userinfo ends at the last '@' before the path, so a password may even
+     * contain an unescaped '@'. */
+    const char *rest_end = p + strcspn(p, is_unix ? "/" : "/?#");
+    const char *at = NULL;
+    for (const char *c = p; c < rest_end; c++) {
+        if (*c == '@') {
+            at = c;
+        }
+    }
+    int rc = RS_OK;
+    if (at != NULL) {
+        rc = parse_userinfo(p, at, out, why, why_len);
+        p = at + 1;
+    }
+    if (rc == RS_OK) {
+        rc = is_unix ? parse_unix(p, out, why, why_len) : parse_tcp(p, out, why, why_len);
+    }
+    if (rc != RS_OK) {
+        rs__redis_url_clear(out);
+    }
+    return rc;
+}
+
+void rs__redis_url_clear(rs__redis_url *u)
+{
+    rs__free(u->host);
+    rs__free(u->path);
+    rs__free(u->username);
+    if (u->password != NULL) {
+        /* Not a security boundary, but no reason to leave it in freed memory. */
+        memset(u->password, 0, strlen(u->password));
+        rs__free(u->password);
+    }
+    memset(u, 0, sizeof *u);
+}

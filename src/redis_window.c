@@ -1,0 +1,137 @@
+/* Distributed sliding window: the sliding-log or sliding-counter script
+ * (redis_scripts.c) on one key, with the local GCRA as the optional
+ * fallback (limit per window as a rate, the limit as its burst). */
+#include "core/arith.h"
+#include "redis_internal.h"
+
+#define MAX_LOG_LIMIT UINT64_C(1000000)
+#define MIN_WINDOW_NS UINT64_C(1000000)
+
+struct rs_redis_sliding_window {
+    rs__redis_object base; /* first: see rs__redis_object_new() */
+    uint64_t limit;
+    rs__redis_script script;
+    char window_us[RS__REDIS_NUM_LEN];
+    char limit_arg[RS__REDIS_NUM_LEN];
+    rs__gcra local;
+};
+
+int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
+                                const rs_clock *clock, rs_redis_sliding_window **out)
+{
+    if (cfg == NULL || out == NULL || cfg->limit == 0 || cfg->window_ns < MIN_WINDOW_NS ||
+        (cfg->kind != RS_REDIS_WINDOW_LOG && cfg->kind != RS_REDIS_WINDOW_COUNTER) ||
+        (cfg->kind == RS_REDIS_WINDOW_LOG && cfg->limit > MAX_LOG_LIMIT)) {
+        return RS_E_INVAL;
+    }
+    bool log = cfg->kind == RS_REDIS_WINDOW_LOG;
+    void *object = NULL;
+    int rc = rs__redis_object_new(sizeof(rs_redis_sliding_window), cfg->redis, cfg->name,
+                                  log ? "log" : "cnt", cfg->on_failure, cfg->local_share, clock,
+                                  &object);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    rs_redis_sliding_window *w = object;
+    w->limit = cfg->limit;
+    w->script = log ? RS__SCRIPT_LOG : RS__SCRIPT_COUNTER;
+    (void)rs__redis_fmt_u64(w->window_us, cfg->window_ns / 1000);
+    (void)rs__redis_fmt_u64(w->limit_arg, cfg->limit);
+    double rate = (double)cfg->limit * 1e9 / (double)cfg->window_ns;
+    rs__gcra_init(&w->local, rate, cfg->limit,
+                  cfg->on_failure == RS_REDIS_FAIL_LOCAL ? cfg->local_share : 1.0);
+    *out = w;
+    return RS_OK;
+}
+
+void rs_redis_sliding_window_free(rs_redis_sliding_window *w)
+{
+    rs__redis_object_free(w);
+}
+
+/* Runs the window's script; RS_OK with the result, or RS_E_IO. */
+static int run(rs_redis_sliding_window *w, uint64_t n, bool peek, rs__redis_result *res)
+{
+    char n_arg[RS__REDIS_NUM_LEN];
+    const char *argv[4] = { w->window_us, w->limit_arg, rs__redis_fmt_u64(n_arg, n),
+                            peek ? "1" : "0" };
+    const rs__redis_object *o = &w->base;
+    return rs__redis_eval(o->redis, w->script, o->key, o->key_len, 4, argv, 3, res);
+}
+
+/* One admission decision; peek only computes the wait. */
+static int decide(rs_redis_sliding_window *w, uint64_t n, uint64_t now_ns, bool peek,
+                  uint64_t *wait_ns)
+{
+    if (n == 0) {
+        *wait_ns = 0;
+        return RS_OK;
+    }
+    if (n > w->limit) {
+        *wait_ns = UINT64_MAX;
+        return peek ? RS_OK : RS_E_LIMITED;
+    }
+    rs__redis_result res;
+    if (run(w, n, peek, &res) == RS_OK) {
+        *wait_ns = res.v[0] == 1 ? 0 : res.v[1] < 0 ? UINT64_MAX : rs__redis_us_to_ns(res.v[1]);
+        return res.v[0] == 1 || peek ? RS_OK : RS_E_LIMITED;
+    }
+    if (w->base.on_failure != RS_REDIS_FAIL_LOCAL) {
+        return rs__redis_failed(w->base.redis, w->base.on_failure, wait_ns);
+    }
+    if (peek) {
+        *wait_ns = rs__gcra_wait_ns(&w->local, n, now_ns);
+        return RS_OK;
+    }
+    return rs__gcra_reserve(&w->local, n, 0, now_ns, wait_ns);
+}
+
+int rs_redis_sliding_window_try_acquire(rs_redis_sliding_window *w, uint64_t n)
+{
+    if (w == NULL) {
+        return RS_E_INVAL;
+    }
+    uint64_t wait;
+    return decide(w, n, rs_clock_now(w->base.clock), false, &wait);
+}
+
+int rs_redis_sliding_window_wait_ns(rs_redis_sliding_window *w, uint64_t n, uint64_t *wait_ns)
+{
+    if (w == NULL || wait_ns == NULL) {
+        return RS_E_INVAL;
+    }
+    return decide(w, n, rs_clock_now(w->base.clock), true, wait_ns);
+}
+
+int rs_redis_sliding_window_count(rs_redis_sliding_window *w, uint64_t *count)
+{
+    if (w == NULL || count == NULL) {
+        return RS_E_INVAL;
+    }
+    rs__redis_result res;
+    int rc = run(w, 0, true, &res);
+    if (rc == RS_OK) {
+        *count = res.v[2] < 0 ? 0 : (uint64_t)res.v[2];
+    }
+    return rc;
+}
+
+static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
+                           uint64_t *wait_ns)
+{
+    rs_redis_sliding_window *w = self;
+    (void)max_wait_ns; /* a window admits now or not at all */
+    if (n > w->limit) {
+        *wait_ns = UINT64_MAX;
+        return RS_E_INVAL;
+    }
+    return decide(w, n, now_ns, false, wait_ns);
+}
+
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_sliding_window" };
+
+rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w)
+{
+    rs_limiter l = { w != NULL ? &limiter_ops : NULL, w };
+    return l;
+}

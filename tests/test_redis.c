@@ -1,0 +1,1880 @@
+/* The Redis backend against real servers.
+ *
+ * Without a server (no RS_TEST_REDIS_URL): URL parsing, config validation,
+ * allocation failures, and the failure policies against a port nobody
+ * listens on, on a manual clock. With RS_TEST_REDIS_URL (tools/test starts a
+ * throwaway redis-server and sets it): every script's exact behaviour, 4
+ * processes x 2 threads hammering one limiter or budget, foreign key types,
+ * and (with redis-server on PATH or in RS_TEST_REDIS_SERVER) a server of
+ * the test's own that it kills, freezes and restarts under a live client.
+ *
+ * hiredis is used directly only to set up or inspect server state. */
+#include "support/fault_alloc.h"
+#include "support/testing.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#if RS_TEST_THREADS
+#include <pthread.h>
+#include <stdatomic.h>
+#endif
+
+#include "resilience/redis.h"
+
+#define MS UINT64_C(1000000)
+#define SEC UINT64_C(1000000000)
+
+static char prefix[64];       /* keys of this run: "rs-test:<pid>:" */
+static const char *url;       /* the shared server, NULL when not given */
+static char server_host[64];
+static unsigned server_port;
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct errors {
+    int count;
+    int last_status;
+    char last[512];
+} errors;
+
+static void record_error(void *ctx, int status, const char *message)
+{
+    errors *e = ctx;
+    e->count++;
+    e->last_status = status;
+    (void)snprintf(e->last, sizeof e->last, "%s", message);
+}
+
+static rs_redis_config pool_config(const char *where, errors *e)
+{
+    rs_redis_config c = RS_REDIS_CONFIG_DEFAULT;
+    c.url = where;
+    c.key_prefix = prefix;
+    c.connect_timeout_ns = 500 * MS;
+    c.command_timeout_ns = 500 * MS;
+    c.reconnect.seed = 7;
+    if (e != NULL) {
+        c.on_error = record_error;
+        c.error_ctx = e;
+    }
+    return c;
+}
+
+static rs_redis *make_pool(rs_redis_config c, const rs_clock *clock)
+{
+    rs_redis *r = NULL;
+    assert_int_equal(rs_redis_new(&c, clock, &r), RS_OK);
+    assert_non_null(r);
+    return r;
+}
+
+static rs_redis_token_bucket *make_bucket(rs_redis *r, const char *name, double rate,
+                                          uint64_t burst, rs_redis_failure mode, double share,
+                                          const rs_clock *clock)
+{
+    rs_redis_token_bucket_config c = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
+    c.redis = r;
+    c.name = name;
+    c.rate = rate;
+    c.burst = burst;
+    c.on_failure = mode;
+    c.local_share = share;
+    rs_redis_token_bucket *tb = NULL;
+    assert_int_equal(rs_redis_token_bucket_new(&c, clock, &tb), RS_OK);
+    return tb;
+}
+
+static rs_redis_sliding_window *make_window(rs_redis *r, const char *name, uint64_t limit,
+                                            uint64_t window_ns, rs_redis_window_kind kind,
+                                            rs_redis_failure mode)
+{
+    rs_redis_sliding_window_config c = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
+    c.redis = r;
+    c.name = name;
+    c.limit = limit;
+    c.window_ns = window_ns;
+    c.kind = kind;
+    c.on_failure = mode;
+    rs_redis_sliding_window *w = NULL;
+    assert_int_equal(rs_redis_sliding_window_new(&c, NULL, &w), RS_OK);
+    return w;
+}
+
+static rs_redis_budget *make_budget(rs_redis *r, const char *name, uint64_t max,
+                                    uint64_t per_request, uint64_t window_ns,
+                                    rs_redis_failure mode, double share, const rs_clock *clock)
+{
+    rs_redis_budget_config c = RS_REDIS_BUDGET_CONFIG_DEFAULT;
+    c.redis = r;
+    c.name = name;
+    c.max_per_window = max;
+    c.max_per_request = per_request;
+    c.window_ns = window_ns;
+    c.on_failure = mode;
+    c.local_share = share;
+    rs_redis_budget *b = NULL;
+    assert_int_equal(rs_redis_budget_new(&c, clock, &b), RS_OK);
+    return b;
+}
+
+static rs_redis_breaker_state *make_flag(rs_redis *r, const char *name, rs_redis_failure mode,
+                                         const rs_clock *clock)
+{
+    rs_redis_breaker_state_config c = RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT;
+    c.redis = r;
+    c.name = name;
+    c.on_failure = mode;
+    rs_redis_breaker_state *s = NULL;
+    assert_int_equal(rs_redis_breaker_state_new(&c, clock, &s), RS_OK);
+    return s;
+}
+
+/* A TCP port nobody listens on right now. */
+static unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    (void)close(fd);
+    return ntohs(a.sin_port);
+}
+
+static uint64_t wall_us(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A direct hiredis connection to the shared server, for set-up and checks. */
+static redisContext *raw_connect(void)
+{
+    struct timeval tv = { 2, 0 };
+    redisContext *c = redisConnectWithTimeout(server_host, (int)server_port, tv);
+    assert_non_null(c);
+    assert_int_equal(c->err, 0);
+    return c;
+}
+
+static long long raw_integer(redisContext *c, const char *fmt, const char *key)
+{
+    redisReply *reply = redisCommand(c, fmt, key);
+    assert_non_null(reply);
+    assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+    long long v = reply->integer;
+    freeReplyObject(reply);
+    return v;
+}
+
+static void raw_ok(redisContext *c, const char *fmt, const char *key)
+{
+    redisReply *reply = redisCommand(c, fmt, key);
+    assert_non_null(reply);
+    assert_int_not_equal(reply->type, REDIS_REPLY_ERROR);
+    freeReplyObject(reply);
+}
+
+static void full_key(char *out, size_t len, const char *name, const char *suffix)
+{
+    (void)snprintf(out, len, "%s%s:%s", prefix, name, suffix);
+}
+
+#define NEED_SERVER()                                                                    \
+    do {                                                                                 \
+        if (url == NULL) {                                                               \
+            return;                                                                      \
+        }                                                                                \
+    } while (0)
+
+/* ------------------------------------------------------------------ */
+/* without a server                                                   */
+/* ------------------------------------------------------------------ */
+
+static void rejects_malformed_urls(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "localhost:6379",
+        "http://localhost:6379",
+        "rediss://localhost:6379",
+        "redis://",
+        "redis://:6379",
+        "redis://host:0",
+        "redis://host:65536",
+        "redis://host:12ab",
+        "redis://host:-1",
+        "redis://host:6379/x",
+        "redis://host:6379/1/2",
+        "redis://host:6379?db=1",
+        "redis://ho st:6379",
+        "redis://user@host",
+        "redis://:@host",
+        "redis://:pa%zzss@host",
+        "redis://[::1:6379",
+        "unix://",
+        "unix://relative/path",
+        "unix:///",
+        "unix:///tmp/r.sock?db=x",
+        "unix:///tmp/r.sock?color=red",
+        "unix:///tmp/r.sock?db",
+    };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
+        errors e = { 0, 0, "" };
+        rs_redis_config c = pool_config(bad[i], &e);
+        rs_redis *r = (rs_redis *)0x1;
+        assert_int_equal(rs_redis_new(&c, NULL, &r), RS_E_INVAL);
+        assert_ptr_equal(r, (rs_redis *)0x1);
+        assert_int_equal(e.count, 1);
+        assert_int_equal(e.last_status, RS_E_INVAL);
+        assert_non_null(strstr(e.last, "bad Redis URL"));
+    }
+    /* The reason never repeats the password. */
+    errors e = { 0, 0, "" };
+    rs_redis_config c = pool_config("redis://:s3cret@host:99999", &e);
+    rs_redis *r = NULL;
+    assert_int_equal(rs_redis_new(&c, NULL, &r), RS_E_INVAL);
+    assert_null(strstr(e.last, "s3cret"));
+    assert_non_null(strstr(e.last, "port"));
+    c.url = NULL;
+    assert_int_equal(rs_redis_new(&c, NULL, &r), RS_E_INVAL);
+}
+
+/* Good URLs are accepted without I/O; where they point shows in the
+ * message of a failed ping (nobody listens on port 1). */
+static void parses_good_urls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        const char *where;
+    } good[] = {
+        { "redis://127.0.0.1:1", "127.0.0.1:1" },
+        { "redis://127.0.0.1:1/", "127.0.0.1:1" },
+        { "redis://127.0.0.1:1/15", "127.0.0.1:1" },
+        { "redis://:pw@127.0.0.1:1/2", "127.0.0.1:1" },
+        { "redis://user:p%40ss@127.0.0.1:1", "127.0.0.1:1" },
+        { "redis://:p@ss@127.0.0.1:1", "127.0.0.1:1" },
+        { "redis://[::1]:1", "[::1]:1" },
+        { "unix:///nonexistent/redis.sock", "unix:/nonexistent/redis.sock" },
+        { "unix:///nonexistent/r.sock?db=3&password=x", "unix:/nonexistent/r.sock" },
+        { "unix://:pw@/nonexistent/r.sock", "unix:/nonexistent/r.sock" },
+    };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(good); i++) {
+        errors e = { 0, 0, "" };
+        rs_redis *r = make_pool(pool_config(good[i].url, &e), NULL);
+        assert_int_equal(e.count, 0); /* no I/O yet */
+        char detail[256];
+        assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_E_IO);
+        assert_non_null(strstr(detail, good[i].where));
+        assert_non_null(strstr(detail, "cannot connect"));
+        assert_null(strstr(detail, "pw"));
+        assert_int_equal(e.count, 1);
+        assert_int_equal(e.last_status, RS_E_IO);
+        rs_redis_free(r);
+    }
+    /* "redis://localhost" defaults to port 6379. */
+    rs_redis *r = make_pool(pool_config("redis://localhost", NULL), NULL);
+    rs_redis_free(r);
+}
+
+static void rejects_invalid_configs(void **state)
+{
+    (void)state;
+    rs_redis *r = (rs_redis *)0x1;
+    rs_redis_config good = pool_config("redis://127.0.0.1:1", NULL);
+    rs_redis_config bad[6];
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
+        bad[i] = good;
+    }
+    bad[0].connect_timeout_ns = 0;
+    bad[1].command_timeout_ns = 0;
+    bad[2].pool_size = 0;
+    bad[3].pool_size = 65;
+    bad[4].reconnect.base_ns = 0;
+    bad[5].reconnect.multiplier = NAN;
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
+        assert_int_equal(rs_redis_new(&bad[i], NULL, &r), RS_E_INVAL);
+        assert_ptr_equal(r, (rs_redis *)0x1);
+    }
+    assert_int_equal(rs_redis_new(NULL, NULL, &r), RS_E_INVAL);
+    assert_int_equal(rs_redis_new(&good, NULL, NULL), RS_E_INVAL);
+    good.pool_size = 64;
+    r = make_pool(good, NULL);
+
+    rs_redis_token_bucket_config tb = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
+    tb.redis = r;
+    tb.name = "x";
+    rs_redis_token_bucket_config tbad[] = { tb, tb, tb, tb, tb, tb, tb, tb, tb, tb };
+    tbad[0].redis = NULL;
+    tbad[1].name = NULL;
+    tbad[2].name = "";
+    tbad[3].rate = 0;
+    tbad[4].rate = NAN;
+    tbad[5].rate = INFINITY;
+    tbad[6].burst = 0;
+    tbad[7].on_failure = (rs_redis_failure)3;
+    tbad[8].on_failure = RS_REDIS_FAIL_LOCAL;
+    tbad[8].local_share = 0;
+    tbad[9].on_failure = RS_REDIS_FAIL_LOCAL;
+    tbad[9].local_share = 1.5;
+    rs_redis_token_bucket *t = (rs_redis_token_bucket *)0x1;
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(tbad); i++) {
+        assert_int_equal(rs_redis_token_bucket_new(&tbad[i], NULL, &t), RS_E_INVAL);
+        assert_ptr_equal(t, (rs_redis_token_bucket *)0x1);
+    }
+    tb.local_share = 7; /* only checked for FAIL_LOCAL */
+    assert_int_equal(rs_redis_token_bucket_new(&tb, NULL, &t), RS_OK);
+    rs_redis_token_bucket_free(t);
+    assert_int_equal(rs_redis_token_bucket_new(NULL, NULL, &t), RS_E_INVAL);
+    assert_int_equal(rs_redis_token_bucket_new(&tb, NULL, NULL), RS_E_INVAL);
+
+    rs_redis_sliding_window_config w = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
+    w.redis = r;
+    w.name = "x";
+    rs_redis_sliding_window_config wbad[] = { w, w, w, w, w, w, w };
+    wbad[0].redis = NULL;
+    wbad[1].name = "";
+    wbad[2].limit = 0;
+    wbad[3].window_ns = MS - 1;
+    wbad[4].kind = (rs_redis_window_kind)2;
+    wbad[5].limit = 1000001; /* LOG keeps one member per unit */
+    wbad[6].on_failure = (rs_redis_failure)-1;
+    rs_redis_sliding_window *win = (rs_redis_sliding_window *)0x1;
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(wbad); i++) {
+        assert_int_equal(rs_redis_sliding_window_new(&wbad[i], NULL, &win), RS_E_INVAL);
+        assert_ptr_equal(win, (rs_redis_sliding_window *)0x1);
+    }
+    w.kind = RS_REDIS_WINDOW_COUNTER;
+    w.limit = 1000001; /* no such bound for the counter */
+    assert_int_equal(rs_redis_sliding_window_new(&w, NULL, &win), RS_OK);
+    rs_redis_sliding_window_free(win);
+
+    rs_redis_budget_config b = RS_REDIS_BUDGET_CONFIG_DEFAULT;
+    b.redis = r;
+    b.name = "x";
+    rs_redis_budget_config bbad[] = { b, b, b, b, b, b, b, b, b };
+    bbad[0].redis = NULL;
+    bbad[1].name = NULL;
+    bbad[2].max_per_window = 0;
+    bbad[3].max_per_request = 0;
+    bbad[4].max_per_request = b.max_per_window + 1;
+    bbad[5].sub_windows = 0;
+    bbad[6].sub_windows = 1001;
+    bbad[7].window_ns = 59 * 1000; /* below sub_windows microseconds */
+    bbad[8].on_failure = RS_REDIS_FAIL_LOCAL;
+    bbad[8].local_share = NAN;
+    rs_redis_budget *bud = (rs_redis_budget *)0x1;
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bbad); i++) {
+        assert_int_equal(rs_redis_budget_new(&bbad[i], NULL, &bud), RS_E_INVAL);
+        assert_ptr_equal(bud, (rs_redis_budget *)0x1);
+    }
+
+    rs_redis_breaker_state_config s = RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT;
+    s.redis = r;
+    rs_redis_breaker_state *flag = (rs_redis_breaker_state *)0x1;
+    assert_int_equal(rs_redis_breaker_state_new(&s, NULL, &flag), RS_E_INVAL); /* no name */
+    s.name = "x";
+    s.on_failure = (rs_redis_failure)9;
+    assert_int_equal(rs_redis_breaker_state_new(&s, NULL, &flag), RS_E_INVAL);
+    assert_ptr_equal(flag, (rs_redis_breaker_state *)0x1);
+    rs_redis_free(r);
+}
+
+static void defaults_are_documented_values(void **state)
+{
+    (void)state;
+    rs_redis_config c = RS_REDIS_CONFIG_DEFAULT;
+    assert_null(c.url);
+    assert_string_equal(c.key_prefix, "rs:");
+    assert_int_equal(c.connect_timeout_ns, 200 * MS);
+    assert_int_equal(c.command_timeout_ns, 200 * MS);
+    assert_int_equal(c.pool_size, 4);
+    assert_int_equal(c.reconnect.base_ns, 50 * MS);
+    assert_int_equal(c.reconnect.max_ns, 2 * SEC);
+    assert_int_equal(rs_backoff_config_validate(&c.reconnect), RS_OK);
+    rs_redis_token_bucket_config tb = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
+    assert_true(tb.rate == 10.0);
+    assert_int_equal(tb.burst, 10);
+    assert_int_equal(tb.on_failure, RS_REDIS_FAIL_CLOSED);
+    rs_redis_sliding_window_config w = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
+    assert_int_equal(w.limit, 100);
+    assert_int_equal(w.window_ns, SEC);
+    assert_int_equal(w.kind, RS_REDIS_WINDOW_LOG);
+    rs_redis_budget_config b = RS_REDIS_BUDGET_CONFIG_DEFAULT;
+    assert_int_equal(b.window_ns, 3600 * SEC);
+    assert_int_equal(b.sub_windows, 60);
+    rs_redis_breaker_state_config s = RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT;
+    assert_int_equal(s.on_failure, RS_REDIS_FAIL_OPEN);
+    /* The kinds match the local module's rs_window_kind. */
+    assert_int_equal(RS_REDIS_WINDOW_LOG, 0);
+    assert_int_equal(RS_REDIS_WINDOW_COUNTER, 1);
+}
+
+/* ---- allocation failures ---- */
+
+static int create_pool(void *ctx, void **object)
+{
+    rs_redis_config c = pool_config(ctx, NULL);
+    c.password = "override";
+    return rs_redis_new(&c, NULL, (rs_redis **)object);
+}
+static void destroy_pool(void *object) { rs_redis_free(object); }
+
+static int create_bucket(void *ctx, void **object)
+{
+    rs_redis_token_bucket_config c = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
+    c.redis = ctx;
+    c.name = "sweep";
+    return rs_redis_token_bucket_new(&c, NULL, (rs_redis_token_bucket **)object);
+}
+static void destroy_bucket(void *object) { rs_redis_token_bucket_free(object); }
+
+static int create_window(void *ctx, void **object)
+{
+    rs_redis_sliding_window_config c = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
+    c.redis = ctx;
+    c.name = "sweep";
+    return rs_redis_sliding_window_new(&c, NULL, (rs_redis_sliding_window **)object);
+}
+static void destroy_window(void *object) { rs_redis_sliding_window_free(object); }
+
+static int create_budget(void *ctx, void **object)
+{
+    rs_redis_budget_config c = RS_REDIS_BUDGET_CONFIG_DEFAULT;
+    c.redis = ctx;
+    c.name = "sweep";
+    return rs_redis_budget_new(&c, NULL, (rs_redis_budget **)object);
+}
+static void destroy_budget(void *object) { rs_redis_budget_free(object); }
+
+static int create_flag(void *ctx, void **object)
+{
+    rs_redis_breaker_state_config c = RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT;
+    c.redis = ctx;
+    c.name = "sweep";
+    return rs_redis_breaker_state_new(&c, NULL, (rs_redis_breaker_state **)object);
+}
+static void destroy_flag(void *object) { rs_redis_breaker_state_free(object); }
+
+static void allocation_failures_leak_nothing(void **state)
+{
+    (void)state;
+    /* URL strings, prefix, address text and the pool itself. */
+    assert_true(fault_alloc_sweep(create_pool, destroy_pool,
+                                  (void *)"redis://user:pw@127.0.0.1:1/3") >= 5);
+    assert_true(fault_alloc_sweep(create_pool, destroy_pool,
+                                  (void *)"unix:///tmp/x.sock?db=1&password=p") >= 4);
+    rs_redis *r = make_pool(pool_config("redis://127.0.0.1:1", NULL), NULL);
+    assert_int_equal(fault_alloc_sweep(create_bucket, destroy_bucket, r), 2);
+    assert_int_equal(fault_alloc_sweep(create_window, destroy_window, r), 2);
+    assert_int_equal(fault_alloc_sweep(create_budget, destroy_budget, r), 2);
+    assert_int_equal(fault_alloc_sweep(create_flag, destroy_flag, r), 2);
+    rs_redis_free(r);
+}
+
+static void null_arguments_are_rejected(void **state)
+{
+    (void)state;
+    uint64_t wait = 0, count = 0;
+    rs_redis_budget_ticket t = { 0, 0, RS_REDIS_TICKET_REDIS };
+    assert_int_equal(rs_redis_ping(NULL, NULL, 0), RS_E_INVAL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(NULL, 1), RS_E_INVAL);
+    assert_int_equal(rs_redis_token_bucket_reserve(NULL, 1, 0, &wait), RS_E_INVAL);
+    assert_int_equal(rs_redis_token_bucket_acquire(NULL, 1, 0), RS_E_INVAL);
+    assert_int_equal(rs_redis_token_bucket_wait_ns(NULL, 1, &wait), RS_E_INVAL);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(NULL, 1), RS_E_INVAL);
+    assert_int_equal(rs_redis_sliding_window_wait_ns(NULL, 1, &wait), RS_E_INVAL);
+    assert_int_equal(rs_redis_sliding_window_count(NULL, &count), RS_E_INVAL);
+    assert_int_equal(rs_redis_budget_reserve(NULL, NULL, 0, 1, &t), RS_E_INVAL);
+    assert_int_equal(rs_redis_budget_commit(NULL, NULL, 0, &t, 1), RS_E_INVAL);
+    assert_int_equal(rs_redis_budget_cancel(NULL, NULL, 0, &t), RS_E_INVAL);
+    assert_int_equal(rs_redis_budget_remaining(NULL, NULL, 0, &count), RS_E_INVAL);
+    assert_int_equal(rs_redis_breaker_state_publish_open(NULL, SEC), RS_E_INVAL);
+    assert_int_equal(rs_redis_breaker_state_clear(NULL), RS_E_INVAL);
+    assert_int_equal(rs_redis_breaker_state_check(NULL, &wait), RS_E_INVAL);
+    rs_limiter none = rs_redis_token_bucket_limiter(NULL);
+    assert_int_equal(rs_limiter_acquire(&none, 5, 0, 0, &wait), RS_OK); /* empty limiter */
+    none = rs_redis_sliding_window_limiter(NULL);
+    assert_null(none.ops);
+    none = rs_redis_breaker_state_limiter(NULL);
+    assert_null(none.ops);
+    rs_redis_free(NULL);
+    rs_redis_token_bucket_free(NULL);
+    rs_redis_sliding_window_free(NULL);
+    rs_redis_budget_free(NULL);
+    rs_redis_breaker_state_free(NULL);
+
+    rs_redis *r = make_pool(pool_config("redis://127.0.0.1:1", NULL), NULL);
+    rs_redis_token_bucket *tb = make_bucket(r, "n", 1, 1, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    rs_redis_sliding_window *w = make_window(r, "n", 1, SEC, RS_REDIS_WINDOW_LOG,
+                                             RS_REDIS_FAIL_CLOSED);
+    rs_redis_budget *b = make_budget(r, "n", 10, 10, SEC, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    rs_redis_breaker_state *s = make_flag(r, "n", RS_REDIS_FAIL_CLOSED, NULL);
+    assert_int_equal(rs_redis_token_bucket_reserve(tb, 1, 0, NULL), RS_E_INVAL);
+    assert_int_equal(rs_redis_token_bucket_wait_ns(tb, 1, NULL), RS_E_INVAL);
+    assert_int_equal(rs_redis_sliding_window_wait_ns(w, 1, NULL), RS_E_INVAL);
+    assert_int_equal(rs_redis_sliding_window_count(w, NULL), RS_E_INVAL);
+    assert_int_equal(rs_redis_budget_reserve(b, NULL, 0, 1, NULL), RS_E_INVAL);
+    assert_int_equal(rs_redis_budget_commit(b, NULL, 0, NULL, 1), RS_E_INVAL);
+    assert_int_equal(rs_redis_budget_remaining(b, NULL, 0, NULL), RS_E_INVAL);
+    assert_int_equal(rs_redis_breaker_state_publish_open(s, MS - 1), RS_E_INVAL);
+    /* Requests that can never fit are answered without I/O. */
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 2), RS_E_LIMITED);
+    assert_int_equal(rs_redis_token_bucket_reserve(tb, 2, UINT64_MAX, &wait), RS_E_LIMITED);
+    assert_int_equal(wait, UINT64_MAX);
+    assert_int_equal(rs_redis_token_bucket_wait_ns(tb, 2, &wait), RS_OK);
+    assert_int_equal(wait, UINT64_MAX);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 0), RS_OK);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 2), RS_E_LIMITED);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 0), RS_OK);
+    assert_int_equal(rs_redis_budget_reserve(b, NULL, 0, 11, &t), RS_E_BUDGET);
+    rs_limiter l = rs_redis_token_bucket_limiter(tb);
+    assert_int_equal(rs_limiter_acquire(&l, 2, 0, 0, &wait), RS_E_INVAL);
+    l = rs_redis_sliding_window_limiter(w);
+    assert_int_equal(rs_limiter_acquire(&l, 2, 0, 0, &wait), RS_E_INVAL);
+    rs_redis_breaker_state_free(s);
+    rs_redis_budget_free(b);
+    rs_redis_sliding_window_free(w);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+}
+
+/* ---- failure policies against a port nobody listens on ---- */
+
+/* The pool's reconnect schedule runs on the manual clock: while it stands
+ * still, only the first call tries the network; every later call fails fast
+ * and is decided by the policy. */
+static void unreachable_server_applies_each_policy(void **state)
+{
+    (void)state;
+    /* Two manual clocks: the pool's (its reconnect schedule) and the
+     * objects' (their local fallback and waits). */
+    rs_manual_clock pm, m;
+    rs_manual_clock_init(&pm, 1000 * SEC);
+    rs_manual_clock_init(&m, 1000 * SEC);
+    const rs_clock *clock = rs_manual_clock_get(&m);
+    char where[64];
+    (void)snprintf(where, sizeof where, "redis://127.0.0.1:%u", free_port());
+    errors e = { 0, 0, "" };
+    rs_redis_config c = pool_config(where, &e);
+    c.reconnect.jitter = RS_JITTER_NONE;
+    c.reconnect.base_ns = 100 * MS;
+    c.reconnect.max_ns = 400 * MS;
+    rs_redis *r = make_pool(c, rs_manual_clock_get(&pm));
+
+    rs_redis_token_bucket *closed = make_bucket(r, "p", 10, 10, RS_REDIS_FAIL_CLOSED, 1, clock);
+    uint64_t wait = 0;
+    uint64_t t0 = rs_test_now_ns();
+    assert_int_equal(rs_redis_token_bucket_try_acquire(closed, 1), RS_E_IO);
+    assert_true(rs_test_now_ns() - t0 < 500 * MS); /* refused at once, not timed out */
+    assert_int_equal(e.count, 1);
+    assert_non_null(strstr(e.last, "cannot connect"));
+    assert_non_null(strstr(e.last, "next connection attempt in 100 ms"));
+    assert_int_equal(rs_redis_token_bucket_reserve(closed, 1, SEC, &wait), RS_E_IO);
+    assert_int_equal(wait, 100 * MS); /* until the next attempt */
+    assert_int_equal(e.count, 1);     /* failed fast: not reported again */
+
+    rs_redis_token_bucket *open = make_bucket(r, "p", 10, 10, RS_REDIS_FAIL_OPEN, 1, clock);
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(rs_redis_token_bucket_try_acquire(open, 10), RS_OK);
+    }
+    assert_int_equal(rs_redis_token_bucket_reserve(open, 3, 0, &wait), RS_OK);
+    assert_int_equal(wait, 0);
+
+    /* Local: a GCRA at half the rate (5/s) and half the burst (5). */
+    rs_redis_token_bucket *local = make_bucket(r, "p", 10, 10, RS_REDIS_FAIL_LOCAL, 0.5, clock);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(rs_redis_token_bucket_try_acquire(local, 1), RS_OK);
+    }
+    assert_int_equal(rs_redis_token_bucket_try_acquire(local, 1), RS_E_LIMITED);
+    assert_int_equal(rs_redis_token_bucket_wait_ns(local, 1, &wait), RS_OK);
+    assert_int_equal(wait, 200 * MS);
+    assert_int_equal(rs_redis_token_bucket_wait_ns(local, 6, &wait), RS_OK);
+    assert_int_equal(wait, UINT64_MAX); /* beyond the local burst */
+    assert_int_equal(rs_redis_token_bucket_reserve(local, 2, 300 * MS, &wait), RS_E_LIMITED);
+    assert_int_equal(wait, 100 * MS); /* needs 400 ms, may wait 300 */
+    assert_int_equal(rs_redis_token_bucket_reserve(local, 2, 400 * MS, &wait), RS_OK);
+    assert_int_equal(wait, 400 * MS);
+    rs_limiter l = rs_redis_token_bucket_limiter(local);
+    assert_string_equal(l.ops->name, "redis_token_bucket");
+    uint64_t now = rs_manual_clock_now(&m);
+    assert_int_equal(rs_limiter_acquire(&l, 1, 0, now + 600 * MS, &wait), RS_OK);
+    assert_int_equal(rs_limiter_acquire(&l, 1, 0, now + 600 * MS, &wait), RS_E_LIMITED);
+    assert_int_equal(wait, 200 * MS);
+    assert_int_equal(rs_limiter_acquire(&l, 11, 0, now, &wait), RS_E_INVAL);
+    /* Blocking acquire sleeps the wait on the bucket's clock. */
+    uint64_t sleeps = rs_manual_clock_sleep_count(&m);
+    assert_int_equal(rs_redis_token_bucket_acquire(local, 1, SEC), RS_OK);
+    assert_int_equal(rs_manual_clock_sleep_count(&m), sleeps + 1);
+    assert_int_equal(rs_manual_clock_now(&m), now + 800 * MS);
+    assert_int_equal(rs_redis_token_bucket_acquire(local, 5, MS), RS_E_LIMITED);
+    assert_int_equal(rs_manual_clock_sleep_count(&m), sleeps + 1);
+
+    /* The windows' local GCRA: limit 4 per second at share 1. */
+    rs_redis_sliding_window_config wc = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
+    wc.redis = r;
+    wc.name = "p";
+    wc.limit = 4;
+    wc.on_failure = RS_REDIS_FAIL_LOCAL;
+    rs_redis_sliding_window *w = NULL;
+    assert_int_equal(rs_redis_sliding_window_new(&wc, clock, &w), RS_OK);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 4), RS_OK);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 1), RS_E_LIMITED);
+    assert_int_equal(rs_redis_sliding_window_wait_ns(w, 1, &wait), RS_OK);
+    assert_int_equal(wait, 250 * MS);
+    assert_int_equal(rs_redis_sliding_window_count(w, &wait), RS_E_IO); /* no local count */
+    l = rs_redis_sliding_window_limiter(w);
+    assert_int_equal(rs_limiter_acquire(&l, 1, SEC, rs_manual_clock_now(&m), &wait),
+                     RS_E_LIMITED);
+    assert_int_equal(wait, 250 * MS);
+    rs_redis_sliding_window_free(w);
+
+    /* Budget: closed refuses, open grants untracked, local keeps per-key cells. */
+    rs_redis_budget *bc = make_budget(r, "p", 100, 100, 100 * SEC, RS_REDIS_FAIL_CLOSED, 1,
+                                      clock);
+    rs_redis_budget_ticket t;
+    assert_int_equal(rs_redis_budget_reserve(bc, "k", 1, 10, &t), RS_E_IO);
+    rs_redis_budget_free(bc);
+    rs_redis_budget *bo = make_budget(r, "p", 100, 100, 100 * SEC, RS_REDIS_FAIL_OPEN, 1, clock);
+    assert_int_equal(rs_redis_budget_reserve(bo, "k", 1, 100, &t), RS_OK);
+    assert_int_equal(t.source, RS_REDIS_TICKET_UNTRACKED);
+    assert_int_equal(t.reserved, 100);
+    assert_int_equal(rs_redis_budget_commit(bo, "k", 1, &t, 1000), RS_OK);
+    assert_int_equal(rs_redis_budget_remaining(bo, "k", 1, &wait), RS_E_IO);
+    rs_redis_budget_free(bo);
+    rs_redis_budget *bl = make_budget(r, "p", 100, 100, 100 * SEC, RS_REDIS_FAIL_LOCAL, 0.5,
+                                      clock);
+    assert_int_equal(rs_redis_budget_reserve(bl, "alice", 5, 40, &t), RS_OK);
+    assert_int_equal(t.source, RS_REDIS_TICKET_LOCAL);
+    assert_int_equal(t.at_ns, rs_manual_clock_now(&m));
+    rs_redis_budget_ticket t2;
+    assert_int_equal(rs_redis_budget_reserve(bl, "alice", 5, 20, &t2), RS_E_BUDGET);
+    assert_int_equal(rs_redis_budget_commit(bl, "alice", 5, &t, 30), RS_OK); /* 10 back */
+    assert_int_equal(rs_redis_budget_reserve(bl, "alice", 5, 20, &t2), RS_OK);
+    assert_int_equal(rs_redis_budget_cancel(bl, "alice", 5, &t2), RS_OK);
+    assert_int_equal(rs_redis_budget_reserve(bl, "alice", 5, 20, &t2), RS_OK);
+    assert_int_equal(rs_redis_budget_reserve(bl, "alice", 5, 1, &t2), RS_E_BUDGET);
+    /* 5 tokens over: the local cell (50 tokens, one back every 2 s) is 6
+     * tokens (12 s) short of room for one more. */
+    assert_int_equal(rs_redis_budget_commit(bl, "alice", 5, &t2, 25), RS_OK);
+    rs_manual_clock_advance(&m, 11 * SEC);
+    assert_int_equal(rs_redis_budget_reserve(bl, "alice", 5, 1, &t2), RS_E_BUDGET);
+    rs_manual_clock_advance(&m, 1 * SEC);
+    assert_int_equal(rs_redis_budget_reserve(bl, "alice", 5, 1, &t2), RS_OK);
+    /* Another key hashes to another cell with its own budget. */
+    assert_int_equal(rs_redis_budget_reserve(bl, "bob", 3, 50, &t2), RS_OK);
+    rs_redis_budget_free(bl);
+
+    /* Breaker flag: open ignores, closed refuses, local remembers. */
+    rs_redis_breaker_state *fo = make_flag(r, "p", RS_REDIS_FAIL_OPEN, clock);
+    assert_int_equal(rs_redis_breaker_state_check(fo, &wait), RS_OK);
+    assert_int_equal(rs_redis_breaker_state_publish_open(fo, SEC), RS_E_IO);
+    rs_redis_breaker_state_free(fo);
+    rs_redis_breaker_state *fc = make_flag(r, "p", RS_REDIS_FAIL_CLOSED, clock);
+    assert_int_equal(rs_redis_breaker_state_check(fc, &wait), RS_E_IO);
+    l = rs_redis_breaker_state_limiter(fc);
+    assert_int_equal(rs_limiter_acquire(&l, 1, 0, 0, &wait), RS_E_IO);
+    rs_redis_breaker_state_free(fc);
+    rs_redis_breaker_state *fl = make_flag(r, "p", RS_REDIS_FAIL_LOCAL, clock);
+    assert_int_equal(rs_redis_breaker_state_check(fl, &wait), RS_OK);
+    assert_int_equal(rs_redis_breaker_state_publish_open(fl, 2 * SEC), RS_E_IO);
+    assert_int_equal(rs_redis_breaker_state_check(fl, &wait), RS_E_OPEN);
+    assert_int_equal(wait, 2 * SEC);
+    l = rs_redis_breaker_state_limiter(fl);
+    assert_string_equal(l.ops->name, "redis_breaker_state");
+    now = rs_manual_clock_now(&m);
+    assert_int_equal(rs_limiter_acquire(&l, 1, 0, now + SEC, &wait), RS_E_OPEN);
+    assert_int_equal(wait, SEC);
+    assert_int_equal(rs_limiter_acquire(&l, 1, 0, now + 2 * SEC, &wait), RS_OK);
+    rs_redis_breaker_state_free(fl);
+    assert_int_equal(e.count, 1); /* still only the one real attempt */
+
+    /* Once the backoff has passed on the pool's clock, the next call tries
+     * again (and fails again: the schedule doubles). */
+    rs_manual_clock_advance(&pm, 100 * MS);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(closed, 1), RS_E_IO);
+    assert_int_equal(e.count, 2);
+    assert_non_null(strstr(e.last, "failure 2 in a row, next connection attempt in 200 ms"));
+    rs_redis_token_bucket_free(local);
+    rs_redis_token_bucket_free(open);
+    rs_redis_token_bucket_free(closed);
+    rs_redis_free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* with the shared server                                             */
+/* ------------------------------------------------------------------ */
+
+static void ping_reaches_the_server(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    errors e = { 0, 0, "" };
+    rs_redis *r = make_pool(pool_config(url, &e), NULL);
+    char detail[128];
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_OK);
+    assert_non_null(strstr(detail, "PONG"));
+    assert_int_equal(rs_redis_ping(r, NULL, 0), RS_OK);
+    assert_int_equal(e.count, 0);
+    rs_redis_free(r);
+}
+
+/* Time the test itself may take between two calls (a loaded machine, a
+ * sanitizer) without changing an outcome; bounds on waits allow for it. */
+#define SLACK (300 * MS)
+
+static void token_bucket_script_is_exact(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    /* 1 token per second: nothing refills during the test's few ms. */
+    rs_redis_token_bucket *tb = make_bucket(r, "tb-exact", 1, 3, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    uint64_t wait = 0;
+    assert_int_equal(rs_redis_token_bucket_wait_ns(tb, 3, &wait), RS_OK);
+    assert_int_equal(wait, 0);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 2), RS_OK);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 2), RS_E_LIMITED);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_E_LIMITED);
+    assert_int_equal(rs_redis_token_bucket_wait_ns(tb, 1, &wait), RS_OK);
+    assert_true(wait > SEC - SLACK && wait <= SEC);
+    assert_int_equal(rs_redis_token_bucket_wait_ns(tb, 2, &wait), RS_OK);
+    assert_true(wait > 2 * SEC - SLACK && wait <= 2 * SEC);
+    /* A refused reservation takes nothing and says when it would succeed. */
+    assert_int_equal(rs_redis_token_bucket_reserve(tb, 1, 500 * MS, &wait), RS_E_LIMITED);
+    assert_true(wait > 500 * MS - SLACK && wait <= 500 * MS);
+    /* A granted one goes into debt: the next token is two seconds away. */
+    assert_int_equal(rs_redis_token_bucket_reserve(tb, 1, 2 * SEC, &wait), RS_OK);
+    assert_true(wait > SEC - SLACK && wait <= SEC);
+    assert_int_equal(rs_redis_token_bucket_wait_ns(tb, 1, &wait), RS_OK);
+    assert_true(wait > 2 * SEC - SLACK && wait <= 2 * SEC);
+    rs_limiter l = rs_redis_token_bucket_limiter(tb);
+    assert_int_equal(rs_limiter_acquire(&l, 1, 0, 0, &wait), RS_E_LIMITED);
+    assert_true(wait > 2 * SEC - SLACK && wait <= 2 * SEC);
+    assert_int_equal(rs_limiter_acquire(&l, 1, 3 * SEC, 0, &wait), RS_OK);
+    assert_true(wait > 2 * SEC - SLACK && wait <= 2 * SEC);
+
+    /* The key holds the TAT and expires when the bucket would be full. */
+    redisContext *raw = raw_connect();
+    char key[128];
+    full_key(key, sizeof key, "tb-exact", "tb");
+    long long ttl = raw_integer(raw, "PTTL %s", key);
+    assert_true(ttl > 5000 - 300 && ttl <= 5001);
+    /* Same name, other clients: one bucket. */
+    rs_redis *r2 = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_token_bucket *other = make_bucket(r2, "tb-exact", 1, 3, RS_REDIS_FAIL_CLOSED, 1,
+                                               NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(other, 1), RS_E_LIMITED);
+    rs_redis_token_bucket_free(other);
+    rs_redis_free(r2);
+    /* A fresh key at a higher rate refills for real. */
+    rs_redis_token_bucket *fast = make_bucket(r, "tb-fast", 1e9 / (double)SLACK, 1,
+                                              RS_REDIS_FAIL_CLOSED, 1, NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(fast, 1), RS_OK);
+    assert_int_equal(rs_redis_token_bucket_acquire(fast, 1, SEC), RS_OK); /* sleeps SLACK */
+    assert_int_equal(rs_redis_token_bucket_acquire(fast, 1, MS / 2), RS_E_LIMITED);
+    rs_redis_token_bucket_free(fast);
+    redisFree(raw);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+}
+
+static void sliding_log_script_is_exact(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_sliding_window *w = make_window(r, "log-exact", 3, 10 * SEC, RS_REDIS_WINDOW_LOG,
+                                             RS_REDIS_FAIL_CLOSED);
+    uint64_t count = 9, wait = 0;
+    assert_int_equal(rs_redis_sliding_window_count(w, &count), RS_OK);
+    assert_int_equal(count, 0);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 2), RS_OK);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 2), RS_E_LIMITED);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 1), RS_OK);
+    for (int i = 0; i < 10; i++) {
+        /* Refused requests are not recorded... */
+        assert_int_equal(rs_redis_sliding_window_try_acquire(w, 1), RS_E_LIMITED);
+    }
+    assert_int_equal(rs_redis_sliding_window_count(w, &count), RS_OK);
+    assert_int_equal(count, 3); /* ...so they cost nothing. */
+    /* The first two entries leave together after 10 s. */
+    assert_int_equal(rs_redis_sliding_window_wait_ns(w, 2, &wait), RS_OK);
+    assert_true(wait > 9 * SEC && wait <= 10 * SEC);
+    uint64_t two = wait;
+    assert_int_equal(rs_redis_sliding_window_wait_ns(w, 3, &wait), RS_OK);
+    assert_true(wait >= two && wait <= 10 * SEC);
+    assert_int_equal(rs_redis_sliding_window_wait_ns(w, 4, &wait), RS_OK);
+    assert_int_equal(wait, UINT64_MAX);
+    rs_limiter l = rs_redis_sliding_window_limiter(w);
+    assert_string_equal(l.ops->name, "redis_sliding_window");
+    assert_int_equal(rs_limiter_acquire(&l, 1, 20 * SEC, 0, &wait), RS_E_LIMITED);
+    assert_true(wait > 9 * SEC && wait <= 10 * SEC);
+
+    redisContext *raw = raw_connect();
+    char key[128];
+    full_key(key, sizeof key, "log-exact", "log");
+    assert_int_equal(raw_integer(raw, "ZCARD %s", key), 3);
+    long long ttl = raw_integer(raw, "PTTL %s", key);
+    assert_true(ttl > 9000 && ttl <= 10001);
+
+    /* A short window lets requests in again once they slide out. */
+    rs_redis_sliding_window *s = make_window(r, "log-short", 2, SLACK, RS_REDIS_WINDOW_LOG,
+                                             RS_REDIS_FAIL_CLOSED);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(s, 2), RS_OK);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(s, 1), RS_E_LIMITED);
+    assert_int_equal(rs_redis_sliding_window_wait_ns(s, 1, &wait), RS_OK);
+    assert_true(wait > 0 && wait <= SLACK);
+    rs_clock_sleep(NULL, wait);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(s, 1), RS_OK);
+    rs_redis_sliding_window_free(s);
+    redisFree(raw);
+    rs_redis_sliding_window_free(w);
+    rs_redis_free(r);
+}
+
+static void sliding_counter_script_is_exact(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_sliding_window *w = make_window(r, "cnt-exact", 10, 100 * SEC,
+                                             RS_REDIS_WINDOW_COUNTER, RS_REDIS_FAIL_CLOSED);
+    uint64_t count = 0, wait = 0;
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 7), RS_OK);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 4), RS_E_LIMITED);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 3), RS_OK);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 1), RS_E_LIMITED);
+    assert_int_equal(rs_redis_sliding_window_count(w, &count), RS_OK);
+    /* 10 in the current fixed window; the previous one is empty or gone, so
+     * the estimate is exactly 10. */
+    assert_int_equal(count, 10);
+    /* Room comes back only in the next fixed window (<= 100 s away), once
+     * the weight of these 10 has decayed by a tenth (10 s more). */
+    assert_int_equal(rs_redis_sliding_window_wait_ns(w, 1, &wait), RS_OK);
+    assert_true(wait > 10 * SEC && wait <= 110 * SEC);
+    assert_int_equal(rs_redis_sliding_window_wait_ns(w, 11, &wait), RS_OK);
+    assert_int_equal(wait, UINT64_MAX);
+
+    redisContext *raw = raw_connect();
+    char key[128];
+    full_key(key, sizeof key, "cnt-exact", "cnt");
+    long long ttl = raw_integer(raw, "PTTL %s", key);
+    assert_true(ttl > 199000 && ttl <= 200001);
+    redisFree(raw);
+    rs_redis_sliding_window_free(w);
+    rs_redis_free(r);
+}
+
+static void budget_script_is_exact(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_budget *b = make_budget(r, "budget-exact", 100, 60, 3600 * SEC,
+                                     RS_REDIS_FAIL_CLOSED, 1, NULL);
+    rs_redis_budget_ticket t1, t2, t3;
+    uint64_t left = 0;
+    assert_int_equal(rs_redis_budget_remaining(b, "alice", 5, &left), RS_OK);
+    assert_int_equal(left, 100);
+    uint64_t before = wall_us() * 1000;
+    assert_int_equal(rs_redis_budget_reserve(b, "alice", 5, 60, &t1), RS_OK);
+    assert_int_equal(t1.reserved, 60);
+    assert_int_equal(t1.source, RS_REDIS_TICKET_REDIS);
+    /* The ticket carries the server's Unix time (same host: same clock). */
+    assert_true(t1.at_ns + 50 * MS >= before && t1.at_ns <= wall_us() * 1000 + 50 * MS);
+    assert_int_equal(rs_redis_budget_reserve(b, "alice", 5, 41, &t2), RS_E_BUDGET);
+    assert_int_equal(rs_redis_budget_reserve(b, "alice", 5, 61, &t2), RS_E_BUDGET);
+    assert_int_equal(rs_redis_budget_reserve(b, "alice", 5, 40, &t2), RS_OK);
+    assert_int_equal(rs_redis_budget_reserve(b, "alice", 5, 0, &t3), RS_OK);
+    assert_int_equal(rs_redis_budget_remaining(b, "alice", 5, &left), RS_OK);
+    assert_int_equal(left, 0);
+    /* Other keys have their own budget. */
+    assert_int_equal(rs_redis_budget_remaining(b, "bob", 3, &left), RS_OK);
+    assert_int_equal(left, 100);
+    assert_int_equal(rs_redis_budget_remaining(b, NULL, 0, &left), RS_OK);
+    assert_int_equal(left, 100);
+    /* Commit replaces the estimate, cancel refunds it all. */
+    assert_int_equal(rs_redis_budget_commit(b, "alice", 5, &t1, 25), RS_OK);
+    assert_int_equal(rs_redis_budget_remaining(b, "alice", 5, &left), RS_OK);
+    assert_int_equal(left, 35);
+    assert_int_equal(rs_redis_budget_cancel(b, "alice", 5, &t2), RS_OK);
+    assert_int_equal(rs_redis_budget_remaining(b, "alice", 5, &left), RS_OK);
+    assert_int_equal(left, 75);
+    /* Spending more than reserved can overdraw the window. */
+    assert_int_equal(rs_redis_budget_reserve(b, "alice", 5, 50, &t2), RS_OK);
+    assert_int_equal(rs_redis_budget_commit(b, "alice", 5, &t2, 90), RS_OK);
+    assert_int_equal(rs_redis_budget_remaining(b, "alice", 5, &left), RS_OK);
+    assert_int_equal(left, 0);
+    assert_int_equal(rs_redis_budget_reserve(b, "alice", 5, 0, &t3), RS_E_BUDGET);
+    /* Binary and long keys. */
+    char longkey[600];
+    memset(longkey, 'k', sizeof longkey);
+    longkey[10] = '\0';
+    assert_int_equal(rs_redis_budget_reserve(b, longkey, sizeof longkey, 60, &t1), RS_OK);
+    assert_int_equal(rs_redis_budget_reserve(b, longkey, 10, 60, &t2), RS_OK);
+    assert_int_equal(rs_redis_budget_remaining(b, longkey, sizeof longkey, &left), RS_OK);
+    assert_int_equal(left, 40);
+
+    redisContext *raw = raw_connect();
+    char key[128];
+    full_key(key, sizeof key, "budget-exact", "budget:alice");
+    long long ttl = raw_integer(raw, "PTTL %s", key);
+    assert_true(ttl > 3500000 && ttl <= 3600001);
+    redisFree(raw);
+
+    /* A short rolling window gives the budget back as it rolls. */
+    rs_redis_budget *s = make_budget(r, "budget-roll", 10, 10, SLACK, RS_REDIS_FAIL_CLOSED,
+                                     1, NULL);
+    assert_int_equal(rs_redis_budget_reserve(s, NULL, 0, 10, &t1), RS_OK);
+    assert_int_equal(rs_redis_budget_reserve(s, NULL, 0, 1, &t2), RS_E_BUDGET);
+    rs_clock_sleep(NULL, SLACK + 10 * MS);
+    assert_int_equal(rs_redis_budget_remaining(s, NULL, 0, &left), RS_OK);
+    assert_int_equal(left, 10);
+    /* The ticket's sub-window is gone: a refund does nothing, an excess is
+     * charged now. */
+    assert_int_equal(rs_redis_budget_commit(s, NULL, 0, &t1, 13), RS_OK);
+    assert_int_equal(rs_redis_budget_remaining(s, NULL, 0, &left), RS_OK);
+    assert_int_equal(left, 7);
+    rs_redis_budget_free(s);
+    rs_redis_budget_free(b);
+    rs_redis_free(r);
+}
+
+static void breaker_flag_is_shared(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    /* Two pools: two instances of a service. */
+    rs_redis *ra = make_pool(pool_config(url, NULL), NULL);
+    rs_redis *rb = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_breaker_state *a = make_flag(ra, "payments", RS_REDIS_FAIL_CLOSED, NULL);
+    rs_redis_breaker_state *b = make_flag(rb, "payments", RS_REDIS_FAIL_CLOSED, NULL);
+    uint64_t left = 1;
+    assert_int_equal(rs_redis_breaker_state_check(b, &left), RS_OK);
+    assert_int_equal(left, 0);
+    rs_limiter l = rs_redis_breaker_state_limiter(b);
+    assert_int_equal(rs_limiter_acquire(&l, 1, 0, 0, &left), RS_OK);
+    assert_int_equal(rs_redis_breaker_state_publish_open(a, 2 * SEC), RS_OK);
+    /* The very next call on the other instance sees it. */
+    assert_int_equal(rs_limiter_acquire(&l, 1, 0, 0, &left), RS_E_OPEN);
+    assert_true(left > SEC && left <= 2 * SEC);
+    assert_int_equal(rs_redis_breaker_state_check(b, &left), RS_E_OPEN);
+    /* A shorter open period does not cut a longer one short. */
+    assert_int_equal(rs_redis_breaker_state_publish_open(b, 100 * MS), RS_OK);
+    assert_int_equal(rs_redis_breaker_state_check(a, &left), RS_E_OPEN);
+    assert_true(left > SEC);
+    assert_int_equal(rs_redis_breaker_state_clear(b), RS_OK);
+    assert_int_equal(rs_redis_breaker_state_check(a, &left), RS_OK);
+    /* It expires on its own. */
+    assert_int_equal(rs_redis_breaker_state_publish_open(a, SLACK), RS_OK);
+    assert_int_equal(rs_redis_breaker_state_check(b, NULL), RS_E_OPEN);
+    rs_clock_sleep(NULL, SLACK + 10 * MS);
+    assert_int_equal(rs_redis_breaker_state_check(b, NULL), RS_OK);
+    /* An operator's key without TTL is a kill switch: open until deleted. */
+    redisContext *raw = raw_connect();
+    char key[128];
+    full_key(key, sizeof key, "payments", "open");
+    raw_ok(raw, "SET %s operator", key);
+    assert_int_equal(rs_redis_breaker_state_check(b, &left), RS_E_OPEN);
+    assert_int_equal(left, UINT64_MAX);
+    assert_int_equal(rs_redis_breaker_state_publish_open(a, SEC), RS_OK);
+    assert_int_equal(raw_integer(raw, "PTTL %s", key), -1);
+    raw_ok(raw, "DEL %s", key);
+    assert_int_equal(rs_redis_breaker_state_check(b, NULL), RS_OK);
+    redisFree(raw);
+    rs_redis_breaker_state_free(a);
+    rs_redis_breaker_state_free(b);
+    rs_redis_free(ra);
+    rs_redis_free(rb);
+}
+
+/* A key of another type: RS_E_IO with WRONGTYPE explained, the policy still
+ * applies, and the pool stays healthy (a script error is not an outage). */
+static void foreign_key_types_are_reported(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    redisContext *raw = raw_connect();
+    char key[128];
+    full_key(key, sizeof key, "foreign", "tb");
+    raw_ok(raw, "RPUSH %s x", key);
+    full_key(key, sizeof key, "foreign", "log");
+    raw_ok(raw, "SET %s x", key);
+    full_key(key, sizeof key, "foreign", "cnt");
+    raw_ok(raw, "SADD %s x", key);
+    full_key(key, sizeof key, "foreign", "budget");
+    raw_ok(raw, "LPUSH %s x", key);
+    full_key(key, sizeof key, "foreign", "open");
+    raw_ok(raw, "HSET %s x 1", key);
+    full_key(key, sizeof key, "junk", "tb");
+    raw_ok(raw, "SET %s not-a-number", key);
+    full_key(key, sizeof key, "junk", "budget");
+    raw_ok(raw, "HSET %s field value", key);
+
+    errors e = { 0, 0, "" };
+    rs_redis *r = make_pool(pool_config(url, &e), NULL);
+    rs_redis_token_bucket *tb = make_bucket(r, "foreign", 1, 1, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_E_IO);
+    assert_int_equal(e.count, 1);
+    assert_non_null(strstr(e.last, "WRONGTYPE"));
+    assert_non_null(strstr(e.last, "gcra"));
+    assert_non_null(strstr(e.last, "foreign:tb"));
+    rs_redis_token_bucket *junk = make_bucket(r, "junk", 1, 1, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(junk, 1), RS_E_IO);
+    assert_non_null(strstr(e.last, "not a GCRA time"));
+    rs_redis_token_bucket *open = make_bucket(r, "foreign", 1, 1, RS_REDIS_FAIL_OPEN, 1, NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(open, 1), RS_OK);
+    rs_redis_sliding_window *log = make_window(r, "foreign", 5, SEC, RS_REDIS_WINDOW_LOG,
+                                               RS_REDIS_FAIL_CLOSED);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(log, 1), RS_E_IO);
+    assert_non_null(strstr(e.last, "WRONGTYPE"));
+    rs_redis_sliding_window *cnt = make_window(r, "foreign", 5, SEC, RS_REDIS_WINDOW_COUNTER,
+                                               RS_REDIS_FAIL_CLOSED);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(cnt, 1), RS_E_IO);
+    assert_non_null(strstr(e.last, "WRONGTYPE"));
+    rs_redis_budget *bud = make_budget(r, "foreign", 10, 10, SEC, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    rs_redis_budget_ticket t;
+    assert_int_equal(rs_redis_budget_reserve(bud, NULL, 0, 1, &t), RS_E_IO);
+    assert_non_null(strstr(e.last, "WRONGTYPE"));
+    rs_redis_budget *jb = make_budget(r, "junk", 10, 10, SEC, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    assert_int_equal(rs_redis_budget_reserve(jb, NULL, 0, 1, &t), RS_E_IO);
+    assert_non_null(strstr(e.last, "not a budget"));
+    rs_redis_breaker_state *flag = make_flag(r, "foreign", RS_REDIS_FAIL_CLOSED, NULL);
+    assert_int_equal(rs_redis_breaker_state_check(flag, NULL), RS_E_IO);
+    assert_non_null(strstr(e.last, "holds a hash"));
+    assert_int_equal(rs_redis_breaker_state_publish_open(flag, SEC), RS_E_IO);
+    full_key(key, sizeof key, "foreign", "open");
+    assert_int_equal(raw_integer(raw, "HLEN %s", key), 1); /* not overwritten */
+    int reports = e.count;
+    assert_int_equal(reports, 9); /* every failed script, FAIL_OPEN's too */
+    /* No backoff after script errors: a good key works at once. */
+    rs_redis_token_bucket *fine = make_bucket(r, "fine", 1, 1, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(fine, 1), RS_OK);
+    assert_int_equal(e.count, reports);
+    rs_redis_token_bucket_free(fine);
+    rs_redis_breaker_state_free(flag);
+    rs_redis_budget_free(jb);
+    rs_redis_budget_free(bud);
+    rs_redis_sliding_window_free(cnt);
+    rs_redis_sliding_window_free(log);
+    rs_redis_token_bucket_free(open);
+    rs_redis_token_bucket_free(junk);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+    redisFree(raw);
+}
+
+/* SCRIPT FLUSH makes the server forget every script: EVALSHA answers
+ * NOSCRIPT, and the pool reloads transparently. */
+static void forgotten_scripts_are_reloaded(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    errors e = { 0, 0, "" };
+    rs_redis_config c = pool_config(url, &e);
+    c.pool_size = 1;
+    rs_redis *r = make_pool(c, NULL);
+    rs_redis_token_bucket *tb = make_bucket(r, "reload", 1000, 1000, RS_REDIS_FAIL_CLOSED, 1,
+                                            NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+    redisContext *raw = raw_connect();
+    raw_ok(raw, "SCRIPT FLUSH", NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+    assert_int_equal(e.count, 0);
+    redisFree(raw);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+}
+
+/* The URL's database is selected: the same name in db 1 and db 0 are two
+ * buckets. */
+static void database_is_selected(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    char db1[128];
+    (void)snprintf(db1, sizeof db1, "redis://%s:%u/1", server_host, server_port);
+    rs_redis *r1 = make_pool(pool_config(db1, NULL), NULL);
+    rs_redis *r0 = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_token_bucket *b1 = make_bucket(r1, "db", 1, 1, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    rs_redis_token_bucket *b0 = make_bucket(r0, "db", 1, 1, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(b1, 1), RS_OK);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(b1, 1), RS_E_LIMITED);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(b0, 1), RS_OK);
+    redisContext *raw = raw_connect();
+    char key[128];
+    full_key(key, sizeof key, "db", "tb");
+    raw_ok(raw, "SELECT 1", NULL);
+    assert_int_equal(raw_integer(raw, "EXISTS %s", key), 1);
+    redisFree(raw);
+    /* A database the server does not have. */
+    (void)snprintf(db1, sizeof db1, "redis://%s:%u/100000", server_host, server_port);
+    errors e = { 0, 0, "" };
+    rs_redis *bad = make_pool(pool_config(db1, &e), NULL);
+    char detail[256];
+    assert_int_equal(rs_redis_ping(bad, detail, sizeof detail), RS_E_IO);
+    assert_non_null(strstr(detail, "SELECT"));
+    assert_non_null(strstr(detail, "out of range"));
+    rs_redis_free(bad);
+    rs_redis_token_bucket_free(b0);
+    rs_redis_token_bucket_free(b1);
+    rs_redis_free(r0);
+    rs_redis_free(r1);
+}
+
+/* ------------------------------------------------------------------ */
+/* 4 processes x 2 threads                                            */
+/* ------------------------------------------------------------------ */
+
+#define PROCS 4
+#define HAMMER_NS (800 * MS)
+#define MAX_GRANTS 4096
+
+/* One admission as the client saw it: the server decided between b and a
+ * (microseconds of CLOCK_REALTIME, the clock Redis's TIME reads). */
+typedef struct grant {
+    uint64_t b_us;
+    uint64_t a_us;
+    uint64_t amount;
+} grant;
+
+typedef enum hammer_kind { HAMMER_BUCKET, HAMMER_LOG, HAMMER_COUNTER, HAMMER_BUDGET } hammer_kind;
+
+typedef struct hammer {
+    hammer_kind kind;
+    const char *name;
+    /* the object of this process */
+    rs_redis_token_bucket *tb;
+    rs_redis_sliding_window *w;
+    rs_redis_budget *budget;
+    uint64_t seed;
+    /* results, guarded by the lock (threads) */
+#if RS_TEST_THREADS
+    pthread_mutex_t lock;
+#endif
+    grant grants[MAX_GRANTS];
+    size_t count;
+    uint64_t refused;
+    uint64_t errors;
+} hammer;
+
+static void hammer_record(hammer *h, const grant *g, bool granted, bool error)
+{
+#if RS_TEST_THREADS
+    (void)pthread_mutex_lock(&h->lock);
+#endif
+    if (error) {
+        h->errors++;
+    } else if (!granted) {
+        h->refused++;
+    } else if (h->count < MAX_GRANTS) {
+        h->grants[h->count++] = *g;
+    } else {
+        h->errors++; /* more grants than the test can check */
+    }
+#if RS_TEST_THREADS
+    (void)pthread_mutex_unlock(&h->lock);
+#endif
+}
+
+static void *hammer_thread(void *arg)
+{
+    hammer *h = arg;
+    uint64_t seed = h->seed ^ (uint64_t)(uintptr_t)&seed;
+    uint64_t end = rs_test_now_ns() + HAMMER_NS;
+    while (rs_test_now_ns() < end) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        grant g = { wall_us(), 0, 1 };
+        int rc;
+        if (h->kind == HAMMER_BUCKET) {
+            rc = rs_redis_token_bucket_try_acquire(h->tb, 1);
+        } else if (h->kind == HAMMER_BUDGET) {
+            rs_redis_budget_ticket t;
+            uint64_t estimate = 1 + (seed >> 33) % 20;
+            rc = rs_redis_budget_reserve(h->budget, "shared", 6, estimate, &t);
+            if (rc == RS_OK) {
+                /* a quarter cancelled, the rest used partly or fully */
+                g.amount = (seed >> 13) % 4 == 0 ? 0 : 1 + (seed >> 40) % estimate;
+                rc = rs_redis_budget_commit(h->budget, "shared", 6, &t, g.amount);
+            } else if (rc == RS_E_BUDGET) {
+                rc = RS_E_LIMITED;
+            }
+        } else {
+            rc = rs_redis_sliding_window_try_acquire(h->w, 1);
+        }
+        g.a_us = wall_us();
+        hammer_record(h, &g, rc == RS_OK, rc != RS_OK && rc != RS_E_LIMITED);
+    }
+    return NULL;
+}
+
+/* Runs in a forked child: its own pool and object, 2 threads (1 without
+ * thread support), results written to fd. Never returns. */
+static void hammer_child(hammer_kind kind, const char *name, uint64_t seed, int fd)
+{
+    hammer *h = calloc(1, sizeof *h);
+    int status = 1;
+    rs_redis *r = NULL;
+    rs_redis_config c = pool_config(url, NULL);
+    if (h == NULL || rs_redis_new(&c, NULL, &r) != RS_OK) {
+        _exit(2);
+    }
+    h->kind = kind;
+    h->seed = seed;
+    int rc;
+    if (kind == HAMMER_BUCKET) {
+        rs_redis_token_bucket_config tc = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
+        tc.redis = r;
+        tc.name = name;
+        tc.rate = 100;
+        tc.burst = 20;
+        rc = rs_redis_token_bucket_new(&tc, NULL, &h->tb);
+    } else if (kind == HAMMER_BUDGET) {
+        rs_redis_budget_config bc = RS_REDIS_BUDGET_CONFIG_DEFAULT;
+        bc.redis = r;
+        bc.name = name;
+        bc.max_per_window = 3000;
+        bc.max_per_request = 20;
+        rc = rs_redis_budget_new(&bc, NULL, &h->budget);
+    } else {
+        rs_redis_sliding_window_config wc = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
+        wc.redis = r;
+        wc.name = name;
+        wc.limit = 25;
+        wc.window_ns = 200 * MS;
+        wc.kind = kind == HAMMER_LOG ? RS_REDIS_WINDOW_LOG : RS_REDIS_WINDOW_COUNTER;
+        rc = rs_redis_sliding_window_new(&wc, NULL, &h->w);
+    }
+    if (rc == RS_OK) {
+#if RS_TEST_THREADS
+        (void)pthread_mutex_init(&h->lock, NULL);
+        pthread_t second;
+        bool two = pthread_create(&second, NULL, hammer_thread, h) == 0;
+        (void)hammer_thread(h);
+        if (two) {
+            (void)pthread_join(second, NULL);
+        }
+        (void)pthread_mutex_destroy(&h->lock);
+#else
+        (void)hammer_thread(h);
+#endif
+        const char *p = (const char *)h;
+        size_t left = sizeof *h;
+        status = 0;
+        while (left > 0) {
+            ssize_t n = write(fd, p, left);
+            if (n <= 0) {
+                status = 3;
+                break;
+            }
+            p += n;
+            left -= (size_t)n;
+        }
+    }
+    rs_redis_token_bucket_free(h->tb);
+    rs_redis_sliding_window_free(h->w);
+    rs_redis_budget_free(h->budget);
+    rs_redis_free(r);
+    free(h);
+    (void)close(fd);
+    _exit(status);
+}
+
+/* Forks PROCS children and collects every grant into *all (malloc'd). */
+static size_t hammer_run(hammer_kind kind, const char *name, grant **all, uint64_t *refused)
+{
+    pid_t pids[PROCS];
+    int fds[PROCS];
+    for (int i = 0; i < PROCS; i++) {
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            (void)close(p[0]);
+            hammer_child(kind, name, (uint64_t)i * 7919u + 1, p[1]);
+        }
+        (void)close(p[1]);
+        fds[i] = p[0];
+    }
+    hammer *h = malloc(sizeof *h);
+    assert_non_null(h);
+    *all = malloc(sizeof(grant) * MAX_GRANTS * PROCS);
+    assert_non_null(*all);
+    size_t total = 0;
+    uint64_t failures = 0;
+    *refused = 0;
+    for (int i = 0; i < PROCS; i++) {
+        char *p = (char *)h;
+        size_t got = 0;
+        while (got < sizeof *h) {
+            ssize_t n = read(fds[i], p + got, sizeof *h - got);
+            if (n <= 0) {
+                break;
+            }
+            got += (size_t)n;
+        }
+        (void)close(fds[i]);
+        int status = 0;
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_int_equal(got, sizeof *h);
+        memcpy(*all + total, h->grants, h->count * sizeof(grant));
+        total += h->count;
+        failures += h->errors;
+        *refused += h->refused;
+    }
+    free(h);
+    assert_int_equal(failures, 0);
+    return total;
+}
+
+static int by_start(const void *x, const void *y)
+{
+    const grant *a = x, *b = y;
+    return a->b_us < b->b_us ? -1 : a->b_us > b->b_us;
+}
+
+static void processes_share_one_token_bucket(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    grant *all;
+    uint64_t refused;
+    size_t n = hammer_run(HAMMER_BUCKET, "hammer-tb", &all, &refused);
+    /* GCRA: grants at server times s_1 <= ... <= s_n number at most
+     * burst + rate * (s_n - s_1); each s lies within its call. */
+    uint64_t first = UINT64_MAX, last = 0;
+    for (size_t i = 0; i < n; i++) {
+        first = all[i].b_us < first ? all[i].b_us : first;
+        last = all[i].a_us > last ? all[i].a_us : last;
+    }
+    double bound = 20 + 100 * (double)(last - first) / 1e6;
+    print_message("# token bucket: %zu granted, %llu refused, bound %.1f\n", n,
+                  (unsigned long long)refused, bound);
+    assert_true((double)n <= floor(bound));
+    assert_true((double)n >= 0.8 * (20 + 100 * (double)HAMMER_NS / 1e9)); /* it did admit */
+    assert_true(refused > n); /* and it was contended */
+    free(all);
+}
+
+/* Log: any set of grants whose calls all lie within less than a window was
+ * counted together, so it holds at most `limit`. */
+static void processes_share_one_sliding_log(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    grant *all;
+    uint64_t refused;
+    size_t n = hammer_run(HAMMER_LOG, "hammer-log", &all, &refused);
+    qsort(all, n, sizeof *all, by_start);
+    size_t worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t together = 0;
+        for (size_t j = i; j < n && all[j].b_us < all[i].b_us + 200000; j++) {
+            together += all[j].a_us < all[i].b_us + 200000;
+        }
+        worst = together > worst ? together : worst;
+    }
+    print_message("# sliding log: %zu granted, %llu refused, at most %zu in a window\n", n,
+                  (unsigned long long)refused, worst);
+    assert_true(worst <= 25);
+    assert_true(worst >= 20);  /* the window did fill */
+    assert_true(n >= 25 * 3);  /* and slid: ~4 windows of 200 ms */
+    assert_true(n <= 25 * 6);
+    free(all);
+}
+
+/* Counter: the estimate includes the current fixed window's full count, so
+ * no aligned fixed window ever holds more than `limit`. */
+static void processes_share_one_sliding_counter(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    grant *all;
+    uint64_t refused;
+    size_t n = hammer_run(HAMMER_COUNTER, "hammer-cnt", &all, &refused);
+    const uint64_t epoch_us = UINT64_C(1577836800) * 1000000, window_us = 200000;
+    uint64_t counts[64] = { 0 };
+    uint64_t base = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t idx = (all[i].b_us - epoch_us) / window_us;
+        base = idx < base ? idx : base;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t ib = (all[i].b_us - epoch_us) / window_us;
+        uint64_t ia = (all[i].a_us - epoch_us) / window_us;
+        if (ib == ia && ib - base < 64) {
+            counts[ib - base]++;
+        }
+    }
+    uint64_t worst = 0;
+    for (size_t i = 0; i < 64; i++) {
+        worst = counts[i] > worst ? counts[i] : worst;
+    }
+    print_message("# sliding counter: %zu granted, %llu refused, at most %llu per fixed window\n",
+                  n, (unsigned long long)refused, (unsigned long long)worst);
+    assert_true(worst <= 25);
+    assert_true(n >= 25 * 2);
+    /* any sliding window overlaps two fixed ones */
+    assert_true(n <= 25 * (HAMMER_NS / (200 * MS) + 2));
+    free(all);
+}
+
+static void processes_never_overspend_a_budget(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    grant *all;
+    uint64_t refused;
+    size_t n = hammer_run(HAMMER_BUDGET, "hammer-budget", &all, &refused);
+    uint64_t spent = 0;
+    for (size_t i = 0; i < n; i++) {
+        spent += all[i].amount;
+    }
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_budget *b = make_budget(r, "hammer-budget", 3000, 20, 3600 * SEC,
+                                     RS_REDIS_FAIL_CLOSED, 1, NULL);
+    uint64_t left = 0;
+    assert_int_equal(rs_redis_budget_remaining(b, "shared", 6, &left), RS_OK);
+    print_message("# budget: %zu calls, %llu tokens spent of 3000, %llu refused, %llu left\n", n,
+                  (unsigned long long)spent, (unsigned long long)refused,
+                  (unsigned long long)left);
+    /* Actuals never exceed estimates here, so the budget is never overspent,
+     * and the accounting is exact: what is left is what nobody spent. */
+    assert_true(spent <= 3000);
+    assert_int_equal(left, 3000 - spent);
+    assert_true(refused > 0);       /* it ran out... */
+    assert_true(spent >= 3000 - 20 * 8); /* ...only when nearly spent */
+    rs_redis_budget_free(b);
+    rs_redis_free(r);
+    free(all);
+}
+
+/* ------------------------------------------------------------------ */
+/* a server of our own: passwords, unix socket, kill, freeze, restart */
+/* ------------------------------------------------------------------ */
+
+typedef struct own_server {
+    pid_t pid;
+    unsigned port;
+    char socket[96];
+    char tcp_url[128];
+} own_server;
+
+static own_server own;
+
+static const char *server_binary(void)
+{
+    const char *bin = getenv("RS_TEST_REDIS_SERVER");
+    return bin != NULL && *bin != '\0' ? bin : "redis-server";
+}
+
+static bool own_server_ready(void)
+{
+    struct timeval tv = { 0, 200000 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", (int)own.port, tv);
+    bool ok = false;
+    if (c != NULL && c->err == 0) {
+        redisReply *reply = redisCommand(c, "AUTH s3cret");
+        ok = reply != NULL && reply->type == REDIS_REPLY_STATUS;
+        freeReplyObject(reply);
+    }
+    redisFree(c);
+    return ok;
+}
+
+/* Starts redis-server on own.port (with a password and a Unix socket) and
+ * waits until it answers. False when redis-server cannot run here. */
+static bool own_server_start(void)
+{
+    char port[16];
+    (void)snprintf(port, sizeof port, "%u", own.port);
+    own.pid = fork();
+    assert_true(own.pid >= 0);
+    if (own.pid == 0) {
+        /* Dies with the test even if the test crashes. */
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (freopen("/dev/null", "w", stdout) == NULL ||
+            freopen("/dev/null", "w", stderr) == NULL) {
+            _exit(126);
+        }
+        execlp(server_binary(), "redis-server", "--port", port, "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--daemonize", "no", "--requirepass",
+               "s3cret", "--unixsocket", own.socket, "--unixsocketperm", "700",
+               (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 250; i++) {
+        if (own_server_ready()) {
+            return true;
+        }
+        int status;
+        if (waitpid(own.pid, &status, WNOHANG) == own.pid) {
+            own.pid = 0;
+            return false;
+        }
+        rs_clock_sleep(NULL, 20 * MS);
+    }
+    fail_msg("redis-server on port %u never became ready", own.port);
+    return false;
+}
+
+static void own_server_signal(int sig)
+{
+    if (own.pid > 0) {
+        (void)kill(own.pid, sig);
+        if (sig == SIGKILL) {
+            (void)waitpid(own.pid, NULL, 0);
+            own.pid = 0;
+        }
+    }
+}
+
+static int own_server_setup(void **state)
+{
+    (void)state;
+    memset(&own, 0, sizeof own);
+    if (url == NULL) {
+        return 0;
+    }
+    own.port = free_port();
+    (void)snprintf(own.socket, sizeof own.socket, "/tmp/rs-test-redis-%ld.sock", (long)getpid());
+    (void)snprintf(own.tcp_url, sizeof own.tcp_url, "redis://:s3cret@127.0.0.1:%u", own.port);
+    if (!own_server_start()) {
+        print_message("# redis-server could not be started: own-server tests skipped\n");
+    }
+    return 0;
+}
+
+static int own_server_teardown(void **state)
+{
+    (void)state;
+    if (own.pid > 0) {
+        (void)kill(own.pid, SIGCONT);
+    }
+    own_server_signal(SIGKILL);
+    (void)unlink(own.socket);
+    return 0;
+}
+
+#define NEED_OWN_SERVER()                                                                \
+    do {                                                                                 \
+        if (own.pid <= 0) {                                                              \
+            return;                                                                      \
+        }                                                                                \
+    } while (0)
+
+static void passwords_and_sockets(void **state)
+{
+    (void)state;
+    NEED_OWN_SERVER();
+    char where[160], detail[256];
+    errors e = { 0, 0, "" };
+    /* Right password in the URL. */
+    rs_redis *r = make_pool(pool_config(own.tcp_url, &e), NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_OK);
+    rs_redis_free(r);
+    /* Wrong password: AUTH's error, explained, and a limiter that fails
+     * closed refuses. */
+    (void)snprintf(where, sizeof where, "redis://:wrong@127.0.0.1:%u", own.port);
+    r = make_pool(pool_config(where, &e), NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_E_IO);
+    assert_non_null(strstr(detail, "AUTH"));
+    assert_non_null(strstr(detail, "WRONGPASS"));
+    assert_null(strstr(detail, "wrong@"));
+    assert_int_equal(e.count, 1);
+    rs_redis_token_bucket *tb = make_bucket(r, "pw", 1, 1, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_E_IO);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+    /* The config's password overrides the URL's. */
+    rs_redis_config c = pool_config(where, NULL);
+    c.password = "s3cret";
+    r = make_pool(c, NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_OK);
+    rs_redis_free(r);
+    /* No password at all: NOAUTH, explained. */
+    (void)snprintf(where, sizeof where, "redis://127.0.0.1:%u", own.port);
+    e.count = 0;
+    r = make_pool(pool_config(where, &e), NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_E_IO);
+    assert_non_null(strstr(detail, "NOAUTH"));
+    tb = make_bucket(r, "pw", 1, 1, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    rs_clock_sleep(NULL, 60 * MS); /* past the first reconnect delay */
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_E_IO);
+    assert_non_null(strstr(e.last, "requires a password"));
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+    /* Unix socket, with the password and a database in the query. */
+    (void)snprintf(where, sizeof where, "unix://%s?db=2&password=s3cret", own.socket);
+    r = make_pool(pool_config(where, NULL), NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_OK);
+    assert_non_null(strstr(detail, own.socket));
+    tb = make_bucket(r, "sock", 1, 2, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 2), RS_OK);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_E_LIMITED);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+}
+
+/* Each call returns within connect + command timeout (plus scheduling
+ * slack, generous for sanitizer builds). */
+#define CALL_BOUND_NS (100 * MS + 100 * MS + 150 * MS)
+
+static void check_policies_while_down(rs_redis_token_bucket *closed,
+                                      rs_redis_token_bucket *open,
+                                      rs_redis_token_bucket *local, int *local_granted)
+{
+    for (int i = 0; i < 3; i++) {
+        uint64_t t0 = rs_test_now_ns();
+        assert_int_equal(rs_redis_token_bucket_try_acquire(closed, 1), RS_E_IO);
+        assert_true(rs_test_now_ns() - t0 < CALL_BOUND_NS);
+        t0 = rs_test_now_ns();
+        assert_int_equal(rs_redis_token_bucket_try_acquire(open, 1), RS_OK);
+        assert_true(rs_test_now_ns() - t0 < CALL_BOUND_NS);
+        t0 = rs_test_now_ns();
+        int rc = rs_redis_token_bucket_try_acquire(local, 1);
+        assert_true(rs_test_now_ns() - t0 < CALL_BOUND_NS);
+        assert_true(rc == RS_OK || rc == RS_E_LIMITED);
+        *local_granted += rc == RS_OK;
+    }
+}
+
+/* Waits (up to 3 s) until the closed bucket gets a real answer again. */
+static void wait_for_recovery(rs_redis_token_bucket *closed)
+{
+    uint64_t start = rs_test_now_ns();
+    int rc;
+    do {
+        rs_clock_sleep(NULL, 10 * MS);
+        rc = rs_redis_token_bucket_try_acquire(closed, 1);
+    } while (rc == RS_E_IO && rs_test_now_ns() - start < 3 * SEC);
+    assert_int_equal(rc, RS_OK);
+}
+
+static void server_killed_frozen_and_restarted(void **state)
+{
+    (void)state;
+    NEED_OWN_SERVER();
+    errors e = { 0, 0, "" };
+    rs_redis_config c = pool_config(own.tcp_url, &e);
+    c.connect_timeout_ns = 100 * MS;
+    c.command_timeout_ns = 100 * MS;
+    c.reconnect.base_ns = 10 * MS;
+    c.reconnect.max_ns = 50 * MS;
+    c.pool_size = 2;
+    rs_redis *r = make_pool(c, NULL);
+    rs_redis_token_bucket *closed = make_bucket(r, "kill", 1000, 1000, RS_REDIS_FAIL_CLOSED, 1,
+                                                NULL);
+    rs_redis_token_bucket *open = make_bucket(r, "kill", 1000, 1000, RS_REDIS_FAIL_OPEN, 1,
+                                              NULL);
+    /* Locally 2 tokens per second and a burst of 2: the local fallback is
+     * easy to tell from Redis (which grants 1000 at once). */
+    rs_redis_token_bucket *local = make_bucket(r, "kill", 1000, 1000, RS_REDIS_FAIL_LOCAL,
+                                               0.002, NULL);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(rs_redis_token_bucket_try_acquire(closed, 1), RS_OK);
+        assert_int_equal(rs_redis_token_bucket_try_acquire(local, 1), RS_OK);
+    }
+
+    /* 1. Killed: every call is prompt and follows its policy. */
+    own_server_signal(SIGKILL);
+    int local_granted = 0;
+    check_policies_while_down(closed, open, local, &local_granted);
+    assert_int_equal(local_granted, 2);
+    assert_true(e.count >= 1);
+    assert_non_null(strstr(e.last, "127.0.0.1"));
+
+    /* 2. Restarted on the same port: the same client recovers (and reloads
+     * its scripts on the new server). */
+    assert_true(own_server_start());
+    wait_for_recovery(closed);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(local, 1), RS_OK);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(local, 1), RS_OK);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(local, 1), RS_OK); /* Redis, not local */
+
+    /* 3. Frozen (SIGSTOP): connections hang, the timeouts fire. */
+    own_server_signal(SIGSTOP);
+    int reports = e.count;
+    local_granted = 0;
+    check_policies_while_down(closed, open, local, &local_granted);
+    assert_true(local_granted <= 2);
+    assert_true(e.count > reports);
+    assert_non_null(strstr(e.last, "100 ms"));
+    own_server_signal(SIGCONT);
+    wait_for_recovery(closed);
+
+    rs_redis_token_bucket_free(local);
+    rs_redis_token_bucket_free(open);
+    rs_redis_token_bucket_free(closed);
+    rs_redis_free(r);
+}
+
+#if RS_TEST_THREADS
+/* Threads hammer one pool while the main thread kills the server and
+ * starts it again: the pool's gate, probe and epoch under contention. */
+typedef struct load {
+    rs_redis_token_bucket *tb;
+    _Atomic int phase;          /* 0 up, 1 killed, 2 restarted, 3 stop */
+    _Atomic uint64_t slowest_ns;
+    _Atomic uint64_t by_phase[3][2]; /* [phase][0 = RS_OK, 1 = RS_E_IO] */
+    _Atomic uint64_t unexpected;
+} load;
+
+static void *load_thread(void *arg)
+{
+    load *l = arg;
+    int phase;
+    while ((phase = atomic_load(&l->phase)) < 3) {
+        uint64_t t0 = rs_test_now_ns();
+        int rc = rs_redis_token_bucket_try_acquire(l->tb, 1);
+        uint64_t took = rs_test_now_ns() - t0;
+        uint64_t slowest = atomic_load(&l->slowest_ns);
+        while (took > slowest &&
+               !atomic_compare_exchange_weak(&l->slowest_ns, &slowest, took)) {
+        }
+        if (rc == RS_OK || rc == RS_E_IO) {
+            atomic_fetch_add(&l->by_phase[phase][rc == RS_E_IO], 1);
+        } else {
+            atomic_fetch_add(&l->unexpected, 1);
+        }
+    }
+    return NULL;
+}
+
+static void server_killed_under_load(void **state)
+{
+    (void)state;
+    NEED_OWN_SERVER();
+    rs_redis_config c = pool_config(own.tcp_url, NULL);
+    c.connect_timeout_ns = 100 * MS;
+    c.command_timeout_ns = 100 * MS;
+    c.reconnect.base_ns = 10 * MS;
+    c.reconnect.max_ns = 50 * MS;
+    c.pool_size = 2; /* fewer connections than threads: they queue too */
+    rs_redis *r = make_pool(c, NULL);
+    load l;
+    memset(&l, 0, sizeof l);
+    l.tb = make_bucket(r, "load", 1e7, 10000000, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_create(&threads[i], NULL, load_thread, &l), 0);
+    }
+    rs_clock_sleep(NULL, 150 * MS);
+    atomic_store(&l.phase, 1);
+    own_server_signal(SIGKILL);
+    rs_clock_sleep(NULL, 200 * MS);
+    bool restarted = own_server_start();
+    atomic_store(&l.phase, 2);
+    rs_clock_sleep(NULL, 300 * MS);
+    atomic_store(&l.phase, 3);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+    }
+    print_message("# under load: up %llu ok, killed %llu ok / %llu io, restarted %llu ok / "
+                  "%llu io, slowest call %.1f ms\n",
+                  (unsigned long long)l.by_phase[0][0], (unsigned long long)l.by_phase[1][0],
+                  (unsigned long long)l.by_phase[1][1], (unsigned long long)l.by_phase[2][0],
+                  (unsigned long long)l.by_phase[2][1], (double)l.slowest_ns / 1e6);
+    assert_true(restarted);
+    assert_int_equal(l.unexpected, 0);
+    assert_true(l.by_phase[0][0] > 0);
+    assert_true(l.by_phase[1][1] > 0);  /* refused while down (policy: closed) */
+    assert_true(l.by_phase[2][0] > 0);  /* and back without a new client */
+    /* A queued call waits for at most one other call's timeouts. */
+    assert_true(l.slowest_ns < 2 * CALL_BOUND_NS);
+    rs_redis_token_bucket_free(l.tb);
+    rs_redis_free(r);
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+
+/* Splits "redis://host:port..." of the shared server for hiredis. */
+static bool parse_server_url(const char *u)
+{
+    return sscanf(u, "redis://%63[^:/]:%u", server_host, &server_port) == 2;
+}
+
+int main(void)
+{
+    const char *given = getenv("RS_TEST_REDIS_URL");
+    url = given != NULL && *given != '\0' ? given : NULL;
+    if (url != NULL && !parse_server_url(url)) {
+        fprintf(stderr, "RS_TEST_REDIS_URL must look like redis://127.0.0.1:6379/0\n");
+        return 1;
+    }
+    (void)snprintf(prefix, sizeof prefix, "rs-test:%ld:", (long)getpid());
+    if (url == NULL) {
+        /* Only the offline cases; say what is missing. */
+        printf("# RS_TEST_REDIS_URL not set: the cases that need a Redis server are "
+               "skipped\n");
+    }
+    const struct CMUnitTest offline[] = {
+        cmocka_unit_test(rejects_malformed_urls),
+        cmocka_unit_test(parses_good_urls),
+        cmocka_unit_test(rejects_invalid_configs),
+        cmocka_unit_test(defaults_are_documented_values),
+        cmocka_unit_test(allocation_failures_leak_nothing),
+        cmocka_unit_test(null_arguments_are_rejected),
+        cmocka_unit_test(unreachable_server_applies_each_policy),
+    };
+    const struct CMUnitTest online[] = {
+        cmocka_unit_test(ping_reaches_the_server),
+        cmocka_unit_test(token_bucket_script_is_exact),
+        cmocka_unit_test(sliding_log_script_is_exact),
+        cmocka_unit_test(sliding_counter_script_is_exact),
+        cmocka_unit_test(budget_script_is_exact),
+        cmocka_unit_test(breaker_flag_is_shared),
+        cmocka_unit_test(foreign_key_types_are_reported),
+        cmocka_unit_test(forgotten_scripts_are_reloaded),
+        cmocka_unit_test(database_is_selected),
+        cmocka_unit_test(processes_share_one_token_bucket),
+        cmocka_unit_test(processes_share_one_sliding_log),
+        cmocka_unit_test(processes_share_one_sliding_counter),
+        cmocka_unit_test(processes_never_overspend_a_budget),
+        cmocka_unit_test_setup_teardown(passwords_and_sockets, own_server_setup,
+                                        own_server_teardown),
+        cmocka_unit_test_setup_teardown(server_killed_frozen_and_restarted, own_server_setup,
+                                        own_server_teardown),
+#if RS_TEST_THREADS
+        cmocka_unit_test_setup_teardown(server_killed_under_load, own_server_setup,
+                                        own_server_teardown),
+#endif
+    };
+    struct CMUnitTest all[RS_TEST_ARRAY_LEN(offline) + RS_TEST_ARRAY_LEN(online)];
+    size_t count = 0;
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(offline); i++) {
+        all[count++] = offline[i];
+    }
+    for (size_t i = 0; url != NULL && i < RS_TEST_ARRAY_LEN(online); i++) {
+        all[count++] = online[i];
+    }
+    return _cmocka_run_group_tests("redis", all, count, NULL, NULL);
+}
