@@ -32,7 +32,7 @@ int main(void)
 
     /* Limits far above what the benchmark can reach, so every call succeeds. */
     rs_token_bucket_config tc = RS_TOKEN_BUCKET_CONFIG_DEFAULT;
-    tc.rate = 1e12;
+    tc.rate = 1e9; /* the finest rate a bucket supports */
     tc.burst = UINT64_C(1) << 40;
     rs_breaker_config bc = RS_BREAKER_CONFIG_DEFAULT;
     rs_budget_config uc = RS_BUDGET_CONFIG_DEFAULT;

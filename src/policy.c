@@ -8,9 +8,14 @@
 
 static int validate(const rs_policy_config *cfg)
 {
-    if (cfg->max_attempts == 0 || rs_backoff_config_validate(&cfg->backoff) != RS_OK ||
-        (cfg->external_limiter.ops != NULL && cfg->external_limiter.ops->acquire == NULL)) {
+    if (cfg->max_attempts == 0 || rs_backoff_config_validate(&cfg->backoff) != RS_OK) {
         return RS_E_INVAL;
+    }
+    for (size_t i = 0; i < RS_POLICY_MAX_EXTERNAL_LIMITERS; i++) {
+        const rs_limiter *l = &cfg->external_limiters[i];
+        if (l->ops != NULL && l->ops->acquire == NULL) {
+            return RS_E_INVAL;
+        }
     }
     if (!isfinite(cfg->retry_ratio) || cfg->retry_ratio < 0.0) {
         return RS_E_INVAL;
@@ -75,9 +80,11 @@ int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy 
     if (cfg->limiter != NULL) {
         add_limiter(p, &bucket_ops, cfg->limiter, cfg->limiter_counts_tokens);
     }
-    if (cfg->external_limiter.ops != NULL) {
-        add_limiter(p, cfg->external_limiter.ops, cfg->external_limiter.self,
-                    cfg->limiter_counts_tokens);
+    for (size_t i = 0; i < RS_POLICY_MAX_EXTERNAL_LIMITERS; i++) {
+        const rs_limiter *l = &cfg->external_limiters[i];
+        if (l->ops != NULL) {
+            add_limiter(p, l->ops, l->self, cfg->limiter_counts_tokens);
+        }
     }
     rs__rng_seed(&p->rng, cfg->backoff.seed);
     if (cfg->retry_ratio > 0.0) {

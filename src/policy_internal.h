@@ -16,9 +16,9 @@ typedef struct rs__policy_counters {
 } rs__policy_counters;
 
 /* The limiters a policy asks, in order: sliding window, token bucket, the
- * external one. Local modules are wrapped in the rs_limiter interface so one
+ * external ones. Local modules are wrapped in the rs_limiter interface so one
  * loop serves them all. */
-#define RS__POLICY_MAX_LIMITERS 3
+#define RS__POLICY_MAX_LIMITERS (2 + RS_POLICY_MAX_EXTERNAL_LIMITERS)
 
 struct rs_policy {
     rs_policy_config cfg;

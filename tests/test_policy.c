@@ -447,6 +447,132 @@ static void sliding_window_is_waited_for(void **state)
     rs_sliding_window_free(w);
 }
 
+/* A scripted external limiter: answers in order (the last one repeats) and
+ * records what it was asked. */
+typedef struct fake_limiter {
+    int statuses[8];
+    uint64_t waits[8];
+    size_t count;
+    size_t asked;
+    uint64_t last_units, last_now, last_patience;
+} fake_limiter;
+
+static int fake_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
+                        uint64_t *wait_ns)
+{
+    fake_limiter *f = self;
+    size_t i = f->asked < f->count ? f->asked : f->count - 1;
+    f->asked++;
+    f->last_units = n;
+    f->last_now = now_ns;
+    f->last_patience = max_wait_ns;
+    *wait_ns = f->waits[i];
+    return f->statuses[i];
+}
+
+static const rs_limiter_ops fake_ops = { fake_acquire, "fake" };
+
+static fake_limiter fake(int status, uint64_t wait)
+{
+    fake_limiter f;
+    memset(&f, 0, sizeof f);
+    f.statuses[0] = status;
+    f.waits[0] = wait;
+    f.count = 1;
+    return f;
+}
+
+static void external_limiters_are_asked_in_order(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.max_limiter_wait_ns = 1 * SEC;
+    fake_limiter first = fake(RS_OK, 0), second = fake(RS_OK, 300 * MS);
+    cfg.external_limiters[0] = (rs_limiter){ &fake_ops, &first };
+    cfg.external_limiters[2] = (rs_limiter){ &fake_ops, &second }; /* gaps are skipped */
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_SUCCESS);
+    rs_call_report r;
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    /* The second reserves: the call waits 300 ms, then runs without asking again. */
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(first.asked, 1);
+    assert_int_equal(second.asked, 1);
+    assert_int_equal(first.last_units, 1);
+    assert_int_equal(first.last_now, t0);
+    assert_int_equal(first.last_patience, 1 * SEC);
+    assert_int_equal(s.started_ns[0] - t0, 300 * MS);
+    assert_int_equal(r.limiter_wait_ns, 300 * MS);
+    rs_policy_free(p);
+
+    /* A refusal with a wait within patience: wait, ask the same one again. */
+    first = fake(RS_E_LIMITED, 200 * MS);
+    first.statuses[1] = RS_OK;
+    first.count = 2;
+    second = fake(RS_OK, 0);
+    p = make_policy(&cfg);
+    s.calls = 0;
+    t0 = rs_manual_clock_now(&clock_);
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(first.asked, 2);
+    assert_int_equal(first.last_patience, 800 * MS);
+    assert_int_equal(s.started_ns[0] - t0, 200 * MS);
+    rs_policy_free(p);
+
+    /* Token counting applies to external limiters too. */
+    cfg.limiter_counts_tokens = true;
+    cfg.token_estimate = 42;
+    first = fake(RS_OK, 0);
+    p = make_policy(&cfg);
+    assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    assert_int_equal(first.last_units, 42);
+    rs_policy_free(p);
+}
+
+static void external_limiter_refusals(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.max_limiter_wait_ns = 1 * SEC;
+    fake_limiter first, second = fake(RS_OK, 0);
+    cfg.external_limiters[0] = (rs_limiter){ &fake_ops, &first };
+    cfg.external_limiters[1] = (rs_limiter){ &fake_ops, &second };
+    static const struct {
+        int answer;
+        uint64_t wait;
+        int status;
+        rs_stop_reason reason;
+    } cases[] = {
+        { RS_E_LIMITED, 2 * SEC, RS_E_LIMITED, RS_STOP_LIMITER },  /* beyond patience */
+        { RS_E_LIMITED, 0, RS_E_LIMITED, RS_STOP_LIMITER },        /* no usable wait: final */
+        { RS_E_LIMITED, UINT64_MAX, RS_E_LIMITED, RS_STOP_LIMITER },
+        { RS_E_OPEN, 0, RS_E_OPEN, RS_STOP_BREAKER },              /* a shared open circuit */
+        { RS_E_IO, 0, RS_E_IO, RS_STOP_LIMITER },                  /* backend failed closed */
+        { RS_E_INVAL, UINT64_MAX, RS_E_INVAL, RS_STOP_LIMITER },   /* can never be granted */
+    };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(cases); i++) {
+        first = fake(cases[i].answer, cases[i].wait);
+        second.asked = 0;
+        rs_policy *p = make_policy(&cfg);
+        script s = always(RS_SUCCESS);
+        rs_call_report r;
+        uint64_t sleeps = rs_manual_clock_sleep_count(&clock_);
+        assert_int_equal(rs_call_ex(p, scripted, &s, &r), cases[i].status);
+        assert_int_equal(r.reason, cases[i].reason);
+        assert_int_equal(s.calls, 0);
+        assert_int_equal(first.asked, 1);
+        assert_int_equal(second.asked, 0);
+        assert_int_equal(rs_manual_clock_sleep_count(&clock_), sleeps);
+        rs_policy_free(p);
+    }
+
+    rs_limiter_ops broken = { NULL, "broken" };
+    cfg.external_limiters[3] = (rs_limiter){ &broken, NULL };
+    rs_policy *p = (rs_policy *)0x1;
+    assert_int_equal(rs_policy_new(&cfg, NULL, &p), RS_E_INVAL);
+    assert_ptr_equal(p, (rs_policy *)0x1);
+}
+
 static rs_budget *make_budget(uint64_t per_window, uint64_t per_request)
 {
     rs_budget_config bc = RS_BUDGET_CONFIG_DEFAULT;
@@ -934,6 +1060,8 @@ int main(void)
         cmocka_unit_test_setup(deadline_is_never_overslept, setup),
         cmocka_unit_test_setup(limiter_wait_is_bounded, setup),
         cmocka_unit_test_setup(sliding_window_is_waited_for, setup),
+        cmocka_unit_test_setup(external_limiters_are_asked_in_order, setup),
+        cmocka_unit_test_setup(external_limiter_refusals, setup),
         cmocka_unit_test_setup(budget_refusal_never_calls_fn, setup),
         cmocka_unit_test_setup(tokens_used_are_committed, setup),
         cmocka_unit_test_setup(refusals_cancel_the_budget_reservation, setup),

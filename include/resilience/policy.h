@@ -5,7 +5,7 @@
  * An #rs_policy points at modules you created (any may be NULL) and runs a
  * user function through them. Each attempt goes:
  *
- *     budget reserve → sliding window → token bucket → external limiter
+ *     budget reserve → sliding window → token bucket → external limiters
  *         → breaker allow → fn → breaker record → budget commit
  *
  * and a retryable failure waits (backoff, or the server's Retry-After) and
@@ -100,6 +100,9 @@ typedef struct rs_call_report {
     uint64_t retry_after_ns;  /**< the last Retry-After the server gave, 0 = none */
 } rs_call_report;
 
+/** Room for external limiters in a policy. @since 0.1.0 */
+#define RS_POLICY_MAX_EXTERNAL_LIMITERS 4
+
 /** Policy configuration; start from #RS_POLICY_CONFIG_DEFAULT. @since 0.1.0 */
 typedef struct rs_policy_config {
     rs_token_bucket *limiter;   /**< may be NULL; not owned */
@@ -124,9 +127,10 @@ typedef struct rs_policy_config {
         limiter per attempt instead of 1 (they then limit tokens per second,
         not requests); the sliding window always counts requests */
     bool limiter_counts_tokens;
-    /** any further limiter behind the rs_limiter interface (Redis, shared
-        memory), asked after the token bucket; `.ops == NULL` = none */
-    rs_limiter external_limiter;
+    /** further limiters behind the rs_limiter interface (Redis, shared
+        memory, a shared breaker flag), asked in this order after the token
+        bucket; empty slots (`.ops == NULL`) are skipped */
+    rs_limiter external_limiters[RS_POLICY_MAX_EXTERNAL_LIMITERS];
     void (*on_give_up)(void *ctx, const rs_call_report *report); /**< any non-OK end; may be NULL */
 } rs_policy_config;
 
@@ -144,8 +148,7 @@ typedef struct rs_policy_config {
                          .honor_retry_after = true, .retry_ratio = 0.0,              \
                          .on_retry = NULL, .hook_ctx = NULL,                         \
                          .max_retry_after_ns = 60000000000u, .retry_max_tokens = 10.0, \
-                         .limiter_counts_tokens = false,                             \
-                         .external_limiter = { NULL, NULL }, .on_give_up = NULL })
+                         .limiter_counts_tokens = false, .on_give_up = NULL })
 
 /** Opaque policy. */
 typedef struct rs_policy rs_policy;
