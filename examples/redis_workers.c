@@ -2,11 +2,12 @@
  *
  * The provider allows 40 requests per second with bursts of 10, for all of
  * our workers together. Each worker (a fork()ed process with its own
- * connection pool, as separate machines would have) asks two limiters before
- * every call, the way rs_policy does: the shared breaker flag, then the
- * shared token bucket. Halfway through, worker 1's own circuit breaker
- * trips; its on_state_change callback publishes the open state, and every
- * worker stops calling the provider until it expires.
+ * connection pool, as separate machines would have) calls it through its
+ * own rs_policy: a local circuit breaker, and two external limiters kept in
+ * Redis, the shared breaker flag and then the shared token bucket. Halfway
+ * through, worker 1 starts seeing failures; its breaker trips, its
+ * on_state_change callback publishes the open state, and every worker's
+ * policy refuses calls (RS_E_OPEN) until the flag expires.
  *
  * Usage: redis_workers [redis://host:port/db]   (or RS_REDIS_URL)
  * Exits 77 (skipped) without a URL, 1 if the workers together exceeded the
@@ -29,7 +30,7 @@
 #define MS UINT64_C(1000000)
 
 typedef struct tally {
-    unsigned long calls;        /* provider calls made */
+    unsigned long calls;        /* provider calls made (admitted by the quota) */
     unsigned long refused_open; /* refused by the shared breaker flag */
     unsigned long errors;       /* Redis failed (the policy here: fail closed) */
 } tally;
@@ -40,14 +41,40 @@ static void report(void *ctx, int status, const char *message)
     fprintf(stderr, "  redis: %s: %s\n", rs_status_name(status), message);
 }
 
-/* What a local rs_breaker's on_state_change callback does on its way to
- * OPEN (see docs/distributed.md for the callback itself). */
-static void breaker_opened(rs_redis_breaker_state *shared, uint64_t open_ns)
+/* The local breaker tells the fleet when it opens (and when it closes). */
+static void share_breaker_state(void *ctx, rs_breaker_state from, rs_breaker_state to)
 {
-    int rc = rs_redis_breaker_state_publish_open(shared, open_ns);
-    if (rc != RS_OK) {
-        fprintf(stderr, "  could not share the open breaker: %s\n", rs_strerror(rc));
+    rs_redis_breaker_state *shared = ctx;
+    (void)from;
+    int rc = RS_OK;
+    if (to == RS_BREAKER_OPEN) {
+        rc = rs_redis_breaker_state_publish_open(shared, OPEN_NS);
+    } else if (to == RS_BREAKER_CLOSED) {
+        rc = rs_redis_breaker_state_clear(shared);
     }
+    if (rc != RS_OK) {
+        fprintf(stderr, "  could not share the breaker state: %s\n", rs_strerror(rc));
+    }
+}
+
+typedef struct provider_call {
+    int worker;
+    uint64_t start_ns;
+    tally *t;
+} provider_call;
+
+/* The provider call. Worker 1's path to the provider breaks halfway through
+ * the run (the others' paths are fine). */
+static rs_verdict call_provider(void *ctx, rs_attempt *attempt)
+{
+    provider_call *c = ctx;
+    c->t->calls++;
+    uint64_t now = rs_clock_now(NULL);
+    if (c->worker == 1 && now >= c->start_ns + RUN_NS / 2) {
+        attempt->error = 503;
+        return RS_RETRY;
+    }
+    return RS_SUCCESS;
 }
 
 static int worker(int id, const char *url, const char *name, tally *t)
@@ -60,6 +87,8 @@ static int worker(int id, const char *url, const char *name, tally *t)
     rs_redis *redis = NULL;
     rs_redis_token_bucket *quota = NULL;
     rs_redis_breaker_state *shared = NULL;
+    rs_breaker *breaker = NULL;
+    rs_policy *policy = NULL;
     int status = rs_redis_new(&rc, NULL, &redis);
     if (status == RS_OK) {
         rs_redis_token_bucket_config qc = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
@@ -76,41 +105,48 @@ static int worker(int id, const char *url, const char *name, tally *t)
         bc.on_failure = RS_REDIS_FAIL_CLOSED;
         status = rs_redis_breaker_state_new(&bc, NULL, &shared);
     }
+    if (status == RS_OK) {
+        rs_breaker_config bc = RS_BREAKER_CONFIG_DEFAULT;
+        bc.failure_threshold = 3;
+        bc.failure_rate = 0.0;
+        bc.open_ns = OPEN_NS;
+        bc.on_state_change = share_breaker_state;
+        bc.ctx = shared;
+        status = rs_breaker_new(&bc, NULL, &breaker);
+    }
+    if (status == RS_OK) {
+        rs_policy_config pc = RS_POLICY_CONFIG_DEFAULT;
+        pc.max_attempts = 1; /* one try per request keeps the counts readable */
+        pc.breaker = breaker;
+        pc.max_limiter_wait_ns = 100 * MS;
+        /* Is the dependency open fleet-wide? Then the shared quota. */
+        pc.external_limiters[0] = rs_redis_breaker_state_limiter(shared);
+        pc.external_limiters[1] = rs_redis_token_bucket_limiter(quota);
+        status = rs_policy_new(&pc, NULL, &policy);
+    }
     if (status != RS_OK) {
         fprintf(stderr, "worker %d: set-up failed: %s\n", id, rs_strerror(status));
         return 1;
     }
-    /* The order rs_policy uses: is the dependency open? then the quota. */
-    rs_limiter limiters[2] = { rs_redis_breaker_state_limiter(shared),
-                               rs_redis_token_bucket_limiter(quota) };
-    uint64_t start = rs_clock_now(NULL), end = start + RUN_NS;
-    bool tripped = false;
-    while (rs_clock_now(NULL) < end) {
-        uint64_t now = rs_clock_now(NULL);
-        if (id == 1 && !tripped && now >= start + RUN_NS / 2) {
-            tripped = true;
-            breaker_opened(shared, OPEN_NS);
-        }
-        uint64_t wait = 0;
-        int rc_open = rs_limiter_acquire(&limiters[0], 1, 0, now, &wait);
-        if (rc_open == RS_E_OPEN) {
+    provider_call call = { id, rs_clock_now(NULL), t };
+    while (rs_clock_now(NULL) < call.start_ns + RUN_NS) {
+        switch (rs_call(policy, call_provider, &call)) {
+        case RS_OK:
+        case RS_E_EXHAUSTED: /* worker 1's failures */
+        case RS_E_LIMITED:   /* the shared quota: come back shortly */
+            break;
+        case RS_E_OPEN:      /* our breaker, or another worker's through Redis */
             t->refused_open++;
-            rs_clock_sleep(NULL, wait < 20 * MS ? wait : 20 * MS);
-            continue;
-        }
-        int rc_quota = rc_open == RS_OK
-                           ? rs_limiter_acquire(&limiters[1], 1, 100 * MS, now, &wait)
-                           : rc_open;
-        if (rc_quota == RS_OK) {
-            rs_clock_sleep(NULL, wait); /* reserved: ours after the wait */
-            t->calls++;                 /* ...the provider call goes here */
-        } else if (rc_quota == RS_E_LIMITED) {
-            rs_clock_sleep(NULL, wait < 50 * MS ? wait : 50 * MS);
-        } else {
+            rs_clock_sleep(NULL, 20 * MS);
+            break;
+        default:
             t->errors++;
             rs_clock_sleep(NULL, 10 * MS);
+            break;
         }
     }
+    rs_policy_free(policy);
+    rs_breaker_free(breaker);
     rs_redis_breaker_state_free(shared);
     rs_redis_token_bucket_free(quota);
     rs_redis_free(redis);
