@@ -10,6 +10,7 @@
 #include "resilience/common.h"
 #include "resilience/clock.h"
 #include "resilience/limiter.h"
+#include "resilience/account.h"
 #include "resilience/backoff.h"
 #include "resilience/policy.h"
 #include "resilience/budget.h"

@@ -308,3 +308,33 @@ void *rs__budget_owner(rs_budget *b)
 {
     return atomic_load_explicit(&b->owner, memory_order_relaxed);
 }
+
+/* rs_account adapter: the ticket's first two fields are an rs_budget_ticket. */
+static int account_reserve(void *self, uint64_t estimate, uint64_t now_ns,
+                           rs_account_ticket *ticket)
+{
+    rs_budget_ticket t = { 0, 0 };
+    int rc = rs_budget_reserve_at(self, estimate, &t, now_ns);
+    *ticket = (rs_account_ticket){ t.reserved, t.at_ns, 0 };
+    return rc;
+}
+
+static void account_commit(void *self, const rs_account_ticket *ticket, uint64_t actual)
+{
+    rs_budget_ticket t = { ticket->reserved, ticket->at_ns };
+    rs_budget_commit(self, &t, actual);
+}
+
+static void account_cancel(void *self, const rs_account_ticket *ticket)
+{
+    rs_budget_ticket t = { ticket->reserved, ticket->at_ns };
+    rs_budget_cancel(self, &t);
+}
+
+static const rs_account_ops budget_account_ops = { account_reserve, account_commit,
+                                                   account_cancel, "budget" };
+
+rs_account rs_budget_account(rs_budget *b)
+{
+    return b != NULL ? (rs_account){ &budget_account_ops, b } : (rs_account){ NULL, NULL };
+}

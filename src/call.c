@@ -26,11 +26,15 @@ static void call_init(rs_call_state *c, rs_policy *p, const rs_call_options *opt
     c->attempt.number = 1;
     uint64_t timeout = p->cfg.timeout_ns;
     c->token_estimate = p->cfg.token_estimate;
-    c->budget = p->cfg.budget;
+    c->account = p->cfg.budget != NULL ? rs_budget_account(p->cfg.budget) : p->cfg.account;
     if (opts != NULL) {
         timeout = opts->timeout_ns != 0 ? opts->timeout_ns : timeout;
         c->token_estimate = opts->token_estimate != 0 ? opts->token_estimate : c->token_estimate;
-        c->budget = opts->budget != NULL ? opts->budget : c->budget;
+        if (opts->account.ops != NULL) {
+            c->account = opts->account;
+        } else if (opts->budget != NULL) {
+            c->account = rs_budget_account(opts->budget);
+        }
     }
     c->deadline_ns = timeout != 0 ? rs__sat_add(now_ns, timeout) : 0;
     rs__counter_add(&p->counters.calls, 1);
@@ -39,7 +43,7 @@ static void call_init(rs_call_state *c, rs_policy *p, const rs_call_options *opt
 static void release_budget(rs_call_state *c)
 {
     if (c->ticket_held) {
-        rs_budget_cancel(c->budget, &c->ticket);
+        rs_account_cancel(&c->account, &c->ticket);
         c->ticket_held = false;
     }
 }
@@ -114,10 +118,10 @@ static rs_step admit(rs_call_state *c, uint64_t now_ns)
     memset(&c->attempt, 0, sizeof c->attempt);
     c->attempt.number = number;
     c->attempt.deadline_ns = c->deadline_ns;
-    if (c->budget != NULL) {
-        int rc = rs_budget_reserve_at(c->budget, c->token_estimate, &c->ticket, now_ns);
+    if (c->account.ops != NULL) {
+        int rc = rs_account_reserve(&c->account, c->token_estimate, now_ns, &c->ticket);
         if (rc != RS_OK) {
-            return finish(c, rc == RS_E_BUDGET ? RS_E_BUDGET : rc, RS_STOP_BUDGET, now_ns);
+            return finish(c, rc, RS_STOP_BUDGET, now_ns);
         }
         c->ticket_held = true;
     }
@@ -276,7 +280,7 @@ rs_step rs_call_complete_at(rs_call_state *c, rs_verdict verdict, uint64_t now_n
         c->permit_held = false;
     }
     if (c->ticket_held) {
-        rs_budget_commit(c->budget, &c->ticket, c->attempt.tokens_used);
+        rs_account_commit(&c->account, &c->ticket, c->attempt.tokens_used);
         c->ticket_held = false;
     }
     c->report.attempts++;

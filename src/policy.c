@@ -17,6 +17,10 @@ static int validate(const rs_policy_config *cfg)
             return RS_E_INVAL;
         }
     }
+    if (cfg->account.ops != NULL &&
+        (cfg->budget != NULL || cfg->account.ops->reserve == NULL)) {
+        return RS_E_INVAL;
+    }
     if (!isfinite(cfg->retry_ratio) || cfg->retry_ratio < 0.0) {
         return RS_E_INVAL;
     }

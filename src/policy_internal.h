@@ -59,9 +59,9 @@ struct rs_call_state {
     uint64_t limiter_until_ns;  /* this attempt's limiter waits end here */
     unsigned limiter_index;     /* next limiter to ask */
     uint64_t token_estimate;
-    rs_budget *budget;          /* the policy's, or this call's override */
+    rs_account account;         /* the budget charged: the policy's or this call's */
     uint64_t prev_delay_ns;     /* decorrelated jitter's memory */
-    rs_budget_ticket ticket;
+    rs_account_ticket ticket;
     bool ticket_held;
     rs_permit permit;
     bool permit_held;

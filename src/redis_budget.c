@@ -190,3 +190,43 @@ int rs_redis_budget_remaining(rs_redis_budget *b, const void *key, size_t key_le
     }
     return rc;
 }
+
+/* rs_account adapter over one key; the ticket's `backend` word holds where
+ * the reservation lives (rs_redis_ticket_source). */
+static rs_redis_budget_ticket from_account(const rs_account_ticket *t)
+{
+    return (rs_redis_budget_ticket){ t->reserved, t->at_ns, (rs_redis_ticket_source)t->backend };
+}
+
+static int account_reserve(void *self, uint64_t estimate, uint64_t now_ns,
+                           rs_account_ticket *ticket)
+{
+    (void)now_ns;
+    const rs_redis_budget_key *k = self;
+    rs_redis_budget_ticket t = { 0, 0, RS_REDIS_TICKET_UNTRACKED };
+    int rc = rs_redis_budget_reserve(k->budget, k->key, k->key_len, estimate, &t);
+    *ticket = (rs_account_ticket){ t.reserved, t.at_ns, (uint64_t)t.source };
+    return rc;
+}
+
+static void account_commit(void *self, const rs_account_ticket *ticket, uint64_t actual)
+{
+    const rs_redis_budget_key *k = self;
+    rs_redis_budget_ticket t = from_account(ticket);
+    (void)rs_redis_budget_commit(k->budget, k->key, k->key_len, &t, actual);
+}
+
+static void account_cancel(void *self, const rs_account_ticket *ticket)
+{
+    const rs_redis_budget_key *k = self;
+    rs_redis_budget_ticket t = from_account(ticket);
+    (void)rs_redis_budget_cancel(k->budget, k->key, k->key_len, &t);
+}
+
+static const rs_account_ops account_ops = { account_reserve, account_commit, account_cancel,
+                                            "redis_budget" };
+
+rs_account rs_redis_budget_account(rs_redis_budget_key *k)
+{
+    return k != NULL ? (rs_account){ &account_ops, k } : (rs_account){ NULL, NULL };
+}

@@ -197,6 +197,35 @@ static void commit_refunds_or_charges_and_cancel_refunds(void **state)
     rs_budget_free(b);
 }
 
+/* The rs_account view charges the same budget, at the time it is given. */
+static void account_adapter_is_the_same_budget(void **state)
+{
+    (void)state;
+    rs_manual_clock m;
+    rs_manual_clock_init(&m, 0);
+    rs_budget *b = per_minute(&m);
+    rs_account a = rs_budget_account(b);
+    assert_non_null(a.ops);
+    assert_ptr_equal(a.self, b);
+    rs_account_ticket t;
+    assert_int_equal(rs_account_reserve(&a, 400, 5 * SEC, &t), RS_OK);
+    assert_int_equal(t.reserved, 400);
+    assert_int_equal(t.at_ns, 5 * SEC);
+    assert_int_equal(rs_budget_remaining_at(b, 5 * SEC), 600);
+    assert_int_equal(rs_account_reserve(&a, 401, 5 * SEC, &t), RS_E_BUDGET); /* per request */
+    t = (rs_account_ticket){ 400, 5 * SEC, 0 };
+    rs_account_commit(&a, &t, 100);
+    assert_int_equal(rs_budget_remaining_at(b, 6 * SEC), 900);
+    assert_int_equal(rs_account_reserve(&a, 300, 7 * SEC, &t), RS_OK);
+    rs_account_cancel(&a, &t);
+    assert_int_equal(rs_budget_remaining_at(b, 7 * SEC), 900);
+    /* The 100 spent at 5 s leave the window one minute later. */
+    assert_int_equal(rs_budget_remaining_at(b, 66 * SEC), 1000);
+    rs_account none = rs_budget_account(NULL);
+    assert_null(none.ops);
+    rs_budget_free(b);
+}
+
 /* Tokens come back when their sub-bucket leaves the window: never earlier
  * than an exact window would return them, at most one sub-bucket later. */
 static void window_edges_are_exact(void **state)
@@ -1021,6 +1050,7 @@ int main(void)
         cmocka_unit_test(defaults_are_documented_values),
         cmocka_unit_test(reserve_takes_the_estimate_or_nothing),
         cmocka_unit_test(commit_refunds_or_charges_and_cancel_refunds),
+        cmocka_unit_test(account_adapter_is_the_same_budget),
         cmocka_unit_test(window_edges_are_exact),
         cmocka_unit_test(wait_ns_counts_down_to_the_sub_bucket_that_frees_enough),
         cmocka_unit_test(expired_tickets_adjust_nothing),

@@ -150,6 +150,75 @@ static void limiter_interface_dispatches(void **state)
     assert_int_equal(wait, 0);
 }
 
+/* A fake account: holds up to `left` tokens and records settlements. */
+typedef struct fake_account {
+    uint64_t left;
+    uint64_t committed;
+    int cancels;
+} fake_account;
+
+static int fake_reserve(void *self, uint64_t estimate, uint64_t now_ns, rs_account_ticket *t)
+{
+    fake_account *f = self;
+    if (estimate > f->left) {
+        return RS_E_BUDGET;
+    }
+    f->left -= estimate;
+    *t = (rs_account_ticket){ estimate, now_ns, 7 };
+    return RS_OK;
+}
+
+static void fake_commit(void *self, const rs_account_ticket *t, uint64_t actual)
+{
+    fake_account *f = self;
+    f->left += t->reserved;
+    f->left -= actual;
+    f->committed += actual;
+}
+
+static void fake_cancel(void *self, const rs_account_ticket *t)
+{
+    fake_account *f = self;
+    f->left += t->reserved;
+    f->cancels++;
+}
+
+static const rs_account_ops fake_account_ops = { fake_reserve, fake_commit, fake_cancel, "fake" };
+
+static void account_interface_dispatches(void **state)
+{
+    (void)state;
+    fake_account f = { 100, 0, 0 };
+    rs_account a = { &fake_account_ops, &f };
+    rs_account_ticket t;
+    assert_int_equal(rs_account_reserve(&a, 60, 555, &t), RS_OK);
+    assert_int_equal(t.reserved, 60);
+    assert_int_equal(t.at_ns, 555);
+    assert_int_equal(t.backend, 7);
+    assert_int_equal(rs_account_reserve(&a, 60, 556, &t), RS_E_BUDGET);
+    t = (rs_account_ticket){ 60, 555, 7 };
+    rs_account_commit(&a, &t, 25);
+    assert_int_equal(f.left, 75);
+    assert_int_equal(f.committed, 25);
+    assert_int_equal(rs_account_reserve(&a, 70, 557, &t), RS_OK);
+    rs_account_cancel(&a, &t);
+    assert_int_equal(f.left, 75);
+    assert_int_equal(f.cancels, 1);
+    assert_int_equal(rs_account_reserve(&a, 1, 1, NULL), RS_E_INVAL);
+    rs_account_commit(&a, NULL, 5);
+    rs_account_cancel(&a, NULL);
+    assert_int_equal(f.left, 75);
+
+    /* No account grants everything and settles nothing. */
+    rs_account none = { NULL, NULL };
+    t.reserved = 99;
+    assert_int_equal(rs_account_reserve(&none, 1000000, 0, &t), RS_OK);
+    assert_int_equal(t.reserved, 0);
+    assert_int_equal(rs_account_reserve(NULL, 5, 0, &t), RS_OK);
+    rs_account_commit(NULL, &t, 5);
+    rs_account_cancel(&none, &t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +229,7 @@ int main(void)
         cmocka_unit_test(allocator_needs_both_functions),
         cmocka_unit_test(objects_allocate_through_the_hook),
         cmocka_unit_test(limiter_interface_dispatches),
+        cmocka_unit_test(account_interface_dispatches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -347,7 +347,7 @@ static void deadline_is_never_overslept(void **state)
     cfg.backoff.base_ns = 400 * MS;
     p = make_policy(&cfg);
     s = always(RS_RETRY);
-    rs_call_options opts = { .token_estimate = 0, .timeout_ns = 2 * SEC, .budget = NULL };
+    rs_call_options opts = { .token_estimate = 0, .timeout_ns = 2 * SEC };
     assert_int_equal(rs_call_with(p, &opts, scripted, &s, NULL), RS_E_TIMEOUT);
     assert_int_equal(s.calls, 3); /* 0, 400, 1200; the next at 2800 */
     rs_policy_free(p);
@@ -628,7 +628,7 @@ static void tokens_used_are_committed(void **state)
     assert_int_equal(rs_budget_remaining(b), 680);
 
     /* Per-call estimate: 700 does not fit in 680. */
-    rs_call_options opts = { .token_estimate = 700, .timeout_ns = 0, .budget = NULL };
+    rs_call_options opts = { .token_estimate = 700, .timeout_ns = 0 };
     s = always(RS_SUCCESS);
     assert_int_equal(rs_call_with(p, &opts, scripted, &s, NULL), RS_E_BUDGET);
     assert_int_equal(s.calls, 0);
@@ -643,6 +643,90 @@ static void tokens_used_are_committed(void **state)
     assert_int_equal(rs_budget_remaining(b), 680);
     rs_budget_free(user);
     rs_policy_free(p);
+    rs_budget_free(b);
+}
+
+/* A budget behind the rs_account interface (as a Redis budget would be). */
+typedef struct fake_account {
+    int answer;
+    uint64_t reserved, committed, now;
+    int commits, cancels;
+} fake_account;
+
+static int account_reserve(void *self, uint64_t estimate, uint64_t now_ns, rs_account_ticket *t)
+{
+    fake_account *f = self;
+    f->now = now_ns;
+    if (f->answer != RS_OK) {
+        return f->answer;
+    }
+    f->reserved += estimate;
+    *t = (rs_account_ticket){ estimate, now_ns, 42 };
+    return RS_OK;
+}
+
+static void account_commit(void *self, const rs_account_ticket *t, uint64_t actual)
+{
+    fake_account *f = self;
+    assert_int_equal(t->backend, 42);
+    f->committed += actual;
+    f->commits++;
+}
+
+static void account_cancel(void *self, const rs_account_ticket *t)
+{
+    fake_account *f = self;
+    assert_int_equal(t->backend, 42);
+    f->cancels++;
+}
+
+static const rs_account_ops account_ops = { account_reserve, account_commit, account_cancel,
+                                            "fake" };
+
+static void accounts_are_charged_like_budgets(void **state)
+{
+    (void)state;
+    fake_account f;
+    memset(&f, 0, sizeof f);
+    rs_policy_config cfg = plain_config();
+    cfg.account = (rs_account){ &account_ops, &f };
+    cfg.token_estimate = 300;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_SUCCESS);
+    s.tokens_used = 120;
+    assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    assert_int_equal(f.reserved, 300);
+    assert_int_equal(f.committed, 120);
+    assert_int_equal(f.commits, 1);
+    assert_int_equal(f.now, rs_manual_clock_now(&clock_));
+
+    /* A refusing or failing backend: fn never runs, the status says why. */
+    f.answer = RS_E_BUDGET;
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_BUDGET);
+    assert_int_equal(r.reason, RS_STOP_BUDGET);
+    f.answer = RS_E_IO;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_IO);
+    assert_int_equal(r.reason, RS_STOP_BUDGET);
+    assert_int_equal(s.calls, 1);
+
+    /* A per-call account wins over the policy's. */
+    fake_account mine;
+    memset(&mine, 0, sizeof mine);
+    rs_call_options opts = { .token_estimate = 10, .timeout_ns = 0, .budget = NULL,
+                             .account = { &account_ops, &mine } };
+    f.answer = RS_E_BUDGET;
+    assert_int_equal(rs_call_with(p, &opts, scripted, &s, NULL), RS_OK);
+    assert_int_equal(mine.reserved, 10);
+    assert_int_equal(mine.committed, 120);
+    rs_policy_free(p);
+
+    /* Both a budget and an account is ambiguous. */
+    rs_budget *b = make_budget(100, 100);
+    cfg.budget = b;
+    p = (rs_policy *)0x1;
+    assert_int_equal(rs_policy_new(&cfg, NULL, &p), RS_E_INVAL);
+    assert_ptr_equal(p, (rs_policy *)0x1);
     rs_budget_free(b);
 }
 
@@ -1065,6 +1149,7 @@ int main(void)
         cmocka_unit_test_setup(budget_refusal_never_calls_fn, setup),
         cmocka_unit_test_setup(tokens_used_are_committed, setup),
         cmocka_unit_test_setup(refusals_cancel_the_budget_reservation, setup),
+        cmocka_unit_test_setup(accounts_are_charged_like_budgets, setup),
         cmocka_unit_test_setup(retry_budget_drains_and_refills, setup),
         cmocka_unit_test_setup(hooks_see_the_right_numbers, setup),
         cmocka_unit_test_setup(step_api_drives_the_same_logic, setup),

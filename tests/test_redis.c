@@ -31,6 +31,7 @@
 #include <stdatomic.h>
 #endif
 
+#include "resilience/policy.h"
 #include "resilience/redis.h"
 
 #define MS UINT64_C(1000000)
@@ -963,6 +964,66 @@ static void budget_script_is_exact(void **state)
     rs_redis_free(r);
 }
 
+static rs_verdict use_tokens(void *ctx, rs_attempt *attempt)
+{
+    int *calls = ctx;
+    (*calls)++;
+    attempt->tokens_used = 30;
+    return RS_SUCCESS;
+}
+
+/* rs_policy charges a Redis budget per user through rs_account, and a
+ * shared breaker flag refuses calls through rs_limiter, without policy.c
+ * knowing about Redis. */
+static void policy_holds_remote_budget_and_flag(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_budget *b = make_budget(r, "policy-budget", 100, 80, 3600 * SEC,
+                                     RS_REDIS_FAIL_CLOSED, 1, NULL);
+    rs_redis_breaker_state *flag = make_flag(r, "policy-flag", RS_REDIS_FAIL_CLOSED, NULL);
+    rs_policy_config pc = RS_POLICY_CONFIG_DEFAULT;
+    pc.token_estimate = 50;
+    pc.external_limiters[0] = rs_redis_breaker_state_limiter(flag);
+    rs_policy *p = NULL;
+    assert_int_equal(rs_policy_new(&pc, NULL, &p), RS_OK);
+
+    rs_redis_budget_key alice = { b, "alice", 5 };
+    rs_call_options opts = { .account = rs_redis_budget_account(&alice) };
+    int calls = 0;
+    uint64_t left = 0;
+    assert_int_equal(rs_call_with(p, &opts, use_tokens, &calls, NULL), RS_OK);
+    assert_int_equal(rs_redis_budget_remaining(b, "alice", 5, &left), RS_OK);
+    assert_int_equal(left, 70); /* 50 reserved, 30 committed */
+    assert_int_equal(rs_call_with(p, &opts, use_tokens, &calls, NULL), RS_OK);
+    rs_call_report report;
+    assert_int_equal(rs_call_with(p, &opts, use_tokens, &calls, &report), RS_E_BUDGET);
+    assert_int_equal(report.reason, RS_STOP_BUDGET);
+    assert_int_equal(calls, 2);
+    assert_int_equal(rs_redis_budget_remaining(b, "alice", 5, &left), RS_OK);
+    assert_int_equal(left, 40); /* the refused call held nothing */
+
+    /* Another instance trips: this one refuses at once, and gives the
+     * budget reservation back. */
+    rs_redis_budget_key bob = { b, "bob", 3 };
+    opts.account = rs_redis_budget_account(&bob);
+    assert_int_equal(rs_redis_breaker_state_publish_open(flag, 10 * SEC), RS_OK);
+    assert_int_equal(rs_call_with(p, &opts, use_tokens, &calls, &report), RS_E_OPEN);
+    assert_int_equal(report.reason, RS_STOP_BREAKER);
+    assert_int_equal(calls, 2);
+    assert_int_equal(rs_redis_budget_remaining(b, "bob", 3, &left), RS_OK);
+    assert_int_equal(left, 100);
+    assert_int_equal(rs_redis_breaker_state_clear(flag), RS_OK);
+    assert_int_equal(rs_call_with(p, &opts, use_tokens, &calls, NULL), RS_OK);
+    assert_int_equal(calls, 3);
+
+    rs_policy_free(p);
+    rs_redis_breaker_state_free(flag);
+    rs_redis_budget_free(b);
+    rs_redis_free(r);
+}
+
 static void breaker_flag_is_shared(void **state)
 {
     (void)state;
@@ -1852,6 +1913,7 @@ int main(void)
         cmocka_unit_test(sliding_counter_script_is_exact),
         cmocka_unit_test(budget_script_is_exact),
         cmocka_unit_test(breaker_flag_is_shared),
+        cmocka_unit_test(policy_holds_remote_budget_and_flag),
         cmocka_unit_test(foreign_key_types_are_reported),
         cmocka_unit_test(forgotten_scripts_are_reloaded),
         cmocka_unit_test(database_is_selected),

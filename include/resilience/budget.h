@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "resilience/account.h"
 #include "resilience/clock.h"
 #include "resilience/common.h"
 
@@ -151,6 +152,17 @@ RS_API void rs_budget_commit(rs_budget *b, const rs_budget_ticket *t, uint64_t a
  * @since 0.1.0
  */
 RS_API void rs_budget_cancel(rs_budget *b, const rs_budget_ticket *t);
+
+/**
+ * @p b behind the rs_account interface (account.h), for rs_policy and other
+ * code that charges any kind of budget. Reserve uses the @p now_ns it is
+ * given (rs_budget_reserve_at); the ticket's first two fields are an
+ * rs_budget_ticket. @p b must outlive the returned value; NULL gives an
+ * empty account.
+ * @note Thread-safe, like the budget.
+ * @since 0.1.0
+ */
+RS_API rs_account rs_budget_account(rs_budget *b);
 
 /**
  * Tokens left in the current window: max_per_window minus what the window

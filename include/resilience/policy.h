@@ -30,6 +30,7 @@
 #include "resilience/breaker.h"
 #include "resilience/budget.h"
 #include "resilience/clock.h"
+#include "resilience/account.h"
 #include "resilience/common.h"
 #include "resilience/limiter.h"
 #include "resilience/sliding_window.h"
@@ -131,6 +132,10 @@ typedef struct rs_policy_config {
         memory, a shared breaker flag), asked in this order after the token
         bucket; empty slots (`.ops == NULL`) are skipped */
     rs_limiter external_limiters[RS_POLICY_MAX_EXTERNAL_LIMITERS];
+    /** a budget behind the rs_account interface (e.g. a Redis budget for one
+        tenant), charged instead of `budget`; `.ops == NULL` = none. Setting
+        both is #RS_E_INVAL. */
+    rs_account account;
     void (*on_give_up)(void *ctx, const rs_call_report *report); /**< any non-OK end; may be NULL */
 } rs_policy_config;
 
@@ -163,8 +168,10 @@ typedef struct rs_policy rs_policy;
  * @param out    receives the policy; untouched on error.
  * @return #RS_OK; #RS_E_INVAL when @p cfg or @p out is NULL, max_attempts
  *         is 0, the backoff config is invalid (rs_backoff_config_validate),
- *         retry_ratio is negative/NaN/infinite, or retry_ratio > 0 with
- *         retry_max_tokens not a finite value >= 1; #RS_E_NOMEM.
+ *         retry_ratio is negative/NaN/infinite, retry_ratio > 0 with
+ *         retry_max_tokens not a finite value >= 1, both `budget` and
+ *         `account` are set, or an external limiter or the account has no
+ *         operations; #RS_E_NOMEM.
  * @since 0.1.0
  */
 RS_API int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy **out);
@@ -183,8 +190,10 @@ RS_API void rs_policy_free(rs_policy *p);
  *         never after sleeping in vain); local refusals, where fn did not run
  *         (again): #RS_E_LIMITED (a limiter would need to wait longer than
  *         max_limiter_wait_ns, or the retry budget forbade a retry),
- *         #RS_E_OPEN (the breaker is open; never retried), #RS_E_BUDGET (the
- *         token budget refused); #RS_E_INVAL (NULL @p p or @p fn, or a
+ *         #RS_E_OPEN (the breaker, or a shared breaker flag, is open; never
+ *         retried), #RS_E_BUDGET (the token budget refused); #RS_E_IO (a
+ *         remote limiter or budget failed and its failure policy is to
+ *         refuse); #RS_E_INVAL (NULL @p p or @p fn, or a
  *         request that can never be granted, e.g. more tokens than the
  *         bucket's burst).
  * @note Thread-safe: one policy serves many threads at once. Does not
@@ -206,6 +215,10 @@ typedef struct rs_call_options {
     /** this call's budget instead of the policy's (e.g. the caller's own from
         rs_budget_registry_get(), held until the call ends); NULL = the policy's */
     rs_budget *budget;
+    /** this call's budget behind the rs_account interface (e.g.
+        rs_redis_budget_account() for the calling user); wins over `budget`;
+        `.ops == NULL` = none */
+    rs_account account;
 } rs_call_options;
 
 /**

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "resilience/account.h"
 #include "resilience/backoff.h"
 #include "resilience/clock.h"
 #include "resilience/common.h"
@@ -478,6 +479,29 @@ RS_API int rs_redis_budget_cancel(rs_redis_budget *b, const void *key, size_t ke
  */
 RS_API int rs_redis_budget_remaining(rs_redis_budget *b, const void *key, size_t key_len,
                                      uint64_t *remaining);
+
+/**
+ * One key of a distributed budget, for rs_redis_budget_account(): plain
+ * data the caller owns (for example on the stack for one call).
+ * @since 0.1.0
+ */
+typedef struct rs_redis_budget_key {
+    rs_redis_budget *budget; /**< the budget */
+    const void *key;         /**< which budget (user, tenant...); NULL = the single one */
+    size_t key_len;          /**< bytes of @p key */
+} rs_redis_budget_key;
+
+/**
+ * @p k's budget behind the rs_account interface (account.h), so that
+ * rs_policy can charge it like a local rs_budget (`cfg.account`, or per call
+ * `rs_call_options.account`). Reserve ignores the `now_ns` it is given (the
+ * server's clock decides). A commit or cancel that fails leaves the estimate
+ * charged (the safe side). @p k (and the key bytes) must outlive every use of
+ * the returned value; NULL gives an empty account.
+ * @note Thread-safe.
+ * @since 0.1.0
+ */
+RS_API rs_account rs_redis_budget_account(rs_redis_budget_key *k);
 
 /* ------------------------------------------------------------------------ */
 /* Shared breaker state                                                     */

@@ -1,0 +1,86 @@
+/**
+ * @file account.h
+ * @brief One small interface for every token budget the composition can
+ *        charge: the local rs_budget and remote ones (a Redis budget for one
+ *        user or tenant).
+ *
+ * The counterpart of limiter.h for budgets: rs_policy reserves, commits and
+ * cancels through an #rs_account, so policy.c never needs to know where the
+ * budget is kept. A backend provides an #rs_account_ops table and hands out
+ * #rs_account values (rs_budget_account(), rs_redis_budget_account()).
+ */
+#ifndef RESILIENCE_ACCOUNT_H
+#define RESILIENCE_ACCOUNT_H
+
+#include <stdint.h>
+
+#include "resilience/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * A reservation held by an account, to hand back to commit or cancel. Plain
+ * data: copy it freely. The first two fields mirror rs_budget_ticket;
+ * `backend` is the account's own bookkeeping.
+ * @since 0.1.0
+ */
+typedef struct rs_account_ticket {
+    uint64_t reserved; /**< tokens held */
+    uint64_t at_ns;    /**< when they were reserved, on the backend's clock */
+    uint64_t backend;  /**< private to the backend */
+} rs_account_ticket;
+
+/**
+ * Operations of a budget backend. All must be thread-safe.
+ * @since 0.1.0
+ */
+typedef struct rs_account_ops {
+    /**
+     * Reserves @p estimate tokens at @p now_ns (a backend with its own time
+     * source may ignore it) and fills @p ticket.
+     * @return #RS_OK; #RS_E_BUDGET (not enough left, or over the
+     *         per-request cap: nothing held); #RS_E_IO (the backend failed
+     *         and its failure policy is to refuse); #RS_E_INVAL.
+     */
+    int (*reserve)(void *self, uint64_t estimate, uint64_t now_ns, rs_account_ticket *ticket);
+    /** Replaces the ticket's estimate with what was really used. */
+    void (*commit)(void *self, const rs_account_ticket *ticket, uint64_t actual);
+    /** Gives the whole reservation back (the call never happened). */
+    void (*cancel)(void *self, const rs_account_ticket *ticket);
+    /** Short name for logs, e.g. "budget". */
+    const char *name;
+} rs_account_ops;
+
+/**
+ * An account: an operations table and the object it acts on. A value type;
+ * `{NULL, NULL}` means "no account". The object must outlive every copy.
+ * @since 0.1.0
+ */
+typedef struct rs_account {
+    const rs_account_ops *ops;
+    void *self;
+} rs_account;
+
+/**
+ * Calls `a->ops->reserve`. A NULL or empty account grants everything
+ * (#RS_OK, and a ticket of 0 tokens).
+ * @return as #rs_account_ops reserve; #RS_E_INVAL when @p ticket is NULL.
+ * @since 0.1.0
+ */
+RS_API int rs_account_reserve(const rs_account *a, uint64_t estimate, uint64_t now_ns,
+                              rs_account_ticket *ticket);
+
+/** Calls `a->ops->commit`; NULL or empty accounts and tickets are ignored. @since 0.1.0 */
+RS_API void rs_account_commit(const rs_account *a, const rs_account_ticket *ticket,
+                              uint64_t actual);
+
+/** Calls `a->ops->cancel`; NULL or empty accounts and tickets are ignored. @since 0.1.0 */
+RS_API void rs_account_cancel(const rs_account *a, const rs_account_ticket *ticket);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RESILIENCE_ACCOUNT_H */
