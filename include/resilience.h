@@ -15,5 +15,6 @@
 #include "resilience/registry.h"
 #include "resilience/token_bucket.h"
 #include "resilience/sliding_window.h"
+#include "resilience/shm.h"
 
 #endif /* RESILIENCE_H */

@@ -110,7 +110,7 @@ static rs__gcra_verdict take(rs_token_bucket *tb, uint64_t n, uint64_t max_wait_
     rs__gcra_verdict v;
     for (;;) {
         snapshot s = read_snapshot(tb);
-        if (rs__gcra_attempt(&tb->word, s.word, s.offset, &s.config, n, max_wait_ns, now, &v)) {
+        if (rs__gcra_attempt(&tb->word, &s.word, s.offset, &s.config, n, max_wait_ns, now, &v)) {
             return v;
         }
     }
@@ -146,12 +146,7 @@ int rs_token_bucket_reserve_at(rs_token_bucket *tb, uint64_t n, uint64_t max_wai
         *wait_ns = 0;
         return RS_OK;
     }
-    rs__gcra_verdict v = take(tb, n, max_wait_ns, now_ns);
-    if (v.oversized) {
-        return RS_E_INVAL;
-    }
-    *wait_ns = v.wait_ns;
-    return v.taken ? RS_OK : RS_E_LIMITED;
+    return rs__gcra_reserve_status(take(tb, n, max_wait_ns, now_ns), wait_ns);
 }
 
 int rs_token_bucket_reserve(rs_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,

@@ -2,7 +2,6 @@
 
 #include <math.h>
 
-#include "resilience/common.h"
 
 /* ceil(1e9 / rate) as a whole number of ns, or 0 when out of range. */
 static uint64_t interval_from_rate(double rate)

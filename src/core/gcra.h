@@ -21,6 +21,7 @@
 
 #include "core/arith.h"
 #include "core/atomics.h"
+#include "resilience/common.h"
 
 /* A validated configuration in integer time. */
 typedef struct rs__gcra {
@@ -69,28 +70,38 @@ static inline rs__gcra_verdict rs__gcra_judge(const rs__gcra *g, uint64_t tat_ns
 }
 
 /* One lock-free attempt to take n >= 1 tokens whose wait is at most
- * max_wait_ns from the state word `*word`, which held `seen` (= TAT -
+ * max_wait_ns from the state word `*word`, which held `*seen` (= TAT -
  * offset) when the caller read it together with *g and offset. Returns true
  * when decided (*v says whether the tokens were taken), false when the word
- * changed meanwhile: the caller reads it again (with its configuration, if
- * that can change) and retries. */
-static inline bool rs__gcra_attempt(rs__atomic_u64 *word, uint64_t seen, uint64_t offset,
+ * changed meanwhile (*seen then holds its new value): the caller retries,
+ * after reading the configuration again if that can change. */
+static inline bool rs__gcra_attempt(rs__atomic_u64 *word, uint64_t *seen, uint64_t offset,
                                     const rs__gcra *g, uint64_t n, uint64_t max_wait_ns,
                                     uint64_t now, rs__gcra_verdict *v)
 {
-    uint64_t tat = seen + offset; /* wraps by design: the offset is mod 2^64 */
+    uint64_t tat = *seen + offset; /* wraps by design: the offset is mod 2^64 */
     *v = rs__gcra_judge(g, tat, n, now);
     if (v->wait_ns == UINT64_MAX || v->wait_ns > max_wait_ns) {
         return true;
     }
     /* The word moves exactly as TAT does under this offset. */
-    uint64_t next = seen + (v->new_tat_ns - tat);
-    if (!atomic_compare_exchange_weak_explicit(word, &seen, next, memory_order_acq_rel,
+    uint64_t next = *seen + (v->new_tat_ns - tat);
+    if (!atomic_compare_exchange_weak_explicit(word, seen, next, memory_order_acq_rel,
                                                memory_order_relaxed)) {
         return false;
     }
     v->taken = true;
     return true;
+}
+
+/* What a reservation reports for the verdict of take-with-max-wait (as
+ * token_bucket.h documents reserve): RS_OK with the wait, RS_E_LIMITED with
+ * the wait it would have needed, or RS_E_INVAL with UINT64_MAX for n >
+ * burst. */
+static inline int rs__gcra_reserve_status(rs__gcra_verdict v, uint64_t *wait_ns)
+{
+    *wait_ns = v.oversized ? UINT64_MAX : v.wait_ns;
+    return v.oversized ? RS_E_INVAL : v.taken ? RS_OK : RS_E_LIMITED;
 }
 
 #endif /* RS_CORE_GCRA_H */
