@@ -185,7 +185,7 @@ static int settle(rs__shm_file *f, unsigned kind, const uint64_t *config, unsign
             }
             continue;
         }
-        if (code != 0 && code != PHASE_INIT) {
+        if (phase != 0 && code != PHASE_INIT) {
             return RS_E_INVAL; /* not a file of ours */
         }
         bool claimable = phase == 0 || (waited_since(start) >= TAKEOVER_AFTER_NS &&

@@ -623,6 +623,9 @@ static void foreign_files_are_refused_untouched(void **state)
     write_file(noise, garbage, sizeof garbage);
     assert_int_equal(open_bucket_status(noise, &c, RS_SHM_CREATE | RS_SHM_ADOPT), RS_E_INVAL);
     assert_true(read_word(noise, WORD_MAGIC) == garbage[WORD_MAGIC]);
+    write_word(noise, WORD_PHASE, 5); /* small, but neither empty nor ours */
+    assert_int_equal(open_bucket_status(noise, &c, RS_SHM_CREATE), RS_E_INVAL);
+    assert_true(read_word(noise, WORD_PHASE) == 5);
     assert_int_equal(unlink(noise), 0);
 
     /* A real file with one word spoilt: magic, layout version, kind, size

@@ -30,6 +30,10 @@ int main(void)
         fprintf(stderr, "the default budget configuration is invalid\n");
         return 1;
     }
+    if (rs_shm_unlink("") != RS_E_INVAL) { /* links the shared-memory module (shm_open) */
+        fprintf(stderr, "rs_shm_unlink accepted an empty name\n");
+        return 1;
+    }
     printf("consumer ok: libresilience %s\n", rs_version_string());
     return 0;
 }
