@@ -41,108 +41,96 @@ static const char *name_for(const char *what)
     return name;
 }
 
-static rs_shm_token_bucket *shm_bucket(double rate, uint64_t burst, bool drained)
+/* Each subject makes an allow case (a limit far above what the threads can
+ * ask: 1e9 tokens/s with a burst of 1e9; 4e9 per 1 ms window) or a deny case
+ * (a limit of 1, spent, refilled once in ~32 years or per year's window). */
+static const uint64_t year_ns = UINT64_C(31536000000000000);
+
+static void *make_bucket(bool deny)
 {
-    rs_token_bucket_config cfg = { .rate = rate, .burst = burst };
+    rs_token_bucket_config cfg = { .rate = deny ? 1e-9 : 1e9, .burst = deny ? 1 : 1000000000u };
+    rs_token_bucket *tb = NULL;
+    check(rs_token_bucket_new(&cfg, NULL, &tb), "rs_token_bucket_new");
+    return deny && !rs_token_bucket_try_acquire(tb, 1) ? NULL : tb;
+}
+
+static void *make_shm_bucket(bool deny)
+{
+    rs_token_bucket_config cfg = { .rate = deny ? 1e-9 : 1e9, .burst = deny ? 1 : 1000000000u };
     rs_shm_token_bucket *tb = NULL;
     const char *name = name_for("bucket");
     check(rs_shm_token_bucket_open(name, &cfg, RS_SHM_CREATE, &tb), "rs_shm_token_bucket_open");
     check(rs_shm_unlink(name), "rs_shm_unlink");
-    if (drained && !rs_shm_token_bucket_try_acquire(tb, burst)) {
-        exit(1);
-    }
-    return tb;
+    return deny && !rs_shm_token_bucket_try_acquire(tb, 1) ? NULL : tb;
 }
 
-static rs_token_bucket *bucket(double rate, uint64_t burst, bool drained)
+static void *make_window(bool deny)
 {
-    rs_token_bucket_config cfg = { .rate = rate, .burst = burst };
-    rs_token_bucket *tb = NULL;
-    check(rs_token_bucket_new(&cfg, NULL, &tb), "rs_token_bucket_new");
-    if (drained && !rs_token_bucket_try_acquire(tb, burst)) {
-        exit(1);
-    }
-    return tb;
+    rs_sliding_window_config cfg = { deny ? 1 : 4000000000u, deny ? year_ns : 1000000u,
+                                     RS_WINDOW_COUNTER };
+    rs_sliding_window *w = NULL;
+    check(rs_sliding_window_new(&cfg, NULL, &w), "rs_sliding_window_new");
+    return deny && !rs_sliding_window_try_acquire(w, 1) ? NULL : w;
 }
 
-static rs_shm_sliding_window *shm_window(uint64_t limit, uint64_t window_ns, bool drained)
+static void *make_shm_window(bool deny)
 {
-    rs_sliding_window_config cfg = { limit, window_ns, RS_WINDOW_COUNTER };
+    rs_sliding_window_config cfg = { deny ? 1 : 4000000000u, deny ? year_ns : 1000000u,
+                                     RS_WINDOW_COUNTER };
     rs_shm_sliding_window *w = NULL;
     const char *name = name_for("window");
     check(rs_shm_sliding_window_open(name, &cfg, RS_SHM_CREATE, &w), "rs_shm_sliding_window_open");
     check(rs_shm_unlink(name), "rs_shm_unlink");
-    if (drained && !rs_shm_sliding_window_try_acquire(w, limit)) {
-        exit(1);
-    }
-    return w;
+    return deny && !rs_shm_sliding_window_try_acquire(w, 1) ? NULL : w;
 }
 
-static rs_sliding_window *window(uint64_t limit, uint64_t window_ns, bool drained)
-{
-    rs_sliding_window_config cfg = { limit, window_ns, RS_WINDOW_COUNTER };
-    rs_sliding_window *w = NULL;
-    check(rs_sliding_window_new(&cfg, NULL, &w), "rs_sliding_window_new");
-    if (drained && !rs_sliding_window_try_acquire(w, limit)) {
-        exit(1);
-    }
-    return w;
-}
+static void free_bucket(void *p) { rs_token_bucket_free(p); }
+static void free_shm_bucket(void *p) { rs_shm_token_bucket_close(p); }
+static void free_window(void *p) { rs_sliding_window_free(p); }
+static void free_shm_window(void *p) { rs_shm_sliding_window_close(p); }
+
+static const struct subject {
+    const char *title;
+    bench_op op;
+    void *(*make)(bool deny);
+    void (*destroy)(void *);
+} subjects[] = {
+    { "in-process token bucket try_acquire (rs_token_bucket)", bucket_op, make_bucket,
+      free_bucket },
+    { "shared-memory token bucket try_acquire (rs_shm_token_bucket)", shm_bucket_op,
+      make_shm_bucket, free_shm_bucket },
+    { "in-process sliding counter try_acquire (rs_sliding_window, COUNTER)", window_op,
+      make_window, free_window },
+    { "shared-memory sliding counter try_acquire (rs_shm_sliding_window)", shm_window_op,
+      make_shm_window, free_shm_window },
+};
 
 int main(void)
 {
     double reference = bench_baselines(2);
-    double local_allow[3] = { 0 }, shared_allow[3] = { 0 };
-
-    /* Allow: 1e9 tokens/s, burst 1e9, never runs dry. Deny: one token per
-     * ~32 years, spent. */
-    bench_section("in-process token bucket try_acquire (rs_token_bucket)");
-    for (unsigned threads = 1; threads <= 2; threads++) {
-        rs_token_bucket *allow = bucket(1e9, 1000000000u, false);
-        rs_token_bucket *deny = bucket(1e-9, 1, true);
-        local_allow[threads] = bench_run("allow", threads, bucket_op, allow).ns_per_op;
-        bench_run("deny", threads, bucket_op, deny);
-        rs_token_bucket_free(allow);
-        rs_token_bucket_free(deny);
-    }
-    bench_section("shared-memory token bucket try_acquire (rs_shm_token_bucket)");
-    for (unsigned threads = 1; threads <= 2; threads++) {
-        rs_shm_token_bucket *allow = shm_bucket(1e9, 1000000000u, false);
-        rs_shm_token_bucket *deny = shm_bucket(1e-9, 1, true);
-        shared_allow[threads] = bench_run("allow", threads, shm_bucket_op, allow).ns_per_op;
-        bench_run("deny", threads, shm_bucket_op, deny);
-        rs_shm_token_bucket_close(allow);
-        rs_shm_token_bucket_close(deny);
+    double allow_ns[4][3] = { { 0 } }; /* subject, threads */
+    for (size_t i = 0; i < sizeof subjects / sizeof subjects[0]; i++) {
+        bench_section(subjects[i].title);
+        for (unsigned threads = 1; threads <= 2; threads++) {
+            void *allow = subjects[i].make(false), *deny = subjects[i].make(true);
+            if (deny == NULL) {
+                fprintf(stderr, "could not spend the deny case's only unit\n");
+                return 1;
+            }
+            allow_ns[i][threads] = bench_run("allow", threads, subjects[i].op, allow).ns_per_op;
+            bench_run("deny", threads, subjects[i].op, deny);
+            subjects[i].destroy(allow);
+            subjects[i].destroy(deny);
+        }
     }
 
-    /* Allow: a limit far above what the threads can ask in a 1 ms window;
-     * deny: spent for a year. */
-    const uint64_t ms = 1000000u, year = UINT64_C(31536000000000000);
-    bench_section("in-process sliding counter try_acquire (rs_sliding_window, COUNTER)");
+    printf("\ncomparisons (allow path)\n");
     for (unsigned threads = 1; threads <= 2; threads++) {
-        rs_sliding_window *allow = window(4000000000u, ms, false);
-        rs_sliding_window *deny = window(1, year, true);
-        bench_run("allow", threads, window_op, allow);
-        bench_run("deny", threads, window_op, deny);
-        rs_sliding_window_free(allow);
-        rs_sliding_window_free(deny);
+        printf("  shared / in-process, %u thread%s: token bucket %.2fx, sliding counter %.2fx\n",
+               threads, threads == 1 ? " " : "s", allow_ns[1][threads] / allow_ns[0][threads],
+               allow_ns[3][threads] / allow_ns[2][threads]);
     }
-    bench_section("shared-memory sliding counter try_acquire (rs_shm_sliding_window)");
-    for (unsigned threads = 1; threads <= 2; threads++) {
-        rs_shm_sliding_window *allow = shm_window(4000000000u, ms, false);
-        rs_shm_sliding_window *deny = shm_window(1, year, true);
-        bench_run("allow", threads, shm_window_op, allow);
-        bench_run("deny", threads, shm_window_op, deny);
-        rs_shm_sliding_window_close(allow);
-        rs_shm_sliding_window_close(deny);
-    }
-
-    printf("\ncomparisons\n");
-    printf("  shared / in-process token bucket, allow, 1 thread: %.2fx\n",
-           shared_allow[1] / local_allow[1]);
-    printf("  shared / in-process token bucket, allow, 2 threads: %.2fx\n",
-           shared_allow[2] / local_allow[2]);
-    printf("  shared token bucket allow, 1 thread / (clock read + compare-exchange): %.2fx\n",
-           shared_allow[1] / reference);
+    printf("  shared token bucket, 1 thread / (clock read + compare-exchange): %.2fx\n",
+           allow_ns[1][1] / reference);
     return 0;
 }

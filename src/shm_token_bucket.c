@@ -95,9 +95,9 @@ int rs_shm_token_bucket_config_get(const rs_shm_token_bucket *tb, rs_token_bucke
 }
 
 /* Takes n >= 1 tokens if the wait they need is at most max_wait_ns. */
-static rs__gcra_verdict take(rs_shm_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,
-                             uint64_t now)
+static rs__gcra_verdict take(void *bucket, uint64_t n, uint64_t max_wait_ns, uint64_t now)
 {
+    rs_shm_token_bucket *tb = bucket;
     rs__gcra_verdict v;
     uint64_t seen = atomic_load_explicit(tb->tat, memory_order_relaxed);
     while (!rs__gcra_attempt(tb->tat, &seen, 0, &tb->config, n, max_wait_ns, now, &v)) {
@@ -107,35 +107,18 @@ static rs__gcra_verdict take(rs_shm_token_bucket *tb, uint64_t n, uint64_t max_w
 
 bool rs_shm_token_bucket_try_acquire_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t now_ns)
 {
-    if (tb == NULL) {
-        return false;
-    }
-    return n == 0 || take(tb, n, 0, now_ns).taken;
+    return rs__gcra_try_acquire(tb, take, n, now_ns);
 }
 
 bool rs_shm_token_bucket_try_acquire(rs_shm_token_bucket *tb, uint64_t n)
 {
-    if (tb == NULL || n == 0) {
-        return tb != NULL;
-    }
-    return take(tb, n, 0, rs_clock_now(NULL)).taken;
+    return rs__gcra_try_acquire(tb, take, n, tb != NULL && n != 0 ? rs_clock_now(NULL) : 0);
 }
 
 int rs_shm_token_bucket_reserve_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,
                                    uint64_t *wait_ns, uint64_t now_ns)
 {
-    if (wait_ns == NULL) {
-        return RS_E_INVAL;
-    }
-    *wait_ns = UINT64_MAX;
-    if (tb == NULL) {
-        return RS_E_INVAL;
-    }
-    if (n == 0) {
-        *wait_ns = 0;
-        return RS_OK;
-    }
-    return rs__gcra_reserve_status(take(tb, n, max_wait_ns, now_ns), wait_ns);
+    return rs__gcra_reserve(tb, take, n, max_wait_ns, wait_ns, now_ns);
 }
 
 int rs_shm_token_bucket_reserve(rs_shm_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,

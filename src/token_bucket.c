@@ -105,8 +105,9 @@ static snapshot read_snapshot(rs_token_bucket *tb)
 }
 
 /* Takes n >= 1 tokens if the wait they need is at most max_wait_ns. */
-static rs__gcra_verdict take(rs_token_bucket *tb, uint64_t n, uint64_t max_wait_ns, uint64_t now)
+static rs__gcra_verdict take(void *bucket, uint64_t n, uint64_t max_wait_ns, uint64_t now)
 {
+    rs_token_bucket *tb = bucket;
     rs__gcra_verdict v;
     for (;;) {
         snapshot s = read_snapshot(tb);
@@ -118,35 +119,19 @@ static rs__gcra_verdict take(rs_token_bucket *tb, uint64_t n, uint64_t max_wait_
 
 bool rs_token_bucket_try_acquire_at(rs_token_bucket *tb, uint64_t n, uint64_t now_ns)
 {
-    if (tb == NULL) {
-        return false;
-    }
-    return n == 0 || take(tb, n, 0, now_ns).taken;
+    return rs__gcra_try_acquire(tb, take, n, now_ns);
 }
 
 bool rs_token_bucket_try_acquire(rs_token_bucket *tb, uint64_t n)
 {
-    if (tb == NULL || n == 0) {
-        return tb != NULL;
-    }
-    return take(tb, n, 0, now_of(tb)).taken;
+    /* No clock read when the answer does not depend on the time. */
+    return rs__gcra_try_acquire(tb, take, n, tb != NULL && n != 0 ? now_of(tb) : 0);
 }
 
 int rs_token_bucket_reserve_at(rs_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,
                                uint64_t *wait_ns, uint64_t now_ns)
 {
-    if (wait_ns == NULL) {
-        return RS_E_INVAL;
-    }
-    *wait_ns = UINT64_MAX;
-    if (tb == NULL) {
-        return RS_E_INVAL;
-    }
-    if (n == 0) {
-        *wait_ns = 0;
-        return RS_OK;
-    }
-    return rs__gcra_reserve_status(take(tb, n, max_wait_ns, now_ns), wait_ns);
+    return rs__gcra_reserve(tb, take, n, max_wait_ns, wait_ns, now_ns);
 }
 
 int rs_token_bucket_reserve(rs_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,

@@ -10,6 +10,7 @@
  * lives in a temporary directory or under a /rs-test-<pid>- name, and the
  * group teardown checks that none is left behind. */
 #include "support/fault_alloc.h"
+#include "support/spans.h"
 #include "support/testing.h"
 
 #include <errno.h>
@@ -916,17 +917,13 @@ static void allocation_failure_is_clean(void **state)
 #define STRESS_THREADS 2
 #define STRESS_MAX 20000
 
-typedef struct span {
-    uint64_t before, after; /* the admission happened in between */
-} span;
-
 typedef struct stress {
     rs_shm_token_bucket *tb; /* opened before the fork: every child inherits it */
     const char *window_name; /* opened by every child itself */
     uint64_t deadline;
     atomic_uint_fast64_t granted;
     size_t counts[STRESS_PROCESSES * STRESS_THREADS];
-    span spans[STRESS_PROCESSES * STRESS_THREADS][STRESS_MAX];
+    rs_test_span spans[STRESS_PROCESSES * STRESS_THREADS][STRESS_MAX];
 } stress;
 
 typedef struct worker {
@@ -974,7 +971,7 @@ static void *hammer_window(void *arg)
             (void)rs_shm_sliding_window_count(k->w);
         }
         if (admitted) {
-            s->spans[k->id][count++] = (span){ before, rs_test_now_ns() };
+            s->spans[k->id][count++] = (rs_test_span){ before, rs_test_now_ns() };
         }
     }
     s->counts[k->id] = count;
@@ -1031,41 +1028,6 @@ static void processes_share_one_bucket(void **state)
     assert_int_equal(munmap(s, sizeof *s), 0);
 }
 
-static int by_before(const void *a, const void *b)
-{
-    const span *x = a, *y = b;
-    return (x->before > y->before) - (x->before < y->before);
-}
-
-/* Admissions certainly inside some [from, from + length): their whole span is. */
-static uint64_t most_certainly_inside(const span *all, size_t len, uint64_t length)
-{
-    uint64_t most = 0;
-    for (size_t i = 0; i < len; i++) {
-        uint64_t inside = 0;
-        for (size_t j = i; j < len && all[j].before < all[i].before + length; j++) {
-            inside += all[j].after < all[i].before + length;
-        }
-        most = inside > most ? inside : most;
-    }
-    return most;
-}
-
-/* Admissions certainly inside one fixed window [k * length, (k+1) * length). */
-static uint64_t most_in_a_fixed_window(const span *all, size_t len, uint64_t length)
-{
-    uint64_t most = 0, run = 0, index = UINT64_MAX;
-    for (size_t i = 0; i < len; i++) {
-        if (all[i].before / length != all[i].after / length) {
-            continue;
-        }
-        run = all[i].before / length == index ? run + 1 : 1;
-        index = all[i].before / length;
-        most = run > most ? run : most;
-    }
-    return most;
-}
-
 /* The counter's documented bounds across all processes and threads: at most
  * `limit` in every fixed window, below 2 * limit in any window of its
  * length. */
@@ -1073,7 +1035,7 @@ static void processes_share_one_window(void **state)
 {
     (void)state;
     const uint64_t limit = 40, window = 10 * MS;
-    static span all[STRESS_PROCESSES * STRESS_THREADS * STRESS_MAX];
+    static rs_test_span all[STRESS_PROCESSES * STRESS_THREADS * STRESS_MAX];
     stress *s = shared_alloc(sizeof *s);
     s->window_name = fresh_name(false);
     uint64_t start = rs_test_now_ns();
@@ -1084,12 +1046,12 @@ static void processes_share_one_window(void **state)
     size_t len = 0;
     for (int t = 0; t < STRESS_PROCESSES * STRESS_THREADS; t++) {
         assert_true(s->counts[t] < STRESS_MAX);
-        memcpy(&all[len], s->spans[t], s->counts[t] * sizeof(span));
+        memcpy(&all[len], s->spans[t], s->counts[t] * sizeof(rs_test_span));
         len += s->counts[t];
     }
-    qsort(all, len, sizeof all[0], by_before);
-    uint64_t most = most_certainly_inside(all, len, window);
-    uint64_t most_fixed = most_in_a_fixed_window(all, len, window);
+    rs_test_spans_sort(all, len);
+    uint64_t most = rs_test_spans_most_within(all, len, window);
+    uint64_t most_fixed = rs_test_spans_most_in_a_fixed_window(all, len, window);
     print_message("# %zu admitted in %.3f s; at most %llu in one window, %llu in a fixed one\n",
                   len, elapsed / 1e9, (unsigned long long)most, (unsigned long long)most_fixed);
     assert_true(most <= 2 * limit - 1);

@@ -94,12 +94,33 @@ static inline bool rs__gcra_attempt(rs__atomic_u64 *word, uint64_t *seen, uint64
     return true;
 }
 
-/* What a reservation reports for the verdict of take-with-max-wait (as
- * token_bucket.h documents reserve): RS_OK with the wait, RS_E_LIMITED with
- * the wait it would have needed, or RS_E_INVAL with UINT64_MAX for n >
- * burst. */
-static inline int rs__gcra_reserve_status(rs__gcra_verdict v, uint64_t *wait_ns)
+/* A bucket's way to take n >= 1 tokens at `now` if their wait is at most
+ * max_wait_ns (a loop of rs__gcra_attempt over its own state word). */
+typedef rs__gcra_verdict (*rs__gcra_take)(void *bucket, uint64_t n, uint64_t max_wait_ns,
+                                          uint64_t now);
+
+/* try_acquire as token_bucket.h documents it, for any bucket: NULL gives
+ * false, 0 tokens true without taking anything. */
+static inline bool rs__gcra_try_acquire(void *bucket, rs__gcra_take take, uint64_t n,
+                                        uint64_t now)
 {
+    return bucket != NULL && (n == 0 || take(bucket, n, 0, now).taken);
+}
+
+/* reserve as token_bucket.h documents it, for any bucket: RS_OK with the
+ * wait, RS_E_LIMITED with the wait it would have needed, RS_E_INVAL with
+ * UINT64_MAX for a NULL bucket or n > burst, RS_E_INVAL for a NULL wait_ns. */
+static inline int rs__gcra_reserve(void *bucket, rs__gcra_take take, uint64_t n,
+                                   uint64_t max_wait_ns, uint64_t *wait_ns, uint64_t now)
+{
+    if (wait_ns == NULL) {
+        return RS_E_INVAL;
+    }
+    if (bucket == NULL || n == 0) {
+        *wait_ns = bucket == NULL ? UINT64_MAX : 0;
+        return bucket == NULL ? RS_E_INVAL : RS_OK;
+    }
+    rs__gcra_verdict v = take(bucket, n, max_wait_ns, now);
     *wait_ns = v.oversized ? UINT64_MAX : v.wait_ns;
     return v.oversized ? RS_E_INVAL : v.taken ? RS_OK : RS_E_LIMITED;
 }
