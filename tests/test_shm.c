@@ -1040,7 +1040,7 @@ static void processes_share_one_window(void **state)
     s->window_name = fresh_name(false);
     uint64_t start = rs_test_now_ns();
     rs_shm_sliding_window_close(open_window(s->window_name, limit, window));
-    s->deadline = start + SEC / 2;
+    s->deadline = start + SEC;
     run_children(STRESS_PROCESSES, stress_child, s);
     double elapsed = (double)(rs_test_now_ns() - start);
     size_t len = 0;
