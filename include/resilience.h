@@ -18,5 +18,6 @@
 #include "resilience/token_bucket.h"
 #include "resilience/sliding_window.h"
 #include "resilience/breaker.h"
+#include "resilience/shm.h"
 
 #endif /* RESILIENCE_H */

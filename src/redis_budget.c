@@ -20,7 +20,7 @@ struct rs_redis_budget {
     char sub_arg[RS__REDIS_NUM_LEN];
     char slots_arg[RS__REDIS_NUM_LEN];
     char max_arg[RS__REDIS_NUM_LEN];
-    rs__gcra local[LOCAL_CELLS];
+    rs__redis_local local[LOCAL_CELLS];
 };
 
 int rs_redis_budget_new(const rs_redis_budget_config *cfg, const rs_clock *clock,
@@ -46,7 +46,7 @@ int rs_redis_budget_new(const rs_redis_budget_config *cfg, const rs_clock *clock
     double share = cfg->on_failure == RS_REDIS_FAIL_LOCAL ? cfg->local_share : 1.0;
     double per_second = (double)cfg->max_per_window * 1e9 / (double)cfg->window_ns;
     for (size_t i = 0; i < LOCAL_CELLS; i++) {
-        rs__gcra_init(&b->local[i], per_second, cfg->max_per_window, share);
+        rs__redis_local_init(&b->local[i], per_second, cfg->max_per_window, share);
     }
     *out = b;
     return RS_OK;
@@ -89,7 +89,7 @@ static int run(rs_redis_budget *b, const void *key, size_t key_len, const char *
     return rc;
 }
 
-static rs__gcra *local_cell(rs_redis_budget *b, const void *key, size_t key_len)
+static rs__redis_local *local_cell(rs_redis_budget *b, const void *key, size_t key_len)
 {
     /* FNV-1a, then the splitmix finaliser for the low bits. */
     uint64_t h = UINT64_C(14695981039346656037);
@@ -128,7 +128,7 @@ int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,
     uint64_t now = rs_clock_now(b->base.clock);
     if (b->base.on_failure == RS_REDIS_FAIL_LOCAL) {
         uint64_t wait;
-        if (rs__gcra_reserve(local_cell(b, key, key_len), estimate, 0, now, &wait) != RS_OK) {
+        if (rs__redis_local_reserve(local_cell(b, key, key_len), estimate, 0, now, &wait) != RS_OK) {
             return RS_E_BUDGET;
         }
         ticket->source = RS_REDIS_TICKET_LOCAL;
@@ -157,11 +157,11 @@ int rs_redis_budget_commit(rs_redis_budget *b, const void *key, size_t key_len,
         return run(b, key, key_len, "c", actual, ticket, &res);
     }
     case RS_REDIS_TICKET_LOCAL: {
-        rs__gcra *cell = local_cell(b, key, key_len);
+        rs__redis_local *cell = local_cell(b, key, key_len);
         if (actual > ticket->reserved) {
-            rs__gcra_charge(cell, actual - ticket->reserved, rs_clock_now(b->base.clock));
+            rs__redis_local_charge(cell, actual - ticket->reserved, rs_clock_now(b->base.clock));
         } else {
-            rs__gcra_refund(cell, ticket->reserved - actual);
+            rs__redis_local_refund(cell, ticket->reserved - actual);
         }
         return RS_OK;
     }

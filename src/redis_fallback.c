@@ -1,10 +1,7 @@
 /* What every distributed object shares: its key and clock, what it does
  * when Redis fails (the failure policies) and the small in-process GCRA
- * behind RS_REDIS_FAIL_LOCAL.
- *
- * The GCRA is one atomic word (the theoretical arrival time, TAT) updated
- * by compare-exchange; it only runs while Redis is failing, so it favours
- * being small over being configurable. */
+ * behind RS_REDIS_FAIL_LOCAL: one atomic TAT word over core/gcra.h's
+ * arithmetic, used only while Redis is failing. */
 #include <math.h>
 
 #include "core/alloc.h"
@@ -70,75 +67,53 @@ uint64_t rs__redis_us_to_ns(int64_t us)
     return us <= 0 ? 0 : rs__sat_mul((uint64_t)us, 1000);
 }
 
-void rs__gcra_init(rs__gcra *g, double rate, uint64_t burst, double share)
+void rs__redis_local_init(rs__redis_local *l, double rate, uint64_t burst, double share)
 {
-    /* Round the interval up and the burst up: the local share errs towards
-     * the rate, by at most a nanosecond per token and one token. */
-    g->interval_ns = rs__max_u64(rs__sat_from_double(ceil(1e9 / (rate * share))), 1);
-    g->burst = rs__max_u64(rs__sat_from_double(ceil((double)burst * share)), 1);
-    atomic_init(&g->tat_ns, 0);
-}
-
-/* Earliest time n more tokens fit given the TAT `tat`, and the TAT after. */
-static uint64_t wait_for(const rs__gcra *g, uint64_t tat, uint64_t n, uint64_t now_ns,
-                         uint64_t *new_tat)
-{
-    *new_tat = rs__sat_add(rs__max_u64(tat, now_ns), rs__sat_mul(n, g->interval_ns));
-    uint64_t allowed_at = rs__sat_sub(*new_tat, rs__sat_mul(g->burst, g->interval_ns));
-    return rs__sat_sub(allowed_at, now_ns);
-}
-
-int rs__gcra_reserve(rs__gcra *g, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
-                     uint64_t *wait_ns)
-{
-    if (n > g->burst) {
-        *wait_ns = UINT64_MAX;
-        return RS_E_LIMITED;
+    /* The local share errs towards the rate: the burst rounds up, and a rate
+     * beyond the finest the GCRA supports is capped there. */
+    double local_rate = rate * share;
+    uint64_t local_burst = rs__max_u64(rs__sat_from_double(ceil((double)burst * share)), 1);
+    if (!(local_rate <= 1e9)) {
+        local_rate = 1e9;
     }
-    uint64_t tat = atomic_load_explicit(&g->tat_ns, memory_order_acquire);
-    for (;;) {
-        uint64_t new_tat;
-        uint64_t wait = wait_for(g, tat, n, now_ns, &new_tat);
-        if (wait > max_wait_ns) {
-            *wait_ns = wait - max_wait_ns;
-            return RS_E_LIMITED;
-        }
-        if (atomic_compare_exchange_weak_explicit(&g->tat_ns, &tat, new_tat,
-                                                  memory_order_acq_rel,
-                                                  memory_order_acquire)) {
-            *wait_ns = wait;
-            return RS_OK;
-        }
+    while (rs__gcra_init(&l->config, local_rate, local_burst) != RS_OK && local_burst > 1) {
+        local_burst /= 2; /* burst x interval past 64-bit time: only absurd configs */
+    }
+    atomic_init(&l->tat_ns, 0);
+}
+
+int rs__redis_local_reserve(rs__redis_local *l, uint64_t n, uint64_t max_wait_ns,
+                            uint64_t now_ns, uint64_t *wait_ns)
+{
+    uint64_t seen = atomic_load_explicit(&l->tat_ns, memory_order_acquire);
+    rs__gcra_verdict v;
+    while (!rs__gcra_attempt(&l->tat_ns, &seen, 0, &l->config, n, max_wait_ns, now_ns, &v)) {
+    }
+    *wait_ns = v.wait_ns;
+    return v.taken ? RS_OK : RS_E_LIMITED;
+}
+
+uint64_t rs__redis_local_wait_ns(rs__redis_local *l, uint64_t n, uint64_t now_ns)
+{
+    uint64_t tat = atomic_load_explicit(&l->tat_ns, memory_order_acquire);
+    return rs__gcra_judge(&l->config, tat, n, now_ns).wait_ns;
+}
+
+void rs__redis_local_charge(rs__redis_local *l, uint64_t n, uint64_t now_ns)
+{
+    uint64_t cost = rs__sat_mul(n, l->config.interval_ns);
+    uint64_t tat = atomic_load_explicit(&l->tat_ns, memory_order_acquire);
+    while (!atomic_compare_exchange_weak_explicit(&l->tat_ns, &tat,
+                                                  rs__sat_add(rs__max_u64(tat, now_ns), cost),
+                                                  memory_order_acq_rel, memory_order_acquire)) {
     }
 }
 
-uint64_t rs__gcra_wait_ns(rs__gcra *g, uint64_t n, uint64_t now_ns)
+void rs__redis_local_refund(rs__redis_local *l, uint64_t n)
 {
-    if (n > g->burst) {
-        return UINT64_MAX;
-    }
-    uint64_t new_tat;
-    return wait_for(g, atomic_load_explicit(&g->tat_ns, memory_order_acquire), n, now_ns,
-                    &new_tat);
-}
-
-void rs__gcra_charge(rs__gcra *g, uint64_t n, uint64_t now_ns)
-{
-    uint64_t tat = atomic_load_explicit(&g->tat_ns, memory_order_acquire);
-    uint64_t new_tat;
-    do {
-        (void)wait_for(g, tat, n, now_ns, &new_tat);
-    } while (!atomic_compare_exchange_weak_explicit(&g->tat_ns, &tat, new_tat,
-                                                    memory_order_acq_rel,
-                                                    memory_order_acquire));
-}
-
-void rs__gcra_refund(rs__gcra *g, uint64_t n)
-{
-    uint64_t tat = atomic_load_explicit(&g->tat_ns, memory_order_acquire);
-    while (!atomic_compare_exchange_weak_explicit(&g->tat_ns, &tat,
-                                                  rs__sat_sub(tat, rs__sat_mul(n, g->interval_ns)),
-                                                  memory_order_acq_rel,
-                                                  memory_order_acquire)) {
+    uint64_t cost = rs__sat_mul(n, l->config.interval_ns);
+    uint64_t tat = atomic_load_explicit(&l->tat_ns, memory_order_acquire);
+    while (!atomic_compare_exchange_weak_explicit(&l->tat_ns, &tat, rs__sat_sub(tat, cost),
+                                                  memory_order_acq_rel, memory_order_acquire)) {
     }
 }

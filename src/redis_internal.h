@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/atomics.h"
+#include "core/gcra.h"
 #include "resilience/redis.h"
 
 /* ---- URL (redis_url.c) ---- */
@@ -82,28 +83,27 @@ void rs__redis_report(const rs_redis *r, int status, const char *fmt, ...)
 const char *rs__redis_fmt_u64(char *buf, uint64_t value);
 const char *rs__redis_fmt_double(char *buf, double value);
 
-/* ---- Local fallback: an in-process GCRA (redis_fallback.c) ---- */
+/* ---- Local fallback: an in-process GCRA (redis_fallback.c) ----
+ * The arithmetic is core/gcra.h's, shared with the token buckets. */
 
-/* One bucket: `burst` tokens refilling every `interval_ns`, lock-free. */
-typedef struct rs__gcra {
-    rs__atomic_u64 tat_ns; /* theoretical arrival time of the next token */
-    uint64_t interval_ns;  /* ns per token */
-    uint64_t burst;
-} rs__gcra;
+typedef struct rs__redis_local {
+    rs__gcra config;
+    rs__atomic_u64 tat_ns; /* theoretical arrival time (offset 0) */
+} rs__redis_local;
 
 /* `share` of `rate` tokens/s and of `burst` (rounded up, at least 1). */
-void rs__gcra_init(rs__gcra *g, double rate, uint64_t burst, double share);
+void rs__redis_local_init(rs__redis_local *l, double rate, uint64_t burst, double share);
 /* As the token bucket's reserve: RS_OK with *wait_ns <= max_wait_ns (taken),
- * or RS_E_LIMITED with the wait until the same call would succeed
- * (UINT64_MAX when n exceeds the local burst). */
-int rs__gcra_reserve(rs__gcra *g, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
-                     uint64_t *wait_ns);
+ * or RS_E_LIMITED with the whole wait the tokens would need (UINT64_MAX when
+ * n exceeds the local burst). */
+int rs__redis_local_reserve(rs__redis_local *l, uint64_t n, uint64_t max_wait_ns,
+                            uint64_t now_ns, uint64_t *wait_ns);
 /* ns until n tokens are available (UINT64_MAX when n > burst). */
-uint64_t rs__gcra_wait_ns(rs__gcra *g, uint64_t n, uint64_t now_ns);
+uint64_t rs__redis_local_wait_ns(rs__redis_local *l, uint64_t n, uint64_t now_ns);
 /* Takes n tokens unconditionally (usage beyond a reservation). */
-void rs__gcra_charge(rs__gcra *g, uint64_t n, uint64_t now_ns);
+void rs__redis_local_charge(rs__redis_local *l, uint64_t n, uint64_t now_ns);
 /* Gives back n tokens taken earlier (a cancelled or smaller reservation). */
-void rs__gcra_refund(rs__gcra *g, uint64_t n);
+void rs__redis_local_refund(rs__redis_local *l, uint64_t n);
 
 /* The answer of an object whose Redis call failed, for the OPEN and CLOSED
  * policies (LOCAL is the object's own): RS_OK with *wait_ns = 0, or RS_E_IO

@@ -39,7 +39,7 @@
  * must wait up to max_wait moves TAT all the same (x/time/rate semantics).
  * KEYS[1]: TAT as a string; ARGV: interval_us, burst, n, max_wait_us, peek.
  * Returns {granted, wait_us}: the wait before using the tokens, or (refused)
- * until the same reservation would succeed. */
+ * the whole wait they would need, as the local token bucket reports it. */
 static const char gcra_source[] =
     "local key = KEYS[1]\n"
     "local interval = tonumber(ARGV[1])\n"
@@ -59,7 +59,7 @@ static const char gcra_source[] =
     "local wait = new_tat - burst * interval - now\n"
     "if wait < 0 then wait = 0 end\n"
     "if ARGV[5] == '1' then return {1, math.ceil(wait)} end\n"
-    "if wait > max_wait then return {0, math.max(1, math.ceil(wait - max_wait))} end\n"
+    "if wait > max_wait then return {0, math.ceil(wait)} end\n"
     "redis.call('SET', key, string.format('%.17g', new_tat), 'PX',\n"
     "           int(math.ceil((new_tat - now) / 1000) + 1))\n"
     "return {1, math.ceil(wait)}\n";

@@ -9,7 +9,7 @@ struct rs_redis_token_bucket {
     uint64_t burst;
     char interval_us[RS__REDIS_NUM_LEN]; /* script arguments, formatted once */
     char burst_arg[RS__REDIS_NUM_LEN];
-    rs__gcra local;
+    rs__redis_local local;
 };
 
 int rs_redis_token_bucket_new(const rs_redis_token_bucket_config *cfg, const rs_clock *clock,
@@ -28,7 +28,7 @@ int rs_redis_token_bucket_new(const rs_redis_token_bucket_config *cfg, const rs_
     tb->burst = cfg->burst;
     (void)rs__redis_fmt_double(tb->interval_us, 1e6 / cfg->rate);
     (void)rs__redis_fmt_u64(tb->burst_arg, cfg->burst);
-    rs__gcra_init(&tb->local, cfg->rate, cfg->burst,
+    rs__redis_local_init(&tb->local, cfg->rate, cfg->burst,
                   cfg->on_failure == RS_REDIS_FAIL_LOCAL ? cfg->local_share : 1.0);
     *out = tb;
     return RS_OK;
@@ -73,10 +73,10 @@ static int decide(rs_redis_token_bucket *tb, uint64_t n, uint64_t max_wait_ns, u
         return rs__redis_failed(o->redis, o->on_failure, wait_ns);
     }
     if (peek) {
-        *wait_ns = rs__gcra_wait_ns(&tb->local, n, now_ns);
+        *wait_ns = rs__redis_local_wait_ns(&tb->local, n, now_ns);
         return RS_OK;
     }
-    return rs__gcra_reserve(&tb->local, n, max_wait_ns, now_ns, wait_ns);
+    return rs__redis_local_reserve(&tb->local, n, max_wait_ns, now_ns, wait_ns);
 }
 
 int rs_redis_token_bucket_reserve(rs_redis_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,

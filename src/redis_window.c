@@ -13,7 +13,7 @@ struct rs_redis_sliding_window {
     rs__redis_script script;
     char window_us[RS__REDIS_NUM_LEN];
     char limit_arg[RS__REDIS_NUM_LEN];
-    rs__gcra local;
+    rs__redis_local local;
 };
 
 int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
@@ -38,7 +38,7 @@ int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
     (void)rs__redis_fmt_u64(w->window_us, cfg->window_ns / 1000);
     (void)rs__redis_fmt_u64(w->limit_arg, cfg->limit);
     double rate = (double)cfg->limit * 1e9 / (double)cfg->window_ns;
-    rs__gcra_init(&w->local, rate, cfg->limit,
+    rs__redis_local_init(&w->local, rate, cfg->limit,
                   cfg->on_failure == RS_REDIS_FAIL_LOCAL ? cfg->local_share : 1.0);
     *out = w;
     return RS_OK;
@@ -80,10 +80,10 @@ static int decide(rs_redis_sliding_window *w, uint64_t n, uint64_t now_ns, bool 
         return rs__redis_failed(w->base.redis, w->base.on_failure, wait_ns);
     }
     if (peek) {
-        *wait_ns = rs__gcra_wait_ns(&w->local, n, now_ns);
+        *wait_ns = rs__redis_local_wait_ns(&w->local, n, now_ns);
         return RS_OK;
     }
-    return rs__gcra_reserve(&w->local, n, 0, now_ns, wait_ns);
+    return rs__redis_local_reserve(&w->local, n, 0, now_ns, wait_ns);
 }
 
 int rs_redis_sliding_window_try_acquire(rs_redis_sliding_window *w, uint64_t n)

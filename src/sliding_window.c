@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/lock.h"
+#include "core/window_counter.h"
 
 /* One log entry: `count` units admitted at `at_ns` (consecutive admissions
  * at the same instant share a slot). Every slot holds >= 1 unit and at most
@@ -174,60 +175,34 @@ static void counter_rotate(rs_sliding_window *w, instant now)
     w->fixed_index = now.index;
 }
 
-/* previous * (1 - f) + current + n <= limit, with f = elapsed / window_ns,
- * multiplied out by window_ns and compared exactly in 128 bits. */
-static bool counter_fits(const rs_sliding_window *w, uint64_t previous, uint64_t current,
-                         uint64_t n, uint64_t elapsed)
+static rs__window_counter counter_of(const rs_sliding_window *w)
 {
-    rs__u128 weighted = (rs__u128)previous * (w->window_ns - elapsed);
-    rs__u128 fresh = ((rs__u128)current + n) * w->window_ns;
-    return weighted + fresh <= (rs__u128)w->limit * w->window_ns;
+    return (rs__window_counter){ w->limit, w->window_ns };
 }
 
 static bool counter_admit(rs_sliding_window *w, uint64_t n, instant now)
 {
+    rs__window_counter c = counter_of(w);
     counter_rotate(w, now);
-    if (!counter_fits(w, w->previous, w->current, n, now.elapsed)) {
+    if (!rs__window_counter_fits(&c, w->previous, w->current, n, now.elapsed)) {
         return false;
     }
     w->current += n; /* <= limit after the check */
     return true;
 }
 
-/* The earliest elapsed time in a fixed window with `previous` units before
- * it at which `room` more units fit: previous * (W - x) <= room * W, so
- * x = W - floor(room * W / previous), at least 0. W means "not in this
- * window" (the next one starts with this one's count as its previous). */
-static uint64_t counter_first_fit(const rs_sliding_window *w, uint64_t previous, uint64_t room)
-{
-    if (previous == 0) {
-        return 0;
-    }
-    return rs__sat_sub(w->window_ns, rs__mul_div(room, w->window_ns, previous));
-}
-
 static uint64_t counter_fit_at(rs_sliding_window *w, uint64_t n, instant now)
 {
+    rs__window_counter c = counter_of(w);
     counter_rotate(w, now);
-    uint64_t window_start = now.ns - now.elapsed;
-    if (counter_fits(w, w->previous, w->current, n, now.elapsed)) {
-        return now.ns;
-    }
-    if (n <= w->limit - w->current) {
-        /* Fits later in this window, as the previous window's weight fades. */
-        uint64_t room = w->limit - w->current - n;
-        return rs__sat_add(window_start, counter_first_fit(w, w->previous, room));
-    }
-    /* Not before the next window, where this one's count fades instead. */
-    uint64_t next_start = rs__sat_add(window_start, w->window_ns);
-    return rs__sat_add(next_start, counter_first_fit(w, w->current, w->limit - n));
+    return rs__window_counter_fit_at(&c, w->previous, w->current, n, now.ns, now.elapsed);
 }
 
 static uint64_t counter_estimate(rs_sliding_window *w, instant now)
 {
+    rs__window_counter c = counter_of(w);
     counter_rotate(w, now);
-    uint64_t weighted = rs__mul_div_ceil(w->previous, w->window_ns - now.elapsed, w->window_ns);
-    return rs__sat_add(weighted, w->current);
+    return rs__window_counter_estimate(&c, w->previous, w->current, now.elapsed);
 }
 
 /* ---- public API ------------------------------------------------------------ */

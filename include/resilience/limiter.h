@@ -32,9 +32,10 @@ typedef struct rs_limiter_ops {
      * - #RS_OK and `*wait_ns == 0`: granted now.
      * - #RS_OK and `*wait_ns > 0` (never above @p max_wait_ns): reserved; the
      *   units are the caller's after `*wait_ns` ns. Do not ask again.
-     * - #RS_E_LIMITED: nothing taken; `*wait_ns` is how long until asking
-     *   again may succeed (UINT64_MAX = unknown or never). The caller may
-     *   wait that long (if within its patience) and ask again.
+     * - #RS_E_LIMITED: nothing taken; `*wait_ns` is the whole time from now
+     *   until the request could be granted if nothing else took capacity
+     *   meanwhile (UINT64_MAX = unknown or never). A caller whose patience
+     *   covers it may wait that long and ask again; 0 counts as unknown.
      * - #RS_E_OPEN: a shared circuit is open (e.g. another instance tripped
      *   its breaker): refuse the call as an open breaker would.
      * - #RS_E_INVAL: @p n can never be granted (more than the capacity).

@@ -241,8 +241,9 @@ RS_API int rs_redis_token_bucket_try_acquire(rs_redis_token_bucket *tb, uint64_t
  * them; otherwise nothing is taken.
  *
  * @param wait_ns  required. On #RS_OK: the wait, <= max_wait_ns (0 = now).
- *                 On #RS_E_LIMITED: how long until the same reservation
- *                 would succeed (UINT64_MAX when n > burst: never). On
+ *                 On #RS_E_LIMITED: the whole wait the tokens would need
+ *                 (> max_wait_ns; as rs_token_bucket_reserve() reports it;
+ *                 UINT64_MAX when n > burst: never). On
  *                 #RS_E_IO: time until the next reconnect attempt (0 =
  *                 unknown).
  * @return #RS_OK, #RS_E_LIMITED, #RS_E_IO (policy closed), #RS_E_INVAL

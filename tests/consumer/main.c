@@ -53,6 +53,10 @@ int main(void)
         fprintf(stderr, "rs_breaker_state_name is wrong\n");
         return 1;
     }
+    if (rs_shm_unlink("") != RS_E_INVAL) { /* links the shared-memory module (shm_open) */
+        fprintf(stderr, "rs_shm_unlink accepted an empty name\n");
+        return 1;
+    }
     printf("consumer ok: libresilience %s\n", rs_version_string());
     return 0;
 }

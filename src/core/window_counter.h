@@ -1,0 +1,76 @@
+/* The two-bucket sliding-window estimate (RS_WINDOW_COUNTER), shared by the
+ * in-process sliding window and the shared-memory one, so that both admit
+ * exactly the same requests for the same instants.
+ *
+ * Time is cut into fixed windows [k * W, (k+1) * W). With P units admitted
+ * in the previous fixed window, C in the current one and `elapsed` ns of the
+ * current one gone (f = elapsed / W), the estimate is P * (1 - f) + C, and n
+ * units fit when P * (1 - f) + C + n <= limit. Everything here is a pure
+ * function of (P, C, elapsed); where P and C live, and how they move to the
+ * next fixed window, is the caller's business. */
+#ifndef RS_CORE_WINDOW_COUNTER_H
+#define RS_CORE_WINDOW_COUNTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/arith.h"
+
+typedef struct rs__window_counter {
+    uint64_t limit;     /* units per window, >= 1 */
+    uint64_t window_ns; /* W, >= 1 */
+} rs__window_counter;
+
+/* previous * (1 - f) + current + n <= limit, multiplied out by W and
+ * compared exactly in 128 bits. */
+static inline bool rs__window_counter_fits(const rs__window_counter *c, uint64_t previous,
+                                           uint64_t current, uint64_t n, uint64_t elapsed)
+{
+    rs__u128 weighted = (rs__u128)previous * (c->window_ns - elapsed);
+    rs__u128 fresh = ((rs__u128)current + n) * c->window_ns;
+    return weighted + fresh <= (rs__u128)c->limit * c->window_ns;
+}
+
+/* The earliest elapsed time in a fixed window with `previous` units before
+ * it at which `room` more units fit: previous * (W - x) <= room * W, so
+ * x = W - floor(room * W / previous), at least 0. W means "not in this
+ * window" (the next one starts with this one's count as its previous). */
+static inline uint64_t rs__window_counter_first_fit(const rs__window_counter *c,
+                                                    uint64_t previous, uint64_t room)
+{
+    if (previous == 0) {
+        return 0;
+    }
+    return rs__sat_sub(c->window_ns, rs__mul_div(room, c->window_ns, previous));
+}
+
+/* The instant at which 1 <= n <= limit units fit, if nothing else is
+ * admitted meanwhile, seen from `now_ns`, which lies `elapsed` ns into the
+ * fixed window whose counts are (previous, current). */
+static inline uint64_t rs__window_counter_fit_at(const rs__window_counter *c, uint64_t previous,
+                                                 uint64_t current, uint64_t n, uint64_t now_ns,
+                                                 uint64_t elapsed)
+{
+    uint64_t window_start = now_ns - elapsed;
+    if (rs__window_counter_fits(c, previous, current, n, elapsed)) {
+        return now_ns;
+    }
+    if (n <= c->limit - current) {
+        /* Fits later in this window, as the previous window's weight fades. */
+        uint64_t room = c->limit - current - n;
+        return rs__sat_add(window_start, rs__window_counter_first_fit(c, previous, room));
+    }
+    /* Not before the next window, where this one's count fades instead. */
+    uint64_t next_start = rs__sat_add(window_start, c->window_ns);
+    return rs__sat_add(next_start, rs__window_counter_first_fit(c, current, c->limit - n));
+}
+
+/* The estimate P * (1 - f) + C, rounded up, saturating. */
+static inline uint64_t rs__window_counter_estimate(const rs__window_counter *c, uint64_t previous,
+                                                   uint64_t current, uint64_t elapsed)
+{
+    uint64_t weighted = rs__mul_div_ceil(previous, c->window_ns - elapsed, c->window_ns);
+    return rs__sat_add(weighted, current);
+}
+
+#endif /* RS_CORE_WINDOW_COUNTER_H */

@@ -1,0 +1,284 @@
+/* Sliding counter in a shared mapping: core/window_counter.h's estimate, the
+ * one the in-process RS_WINDOW_COUNTER computes, over state that every
+ * process maps and that no lock protects, so a process dying at any instant
+ * leaves nothing held and nothing half-written.
+ *
+ * State words: `latest`, the latest instant any call has used (time never
+ * runs backwards, as in the in-process window), and two slots; fixed window
+ * k counts in slot k & 1. A slot is one word: a seal bit, the low 31 bits of
+ * its window's index (the tag) and a 32-bit count. The count of window k is
+ * the slot's count if the slot carries k's tag, else 0; so window k+2 reuses
+ * k's slot without anyone clearing it.
+ *
+ * A call at instant t in window k = t / W (after t = max(t, latest)):
+ *  1. seals slot k-1: sets its seal bit, with tag k-1 and the count of
+ *     window k-1 (0 if the slot held an older window). A sealed slot never
+ *     changes again until window k+1 reuses it, so P, the previous window's
+ *     count, is final: a straggler still working in window k-1 sees its
+ *     compare-exchange fail and starts over in window k;
+ *  2. reads slot k: C, the current window's count;
+ *  3. admits n if the estimate allows it, with one compare-exchange of slot
+ *     k from C to C + n; if that fails because another call admitted, it
+ *     judges again with the new C.
+ * After reading a slot a call checks that `latest` is still in window k; if
+ * not, time has moved to a later window under it (the slot may already
+ * belong to k+2), and it starts over there. Every write to a slot is a
+ * compare-exchange from the value the call judged, so no decision is ever
+ * applied to a state other than the one it was made on.
+ *
+ * Tags are 31 bits: a slot untouched for a multiple of 2^31 windows (and no
+ * call in the window before) is taken for the current window's and its old
+ * count refuses requests for up to two windows. That errs on the safe side
+ * and needs 24 idle days with 1 ms windows.
+ *
+ * Configuration words in the file: limit, window_ns, 0, 0. */
+#include "resilience/shm.h"
+
+#include "core/alloc.h"
+#include "core/arith.h"
+#include "core/atomics.h"
+#include "core/window_counter.h"
+#include "shm_internal.h"
+
+#define SEALED (UINT64_C(1) << 63)
+#define TAG_MASK ((UINT64_C(1) << 31) - 1)
+#define COUNT_MASK UINT64_C(0xFFFFFFFF)
+
+struct rs_shm_sliding_window {
+    rs__shm_file *file;
+    rs__atomic_u64 *latest; /* ns on CLOCK_MONOTONIC */
+    rs__atomic_u64 *slots;  /* [2] */
+    rs__window_counter counter;
+};
+
+static uint64_t slot_word(uint64_t index, uint64_t count, bool sealed)
+{
+    return (sealed ? SEALED : 0) | (index & TAG_MASK) << 32 | count;
+}
+
+static uint64_t count_in(uint64_t word, uint64_t index)
+{
+    return ((word >> 32) & TAG_MASK) == (index & TAG_MASK) ? word & COUNT_MASK : 0;
+}
+
+int rs_shm_sliding_window_open(const char *name, const rs_sliding_window_config *cfg,
+                               unsigned flags, rs_shm_sliding_window **out)
+{
+    uint64_t words[RS__SHM_CONFIG_WORDS] = { 0 };
+    if (out == NULL || (cfg != NULL && (rs_sliding_window_config_validate(cfg) != RS_OK ||
+                                        cfg->kind != RS_WINDOW_COUNTER ||
+                                        cfg->limit > RS_SHM_SLIDING_WINDOW_MAX_LIMIT))) {
+        return RS_E_INVAL;
+    }
+    if (cfg != NULL) {
+        words[0] = cfg->limit;
+        words[1] = cfg->window_ns;
+    }
+    rs_shm_sliding_window *w = rs__malloc(sizeof *w);
+    if (w == NULL) {
+        return RS_E_NOMEM;
+    }
+    uint64_t in_force[RS__SHM_CONFIG_WORDS];
+    int status = rs__shm_map(name, RS__SHM_KIND_SLIDING_WINDOW, cfg != NULL ? words : NULL,
+                             flags, in_force, &w->file);
+    if (status == RS_OK && (in_force[0] == 0 || in_force[0] > RS_SHM_SLIDING_WINDOW_MAX_LIMIT ||
+                            in_force[1] == 0)) {
+        rs__shm_unmap(w->file); /* a file whose words describe no valid window */
+        status = RS_E_INVAL;
+    }
+    if (status != RS_OK) {
+        rs__free(w);
+        return status;
+    }
+    w->latest = &w->file->state[0];
+    w->slots = &w->file->state[1];
+    w->counter = (rs__window_counter){ in_force[0], in_force[1] };
+    *out = w;
+    return RS_OK;
+}
+
+void rs_shm_sliding_window_close(rs_shm_sliding_window *w)
+{
+    if (w != NULL) {
+        rs__shm_unmap(w->file);
+        rs__free(w);
+    }
+}
+
+int rs_shm_sliding_window_config_get(const rs_shm_sliding_window *w,
+                                     rs_sliding_window_config *cfg)
+{
+    if (w == NULL || cfg == NULL) {
+        return RS_E_INVAL;
+    }
+    *cfg = (rs_sliding_window_config){ .limit = w->counter.limit,
+                                       .window_ns = w->counter.window_ns,
+                                       .kind = RS_WINDOW_COUNTER };
+    return RS_OK;
+}
+
+/* What a call works on: its instant and the two counts there. */
+typedef struct view {
+    uint64_t now_ns;
+    uint64_t index;   /* now_ns / W */
+    uint64_t elapsed; /* now_ns % W */
+    uint64_t previous;
+    uint64_t current;
+    uint64_t current_word; /* slot index & 1 as read */
+} view;
+
+static bool still_in(const rs_shm_sliding_window *w, uint64_t index)
+{
+    return atomic_load_explicit(w->latest, memory_order_acquire) / w->counter.window_ns == index;
+}
+
+/* Step 1: freezes window index-1's count into v->previous. False when time
+ * has moved past window `index` meanwhile. */
+static bool seal_previous(rs_shm_sliding_window *w, view *v)
+{
+    if (v->index == 0) {
+        v->previous = 0;
+        return true;
+    }
+    rs__atomic_u64 *slot = &w->slots[(v->index - 1) & 1];
+    uint64_t word = atomic_load_explicit(slot, memory_order_acquire);
+    for (;;) {
+        if (!still_in(w, v->index)) {
+            return false;
+        }
+        v->previous = count_in(word, v->index - 1);
+        uint64_t sealed = slot_word(v->index - 1, v->previous, true);
+        if (word == sealed ||
+            atomic_compare_exchange_weak_explicit(slot, &word, sealed, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            return true;
+        }
+    }
+}
+
+/* Step 2, or again after a failed compare-exchange left the slot's new value
+ * in v->current_word. False when time has moved past window `index`. */
+static bool judge_current(const rs_shm_sliding_window *w, view *v)
+{
+    if (!still_in(w, v->index)) {
+        return false;
+    }
+    v->current = count_in(v->current_word, v->index);
+    return true;
+}
+
+/* Steps 1 and 2 at max(now, latest). */
+static view observe(rs_shm_sliding_window *w, uint64_t now)
+{
+    view v;
+    for (;;) {
+        v.now_ns = rs__atomic_max(w->latest, now);
+        v.index = v.now_ns / w->counter.window_ns;
+        v.elapsed = v.now_ns % w->counter.window_ns;
+        if (seal_previous(w, &v)) {
+            v.current_word = atomic_load_explicit(&w->slots[v.index & 1], memory_order_acquire);
+            if (judge_current(w, &v)) {
+                return v;
+            }
+        }
+    }
+}
+
+bool rs_shm_sliding_window_try_acquire_at(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns)
+{
+    if (w == NULL || n > w->counter.limit) {
+        return false;
+    }
+    if (n == 0) {
+        return true;
+    }
+    for (;;) {
+        view v = observe(w, now_ns);
+        do {
+            if (!rs__window_counter_fits(&w->counter, v.previous, v.current, n, v.elapsed)) {
+                return false;
+            }
+            uint64_t next = slot_word(v.index, v.current + n, false); /* <= limit < 2^32 */
+            if (atomic_compare_exchange_weak_explicit(&w->slots[v.index & 1], &v.current_word,
+                                                      next, memory_order_acq_rel,
+                                                      memory_order_acquire)) {
+                return true;
+            }
+        } while (judge_current(w, &v));
+    }
+}
+
+bool rs_shm_sliding_window_try_acquire(rs_shm_sliding_window *w, uint64_t n)
+{
+    if (w == NULL || n == 0 || n > w->counter.limit) {
+        return w != NULL && n == 0;
+    }
+    return rs_shm_sliding_window_try_acquire_at(w, n, rs_clock_now(NULL));
+}
+
+uint64_t rs_shm_sliding_window_wait_ns_at(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns)
+{
+    if (w == NULL || n > w->counter.limit) {
+        return UINT64_MAX;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    view v = observe(w, now_ns);
+    uint64_t fit = rs__window_counter_fit_at(&w->counter, v.previous, v.current, n, v.now_ns,
+                                             v.elapsed);
+    /* Measured from the caller's instant, which may be older than v.now_ns. */
+    return rs__sat_sub(fit, now_ns);
+}
+
+uint64_t rs_shm_sliding_window_wait_ns(rs_shm_sliding_window *w, uint64_t n)
+{
+    if (w == NULL || n == 0 || n > w->counter.limit) {
+        return rs_shm_sliding_window_wait_ns_at(w, n, 0);
+    }
+    return rs_shm_sliding_window_wait_ns_at(w, n, rs_clock_now(NULL));
+}
+
+uint64_t rs_shm_sliding_window_count_at(rs_shm_sliding_window *w, uint64_t now_ns)
+{
+    if (w == NULL) {
+        return 0;
+    }
+    view v = observe(w, now_ns);
+    return rs__window_counter_estimate(&w->counter, v.previous, v.current, v.elapsed);
+}
+
+uint64_t rs_shm_sliding_window_count(rs_shm_sliding_window *w)
+{
+    return w != NULL ? rs_shm_sliding_window_count_at(w, rs_clock_now(NULL)) : 0;
+}
+
+/* now_ns is ignored, as for the shared bucket: CLOCK_MONOTONIC is the time
+ * base every process shares. */
+static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
+                           uint64_t *wait_ns)
+{
+    (void)max_wait_ns; /* a window cannot reserve: the caller asks again */
+    (void)now_ns;
+    rs_shm_sliding_window *w = self;
+    uint64_t now = rs_clock_now(NULL);
+    if (rs_shm_sliding_window_try_acquire_at(w, n, now)) {
+        *wait_ns = 0;
+        return RS_OK;
+    }
+    uint64_t wait = rs_shm_sliding_window_wait_ns_at(w, n, now);
+    if (wait == UINT64_MAX) {
+        *wait_ns = UINT64_MAX;
+        return RS_E_INVAL;
+    }
+    /* 0 means another process took the room between the two calls. */
+    *wait_ns = wait == 0 ? 1 : wait;
+    return RS_E_LIMITED;
+}
+
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_sliding_window" };
+
+rs_limiter rs_shm_sliding_window_limiter(rs_shm_sliding_window *w)
+{
+    return (rs_limiter){ w != NULL ? &limiter_ops : NULL, w };
+}

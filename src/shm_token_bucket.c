@@ -1,0 +1,170 @@
+/* Token bucket in a shared mapping: core/gcra.h's algorithm, the one the
+ * in-process bucket runs, on a state word that every process maps. The
+ * configuration is fixed when the file is created, so the word is TAT
+ * itself (offset 0) and a grant is one compare-exchange; a process that
+ * dies at any instant leaves either the old TAT or the new one.
+ *
+ * Configuration words in the file: interval_ns, burst (these two identify
+ * the limit), the rate as the bits of a double (to report it back), 0. */
+#include "resilience/shm.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/gcra.h"
+#include "shm_internal.h"
+
+struct rs_shm_token_bucket {
+    rs__shm_file *file;
+    rs__atomic_u64 *tat; /* TAT in ns on CLOCK_MONOTONIC */
+    rs__gcra config;
+    double rate;
+};
+
+static uint64_t bits_of(double value)
+{
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return bits;
+}
+
+/* The configuration a file holds, checked as a new one would be: a file
+ * whose words do not describe a valid bucket is refused, never used. */
+static int config_from_words(const uint64_t words[RS__SHM_CONFIG_WORDS], rs__gcra *config,
+                             double *rate)
+{
+    double stored;
+    memcpy(&stored, &words[2], sizeof stored);
+    if (rs__gcra_init(config, stored, words[1]) != RS_OK || config->interval_ns != words[0]) {
+        return RS_E_INVAL;
+    }
+    *rate = stored;
+    return RS_OK;
+}
+
+int rs_shm_token_bucket_open(const char *name, const rs_token_bucket_config *cfg, unsigned flags,
+                             rs_shm_token_bucket **out)
+{
+    rs__gcra wanted;
+    uint64_t words[RS__SHM_CONFIG_WORDS] = { 0 };
+    if (out == NULL || (cfg != NULL && rs__gcra_init(&wanted, cfg->rate, cfg->burst) != RS_OK)) {
+        return RS_E_INVAL;
+    }
+    if (cfg != NULL) {
+        words[0] = wanted.interval_ns;
+        words[1] = wanted.burst;
+        words[2] = bits_of(cfg->rate);
+    }
+    rs_shm_token_bucket *tb = rs__malloc(sizeof *tb);
+    if (tb == NULL) {
+        return RS_E_NOMEM;
+    }
+    uint64_t in_force[RS__SHM_CONFIG_WORDS];
+    int status = rs__shm_map(name, RS__SHM_KIND_TOKEN_BUCKET, cfg != NULL ? words : NULL, flags,
+                             in_force, &tb->file);
+    if (status == RS_OK) {
+        status = config_from_words(in_force, &tb->config, &tb->rate);
+        if (status != RS_OK) {
+            rs__shm_unmap(tb->file);
+        }
+    }
+    if (status != RS_OK) {
+        rs__free(tb);
+        return status;
+    }
+    tb->tat = &tb->file->state[0];
+    *out = tb;
+    return RS_OK;
+}
+
+void rs_shm_token_bucket_close(rs_shm_token_bucket *tb)
+{
+    if (tb != NULL) {
+        rs__shm_unmap(tb->file);
+        rs__free(tb);
+    }
+}
+
+int rs_shm_token_bucket_config_get(const rs_shm_token_bucket *tb, rs_token_bucket_config *cfg)
+{
+    if (tb == NULL || cfg == NULL) {
+        return RS_E_INVAL;
+    }
+    *cfg = (rs_token_bucket_config){ .rate = tb->rate, .burst = tb->config.burst };
+    return RS_OK;
+}
+
+/* Takes n >= 1 tokens if the wait they need is at most max_wait_ns. */
+static rs__gcra_verdict take(void *bucket, uint64_t n, uint64_t max_wait_ns, uint64_t now)
+{
+    rs_shm_token_bucket *tb = bucket;
+    rs__gcra_verdict v;
+    uint64_t seen = atomic_load_explicit(tb->tat, memory_order_relaxed);
+    while (!rs__gcra_attempt(tb->tat, &seen, 0, &tb->config, n, max_wait_ns, now, &v)) {
+    }
+    return v;
+}
+
+bool rs_shm_token_bucket_try_acquire_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t now_ns)
+{
+    return rs__gcra_try_acquire(tb, take, n, now_ns);
+}
+
+bool rs_shm_token_bucket_try_acquire(rs_shm_token_bucket *tb, uint64_t n)
+{
+    return rs__gcra_try_acquire(tb, take, n, tb != NULL && n != 0 ? rs_clock_now(NULL) : 0);
+}
+
+int rs_shm_token_bucket_reserve_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,
+                                   uint64_t *wait_ns, uint64_t now_ns)
+{
+    return rs__gcra_reserve(tb, take, n, max_wait_ns, wait_ns, now_ns);
+}
+
+int rs_shm_token_bucket_reserve(rs_shm_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,
+                                uint64_t *wait_ns)
+{
+    uint64_t now = tb != NULL ? rs_clock_now(NULL) : 0;
+    return rs_shm_token_bucket_reserve_at(tb, n, max_wait_ns, wait_ns, now);
+}
+
+int rs_shm_token_bucket_acquire(rs_shm_token_bucket *tb, uint64_t n, uint64_t timeout_ns)
+{
+    uint64_t wait_ns;
+    int status = rs_shm_token_bucket_reserve(tb, n, timeout_ns, &wait_ns);
+    if (status == RS_OK && wait_ns > 0) {
+        rs_clock_sleep(NULL, wait_ns);
+    }
+    return status;
+}
+
+double rs_shm_token_bucket_available_at(rs_shm_token_bucket *tb, uint64_t now_ns)
+{
+    if (tb == NULL) {
+        return 0.0;
+    }
+    return rs__gcra_available(&tb->config, atomic_load_explicit(tb->tat, memory_order_relaxed),
+                              now_ns);
+}
+
+double rs_shm_token_bucket_available(rs_shm_token_bucket *tb)
+{
+    return tb != NULL ? rs_shm_token_bucket_available_at(tb, rs_clock_now(NULL)) : 0.0;
+}
+
+/* The policy's now_ns is ignored: this bucket's instants are CLOCK_MONOTONIC
+ * readings shared with other processes, and the policy may run on another
+ * clock. */
+static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
+                           uint64_t *wait_ns)
+{
+    (void)now_ns;
+    return rs_shm_token_bucket_reserve(self, n, max_wait_ns, wait_ns);
+}
+
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_token_bucket" };
+
+rs_limiter rs_shm_token_bucket_limiter(rs_shm_token_bucket *tb)
+{
+    return (rs_limiter){ tb != NULL ? &limiter_ops : NULL, tb };
+}
