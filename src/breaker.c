@@ -103,7 +103,8 @@ int rs_breaker_config_validate(const rs_breaker_config *cfg)
     if (cfg->window_type != RS_WINDOW_COUNT_BASED && cfg->window_type != RS_WINDOW_TIME_BASED) {
         return RS_E_INVAL;
     }
-    if (cfg->window_size == 0 || cfg->half_open_max_calls == 0 || cfg->success_threshold == 0) {
+    if (cfg->window_size == 0 || cfg->window_size > RS_BREAKER_MAX_WINDOW_SIZE ||
+        cfg->half_open_max_calls == 0 || cfg->success_threshold == 0) {
         return RS_E_INVAL;
     }
     if (!isfinite(cfg->open_multiplier) || !(cfg->open_multiplier >= 1.0)) {
@@ -377,6 +378,15 @@ static inline void record_locked(rs_breaker *b, const rs_permit *p, bool success
 
 /* ---- Public entry points: no lock held on entry. ---- */
 
+/* Open (or forced open) with its open time not yet over: allow refuses. */
+static inline bool refusing(const rs_breaker *b, rs_breaker_state state, uint64_t now_ns)
+{
+    return state == RS_BREAKER_FORCED_OPEN ||
+           (state == RS_BREAKER_OPEN &&
+            now_ns < atomic_load_explicit(&((rs_breaker *)b)->open_until_ns,
+                                          memory_order_relaxed));
+}
+
 /* Shared by both public forms, so neither pays a call through the other's
  * exported (interposable) symbol. */
 static inline int allow(rs_breaker *b, rs_permit *p, uint64_t now_ns)
@@ -388,9 +398,7 @@ static inline int allow(rs_breaker *b, rs_permit *p, uint64_t now_ns)
         return RS_OK;
     }
     /* Failing fast must stay cheap while many callers hit an open breaker. */
-    if (state == RS_BREAKER_FORCED_OPEN ||
-        (state == RS_BREAKER_OPEN &&
-         now_ns < atomic_load_explicit(&b->open_until_ns, memory_order_relaxed))) {
+    if (refusing(b, state, now_ns)) {
         return refuse(b);
     }
     rs__breaker_events_lock(&b->events, MAX_TRANSITIONS_PER_CALL);
@@ -405,6 +413,11 @@ int rs_breaker_allow_at(rs_breaker *b, rs_permit *p, uint64_t now_ns)
         return RS_E_INVAL;
     }
     return allow(b, p, now_ns);
+}
+
+bool rs_breaker_would_refuse_at(rs_breaker *b, uint64_t now_ns)
+{
+    return b != NULL && refusing(b, state_of(load_status(b)), now_ns);
 }
 
 int rs_breaker_allow(rs_breaker *b, rs_permit *p)

@@ -9,11 +9,6 @@
 
 static rs_step step_run(void) { return (rs_step){ RS_STEP_RUN, 0, RS_OK }; }
 
-/* Internal only: a stage passed and the machine moves on to the next phase
- * without returning to the driver. */
-#define STEP_CONTINUE ((rs_step_action)3)
-static rs_step step_continue(void) { return (rs_step){ STEP_CONTINUE, 0, RS_OK }; }
-
 static rs_step step_done(int status) { return (rs_step){ RS_STEP_DONE, 0, status }; }
 
 static void call_init(rs_call_state *c, rs_policy *p, const rs_call_options *opts,
@@ -84,8 +79,7 @@ static rs_step finish(rs_call_state *c, int status, rs_stop_reason reason, uint6
     return step_done(status);
 }
 
-/* Wait until wake, then resume in `resume`; a wait that would cross the
- * deadline ends the call now instead of sleeping in vain. */
+/* Wait until wake, then resume in `resume`. */
 static rs_step wait_then(rs_call_state *c, uint64_t wait_ns, rs__call_phase resume,
                          bool for_limiter, uint64_t now_ns)
 {
@@ -97,91 +91,132 @@ static rs_step wait_then(rs_call_state *c, uint64_t wait_ns, rs__call_phase resu
     return (rs_step){ RS_STEP_WAIT, wait_ns, RS_OK };
 }
 
-/* A limiter needs `wait_ns`: allowed up to this attempt's limiter window,
- * which itself never passes the deadline. Which bound refused decides the
- * status: the limiter's own patience (LIMITED) or the deadline (TIMEOUT). */
-static rs_step limiter_refused(rs_call_state *c, uint64_t now_ns)
+/* How long limiters may still make this attempt wait. When the deadline is
+ * what bounds it, the attempt must start before the deadline, so a wait
+ * ending exactly on it is already too long. */
+static uint64_t limiter_patience(const rs_call_state *c, uint64_t now_ns)
 {
-    if (c->deadline_ns != 0 && c->limiter_until_ns >= c->deadline_ns) {
-        return finish(c, RS_E_TIMEOUT, RS_STOP_TIMEOUT, now_ns);
-    }
-    return finish(c, RS_E_LIMITED, RS_STOP_LIMITER, now_ns);
+    uint64_t patience = rs__sat_sub(c->limiter_until_ns, now_ns);
+    return c->limiter_until_is_deadline ? rs__sat_sub(patience, 1) : patience;
 }
 
-static rs_step admit(rs_call_state *c, uint64_t now_ns)
+/* Every stage below either lets the attempt go on to the next stage
+ * (returns true) or stops here with an instruction for the driver in *out
+ * (returns false): wait, run fn, or done. */
+
+static bool admit(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
     const rs_policy_config *cfg = &c->policy->cfg;
     if (c->deadline_ns != 0 && now_ns >= c->deadline_ns) {
-        return finish(c, RS_E_TIMEOUT, RS_STOP_TIMEOUT, now_ns);
+        *out = finish(c, RS_E_TIMEOUT, RS_STOP_TIMEOUT, now_ns);
+        return false;
     }
     uint32_t number = c->attempt.number;
     memset(&c->attempt, 0, sizeof c->attempt);
     c->attempt.number = number;
     c->attempt.deadline_ns = c->deadline_ns;
     if (c->account.ops != NULL) {
-        int rc = rs_account_reserve(&c->account, c->token_estimate, now_ns, &c->ticket);
+        /* A per-call budget with no estimate anywhere would charge nothing. */
+        int rc = c->token_estimate == 0
+                     ? RS_E_INVAL
+                     : rs_account_reserve(&c->account, c->token_estimate, now_ns, &c->ticket);
         if (rc != RS_OK) {
-            return finish(c, rc, RS_STOP_BUDGET, now_ns);
+            *out = finish(c, rc, RS_STOP_BUDGET, now_ns);
+            return false;
         }
         c->ticket_held = true;
     }
     c->limiter_until_ns = rs__sat_add(now_ns, cfg->max_limiter_wait_ns);
-    if (c->deadline_ns != 0 && c->limiter_until_ns > c->deadline_ns) {
+    c->limiter_until_is_deadline = c->deadline_ns != 0 && c->limiter_until_ns >= c->deadline_ns;
+    if (c->limiter_until_is_deadline) {
         c->limiter_until_ns = c->deadline_ns;
     }
     c->limiter_index = 0;
     c->phase = RS__PHASE_LIMITERS;
-    return step_continue();
+    return true;
+}
+
+static uint64_t limiter_units(const rs_call_state *c, unsigned i)
+{
+    return c->policy->limiter_counts_tokens[i] ? c->token_estimate : 1;
+}
+
+/* Before any limiter takes anything: an open breaker refuses now rather
+ * than after a limiter wait, and the longest wait any limiter announces is
+ * waited first, so that one limiter's refusal never wastes another's
+ * capacity. */
+static bool look_before_taking(rs_call_state *c, uint64_t now_ns, rs_step *out)
+{
+    rs_policy *p = c->policy;
+    if (p->cfg.breaker != NULL && rs_breaker_would_refuse_at(p->cfg.breaker, now_ns)) {
+        *out = finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
+        return false;
+    }
+    uint64_t longest = 0;
+    for (unsigned i = 0; i < p->limiter_count; i++) {
+        uint64_t wait = rs_limiter_wait_ns(&p->limiters[i], limiter_units(c, i), now_ns);
+        if (wait != UINT64_MAX) { /* "never" and "unknown": acquire says which */
+            longest = rs__max_u64(longest, wait);
+        }
+    }
+    if (longest == 0) {
+        return true;
+    }
+    *out = longest > limiter_patience(c, now_ns)
+               ? finish(c, RS_E_LIMITED, RS_STOP_LIMITER, now_ns)
+               : wait_then(c, longest, RS__PHASE_LIMITERS, true, now_ns);
+    return false;
 }
 
 /* Asks each limiter in turn. A reservation waits and moves on; a refusal
  * with a known wait waits and asks the same limiter again; both only within
  * this attempt's limiter patience. */
-static rs_step pass_limiters(rs_call_state *c, uint64_t now_ns)
+static bool pass_limiters(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
     rs_policy *p = c->policy;
+    if (c->limiter_index == 0 && !look_before_taking(c, now_ns, out)) {
+        return false;
+    }
     while (c->limiter_index < p->limiter_count) {
         unsigned i = c->limiter_index;
-        uint64_t units = p->limiter_counts_tokens[i] ? c->token_estimate : 1;
-        uint64_t patience = rs__sat_sub(c->limiter_until_ns, now_ns);
+        uint64_t patience = limiter_patience(c, now_ns);
         uint64_t wait = 0;
-        int rc = rs_limiter_acquire(&p->limiters[i], units, patience, now_ns, &wait);
+        int rc = rs_limiter_acquire(&p->limiters[i], limiter_units(c, i), patience, now_ns, &wait);
         if (rc == RS_OK) {
             c->limiter_index++;
-            if (wait > 0) {
-                return wait_then(c, wait, RS__PHASE_LIMITERS, true, now_ns);
+            if (wait == 0) {
+                continue;
             }
-            continue;
-        }
-        if (rc == RS_E_LIMITED) {
+            *out = wait_then(c, wait, RS__PHASE_LIMITERS, true, now_ns);
+        } else if (rc == RS_E_LIMITED) {
             /* A refusal without a usable wait (0 = unknown) is final. */
-            if (wait == 0 || wait > patience) {
-                return limiter_refused(c, now_ns);
-            }
-            return wait_then(c, wait, RS__PHASE_LIMITERS, true, now_ns);
+            *out = wait == 0 || wait > patience
+                       ? finish(c, RS_E_LIMITED, RS_STOP_LIMITER, now_ns)
+                       : wait_then(c, wait, RS__PHASE_LIMITERS, true, now_ns);
+        } else if (rc == RS_E_OPEN) {
+            *out = finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
+        } else { /* RS_E_INVAL (can never be granted) or RS_E_IO (backend failed) */
+            *out = finish(c, rc, RS_STOP_LIMITER, now_ns);
         }
-        if (rc == RS_E_OPEN) {
-            return finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
-        }
-        /* RS_E_INVAL (can never be granted) or RS_E_IO (backend failed). */
-        return finish(c, rc, RS_STOP_LIMITER, now_ns);
+        return false;
     }
     c->phase = RS__PHASE_BREAKER;
-    return step_continue();
+    return true;
 }
 
-static rs_step pass_breaker(rs_call_state *c, uint64_t now_ns)
+static void pass_breaker(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
     rs_breaker *breaker = c->policy->cfg.breaker;
     if (breaker != NULL) {
         if (rs_breaker_allow_at(breaker, &c->permit, now_ns) != RS_OK) {
-            return finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
+            *out = finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
+            return;
         }
         c->permit_held = true;
     }
     c->phase = RS__PHASE_RUNNING;
     rs__counter_add(&c->policy->counters.attempts, 1);
-    return step_run();
+    *out = step_run();
 }
 
 rs_step rs_call_next_at(rs_call_state *c, uint64_t now_ns)
@@ -189,42 +224,40 @@ rs_step rs_call_next_at(rs_call_state *c, uint64_t now_ns)
     if (c == NULL) {
         return step_done(RS_E_INVAL);
     }
-    for (;;) {
-        rs_step s;
-        switch (c->phase) {
-        case RS__PHASE_DONE:
-            return step_done(c->report.status);
-        case RS__PHASE_RUNNING:
-            return step_run();
-        case RS__PHASE_WAITING:
-            if (now_ns < c->wake_ns) {
-                return (rs_step){ RS_STEP_WAIT, c->wake_ns - now_ns, RS_OK };
-            }
-            {
-                uint64_t waited = now_ns - c->wait_started_ns;
-                c->report.waited_ns = rs__sat_add(c->report.waited_ns, waited);
-                if (c->waiting_for_limiter) {
-                    c->report.limiter_wait_ns = rs__sat_add(c->report.limiter_wait_ns, waited);
-                }
-            }
-            c->phase = c->after_wait;
-            continue;
-        case RS__PHASE_ADMIT:
-            s = admit(c, now_ns);
-            break;
-        case RS__PHASE_LIMITERS:
-            s = pass_limiters(c, now_ns);
-            break;
-        case RS__PHASE_BREAKER:
-            s = pass_breaker(c, now_ns);
-            break;
-        default:
-            return step_done(RS_E_INVAL);
+    rs_step out = step_run();
+    switch (c->phase) {
+    case RS__PHASE_DONE:
+        return step_done(c->report.status);
+    case RS__PHASE_RUNNING:
+        return step_run();
+    case RS__PHASE_WAITING:
+        if (now_ns < c->wake_ns) {
+            return (rs_step){ RS_STEP_WAIT, c->wake_ns - now_ns, RS_OK };
         }
-        if (s.action != STEP_CONTINUE) {
-            return s;
+        {
+            uint64_t waited = now_ns - c->wait_started_ns;
+            c->report.waited_ns = rs__sat_add(c->report.waited_ns, waited);
+            if (c->waiting_for_limiter) {
+                c->report.limiter_wait_ns = rs__sat_add(c->report.limiter_wait_ns, waited);
+            }
         }
+        c->phase = c->after_wait;
+        return rs_call_next_at(c, now_ns);
+    case RS__PHASE_ADMIT:
+        if (!admit(c, now_ns, &out)) {
+            return out;
+        }
+        /* fall through */
+    case RS__PHASE_LIMITERS:
+        if (!pass_limiters(c, now_ns, &out)) {
+            return out;
+        }
+        /* fall through */
+    case RS__PHASE_BREAKER:
+        pass_breaker(c, now_ns, &out);
+        return out;
     }
+    return step_done(RS_E_INVAL);
 }
 
 /* After a retryable failure: the delay before the next attempt, or the end. */
@@ -316,7 +349,8 @@ rs_attempt *rs_call_attempt(rs_call_state *c)
     return c != NULL ? &c->attempt : NULL;
 }
 
-int rs_call_begin(rs_policy *p, const rs_call_options *opts, rs_call_state **out)
+int rs_call_begin_at(rs_policy *p, const rs_call_options *opts, uint64_t now_ns,
+                     rs_call_state **out)
 {
     if (p == NULL || out == NULL) {
         return RS_E_INVAL;
@@ -325,35 +359,43 @@ int rs_call_begin(rs_policy *p, const rs_call_options *opts, rs_call_state **out
     if (c == NULL) {
         return RS_E_NOMEM;
     }
-    call_init(c, p, opts, rs_clock_now(p->clock));
-    c->heap = true;
+    call_init(c, p, opts, now_ns);
     *out = c;
     return RS_OK;
 }
 
+int rs_call_begin(rs_policy *p, const rs_call_options *opts, rs_call_state **out)
+{
+    return rs_call_begin_at(p, opts, p != NULL ? rs_clock_now(p->clock) : 0, out);
+}
+
 /* Ends the call (abandoning it if needed) and copies the report. */
-static void call_end(rs_call_state *c, rs_call_report *report)
+static void call_end(rs_call_state *c, rs_call_report *report, uint64_t now_ns)
 {
     if (c->phase != RS__PHASE_DONE) {
         if (c->permit_held) {
             rs_breaker_release(c->policy->cfg.breaker, &c->permit);
             c->permit_held = false;
         }
-        (void)finish(c, RS_E_TIMEOUT, RS_STOP_ABANDONED, rs_clock_now(c->policy->clock));
+        (void)finish(c, RS_E_TIMEOUT, RS_STOP_ABANDONED, now_ns);
     }
     if (report != NULL) {
         *report = c->report;
     }
 }
 
+void rs_call_end_at(rs_call_state *c, rs_call_report *report, uint64_t now_ns)
+{
+    if (c != NULL) {
+        call_end(c, report, now_ns);
+        rs__free(c);
+    }
+}
+
 void rs_call_end(rs_call_state *c, rs_call_report *report)
 {
-    if (c == NULL) {
-        return;
-    }
-    call_end(c, report);
-    if (c->heap) {
-        rs__free(c);
+    if (c != NULL) {
+        rs_call_end_at(c, report, rs_clock_now(c->policy->clock));
     }
 }
 
@@ -361,6 +403,10 @@ int rs_call_with(rs_policy *p, const rs_call_options *opts, rs_fn fn, void *ctx,
                  rs_call_report *report)
 {
     if (p == NULL || fn == NULL) {
+        if (report != NULL) {
+            memset(report, 0, sizeof *report);
+            report->status = RS_E_INVAL;
+        }
         return RS_E_INVAL;
     }
     const rs_clock *clock = p->clock;
@@ -376,7 +422,7 @@ int rs_call_with(rs_policy *p, const rs_call_options *opts, rs_fn fn, void *ctx,
             s = rs_call_next_at(&c, rs_clock_now(clock));
         }
     }
-    call_end(&c, report);
+    call_end(&c, report, rs_clock_now(clock));
     return s.status;
 }
 

@@ -6,8 +6,15 @@
 #include "core/arith.h"
 #include "policy_internal.h"
 
-static int validate(const rs_policy_config *cfg)
+/* Retry budget tokens are counted in millionths, so that small ratios
+ * (one retry per 10,000 successes) still refill it exactly. */
+#define MICRO 1000000.0
+
+int rs__policy_config_validate(const rs_policy_config *cfg)
 {
+    if (cfg == NULL) {
+        return RS_E_INVAL;
+    }
     if (cfg->max_attempts == 0 || rs_backoff_config_validate(&cfg->backoff) != RS_OK) {
         return RS_E_INVAL;
     }
@@ -21,55 +28,34 @@ static int validate(const rs_policy_config *cfg)
         (cfg->budget != NULL || cfg->account.ops->reserve == NULL)) {
         return RS_E_INVAL;
     }
+    /* An estimate of 0 would reserve nothing, and count nothing. */
+    bool charges_budget = cfg->budget != NULL || cfg->account.ops != NULL;
+    bool counts_tokens = cfg->limiter_counts_tokens || cfg->token_limiter != NULL;
+    if ((charges_budget || counts_tokens) && cfg->token_estimate == 0) {
+        return RS_E_INVAL;
+    }
     if (!isfinite(cfg->retry_ratio) || cfg->retry_ratio < 0.0) {
         return RS_E_INVAL;
     }
     if (cfg->retry_ratio > 0.0 &&
-        (!isfinite(cfg->retry_max_tokens) || cfg->retry_max_tokens < 1.0 ||
+        (cfg->retry_ratio * MICRO < 1.0 || cfg->retry_ratio > 1e9 ||
+         !isfinite(cfg->retry_max_tokens) || cfg->retry_max_tokens < 1.0 ||
          cfg->retry_max_tokens > 1e9)) {
         return RS_E_INVAL;
     }
     return RS_OK;
 }
 
-/* Local modules behind the rs_limiter interface. */
-static int bucket_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
-                          uint64_t *wait_ns)
+static void add_limiter(rs_policy *p, rs_limiter limiter, bool counts_tokens)
 {
-    return rs_token_bucket_reserve_at(self, n, max_wait_ns, wait_ns, now_ns);
-}
-
-static int window_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
-                          uint64_t *wait_ns)
-{
-    (void)max_wait_ns; /* a window cannot reserve: the caller asks again */
-    if (rs_sliding_window_try_acquire_at(self, n, now_ns)) {
-        *wait_ns = 0;
-        return RS_OK;
-    }
-    uint64_t wait = rs_sliding_window_wait_ns_at(self, n, now_ns);
-    if (wait == UINT64_MAX) {
-        *wait_ns = UINT64_MAX;
-        return RS_E_INVAL;
-    }
-    /* 0 means another thread took the last slot between the two calls. */
-    *wait_ns = wait == 0 ? 1 : wait;
-    return RS_E_LIMITED;
-}
-
-static const rs_limiter_ops bucket_ops = { bucket_acquire, "token_bucket" };
-static const rs_limiter_ops window_ops = { window_acquire, "sliding_window" };
-
-static void add_limiter(rs_policy *p, const rs_limiter_ops *ops, void *self, bool counts_tokens)
-{
-    p->limiters[p->limiter_count] = (rs_limiter){ ops, self };
+    p->limiters[p->limiter_count] = limiter;
     p->limiter_counts_tokens[p->limiter_count] = counts_tokens;
     p->limiter_count++;
 }
 
 int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy **out)
 {
-    if (cfg == NULL || out == NULL || validate(cfg) != RS_OK) {
+    if (out == NULL || rs__policy_config_validate(cfg) != RS_OK) {
         return RS_E_INVAL;
     }
     rs_policy *p = rs__calloc(1, sizeof *p);
@@ -79,23 +65,26 @@ int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy 
     p->cfg = *cfg;
     p->clock = clock != NULL ? clock : rs_clock_system();
     if (cfg->window != NULL) {
-        add_limiter(p, &window_ops, cfg->window, false);
+        add_limiter(p, rs_sliding_window_limiter(cfg->window), false);
     }
     if (cfg->limiter != NULL) {
-        add_limiter(p, &bucket_ops, cfg->limiter, cfg->limiter_counts_tokens);
+        add_limiter(p, rs_token_bucket_limiter(cfg->limiter), cfg->limiter_counts_tokens);
+    }
+    if (cfg->token_limiter != NULL) {
+        add_limiter(p, rs_token_bucket_limiter(cfg->token_limiter), true);
     }
     for (size_t i = 0; i < RS_POLICY_MAX_EXTERNAL_LIMITERS; i++) {
         const rs_limiter *l = &cfg->external_limiters[i];
         if (l->ops != NULL) {
-            add_limiter(p, l->ops, l->self, cfg->limiter_counts_tokens);
+            add_limiter(p, *l, cfg->limiter_counts_tokens);
         }
     }
     rs__rng_seed(&p->rng, cfg->backoff.seed);
     if (cfg->retry_ratio > 0.0) {
-        p->retry_max_milli = rs__sat_from_double(cfg->retry_max_tokens * 1000.0);
-        p->retry_ratio_milli = rs__sat_from_double(cfg->retry_ratio * 1000.0);
+        p->retry_max_micro = rs__sat_from_double(cfg->retry_max_tokens * MICRO);
+        p->retry_ratio_micro = rs__sat_from_double(cfg->retry_ratio * MICRO);
     }
-    atomic_init(&p->retry_milli_tokens, p->retry_max_milli);
+    atomic_init(&p->retry_micro_tokens, p->retry_max_micro);
     *out = p;
     return RS_OK;
 }
@@ -107,29 +96,29 @@ void rs_policy_free(rs_policy *p)
 
 bool rs__policy_retry_allowed_after_failure(rs_policy *p)
 {
-    if (p->retry_max_milli == 0) {
+    if (p->retry_max_micro == 0) {
         return true;
     }
-    uint64_t old = atomic_load_explicit(&p->retry_milli_tokens, memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(&p->retry_micro_tokens, memory_order_relaxed);
     uint64_t next;
     do {
-        next = rs__sat_sub(old, 1000);
-    } while (!atomic_compare_exchange_weak_explicit(&p->retry_milli_tokens, &old, next,
+        next = rs__sat_sub(old, (uint64_t)MICRO);
+    } while (!atomic_compare_exchange_weak_explicit(&p->retry_micro_tokens, &old, next,
                                                     memory_order_relaxed, memory_order_relaxed));
-    return next > p->retry_max_milli / 2;
+    return next > p->retry_max_micro / 2;
 }
 
 void rs__policy_record_success(rs_policy *p)
 {
-    if (p->retry_max_milli == 0) {
+    if (p->retry_max_micro == 0) {
         return;
     }
-    uint64_t old = atomic_load_explicit(&p->retry_milli_tokens, memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(&p->retry_micro_tokens, memory_order_relaxed);
     uint64_t next;
     do {
-        next = rs__min_u64(rs__sat_add(old, p->retry_ratio_milli), p->retry_max_milli);
+        next = rs__min_u64(rs__sat_add(old, p->retry_ratio_micro), p->retry_max_micro);
     } while (old != next &&
-             !atomic_compare_exchange_weak_explicit(&p->retry_milli_tokens, &old, next,
+             !atomic_compare_exchange_weak_explicit(&p->retry_micro_tokens, &old, next,
                                                     memory_order_relaxed, memory_order_relaxed));
 }
 
@@ -151,7 +140,7 @@ void rs_policy_stats_get(rs_policy *p, rs_policy_stats *out)
     out->rejected_budget = rs__counter_get(&c->rejected_budget);
     out->rejected_retry_budget = rs__counter_get(&c->rejected_retry_budget);
     out->retry_tokens =
-        (double)atomic_load_explicit(&p->retry_milli_tokens, memory_order_relaxed) / 1000.0;
+        (double)atomic_load_explicit(&p->retry_micro_tokens, memory_order_relaxed) / MICRO;
 }
 
 const char *rs_stop_reason_name(rs_stop_reason reason)

@@ -15,10 +15,10 @@ typedef struct rs__policy_counters {
     rs__atomic_u64 rejected_limiter, rejected_breaker, rejected_budget, rejected_retry_budget;
 } rs__policy_counters;
 
-/* The limiters a policy asks, in order: sliding window, token bucket, the
- * external ones. Local modules are wrapped in the rs_limiter interface so one
- * loop serves them all. */
-#define RS__POLICY_MAX_LIMITERS (2 + RS_POLICY_MAX_EXTERNAL_LIMITERS)
+/* The limiters a policy asks, in order: sliding window, token bucket,
+ * token-counting bucket, the external ones. Local modules are wrapped in the
+ * rs_limiter interface so one loop serves them all. */
+#define RS__POLICY_MAX_LIMITERS (3 + RS_POLICY_MAX_EXTERNAL_LIMITERS)
 
 struct rs_policy {
     rs_policy_config cfg;
@@ -27,11 +27,11 @@ struct rs_policy {
     unsigned limiter_count;
     const rs_clock *clock;
     rs__rng rng; /* jitter for every call on the policy */
-    /* gRPC retry throttling in milli-tokens: starts full, -1000 per failed
-     * attempt, +ratio*1000 per success; retries only while above half. */
-    rs__atomic_u64 retry_milli_tokens;
-    uint64_t retry_max_milli;
-    uint64_t retry_ratio_milli;
+    /* gRPC retry throttling in micro-tokens: starts full, -10^6 per failed
+     * attempt, +ratio*10^6 per success; retries only while above half. */
+    rs__atomic_u64 retry_micro_tokens;
+    uint64_t retry_max_micro;
+    uint64_t retry_ratio_micro;
     rs__policy_counters counters;
 };
 
@@ -57,6 +57,7 @@ struct rs_call_state {
     uint64_t start_ns;
     uint64_t deadline_ns;       /* 0 = none */
     uint64_t limiter_until_ns;  /* this attempt's limiter waits end here */
+    bool limiter_until_is_deadline; /* ...because the deadline comes first */
     unsigned limiter_index;     /* next limiter to ask */
     uint64_t token_estimate;
     rs_account account;         /* the budget charged: the policy's or this call's */
@@ -65,8 +66,10 @@ struct rs_call_state {
     bool ticket_held;
     rs_permit permit;
     bool permit_held;
-    bool heap;                  /* allocated by rs_call_begin */
 };
+
+/* rs_policy_new's validation, for rs_client_new to run before allocating. */
+int rs__policy_config_validate(const rs_policy_config *cfg);
 
 /* Retry budget: records a failed attempt; true if a retry is allowed. */
 bool rs__policy_retry_allowed_after_failure(rs_policy *p);

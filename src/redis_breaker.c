@@ -141,7 +141,8 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
     return check(self, now_ns, wait_ns);
 }
 
-static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_breaker_state" };
+/* No wait_ns: a peek would cost a round trip of its own. */
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_breaker_state", NULL };
 
 rs_limiter rs_redis_breaker_state_limiter(rs_redis_breaker_state *s)
 {

@@ -123,7 +123,8 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
     return decide(tb, n, max_wait_ns, now_ns, false, wait_ns);
 }
 
-static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_token_bucket" };
+/* No wait_ns: a peek would cost a round trip of its own. */
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_token_bucket", NULL };
 
 rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb)
 {

@@ -37,6 +37,7 @@
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/atomics.h"
+#include "core/limiter.h"
 #include "core/window_counter.h"
 #include "shm_internal.h"
 
@@ -262,21 +263,19 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
     (void)now_ns;
     rs_shm_sliding_window *w = self;
     uint64_t now = rs_clock_now(NULL);
-    if (rs_shm_sliding_window_try_acquire_at(w, n, now)) {
-        *wait_ns = 0;
-        return RS_OK;
-    }
-    uint64_t wait = rs_shm_sliding_window_wait_ns_at(w, n, now);
-    if (wait == UINT64_MAX) {
-        *wait_ns = UINT64_MAX;
-        return RS_E_INVAL;
-    }
-    /* 0 means another process took the room between the two calls. */
-    *wait_ns = wait == 0 ? 1 : wait;
-    return RS_E_LIMITED;
+    bool admitted = rs_shm_sliding_window_try_acquire_at(w, n, now);
+    return rs__limiter_window_answer(
+        admitted, admitted ? 0 : rs_shm_sliding_window_wait_ns_at(w, n, now), wait_ns);
 }
 
-static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_sliding_window" };
+static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
+{
+    (void)now_ns;
+    return rs_shm_sliding_window_wait_ns_at(self, n, rs_clock_now(NULL));
+}
+
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_sliding_window",
+                                            limiter_wait_ns };
 
 rs_limiter rs_shm_sliding_window_limiter(rs_shm_sliding_window *w)
 {

@@ -162,7 +162,19 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
     return rs_shm_token_bucket_reserve(self, n, max_wait_ns, wait_ns);
 }
 
-static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_token_bucket" };
+static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
+{
+    (void)now_ns;
+    rs_shm_token_bucket *tb = self;
+    if (n == 0) {
+        return 0;
+    }
+    uint64_t tat = atomic_load_explicit(tb->tat, memory_order_relaxed);
+    return rs__gcra_judge(&tb->config, tat, n, rs_clock_now(NULL)).wait_ns;
+}
+
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_token_bucket",
+                                            limiter_wait_ns };
 
 rs_limiter rs_shm_token_bucket_limiter(rs_shm_token_bucket *tb)
 {

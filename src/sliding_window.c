@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/arith.h"
+#include "core/limiter.h"
 #include "core/lock.h"
 #include "core/window_counter.h"
 
@@ -278,4 +279,27 @@ uint64_t rs_sliding_window_count_at(rs_sliding_window *w, uint64_t now_ns)
 uint64_t rs_sliding_window_count(rs_sliding_window *w)
 {
     return w != NULL ? rs_sliding_window_count_at(w, now_of(w)) : 0;
+}
+
+/* rs_limiter adapter: a window cannot reserve the future, so a refusal
+ * reports when to ask again. */
+static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
+                           uint64_t *wait_ns)
+{
+    (void)max_wait_ns;
+    bool admitted = rs_sliding_window_try_acquire_at(self, n, now_ns);
+    return rs__limiter_window_answer(
+        admitted, admitted ? 0 : rs_sliding_window_wait_ns_at(self, n, now_ns), wait_ns);
+}
+
+static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
+{
+    return rs_sliding_window_wait_ns_at(self, n, now_ns);
+}
+
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "sliding_window", limiter_wait_ns };
+
+rs_limiter rs_sliding_window_limiter(rs_sliding_window *w)
+{
+    return w != NULL ? (rs_limiter){ &limiter_ops, w } : (rs_limiter){ NULL, NULL };
 }

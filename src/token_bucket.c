@@ -207,6 +207,41 @@ int rs_token_bucket_set_rate(rs_token_bucket *tb, double rate, uint64_t burst)
     return rs_token_bucket_set_rate_at(tb, rate, burst, now_of(tb));
 }
 
+uint64_t rs_token_bucket_wait_ns_at(rs_token_bucket *tb, uint64_t n, uint64_t now_ns)
+{
+    if (tb == NULL) {
+        return UINT64_MAX;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    snapshot s = read_snapshot(tb);
+    return rs__gcra_judge(&s.config, s.tat_ns, n, now_ns).wait_ns;
+}
+
+uint64_t rs_token_bucket_wait_ns(rs_token_bucket *tb, uint64_t n)
+{
+    return rs_token_bucket_wait_ns_at(tb, n, tb != NULL ? now_of(tb) : 0);
+}
+
+static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
+                           uint64_t *wait_ns)
+{
+    return rs_token_bucket_reserve_at(self, n, max_wait_ns, wait_ns, now_ns);
+}
+
+static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
+{
+    return rs_token_bucket_wait_ns_at(self, n, now_ns);
+}
+
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "token_bucket", limiter_wait_ns };
+
+rs_limiter rs_token_bucket_limiter(rs_token_bucket *tb)
+{
+    return tb != NULL ? (rs_limiter){ &limiter_ops, tb } : (rs_limiter){ NULL, NULL };
+}
+
 double rs_token_bucket_available_at(rs_token_bucket *tb, uint64_t now_ns)
 {
     if (tb == NULL) {

@@ -184,6 +184,11 @@ static void rejects_invalid_configs(void **state)
     bad[cases].window_type = RS_WINDOW_TIME_BASED;
     bad[cases++].window_size = 0;
     bad[cases] = quiet_config();
+    bad[cases++].window_size = RS_BREAKER_MAX_WINDOW_SIZE + 1;
+    bad[cases] = quiet_config();
+    bad[cases].window_type = RS_WINDOW_TIME_BASED;
+    bad[cases++].window_size = UINT32_MAX; /* would be 96 GiB: refused, not RS_E_NOMEM */
+    bad[cases] = quiet_config();
     bad[cases++].half_open_max_calls = 0;
     bad[cases] = quiet_config();
     bad[cases++].success_threshold = 0;
@@ -193,6 +198,9 @@ static void rejects_invalid_configs(void **state)
         bad[cases++].open_multiplier = bad_multipliers[i];
     }
     assert_true(cases <= RS_TEST_ARRAY_LEN(bad));
+    rs_breaker_config largest = quiet_config();
+    largest.window_size = RS_BREAKER_MAX_WINDOW_SIZE;
+    assert_int_equal(rs_breaker_config_validate(&largest), RS_OK);
 
     fault_alloc_install();
     for (size_t i = 0; i < cases; i++) {
@@ -302,6 +310,32 @@ static void null_clock_is_the_system_clock(void **state)
     assert_true(p.start_ns >= before && p.start_ns <= after);
     rs_breaker_record(b, &p, true);
     assert_int_equal(metrics(b).calls, 1);
+    rs_breaker_free(b);
+}
+
+/* The side-effect-free question: refuses while open, not otherwise, and
+ * asking changes nothing (no rejection counted, no half-open transition). */
+static void would_refuse_answers_without_effects(void **state)
+{
+    (void)state;
+    rs_breaker_config c = quiet_config();
+    c.failure_threshold = 1;
+    rs_breaker *b = make(c);
+    uint64_t now = rs_manual_clock_now(&clock_);
+    assert_false(rs_breaker_would_refuse_at(b, now));
+    calls(b, false, 1);
+    expect_state(b, RS_BREAKER_OPEN);
+    now = rs_manual_clock_now(&clock_);
+    assert_true(rs_breaker_would_refuse_at(b, now));
+    assert_true(rs_breaker_would_refuse_at(b, now + 10 * SEC - 1));
+    assert_false(rs_breaker_would_refuse_at(b, now + 10 * SEC)); /* a probe would go */
+    expect_state(b, RS_BREAKER_OPEN);                            /* ...but none went */
+    assert_int_equal(metrics(b).rejected, 0);
+    rs_breaker_force(b, RS_BREAKER_FORCED_OPEN);
+    assert_true(rs_breaker_would_refuse_at(b, now + 100 * SEC));
+    rs_breaker_force(b, RS_BREAKER_DISABLED);
+    assert_false(rs_breaker_would_refuse_at(b, now));
+    assert_false(rs_breaker_would_refuse_at(NULL, now));
     rs_breaker_free(b);
 }
 
@@ -1550,6 +1584,7 @@ int main(void)
         cmocka_unit_test(defaults_are_documented_values),
         cmocka_unit_test(null_arguments_are_safe),
         cmocka_unit_test(null_clock_is_the_system_clock),
+        cmocka_unit_test(would_refuse_answers_without_effects),
         cmocka_unit_test(consecutive_failures_trip_at_the_threshold),
         cmocka_unit_test(failure_rate_trips_at_the_threshold),
         cmocka_unit_test(minimum_calls_gate_the_rates),

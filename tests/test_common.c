@@ -123,7 +123,15 @@ static int fake_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t n
     return RS_OK;
 }
 
-static const rs_limiter_ops fake_ops = { fake_acquire, "fake" };
+static uint64_t fake_wait_ns(void *self, uint64_t n, uint64_t now_ns)
+{
+    fake_limiter *f = self;
+    f->last_now = now_ns;
+    return n > f->capacity ? 500 : 0;
+}
+
+static const rs_limiter_ops fake_ops = { fake_acquire, "fake", fake_wait_ns };
+static const rs_limiter_ops fake_ops_no_peek = { fake_acquire, "fake", NULL };
 
 static void limiter_interface_dispatches(void **state)
 {
@@ -139,6 +147,11 @@ static void limiter_interface_dispatches(void **state)
     assert_int_equal(rs_limiter_acquire(&l, 2, 1000, 1236, &wait), RS_OK);
     assert_int_equal(wait, 500);
     assert_int_equal(rs_limiter_acquire(&l, 1, 0, 1, NULL), RS_E_INVAL);
+    assert_int_equal(rs_limiter_wait_ns(&l, 1, 1237), 0);
+    assert_int_equal(f.last_now, 1237);
+    assert_int_equal(rs_limiter_wait_ns(&l, 2, 1238), 500);
+    rs_limiter blind = { &fake_ops_no_peek, &f };
+    assert_int_equal(rs_limiter_wait_ns(&blind, 1, 1239), UINT64_MAX); /* unknown */
 
     /* No limiter admits everything. */
     rs_limiter none = { NULL, NULL };
@@ -148,6 +161,8 @@ static void limiter_interface_dispatches(void **state)
     wait = 99;
     assert_int_equal(rs_limiter_acquire(NULL, 1, 0, 0, &wait), RS_OK);
     assert_int_equal(wait, 0);
+    assert_int_equal(rs_limiter_wait_ns(&none, 5, 0), 0);
+    assert_int_equal(rs_limiter_wait_ns(NULL, 5, 0), 0);
 }
 
 /* A fake account: holds up to `left` tokens and records settlements. */

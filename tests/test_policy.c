@@ -3,6 +3,7 @@
 #include "support/fault_alloc.h"
 #include "support/testing.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -394,13 +395,34 @@ static void limiter_wait_is_bounded(void **state)
     assert_int_equal(rs_manual_clock_sleep_count(&clock_), sleeps);
     rs_policy_free(p);
 
-    /* The deadline bounds the wait too, and then it is a timeout. */
+    /* The deadline bounds the wait too: a limiter that would need to wait
+     * past it refuses (RS_E_LIMITED, as DESIGN.md defines it), at once. */
     cfg.max_limiter_wait_ns = 5 * SEC;
     cfg.timeout_ns = 300 * MS;
     p = make_policy(&cfg);
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_TIMEOUT);
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_LIMITED);
+    assert_int_equal(r.reason, RS_STOP_LIMITER);
     assert_int_equal(s.calls, 0);
     assert_int_equal(rs_manual_clock_sleep_count(&clock_), sleeps);
+    rs_policy_free(p);
+
+    /* A wait that would end exactly on the deadline leaves fn no time: also
+     * refused. One nanosecond earlier is fine. */
+    rs_manual_clock_advance(&clock_, 2 * SEC); /* the bucket is full again */
+    assert_true(rs_token_bucket_try_acquire(tb, 1));
+    cfg.timeout_ns = 1 * SEC;
+    p = make_policy(&cfg);
+    s.calls = 0;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_LIMITED);
+    assert_int_equal(s.calls, 0);
+    rs_policy_free(p);
+    cfg.timeout_ns = 1 * SEC + 1;
+    p = make_policy(&cfg);
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(s.started_ns[0] - t0, 1 * SEC);
+    assert_int_equal(s.deadlines[0] - s.started_ns[0], 1); /* fn still has time */
     rs_policy_free(p);
 
     /* More tokens than the burst can never be granted. */
@@ -413,6 +435,76 @@ static void limiter_wait_is_bounded(void **state)
     assert_int_equal(r.reason, RS_STOP_LIMITER);
     rs_policy_free(p);
     rs_token_bucket_free(tb);
+}
+
+/* An open breaker refuses at once: no limiter wait first, no limiter
+ * capacity spent on a call that will not be made. */
+static void open_breaker_fails_fast_before_limiters(void **state)
+{
+    (void)state;
+    rs_token_bucket *tb = make_bucket(1.0, 1);
+    rs_breaker *br = make_breaker(1, 30 * SEC);
+    rs_policy_config cfg = plain_config();
+    cfg.limiter = tb;
+    cfg.breaker = br;
+    cfg.max_limiter_wait_ns = 10 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_FAIL);
+    assert_int_equal(rs_call(p, scripted, &s), RS_E_FAILED); /* trips it */
+    assert_int_equal(rs_breaker_state_get(br), RS_BREAKER_OPEN);
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    for (int i = 0; i < 5; i++) {
+        rs_call_report r;
+        assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_OPEN);
+        assert_int_equal(r.reason, RS_STOP_BREAKER);
+        assert_int_equal(r.limiter_wait_ns, 0);
+    }
+    assert_int_equal(rs_manual_clock_now(&clock_), t0);   /* nobody waited */
+    assert_int_equal(rs_token_bucket_wait_ns(tb, 1), 1 * SEC); /* nothing more taken */
+    rs_policy_free(p);
+    rs_breaker_free(br);
+    rs_token_bucket_free(tb);
+}
+
+/* With a window and a bucket, a refusal by either takes nothing from the
+ * other: every limiter is asked how long it needs before any takes. */
+static void one_limiter_refusing_wastes_no_other(void **state)
+{
+    (void)state;
+    rs_sliding_window_config wc = RS_SLIDING_WINDOW_CONFIG_DEFAULT;
+    wc.limit = 10;
+    wc.window_ns = 60 * SEC;
+    wc.kind = RS_WINDOW_LOG;
+    rs_sliding_window *w = NULL;
+    assert_int_equal(rs_sliding_window_new(&wc, rs_manual_clock_get(&clock_), &w), RS_OK);
+    rs_token_bucket *tb = make_bucket(1.0, 1);
+    rs_policy_config cfg = plain_config();
+    cfg.window = w;
+    cfg.limiter = tb;
+    cfg.max_limiter_wait_ns = 0; /* no waiting: refuse what is not free now */
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_SUCCESS);
+    int ok = 0, limited = 0;
+    for (int i = 0; i < 10; i++) {
+        int rc = rs_call(p, scripted, &s);
+        ok += rc == RS_OK;
+        limited += rc == RS_E_LIMITED;
+    }
+    assert_int_equal(ok, 1);
+    assert_int_equal(limited, 9);
+    assert_int_equal(rs_sliding_window_count(w), 1); /* only the call that went out */
+    rs_policy_free(p);
+
+    /* Waiting allowed: the call waits once for the longest of the two. */
+    cfg.max_limiter_wait_ns = 5 * SEC;
+    p = make_policy(&cfg);
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(r.limiter_wait_ns, 1 * SEC);
+    assert_int_equal(rs_sliding_window_count(w), 2);
+    rs_policy_free(p);
+    rs_token_bucket_free(tb);
+    rs_sliding_window_free(w);
 }
 
 static void sliding_window_is_waited_for(void **state)
@@ -470,7 +562,7 @@ static int fake_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t n
     return f->statuses[i];
 }
 
-static const rs_limiter_ops fake_ops = { fake_acquire, "fake" };
+static const rs_limiter_ops fake_ops = { fake_acquire, "fake", NULL };
 
 static fake_limiter fake(int status, uint64_t wait)
 {
@@ -566,7 +658,7 @@ static void external_limiter_refusals(void **state)
         rs_policy_free(p);
     }
 
-    rs_limiter_ops broken = { NULL, "broken" };
+    rs_limiter_ops broken = { NULL, "broken", NULL };
     cfg.external_limiters[3] = (rs_limiter){ &broken, NULL };
     rs_policy *p = (rs_policy *)0x1;
     assert_int_equal(rs_policy_new(&cfg, NULL, &p), RS_E_INVAL);
@@ -811,6 +903,78 @@ static void retry_budget_drains_and_refills(void **state)
     rs_policy_free(p);
 }
 
+/* A small ratio still refills: the budget counts millionths of a token. */
+static void small_retry_ratios_refill(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.max_attempts = 2;
+    cfg.retry_ratio = 0.0005;
+    cfg.retry_max_tokens = 10;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    for (int i = 0; i < 10; i++) {
+        (void)rs_call(p, scripted, &s);
+    }
+    rs_policy_stats st;
+    rs_policy_stats_get(p, &st);
+    assert_true(st.retry_tokens == 0.0);
+    s = always(RS_SUCCESS);
+    for (int i = 0; i < 12000; i++) {
+        assert_int_equal(rs_call(p, scripted, &s), RS_OK);
+    }
+    rs_policy_stats_get(p, &st);
+    assert_true(st.retry_tokens > 5.999999 && st.retry_tokens < 6.000001);
+    rs_policy_free(p);
+}
+
+typedef struct delay_log {
+    uint64_t delays[8];
+    int count;
+} delay_log;
+
+static void log_delay(void *ctx, const rs_attempt *a, uint64_t delay_ns)
+{
+    (void)a;
+    delay_log *log = ctx;
+    if (log->count < 8) {
+        log->delays[log->count++] = delay_ns;
+    }
+}
+
+static delay_log jittered_delays(uint64_t seed)
+{
+    delay_log log;
+    memset(&log, 0, sizeof log);
+    rs_policy_config cfg = plain_config();
+    cfg.backoff.jitter = RS_JITTER_FULL;
+    cfg.backoff.seed = seed;
+    cfg.max_attempts = 6;
+    cfg.on_retry = log_delay;
+    cfg.hook_ctx = &log;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    assert_int_equal(rs_call(p, scripted, &s), RS_E_EXHAUSTED);
+    rs_policy_free(p);
+    return log;
+}
+
+/* With a fixed seed the jittered schedule of a call is reproducible, and
+ * every delay stays within full jitter's range. */
+static void jitter_is_seeded(void **state)
+{
+    (void)state;
+    delay_log a = jittered_delays(77), b = jittered_delays(77), c = jittered_delays(78);
+    assert_int_equal(a.count, 5);
+    int differences = 0;
+    for (int i = 0; i < a.count; i++) {
+        assert_int_equal(a.delays[i], b.delays[i]);
+        assert_true(a.delays[i] <= (100 * MS) << i);
+        differences += a.delays[i] != c.delays[i];
+    }
+    assert_true(differences >= 4);
+}
+
 typedef struct hook_log {
     uint32_t retry_numbers[8];
     uint64_t retry_delays[8];
@@ -871,8 +1035,8 @@ static void step_api_drives_the_same_logic(void **state)
     rs_policy_config cfg = plain_config();
     rs_policy *p = make_policy(&cfg);
     rs_call_state *c = NULL;
-    assert_int_equal(rs_call_begin(p, NULL, &c), RS_OK);
-    uint64_t now = rs_manual_clock_now(&clock_);
+    uint64_t now = rs_manual_clock_now(&clock_) + 5 * SEC; /* an event loop's own time */
+    assert_int_equal(rs_call_begin_at(p, NULL, now, &c), RS_OK);
 
     rs_step st = rs_call_next_at(c, now);
     assert_int_equal(st.action, RS_STEP_RUN);
@@ -901,7 +1065,7 @@ static void step_api_drives_the_same_logic(void **state)
     assert_int_equal(rs_call_next_at(c, now + 200 * MS).status, RS_OK);
 
     rs_call_report r;
-    rs_call_end(c, &r);
+    rs_call_end_at(c, &r, now + 300 * MS);
     assert_int_equal(r.status, RS_OK);
     assert_int_equal(r.attempts, 2);
     assert_int_equal(r.waited_ns, 100 * MS);
@@ -956,10 +1120,34 @@ static void invalid_arguments(void **state)
     bad.retry_ratio = 0.5;
     bad.retry_max_tokens = 0;
     assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
+    bad = cfg;
+    bad.retry_ratio = 1e-7; /* below one millionth of a token: would never refill */
+    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
+    /* A budget, or a limiter counting tokens, needs an estimate. */
+    rs_budget *budget = make_budget(100, 100);
+    bad = cfg;
+    bad.budget = budget;
+    bad.token_estimate = 0;
+    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
+    rs_budget_free(budget);
+    bad = cfg;
+    bad.limiter_counts_tokens = true;
+    bad.token_estimate = 0;
+    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
+    rs_token_bucket *tokens = make_bucket(100, 100);
+    bad = cfg;
+    bad.token_limiter = tokens;
+    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
+    rs_token_bucket_free(tokens);
     assert_ptr_equal(p, (rs_policy *)0x1);
 
     p = make_policy(&cfg);
     script s = always(RS_SUCCESS);
+    rs_call_report r;
+    memset(&r, 0xff, sizeof r);
+    assert_int_equal(rs_call_ex(p, NULL, &s, &r), RS_E_INVAL);
+    assert_int_equal(r.status, RS_E_INVAL); /* the report is filled all the same */
+    assert_int_equal(r.attempts, 0);
     assert_int_equal(rs_call(NULL, scripted, &s), RS_E_INVAL);
     assert_int_equal(rs_call(p, NULL, &s), RS_E_INVAL);
     rs_call_state *c = NULL;
@@ -1022,8 +1210,9 @@ static void allocation_failures_are_clean(void **state)
     rs_policy *p = make_policy(&cfg);
     assert_int_equal(fault_alloc_sweep(create_call, destroy_call, p), 1);
     rs_policy_free(p);
-    /* client + bucket + window (+ its log) + breaker + budget + policy */
-    assert_true(fault_alloc_sweep(create_client, destroy_client, NULL) >= 6);
+    /* client, bucket, window and its log, breaker, budget, policy */
+    size_t client_allocations = fault_alloc_sweep(create_client, destroy_client, NULL);
+    assert_true(client_allocations >= 7);
 }
 
 static void client_builds_and_owns_its_modules(void **state)
@@ -1058,7 +1247,41 @@ static void client_builds_and_owns_its_modules(void **state)
     assert_int_equal(s.calls, 4);
     rs_client_free(c);
 
+    /* Tokens per second: each attempt takes its estimate from that bucket. */
+    cfg = RS_CLIENT_CONFIG_DEFAULT;
+    cfg.seed = 1;
+    cfg.tokens_per_second = 1000;
+    cfg.token_burst = 2000;
+    cfg.token_estimate = 800;
+    cfg.max_limiter_wait_ns = 0;
+    assert_int_equal(rs_client_new(&cfg, rs_manual_clock_get(&clock_), &c), RS_OK);
+    s = always(RS_SUCCESS);
+    assert_int_equal(rs_client_call(c, scripted, &s), RS_OK);
+    assert_int_equal(rs_client_call(c, scripted, &s), RS_OK);
+    assert_int_equal(rs_client_call(c, scripted, &s), RS_E_LIMITED); /* 2400 > 2000 */
+    rs_manual_clock_advance(&clock_, 400 * MS);
+    assert_int_equal(rs_client_call(c, scripted, &s), RS_OK);
+    rs_client_free(c);
+
+    /* Invalid configurations are refused before anything is allocated. */
     rs_client *none = (rs_client *)0x1;
+    rs_client_config bad[6];
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
+        bad[i] = full_client_config();
+    }
+    bad[0].base_delay_ns = 0;
+    bad[1].token_estimate = 0;      /* a budget that would charge nothing */
+    bad[2].retry_ratio = NAN;
+    bad[3].budget_window_ns = 0;
+    bad[4].requests_per_second = 2e9; /* finer than the bucket supports */
+    bad[5].max_retries = UINT32_MAX;
+    fault_alloc_install();
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
+        assert_int_equal(rs_client_new(&bad[i], NULL, &none), RS_E_INVAL);
+    }
+    assert_int_equal(fault_alloc_total(), 0);
+    fault_alloc_uninstall();
+    cfg = RS_CLIENT_CONFIG_DEFAULT;
     cfg.base_delay_ns = 0;
     assert_int_equal(rs_client_new(&cfg, NULL, &none), RS_E_INVAL);
     cfg = RS_CLIENT_CONFIG_DEFAULT;
@@ -1144,6 +1367,8 @@ int main(void)
         cmocka_unit_test_setup(deadline_is_never_overslept, setup),
         cmocka_unit_test_setup(limiter_wait_is_bounded, setup),
         cmocka_unit_test_setup(sliding_window_is_waited_for, setup),
+        cmocka_unit_test_setup(open_breaker_fails_fast_before_limiters, setup),
+        cmocka_unit_test_setup(one_limiter_refusing_wastes_no_other, setup),
         cmocka_unit_test_setup(external_limiters_are_asked_in_order, setup),
         cmocka_unit_test_setup(external_limiter_refusals, setup),
         cmocka_unit_test_setup(budget_refusal_never_calls_fn, setup),
@@ -1151,6 +1376,8 @@ int main(void)
         cmocka_unit_test_setup(refusals_cancel_the_budget_reservation, setup),
         cmocka_unit_test_setup(accounts_are_charged_like_budgets, setup),
         cmocka_unit_test_setup(retry_budget_drains_and_refills, setup),
+        cmocka_unit_test_setup(small_retry_ratios_refill, setup),
+        cmocka_unit_test_setup(jitter_is_seeded, setup),
         cmocka_unit_test_setup(hooks_see_the_right_numbers, setup),
         cmocka_unit_test_setup(step_api_drives_the_same_logic, setup),
         cmocka_unit_test_setup(abandoning_releases_what_the_attempt_held, setup),

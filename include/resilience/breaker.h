@@ -62,6 +62,9 @@ typedef enum rs_breaker_window {
     RS_WINDOW_TIME_BASED = 1   /**< the outcomes of the last `window_size` seconds */
 } rs_breaker_window;
 
+/** Largest `window_size`: 2^20 outcomes (1 MiB) or seconds (12 days, 24 MiB). @since 0.1.0 */
+#define RS_BREAKER_MAX_WINDOW_SIZE (1u << 20)
+
 /**
  * Breaker configuration; start from #RS_BREAKER_CONFIG_DEFAULT and change
  * what you need. Validated by rs_breaker_config_validate().
@@ -82,8 +85,9 @@ typedef struct rs_breaker_config {
     uint64_t slow_call_ns;
     /** Window kind. Default #RS_WINDOW_COUNT_BASED. */
     rs_breaker_window window_type;
-    /** Window length: outcomes (COUNT_BASED) or seconds (TIME_BASED), >= 1.
-     *  Memory is one byte per outcome, or 24 bytes per second. Default 100. */
+    /** Window length: outcomes (COUNT_BASED) or seconds (TIME_BASED), 1 to
+     *  #RS_BREAKER_MAX_WINDOW_SIZE. Memory is one byte per outcome, or 24
+     *  bytes per second. Default 100. */
     uint32_t window_size;
     /** Outcomes the window must hold before rates are judged; 0 counts as 1, and
      *  a COUNT_BASED window caps it at `window_size`. Default 20. */
@@ -191,7 +195,8 @@ typedef struct rs_breaker_snapshot {
  *         `slow_call_rate` or `half_open_success_rate` is NaN or outside
  *         [0, 1]; `slow_call_rate` > 0 with `slow_call_ns` 0; `window_type` is
  *         not one of #rs_breaker_window; `window_size`, `half_open_max_calls`
- *         or `success_threshold` is 0; `open_multiplier` is < 1, NaN or
+ *         or `success_threshold` is 0; `window_size` exceeds
+ *         #RS_BREAKER_MAX_WINDOW_SIZE; `open_multiplier` is < 1, NaN or
  *         infinite.
  * @note Thread-safe.
  * @since 0.1.0
@@ -244,6 +249,19 @@ RS_API int rs_breaker_allow(rs_breaker *b, rs_permit *p);
  * @since 0.1.0
  */
 RS_API int rs_breaker_allow_at(rs_breaker *b, rs_permit *p, uint64_t now_ns);
+
+/**
+ * Whether rs_breaker_allow_at() would refuse at @p now_ns because the
+ * breaker is OPEN (its open time not over) or FORCED_OPEN, found without
+ * taking a permit, counting a rejection or changing state. Lets a caller
+ * skip work it would do before asking (rs_policy uses it so that an open
+ * breaker fails fast instead of first waiting for a rate limiter). `false`
+ * is no promise: allow may still refuse (every half-open probe slot taken,
+ * or a trip in between). NULL gives false.
+ * @note Thread-safe and lock-free.
+ * @since 0.1.0
+ */
+RS_API bool rs_breaker_would_refuse_at(rs_breaker *b, uint64_t now_ns);
 
 /**
  * Reports the outcome of a call made under permit @p p.

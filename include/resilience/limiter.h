@@ -48,6 +48,14 @@ typedef struct rs_limiter_ops {
                    uint64_t *wait_ns);
     /** Short name for reports and logs, e.g. "token_bucket". */
     const char *name;
+    /**
+     * Optional (NULL = not offered): how long from @p now_ns until @p n
+     * units could be granted (0 = now, UINT64_MAX = never or unknown),
+     * taking nothing. A caller holding several limiters asks all of them
+     * first, so that one limiter's refusal does not waste another's
+     * capacity. Informative only: it promises nothing.
+     */
+    uint64_t (*wait_ns)(void *self, uint64_t n, uint64_t now_ns);
 } rs_limiter_ops;
 
 /**
@@ -59,6 +67,13 @@ typedef struct rs_limiter {
     const rs_limiter_ops *ops;
     void *self;
 } rs_limiter;
+
+/**
+ * Calls `l->ops->wait_ns`: 0 for a NULL or empty limiter, UINT64_MAX when
+ * the backend does not offer it.
+ * @since 0.1.0
+ */
+RS_API uint64_t rs_limiter_wait_ns(const rs_limiter *l, uint64_t n, uint64_t now_ns);
 
 /**
  * Calls `l->ops->acquire`. A NULL or empty limiter grants everything

@@ -5,8 +5,9 @@
  * An #rs_policy points at modules you created (any may be NULL) and runs a
  * user function through them. Each attempt goes:
  *
- *     budget reserve → sliding window → token bucket → external limiters
- *         → breaker allow → fn → breaker record → budget commit
+ *     budget reserve → sliding window → token bucket → token-counting bucket
+ *         → external limiters → breaker allow → fn → breaker record
+ *         → budget commit
  *
  * and a retryable failure waits (backoff, or the server's Retry-After) and
  * starts the next attempt, until success, a permanent failure, the attempt
@@ -107,6 +108,7 @@ typedef struct rs_call_report {
 /** Policy configuration; start from #RS_POLICY_CONFIG_DEFAULT. @since 0.1.0 */
 typedef struct rs_policy_config {
     rs_token_bucket *limiter;   /**< may be NULL; not owned */
+    /* (token_limiter, below, is a second bucket that counts tokens) */
     rs_sliding_window *window;  /**< may be NULL; not owned */
     rs_breaker *breaker;        /**< may be NULL; not owned */
     rs_budget *budget;          /**< may be NULL; not owned */
@@ -132,6 +134,10 @@ typedef struct rs_policy_config {
         memory, a shared breaker flag), asked in this order after the token
         bucket; empty slots (`.ops == NULL`) are skipped */
     rs_limiter external_limiters[RS_POLICY_MAX_EXTERNAL_LIMITERS];
+    /** a token bucket charged token_estimate per attempt (an LLM provider's
+        tokens per second or minute), asked after `limiter`; NULL = none;
+        needs token_estimate > 0 */
+    rs_token_bucket *token_limiter;
     /** a budget behind the rs_account interface (e.g. a Redis budget for one
         tenant), charged instead of `budget`; `.ops == NULL` = none. Setting
         both is #RS_E_INVAL. */
@@ -203,7 +209,10 @@ RS_API void rs_policy_free(rs_policy *p);
 RS_API int rs_call(rs_policy *p, rs_fn fn, void *ctx);
 
 /**
- * rs_call() that also fills @p report (may be NULL).
+ * rs_call() that also fills @p report (may be NULL): attempts, waits, the
+ * last `attempt->error`, why the call stopped. Returns what rs_call()
+ * returns (and the report is filled for every status, #RS_E_INVAL too).
+ * @note Thread-safe, like rs_call().
  * @since 0.1.0
  */
 RS_API int rs_call_ex(rs_policy *p, rs_fn fn, void *ctx, rs_call_report *report);
@@ -222,7 +231,9 @@ typedef struct rs_call_options {
 } rs_call_options;
 
 /**
- * rs_call_ex() with per-call options (@p opts may be NULL).
+ * rs_call_ex() with per-call options (@p opts may be NULL): this call's
+ * token estimate, timeout and budget. Same statuses as rs_call().
+ * @note Thread-safe, like rs_call().
  * @since 0.1.0
  */
 RS_API int rs_call_with(rs_policy *p, const rs_call_options *opts, rs_fn fn, void *ctx,
@@ -263,11 +274,20 @@ typedef struct rs_call_state rs_call_state;
  * @param opts  may be NULL.
  * @param out   receives the state (allocated); release it with rs_call_end().
  * @return #RS_OK, #RS_E_INVAL (NULL @p p or @p out), #RS_E_NOMEM.
- * @note Each state belongs to one driver at a time; many states may run on
- *       one policy concurrently.
+ * @note Each state belongs to one driver at a time: the functions taking an
+ *       rs_call_state must not run concurrently on the same state. Many
+ *       states may run on one policy concurrently.
  * @since 0.1.0
  */
 RS_API int rs_call_begin(rs_policy *p, const rs_call_options *opts, rs_call_state **out);
+
+/**
+ * rs_call_begin() at an explicit time on the policy's clock (for example an
+ * event loop's cached time): the deadline counts from @p now_ns.
+ * @since 0.1.0
+ */
+RS_API int rs_call_begin_at(rs_policy *p, const rs_call_options *opts, uint64_t now_ns,
+                            rs_call_state **out);
 
 /**
  * What to do now: at the start, and after a RS_STEP_WAIT timer fired. A
@@ -291,8 +311,9 @@ RS_API rs_attempt *rs_call_attempt(rs_call_state *c);
 /**
  * Reports fn's verdict for the attempt of the last RS_STEP_RUN and returns
  * the next instruction (RS_STEP_WAIT before a retry, or RS_STEP_DONE).
- * Ignored (the current instruction is returned) unless an attempt is
- * running.
+ * When no attempt is running the verdict is ignored and the call behaves
+ * exactly as rs_call_next() (it may move the machine on if a wait is over).
+ * Reads the policy's clock once. NULL gives RS_STEP_DONE with #RS_E_INVAL.
  * @since 0.1.0
  */
 RS_API rs_step rs_call_complete(rs_call_state *c, rs_verdict verdict);
@@ -308,6 +329,9 @@ RS_API rs_step rs_call_complete_at(rs_call_state *c, rs_verdict verdict, uint64_
  * @since 0.1.0
  */
 RS_API void rs_call_end(rs_call_state *c, rs_call_report *report);
+
+/** rs_call_end() at an explicit time on the policy's clock. @since 0.1.0 */
+RS_API void rs_call_end_at(rs_call_state *c, rs_call_report *report, uint64_t now_ns);
 
 /* ---- Introspection -------------------------------------------------------- */
 
@@ -365,6 +389,8 @@ typedef struct rs_client_config {
     /* rate limits */
     double requests_per_second;   /**< token bucket, 0 = none */
     uint64_t burst;               /**< token bucket capacity (0 = max(1, requests_per_second)) */
+    double tokens_per_second;     /**< a bucket of LLM tokens charged token_estimate per attempt, 0 = none */
+    uint64_t token_burst;         /**< its capacity (0 = max(1, tokens_per_second)) */
     uint64_t requests_per_minute; /**< exact sliding-window log over 60 s, 0 = none */
     uint64_t max_limiter_wait_ns; /**< default 1 s */
     /* circuit breaker */
@@ -385,6 +411,7 @@ typedef struct rs_client_config {
                          .seed = 0, .timeout_ns = 0, .honor_retry_after = true,        \
                          .max_retry_after_ns = 60000000000u, .retry_ratio = 0.1,       \
                          .requests_per_second = 0.0, .burst = 0,                       \
+                         .tokens_per_second = 0.0, .token_burst = 0,                   \
                          .requests_per_minute = 0, .max_limiter_wait_ns = 1000000000u, \
                          .failure_threshold = 0, .recovery_timeout_ns = 30000000000u,  \
                          .budget_per_window = 0, .budget_window_ns = 3600000000000u,   \
@@ -396,17 +423,24 @@ typedef struct rs_client rs_client;
 /**
  * Creates a client and the modules its config enables, all on @p clock.
  *
- * @return #RS_OK; #RS_E_INVAL when @p cfg or @p out is NULL or any derived
- *         module config is invalid (e.g. base_delay_ns 0, base > max,
- *         negative rate); #RS_E_NOMEM (nothing leaks).
+ * @return #RS_OK; #RS_E_INVAL when @p cfg or @p out is NULL, max_retries
+ *         is UINT32_MAX, a budget is configured with token_estimate 0, or
+ *         any derived module config is invalid (e.g. base_delay_ns 0, base >
+ *         max, negative rate), all checked before anything is allocated;
+ *         #RS_E_NOMEM (nothing leaks).
  * @since 0.1.0
  */
 RS_API int rs_client_new(const rs_client_config *cfg, const rs_clock *clock, rs_client **out);
 
-/** rs_call() on the client's policy. @since 0.1.0 */
+/**
+ * rs_call() on the client's policy: the same statuses (#RS_E_INVAL for a
+ * NULL @p c or @p fn).
+ * @note Thread-safe: one client serves many threads.
+ * @since 0.1.0
+ */
 RS_API int rs_client_call(rs_client *c, rs_fn fn, void *ctx);
 
-/** rs_call_ex() on the client's policy. @since 0.1.0 */
+/** rs_call_ex() on the client's policy. Thread-safe. @since 0.1.0 */
 RS_API int rs_client_call_ex(rs_client *c, rs_fn fn, void *ctx, rs_call_report *report);
 
 /**

@@ -54,6 +54,7 @@
 
 #include "resilience/clock.h"
 #include "resilience/common.h"
+#include "resilience/limiter.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -144,6 +145,16 @@ RS_API uint64_t rs_sliding_window_wait_ns(rs_sliding_window *w, uint64_t n);
 
 /** rs_sliding_window_wait_ns() from the instant @p now_ns. @since 0.1.0 */
 RS_API uint64_t rs_sliding_window_wait_ns_at(rs_sliding_window *w, uint64_t n, uint64_t now_ns);
+
+/**
+ * @p w behind the rs_limiter interface (limiter.h): acquire admits now
+ * (RS_OK, wait 0) or refuses with the wait until it may (RS_E_LIMITED), or
+ * RS_E_INVAL when n exceeds the limit; wait_ns is
+ * rs_sliding_window_wait_ns_at(). @p w must outlive the returned value;
+ * NULL gives an empty limiter.
+ * @since 0.1.0
+ */
+RS_API rs_limiter rs_sliding_window_limiter(rs_sliding_window *w);
 
 /**
  * Units counted against the window now: for the log, exactly the units

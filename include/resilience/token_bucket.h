@@ -52,6 +52,7 @@
 
 #include "resilience/clock.h"
 #include "resilience/common.h"
+#include "resilience/limiter.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -197,6 +198,30 @@ RS_API int rs_token_bucket_set_rate(rs_token_bucket *tb, double rate, uint64_t b
 /** rs_token_bucket_set_rate() at the instant @p now_ns. @since 0.1.0 */
 RS_API int rs_token_bucket_set_rate_at(rs_token_bucket *tb, double rate, uint64_t burst,
                                        uint64_t now_ns);
+
+/**
+ * How long until @p n tokens could be taken, taking nothing (the wait a
+ * reserve() would return now). Informative only: another thread may take
+ * tokens first.
+ *
+ * @return ns from now (0 = at once); UINT64_MAX when @p tb is NULL or @p n
+ *         exceeds the burst (never). 0 for @p n = 0.
+ * @note Thread-safe; reads only.
+ * @since 0.1.0
+ */
+RS_API uint64_t rs_token_bucket_wait_ns(rs_token_bucket *tb, uint64_t n);
+
+/** rs_token_bucket_wait_ns() at the instant @p now_ns. @since 0.1.0 */
+RS_API uint64_t rs_token_bucket_wait_ns_at(rs_token_bucket *tb, uint64_t n, uint64_t now_ns);
+
+/**
+ * @p tb behind the rs_limiter interface (limiter.h), for rs_policy's
+ * external limiters and other code that holds any kind of limiter: acquire
+ * is rs_token_bucket_reserve_at(), wait_ns is rs_token_bucket_wait_ns_at().
+ * @p tb must outlive the returned value; NULL gives an empty limiter.
+ * @since 0.1.0
+ */
+RS_API rs_limiter rs_token_bucket_limiter(rs_token_bucket *tb);
 
 /**
  * Tokens available now, with the fraction refilled so far (for example 2.5).

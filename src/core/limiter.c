@@ -1,5 +1,7 @@
 #include "resilience/limiter.h"
 
+#include "core/limiter.h"
+
 #include <stddef.h>
 
 int rs_limiter_acquire(const rs_limiter *l, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
@@ -13,4 +15,22 @@ int rs_limiter_acquire(const rs_limiter *l, uint64_t n, uint64_t max_wait_ns, ui
         return RS_OK;
     }
     return l->ops->acquire(l->self, n, max_wait_ns, now_ns, wait_ns);
+}
+
+uint64_t rs_limiter_wait_ns(const rs_limiter *l, uint64_t n, uint64_t now_ns)
+{
+    if (l == NULL || l->ops == NULL) {
+        return 0;
+    }
+    return l->ops->wait_ns != NULL ? l->ops->wait_ns(l->self, n, now_ns) : UINT64_MAX;
+}
+
+int rs__limiter_window_answer(bool admitted, uint64_t wait_if_refused, uint64_t *wait_ns)
+{
+    if (admitted) {
+        *wait_ns = 0;
+        return RS_OK;
+    }
+    *wait_ns = wait_if_refused == 0 ? 1 : wait_if_refused;
+    return wait_if_refused == UINT64_MAX ? RS_E_INVAL : RS_E_LIMITED;
 }

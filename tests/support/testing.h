@@ -21,7 +21,8 @@
 
 /* Runs fn(arg) on `count` threads at once (count <= 16) and joins them. The
  * threads start together behind a barrier so they really contend. Fails the
- * test if a thread cannot be created. */
+ * test if a thread cannot be created or returns non-NULL (the way a thread
+ * reports a failed check). */
 void rs_test_run_threads(unsigned count, void *(*fn)(void *arg), void *arg);
 
 /* Real monotonic time, for the concurrency tests that run on the system clock. */

@@ -31,8 +31,14 @@ void rs_test_run_threads(unsigned count, void *(*fn)(void *arg), void *arg)
     for (unsigned i = 0; i < count; i++) {
         assert_int_equal(pthread_create(&threads[i], NULL, start_together, &start), 0);
     }
+    /* A thread reports a failed check by returning non-NULL (cmocka's
+     * asserts only work on the test's own thread). */
+    void *failures[16];
     for (unsigned i = 0; i < count; i++) {
-        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        assert_int_equal(pthread_join(threads[i], &failures[i]), 0);
+    }
+    for (unsigned i = 0; i < count; i++) {
+        assert_null(failures[i]);
     }
     (void)pthread_barrier_destroy(&barrier);
 }

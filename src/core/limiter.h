@@ -1,0 +1,15 @@
+/* Helpers for backends implementing the public rs_limiter interface. */
+#ifndef RS_CORE_LIMITER_H
+#define RS_CORE_LIMITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The rs_limiter answer of a limiter that cannot reserve the future (a
+ * sliding window): RS_OK when `admitted`, else RS_E_LIMITED with
+ * `wait_if_refused` (a 0 there means another caller took the room between
+ * the try and the question: ask again in 1 ns), or RS_E_INVAL when that
+ * wait is UINT64_MAX (never). */
+int rs__limiter_window_answer(bool admitted, uint64_t wait_if_refused, uint64_t *wait_ns);
+
+#endif /* RS_CORE_LIMITER_H */
