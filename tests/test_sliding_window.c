@@ -2,6 +2,7 @@
  * count, reference models for both kinds on random sequences, the counter's
  * worst-case over-admission, allocation failure, and concurrency. */
 #include "support/fault_alloc.h"
+#include "support/spans.h"
 #include "support/testing.h"
 
 #include <stdatomic.h>
@@ -529,15 +530,10 @@ static void racing_threads_get_exactly_the_limit(void **state)
 
 #define STRESS_MAX 60000
 
-/* An admission happened at some instant between `before` and `after`. */
-typedef struct span {
-    uint64_t before, after;
-} span;
-
 typedef struct stress {
     rs_sliding_window *w;
     uint64_t deadline;
-    span spans[4][STRESS_MAX];
+    rs_test_span spans[4][STRESS_MAX];
     size_t counts[4];
     atomic_uint next_thread;
 } stress;
@@ -558,52 +554,17 @@ static void *hammer(void *arg)
             (void)rs_sliding_window_count(s->w);
         }
         if (admitted) {
-            s->spans[id][count++] = (span){ before, rs_test_now_ns() };
+            s->spans[id][count++] = (rs_test_span){ before, rs_test_now_ns() };
         }
     }
     s->counts[id] = count;
     return NULL;
 }
 
-static int by_before(const void *a, const void *b)
-{
-    const span *x = a, *y = b;
-    return (x->before > y->before) - (x->before < y->before);
-}
-
-/* Admissions certainly inside [from, from + length): their whole span is. */
-static uint64_t most_certainly_inside(const span *all, size_t len, uint64_t length)
-{
-    uint64_t most = 0;
-    for (size_t i = 0; i < len; i++) {
-        uint64_t inside = 0;
-        for (size_t j = i; j < len && all[j].before < all[i].before + length; j++) {
-            inside += all[j].after < all[i].before + length;
-        }
-        most = inside > most ? inside : most;
-    }
-    return most;
-}
-
-/* Admissions certainly inside one fixed window [k * length, (k+1) * length). */
-static uint64_t most_in_a_fixed_window(const span *all, size_t len, uint64_t length)
-{
-    uint64_t most = 0, run = 0, index = UINT64_MAX;
-    for (size_t i = 0; i < len; i++) {
-        if (all[i].before / length != all[i].after / length) {
-            continue;
-        }
-        run = all[i].before / length == index ? run + 1 : 1;
-        index = all[i].before / length;
-        most = run > most ? run : most;
-    }
-    return most;
-}
-
 static void run_stress(rs_window_kind kind, uint64_t duration_ns)
 {
     static stress s;
-    static span all[4 * STRESS_MAX];
+    static rs_test_span all[4 * STRESS_MAX];
     const uint64_t limit = 40, window = 10 * MS;
     s.w = make(kind, limit, window, NULL);
     uint64_t start = rs_test_now_ns();
@@ -614,11 +575,11 @@ static void run_stress(rs_window_kind kind, uint64_t duration_ns)
     size_t len = 0;
     for (int t = 0; t < 4; t++) {
         assert_true(s.counts[t] < STRESS_MAX);
-        memcpy(&all[len], s.spans[t], s.counts[t] * sizeof(span));
+        memcpy(&all[len], s.spans[t], s.counts[t] * sizeof(rs_test_span));
         len += s.counts[t];
     }
-    qsort(all, len, sizeof all[0], by_before);
-    uint64_t most = most_certainly_inside(all, len, window);
+    rs_test_spans_sort(all, len);
+    uint64_t most = rs_test_spans_most_within(all, len, window);
     print_message("# %zu admitted in %.3f s, at most %llu in one window\n", len, elapsed / 1e9,
                   (unsigned long long)most);
     if (kind == RS_WINDOW_LOG) {
@@ -626,7 +587,7 @@ static void run_stress(rs_window_kind kind, uint64_t duration_ns)
     } else {
         /* Below twice the limit in any window, within it in each fixed one. */
         assert_true(most <= 2 * limit - 1);
-        assert_true(most_in_a_fixed_window(all, len, window) <= limit);
+        assert_true(rs_test_spans_most_in_a_fixed_window(all, len, window) <= limit);
     }
     double windows = elapsed / (double)window;
     assert_true((double)len <= (double)limit * (windows + 1));
