@@ -18,7 +18,7 @@ static void call_init(rs_call_state *c, rs_policy *p, const rs_call_options *opt
     c->policy = p;
     c->phase = RS__PHASE_ADMIT;
     c->start_ns = now_ns;
-    c->attempt.number = 1;
+    c->attempt_number = 1;
     uint64_t timeout = p->cfg.timeout_ns;
     c->token_estimate = p->cfg.token_estimate;
     c->account = p->cfg.budget != NULL ? rs_budget_account(p->cfg.budget) : p->cfg.account;
@@ -107,13 +107,14 @@ static uint64_t limiter_patience(const rs_call_state *c, uint64_t now_ns)
 static bool admit(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
     const rs_policy_config *cfg = &c->policy->cfg;
-    if (c->deadline_ns != 0 && now_ns >= c->deadline_ns) {
-        *out = finish(c, RS_E_TIMEOUT, RS_STOP_TIMEOUT, now_ns);
+    /* An open breaker refuses before the budget is even asked: failing fast
+     * must cost no reservation (a round trip with a remote budget). */
+    if (cfg->breaker != NULL && rs_breaker_would_refuse_at(cfg->breaker, now_ns)) {
+        *out = finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
         return false;
     }
-    uint32_t number = c->attempt.number;
     memset(&c->attempt, 0, sizeof c->attempt);
-    c->attempt.number = number;
+    c->attempt.number = c->attempt_number;
     c->attempt.deadline_ns = c->deadline_ns;
     if (c->account.ops != NULL) {
         /* A per-call budget with no estimate anywhere would charge nothing. */
@@ -141,31 +142,37 @@ static uint64_t limiter_units(const rs_call_state *c, unsigned i)
     return c->policy->limiter_counts_tokens[i] ? c->token_estimate : 1;
 }
 
-/* Before any limiter takes anything: an open breaker refuses now rather
- * than after a limiter wait, and the longest wait any limiter announces is
- * waited first, so that one limiter's refusal never wastes another's
- * capacity. */
+/* Before any limiter takes anything, every limiter that can tell is asked
+ * how long it needs. If one needs more than the attempt's patience, the
+ * attempt is refused now, having taken nothing from the others (a call the
+ * bucket refuses has not used a window slot). Limiters that cannot reserve
+ * (windows) are waited for here; those that can (buckets) queue callers
+ * themselves when they are asked, so waiting for them first would only
+ * make every contender wake up and find the token gone. */
 static bool look_before_taking(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
     rs_policy *p = c->policy;
-    if (p->cfg.breaker != NULL && rs_breaker_would_refuse_at(p->cfg.breaker, now_ns)) {
-        *out = finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
-        return false;
-    }
-    uint64_t longest = 0;
+    uint64_t longest = 0, longest_unreserving = 0;
     for (unsigned i = 0; i < p->limiter_count; i++) {
-        uint64_t wait = rs_limiter_wait_ns(&p->limiters[i], limiter_units(c, i), now_ns);
-        if (wait != UINT64_MAX) { /* "never" and "unknown": acquire says which */
-            longest = rs__max_u64(longest, wait);
+        const rs_limiter *l = &p->limiters[i];
+        uint64_t wait = rs_limiter_wait_ns(l, limiter_units(c, i), now_ns);
+        if (wait == UINT64_MAX) { /* "never" and "unknown": acquire says which */
+            continue;
+        }
+        longest = rs__max_u64(longest, wait);
+        if (!l->ops->reserves) {
+            longest_unreserving = rs__max_u64(longest_unreserving, wait);
         }
     }
-    if (longest == 0) {
-        return true;
+    if (longest > limiter_patience(c, now_ns)) {
+        *out = finish(c, RS_E_LIMITED, RS_STOP_LIMITER, now_ns);
+        return false;
     }
-    *out = longest > limiter_patience(c, now_ns)
-               ? finish(c, RS_E_LIMITED, RS_STOP_LIMITER, now_ns)
-               : wait_then(c, longest, RS__PHASE_LIMITERS, true, now_ns);
-    return false;
+    if (longest_unreserving > 0) {
+        *out = wait_then(c, longest_unreserving, RS__PHASE_LIMITERS, true, now_ns);
+        return false;
+    }
+    return true;
 }
 
 /* Asks each limiter in turn. A reservation waits and moves on; a refusal
@@ -189,8 +196,8 @@ static bool pass_limiters(rs_call_state *c, uint64_t now_ns, rs_step *out)
             }
             *out = wait_then(c, wait, RS__PHASE_LIMITERS, true, now_ns);
         } else if (rc == RS_E_LIMITED) {
-            /* A refusal without a usable wait (0 = unknown) is final. */
-            *out = wait == 0 || wait > patience
+            /* A refusal without a usable wait (0 or UINT64_MAX) is final. */
+            *out = wait == 0 || wait == UINT64_MAX || wait > patience
                        ? finish(c, RS_E_LIMITED, RS_STOP_LIMITER, now_ns)
                        : wait_then(c, wait, RS__PHASE_LIMITERS, true, now_ns);
         } else if (rc == RS_E_OPEN) {
@@ -242,6 +249,11 @@ rs_step rs_call_next_at(rs_call_state *c, uint64_t now_ns)
             }
         }
         c->phase = c->after_wait;
+        /* A driver that wakes late (timers rounded up, a slow loop) must not
+         * start an attempt past the deadline. */
+        if (c->deadline_ns != 0 && now_ns >= c->deadline_ns) {
+            return finish(c, RS_E_TIMEOUT, RS_STOP_TIMEOUT, now_ns);
+        }
         return rs_call_next_at(c, now_ns);
     case RS__PHASE_ADMIT:
         if (!admit(c, now_ns, &out)) {
@@ -265,14 +277,14 @@ static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
 {
     rs_policy *p = c->policy;
     const rs_policy_config *cfg = &p->cfg;
-    if (c->attempt.number >= cfg->max_attempts) {
+    if (c->attempt_number >= cfg->max_attempts) {
         (void)rs__policy_retry_allowed_after_failure(p);
         return finish(c, RS_E_EXHAUSTED, RS_STOP_EXHAUSTED, now_ns);
     }
     if (!rs__policy_retry_allowed_after_failure(p)) {
         return finish(c, RS_E_LIMITED, RS_STOP_RETRY_BUDGET, now_ns);
     }
-    uint64_t delay = rs_backoff_delay(&cfg->backoff, c->attempt.number, c->prev_delay_ns,
+    uint64_t delay = rs_backoff_delay(&cfg->backoff, c->attempt_number, c->prev_delay_ns,
                                       rs__rng_next(&p->rng));
     c->prev_delay_ns = delay;
     uint64_t retry_after = c->attempt.retry_after_ns;
@@ -283,7 +295,13 @@ static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
         }
         delay = retry_after;
     }
-    if (c->deadline_ns != 0 && rs__sat_add(now_ns, delay) >= c->deadline_ns) {
+    uint64_t retry_at = rs__sat_add(now_ns, delay);
+    /* The attempt just made may have tripped the breaker: if it will still
+     * be open when the retry is due, stop now rather than sleep first. */
+    if (cfg->breaker != NULL && rs_breaker_would_refuse_at(cfg->breaker, retry_at)) {
+        return finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
+    }
+    if (c->deadline_ns != 0 && retry_at >= c->deadline_ns) {
         return finish(c, RS_E_TIMEOUT, RS_STOP_TIMEOUT, now_ns);
     }
     if (cfg->on_retry != NULL) {
@@ -291,8 +309,33 @@ static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
     }
     c->report.retries++;
     rs__counter_add(&p->counters.retries, 1);
-    c->attempt.number++;
+    c->attempt_number++;
     return wait_then(c, delay, RS__PHASE_ADMIT, false, now_ns);
+}
+
+/* The attempt that ran is over: the breaker judges it (unless it failed by
+ * the caller's fault) and the budget is charged what it used. */
+static void settle_attempt(rs_call_state *c, bool success, uint64_t tokens_used, uint64_t now_ns)
+{
+    const rs_policy_config *cfg = &c->policy->cfg;
+    if (c->permit_held) {
+        if (c->attempt.caller_fault) {
+            rs_breaker_release(cfg->breaker, &c->permit);
+        } else {
+            rs_breaker_record_at(cfg->breaker, &c->permit, success, now_ns);
+        }
+        c->permit_held = false;
+    }
+    if (c->ticket_held) {
+        rs_account_commit(&c->account, &c->ticket, tokens_used);
+        c->ticket_held = false;
+    }
+    c->report.attempts++;
+    c->report.last_error = c->attempt.error;
+    if (c->attempt.retry_after_ns != 0) {
+        c->report.retry_after_ns = c->attempt.retry_after_ns;
+    }
+    c->attempt.number = c->attempt_number; /* what the hooks see, whatever fn wrote */
 }
 
 rs_step rs_call_complete_at(rs_call_state *c, rs_verdict verdict, uint64_t now_ns)
@@ -303,24 +346,7 @@ rs_step rs_call_complete_at(rs_call_state *c, rs_verdict verdict, uint64_t now_n
     if (c->phase != RS__PHASE_RUNNING) {
         return rs_call_next_at(c, now_ns);
     }
-    const rs_policy_config *cfg = &c->policy->cfg;
-    if (c->permit_held) {
-        if (c->attempt.caller_fault) {
-            rs_breaker_release(cfg->breaker, &c->permit);
-        } else {
-            rs_breaker_record_at(cfg->breaker, &c->permit, verdict == RS_SUCCESS, now_ns);
-        }
-        c->permit_held = false;
-    }
-    if (c->ticket_held) {
-        rs_account_commit(&c->account, &c->ticket, c->attempt.tokens_used);
-        c->ticket_held = false;
-    }
-    c->report.attempts++;
-    c->report.last_error = c->attempt.error;
-    if (c->attempt.retry_after_ns != 0) {
-        c->report.retry_after_ns = c->attempt.retry_after_ns;
-    }
+    settle_attempt(c, verdict == RS_SUCCESS, c->attempt.tokens_used, now_ns);
     switch (verdict) {
     case RS_SUCCESS:
         rs__policy_record_success(c->policy);
@@ -369,14 +395,16 @@ int rs_call_begin(rs_policy *p, const rs_call_options *opts, rs_call_state **out
     return rs_call_begin_at(p, opts, p != NULL ? rs_clock_now(p->clock) : 0, out);
 }
 
-/* Ends the call (abandoning it if needed) and copies the report. */
+/* Ends the call (abandoning it if needed) and copies the report. An
+ * attempt abandoned while running was sent: the service had it and did not
+ * answer in time, so the breaker counts a failure and the budget keeps at
+ * least the estimate. */
 static void call_end(rs_call_state *c, rs_call_report *report, uint64_t now_ns)
 {
+    if (c->phase == RS__PHASE_RUNNING) {
+        settle_attempt(c, false, rs__max_u64(c->attempt.tokens_used, c->ticket.reserved), now_ns);
+    }
     if (c->phase != RS__PHASE_DONE) {
-        if (c->permit_held) {
-            rs_breaker_release(c->policy->cfg.breaker, &c->permit);
-            c->permit_held = false;
-        }
         (void)finish(c, RS_E_TIMEOUT, RS_STOP_ABANDONED, now_ns);
     }
     if (report != NULL) {

@@ -47,7 +47,8 @@ typedef enum rs__call_phase {
 
 struct rs_call_state {
     rs_policy *policy;
-    rs_attempt attempt;
+    rs_attempt attempt;         /* what fn sees (and may scribble on) */
+    uint32_t attempt_number;    /* the machine's own count, 1-based */
     rs_call_report report;
     rs__call_phase phase;
     rs__call_phase after_wait; /* phase to resume when wake_ns is reached */

@@ -142,7 +142,7 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
 }
 
 /* No wait_ns: a peek would cost a round trip of its own. */
-static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_breaker_state", NULL };
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_breaker_state", NULL, false };
 
 rs_limiter rs_redis_breaker_state_limiter(rs_redis_breaker_state *s)
 {

@@ -124,7 +124,7 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
 }
 
 /* No wait_ns: a peek would cost a round trip of its own. */
-static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_token_bucket", NULL };
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_token_bucket", NULL, true };
 
 rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb)
 {

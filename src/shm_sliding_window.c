@@ -275,7 +275,7 @@ static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
 }
 
 static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_sliding_window",
-                                            limiter_wait_ns };
+                                            limiter_wait_ns, false };
 
 rs_limiter rs_shm_sliding_window_limiter(rs_shm_sliding_window *w)
 {

@@ -174,7 +174,7 @@ static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
 }
 
 static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_token_bucket",
-                                            limiter_wait_ns };
+                                            limiter_wait_ns, true };
 
 rs_limiter rs_shm_token_bucket_limiter(rs_shm_token_bucket *tb)
 {

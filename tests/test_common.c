@@ -130,8 +130,8 @@ static uint64_t fake_wait_ns(void *self, uint64_t n, uint64_t now_ns)
     return n > f->capacity ? 500 : 0;
 }
 
-static const rs_limiter_ops fake_ops = { fake_acquire, "fake", fake_wait_ns };
-static const rs_limiter_ops fake_ops_no_peek = { fake_acquire, "fake", NULL };
+static const rs_limiter_ops fake_ops = { fake_acquire, "fake", fake_wait_ns, false };
+static const rs_limiter_ops fake_ops_no_peek = { fake_acquire, "fake", NULL, false };
 
 static void limiter_interface_dispatches(void **state)
 {

@@ -507,6 +507,113 @@ static void one_limiter_refusing_wastes_no_other(void **state)
     rs_sliding_window_free(w);
 }
 
+/* A driver whose timer fires late must not start an attempt past the
+ * deadline. */
+static void late_wake_does_not_run_past_the_deadline(void **state)
+{
+    (void)state;
+    rs_token_bucket *tb = make_bucket(1.0, 1);
+    assert_true(rs_token_bucket_try_acquire(tb, 1)); /* empty for 1 s */
+    rs_policy_config cfg = plain_config();
+    cfg.limiter = tb;
+    cfg.max_limiter_wait_ns = 5 * SEC;
+    cfg.timeout_ns = 1500 * MS;
+    rs_policy *p = make_policy(&cfg);
+    rs_call_state *c = NULL;
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    assert_int_equal(rs_call_begin_at(p, NULL, t0, &c), RS_OK);
+    rs_step st = rs_call_next_at(c, t0);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    assert_int_equal(st.wait_ns, 1 * SEC);
+    st = rs_call_next_at(c, t0 + 1600 * MS); /* the timer fired 600 ms late */
+    assert_int_equal(st.action, RS_STEP_DONE);
+    assert_int_equal(st.status, RS_E_TIMEOUT);
+    rs_call_end_at(c, NULL, t0 + 1600 * MS);
+    rs_policy_free(p);
+    rs_token_bucket_free(tb);
+}
+
+/* Contending calls on one bucket queue in its reservations: those that fit
+ * the patience wait their turn, the rest are refused at once, none sleeps
+ * and then fails. */
+static void contending_calls_queue_on_the_bucket(void **state)
+{
+    (void)state;
+    rs_token_bucket *tb = make_bucket(10.0, 1);
+    rs_policy_config cfg = plain_config();
+    cfg.limiter = tb;
+    cfg.max_limiter_wait_ns = 1 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    rs_call_state *calls[20];
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    int run_now = 0, queued = 0, refused = 0;
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(rs_call_begin_at(p, NULL, t0, &calls[i]), RS_OK);
+        rs_step st = rs_call_next_at(calls[i], t0);
+        if (st.action == RS_STEP_RUN) {
+            run_now++;
+        } else if (st.action == RS_STEP_WAIT) {
+            assert_int_equal(st.wait_ns, (uint64_t)queued * 100 * MS + 100 * MS);
+            queued++;
+        } else {
+            assert_int_equal(st.status, RS_E_LIMITED);
+            refused++;
+        }
+    }
+    assert_int_equal(run_now, 1);
+    assert_int_equal(queued, 10);
+    assert_int_equal(refused, 9);
+    for (int i = 0; i < 20; i++) {
+        rs_call_end_at(calls[i], NULL, t0);
+    }
+    rs_policy_free(p);
+    rs_token_bucket_free(tb);
+}
+
+/* A retryable failure that trips the breaker ends the call at once when the
+ * breaker will still be open at the retry time: no sleep, and RS_E_OPEN (a
+ * local refusal), not a timeout. */
+static void breaker_tripped_by_an_attempt_stops_the_retry(void **state)
+{
+    (void)state;
+    rs_breaker *br = make_breaker(1, 30 * SEC);
+    rs_policy_config cfg = plain_config();
+    cfg.breaker = br;
+    cfg.backoff.base_ns = 5 * SEC;
+    cfg.backoff.max_ns = 5 * SEC;
+    cfg.timeout_ns = 3 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    rs_call_report r;
+    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_OPEN);
+    assert_int_equal(r.reason, RS_STOP_BREAKER);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(rs_manual_clock_sleep_count(&clock_), 0);
+    rs_policy_free(p);
+    rs_breaker_free(br);
+}
+
+/* fn may scribble on its attempt; the machine keeps its own count. */
+static rs_verdict scribbling(void *ctx, rs_attempt *a)
+{
+    int *calls = ctx;
+    (*calls)++;
+    a->number = 0;
+    return RS_RETRY;
+}
+
+static void fn_cannot_reset_the_attempt_count(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.max_attempts = 3;
+    rs_policy *p = make_policy(&cfg);
+    int calls = 0;
+    assert_int_equal(rs_call(p, scribbling, &calls), RS_E_EXHAUSTED);
+    assert_int_equal(calls, 3);
+    rs_policy_free(p);
+}
+
 static void sliding_window_is_waited_for(void **state)
 {
     (void)state;
@@ -562,7 +669,7 @@ static int fake_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t n
     return f->statuses[i];
 }
 
-static const rs_limiter_ops fake_ops = { fake_acquire, "fake", NULL };
+static const rs_limiter_ops fake_ops = { fake_acquire, "fake", NULL, false };
 
 static fake_limiter fake(int status, uint64_t wait)
 {
@@ -637,7 +744,7 @@ static void external_limiter_refusals(void **state)
     } cases[] = {
         { RS_E_LIMITED, 2 * SEC, RS_E_LIMITED, RS_STOP_LIMITER },  /* beyond patience */
         { RS_E_LIMITED, 0, RS_E_LIMITED, RS_STOP_LIMITER },        /* no usable wait: final */
-        { RS_E_LIMITED, UINT64_MAX, RS_E_LIMITED, RS_STOP_LIMITER },
+        { RS_E_LIMITED, UINT64_MAX, RS_E_LIMITED, RS_STOP_LIMITER },   /* never */
         { RS_E_OPEN, 0, RS_E_OPEN, RS_STOP_BREAKER },              /* a shared open circuit */
         { RS_E_IO, 0, RS_E_IO, RS_STOP_LIMITER },                  /* backend failed closed */
         { RS_E_INVAL, UINT64_MAX, RS_E_INVAL, RS_STOP_LIMITER },   /* can never be granted */
@@ -658,7 +765,16 @@ static void external_limiter_refusals(void **state)
         rs_policy_free(p);
     }
 
-    rs_limiter_ops broken = { NULL, "broken", NULL };
+    /* "Never" stays never even for a caller willing to wait for ever. */
+    cfg.max_limiter_wait_ns = UINT64_MAX;
+    first = fake(RS_E_LIMITED, UINT64_MAX);
+    rs_policy *forever = make_policy(&cfg);
+    script s2 = always(RS_SUCCESS);
+    assert_int_equal(rs_call(forever, scripted, &s2), RS_E_LIMITED);
+    assert_int_equal(s2.calls, 0);
+    rs_policy_free(forever);
+
+    rs_limiter_ops broken = { NULL, "broken", NULL, false };
     cfg.external_limiters[3] = (rs_limiter){ &broken, NULL };
     rs_policy *p = (rs_policy *)0x1;
     assert_int_equal(rs_policy_new(&cfg, NULL, &p), RS_E_INVAL);
@@ -1074,16 +1190,23 @@ static void step_api_drives_the_same_logic(void **state)
     rs_policy_free(p);
 }
 
-static void abandoning_releases_what_the_attempt_held(void **state)
+static void abandoning_settles_what_the_attempt_held(void **state)
 {
     (void)state;
     rs_budget *b = make_budget(1000, 1000);
-    rs_breaker *br = make_breaker(1, 1 * SEC);
+    rs_breaker *br = make_breaker(2, 1 * SEC);
+    rs_token_bucket *tb = make_bucket(1.0, 1);
     rs_policy_config cfg = plain_config();
     cfg.budget = b;
     cfg.breaker = br;
+    cfg.limiter = tb;
     cfg.token_estimate = 400;
+    cfg.max_limiter_wait_ns = 5 * SEC;
     rs_policy *p = make_policy(&cfg);
+
+    /* Abandoned while fn runs (an event loop's own timeout): the request
+     * went out, so the budget keeps the estimate (or what fn reported, if
+     * more) and the breaker counts a failure. */
     rs_call_state *c = NULL;
     assert_int_equal(rs_call_begin(p, NULL, &c), RS_OK);
     assert_int_equal(rs_call_next(c).action, RS_STEP_RUN);
@@ -1092,11 +1215,27 @@ static void abandoning_releases_what_the_attempt_held(void **state)
     rs_call_end(c, &r);
     assert_int_equal(r.reason, RS_STOP_ABANDONED);
     assert_int_equal(r.status, RS_E_TIMEOUT);
-    assert_int_equal(rs_budget_remaining(b), 1000);
-    /* The released permit recorded nothing: the breaker is still closed. */
+    assert_int_equal(r.attempts, 1);
+    assert_int_equal(rs_budget_remaining(b), 600);
+    rs_breaker_snapshot m;
+    assert_int_equal(rs_breaker_metrics(br, &m), RS_OK);
+    assert_int_equal(m.failures, 1);
+
+    /* Abandoned while waiting for the limiter: nothing was sent, so the
+     * reservation is given back and the breaker hears nothing. */
+    assert_int_equal(rs_call_begin(p, NULL, &c), RS_OK);
+    rs_step st = rs_call_next(c);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    assert_int_equal(rs_budget_remaining(b), 200);
+    rs_call_end(c, &r);
+    assert_int_equal(r.attempts, 0);
+    assert_int_equal(rs_budget_remaining(b), 600);
+    assert_int_equal(rs_breaker_metrics(br, &m), RS_OK);
+    assert_int_equal(m.failures, 1);
     assert_int_equal(rs_breaker_state_get(br), RS_BREAKER_CLOSED);
     rs_call_end(NULL, NULL);
     rs_policy_free(p);
+    rs_token_bucket_free(tb);
     rs_breaker_free(br);
     rs_budget_free(b);
 }
@@ -1367,6 +1506,10 @@ int main(void)
         cmocka_unit_test_setup(deadline_is_never_overslept, setup),
         cmocka_unit_test_setup(limiter_wait_is_bounded, setup),
         cmocka_unit_test_setup(sliding_window_is_waited_for, setup),
+        cmocka_unit_test_setup(late_wake_does_not_run_past_the_deadline, setup),
+        cmocka_unit_test_setup(contending_calls_queue_on_the_bucket, setup),
+        cmocka_unit_test_setup(breaker_tripped_by_an_attempt_stops_the_retry, setup),
+        cmocka_unit_test_setup(fn_cannot_reset_the_attempt_count, setup),
         cmocka_unit_test_setup(open_breaker_fails_fast_before_limiters, setup),
         cmocka_unit_test_setup(one_limiter_refusing_wastes_no_other, setup),
         cmocka_unit_test_setup(external_limiters_are_asked_in_order, setup),
@@ -1380,7 +1523,7 @@ int main(void)
         cmocka_unit_test_setup(jitter_is_seeded, setup),
         cmocka_unit_test_setup(hooks_see_the_right_numbers, setup),
         cmocka_unit_test_setup(step_api_drives_the_same_logic, setup),
-        cmocka_unit_test_setup(abandoning_releases_what_the_attempt_held, setup),
+        cmocka_unit_test_setup(abandoning_settles_what_the_attempt_held, setup),
         cmocka_unit_test_setup(invalid_arguments, setup),
         cmocka_unit_test_setup(allocation_failures_are_clean, setup),
         cmocka_unit_test_setup(client_builds_and_owns_its_modules, setup),

@@ -11,6 +11,7 @@
 #ifndef RESILIENCE_LIMITER_H
 #define RESILIENCE_LIMITER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "resilience/common.h"
@@ -56,6 +57,13 @@ typedef struct rs_limiter_ops {
      * capacity. Informative only: it promises nothing.
      */
     uint64_t (*wait_ns)(void *self, uint64_t n, uint64_t now_ns);
+    /**
+     * True when acquire can reserve future capacity (answer #RS_OK with a
+     * wait), as a token bucket does: such a limiter queues its callers
+     * itself, so a caller should ask it at once rather than wait first.
+     * False for limiters that only admit now or refuse (windows, flags).
+     */
+    bool reserves;
 } rs_limiter_ops;
 
 /**
