@@ -82,6 +82,13 @@ static int plan_client(const rs_client_config *cfg, client_plan *plan)
     plan->budget.max_per_request =
         cfg->budget_max_per_request != 0 ? cfg->budget_max_per_request : cfg->budget_per_window;
 
+    /* A configuration where every call would be refused is a mistake. */
+    if (cfg->token_estimate != 0 &&
+        ((plan->use_token_bucket && cfg->token_estimate > plan->token_bucket.burst) ||
+         (plan->use_budget && (cfg->token_estimate > plan->budget.max_per_request ||
+                               cfg->token_estimate > plan->budget.max_per_window)))) {
+        return RS_E_INVAL;
+    }
     /* The policy is checked as it will be: with a budget and a token bucket
      * standing in for the real ones, which only matter by being there. */
     rs_policy_config as_built = *pc;

@@ -48,9 +48,9 @@ static int decide(rs_redis_token_bucket *tb, uint64_t n, uint64_t max_wait_ns, u
         *wait_ns = 0;
         return RS_OK;
     }
-    if (n > tb->burst) {
+    if (n > tb->burst) { /* never: as the local bucket answers it */
         *wait_ns = UINT64_MAX;
-        return peek ? RS_OK : RS_E_LIMITED;
+        return peek ? RS_OK : RS_E_INVAL;
     }
     char n_arg[RS__REDIS_NUM_LEN], max_wait_arg[RS__REDIS_NUM_LEN];
     const char *argv[5] = { tb->interval_us, tb->burst_arg, rs__redis_fmt_u64(n_arg, n),
@@ -91,7 +91,9 @@ int rs_redis_token_bucket_reserve(rs_redis_token_bucket *tb, uint64_t n, uint64_
 int rs_redis_token_bucket_try_acquire(rs_redis_token_bucket *tb, uint64_t n)
 {
     uint64_t wait;
-    return rs_redis_token_bucket_reserve(tb, n, 0, &wait);
+    int rc = rs_redis_token_bucket_reserve(tb, n, 0, &wait);
+    /* A try that can never succeed is a refusal, as the local bucket's false. */
+    return rc == RS_E_INVAL && tb != NULL ? RS_E_LIMITED : rc;
 }
 
 int rs_redis_token_bucket_acquire(rs_redis_token_bucket *tb, uint64_t n, uint64_t timeout_ns)
@@ -115,12 +117,7 @@ int rs_redis_token_bucket_wait_ns(rs_redis_token_bucket *tb, uint64_t n, uint64_
 static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
                            uint64_t *wait_ns)
 {
-    rs_redis_token_bucket *tb = self;
-    if (n > tb->burst) {
-        *wait_ns = UINT64_MAX;
-        return RS_E_INVAL;
-    }
-    return decide(tb, n, max_wait_ns, now_ns, false, wait_ns);
+    return decide(self, n, max_wait_ns, now_ns, false, wait_ns);
 }
 
 /* No wait_ns: a peek would cost a round trip of its own. */

@@ -1404,7 +1404,7 @@ static void client_builds_and_owns_its_modules(void **state)
 
     /* Invalid configurations are refused before anything is allocated. */
     rs_client *none = (rs_client *)0x1;
-    rs_client_config bad[6];
+    rs_client_config bad[8];
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
         bad[i] = full_client_config();
     }
@@ -1414,6 +1414,9 @@ static void client_builds_and_owns_its_modules(void **state)
     bad[3].budget_window_ns = 0;
     bad[4].requests_per_second = 2e9; /* finer than the bucket supports */
     bad[5].max_retries = UINT32_MAX;
+    bad[6].token_estimate = 20000;  /* above the budget's 10,000 per window: never fits */
+    bad[7].tokens_per_second = 100;
+    bad[7].token_burst = 50; /* below the estimate of 100: every call refused */
     fault_alloc_install();
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
         assert_int_equal(rs_client_new(&bad[i], NULL, &none), RS_E_INVAL);

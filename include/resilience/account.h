@@ -42,7 +42,9 @@ typedef struct rs_account_ops {
      * source may ignore it) and fills @p ticket.
      * @return #RS_OK; #RS_E_BUDGET (not enough left, or over the
      *         per-request cap: nothing held); #RS_E_IO (the backend failed
-     *         and its failure policy is to refuse); #RS_E_INVAL.
+     *         and its failure policy is to refuse); #RS_E_NOMEM (the backend
+     *         needed memory for this request and had none); #RS_E_INVAL.
+     *         rs_call returns any of these as they are.
      */
     int (*reserve)(void *self, uint64_t estimate, uint64_t now_ns, rs_account_ticket *ticket);
     /** Replaces the ticket's estimate with what was really used. */

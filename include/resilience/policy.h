@@ -174,10 +174,12 @@ typedef struct rs_policy rs_policy;
  * @param out    receives the policy; untouched on error.
  * @return #RS_OK; #RS_E_INVAL when @p cfg or @p out is NULL, max_attempts
  *         is 0, the backoff config is invalid (rs_backoff_config_validate),
- *         retry_ratio is negative/NaN/infinite, retry_ratio > 0 with
- *         retry_max_tokens not a finite value >= 1, both `budget` and
- *         `account` are set, or an external limiter or the account has no
- *         operations; #RS_E_NOMEM.
+ *         retry_ratio is negative, NaN or infinite, or positive but below
+ *         1e-6 or above 1e9, retry_ratio > 0 with retry_max_tokens not in
+ *         [1, 1e9], both `budget` and `account` are set, token_estimate is 0
+ *         while a budget, an account, `token_limiter` or
+ *         `limiter_counts_tokens` would charge it, or an external limiter or
+ *         the account has no operations; #RS_E_NOMEM.
  * @since 0.1.0
  */
 RS_API int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy **out);
@@ -343,7 +345,7 @@ typedef struct rs_policy_stats {
     uint64_t exhausted;             /**< calls that returned RS_E_EXHAUSTED */
     uint64_t timeouts;              /**< calls that returned RS_E_TIMEOUT */
     uint64_t attempts;              /**< times fn ran */
-    uint64_t retries;               /**< retries started after a wait */
+    uint64_t retries;               /**< retries scheduled (the wait before another attempt began) */
     uint64_t rejected_limiter;      /**< calls stopped by the token bucket or window */
     uint64_t rejected_breaker;      /**< calls stopped by an open breaker */
     uint64_t rejected_budget;       /**< calls stopped by the token budget */
@@ -424,10 +426,13 @@ typedef struct rs_client rs_client;
  * Creates a client and the modules its config enables, all on @p clock.
  *
  * @return #RS_OK; #RS_E_INVAL when @p cfg or @p out is NULL, max_retries
- *         is UINT32_MAX, a budget is configured with token_estimate 0, or
- *         any derived module config is invalid (e.g. base_delay_ns 0, base >
- *         max, negative rate), all checked before anything is allocated;
- *         #RS_E_NOMEM (nothing leaks).
+ *         is UINT32_MAX, a budget or tokens_per_second is configured with
+ *         token_estimate 0, token_estimate exceeds token_burst or the
+ *         budget's per-request or per-window maximum (every call would be
+ *         refused), rs_policy_new() would refuse the derived policy, or any
+ *         derived module config is invalid (e.g. base_delay_ns 0, base >
+ *         max, a negative or too fine rate), all checked before anything is
+ *         allocated; #RS_E_NOMEM (nothing leaks).
  * @since 0.1.0
  */
 RS_API int rs_client_new(const rs_client_config *cfg, const rs_clock *clock, rs_client **out);

@@ -242,12 +242,13 @@ RS_API int rs_redis_token_bucket_try_acquire(rs_redis_token_bucket *tb, uint64_t
  *
  * @param wait_ns  required. On #RS_OK: the wait, <= max_wait_ns (0 = now).
  *                 On #RS_E_LIMITED: the whole wait the tokens would need
- *                 (> max_wait_ns; as rs_token_bucket_reserve() reports it;
- *                 UINT64_MAX when n > burst: never). On
+ *                 (> max_wait_ns; as rs_token_bucket_reserve() reports it).
+ *                 On #RS_E_INVAL for n > burst: UINT64_MAX (never). On
  *                 #RS_E_IO: time until the next reconnect attempt (0 =
  *                 unknown).
  * @return #RS_OK, #RS_E_LIMITED, #RS_E_IO (policy closed), #RS_E_INVAL
- *         (@p tb or @p wait_ns NULL).
+ *         (@p tb or @p wait_ns NULL, or n > burst: never, as the local
+ *         bucket answers it).
  * @note Thread-safe; one round trip.
  * @since 0.1.0
  */
