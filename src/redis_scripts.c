@@ -68,8 +68,10 @@ static const char gcra_source[] =
  * admission time. Entries at or before now - window are dropped, then the
  * request is admitted only if all n fit; a refused request adds nothing.
  * `now` never goes below the newest entry, so a server clock stepping back
- * cannot make members collide or let old entries linger uncounted.
- * Members "<now>.<count+i>" are unique: at one `now` the count only grows.
+ * cannot let old entries linger uncounted. Members are "<now>.<k>" added
+ * with NX, k counting up from the count until n new members went in: the
+ * count can shrink at one `now` (entries evicted meanwhile), so a name may
+ * already be taken, and a taken name is skipped rather than overwritten.
  * KEYS[1]: the sorted set; ARGV: window_us, limit, n, peek.
  * Returns {granted, wait_us (-1 = never), count}. */
 static const char log_source[] =
@@ -84,13 +86,11 @@ static const char log_source[] =
     "if count + n <= limit then\n"
     "  if ARGV[4] ~= '1' and n > 0 then\n"
     "    local score = int(now)\n"
-    "    local args = {}\n"
-    "    for i = 1, n do\n"
-    "      args[#args + 1] = score\n"
-    "      args[#args + 1] = score .. '.' .. int(count + i)\n"
-    "      if #args >= 2000 then redis.call('ZADD', key, unpack(args)); args = {} end\n"
+    "    local k, added = count, 0\n"
+    "    while added < n do\n"
+    "      k = k + 1\n"
+    "      added = added + redis.call('ZADD', key, 'NX', score, score .. '.' .. int(k))\n"
     "    end\n"
-    "    if #args > 0 then redis.call('ZADD', key, unpack(args)) end\n"
     "    redis.call('PEXPIRE', key, int(math.ceil(window / 1000) + 1))\n"
     "    count = count + n\n"
     "  end\n"

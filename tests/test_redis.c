@@ -856,6 +856,37 @@ static void sliding_log_script_is_exact(void **state)
     rs_redis_free(r);
 }
 
+/* After the server clock stepped back, `now` is the newest entry's time and
+ * an earlier eviction may have left a member name the script would pick
+ * again: it must add a new member, never overwrite one (an undercount). */
+static void sliding_log_never_overwrites_a_member(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_sliding_window *w = make_window(r, "log-names", 5, 60 * SEC, RS_REDIS_WINDOW_LOG,
+                                             RS_REDIS_FAIL_CLOSED);
+    redisContext *raw = raw_connect();
+    char key[128];
+    full_key(key, sizeof key, "log-names", "log");
+    /* One entry in the "future" (the clock later stepped back), named as
+     * the script would name the second entry at that instant. */
+    long long future = (long long)(wall_us() + 30 * 1000000ULL);
+    redisReply *reply = redisCommand(raw, "ZADD %s %lld %lld.2", key, future, future);
+    assert_non_null(reply);
+    freeReplyObject(reply);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 1), RS_OK);
+    assert_int_equal(raw_integer(raw, "ZCARD %s", key), 2);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 2), RS_OK);
+    assert_int_equal(raw_integer(raw, "ZCARD %s", key), 4);
+    uint64_t count = 0;
+    assert_int_equal(rs_redis_sliding_window_count(w, &count), RS_OK);
+    assert_int_equal(count, 4);
+    redisFree(raw);
+    rs_redis_sliding_window_free(w);
+    rs_redis_free(r);
+}
+
 static void sliding_counter_script_is_exact(void **state)
 {
     (void)state;
@@ -1910,6 +1941,7 @@ int main(void)
         cmocka_unit_test(ping_reaches_the_server),
         cmocka_unit_test(token_bucket_script_is_exact),
         cmocka_unit_test(sliding_log_script_is_exact),
+        cmocka_unit_test(sliding_log_never_overwrites_a_member),
         cmocka_unit_test(sliding_counter_script_is_exact),
         cmocka_unit_test(budget_script_is_exact),
         cmocka_unit_test(breaker_flag_is_shared),
