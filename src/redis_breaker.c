@@ -110,6 +110,8 @@ static int check(rs_redis_breaker_state *s, uint64_t now_ns, uint64_t *remaining
         remember(s, ttl);
         remaining = ttl == -1 ? UINT64_MAX : ttl > 0 ? (uint64_t)ttl * NS_PER_MS : 0;
         rc = ttl == -2 ? RS_OK : RS_E_OPEN;
+    } else if (rc == RS_E_INVAL) { /* the key holds something else */
+        remaining = 0;
     } else if (s->base.on_failure == RS_REDIS_FAIL_LOCAL) {
         uint64_t until = atomic_load_explicit(&s->open_until_ns, memory_order_relaxed);
         remaining = rs__sat_sub(until, now_ns);

@@ -420,6 +420,10 @@ static bool read_result(const redisReply *reply, size_t min_results, rs__redis_r
     return true;
 }
 
+/* run_script's answer when the transport failed (the connection is already
+ * dropped): positive, so that it cannot be mistaken for any rs_status. */
+#define TRANSPORT_FAILED 1
+
 /* EVALSHA, loading the script first if this connection has not yet, and
  * again once if the server forgot it (NOSCRIPT: restarted or flushed). */
 static int run_script(call *c, rs__redis_script script, const char *key, size_t key_len,
@@ -441,12 +445,12 @@ static int run_script(call *c, rs__redis_script script, const char *key, size_t 
     }
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!c->s->have_sha[script] && !load_script(c, script)) {
-            return c->s->ctx == NULL ? -1 : RS_E_IO;
+            return c->s->ctx == NULL ? TRANSPORT_FAILED : RS_E_IO;
         }
         argv[1] = c->s->sha[script];
         redisReply *reply = command(c, (int)(argc + 4), argv, lens);
         if (reply == NULL) {
-            return -1;
+            return TRANSPORT_FAILED;
         }
         if (starts_with(reply, "NOSCRIPT") && attempt == 0) {
             c->s->have_sha[script] = false;
@@ -459,7 +463,10 @@ static int run_script(call *c, rs__redis_script script, const char *key, size_t 
         if (reply->type == REDIS_REPLY_ERROR) {
             explain(c, "Redis at %s: the %s script on key \"%s\" failed: %.*s", c->r->where,
                     rs__redis_script_name(script), shown, (int)reply->len, reply->str);
-            rc = RS_E_IO;
+            /* A key holding something else is a naming mistake that no
+             * retry or failure policy can mend; other errors (OOM, BUSY,
+             * READONLY) are the server's trouble. */
+            rc = starts_with(reply, "WRONGTYPE") ? RS_E_INVAL : RS_E_IO;
         } else if (!read_result(reply, min_results, out)) {
             explain(c, "Redis at %s: the %s script on key \"%s\" gave an unexpected reply",
                     c->r->where, rs__redis_script_name(script), shown);
@@ -481,8 +488,7 @@ int rs__redis_eval(rs_redis *r, rs__redis_script script, const char *key, size_t
     int rc = begin(&c, false);
     if (rc == RS_OK) {
         rc = run_script(&c, script, key, key_len, argc, argv, min_results, out);
-        if (rc == -1) {
-            /* -1: the transport failed (the connection is already dropped). */
+        if (rc == TRANSPORT_FAILED) {
             record_failure(&c);
             rc = RS_E_IO;
         } else {
@@ -491,7 +497,7 @@ int rs__redis_eval(rs_redis *r, rs__redis_script script, const char *key, size_t
     }
     rs__mutex_unlock(&c.s->lock);
     if (c.report) {
-        rs__redis_report(r, RS_E_IO, "%s", c.why);
+        rs__redis_report(r, rc < 0 ? rc : RS_E_IO, "%s", c.why);
     }
     return rc;
 }

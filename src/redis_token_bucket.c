@@ -69,6 +69,10 @@ static int decide(rs_redis_token_bucket *tb, uint64_t n, uint64_t max_wait_ns, u
         *wait_ns = wait;
         return RS_E_LIMITED;
     }
+    if (rc == RS_E_INVAL) { /* the key holds something else: no policy mends that */
+        *wait_ns = UINT64_MAX;
+        return rc;
+    }
     if (o->on_failure != RS_REDIS_FAIL_LOCAL) {
         return rs__redis_failed(o->redis, o->on_failure, wait_ns);
     }
@@ -90,10 +94,11 @@ int rs_redis_token_bucket_reserve(rs_redis_token_bucket *tb, uint64_t n, uint64_
 
 int rs_redis_token_bucket_try_acquire(rs_redis_token_bucket *tb, uint64_t n)
 {
+    if (tb != NULL && n > tb->burst) {
+        return RS_E_LIMITED; /* never: a refusal, as the local bucket's false */
+    }
     uint64_t wait;
-    int rc = rs_redis_token_bucket_reserve(tb, n, 0, &wait);
-    /* A try that can never succeed is a refusal, as the local bucket's false. */
-    return rc == RS_E_INVAL && tb != NULL ? RS_E_LIMITED : rc;
+    return rs_redis_token_bucket_reserve(tb, n, 0, &wait);
 }
 
 int rs_redis_token_bucket_acquire(rs_redis_token_bucket *tb, uint64_t n, uint64_t timeout_ns)

@@ -72,9 +72,14 @@ static int decide(rs_redis_sliding_window *w, uint64_t n, uint64_t now_ns, bool 
         return peek ? RS_OK : RS_E_LIMITED;
     }
     rs__redis_result res;
-    if (run(w, n, peek, &res) == RS_OK) {
+    int rc = run(w, n, peek, &res);
+    if (rc == RS_OK) {
         *wait_ns = res.v[0] == 1 ? 0 : res.v[1] < 0 ? UINT64_MAX : rs__redis_us_to_ns(res.v[1]);
         return res.v[0] == 1 || peek ? RS_OK : RS_E_LIMITED;
+    }
+    if (rc == RS_E_INVAL) { /* the key holds something else: no policy mends that */
+        *wait_ns = UINT64_MAX;
+        return rc;
     }
     if (w->base.on_failure != RS_REDIS_FAIL_LOCAL) {
         return rs__redis_failed(w->base.redis, w->base.on_failure, wait_ns);

@@ -1103,8 +1103,9 @@ static void breaker_flag_is_shared(void **state)
     rs_redis_free(rb);
 }
 
-/* A key of another type: RS_E_IO with WRONGTYPE explained, the policy still
- * applies, and the pool stays healthy (a script error is not an outage). */
+/* A key of another type: RS_E_INVAL with WRONGTYPE explained, whatever the
+ * failure policy (a naming mistake is not an outage: failing open would drop
+ * the limit for good), and the pool stays healthy. */
 static void foreign_key_types_are_reported(void **state)
 {
     (void)state;
@@ -1129,35 +1130,38 @@ static void foreign_key_types_are_reported(void **state)
     errors e = { 0, 0, "" };
     rs_redis *r = make_pool(pool_config(url, &e), NULL);
     rs_redis_token_bucket *tb = make_bucket(r, "foreign", 1, 1, RS_REDIS_FAIL_CLOSED, 1, NULL);
-    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_E_IO);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_E_INVAL);
     assert_int_equal(e.count, 1);
+    assert_int_equal(e.last_status, RS_E_INVAL);
     assert_non_null(strstr(e.last, "WRONGTYPE"));
     assert_non_null(strstr(e.last, "gcra"));
     assert_non_null(strstr(e.last, "foreign:tb"));
     rs_redis_token_bucket *junk = make_bucket(r, "junk", 1, 1, RS_REDIS_FAIL_CLOSED, 1, NULL);
-    assert_int_equal(rs_redis_token_bucket_try_acquire(junk, 1), RS_E_IO);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(junk, 1), RS_E_INVAL);
     assert_non_null(strstr(e.last, "not a GCRA time"));
+    /* Not an outage: even FAIL_OPEN refuses rather than silently dropping
+     * the limit for good. */
     rs_redis_token_bucket *open = make_bucket(r, "foreign", 1, 1, RS_REDIS_FAIL_OPEN, 1, NULL);
-    assert_int_equal(rs_redis_token_bucket_try_acquire(open, 1), RS_OK);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(open, 1), RS_E_INVAL);
     rs_redis_sliding_window *log = make_window(r, "foreign", 5, SEC, RS_REDIS_WINDOW_LOG,
                                                RS_REDIS_FAIL_CLOSED);
-    assert_int_equal(rs_redis_sliding_window_try_acquire(log, 1), RS_E_IO);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(log, 1), RS_E_INVAL);
     assert_non_null(strstr(e.last, "WRONGTYPE"));
     rs_redis_sliding_window *cnt = make_window(r, "foreign", 5, SEC, RS_REDIS_WINDOW_COUNTER,
                                                RS_REDIS_FAIL_CLOSED);
-    assert_int_equal(rs_redis_sliding_window_try_acquire(cnt, 1), RS_E_IO);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(cnt, 1), RS_E_INVAL);
     assert_non_null(strstr(e.last, "WRONGTYPE"));
     rs_redis_budget *bud = make_budget(r, "foreign", 10, 10, SEC, RS_REDIS_FAIL_CLOSED, 1, NULL);
     rs_redis_budget_ticket t;
-    assert_int_equal(rs_redis_budget_reserve(bud, NULL, 0, 1, &t), RS_E_IO);
+    assert_int_equal(rs_redis_budget_reserve(bud, NULL, 0, 1, &t), RS_E_INVAL);
     assert_non_null(strstr(e.last, "WRONGTYPE"));
     rs_redis_budget *jb = make_budget(r, "junk", 10, 10, SEC, RS_REDIS_FAIL_CLOSED, 1, NULL);
-    assert_int_equal(rs_redis_budget_reserve(jb, NULL, 0, 1, &t), RS_E_IO);
+    assert_int_equal(rs_redis_budget_reserve(jb, NULL, 0, 1, &t), RS_E_INVAL);
     assert_non_null(strstr(e.last, "not a budget"));
     rs_redis_breaker_state *flag = make_flag(r, "foreign", RS_REDIS_FAIL_CLOSED, NULL);
-    assert_int_equal(rs_redis_breaker_state_check(flag, NULL), RS_E_IO);
+    assert_int_equal(rs_redis_breaker_state_check(flag, NULL), RS_E_INVAL);
     assert_non_null(strstr(e.last, "holds a hash"));
-    assert_int_equal(rs_redis_breaker_state_publish_open(flag, SEC), RS_E_IO);
+    assert_int_equal(rs_redis_breaker_state_publish_open(flag, SEC), RS_E_INVAL);
     full_key(key, sizeof key, "foreign", "open");
     assert_int_equal(raw_integer(raw, "HLEN %s", key), 1); /* not overwritten */
     int reports = e.count;

@@ -51,9 +51,10 @@ extern "C" {
 
 /**
  * Receives a description of a backend problem: a malformed URL (#RS_E_INVAL,
- * from rs_redis_new()), a failed connection, a wrong password, a timeout, a
- * script error such as a key holding a foreign type (#RS_E_IO). The message
- * never contains the password.
+ * from rs_redis_new()), a key holding a foreign type (#RS_E_INVAL: a naming
+ * mistake, returned as is whatever the failure policy), a failed
+ * connection, a wrong password, a timeout or another server error
+ * (#RS_E_IO). The message never contains the password.
  *
  * Called from the thread that met the problem, with no internal lock held;
  * it must not free the pool. While Redis is down, calls that fail fast
@@ -167,7 +168,10 @@ RS_API int rs_redis_ping(rs_redis *r, char *detail, size_t detail_len);
 
 /**
  * What an object does when Redis fails (unreachable, timed out, wrong
- * password, or a script error such as a foreign key type).
+ * password, or a server error). A key holding a foreign type is not a
+ * failure of Redis but a naming mistake: every object answers it with
+ * #RS_E_INVAL whatever its policy (failing open would drop the limit for
+ * good).
  * @since 0.1.0
  */
 typedef enum rs_redis_failure {
