@@ -1832,6 +1832,86 @@ static void server_killed_frozen_and_restarted(void **state)
     rs_redis_free(r);
 }
 
+static rs_verdict answer_ok(void *ctx, rs_attempt *attempt)
+{
+    int *calls = ctx;
+    (*calls)++;
+    attempt->tokens_used = 1;
+    return RS_SUCCESS;
+}
+
+/* The other objects, and a policy holding Redis limiters and a Redis budget,
+ * through a kill and a restart: prompt answers by their policy while down,
+ * the same objects working again afterwards. */
+static void every_object_and_a_policy_survive_a_restart(void **state)
+{
+    (void)state;
+    NEED_OWN_SERVER();
+    rs_redis_config c = pool_config(own.tcp_url, NULL);
+    c.connect_timeout_ns = 100 * MS;
+    c.command_timeout_ns = 100 * MS;
+    c.reconnect.base_ns = 10 * MS;
+    c.reconnect.max_ns = 50 * MS;
+    rs_redis *r = make_pool(c, NULL);
+    rs_redis_token_bucket *tb = make_bucket(r, "restart", 1000, 1000, RS_REDIS_FAIL_CLOSED, 1,
+                                            NULL);
+    rs_redis_sliding_window *w = make_window(r, "restart", 1000, SEC, RS_REDIS_WINDOW_LOG,
+                                             RS_REDIS_FAIL_CLOSED);
+    rs_redis_budget *b = make_budget(r, "restart", 1000, 10, 3600 * SEC, RS_REDIS_FAIL_CLOSED,
+                                     1, NULL);
+    rs_redis_breaker_state *flag = make_flag(r, "restart", RS_REDIS_FAIL_CLOSED, NULL);
+    rs_policy_config pc = RS_POLICY_CONFIG_DEFAULT;
+    pc.max_attempts = 1;
+    pc.token_estimate = 5;
+    pc.external_limiters[0] = rs_redis_breaker_state_limiter(flag);
+    pc.external_limiters[1] = rs_redis_sliding_window_limiter(w);
+    pc.external_limiters[2] = rs_redis_token_bucket_limiter(tb);
+    rs_policy *p = NULL;
+    assert_int_equal(rs_policy_new(&pc, NULL, &p), RS_OK);
+    rs_redis_budget_key user = { b, "user", 4 };
+    rs_call_options opts = { .account = rs_redis_budget_account(&user) };
+    int calls = 0;
+    assert_int_equal(rs_call_with(p, &opts, answer_ok, &calls, NULL), RS_OK);
+    assert_int_equal(calls, 1);
+
+    own_server_signal(SIGKILL);
+    uint64_t left = 0, wait = 0;
+    rs_redis_budget_ticket t;
+    for (int i = 0; i < 3; i++) {
+        uint64_t t0 = rs_test_now_ns();
+        assert_int_equal(rs_redis_sliding_window_try_acquire(w, 1), RS_E_IO);
+        assert_int_equal(rs_redis_sliding_window_wait_ns(w, 1, &wait), RS_E_IO);
+        assert_int_equal(rs_redis_budget_reserve(b, "user", 4, 1, &t), RS_E_IO);
+        assert_int_equal(rs_redis_budget_remaining(b, "user", 4, &left), RS_E_IO);
+        assert_int_equal(rs_redis_breaker_state_check(flag, NULL), RS_E_IO);
+        rs_call_report report;
+        assert_int_equal(rs_call_with(p, &opts, answer_ok, &calls, &report), RS_E_IO);
+        assert_int_equal(report.reason, RS_STOP_BUDGET); /* the first thing asked */
+        assert_true(rs_test_now_ns() - t0 < 6 * CALL_BOUND_NS);
+    }
+    assert_int_equal(calls, 1); /* nothing went out while the limits were unknown */
+
+    assert_true(own_server_start());
+    uint64_t start = rs_test_now_ns();
+    int rc;
+    do {
+        rs_clock_sleep(NULL, 10 * MS);
+        rc = rs_call_with(p, &opts, answer_ok, &calls, NULL);
+    } while (rc == RS_E_IO && rs_test_now_ns() - start < 3 * SEC);
+    assert_int_equal(rc, RS_OK);
+    assert_int_equal(calls, 2);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 1), RS_OK);
+    assert_int_equal(rs_redis_budget_remaining(b, "user", 4, &left), RS_OK);
+    assert_int_equal(left, 1000 - 1); /* the restarted server kept nothing: one call since */
+
+    rs_policy_free(p);
+    rs_redis_breaker_state_free(flag);
+    rs_redis_budget_free(b);
+    rs_redis_sliding_window_free(w);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+}
+
 #if RS_TEST_THREADS
 /* Threads hammer one pool while the main thread kills the server and
  * starts it again: the pool's gate, probe and epoch under contention. */
@@ -1961,6 +2041,8 @@ int main(void)
                                         own_server_teardown),
         cmocka_unit_test_setup_teardown(server_killed_frozen_and_restarted, own_server_setup,
                                         own_server_teardown),
+        cmocka_unit_test_setup_teardown(every_object_and_a_policy_survive_a_restart,
+                                        own_server_setup, own_server_teardown),
 #if RS_TEST_THREADS
         cmocka_unit_test_setup_teardown(server_killed_under_load, own_server_setup,
                                         own_server_teardown),
