@@ -78,7 +78,7 @@ int main(void)
                 bench_run("allow refused (one clock read)", threads, allow_refused, NULL);
                 continue;
             }
-            bench_run("allow + record (clock)", threads, allow_record, NULL);
+            bench_run("allow + record (reads the clock if it needs it)", threads, allow_record, NULL);
             bench_run("allow_at + record_at (no clock read)", threads, allow_record_at, NULL);
         }
         rs_breaker_free(breaker);

@@ -295,12 +295,14 @@ static void null_arguments_are_safe(void **state)
     assert_string_equal(rs_breaker_state_name((rs_breaker_state)-1), "UNKNOWN");
 }
 
-/* A NULL clock is the system clock: permits carry real monotonic time. */
+/* A NULL clock is the system clock: permits carry real monotonic time when
+ * the breaker needs it (here: slow-call tracking on). */
 static void null_clock_is_the_system_clock(void **state)
 {
     (void)state;
     rs_breaker_config c = quiet_config();
     c.on_state_change = NULL;
+    c.slow_call_ns = SEC;
     rs_breaker *b = NULL;
     assert_int_equal(rs_breaker_new(&c, NULL, &b), RS_OK);
     uint64_t before = rs_test_now_ns();
@@ -336,6 +338,27 @@ static void would_refuse_answers_without_effects(void **state)
     rs_breaker_force(b, RS_BREAKER_DISABLED);
     assert_false(rs_breaker_would_refuse_at(b, now));
     assert_false(rs_breaker_would_refuse_at(NULL, now));
+    rs_breaker_free(b);
+}
+
+/* Without slow calls or a time window, a CLOSED allow does not read the
+ * clock (nothing depends on the time) and the permit says so with 0; the
+ * outcome still counts. */
+static void closed_allow_skips_the_clock_when_time_is_unused(void **state)
+{
+    (void)state;
+    rs_breaker_config c = quiet_config();
+    rs_breaker *b = make(c);
+    rs_permit p;
+    assert_int_equal(rs_breaker_allow(b, &p), RS_OK);
+    assert_int_equal(p.start_ns, 0);
+    rs_breaker_record(b, &p, false);
+    assert_int_equal(metrics(b).failures, 1);
+    c.window_type = RS_WINDOW_TIME_BASED; /* time now matters */
+    rs_breaker_free(b);
+    b = make(c);
+    assert_int_equal(rs_breaker_allow(b, &p), RS_OK);
+    assert_int_equal(p.start_ns, rs_manual_clock_now(&clock_));
     rs_breaker_free(b);
 }
 
@@ -1585,6 +1608,7 @@ int main(void)
         cmocka_unit_test(null_arguments_are_safe),
         cmocka_unit_test(null_clock_is_the_system_clock),
         cmocka_unit_test(would_refuse_answers_without_effects),
+        cmocka_unit_test(closed_allow_skips_the_clock_when_time_is_unused),
         cmocka_unit_test(consecutive_failures_trip_at_the_threshold),
         cmocka_unit_test(failure_rate_trips_at_the_threshold),
         cmocka_unit_test(minimum_calls_gate_the_rates),

@@ -161,7 +161,11 @@ typedef struct rs_breaker rs_breaker;
  * @since 0.1.0
  */
 typedef struct rs_permit {
-    uint64_t start_ns;   /**< breaker-clock time the permit was issued (slow-call start) */
+    /** breaker-clock time the permit was issued (slow-call start). 0 when
+        rs_breaker_allow() had no use for it (CLOSED or DISABLED, slow calls
+        not tracked, count-based window): that saves its clock read. The
+        _at form always records the time it is given. */
+    uint64_t start_ns;
     uint32_t generation; /**< breaker generation it belongs to */
 } rs_permit;
 
@@ -223,7 +227,9 @@ RS_API int rs_breaker_new(const rs_breaker_config *cfg, const rs_clock *clock,
 RS_API void rs_breaker_free(rs_breaker *b);
 
 /**
- * Asks to make one call now (reads the breaker's clock once).
+ * Asks to make one call now (reads the breaker's clock at most once: not at
+ * all in CLOSED and DISABLED when slow calls are not tracked and the window
+ * is count-based, the default, since nothing then depends on the time).
  *
  * CLOSED and DISABLED always admit. OPEN refuses until its open time has
  * passed; the first allow after that moves to HALF_OPEN and is the first
