@@ -97,7 +97,8 @@ static rs_step wait_then(rs_call_state *c, uint64_t wait_ns, rs__call_phase resu
 static uint64_t limiter_patience(const rs_call_state *c, uint64_t now_ns)
 {
     uint64_t patience = rs__sat_sub(c->limiter_until_ns, now_ns);
-    return c->limiter_until_is_deadline ? rs__sat_sub(patience, 1) : patience;
+    bool bound_by_deadline = c->deadline_ns != 0 && c->limiter_until_ns == c->deadline_ns;
+    return bound_by_deadline ? rs__sat_sub(patience, 1) : patience;
 }
 
 /* Every stage below either lets the attempt go on to the next stage
@@ -128,8 +129,7 @@ static bool admit(rs_call_state *c, uint64_t now_ns, rs_step *out)
         c->ticket_held = true;
     }
     c->limiter_until_ns = rs__sat_add(now_ns, cfg->max_limiter_wait_ns);
-    c->limiter_until_is_deadline = c->deadline_ns != 0 && c->limiter_until_ns >= c->deadline_ns;
-    if (c->limiter_until_is_deadline) {
+    if (c->deadline_ns != 0 && c->limiter_until_ns > c->deadline_ns) {
         c->limiter_until_ns = c->deadline_ns;
     }
     c->limiter_index = 0;
@@ -181,7 +181,9 @@ static bool look_before_taking(rs_call_state *c, uint64_t now_ns, rs_step *out)
 static bool pass_limiters(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
     rs_policy *p = c->policy;
-    if (c->limiter_index == 0 && !look_before_taking(c, now_ns, out)) {
+    /* With one limiter there is nothing to protect: its own answer already
+     * refuses without taking, or waits. */
+    if (c->limiter_index == 0 && p->limiter_count > 1 && !look_before_taking(c, now_ns, out)) {
         return false;
     }
     while (c->limiter_index < p->limiter_count) {

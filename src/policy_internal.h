@@ -58,7 +58,6 @@ struct rs_call_state {
     uint64_t start_ns;
     uint64_t deadline_ns;       /* 0 = none */
     uint64_t limiter_until_ns;  /* this attempt's limiter waits end here */
-    bool limiter_until_is_deadline; /* ...because the deadline comes first */
     unsigned limiter_index;     /* next limiter to ask */
     uint64_t token_estimate;
     rs_account account;         /* the budget charged: the policy's or this call's */
