@@ -388,14 +388,19 @@ static inline bool refusing(const rs_breaker *b, rs_breaker_state state, uint64_
 }
 
 /* Shared by both public forms, so neither pays a call through the other's
- * exported (interposable) symbol. */
-static inline int allow(rs_breaker *b, rs_permit *p, uint64_t now_ns)
+ * exported (interposable) symbol. Without `have_now` the clock is read only
+ * if the decision needs the time: a CLOSED breaker that judges neither
+ * durations nor time windows does not (the permit's start_ns is then 0). */
+static inline int allow(rs_breaker *b, rs_permit *p, bool have_now, uint64_t now_ns)
 {
     uint64_t status = load_status(b);
     rs_breaker_state state = state_of(status);
     if (state == RS_BREAKER_CLOSED || state == RS_BREAKER_DISABLED) {
-        grant(p, status, now_ns);
+        grant(p, status, have_now || !b->record_needs_time ? now_ns : clock_now(b));
         return RS_OK;
+    }
+    if (!have_now) {
+        now_ns = clock_now(b);
     }
     /* Failing fast must stay cheap while many callers hit an open breaker. */
     if (refusing(b, state, now_ns)) {
@@ -412,7 +417,7 @@ int rs_breaker_allow_at(rs_breaker *b, rs_permit *p, uint64_t now_ns)
     if (b == NULL || p == NULL) {
         return RS_E_INVAL;
     }
-    return allow(b, p, now_ns);
+    return allow(b, p, true, now_ns);
 }
 
 bool rs_breaker_would_refuse_at(rs_breaker *b, uint64_t now_ns)
@@ -425,15 +430,7 @@ int rs_breaker_allow(rs_breaker *b, rs_permit *p)
     if (b == NULL || p == NULL) {
         return RS_E_INVAL;
     }
-    /* The hot path: a CLOSED breaker that judges neither durations nor time
-     * windows has no use for the time, so it does not pay for a clock read. */
-    uint64_t status = load_status(b);
-    rs_breaker_state state = state_of(status);
-    if ((state == RS_BREAKER_CLOSED || state == RS_BREAKER_DISABLED) && !b->record_needs_time) {
-        grant(p, status, 0);
-        return RS_OK;
-    }
-    return allow(b, p, clock_now(b));
+    return allow(b, p, false, 0);
 }
 
 /* have_now false: read the clock only if this outcome needs a time. */
