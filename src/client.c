@@ -89,12 +89,7 @@ static int plan_client(const rs_client_config *cfg, client_plan *plan)
                                cfg->token_estimate > plan->budget.max_per_window)))) {
         return RS_E_INVAL;
     }
-    /* The policy is checked as it will be: with a budget and a token bucket
-     * standing in for the real ones, which only matter by being there. */
-    rs_policy_config as_built = *pc;
-    as_built.budget = plan->use_budget ? (rs_budget *)plan : NULL;
-    as_built.token_limiter = plan->use_token_bucket ? (rs_token_bucket *)plan : NULL;
-    if (rs__policy_config_validate(&as_built) != RS_OK ||
+    if (rs__policy_config_validate(pc, plan->use_budget, plan->use_token_bucket) != RS_OK ||
         (plan->use_bucket && rs_token_bucket_config_validate(&plan->bucket) != RS_OK) ||
         (plan->use_token_bucket && rs_token_bucket_config_validate(&plan->token_bucket) != RS_OK) ||
         (plan->use_window && rs_sliding_window_config_validate(&plan->window) != RS_OK) ||

@@ -10,7 +10,8 @@
  * (one retry per 10,000 successes) still refill it exactly. */
 #define MICRO 1000000.0
 
-int rs__policy_config_validate(const rs_policy_config *cfg)
+int rs__policy_config_validate(const rs_policy_config *cfg, bool will_have_budget,
+                               bool will_count_tokens)
 {
     if (cfg == NULL) {
         return RS_E_INVAL;
@@ -29,8 +30,9 @@ int rs__policy_config_validate(const rs_policy_config *cfg)
         return RS_E_INVAL;
     }
     /* An estimate of 0 would reserve nothing, and count nothing. */
-    bool charges_budget = cfg->budget != NULL || cfg->account.ops != NULL;
-    bool counts_tokens = cfg->limiter_counts_tokens || cfg->token_limiter != NULL;
+    bool charges_budget = will_have_budget || cfg->budget != NULL || cfg->account.ops != NULL;
+    bool counts_tokens =
+        will_count_tokens || cfg->limiter_counts_tokens || cfg->token_limiter != NULL;
     if ((charges_budget || counts_tokens) && cfg->token_estimate == 0) {
         return RS_E_INVAL;
     }
@@ -55,7 +57,7 @@ static void add_limiter(rs_policy *p, rs_limiter limiter, bool counts_tokens)
 
 int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy **out)
 {
-    if (out == NULL || rs__policy_config_validate(cfg) != RS_OK) {
+    if (out == NULL || rs__policy_config_validate(cfg, false, false) != RS_OK) {
         return RS_E_INVAL;
     }
     rs_policy *p = rs__calloc(1, sizeof *p);

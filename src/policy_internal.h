@@ -68,8 +68,11 @@ struct rs_call_state {
     bool permit_held;
 };
 
-/* rs_policy_new's validation, for rs_client_new to run before allocating. */
-int rs__policy_config_validate(const rs_policy_config *cfg);
+/* rs_policy_new's validation. rs_client_new runs it before allocating the
+ * modules the policy will point to, so it says which it will add: a budget,
+ * a bucket counting tokens. */
+int rs__policy_config_validate(const rs_policy_config *cfg, bool will_have_budget,
+                               bool will_count_tokens);
 
 /* Retry budget: records a failed attempt; true if a retry is allowed. */
 bool rs__policy_retry_allowed_after_failure(rs_policy *p);
