@@ -85,10 +85,7 @@ void rs__redis_local_init(rs__redis_local *l, double rate, uint64_t burst, doubl
 int rs__redis_local_reserve(rs__redis_local *l, uint64_t n, uint64_t max_wait_ns,
                             uint64_t now_ns, uint64_t *wait_ns)
 {
-    uint64_t seen = atomic_load_explicit(&l->tat_ns, memory_order_acquire);
-    rs__gcra_verdict v;
-    while (!rs__gcra_attempt(&l->tat_ns, &seen, 0, &l->config, n, max_wait_ns, now_ns, &v)) {
-    }
+    rs__gcra_verdict v = rs__gcra_take_fixed(&l->tat_ns, &l->config, n, max_wait_ns, now_ns);
     *wait_ns = v.wait_ns;
     return v.taken ? RS_OK : RS_E_LIMITED;
 }

@@ -98,11 +98,7 @@ int rs_shm_token_bucket_config_get(const rs_shm_token_bucket *tb, rs_token_bucke
 static rs__gcra_verdict take(void *bucket, uint64_t n, uint64_t max_wait_ns, uint64_t now)
 {
     rs_shm_token_bucket *tb = bucket;
-    rs__gcra_verdict v;
-    uint64_t seen = atomic_load_explicit(tb->tat, memory_order_relaxed);
-    while (!rs__gcra_attempt(tb->tat, &seen, 0, &tb->config, n, max_wait_ns, now, &v)) {
-    }
-    return v;
+    return rs__gcra_take_fixed(tb->tat, &tb->config, n, max_wait_ns, now);
 }
 
 bool rs_shm_token_bucket_try_acquire_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t now_ns)

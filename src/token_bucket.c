@@ -109,9 +109,11 @@ static rs__gcra_verdict take(void *bucket, uint64_t n, uint64_t max_wait_ns, uin
 {
     rs_token_bucket *tb = bucket;
     rs__gcra_verdict v;
+    bool handed_off = false;
     for (;;) {
         snapshot s = read_snapshot(tb);
-        if (rs__gcra_attempt(&tb->word, &s.word, s.offset, &s.config, n, max_wait_ns, now, &v)) {
+        if (rs__gcra_attempt(&tb->word, &s.word, s.offset, &s.config, n, max_wait_ns, now,
+                             &handed_off, &v)) {
             return v;
         }
     }

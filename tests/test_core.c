@@ -7,6 +7,8 @@
 
 #include "core/arith.h"
 #include "core/atomics.h"
+#include "core/contention.h"
+#include "core/gcra.h"
 #include "core/lock.h"
 #include "core/rng.h"
 
@@ -118,6 +120,74 @@ static void atomic_helpers(void **state)
     assert_int_equal(rs__counter_get(&word), 52);
 }
 
+/* rs__contended: only a recent write of our own, overwritten by someone
+ * else, is contention. */
+static void contention_is_a_foreign_write_over_our_recent_one(void **state)
+{
+    (void)state;
+    static rs__atomic_u64 word, other_word;
+    const uint64_t t = 1000000;
+    rs__note_write(&word, 5, t);
+    assert_false(rs__contended(&word, 5, t + 10));           /* still ours */
+    assert_true(rs__contended(&word, 6, t + 10));            /* overwritten */
+    assert_true(rs__contended(&word, 6, t + RS__CONTENTION_WINDOW_NS - 1));
+    assert_false(rs__contended(&word, 6, t + RS__CONTENTION_WINDOW_NS)); /* not recent */
+    assert_false(rs__contended(&word, 6, t - 1));            /* time went backwards */
+    assert_false(rs__contended(&other_word, 6, t + 10));     /* not the word we wrote */
+    rs__note_write(&other_word, 6, t + 20);
+    assert_false(rs__contended(&word, 6, t + 30));           /* we moved on */
+}
+
+#if RS_TEST_THREADS
+static void *contended_from_a_fresh_thread(void *arg)
+{
+    /* The memory is per thread: this thread has written nothing. */
+    return rs__contended(arg, 6, 1000010) ? arg : NULL;
+}
+
+static void contention_memory_is_per_thread(void **state)
+{
+    (void)state;
+    static rs__atomic_u64 word;
+    rs__note_write(&word, 5, 1000000);
+    assert_true(rs__contended(&word, 6, 1000010));
+    rs_test_run_threads(1, contended_from_a_fresh_thread, &word);
+}
+#endif
+
+/* A GCRA attempt that finds its own recent write overwritten hands the line
+ * off once (no grant, the word reloaded), then takes as usual. */
+static void gcra_attempt_hands_off_once_under_contention(void **state)
+{
+    (void)state;
+    static rs__atomic_u64 word;
+    rs__gcra g;
+    assert_int_equal(rs__gcra_init(&g, 1000.0, 10), RS_OK); /* 1 ms per token */
+    const uint64_t now = UINT64_C(5000000000);
+    atomic_store(&word, now);           /* TAT = now: full bucket */
+    rs__note_write(&word, now - 1, now - 100); /* ours, since overwritten */
+
+    bool handed_off = false;
+    uint64_t seen = now;
+    rs__gcra_verdict v;
+    assert_false(rs__gcra_attempt(&word, &seen, 0, &g, 2, 0, now, &handed_off, &v));
+    assert_true(handed_off);
+    assert_int_equal(seen, now);
+    assert_int_equal(atomic_load(&word), now); /* nothing taken */
+
+    assert_true(rs__gcra_attempt(&word, &seen, 0, &g, 2, 0, now, &handed_off, &v));
+    assert_true(v.taken);
+    assert_int_equal(atomic_load(&word), now + 2000000);
+    assert_false(rs__contended(&word, now + 2000000, now)); /* remembered as ours */
+
+    /* Refusals never hand off: they write nothing. */
+    rs__note_write(&word, 0, now);
+    handed_off = false;
+    assert_true(rs__gcra_attempt(&word, &seen, 0, &g, 11, 0, now, &handed_off, &v));
+    assert_false(v.taken);
+    assert_false(handed_off);
+}
+
 #if RS_TEST_THREADS
 static rs__spinlock spin;
 static rs__mutex mutex;
@@ -160,7 +230,10 @@ int main(void)
         cmocka_unit_test(rng_is_reproducible_and_uniform),
         cmocka_unit_test(os_seeds_differ),
         cmocka_unit_test(atomic_helpers),
+        cmocka_unit_test(contention_is_a_foreign_write_over_our_recent_one),
+        cmocka_unit_test(gcra_attempt_hands_off_once_under_contention),
 #if RS_TEST_THREADS
+        cmocka_unit_test(contention_memory_is_per_thread),
         cmocka_unit_test(locks_exclude),
 #endif
     };

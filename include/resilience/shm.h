@@ -124,7 +124,9 @@ RS_API int rs_shm_token_bucket_config_get(const rs_shm_token_bucket *tb,
  * rs_token_bucket_try_acquire() on the shared bucket: takes @p n tokens if
  * they are available now, for all processes together.
  * @note Thread- and process-safe, lock-free: one clock read and one
- *       compare-exchange in the shared mapping.
+ *       compare-exchange in the shared mapping (under back-to-back
+ *       contention, preceded by one bounded spin, as token_bucket.h's
+ *       "Contention" describes).
  * @since 0.1.0
  */
 RS_API bool rs_shm_token_bucket_try_acquire(rs_shm_token_bucket *tb, uint64_t n);

@@ -21,6 +21,7 @@
 
 #include "core/arith.h"
 #include "core/atomics.h"
+#include "core/contention.h"
 #include "resilience/common.h"
 
 /* A validated configuration in integer time. */
@@ -74,15 +75,25 @@ static inline rs__gcra_verdict rs__gcra_judge(const rs__gcra *g, uint64_t tat_ns
  * offset) when the caller read it together with *g and offset. Returns true
  * when decided (*v says whether the tokens were taken), false when the word
  * changed meanwhile (*seen then holds its new value): the caller retries,
- * after reading the configuration again if that can change. */
+ * after reading the configuration again if that can change.
+ *
+ * *handed_off starts false for each operation: the first attempt that finds
+ * another thread writing the word back to back with this one first hands
+ * it the cache line (core/contention.h), sets it and returns false. */
 static inline bool rs__gcra_attempt(rs__atomic_u64 *word, uint64_t *seen, uint64_t offset,
                                     const rs__gcra *g, uint64_t n, uint64_t max_wait_ns,
-                                    uint64_t now, rs__gcra_verdict *v)
+                                    uint64_t now, bool *handed_off, rs__gcra_verdict *v)
 {
     uint64_t tat = *seen + offset; /* wraps by design: the offset is mod 2^64 */
     *v = rs__gcra_judge(g, tat, n, now);
     if (v->wait_ns == UINT64_MAX || v->wait_ns > max_wait_ns) {
         return true;
+    }
+    if (!*handed_off && rs__contended(word, *seen, now)) {
+        *handed_off = true;
+        rs__hand_off_line();
+        *seen = atomic_load_explicit(word, memory_order_relaxed);
+        return false;
     }
     /* The word moves exactly as TAT does under this offset. */
     uint64_t next = *seen + (v->new_tat_ns - tat);
@@ -90,8 +101,23 @@ static inline bool rs__gcra_attempt(rs__atomic_u64 *word, uint64_t *seen, uint64
                                                memory_order_relaxed)) {
         return false;
     }
+    rs__note_write(word, next, now);
     v->taken = true;
     return true;
+}
+
+/* Takes n >= 1 tokens whose wait is at most max_wait_ns from a bucket whose
+ * configuration never changes (offset 0): the whole lock-free loop. */
+static inline rs__gcra_verdict rs__gcra_take_fixed(rs__atomic_u64 *word, const rs__gcra *g,
+                                                   uint64_t n, uint64_t max_wait_ns,
+                                                   uint64_t now)
+{
+    uint64_t seen = atomic_load_explicit(word, memory_order_relaxed);
+    bool handed_off = false;
+    rs__gcra_verdict v;
+    while (!rs__gcra_attempt(word, &seen, 0, g, n, max_wait_ns, now, &handed_off, &v)) {
+    }
+    return v;
 }
 
 /* A bucket's way to take n >= 1 tokens at `now` if their wait is at most
