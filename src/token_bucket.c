@@ -25,13 +25,18 @@
 #include "core/gcra.h"
 
 struct rs_token_bucket {
-    rs__atomic_u64 version;     /* seqlock over the four words below; odd while written */
-    rs__atomic_u64 word;        /* TAT - offset, mod 2^64; strictly increasing */
+    /* Read on every call, written only by set_rate(): shared by all cores. */
+    rs__atomic_u64 version;     /* seqlock over these and `word`; odd while written */
     rs__atomic_u64 offset;
     rs__atomic_u64 interval_ns; /* ns per token, >= 1 */
     rs__atomic_u64 tau_ns;      /* burst * interval_ns: the capacity as time */
     rs__atomic_u64 burst;
     const rs_clock *clock;
+    /* Keeps `word` off the configuration's cache line (whatever malloc's
+     * alignment), so the line that moves between granting cores is only
+     * the one they write. */
+    char padding[64];
+    rs__atomic_u64 word; /* TAT - offset, mod 2^64; strictly increasing */
 };
 
 /* One consistent view: the state word and the configuration it belongs to. */
