@@ -100,10 +100,12 @@ void rs__redis_local_charge(rs__redis_local *l, uint64_t n, uint64_t now_ns)
 {
     uint64_t cost = rs__sat_mul(n, l->config.interval_ns);
     uint64_t tat = atomic_load_explicit(&l->tat_ns, memory_order_acquire);
-    while (!atomic_compare_exchange_weak_explicit(&l->tat_ns, &tat,
-                                                  rs__sat_add(rs__max_u64(tat, now_ns), cost),
-                                                  memory_order_acq_rel, memory_order_acquire)) {
-    }
+    uint64_t next;
+    do {
+        next = rs__sat_add(rs__max_u64(tat, now_ns), cost);
+    } while (!atomic_compare_exchange_weak_explicit(&l->tat_ns, &tat, next, memory_order_acq_rel,
+                                                    memory_order_acquire));
+    rs__note_write(&l->tat_ns, next, now_ns);
 }
 
 void rs__redis_local_refund(rs__redis_local *l, uint64_t n)
@@ -113,4 +115,5 @@ void rs__redis_local_refund(rs__redis_local *l, uint64_t n)
     while (!atomic_compare_exchange_weak_explicit(&l->tat_ns, &tat, rs__sat_sub(tat, cost),
                                                   memory_order_acq_rel, memory_order_acquire)) {
     }
+    rs__note_rewrite(&l->tat_ns, rs__sat_sub(tat, cost));
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/contention.h"
 #include "core/gcra.h"
 #include "shm_internal.h"
 
@@ -80,6 +81,7 @@ int rs_shm_token_bucket_open(const char *name, const rs_token_bucket_config *cfg
 void rs_shm_token_bucket_close(rs_shm_token_bucket *tb)
 {
     if (tb != NULL) {
+        rs__forget_writes_to(tb->tat); /* the address may be mapped again */
         rs__shm_unmap(tb->file);
         rs__free(tb);
     }

@@ -22,6 +22,7 @@
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/atomics.h"
+#include "core/contention.h"
 #include "core/gcra.h"
 
 struct rs_token_bucket {
@@ -32,11 +33,10 @@ struct rs_token_bucket {
     rs__atomic_u64 tau_ns;      /* burst * interval_ns: the capacity as time */
     rs__atomic_u64 burst;
     const rs_clock *clock;
-    /* Keeps `word` off the configuration's cache line (whatever malloc's
-     * alignment), so the line that moves between granting cores is only
-     * the one they write. */
-    char padding[64];
-    rs__atomic_u64 word; /* TAT - offset, mod 2^64; strictly increasing */
+    /* Written by every grant: a cache line of its own (the bucket is
+     * allocated line-aligned), so the line that moves between granting
+     * cores carries neither the configuration nor a neighbour's data. */
+    _Alignas(64) rs__atomic_u64 word; /* TAT - offset, mod 2^64; strictly increasing */
 };
 
 /* One consistent view: the state word and the configuration it belongs to. */
@@ -60,7 +60,7 @@ int rs_token_bucket_new(const rs_token_bucket_config *cfg, const rs_clock *clock
     if (out == NULL || cfg == NULL || rs__gcra_init(&config, cfg->rate, cfg->burst) != RS_OK) {
         return RS_E_INVAL;
     }
-    rs_token_bucket *tb = rs__malloc(sizeof *tb);
+    rs_token_bucket *tb = rs__malloc_aligned(sizeof *tb, _Alignof(rs_token_bucket));
     if (tb == NULL) {
         return RS_E_NOMEM;
     }
@@ -77,7 +77,10 @@ int rs_token_bucket_new(const rs_token_bucket_config *cfg, const rs_clock *clock
 
 void rs_token_bucket_free(rs_token_bucket *tb)
 {
-    rs__free(tb);
+    if (tb != NULL) {
+        rs__forget_writes_to(&tb->word);
+        rs__free_aligned(tb);
+    }
 }
 
 static uint64_t now_of(const rs_token_bucket *tb)
@@ -195,6 +198,7 @@ int rs_token_bucket_set_rate_at(rs_token_bucket *tb, double rate, uint64_t burst
         next_offset = tat - (word + 1); /* so that word + 1 decodes to tat */
         if (atomic_compare_exchange_weak_explicit(&tb->word, &word, word + 1,
                                                   memory_order_relaxed, memory_order_relaxed)) {
+            rs__note_rewrite(&tb->word, word + 1);
             break;
         }
     }

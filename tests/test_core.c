@@ -4,13 +4,17 @@
 #include "support/testing.h"
 
 #include <math.h>
+#include <string.h>
 
+#include "core/alloc.h"
 #include "core/arith.h"
 #include "core/atomics.h"
 #include "core/contention.h"
 #include "core/gcra.h"
 #include "core/lock.h"
 #include "core/rng.h"
+#include "resilience/shm.h"
+#include "resilience/token_bucket.h"
 
 static void saturating_add_sub_mul(void **state)
 {
@@ -188,6 +192,117 @@ static void gcra_attempt_hands_off_once_under_contention(void **state)
     assert_false(handed_off);
 }
 
+/* The word changes while we hand the line off (the other thread drains the
+ * bucket): the attempt after the spin must judge the new value, not take
+ * on the strength of the verdict made before it. */
+static void gcra_hand_off_rejudges_what_changed_meanwhile(void **state)
+{
+    (void)state;
+    static rs__atomic_u64 word;
+    rs__gcra g;
+    assert_int_equal(rs__gcra_init(&g, 1000.0, 10), RS_OK); /* 1 ms per token */
+    const uint64_t now = UINT64_C(5000000000);
+    uint64_t seen = now;                          /* we read a full bucket */
+    atomic_store(&word, now + g.tau_ns);          /* ...another thread then drained it */
+    rs__note_write(&word, now - 1, now - 100);    /* over our recent write */
+    bool handed_off = false;
+    rs__gcra_verdict v;
+    while (!rs__gcra_attempt(&word, &seen, 0, &g, 1, 0, now, &handed_off, &v)) {
+    }
+    assert_true(handed_off);
+    assert_false(v.taken);                        /* refused: nothing left */
+    assert_int_equal(atomic_load(&word), now + g.tau_ns);
+}
+
+static void aligned_allocation(void **state)
+{
+    (void)state;
+    for (size_t size = 1; size <= 200; size += 37) {
+        unsigned char *p = rs__malloc_aligned(size, 64);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % 64, 0);
+        memset(p, 0xab, size); /* the whole size is ours (ASan checks) */
+        rs__free_aligned(p);
+    }
+    assert_null(rs__malloc_aligned(8, 48));                   /* not a power of two */
+    assert_null(rs__malloc_aligned(8, 2));                    /* below a pointer */
+    assert_null(rs__malloc_aligned(SIZE_MAX - 8, 64));        /* overflow */
+    rs__free_aligned(NULL);
+}
+
+/* Rewrites and frees keep a thread's own writes recognisable as its own. */
+static void contention_memory_follows_our_own_changes(void **state)
+{
+    (void)state;
+    static rs__atomic_u64 word, other;
+    rs__note_write(&word, 5, 1000);
+    rs__note_rewrite(&word, 9);                 /* e.g. a refund */
+    assert_false(rs__contended(&word, 9, 1010));
+    assert_true(rs__contended(&word, 5, 1010));
+    rs__note_rewrite(&other, 1);                /* not our last word: ignored */
+    assert_false(rs__contended(&word, 9, 1010));
+    rs__forget_writes_to(&other);               /* not ours: nothing forgotten */
+    assert_true(rs__contended(&word, 5, 1010));
+    rs__forget_writes_to(&word);
+    assert_false(rs__contended(&word, 5, 1010));
+}
+
+#if RS_TEST_THREADS
+typedef struct bucket_at {
+    rs_token_bucket *tb;
+    uint64_t now;
+} bucket_at;
+
+static void *grant_once(void *arg)
+{
+    bucket_at *b = arg;
+    return rs_token_bucket_try_acquire_at(b->tb, 1, b->now) ? NULL : arg;
+}
+
+/* Through the public API: only another thread's grant over ours makes us
+ * spin, once; our own rate changes and a new bucket at a freed one's
+ * address never do. */
+static void token_bucket_hands_off_only_to_other_threads(void **state)
+{
+    (void)state;
+    rs_token_bucket_config cfg = { .rate = 1e6, .burst = 1000000 };
+    static bucket_at b;
+    b.now = UINT64_C(1000000000000);
+    assert_int_equal(rs_token_bucket_new(&cfg, NULL, &b.tb), RS_OK);
+    const uint64_t before = rs__my_last_write.hand_offs;
+
+    assert_true(rs_token_bucket_try_acquire_at(b.tb, 1, b.now));
+    assert_int_equal(rs_token_bucket_set_rate_at(b.tb, 2e6, 1000000, b.now), RS_OK);
+    assert_true(rs_token_bucket_try_acquire_at(b.tb, 1, b.now));
+    assert_int_equal(rs__my_last_write.hand_offs, before);
+
+    rs_test_run_threads(1, grant_once, &b); /* over our grant of a moment ago */
+    assert_true(rs_token_bucket_try_acquire_at(b.tb, 1, b.now));
+    assert_int_equal(rs__my_last_write.hand_offs, before + 1);
+    assert_true(rs_token_bucket_try_acquire_at(b.tb, 1, b.now)); /* we wrote last */
+    assert_int_equal(rs__my_last_write.hand_offs, before + 1);
+    /* Refusals never spin. */
+    rs_test_run_threads(1, grant_once, &b);
+    assert_false(rs_token_bucket_try_acquire_at(b.tb, 2000000, b.now));
+    assert_int_equal(rs__my_last_write.hand_offs, before + 1);
+
+    /* ...but the refused thread's earlier grant still counts. */
+    assert_true(rs_token_bucket_try_acquire_at(b.tb, 1, b.now));
+    assert_int_equal(rs__my_last_write.hand_offs, before + 2);
+
+    /* Re-created where the freed one was (glibc reuses the block): a new
+     * bucket's word is not the one we wrote. */
+    void *old_address = b.tb;
+    rs_token_bucket_free(b.tb);
+    assert_int_equal(rs_token_bucket_new(&cfg, NULL, &b.tb), RS_OK);
+    if ((void *)b.tb == old_address) {
+        assert_true(rs_token_bucket_try_acquire_at(b.tb, 1, b.now));
+        assert_int_equal(rs__my_last_write.hand_offs, before + 2);
+    }
+    rs_token_bucket_free(b.tb);
+}
+#endif
+
 #if RS_TEST_THREADS
 static rs__spinlock spin;
 static rs__mutex mutex;
@@ -232,7 +347,11 @@ int main(void)
         cmocka_unit_test(atomic_helpers),
         cmocka_unit_test(contention_is_a_foreign_write_over_our_recent_one),
         cmocka_unit_test(gcra_attempt_hands_off_once_under_contention),
+        cmocka_unit_test(gcra_hand_off_rejudges_what_changed_meanwhile),
+        cmocka_unit_test(aligned_allocation),
+        cmocka_unit_test(contention_memory_follows_our_own_changes),
 #if RS_TEST_THREADS
+        cmocka_unit_test(token_bucket_hands_off_only_to_other_threads),
         cmocka_unit_test(contention_memory_is_per_thread),
         cmocka_unit_test(locks_exclude),
 #endif

@@ -1063,6 +1063,37 @@ static void processes_share_one_window(void **state)
     assert_int_equal(munmap(s, sizeof *s), 0);
 }
 
+/* ---- contention hand-off: one spin per call, never a wait ---------------------------- */
+
+typedef struct shm_handoff {
+    rs_shm_token_bucket *tb;
+    uint64_t now;
+} shm_handoff;
+
+static void *shm_grant_once_at(void *arg)
+{
+    shm_handoff *h = arg;
+    return rs_shm_token_bucket_try_acquire_at(h->tb, 1, h->now) ? NULL : (void *)1;
+}
+
+/* Our grant overwritten by a thread that then goes idle: our next calls at
+ * the same instant spin at most once each and grant, exactly. */
+static void shm_handoff_never_waits_for_an_idle_thread(void **state)
+{
+    (void)state;
+    static shm_handoff h;
+    const char *name = fresh_name(false);
+    h.tb = open_bucket(name, 1e6, 1000000);
+    h.now = 1000 * SEC;
+    assert_true(rs_shm_token_bucket_try_acquire_at(h.tb, 1, h.now));
+    rs_test_run_threads(1, shm_grant_once_at, &h);
+    for (int i = 0; i < 1000; i++) {
+        assert_true(rs_shm_token_bucket_try_acquire_at(h.tb, 1, h.now));
+    }
+    assert_true(rs_shm_token_bucket_available_at(h.tb, h.now) == 1000000.0 - 1002.0);
+    rs_shm_token_bucket_close(h.tb);
+    assert_int_equal(rs_shm_unlink(name), RS_OK);
+}
 #endif /* RS_TEST_THREADS */
 
 int main(void)
@@ -1084,6 +1115,7 @@ int main(void)
         cmocka_unit_test(allocation_failure_is_clean),
 #if RS_TEST_THREADS
         cmocka_unit_test(processes_share_one_bucket),
+        cmocka_unit_test(shm_handoff_never_waits_for_an_idle_thread),
         cmocka_unit_test(processes_share_one_window),
 #endif
     };

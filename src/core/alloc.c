@@ -1,6 +1,7 @@
 #include "core/alloc.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,4 +61,33 @@ void rs__free(void *ptr)
     }
     const allocator *a = atomic_load_explicit(&current, memory_order_acquire);
     a->free_fn(ptr);
+}
+
+/* The hook's block is larger by align - 1 plus one pointer; the pointer just
+ * below the aligned address remembers where the block starts. */
+void *rs__malloc_aligned(size_t size, size_t align)
+{
+    size_t total;
+    if (align < sizeof(void *) || (align & (align - 1)) != 0 ||
+        __builtin_add_overflow(size, align - 1 + sizeof(void *), &total)) {
+        return NULL;
+    }
+    unsigned char *block = rs__malloc(total);
+    if (block == NULL) {
+        return NULL;
+    }
+    uintptr_t first = (uintptr_t)(block + sizeof(void *));
+    unsigned char *aligned = block + sizeof(void *) + ((align - first % align) % align);
+    memcpy(aligned - sizeof(void *), &block, sizeof block);
+    return aligned;
+}
+
+void rs__free_aligned(void *ptr)
+{
+    if (ptr == NULL) {
+        return;
+    }
+    void *block;
+    memcpy(&block, (unsigned char *)ptr - sizeof(void *), sizeof block);
+    rs__free(block);
 }

@@ -10,4 +10,10 @@ void *rs__malloc(size_t size);
 void *rs__calloc(size_t count, size_t size);
 void rs__free(void *ptr);
 
+/* size bytes at an address that is a multiple of `align` (a power of two),
+ * for objects that keep a hot word on a cache line of its own; NULL on
+ * overflow or failure. Free with rs__free_aligned(). */
+void *rs__malloc_aligned(size_t size, size_t align);
+void rs__free_aligned(void *ptr);
+
 #endif /* RS_CORE_ALLOC_H */

@@ -12,7 +12,9 @@
  * spins, so no thread ever waits for another: the caller stays lock-free.
  *
  * Each thread remembers only its last write (word, value, time), so a
- * thread alternating between objects, or writing one rarely, never spins. */
+ * thread alternating between objects, or writing one rarely, never spins.
+ * Every write a thread makes to such a word goes through rs__note_write()
+ * or rs__note_rewrite(), so that its own writes never look foreign. */
 #ifndef RS_CORE_CONTENTION_H
 #define RS_CORE_CONTENTION_H
 
@@ -20,31 +22,45 @@
 #include <stdint.h>
 
 #include "core/atomics.h"
+#include "resilience/clock.h"
 
-/* A write counts as "moments ago" below this age: long enough to cover one
- * spin plus the next operation on CPUs with a slow pause instruction, short
- * enough that threads taking from one object now and then never spin. */
+/* A write counts as "moments ago" below this age, in the time base the
+ * caller acts on: long enough to cover one spin plus the next operation,
+ * short enough that threads taking from one object now and then never
+ * spin. */
 #define RS__CONTENTION_WINDOW_NS 4000u
 
-/* Pause instructions per hand-off: ~0.6 us where a pause takes ~10 ns,
- * enough for dozens of the other thread's updates with the line local. */
-#define RS__CONTENTION_SPINS 64u
+/* How long a hand-off spins: enough for dozens of the other thread's
+ * updates with the line local, little next to the remote call a limiter
+ * guards. Measured on the system clock, not in pause instructions, whose
+ * cost differs tenfold between CPUs. */
+#define RS__CONTENTION_SPIN_NS 600u
+
+/* Pause instructions between two looks at the clock while spinning, and an
+ * upper bound on the looks in case the clock stands still. */
+#define RS__CONTENTION_PAUSES_PER_LOOK 8u
+#define RS__CONTENTION_MAX_LOOKS 64u
 
 typedef struct rs__last_write {
     const void *word;
-    uint64_t value;  /* what this thread stored */
-    uint64_t now_ns; /* the time it acted on */
+    uint64_t value;     /* what this thread stored */
+    uint64_t now_ns;    /* the time it acted on */
+    uint64_t hand_offs; /* spins so far: for tests, off the hot path */
 } rs__last_write;
 
-/* The calling thread's last write; initial-exec so that reading it is one
- * thread-pointer-relative load even in the shared library (no lazy
- * allocation by the dynamic loader on a thread's first use). */
-#if defined(__GNUC__) && !defined(_WIN32)
-#define RS__TLS_FAST __attribute__((tls_model("initial-exec")))
+/* The calling thread's last write. On glibc it is initial-exec: one
+ * thread-pointer-relative access and no lazy allocation, also when the
+ * library is dlopen()ed (glibc keeps spare static TLS for that; this needs
+ * 24 bytes of it). Elsewhere (musl and bionic refuse initial-exec in a
+ * dlopen()ed library) the default model: where the runtime allocates a
+ * thread's block lazily (a dlopen()ed library, emulated TLS), it does so
+ * once per thread, outside rs_set_allocator(). */
+#if defined(__GLIBC__) && defined(__GNUC__)
+#define RS__TLS_MODEL __attribute__((tls_model("initial-exec")))
 #else
-#define RS__TLS_FAST
+#define RS__TLS_MODEL
 #endif
-extern _Thread_local rs__last_write rs__my_last_write RS__TLS_FAST;
+extern _Thread_local rs__last_write rs__my_last_write RS__TLS_MODEL;
 
 /* True when this thread wrote `word` within the window before `now_ns`
  * and it no longer holds what this thread stored: another thread is
@@ -60,14 +76,42 @@ static inline bool rs__contended(const void *word, uint64_t seen, uint64_t now_n
 /* Lets the other thread keep the line for a while. */
 static inline void rs__hand_off_line(void)
 {
-    for (unsigned i = 0; i < RS__CONTENTION_SPINS; i++) {
-        rs__cpu_relax();
+    rs__my_last_write.hand_offs++;
+    uint64_t start = rs_clock_now(NULL);
+    for (unsigned look = 0; look < RS__CONTENTION_MAX_LOOKS; look++) {
+        for (unsigned i = 0; i < RS__CONTENTION_PAUSES_PER_LOOK; i++) {
+            rs__cpu_relax();
+        }
+        if (rs_clock_now(NULL) - start >= RS__CONTENTION_SPIN_NS) {
+            return;
+        }
     }
 }
 
+/* This thread stored `value` in `word`, acting at `now_ns`. */
 static inline void rs__note_write(const void *word, uint64_t value, uint64_t now_ns)
 {
-    rs__my_last_write = (rs__last_write){ word, value, now_ns };
+    rs__last_write *mine = &rs__my_last_write;
+    mine->word = word;
+    mine->value = value;
+    mine->now_ns = now_ns;
+}
+
+/* This thread changed `word` again without a time of its own (a refund, a
+ * rate change): if its last write was there, the new value is ours too. */
+static inline void rs__note_rewrite(const void *word, uint64_t value)
+{
+    if (rs__my_last_write.word == word) {
+        rs__my_last_write.value = value;
+    }
+}
+
+/* `word` is going away: a new object at the same address is not ours. */
+static inline void rs__forget_writes_to(const void *word)
+{
+    if (rs__my_last_write.word == word) {
+        rs__my_last_write.word = NULL;
+    }
 }
 
 #endif /* RS_CORE_CONTENTION_H */
