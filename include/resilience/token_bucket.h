@@ -38,14 +38,16 @@
  * **Contention.** Threads that take from one bucket back to back would move
  * its cache line between their cores on every grant, which costs more than
  * the grant. So a caller that finds its own grant of a moment ago (under
- * 4 us) overwritten by another thread first spins for 64 pause
- * instructions (~0.6 us on the machine in docs/performance.md), once per
- * call, before its compare-exchange, so that the other thread's next grants
- * find the line in their cache. Two threads hammering one bucket get twice
- * the throughput they had without it, 1.3-1.7x that of a mutex-protected
- * bucket. No caller ever waits for another (the spin is bounded and the
- * last writer never spins), so the bucket stays lock-free; refusals and
- * callers that use a bucket now and then never spin.
+ * 4 us, in the time base it passes: the bucket's clock, or `now_ns` for the
+ * `_at` functions) overwritten by another thread first spins for 0.6 us of
+ * the system clock, once per call, before its compare-exchange, so that
+ * the other thread's next grants find the line in their cache. Two threads
+ * hammering one bucket get twice the throughput they had without it,
+ * 1.3-1.7x that of a mutex-protected bucket (docs/performance.md). No
+ * caller ever waits for another (the spin is bounded and the last writer
+ * never spins), so the bucket stays lock-free; refusals, a thread's own
+ * set_rate(), and callers that use a bucket now and then never spin. See
+ * docs/threading.md.
  *
  * **Explicit time.** Every function that reads the clock has an `_at` twin
  * taking the instant as a trailing `now_ns` argument, as
