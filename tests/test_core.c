@@ -214,6 +214,18 @@ static void gcra_hand_off_rejudges_what_changed_meanwhile(void **state)
     assert_int_equal(atomic_load(&word), now + g.tau_ns);
 }
 
+/* The first hand-off sizes the spin from a timing: within bounds, kept. */
+static void hand_off_calibrates_its_spin(void **state)
+{
+    (void)state;
+    uint32_t pauses = rs__calibrate_hand_off();
+    assert_in_range(pauses, 8, 1024);
+    assert_int_equal(atomic_load(&rs__hand_off_pauses), pauses);
+    uint64_t before = rs__my_last_write.hand_offs;
+    rs__hand_off_line();
+    assert_int_equal(rs__my_last_write.hand_offs, before + 1);
+}
+
 static void aligned_allocation(void **state)
 {
     (void)state;
@@ -348,6 +360,7 @@ int main(void)
         cmocka_unit_test(contention_is_a_foreign_write_over_our_recent_one),
         cmocka_unit_test(gcra_attempt_hands_off_once_under_contention),
         cmocka_unit_test(gcra_hand_off_rejudges_what_changed_meanwhile),
+        cmocka_unit_test(hand_off_calibrates_its_spin),
         cmocka_unit_test(aligned_allocation),
         cmocka_unit_test(contention_memory_follows_our_own_changes),
 #if RS_TEST_THREADS

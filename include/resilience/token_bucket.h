@@ -39,8 +39,9 @@
  * its cache line between their cores on every grant, which costs more than
  * the grant. So a caller that finds its own grant of a moment ago (under
  * 4 us, in the time base it passes: the bucket's clock, or `now_ns` for the
- * `_at` functions) overwritten by another thread first spins for 0.6 us of
- * the system clock, once per call, before its compare-exchange, so that
+ * `_at` functions) overwritten by another thread first spins for about 1 us
+ * (pause instructions, counted once per process against the system clock),
+ * once per call, before its compare-exchange, so that
  * the other thread's next grants find the line in their cache. Two threads
  * hammering one bucket get twice the throughput they had without it,
  * 1.3-1.7x that of a mutex-protected bucket (docs/performance.md). No

@@ -19,10 +19,10 @@
 #define RS_CORE_CONTENTION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/atomics.h"
-#include "resilience/clock.h"
 
 /* A write counts as "moments ago" below this age, in the time base the
  * caller acts on: long enough to cover one spin plus the next operation,
@@ -32,14 +32,10 @@
 
 /* How long a hand-off spins: enough for dozens of the other thread's
  * updates with the line local, little next to the remote call a limiter
- * guards. Measured on the system clock, not in pause instructions, whose
- * cost differs tenfold between CPUs. */
-#define RS__CONTENTION_SPIN_NS 600u
-
-/* Pause instructions between two looks at the clock while spinning, and an
- * upper bound on the looks in case the clock stands still. */
-#define RS__CONTENTION_PAUSES_PER_LOOK 8u
-#define RS__CONTENTION_MAX_LOOKS 64u
+ * guards. The cost of a pause instruction differs tenfold between CPUs, so
+ * the first hand-off in the process times a few of them on the system
+ * clock and sets the count; later hand-offs spin without reading it. */
+#define RS__CONTENTION_SPIN_NS 1000u
 
 typedef struct rs__last_write {
     const void *word;
@@ -73,18 +69,22 @@ static inline bool rs__contended(const void *word, uint64_t seen, uint64_t now_n
            now_ns - mine->now_ns < RS__CONTENTION_WINDOW_NS;
 }
 
+/* Pause instructions per hand-off; 0 until the first one measured them. */
+extern _Atomic uint32_t rs__hand_off_pauses;
+
+/* The first hand-off's measurement (contention.c). */
+uint32_t rs__calibrate_hand_off(void);
+
 /* Lets the other thread keep the line for a while. */
 static inline void rs__hand_off_line(void)
 {
     rs__my_last_write.hand_offs++;
-    uint64_t start = rs_clock_now(NULL);
-    for (unsigned look = 0; look < RS__CONTENTION_MAX_LOOKS; look++) {
-        for (unsigned i = 0; i < RS__CONTENTION_PAUSES_PER_LOOK; i++) {
-            rs__cpu_relax();
-        }
-        if (rs_clock_now(NULL) - start >= RS__CONTENTION_SPIN_NS) {
-            return;
-        }
+    uint32_t pauses = atomic_load_explicit(&rs__hand_off_pauses, memory_order_relaxed);
+    if (pauses == 0) {
+        pauses = rs__calibrate_hand_off();
+    }
+    for (uint32_t i = 0; i < pauses; i++) {
+        rs__cpu_relax();
     }
 }
 
