@@ -289,10 +289,12 @@ static void token_bucket_hands_off_only_to_other_threads(void **state)
     assert_int_equal(rs__my_last_write.hand_offs, before);
 
     rs_test_run_threads(1, grant_once, &b); /* over our grant of a moment ago */
-    assert_true(rs_token_bucket_try_acquire_at(b.tb, 1, b.now));
+    assert_true(rs_token_bucket_try_acquire_at(b.tb, 1, b.now)); /* a second spin: hangs */
     assert_int_equal(rs__my_last_write.hand_offs, before + 1);
     assert_true(rs_token_bucket_try_acquire_at(b.tb, 1, b.now)); /* we wrote last */
     assert_int_equal(rs__my_last_write.hand_offs, before + 1);
+    /* Exact throughout: 5 tokens taken at one instant. */
+    assert_true(rs_token_bucket_available_at(b.tb, b.now) == 1000000.0 - 5.0);
     /* Refusals never spin. */
     rs_test_run_threads(1, grant_once, &b);
     assert_false(rs_token_bucket_try_acquire_at(b.tb, 2000000, b.now));
