@@ -40,6 +40,7 @@ int rs__redis_object_new(size_t size, rs_redis *redis, const char *name, const c
     object->redis = redis;
     object->clock = clock != NULL ? clock : rs_clock_system();
     object->on_failure = mode;
+    object->size = size;
     *out = object;
     return RS_OK;
 }
@@ -47,8 +48,10 @@ int rs__redis_object_new(size_t size, rs_redis *redis, const char *name, const c
 void rs__redis_object_free(void *object)
 {
     if (object != NULL) {
-        rs__free(((rs__redis_object *)object)->key);
-        rs__free(object);
+        rs__redis_object *o = object;
+        rs__forget_writes_within(o, o->size);
+        rs__free(o->key);
+        rs__free(o);
     }
 }
 

@@ -124,6 +124,7 @@ typedef struct rs__redis_object {
     char *key;                   /* <prefix><name>:<suffix> */
     size_t key_len;
     rs_redis_failure on_failure;
+    size_t size;                 /* of the whole object, for the free */
 } rs__redis_object;
 
 /* Validates the common fields (redis and name set, a valid policy) and
@@ -133,7 +134,8 @@ typedef struct rs__redis_object {
 int rs__redis_object_new(size_t size, rs_redis *redis, const char *name, const char *suffix,
                          rs_redis_failure mode, double share, const rs_clock *clock,
                          void **out);
-/* Frees such an object; NULL is ignored. */
+/* Frees such an object (its local cells forgotten by the contention
+ * hand-off of this thread); NULL is ignored. */
 void rs__redis_object_free(void *object);
 
 #endif /* RS_REDIS_INTERNAL_H */

@@ -81,7 +81,7 @@ int rs_shm_token_bucket_open(const char *name, const rs_token_bucket_config *cfg
 void rs_shm_token_bucket_close(rs_shm_token_bucket *tb)
 {
     if (tb != NULL) {
-        rs__forget_writes_to(tb->tat); /* the address may be mapped again */
+        rs__forget_writes_within(tb->tat, sizeof *tb->tat); /* may be mapped again */
         rs__shm_unmap(tb->file);
         rs__free(tb);
     }

@@ -78,7 +78,7 @@ int rs_token_bucket_new(const rs_token_bucket_config *cfg, const rs_clock *clock
 void rs_token_bucket_free(rs_token_bucket *tb)
 {
     if (tb != NULL) {
-        rs__forget_writes_to(&tb->word);
+        rs__forget_writes_within(tb, sizeof *tb);
         rs__free_aligned(tb);
     }
 }

@@ -214,12 +214,20 @@ static void gcra_hand_off_rejudges_what_changed_meanwhile(void **state)
     assert_int_equal(atomic_load(&word), now + g.tau_ns);
 }
 
-/* The first hand-off sizes the spin from a timing: within bounds, kept. */
+/* The spin's count from the fastest timed sample of 64 pauses: scaled to
+ * RS__CONTENTION_SPIN_NS, bounded both ways, the sample's own count when the
+ * clock could not see it; calibrating stores what it returns. */
 static void hand_off_calibrates_its_spin(void **state)
 {
     (void)state;
+    assert_int_equal(RS__CONTENTION_SPIN_NS, 1000);
+    assert_int_equal(rs__hand_off_pauses_for(640), 100);   /* 10 ns per pause */
+    assert_int_equal(rs__hand_off_pauses_for(3200), 20);   /* 50 ns per pause */
+    assert_int_equal(rs__hand_off_pauses_for(0), 64);      /* clock too coarse */
+    assert_int_equal(rs__hand_off_pauses_for(64000), 8);   /* preempted: floor */
+    assert_int_equal(rs__hand_off_pauses_for(1), 8192);    /* next to free: cap */
+
     uint32_t pauses = rs__calibrate_hand_off();
-    assert_in_range(pauses, 8, 1024);
     assert_int_equal(atomic_load(&rs__hand_off_pauses), pauses);
     uint64_t before = rs__my_last_write.hand_offs;
     rs__hand_off_line();
@@ -253,10 +261,16 @@ static void contention_memory_follows_our_own_changes(void **state)
     assert_true(rs__contended(&word, 5, 1010));
     rs__note_rewrite(&other, 1);                /* not our last word: ignored */
     assert_false(rs__contended(&word, 9, 1010));
-    rs__forget_writes_to(&other);               /* not ours: nothing forgotten */
+    rs__forget_writes_within(&other, sizeof other); /* not ours: kept */
     assert_true(rs__contended(&word, 5, 1010));
-    rs__forget_writes_to(&word);
-    assert_false(rs__contended(&word, 5, 1010));
+    static rs__atomic_u64 object[4]; /* an object whose third word we wrote */
+    rs__note_write(&object[2], 5, 1000);
+    rs__forget_writes_within(object, 2 * sizeof object[0]); /* ends before it */
+    assert_true(rs__contended(&object[2], 6, 1010));
+    rs__forget_writes_within(&object[3], sizeof object[3]); /* starts after it */
+    assert_true(rs__contended(&object[2], 6, 1010));
+    rs__forget_writes_within(object, sizeof object);
+    assert_false(rs__contended(&object[2], 6, 1010));
 }
 
 #if RS_TEST_THREADS

@@ -25,6 +25,8 @@ static inline void rs__cpu_relax(void)
     __builtin_ia32_pause();
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
+#elif defined(__GNUC__)
+    __asm__ __volatile__("" ::: "memory"); /* no hint: keeps the loop a loop */
 #endif
 }
 

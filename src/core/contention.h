@@ -47,7 +47,7 @@ typedef struct rs__last_write {
 /* The calling thread's last write. On glibc it is initial-exec: one
  * thread-pointer-relative access and no lazy allocation, also when the
  * library is dlopen()ed (glibc keeps spare static TLS for that; this needs
- * 24 bytes of it). Elsewhere (musl and bionic refuse initial-exec in a
+ * 32 bytes of it). Elsewhere (musl and bionic refuse initial-exec in a
  * dlopen()ed library) the default model: where the runtime allocates a
  * thread's block lazily (a dlopen()ed library, emulated TLS), it does so
  * once per thread, outside rs_set_allocator(). */
@@ -72,8 +72,13 @@ static inline bool rs__contended(const void *word, uint64_t seen, uint64_t now_n
 /* Pause instructions per hand-off; 0 until the first one measured them. */
 extern _Atomic uint32_t rs__hand_off_pauses;
 
-/* The first hand-off's measurement (contention.c). */
+/* The first hand-off's measurement (contention.c): times a few samples of
+ * pauses on the system clock, stores and returns the count for the spin. */
 uint32_t rs__calibrate_hand_off(void);
+
+/* The count for a spin of RS__CONTENTION_SPIN_NS when the fastest sample
+ * took sample_ns (0: the clock did not see it), within fixed bounds. */
+uint32_t rs__hand_off_pauses_for(uint64_t sample_ns);
 
 /* Lets the other thread keep the line for a while. */
 static inline void rs__hand_off_line(void)
@@ -106,10 +111,13 @@ static inline void rs__note_rewrite(const void *word, uint64_t value)
     }
 }
 
-/* `word` is going away: a new object at the same address is not ours. */
-static inline void rs__forget_writes_to(const void *word)
+/* The object at [object, object + size) is going away: a new one at the
+ * same address is not ours. (Other threads' records of it stay; their
+ * next grant there may spin once.) */
+static inline void rs__forget_writes_within(const void *object, size_t size)
 {
-    if (rs__my_last_write.word == word) {
+    uintptr_t word = (uintptr_t)rs__my_last_write.word;
+    if (word - (uintptr_t)object < size) {
         rs__my_last_write.word = NULL;
     }
 }
