@@ -159,14 +159,21 @@ static void contention_memory_is_per_thread(void **state)
 }
 #endif
 
+/* The GCRA of the hand-off tests: 1 ms per token, a burst of 10. */
+static rs__gcra ten_tokens_a_ms_apart(void)
+{
+    rs__gcra g;
+    assert_int_equal(rs__gcra_init(&g, 1000.0, 10), RS_OK);
+    return g;
+}
+
 /* A GCRA attempt that finds its own recent write overwritten hands the line
  * off once (no grant, the word reloaded), then takes as usual. */
 static void gcra_attempt_hands_off_once_under_contention(void **state)
 {
     (void)state;
     static rs__atomic_u64 word;
-    rs__gcra g;
-    assert_int_equal(rs__gcra_init(&g, 1000.0, 10), RS_OK); /* 1 ms per token */
+    const rs__gcra g = ten_tokens_a_ms_apart();
     const uint64_t now = UINT64_C(5000000000);
     atomic_store(&word, now);           /* TAT = now: full bucket */
     rs__note_write(&word, now - 1, now - 100); /* ours, since overwritten */
@@ -184,11 +191,13 @@ static void gcra_attempt_hands_off_once_under_contention(void **state)
     assert_int_equal(atomic_load(&word), now + 2000000);
     assert_false(rs__contended(&word, now + 2000000, now)); /* remembered as ours */
 
-    /* Refusals never hand off: they write nothing. */
+    /* Refusals never hand off: they write nothing. 2 + 9 tokens > 10. */
     rs__note_write(&word, 0, now);
     handed_off = false;
-    assert_true(rs__gcra_attempt(&word, &seen, 0, &g, 11, 0, now, &handed_off, &v));
+    seen = atomic_load(&word);
+    assert_true(rs__gcra_attempt(&word, &seen, 0, &g, 9, 0, now, &handed_off, &v));
     assert_false(v.taken);
+    assert_int_equal(v.wait_ns, 1000000);
     assert_false(handed_off);
 }
 
@@ -199,8 +208,7 @@ static void gcra_hand_off_rejudges_what_changed_meanwhile(void **state)
 {
     (void)state;
     static rs__atomic_u64 word;
-    rs__gcra g;
-    assert_int_equal(rs__gcra_init(&g, 1000.0, 10), RS_OK); /* 1 ms per token */
+    const rs__gcra g = ten_tokens_a_ms_apart();
     const uint64_t now = UINT64_C(5000000000);
     uint64_t seen = now;                          /* we read a full bucket */
     atomic_store(&word, now + g.tau_ns);          /* ...another thread then drained it */
