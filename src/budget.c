@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "budget_internal.h"
+#include "core/account.h"
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/lock.h"
@@ -336,5 +337,5 @@ static const rs_account_ops budget_account_ops = { account_reserve, account_comm
 
 rs_account rs_budget_account(rs_budget *b)
 {
-    return b != NULL ? (rs_account){ &budget_account_ops, b } : (rs_account){ NULL, NULL };
+    return rs__account_of(&budget_account_ops, b);
 }

@@ -7,6 +7,7 @@
 
 #include "core/arith.h"
 #include "core/atomics.h"
+#include "core/limiter.h"
 #include "redis_internal.h"
 
 #define NS_PER_MS UINT64_C(1000000)
@@ -148,6 +149,5 @@ static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_breaker_stat
 
 rs_limiter rs_redis_breaker_state_limiter(rs_redis_breaker_state *s)
 {
-    rs_limiter l = { s != NULL ? &limiter_ops : NULL, s };
-    return l;
+    return rs__limiter_of(&limiter_ops, s);
 }

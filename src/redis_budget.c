@@ -4,6 +4,7 @@
  * cell share its budget, which errs on the strict side). */
 #include <string.h>
 
+#include "core/account.h"
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/rng.h"
@@ -228,5 +229,5 @@ static const rs_account_ops account_ops = { account_reserve, account_commit, acc
 
 rs_account rs_redis_budget_account(rs_redis_budget_key *k)
 {
-    return k != NULL ? (rs_account){ &account_ops, k } : (rs_account){ NULL, NULL };
+    return rs__account_of(&account_ops, k);
 }

@@ -2,6 +2,7 @@
  * with the local GCRA as the optional fallback. */
 
 #include "core/arith.h"
+#include "core/limiter.h"
 #include "redis_internal.h"
 
 struct rs_redis_token_bucket {
@@ -130,6 +131,5 @@ static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_token_bucket
 
 rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb)
 {
-    rs_limiter l = { tb != NULL ? &limiter_ops : NULL, tb };
-    return l;
+    return rs__limiter_of(&limiter_ops, tb);
 }

@@ -2,6 +2,7 @@
  * (redis_scripts.c) on one key, with the local GCRA as the optional
  * fallback (limit per window as a rate, the limit as its burst). */
 #include "core/arith.h"
+#include "core/limiter.h"
 #include "redis_internal.h"
 
 #define MAX_LOG_LIMIT UINT64_C(1000000)
@@ -138,6 +139,5 @@ static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_sliding_wind
 
 rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w)
 {
-    rs_limiter l = { w != NULL ? &limiter_ops : NULL, w };
-    return l;
+    return rs__limiter_of(&limiter_ops, w);
 }

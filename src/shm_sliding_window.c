@@ -279,5 +279,5 @@ static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_sliding_window
 
 rs_limiter rs_shm_sliding_window_limiter(rs_shm_sliding_window *w)
 {
-    return (rs_limiter){ w != NULL ? &limiter_ops : NULL, w };
+    return rs__limiter_of(&limiter_ops, w);
 }

@@ -13,6 +13,7 @@
 #include "core/alloc.h"
 #include "core/contention.h"
 #include "core/gcra.h"
+#include "core/limiter.h"
 #include "shm_internal.h"
 
 struct rs_shm_token_bucket {
@@ -176,5 +177,5 @@ static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_token_bucket",
 
 rs_limiter rs_shm_token_bucket_limiter(rs_shm_token_bucket *tb)
 {
-    return (rs_limiter){ tb != NULL ? &limiter_ops : NULL, tb };
+    return rs__limiter_of(&limiter_ops, tb);
 }

@@ -302,5 +302,5 @@ static const rs_limiter_ops limiter_ops = { limiter_acquire, "sliding_window", l
 
 rs_limiter rs_sliding_window_limiter(rs_sliding_window *w)
 {
-    return w != NULL ? (rs_limiter){ &limiter_ops, w } : (rs_limiter){ NULL, NULL };
+    return rs__limiter_of(&limiter_ops, w);
 }

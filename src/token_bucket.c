@@ -24,6 +24,7 @@
 #include "core/atomics.h"
 #include "core/contention.h"
 #include "core/gcra.h"
+#include "core/limiter.h"
 
 struct rs_token_bucket {
     /* Read on every call, written only by set_rate(): shared by all cores. */
@@ -251,7 +252,7 @@ static const rs_limiter_ops limiter_ops = { limiter_acquire, "token_bucket", lim
 
 rs_limiter rs_token_bucket_limiter(rs_token_bucket *tb)
 {
-    return tb != NULL ? (rs_limiter){ &limiter_ops, tb } : (rs_limiter){ NULL, NULL };
+    return rs__limiter_of(&limiter_ops, tb);
 }
 
 double rs_token_bucket_available_at(rs_token_bucket *tb, uint64_t now_ns)

@@ -3,7 +3,17 @@
 #define RS_CORE_LIMITER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "resilience/limiter.h"
+
+/* The rs_limiter of a backend object: the empty limiter (admits everything)
+ * for a NULL object, as every *_limiter() constructor documents. */
+static inline rs_limiter rs__limiter_of(const rs_limiter_ops *ops, void *self)
+{
+    return (rs_limiter){ self != NULL ? ops : NULL, self };
+}
 
 /* The rs_limiter answer of a limiter that cannot reserve the future (a
  * sliding window): RS_OK when `admitted`, else RS_E_LIMITED with
