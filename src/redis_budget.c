@@ -44,10 +44,10 @@ int rs_redis_budget_new(const rs_redis_budget_config *cfg, const rs_clock *clock
     (void)rs__redis_fmt_u64(b->sub_arg, b->sub_us);
     (void)rs__redis_fmt_u64(b->slots_arg, cfg->sub_windows);
     (void)rs__redis_fmt_u64(b->max_arg, cfg->max_per_window);
-    double share = cfg->on_failure == RS_REDIS_FAIL_LOCAL ? cfg->local_share : 1.0;
     double per_second = (double)cfg->max_per_window * 1e9 / (double)cfg->window_ns;
     for (size_t i = 0; i < LOCAL_CELLS; i++) {
-        rs__redis_local_init(&b->local[i], per_second, cfg->max_per_window, share);
+        rs__redis_local_init(&b->local[i], per_second, cfg->max_per_window,
+                             b->base.local_share);
     }
     *out = b;
     return RS_OK;

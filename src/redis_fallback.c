@@ -40,6 +40,7 @@ int rs__redis_object_new(size_t size, rs_redis *redis, const char *name, const c
     object->redis = redis;
     object->clock = clock != NULL ? clock : rs_clock_system();
     object->on_failure = mode;
+    object->local_share = mode == RS_REDIS_FAIL_LOCAL ? share : 1.0;
     object->size = size;
     *out = object;
     return RS_OK;

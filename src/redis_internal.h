@@ -124,6 +124,8 @@ typedef struct rs__redis_object {
     char *key;                   /* <prefix><name>:<suffix> */
     size_t key_len;
     rs_redis_failure on_failure;
+    double local_share;          /* what the local cells enforce: the configured
+                                  * share under RS_REDIS_FAIL_LOCAL, else all */
     size_t size;                 /* of the whole object, for the free */
 } rs__redis_object;
 

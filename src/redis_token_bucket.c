@@ -29,8 +29,7 @@ int rs_redis_token_bucket_new(const rs_redis_token_bucket_config *cfg, const rs_
     tb->burst = cfg->burst;
     (void)rs__redis_fmt_double(tb->interval_us, 1e6 / cfg->rate);
     (void)rs__redis_fmt_u64(tb->burst_arg, cfg->burst);
-    rs__redis_local_init(&tb->local, cfg->rate, cfg->burst,
-                  cfg->on_failure == RS_REDIS_FAIL_LOCAL ? cfg->local_share : 1.0);
+    rs__redis_local_init(&tb->local, cfg->rate, cfg->burst, tb->base.local_share);
     *out = tb;
     return RS_OK;
 }

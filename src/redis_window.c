@@ -39,8 +39,7 @@ int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
     (void)rs__redis_fmt_u64(w->window_us, cfg->window_ns / 1000);
     (void)rs__redis_fmt_u64(w->limit_arg, cfg->limit);
     double rate = (double)cfg->limit * 1e9 / (double)cfg->window_ns;
-    rs__redis_local_init(&w->local, rate, cfg->limit,
-                  cfg->on_failure == RS_REDIS_FAIL_LOCAL ? cfg->local_share : 1.0);
+    rs__redis_local_init(&w->local, rate, cfg->limit, w->base.local_share);
     *out = w;
     return RS_OK;
 }
