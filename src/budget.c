@@ -132,9 +132,10 @@ void rs_budget_free(rs_budget *b)
     rs__free(b);
 }
 
+/* The budget's time; 0 for NULL, which every caller refuses anyway. */
 static uint64_t now_of(const rs_budget *b)
 {
-    return b->clock->now_ns(b->clock->ctx);
+    return b != NULL ? b->clock->now_ns(b->clock->ctx) : 0;
 }
 
 /* Under the lock: moves the newest sub-bucket up to the one holding now_ns,
@@ -253,7 +254,7 @@ uint64_t rs_budget_remaining_at(rs_budget *b, uint64_t now_ns)
 
 uint64_t rs_budget_remaining(rs_budget *b)
 {
-    return b != NULL ? rs_budget_remaining_at(b, now_of(b)) : 0;
+    return rs_budget_remaining_at(b, now_of(b));
 }
 
 uint64_t rs_budget_wait_ns_at(rs_budget *b, uint64_t n, uint64_t now_ns)
@@ -291,7 +292,7 @@ uint64_t rs_budget_wait_ns_at(rs_budget *b, uint64_t n, uint64_t now_ns)
 
 uint64_t rs_budget_wait_ns(rs_budget *b, uint64_t n)
 {
-    return b != NULL ? rs_budget_wait_ns_at(b, n, now_of(b)) : UINT64_MAX;
+    return rs_budget_wait_ns_at(b, n, now_of(b));
 }
 
 void rs__budget_set_owner(rs_budget *b, void *owner)

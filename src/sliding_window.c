@@ -77,9 +77,10 @@ void rs_sliding_window_free(rs_sliding_window *w)
     rs__free(w);
 }
 
+/* The window's time; 0 for NULL, which every caller refuses anyway. */
 static uint64_t now_of(const rs_sliding_window *w)
 {
-    return w->clock->now_ns(w->clock->ctx);
+    return w != NULL ? w->clock->now_ns(w->clock->ctx) : 0;
 }
 
 /* An instant, with its fixed window and the time elapsed in it (the counter
@@ -278,7 +279,7 @@ uint64_t rs_sliding_window_count_at(rs_sliding_window *w, uint64_t now_ns)
 
 uint64_t rs_sliding_window_count(rs_sliding_window *w)
 {
-    return w != NULL ? rs_sliding_window_count_at(w, now_of(w)) : 0;
+    return rs_sliding_window_count_at(w, now_of(w));
 }
 
 /* rs_limiter adapter: a window cannot reserve the future, so a refusal

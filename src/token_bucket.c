@@ -84,9 +84,10 @@ void rs_token_bucket_free(rs_token_bucket *tb)
     }
 }
 
+/* The bucket's time; 0 for NULL, which every caller refuses anyway. */
 static uint64_t now_of(const rs_token_bucket *tb)
 {
-    return tb->clock->now_ns(tb->clock->ctx);
+    return tb != NULL ? tb->clock->now_ns(tb->clock->ctx) : 0;
 }
 
 /* Reads the state word and its configuration consistently (the seqlock
@@ -136,7 +137,7 @@ bool rs_token_bucket_try_acquire_at(rs_token_bucket *tb, uint64_t n, uint64_t no
 bool rs_token_bucket_try_acquire(rs_token_bucket *tb, uint64_t n)
 {
     /* No clock read when the answer does not depend on the time. */
-    return rs__gcra_try_acquire(tb, take, n, tb != NULL && n != 0 ? now_of(tb) : 0);
+    return rs__gcra_try_acquire(tb, take, n, n != 0 ? now_of(tb) : 0);
 }
 
 int rs_token_bucket_reserve_at(rs_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,
@@ -148,9 +149,6 @@ int rs_token_bucket_reserve_at(rs_token_bucket *tb, uint64_t n, uint64_t max_wai
 int rs_token_bucket_reserve(rs_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,
                             uint64_t *wait_ns)
 {
-    if (tb == NULL) {
-        return rs_token_bucket_reserve_at(tb, n, max_wait_ns, wait_ns, 0);
-    }
     return rs_token_bucket_reserve_at(tb, n, max_wait_ns, wait_ns, now_of(tb));
 }
 
@@ -213,9 +211,6 @@ int rs_token_bucket_set_rate_at(rs_token_bucket *tb, double rate, uint64_t burst
 
 int rs_token_bucket_set_rate(rs_token_bucket *tb, double rate, uint64_t burst)
 {
-    if (tb == NULL) {
-        return RS_E_INVAL;
-    }
     return rs_token_bucket_set_rate_at(tb, rate, burst, now_of(tb));
 }
 
@@ -233,7 +228,7 @@ uint64_t rs_token_bucket_wait_ns_at(rs_token_bucket *tb, uint64_t n, uint64_t no
 
 uint64_t rs_token_bucket_wait_ns(rs_token_bucket *tb, uint64_t n)
 {
-    return rs_token_bucket_wait_ns_at(tb, n, tb != NULL ? now_of(tb) : 0);
+    return rs_token_bucket_wait_ns_at(tb, n, now_of(tb));
 }
 
 static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
@@ -266,5 +261,5 @@ double rs_token_bucket_available_at(rs_token_bucket *tb, uint64_t now_ns)
 
 double rs_token_bucket_available(rs_token_bucket *tb)
 {
-    return tb != NULL ? rs_token_bucket_available_at(tb, now_of(tb)) : 0.0;
+    return rs_token_bucket_available_at(tb, now_of(tb));
 }
