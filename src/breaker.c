@@ -23,8 +23,6 @@
  * off) -> HALF_OPEN (an open time of 0). */
 #define MAX_TRANSITIONS_PER_CALL 2u
 
-#define CACHE_LINE 64
-
 /* Laid out by who writes what, so that two threads using one breaker move as
  * few cache lines between them as possible. */
 struct rs_breaker {
@@ -32,18 +30,17 @@ struct rs_breaker {
     rs__atomic_u64 status;        /* generation << 32 | state */
     rs__atomic_u64 open_until_ns; /* end of the current OPEN period */
     const rs_clock *clock;
-    void *allocation;       /* what rs__malloc returned (the breaker is aligned in it) */
     uint32_t minimum_calls; /* effective: >= 1, <= window_size when COUNT_BASED */
     bool record_needs_time; /* a CLOSED-state record uses the time */
     uint64_t open_cap_ns;   /* effective growth cap: >= open_ns */
     rs_breaker_config cfg;
 
     /* Written by every refusal, and nothing else. */
-    _Alignas(CACHE_LINE) rs__atomic_u64 rejected;
+    _Alignas(RS__CACHE_LINE) rs__atomic_u64 rejected;
 
     /* Written by every CLOSED-state record: the lock and all a COUNT_BASED
      * record touches share one line. Guarded by the lock, as is the rest. */
-    _Alignas(CACHE_LINE) rs__spinlock lock;
+    _Alignas(RS__CACHE_LINE) rs__spinlock lock;
     uint32_t consecutive_failures;
     rs__breaker_window window;
 
@@ -59,25 +56,8 @@ struct rs_breaker {
 };
 
 _Static_assert(offsetof(struct rs_breaker, window) + sizeof(rs__breaker_window) <=
-                   offsetof(struct rs_breaker, lock) + CACHE_LINE,
+                   offsetof(struct rs_breaker, lock) + RS__CACHE_LINE,
                "the lock and the window share one cache line");
-
-/* rs__malloc promises malloc's alignment only; the layout above needs
- * cache-line alignment. */
-static rs_breaker *allocate_breaker(void)
-{
-    unsigned char *raw = rs__malloc(sizeof(rs_breaker) + CACHE_LINE - 1);
-    if (raw == NULL) {
-        return NULL;
-    }
-    size_t misalignment = (uintptr_t)raw % CACHE_LINE;
-    rs_breaker *b = (rs_breaker *)(void *)(raw + (misalignment ? CACHE_LINE - misalignment : 0));
-    memset(b, 0, sizeof *b);
-    b->allocation = raw;
-    return b;
-}
-
-static void free_breaker(rs_breaker *b) { rs__free(b->allocation); }
 
 static rs_breaker_state state_of(uint64_t status) { return (rs_breaker_state)(status & 0xffu); }
 static uint32_t generation_of(uint64_t status) { return (uint32_t)(status >> 32); }
@@ -118,17 +98,19 @@ int rs_breaker_new(const rs_breaker_config *cfg, const rs_clock *clock, rs_break
     if (out == NULL || rs_breaker_config_validate(cfg) != RS_OK) {
         return RS_E_INVAL;
     }
-    rs_breaker *b = allocate_breaker();
+    /* The layout above needs the breaker on a cache-line boundary. */
+    rs_breaker *b = rs__malloc_aligned(sizeof *b, _Alignof(rs_breaker));
     if (b == NULL) {
         return RS_E_NOMEM;
     }
+    memset(b, 0, sizeof *b);
     if (rs__breaker_window_init(&b->window, cfg->window_type, cfg->window_size) != RS_OK) {
-        free_breaker(b);
+        rs__free_aligned(b);
         return RS_E_NOMEM;
     }
     if (rs__breaker_probes_init(&b->probes, cfg->half_open_max_calls) != RS_OK) {
         rs__breaker_window_destroy(&b->window);
-        free_breaker(b);
+        rs__free_aligned(b);
         return RS_E_NOMEM;
     }
     b->cfg = *cfg;
@@ -156,7 +138,7 @@ void rs_breaker_free(rs_breaker *b)
     }
     rs__breaker_probes_destroy(&b->probes);
     rs__breaker_window_destroy(&b->window);
-    free_breaker(b);
+    rs__free_aligned(b);
 }
 
 const char *rs_breaker_state_name(rs_breaker_state s)

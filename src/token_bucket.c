@@ -37,7 +37,7 @@ struct rs_token_bucket {
     /* Written by every grant: a cache line of its own (the bucket is
      * allocated line-aligned), so the line that moves between granting
      * cores carries neither the configuration nor a neighbour's data. */
-    _Alignas(64) rs__atomic_u64 word; /* TAT - offset, mod 2^64; strictly increasing */
+    _Alignas(RS__CACHE_LINE) rs__atomic_u64 word; /* TAT - offset, mod 2^64; strictly increasing */
 };
 
 /* One consistent view: the state word and the configuration it belongs to. */

@@ -10,6 +10,9 @@ void *rs__malloc(size_t size);
 void *rs__calloc(size_t count, size_t size);
 void rs__free(void *ptr);
 
+/* The cache line size that objects with hot words lay themselves out for. */
+#define RS__CACHE_LINE 64
+
 /* size bytes at an address that is a multiple of `align` (a power of two),
  * for objects that keep a hot word on a cache line of its own; NULL on
  * overflow or failure. Free with rs__free_aligned(). */
