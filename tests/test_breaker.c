@@ -137,6 +137,15 @@ static void expect_state(rs_breaker *b, rs_breaker_state s)
     assert_int_equal(metrics(b).state, s);
 }
 
+/* Asserts the breaker is still closed and that one more failure trips it:
+ * the rule fires exactly here, not one call earlier or later. */
+static void next_failure_trips(rs_breaker *b)
+{
+    expect_state(b, RS_BREAKER_CLOSED);
+    call(b, false);
+    expect_state(b, RS_BREAKER_OPEN);
+}
+
 /* Trips a breaker whose failure_threshold is 1, and waits out the open time. */
 static void trip_and_wait(rs_breaker *b, uint64_t open_ns)
 {
@@ -376,9 +385,7 @@ static void consecutive_failures_trip_at_the_threshold(void **state)
     call(b, true); /* a success ends the run */
     assert_int_equal(metrics(b).consecutive_failures, 0);
     calls(b, false, 2);
-    expect_state(b, RS_BREAKER_CLOSED);
-    call(b, false); /* exactly the threshold */
-    expect_state(b, RS_BREAKER_OPEN);
+    next_failure_trips(b); /* exactly the threshold */
     EXPECT_LOG(RS_BREAKER_CLOSED, RS_BREAKER_OPEN);
     rs_breaker_free(b);
 
@@ -410,9 +417,7 @@ static void failure_rate_trips_at_the_threshold(void **state)
     call(b, true); /* evicts the other old failure: 1 of 10 */
     assert_int_equal(metrics(b).failures, 1);
     calls(b, false, 1); /* 2 of 10 */
-    expect_state(b, RS_BREAKER_CLOSED);
-    call(b, false); /* 3 of 10 = 0.3 exactly */
-    expect_state(b, RS_BREAKER_OPEN);
+    next_failure_trips(b); /* 3 of 10 = 0.3 exactly */
     EXPECT_LOG(RS_BREAKER_CLOSED, RS_BREAKER_OPEN);
     rs_breaker_free(b);
 
@@ -434,9 +439,7 @@ static void failure_rate_trips_at_the_threshold(void **state)
     calls(b, false, 3);
     call(b, true);
     calls(b, false, 3);
-    expect_state(b, RS_BREAKER_CLOSED); /* 3 of 4 */
-    call(b, false);
-    expect_state(b, RS_BREAKER_OPEN);
+    next_failure_trips(b); /* from 3 of 4 failed to 4 of 4 */
     rs_breaker_free(b);
 }
 
@@ -449,18 +452,14 @@ static void minimum_calls_gate_the_rates(void **state)
     c.minimum_calls = 5;
     rs_breaker *b = make(c);
     calls(b, false, 4); /* 100% failures, but only 4 calls */
-    expect_state(b, RS_BREAKER_CLOSED);
-    call(b, false);
-    expect_state(b, RS_BREAKER_OPEN);
+    next_failure_trips(b);
     rs_breaker_free(b);
 
     /* 0 counts as 1: the very first failure is a 100% rate. */
     c.minimum_calls = 0;
     b = make(c);
     call(b, true);
-    expect_state(b, RS_BREAKER_CLOSED);
-    call(b, false); /* 1 of 2 */
-    expect_state(b, RS_BREAKER_OPEN);
+    next_failure_trips(b); /* 1 of 2 */
     rs_breaker_free(b);
     b = make(c);
     call(b, false);
@@ -472,9 +471,7 @@ static void minimum_calls_gate_the_rates(void **state)
     c.minimum_calls = 1000;
     b = make(c);
     calls(b, false, 3);
-    expect_state(b, RS_BREAKER_CLOSED);
-    call(b, false);
-    expect_state(b, RS_BREAKER_OPEN);
+    next_failure_trips(b);
     rs_breaker_free(b);
 }
 
@@ -706,7 +703,8 @@ static void open_fails_fast_until_open_ns(void **state)
     rs_breaker_free(b);
 }
 
-/* Waits out the open time (one below first), then fails the probe. */
+/* Asserts the breaker is open for exactly `ns` and waits it out (refused
+ * one below), so the next allow probes. */
 static void expect_open_for(rs_breaker *b, uint64_t ns)
 {
     expect_state(b, RS_BREAKER_OPEN);
@@ -715,6 +713,20 @@ static void expect_open_for(rs_breaker *b, uint64_t ns)
     advance(ns - 1);
     refused(b);
     advance(1);
+}
+
+/* Trips a fresh breaker (failure_threshold 1) and fails three probes in a
+ * row: each reopening lasts c.open_ns again, never longer. */
+static void expect_open_time_never_grows(rs_breaker_config c)
+{
+    rs_breaker *b = make(c);
+    call(b, false);
+    for (int i = 0; i < 3; i++) {
+        expect_open_for(b, c.open_ns);
+        rs_permit p = admit(b);
+        rs_breaker_record(b, &p, false);
+    }
+    rs_breaker_free(b);
 }
 
 static void open_time_grows_on_repeated_trips(void **state)
@@ -747,24 +759,10 @@ static void open_time_grows_on_repeated_trips(void **state)
 
     /* A cap below open_ns means no growth, as does a multiplier of 1. */
     c.open_ns_max = 0;
-    b = make(c);
-    call(b, false);
-    for (int i = 0; i < 3; i++) {
-        expect_open_for(b, 1 * SEC);
-        rs_permit p = admit(b);
-        rs_breaker_record(b, &p, false);
-    }
-    rs_breaker_free(b);
+    expect_open_time_never_grows(c);
     c.open_ns_max = 100 * SEC;
     c.open_multiplier = 1.0;
-    b = make(c);
-    call(b, false);
-    for (int i = 0; i < 3; i++) {
-        expect_open_for(b, 1 * SEC);
-        rs_permit p = admit(b);
-        rs_breaker_record(b, &p, false);
-    }
-    rs_breaker_free(b);
+    expect_open_time_never_grows(c);
 
     /* Growth saturates instead of overflowing. */
     c.open_ns = UINT64_MAX / 2;
@@ -1109,9 +1107,7 @@ static void closing_starts_a_fresh_window(void **state)
     assert_int_equal(metrics(b).calls, 0);
     /* The failures that tripped it are gone: 3 more do not reach 4 calls. */
     calls(b, false, 3);
-    expect_state(b, RS_BREAKER_CLOSED);
-    call(b, false);
-    expect_state(b, RS_BREAKER_OPEN);
+    next_failure_trips(b);
     rs_breaker_free(b);
 
     /* The same for a time window. */

@@ -364,6 +364,19 @@ static rs_token_bucket *make_bucket(double rate, uint64_t burst)
     return tb;
 }
 
+/* An exact (log) window, so a test can say to the nanosecond when room
+ * comes back. */
+static rs_sliding_window *make_log_window(uint64_t limit, uint64_t window_ns)
+{
+    rs_sliding_window_config wc = RS_SLIDING_WINDOW_CONFIG_DEFAULT;
+    wc.limit = limit;
+    wc.window_ns = window_ns;
+    wc.kind = RS_WINDOW_LOG;
+    rs_sliding_window *w = NULL;
+    assert_int_equal(rs_sliding_window_new(&wc, rs_manual_clock_get(&clock_), &w), RS_OK);
+    return w;
+}
+
 static void limiter_wait_is_bounded(void **state)
 {
     (void)state;
@@ -471,12 +484,7 @@ static void open_breaker_fails_fast_before_limiters(void **state)
 static void one_limiter_refusing_wastes_no_other(void **state)
 {
     (void)state;
-    rs_sliding_window_config wc = RS_SLIDING_WINDOW_CONFIG_DEFAULT;
-    wc.limit = 10;
-    wc.window_ns = 60 * SEC;
-    wc.kind = RS_WINDOW_LOG;
-    rs_sliding_window *w = NULL;
-    assert_int_equal(rs_sliding_window_new(&wc, rs_manual_clock_get(&clock_), &w), RS_OK);
+    rs_sliding_window *w = make_log_window(10, 60 * SEC);
     rs_token_bucket *tb = make_bucket(1.0, 1);
     rs_policy_config cfg = plain_config();
     cfg.window = w;
@@ -617,12 +625,7 @@ static void fn_cannot_reset_the_attempt_count(void **state)
 static void sliding_window_is_waited_for(void **state)
 {
     (void)state;
-    rs_sliding_window_config wc = RS_SLIDING_WINDOW_CONFIG_DEFAULT;
-    wc.limit = 2;
-    wc.window_ns = 10 * SEC;
-    wc.kind = RS_WINDOW_LOG;
-    rs_sliding_window *w = NULL;
-    assert_int_equal(rs_sliding_window_new(&wc, rs_manual_clock_get(&clock_), &w), RS_OK);
+    rs_sliding_window *w = make_log_window(2, 10 * SEC);
     rs_policy_config cfg = plain_config();
     cfg.window = w;
     cfg.max_limiter_wait_ns = 20 * SEC;

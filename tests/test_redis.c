@@ -200,6 +200,23 @@ static void full_key(char *out, size_t len, const char *name, const char *suffix
     (void)snprintf(out, len, "%s%s:%s", prefix, name, suffix);
 }
 
+/* raw_integer and raw_ok on the key the library uses for object `name`
+ * (this run's prefix, the name, the module's suffix). */
+static long long key_integer(redisContext *c, const char *fmt, const char *name,
+                             const char *suffix)
+{
+    char key[128];
+    full_key(key, sizeof key, name, suffix);
+    return raw_integer(c, fmt, key);
+}
+
+static void key_ok(redisContext *c, const char *fmt, const char *name, const char *suffix)
+{
+    char key[128];
+    full_key(key, sizeof key, name, suffix);
+    raw_ok(c, fmt, key);
+}
+
 #define NEED_SERVER()                                                                    \
     do {                                                                                 \
         if (url == NULL) {                                                               \
@@ -779,9 +796,7 @@ static void token_bucket_script_is_exact(void **state)
 
     /* The key holds the TAT and expires when the bucket would be full. */
     redisContext *raw = raw_connect();
-    char key[128];
-    full_key(key, sizeof key, "tb-exact", "tb");
-    long long ttl = raw_integer(raw, "PTTL %s", key);
+    long long ttl = key_integer(raw, "PTTL %s", "tb-exact", "tb");
     assert_true(ttl > 5000 - 300 && ttl <= 5001);
     /* Same name, other clients: one bucket. */
     rs_redis *r2 = make_pool(pool_config(url, NULL), NULL);
@@ -835,10 +850,8 @@ static void sliding_log_script_is_exact(void **state)
     assert_true(wait > 9 * SEC && wait <= 10 * SEC);
 
     redisContext *raw = raw_connect();
-    char key[128];
-    full_key(key, sizeof key, "log-exact", "log");
-    assert_int_equal(raw_integer(raw, "ZCARD %s", key), 3);
-    long long ttl = raw_integer(raw, "PTTL %s", key);
+    assert_int_equal(key_integer(raw, "ZCARD %s", "log-exact", "log"), 3);
+    long long ttl = key_integer(raw, "PTTL %s", "log-exact", "log");
     assert_true(ttl > 9000 && ttl <= 10001);
 
     /* A short window lets requests in again once they slide out. */
@@ -911,9 +924,7 @@ static void sliding_counter_script_is_exact(void **state)
     assert_int_equal(wait, UINT64_MAX);
 
     redisContext *raw = raw_connect();
-    char key[128];
-    full_key(key, sizeof key, "cnt-exact", "cnt");
-    long long ttl = raw_integer(raw, "PTTL %s", key);
+    long long ttl = key_integer(raw, "PTTL %s", "cnt-exact", "cnt");
     assert_true(ttl > 199000 && ttl <= 200001);
     redisFree(raw);
     rs_redis_sliding_window_free(w);
@@ -971,9 +982,7 @@ static void budget_script_is_exact(void **state)
     assert_int_equal(left, 40);
 
     redisContext *raw = raw_connect();
-    char key[128];
-    full_key(key, sizeof key, "budget-exact", "budget:alice");
-    long long ttl = raw_integer(raw, "PTTL %s", key);
+    long long ttl = key_integer(raw, "PTTL %s", "budget-exact", "budget:alice");
     assert_true(ttl > 3500000 && ttl <= 3600001);
     redisFree(raw);
 
@@ -1087,14 +1096,12 @@ static void breaker_flag_is_shared(void **state)
     assert_int_equal(rs_redis_breaker_state_check(b, NULL), RS_OK);
     /* An operator's key without TTL is a kill switch: open until deleted. */
     redisContext *raw = raw_connect();
-    char key[128];
-    full_key(key, sizeof key, "payments", "open");
-    raw_ok(raw, "SET %s operator", key);
+    key_ok(raw, "SET %s operator", "payments", "open");
     assert_int_equal(rs_redis_breaker_state_check(b, &left), RS_E_OPEN);
     assert_int_equal(left, UINT64_MAX);
     assert_int_equal(rs_redis_breaker_state_publish_open(a, SEC), RS_OK);
-    assert_int_equal(raw_integer(raw, "PTTL %s", key), -1);
-    raw_ok(raw, "DEL %s", key);
+    assert_int_equal(key_integer(raw, "PTTL %s", "payments", "open"), -1);
+    key_ok(raw, "DEL %s", "payments", "open");
     assert_int_equal(rs_redis_breaker_state_check(b, NULL), RS_OK);
     redisFree(raw);
     rs_redis_breaker_state_free(a);
@@ -1111,21 +1118,13 @@ static void foreign_key_types_are_reported(void **state)
     (void)state;
     NEED_SERVER();
     redisContext *raw = raw_connect();
-    char key[128];
-    full_key(key, sizeof key, "foreign", "tb");
-    raw_ok(raw, "RPUSH %s x", key);
-    full_key(key, sizeof key, "foreign", "log");
-    raw_ok(raw, "SET %s x", key);
-    full_key(key, sizeof key, "foreign", "cnt");
-    raw_ok(raw, "SADD %s x", key);
-    full_key(key, sizeof key, "foreign", "budget");
-    raw_ok(raw, "LPUSH %s x", key);
-    full_key(key, sizeof key, "foreign", "open");
-    raw_ok(raw, "HSET %s x 1", key);
-    full_key(key, sizeof key, "junk", "tb");
-    raw_ok(raw, "SET %s not-a-number", key);
-    full_key(key, sizeof key, "junk", "budget");
-    raw_ok(raw, "HSET %s field value", key);
+    key_ok(raw, "RPUSH %s x", "foreign", "tb");
+    key_ok(raw, "SET %s x", "foreign", "log");
+    key_ok(raw, "SADD %s x", "foreign", "cnt");
+    key_ok(raw, "LPUSH %s x", "foreign", "budget");
+    key_ok(raw, "HSET %s x 1", "foreign", "open");
+    key_ok(raw, "SET %s not-a-number", "junk", "tb");
+    key_ok(raw, "HSET %s field value", "junk", "budget");
 
     errors e = { 0, 0, "" };
     rs_redis *r = make_pool(pool_config(url, &e), NULL);
@@ -1162,8 +1161,7 @@ static void foreign_key_types_are_reported(void **state)
     assert_int_equal(rs_redis_breaker_state_check(flag, NULL), RS_E_INVAL);
     assert_non_null(strstr(e.last, "holds a hash"));
     assert_int_equal(rs_redis_breaker_state_publish_open(flag, SEC), RS_E_INVAL);
-    full_key(key, sizeof key, "foreign", "open");
-    assert_int_equal(raw_integer(raw, "HLEN %s", key), 1); /* not overwritten */
+    assert_int_equal(key_integer(raw, "HLEN %s", "foreign", "open"), 1); /* not overwritten */
     int reports = e.count;
     assert_int_equal(reports, 9); /* every failed script, FAIL_OPEN's too */
     /* No backoff after script errors: a good key works at once. */
@@ -1222,10 +1220,8 @@ static void database_is_selected(void **state)
     assert_int_equal(rs_redis_token_bucket_try_acquire(b1, 1), RS_E_LIMITED);
     assert_int_equal(rs_redis_token_bucket_try_acquire(b0, 1), RS_OK);
     redisContext *raw = raw_connect();
-    char key[128];
-    full_key(key, sizeof key, "db", "tb");
     raw_ok(raw, "SELECT 1", NULL);
-    assert_int_equal(raw_integer(raw, "EXISTS %s", key), 1);
+    assert_int_equal(key_integer(raw, "EXISTS %s", "db", "tb"), 1);
     redisFree(raw);
     /* A database the server does not have. */
     (void)snprintf(db1, sizeof db1, "redis://%s:%u/100000", server_host, server_port);
@@ -1679,6 +1675,18 @@ static int own_server_teardown(void **state)
     return 0;
 }
 
+/* A pool on the own server that notices an outage quickly: short timeouts
+ * and a reconnect schedule of 10..50 ms, so a restart is seen within a test. */
+static rs_redis_config own_pool_config(errors *e)
+{
+    rs_redis_config c = pool_config(own.tcp_url, e);
+    c.connect_timeout_ns = 100 * MS;
+    c.command_timeout_ns = 100 * MS;
+    c.reconnect.base_ns = 10 * MS;
+    c.reconnect.max_ns = 50 * MS;
+    return c;
+}
+
 #define NEED_OWN_SERVER()                                                                \
     do {                                                                                 \
         if (own.pid <= 0) {                                                              \
@@ -1779,11 +1787,7 @@ static void server_killed_frozen_and_restarted(void **state)
     (void)state;
     NEED_OWN_SERVER();
     errors e = { 0, 0, "" };
-    rs_redis_config c = pool_config(own.tcp_url, &e);
-    c.connect_timeout_ns = 100 * MS;
-    c.command_timeout_ns = 100 * MS;
-    c.reconnect.base_ns = 10 * MS;
-    c.reconnect.max_ns = 50 * MS;
+    rs_redis_config c = own_pool_config(&e);
     c.pool_size = 2;
     rs_redis *r = make_pool(c, NULL);
     rs_redis_token_bucket *closed = make_bucket(r, "kill", 1000, 1000, RS_REDIS_FAIL_CLOSED, 1,
@@ -1847,11 +1851,7 @@ static void every_object_and_a_policy_survive_a_restart(void **state)
 {
     (void)state;
     NEED_OWN_SERVER();
-    rs_redis_config c = pool_config(own.tcp_url, NULL);
-    c.connect_timeout_ns = 100 * MS;
-    c.command_timeout_ns = 100 * MS;
-    c.reconnect.base_ns = 10 * MS;
-    c.reconnect.max_ns = 50 * MS;
+    rs_redis_config c = own_pool_config(NULL);
     rs_redis *r = make_pool(c, NULL);
     rs_redis_token_bucket *tb = make_bucket(r, "restart", 1000, 1000, RS_REDIS_FAIL_CLOSED, 1,
                                             NULL);
@@ -1948,11 +1948,7 @@ static void server_killed_under_load(void **state)
 {
     (void)state;
     NEED_OWN_SERVER();
-    rs_redis_config c = pool_config(own.tcp_url, NULL);
-    c.connect_timeout_ns = 100 * MS;
-    c.command_timeout_ns = 100 * MS;
-    c.reconnect.base_ns = 10 * MS;
-    c.reconnect.max_ns = 50 * MS;
+    rs_redis_config c = own_pool_config(NULL);
     c.pool_size = 2; /* fewer connections than threads: they queue too */
     rs_redis *r = make_pool(c, NULL);
     load l;
