@@ -8,7 +8,6 @@ int rs__breaker_probes_init(rs__breaker_probes *p, uint32_t capacity)
 {
     p->start_ns = rs__calloc(capacity, sizeof *p->start_ns);
     p->count = 0;
-    p->capacity = capacity;
     return p->start_ns != NULL ? RS_OK : RS_E_NOMEM;
 }
 

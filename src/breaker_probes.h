@@ -16,13 +16,13 @@
 typedef struct rs__breaker_probes {
     uint64_t *start_ns; /* unordered; the first `count` are in flight */
     uint32_t count;
-    uint32_t capacity;
 } rs__breaker_probes;
 
 /* RS_OK or RS_E_NOMEM (nothing allocated then). */
 int rs__breaker_probes_init(rs__breaker_probes *p, uint32_t capacity);
 void rs__breaker_probes_destroy(rs__breaker_probes *p);
-/* Records a probe admitted at start_ns; the caller checked count < capacity. */
+/* Records a probe admitted at start_ns; the caller checked that count is
+ * below the capacity it gave to init. */
 void rs__breaker_probes_add(rs__breaker_probes *p, uint64_t start_ns);
 /* Removes one probe admitted at start_ns; false if there is none (it was
  * written off, or the permit was already recorded). */

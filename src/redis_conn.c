@@ -416,7 +416,6 @@ static bool read_result(const redisReply *reply, size_t min_results, rs__redis_r
         }
         out->v[i] = reply->element[i]->integer;
     }
-    out->count = reply->elements;
     return true;
 }
 

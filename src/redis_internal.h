@@ -55,7 +55,6 @@ const char *rs__redis_script_name(rs__redis_script script);
 /* A script's reply: a flat array of integers. */
 typedef struct rs__redis_result {
     int64_t v[RS__REDIS_MAX_RESULTS];
-    size_t count;
 } rs__redis_result;
 
 /* Runs `script` on one key with argc string arguments (argc <=

@@ -75,12 +75,6 @@ static inline uint64_t rs__scale_random(uint64_t random, uint64_t span)
     return (uint64_t)(((rs__u128)random * (span + 1)) >> 64);
 }
 
-/* Seconds (a double, as configs give rates) to whole nanoseconds, saturating. */
-static inline uint64_t rs__ns_from_seconds(double seconds)
-{
-    return rs__sat_from_double(seconds * 1e9);
-}
-
 static inline bool rs__is_finite_positive(double value)
 {
     return isfinite(value) && value > 0.0;

@@ -1,8 +1,8 @@
 /* C11 atomics helpers shared by the modules.
  *
  * The modules keep their hot state in `_Atomic` words and use the helpers
- * here for the few read-modify-write patterns that recur (saturating add,
- * monotonic max, relaxed statistics counters). */
+ * here for the few read-modify-write patterns that recur (monotonic max,
+ * relaxed statistics counters). */
 #ifndef RS_CORE_ATOMICS_H
 #define RS_CORE_ATOMICS_H
 
@@ -39,18 +39,6 @@ static inline void rs__counter_add(rs__atomic_u64 *counter, uint64_t n)
 static inline uint64_t rs__counter_get(const rs__atomic_u64 *counter)
 {
     return atomic_load_explicit((rs__atomic_u64 *)counter, memory_order_relaxed);
-}
-
-/* *word = min(UINT64_MAX, *word + n), atomically; returns the new value. */
-static inline uint64_t rs__atomic_sat_add(rs__atomic_u64 *word, uint64_t n)
-{
-    uint64_t old = atomic_load_explicit(word, memory_order_relaxed);
-    uint64_t next;
-    do {
-        next = rs__sat_add(old, n);
-    } while (!atomic_compare_exchange_weak_explicit(word, &old, next, memory_order_acq_rel,
-                                                    memory_order_relaxed));
-    return next;
 }
 
 /* *word = max(*word, value), atomically; returns the resulting value. */
