@@ -555,12 +555,7 @@ char *rs__redis_key(const rs_redis *r, const char *name, const char *suffix, siz
 
 static char *copy_string(const char *s)
 {
-    size_t n = strlen(s) + 1;
-    char *copy = rs__malloc(n);
-    if (copy != NULL) {
-        memcpy(copy, s, n);
-    }
-    return copy;
+    return rs__copy_string(s, strlen(s));
 }
 
 static int validate(const rs_redis_config *cfg)

@@ -96,8 +96,7 @@ int rs__redis_local_reserve(rs__redis_local *l, uint64_t n, uint64_t max_wait_ns
 
 uint64_t rs__redis_local_wait_ns(rs__redis_local *l, uint64_t n, uint64_t now_ns)
 {
-    uint64_t tat = atomic_load_explicit(&l->tat_ns, memory_order_acquire);
-    return rs__gcra_judge(&l->config, tat, n, now_ns).wait_ns;
+    return rs__gcra_wait_fixed(&l->tat_ns, &l->config, n, now_ns);
 }
 
 void rs__redis_local_charge(rs__redis_local *l, uint64_t n, uint64_t now_ns)

@@ -106,13 +106,8 @@ static int parse_userinfo(const char *begin, const char *end, rs__redis_url *out
 
 static int copy_span(const char *begin, const char *end, char **out)
 {
-    *out = rs__malloc((size_t)(end - begin) + 1);
-    if (*out == NULL) {
-        return RS_E_NOMEM;
-    }
-    memcpy(*out, begin, (size_t)(end - begin));
-    (*out)[end - begin] = '\0';
-    return RS_OK;
+    *out = rs__copy_string(begin, (size_t)(end - begin));
+    return *out != NULL ? RS_OK : RS_E_NOMEM;
 }
 
 /* host[:port][/db] */

@@ -168,8 +168,7 @@ static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
     if (n == 0) {
         return 0;
     }
-    uint64_t tat = atomic_load_explicit(tb->tat, memory_order_relaxed);
-    return rs__gcra_judge(&tb->config, tat, n, rs_clock_now(NULL)).wait_ns;
+    return rs__gcra_wait_fixed(tb->tat, &tb->config, n, rs_clock_now(NULL));
 }
 
 static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_token_bucket",

@@ -63,6 +63,16 @@ void rs__free(void *ptr)
     a->free_fn(ptr);
 }
 
+char *rs__copy_string(const char *s, size_t len)
+{
+    char *copy = len < SIZE_MAX ? rs__malloc(len + 1) : NULL;
+    if (copy != NULL) {
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+    }
+    return copy;
+}
+
 /* The hook's block is larger by align - 1 plus one pointer; the pointer just
  * below the aligned address remembers where the block starts. */
 void *rs__malloc_aligned(size_t size, size_t align)

@@ -10,6 +10,9 @@ void *rs__malloc(size_t size);
 void *rs__calloc(size_t count, size_t size);
 void rs__free(void *ptr);
 
+/* A NUL-terminated copy of the len bytes at s; NULL on failure. */
+char *rs__copy_string(const char *s, size_t len);
+
 /* The cache line size that objects with hot words lay themselves out for. */
 #define RS__CACHE_LINE 64
 

@@ -120,6 +120,14 @@ static inline rs__gcra_verdict rs__gcra_take_fixed(rs__atomic_u64 *word, const r
     return v;
 }
 
+/* The wait n >= 1 tokens would need at `now` from a bucket whose
+ * configuration never changes; informative, takes nothing. */
+static inline uint64_t rs__gcra_wait_fixed(rs__atomic_u64 *word, const rs__gcra *g, uint64_t n,
+                                           uint64_t now)
+{
+    return rs__gcra_judge(g, atomic_load_explicit(word, memory_order_acquire), n, now).wait_ns;
+}
+
 /* A bucket's way to take n >= 1 tokens at `now` if their wait is at most
  * max_wait_ns (a loop of rs__gcra_attempt over its own state word). */
 typedef rs__gcra_verdict (*rs__gcra_take)(void *bucket, uint64_t n, uint64_t max_wait_ns,
