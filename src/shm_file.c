@@ -129,6 +129,15 @@ static void store(rs__atomic_u64 *word, uint64_t value)
     atomic_store_explicit(word, value, memory_order_relaxed);
 }
 
+/* Zeroes the state words, then publishes READY of this boot. */
+static void reset_state_and_publish(rs__shm_file *f, uint64_t tag)
+{
+    for (size_t i = 0; i < RS__SHM_STATE_WORDS; i++) {
+        store(&f->state[i], 0);
+    }
+    atomic_store_explicit(&f->phase, PHASE_READY | tag, memory_order_release);
+}
+
 /* Writes everything but the phase, then publishes READY. */
 static void initialise(rs__shm_file *f, unsigned kind, const uint64_t *config, uint64_t tag)
 {
@@ -138,10 +147,7 @@ static void initialise(rs__shm_file *f, unsigned kind, const uint64_t *config, u
     for (size_t i = 0; i < RS__SHM_CONFIG_WORDS; i++) {
         store(&f->config[i], config[i]);
     }
-    for (size_t i = 0; i < RS__SHM_STATE_WORDS; i++) {
-        store(&f->state[i], 0);
-    }
-    atomic_store_explicit(&f->phase, PHASE_READY | tag, memory_order_release);
+    reset_state_and_publish(f, tag);
 }
 
 /* A ready file: is it ours, of this kind, with a matching configuration? */
@@ -177,10 +183,7 @@ static int settle(rs__shm_file *f, unsigned kind, const uint64_t *config, unsign
             if (atomic_compare_exchange_strong_explicit(&f->phase, &phase, me,
                                                         memory_order_acquire,
                                                         memory_order_relaxed)) {
-                for (size_t i = 0; i < RS__SHM_STATE_WORDS; i++) {
-                    store(&f->state[i], 0);
-                }
-                atomic_store_explicit(&f->phase, PHASE_READY | tag, memory_order_release);
+                reset_state_and_publish(f, tag);
                 return RS_OK;
             }
             continue;
