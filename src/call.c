@@ -21,7 +21,7 @@ static void call_init(rs_call_state *c, rs_policy *p, const rs_call_options *opt
     c->attempt_number = 1;
     uint64_t timeout = p->cfg.timeout_ns;
     c->token_estimate = p->cfg.token_estimate;
-    c->account = p->cfg.budget != NULL ? rs_budget_account(p->cfg.budget) : p->cfg.account;
+    c->account = p->cfg.account;
     if (opts != NULL) {
         timeout = opts->timeout_ns != 0 ? opts->timeout_ns : timeout;
         c->token_estimate = opts->token_estimate != 0 ? opts->token_estimate : c->token_estimate;

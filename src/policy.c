@@ -66,6 +66,9 @@ int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy 
     }
     p->cfg = *cfg;
     p->clock = clock != NULL ? clock : rs_clock_system();
+    if (cfg->budget != NULL) { /* one way for calls to charge: the account */
+        p->cfg.account = rs_budget_account(cfg->budget);
+    }
     if (cfg->window != NULL) {
         add_limiter(p, rs_sliding_window_limiter(cfg->window), false);
     }
