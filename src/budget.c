@@ -138,12 +138,20 @@ static uint64_t now_of(const rs_budget *b)
     return b != NULL ? b->clock->now_ns(b->clock->ctx) : 0;
 }
 
-/* Under the lock: moves the newest sub-bucket up to the one holding now_ns,
- * emptying those that leave the ring. Returns the time to charge at: now_ns,
- * or the newest sub-bucket's start if now_ns is older than that. */
-static uint64_t advance(rs_budget *b, uint64_t now_ns)
+/* The sub-bucket number of an instant; computed before taking the lock,
+ * since width_ns never changes and a division is no small part of the
+ * critical sections. */
+static uint64_t slot_of(const rs_budget *b, uint64_t ns)
 {
-    uint64_t slot = now_ns / b->width_ns;
+    return ns / b->width_ns;
+}
+
+/* Under the lock: moves the newest sub-bucket up to `slot`, the one holding
+ * now_ns, emptying those that leave the ring. Returns the time to charge
+ * at: now_ns, or the newest sub-bucket's start if now_ns is older than
+ * that. */
+static uint64_t advance(rs_budget *b, uint64_t now_ns, uint64_t slot)
+{
     if (slot <= b->head) {
         return rs__max_u64(now_ns, b->head * b->width_ns);
     }
@@ -177,8 +185,9 @@ int rs_budget_reserve_at(rs_budget *b, uint64_t estimate, rs_budget_ticket *t, u
     if (estimate > b->max_per_request) {
         return RS_E_BUDGET;
     }
+    uint64_t slot = slot_of(b, now_ns);
     rs__spin_lock(&b->lock);
-    uint64_t at_ns = advance(b, now_ns);
+    uint64_t at_ns = advance(b, now_ns, slot);
     if (estimate > left(b)) {
         rs__spin_unlock(&b->lock);
         return RS_E_BUDGET;
@@ -206,11 +215,10 @@ static uint32_t pos_of_age(const rs_budget *b, uint32_t age)
     return b->head_pos >= age ? b->head_pos - age : b->head_pos + b->ring_len - age;
 }
 
-/* Under the lock: finds a ticket's sub-bucket; false when it has left the
- * ring (or never was in it: a ticket from another budget). */
-static bool ticket_pos(const rs_budget *b, const rs_budget_ticket *t, uint32_t *pos)
+/* Under the lock: finds the sub-bucket of a ticket's `slot`; false when it
+ * has left the ring (or never was in it: a ticket from another budget). */
+static bool ticket_pos(const rs_budget *b, uint64_t slot, uint32_t *pos)
 {
-    uint64_t slot = t->at_ns / b->width_ns;
     if (slot > b->head || b->head - slot >= b->ring_len) {
         return false;
     }
@@ -223,9 +231,10 @@ void rs_budget_commit(rs_budget *b, const rs_budget_ticket *t, uint64_t actual)
     if (b == NULL || t == NULL) {
         return;
     }
+    uint64_t slot = slot_of(b, t->at_ns);
     rs__spin_lock(&b->lock);
     uint32_t pos;
-    if (ticket_pos(b, t, &pos)) {
+    if (ticket_pos(b, slot, &pos)) {
         if (actual < t->reserved) {
             bucket_take(b, pos, t->reserved - actual);
         } else {
@@ -245,8 +254,9 @@ uint64_t rs_budget_remaining_at(rs_budget *b, uint64_t now_ns)
     if (b == NULL) {
         return 0;
     }
+    uint64_t slot = slot_of(b, now_ns);
     rs__spin_lock(&b->lock);
-    (void)advance(b, now_ns);
+    (void)advance(b, now_ns, slot);
     uint64_t remaining = left(b);
     rs__spin_unlock(&b->lock);
     return remaining;
@@ -262,8 +272,9 @@ uint64_t rs_budget_wait_ns_at(rs_budget *b, uint64_t n, uint64_t now_ns)
     if (b == NULL || n > b->max_per_request || n > b->max_per_window) {
         return UINT64_MAX;
     }
+    uint64_t now_slot = slot_of(b, now_ns);
     rs__spin_lock(&b->lock);
-    (void)advance(b, now_ns);
+    (void)advance(b, now_ns, now_slot);
     uint64_t wait = 0;
     if (n > left(b)) {
         /* Walk from the oldest sub-bucket until enough has left. It ends at
