@@ -185,18 +185,19 @@ static view observe(rs_shm_sliding_window *w, uint64_t now)
     }
 }
 
-bool rs_shm_sliding_window_try_acquire_at(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns)
+/* Admits 1 <= n <= limit at now_ns, or, when fit_ns is given, says when
+ * they would fit, judged on the view that refused them (so the fit lies
+ * after now_ns). */
+static bool admit_or_fit(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns, uint64_t *fit_ns)
 {
-    if (w == NULL || n > w->counter.limit) {
-        return false;
-    }
-    if (n == 0) {
-        return true;
-    }
     for (;;) {
         view v = observe(w, now_ns);
         do {
             if (!rs__window_counter_fits(&w->counter, v.previous, v.current, n, v.elapsed)) {
+                if (fit_ns != NULL) {
+                    *fit_ns = rs__window_counter_fit_at(&w->counter, v.previous, v.current, n,
+                                                        v.now_ns, v.elapsed);
+                }
                 return false;
             }
             uint64_t next = slot_word(v.index, v.current + n, false); /* <= limit < 2^32 */
@@ -207,6 +208,14 @@ bool rs_shm_sliding_window_try_acquire_at(rs_shm_sliding_window *w, uint64_t n, 
             }
         } while (judge_current(w, &v));
     }
+}
+
+bool rs_shm_sliding_window_try_acquire_at(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns)
+{
+    if (w == NULL || n > w->counter.limit) {
+        return false;
+    }
+    return n == 0 || admit_or_fit(w, n, now_ns, NULL);
 }
 
 bool rs_shm_sliding_window_try_acquire(rs_shm_sliding_window *w, uint64_t n)
@@ -262,10 +271,13 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
     (void)max_wait_ns; /* a window cannot reserve: the caller asks again */
     (void)now_ns;
     rs_shm_sliding_window *w = self;
+    if (n > w->counter.limit) {
+        return rs__limiter_window_answer(false, UINT64_MAX, wait_ns);
+    }
     uint64_t now = rs_clock_now(NULL);
-    bool admitted = rs_shm_sliding_window_try_acquire_at(w, n, now);
-    return rs__limiter_window_answer(
-        admitted, admitted ? 0 : rs_shm_sliding_window_wait_ns_at(w, n, now), wait_ns);
+    uint64_t fit_ns = 0;
+    bool admitted = n == 0 || admit_or_fit(w, n, now, &fit_ns);
+    return rs__limiter_window_answer(admitted, rs__sat_sub(fit_ns, now), wait_ns);
 }
 
 static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)

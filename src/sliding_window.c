@@ -207,6 +207,23 @@ static uint64_t counter_estimate(rs_sliding_window *w, instant now)
     return rs__window_counter_estimate(&c, w->previous, w->current, now.elapsed);
 }
 
+/* Under one lock: admits 1 <= n <= limit at now_ns, or, when fit_ns is
+ * given, says when they would fit, so that a refusal and its wait come
+ * from the same state (the fit then lies after now_ns). */
+static bool admit_or_fit(rs_sliding_window *w, uint64_t n, uint64_t now_ns, uint64_t *fit_ns)
+{
+    instant at = instant_of(w, now_ns);
+    rs__spin_lock(&w->lock);
+    at = advance(w, at);
+    bool log = w->kind == RS_WINDOW_LOG;
+    bool admitted = log ? log_admit(w, n, at.ns) : counter_admit(w, n, at);
+    if (!admitted && fit_ns != NULL) {
+        *fit_ns = log ? log_fit_at(w, n, at.ns) : counter_fit_at(w, n, at);
+    }
+    rs__spin_unlock(&w->lock);
+    return admitted;
+}
+
 /* ---- public API ------------------------------------------------------------ */
 
 bool rs_sliding_window_try_acquire_at(rs_sliding_window *w, uint64_t n, uint64_t now_ns)
@@ -214,15 +231,7 @@ bool rs_sliding_window_try_acquire_at(rs_sliding_window *w, uint64_t n, uint64_t
     if (w == NULL || n > w->limit) {
         return false;
     }
-    if (n == 0) {
-        return true;
-    }
-    instant at = instant_of(w, now_ns);
-    rs__spin_lock(&w->lock);
-    at = advance(w, at);
-    bool admitted = w->kind == RS_WINDOW_LOG ? log_admit(w, n, at.ns) : counter_admit(w, n, at);
-    rs__spin_unlock(&w->lock);
-    return admitted;
+    return n == 0 || admit_or_fit(w, n, now_ns, NULL);
 }
 
 bool rs_sliding_window_try_acquire(rs_sliding_window *w, uint64_t n)
@@ -288,9 +297,13 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
                            uint64_t *wait_ns)
 {
     (void)max_wait_ns;
-    bool admitted = rs_sliding_window_try_acquire_at(self, n, now_ns);
-    return rs__limiter_window_answer(
-        admitted, admitted ? 0 : rs_sliding_window_wait_ns_at(self, n, now_ns), wait_ns);
+    rs_sliding_window *w = self;
+    if (n > w->limit) {
+        return rs__limiter_window_answer(false, UINT64_MAX, wait_ns);
+    }
+    uint64_t fit_ns = 0;
+    bool admitted = n == 0 || admit_or_fit(w, n, now_ns, &fit_ns);
+    return rs__limiter_window_answer(admitted, rs__sat_sub(fit_ns, now_ns), wait_ns);
 }
 
 static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)

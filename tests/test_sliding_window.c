@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resilience/limiter.h"
 #include "resilience/sliding_window.h"
 
 #define MS UINT64_C(1000000)
@@ -611,6 +612,30 @@ static void real_clock_stress_counter(void **state)
 
 #endif /* RS_TEST_THREADS */
 
+/* The rs_limiter adapter: admits as try_acquire does, and a refusal carries
+ * the wait of the state that refused (never 0: ask again when it is over);
+ * more than the limit can never be admitted. */
+static void limiter_adapter_answers_with_the_refusing_state(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < RS_TEST_ARRAY_LEN(kinds); k++) {
+        rs_sliding_window *w = make(kinds[k], 3, SEC, NULL);
+        rs_limiter l = rs_sliding_window_limiter(w);
+        const uint64_t t = 100 * SEC + 250 * MS; /* a quarter into a fixed window */
+        uint64_t wait = 7;
+        assert_int_equal(rs_limiter_acquire(&l, 0, 0, t, &wait), RS_OK);
+        assert_int_equal(wait, 0);
+        assert_int_equal(rs_limiter_acquire(&l, 3, 0, t, &wait), RS_OK);
+        assert_int_equal(wait, 0);
+        assert_int_equal(rs_limiter_acquire(&l, 1, UINT64_MAX, t + MS, &wait), RS_E_LIMITED);
+        assert_true(wait > 0);
+        assert_int_equal(wait, rs_sliding_window_wait_ns_at(w, 1, t + MS));
+        assert_int_equal(rs_limiter_acquire(&l, 4, UINT64_MAX, t, &wait), RS_E_INVAL);
+        assert_int_equal(wait, UINT64_MAX);
+        rs_sliding_window_free(w);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -619,6 +644,7 @@ int main(void)
         cmocka_unit_test(null_zero_and_oversized),
         cmocka_unit_test(log_window_boundaries_are_exact),
         cmocka_unit_test(wait_ns_is_exact),
+        cmocka_unit_test(limiter_adapter_answers_with_the_refusing_state),
         cmocka_unit_test(time_never_runs_backwards),
         cmocka_unit_test(system_clock_by_default),
         cmocka_unit_test(log_matches_the_reference_model),

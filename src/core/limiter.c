@@ -31,6 +31,6 @@ int rs__limiter_window_answer(bool admitted, uint64_t wait_if_refused, uint64_t 
         *wait_ns = 0;
         return RS_OK;
     }
-    *wait_ns = wait_if_refused == 0 ? 1 : wait_if_refused;
+    *wait_ns = wait_if_refused;
     return wait_if_refused == UINT64_MAX ? RS_E_INVAL : RS_E_LIMITED;
 }

@@ -17,9 +17,8 @@ static inline rs_limiter rs__limiter_of(const rs_limiter_ops *ops, void *self)
 
 /* The rs_limiter answer of a limiter that cannot reserve the future (a
  * sliding window): RS_OK when `admitted`, else RS_E_LIMITED with
- * `wait_if_refused` (a 0 there means another caller took the room between
- * the try and the question: ask again in 1 ns), or RS_E_INVAL when that
- * wait is UINT64_MAX (never). */
+ * `wait_if_refused`, taken from the state that refused (so it is at least
+ * 1 ns), or RS_E_INVAL when that wait is UINT64_MAX (never). */
 int rs__limiter_window_answer(bool admitted, uint64_t wait_if_refused, uint64_t *wait_ns);
 
 #endif /* RS_CORE_LIMITER_H */
