@@ -44,7 +44,7 @@
  * once per call, before its compare-exchange, so that
  * the other thread's next grants find the line in their cache. Two threads
  * hammering one bucket get twice the throughput they had without it,
- * 1.3-1.7x that of a mutex-protected bucket (docs/performance.md). No
+ * 1.3-1.9x that of a mutex-protected bucket (docs/performance.md). No
  * caller ever waits for another (the spin is bounded and the last writer
  * never spins), so the bucket stays lock-free; refusals, a thread's own
  * set_rate(), and callers that use a bucket now and then never spin. See
