@@ -89,7 +89,7 @@ bench_result bench_run(const char *name, unsigned threads, bench_op op, void *ct
         double ns = (double)timed_round(threads, op, ctx, iterations) / (double)iterations;
         best = ns < best ? ns : best;
     }
-    bench_result result = { best, 1e9 / best * threads, threads };
+    bench_result result = { best, 1e9 / best * threads };
     printf("  %-52s %2u thr %10.2f ns/op %14.0f ops/s\n", name, threads, result.ns_per_op,
            result.ops_per_sec);
     fflush(stdout);

@@ -15,7 +15,6 @@ typedef void (*bench_op)(void *ctx);
 typedef struct bench_result {
     double ns_per_op;   /* per thread: wall time / operations of one thread */
     double ops_per_sec; /* all threads together */
-    unsigned threads;
 } bench_result;
 
 /* Runs op(ctx) on `threads` threads (1 = the calling thread) and prints one

@@ -178,7 +178,6 @@ typedef struct client {
 } client;
 
 typedef struct simulation {
-    bool resilient;
     provider server;
     event_queue queue;
     client clients[CLIENTS];
@@ -305,7 +304,6 @@ static void naive_event(simulation *sim, int id, uint64_t now_ns)
 static int run(simulation *sim, bool resilient)
 {
     memset(sim, 0, sizeof *sim);
-    sim->resilient = resilient;
     sim->rng = 42;
     sim->server.rng = 7;
     sim->server.capacity = FULL_CAPACITY;

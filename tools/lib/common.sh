@@ -48,6 +48,14 @@ configure() {
     fi
 }
 
+# ninja in a configured directory (extra args are targets); its output goes
+# to <dir>.build.log and is shown only when the build fails, which ends the
+# script.
+build() {
+    local dir=$1; shift
+    ninja -C "$dir" "$@" >"$dir.build.log" 2>&1 || { cat "$dir.build.log"; exit 1; }
+}
+
 # A free TCP port on 127.0.0.1 (the kernel picks one; tiny race until used).
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
