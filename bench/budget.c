@@ -176,15 +176,24 @@ static int create_nothing(void *ctx, const void *key, size_t len, void **value)
     return RS_OK;
 }
 
-static void print_memory(const char *what, size_t bytes0, size_t blocks0, size_t rss0,
-                         unsigned count)
+/* What the process holds at one instant: through the counting allocator,
+ * and as resident memory. */
+typedef struct usage {
+    size_t bytes, blocks, rss;
+} usage;
+
+static usage usage_now(void)
 {
-    size_t bytes = atomic_load(&live_bytes) - bytes0;
-    size_t blocks = atomic_load(&live_blocks) - blocks0;
-    size_t rss = resident_bytes();
+    return (usage){ atomic_load(&live_bytes), atomic_load(&live_blocks), resident_bytes() };
+}
+
+/* One row: what grew between two instants, per key. */
+static void print_memory(const char *what, usage before, usage after, unsigned count)
+{
     printf("  %-52s %8.1f B/key requested, %4.2f allocations/key, %8.1f B/key resident\n", what,
-           (double)bytes / count, (double)blocks / count,
-           rss > rss0 ? (double)(rss - rss0) / count : 0.0);
+           (double)(after.bytes - before.bytes) / count,
+           (double)(after.blocks - before.blocks) / count,
+           after.rss > before.rss ? (double)(after.rss - before.rss) / count : 0.0);
 }
 
 int main(void)
@@ -209,15 +218,12 @@ int main(void)
     rs_budget_free(b);
 
     bench_section("rs_budget_registry: get + reserve + commit + release");
-    size_t bytes0 = atomic_load(&live_bytes), blocks0 = atomic_load(&live_blocks);
-    size_t rss0 = resident_bytes();
+    usage before_big = usage_now();
     /* A million users on the default free tier (50,000 tokens an hour, 60
      * sub-buckets): each gets a few operations, far from its limit. */
     rs_budget_config free_tier = RS_BUDGET_CONFIG_DEFAULT;
     registry_ctx big = { registry_with(&free_tier, MILLION, MILLION), MILLION };
-    size_t big_bytes = atomic_load(&live_bytes) - bytes0;
-    size_t big_blocks = atomic_load(&live_blocks) - blocks0;
-    size_t big_rss = resident_bytes() - rss0;
+    usage big_resident = usage_now();
     bench_run("1,000,000 keys resident, random order", 1, get_reserve_commit, &big);
     bench_run("1,000,000 keys resident, random order", 2, get_reserve_commit, &big);
     /* The hot keys get millions of operations each: a tier they never
@@ -230,9 +236,7 @@ int main(void)
     rs_budget_registry_free(hot.r);
 
     bench_section("memory per key (counting allocator; resident = RSS growth)");
-    printf("  %-52s %8.1f B/key requested, %4.2f allocations/key, %8.1f B/key resident\n",
-           "budget registry, free tier, 1,000,000 keys", (double)big_bytes / MILLION,
-           (double)big_blocks / MILLION, (double)big_rss / MILLION);
+    print_memory("budget registry, free tier, 1,000,000 keys", before_big, big_resident, MILLION);
     rs_budget_registry_free(big.r);
     malloc_trim(0); /* so that the next RSS growth is not memory reused */
 
@@ -261,9 +265,7 @@ int main(void)
     gc.max_keys = MILLION;
     gc.create = create_nothing;
     rs_registry *g = NULL;
-    bytes0 = atomic_load(&live_bytes);
-    blocks0 = atomic_load(&live_blocks);
-    rss0 = resident_bytes();
+    usage before_generic = usage_now();
     rc = rs_registry_new(&gc, &g);
     if (rc != RS_OK) {
         die("rs_registry_new", rc);
@@ -276,7 +278,8 @@ int main(void)
         }
         rs_registry_release(g, e);
     }
-    print_memory("generic registry entry alone, 12-byte keys", bytes0, blocks0, rss0, MILLION);
+    print_memory("generic registry entry alone, 12-byte keys", before_generic, usage_now(),
+                 MILLION);
     rs_registry_free(g);
     free(keys);
     return 0;
