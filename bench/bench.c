@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "resilience/common.h"
+
 #define ROUNDS 5
 #define TARGET_ROUND_NS 100000000.0 /* 0.1 s per round */
 
@@ -94,6 +96,14 @@ bench_result bench_run(const char *name, unsigned threads, bench_op op, void *ct
            result.ops_per_sec);
     fflush(stdout);
     return result;
+}
+
+void bench_check(int status, const char *what)
+{
+    if (status != RS_OK) {
+        fprintf(stderr, "%s: %s\n", what, rs_strerror(status));
+        exit(1);
+    }
 }
 
 void bench_section(const char *title)

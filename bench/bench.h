@@ -17,6 +17,10 @@ typedef struct bench_result {
     double ops_per_sec; /* all threads together */
 } bench_result;
 
+/* Ends the program with "what: <the status's message>" unless status is
+ * RS_OK: for the set-up calls, which must not fail. */
+void bench_check(int status, const char *what);
+
 /* Runs op(ctx) on `threads` threads (1 = the calling thread) and prints one
  * row. */
 bench_result bench_run(const char *name, unsigned threads, bench_op op, void *ctx);

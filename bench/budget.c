@@ -85,12 +85,6 @@ static void make_keys(void)
 
 /* ---- operations -------------------------------------------------------------- */
 
-static void die(const char *what, int rc)
-{
-    fprintf(stderr, "%s: %s\n", what, rs_strerror(rc));
-    exit(1);
-}
-
 static void reserve_commit(void *ctx)
 {
     rs_budget *b = ctx;
@@ -153,14 +147,11 @@ static rs_budget_registry *registry_with(const rs_budget_config *cfg, size_t max
                                          unsigned populate)
 {
     rs_budget_registry *r = NULL;
-    int rc = rs_budget_registry_new(cfg, max_keys, NULL, &r);
-    if (rc != RS_OK) {
-        die("rs_budget_registry_new", rc);
-    }
+    bench_check(rs_budget_registry_new(cfg, max_keys, NULL, &r), "rs_budget_registry_new");
     for (unsigned i = 0; i < populate; i++) {
         rs_budget *b = rs_budget_registry_get(r, keys[i], key_len[i]);
         if (b == NULL) {
-            die("rs_budget_registry_get", RS_E_NOMEM);
+            bench_check(RS_E_NOMEM, "rs_budget_registry_get");
         }
         rs_budget_registry_release(r, b);
     }
@@ -208,10 +199,7 @@ int main(void)
     rs_budget_config cfg = RS_BUDGET_CONFIG_DEFAULT;
     cfg.max_per_window = UINT64_C(1) << 50;
     rs_budget *b = NULL;
-    int rc = rs_budget_new(&cfg, NULL, &b);
-    if (rc != RS_OK) {
-        die("rs_budget_new", rc);
-    }
+    bench_check(rs_budget_new(&cfg, NULL, &b), "rs_budget_new");
     bench_run("reserve + commit (system clock)", 1, reserve_commit, b);
     bench_run("reserve_at + commit (explicit time, 1 us apart)", 1, reserve_commit_at, b);
     bench_run("reserve + commit, one shared budget", 2, reserve_commit, b);
@@ -249,10 +237,7 @@ int main(void)
         one.sub_buckets = shapes[i].sub_buckets;
         one.max_per_window = shapes[i].per_window;
         size_t before = atomic_load(&live_bytes);
-        rc = rs_budget_new(&one, NULL, &b);
-        if (rc != RS_OK) {
-            die("rs_budget_new", rc);
-        }
+        bench_check(rs_budget_new(&one, NULL, &b), "rs_budget_new");
         char name[64];
         snprintf(name, sizeof name, "one rs_budget, %u sub-buckets, %s counters",
                  (unsigned)shapes[i].sub_buckets,
@@ -266,16 +251,10 @@ int main(void)
     gc.create = create_nothing;
     rs_registry *g = NULL;
     usage before_generic = usage_now();
-    rc = rs_registry_new(&gc, &g);
-    if (rc != RS_OK) {
-        die("rs_registry_new", rc);
-    }
+    bench_check(rs_registry_new(&gc, &g), "rs_registry_new");
     for (unsigned i = 0; i < MILLION; i++) {
         rs_registry_entry *e;
-        rc = rs_registry_get(g, keys[i], key_len[i], &e);
-        if (rc != RS_OK) {
-            die("rs_registry_get", rc);
-        }
+        bench_check(rs_registry_get(g, keys[i], key_len[i], &e), "rs_registry_get");
         rs_registry_release(g, e);
     }
     print_memory("generic registry entry alone, 12-byte keys", before_generic, usage_now(),

@@ -18,14 +18,6 @@ static void one_call(void *ctx)
     bench_consume((uint64_t)rs_call(ctx, do_nothing, NULL));
 }
 
-static void check(int rc, const char *what)
-{
-    if (rc != RS_OK) {
-        fprintf(stderr, "%s: %s\n", what, rs_strerror(rc));
-        exit(1);
-    }
-}
-
 int main(void)
 {
     bench_baselines(2);
@@ -41,14 +33,14 @@ int main(void)
     rs_token_bucket *tb;
     rs_breaker *br;
     rs_budget *bu;
-    check(rs_token_bucket_new(&tc, NULL, &tb), "rs_token_bucket_new");
-    check(rs_breaker_new(&bc, NULL, &br), "rs_breaker_new");
-    check(rs_budget_new(&uc, NULL, &bu), "rs_budget_new");
+    bench_check(rs_token_bucket_new(&tc, NULL, &tb), "rs_token_bucket_new");
+    bench_check(rs_breaker_new(&bc, NULL, &br), "rs_breaker_new");
+    bench_check(rs_budget_new(&uc, NULL, &bu), "rs_budget_new");
 
     rs_policy_config bare = RS_POLICY_CONFIG_DEFAULT;
     bare.backoff.seed = 1;
     rs_policy *plain;
-    check(rs_policy_new(&bare, NULL, &plain), "rs_policy_new");
+    bench_check(rs_policy_new(&bare, NULL, &plain), "rs_policy_new");
 
     rs_policy_config full = bare;
     full.limiter = tb;
@@ -57,7 +49,7 @@ int main(void)
     full.token_estimate = 10;
     full.retry_ratio = 0.1;
     rs_policy *chained;
-    check(rs_policy_new(&full, NULL, &chained), "rs_policy_new");
+    bench_check(rs_policy_new(&full, NULL, &chained), "rs_policy_new");
 
     bench_section("rs_call, success path, fn does nothing");
     bench_run("no modules (retry loop only)", 1, one_call, plain);

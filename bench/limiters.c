@@ -51,10 +51,7 @@ static rs_token_bucket *bucket(double rate, uint64_t burst, bool drained)
 {
     rs_token_bucket_config cfg = { .rate = rate, .burst = burst };
     rs_token_bucket *tb = NULL;
-    if (rs_token_bucket_new(&cfg, NULL, &tb) != RS_OK) {
-        fprintf(stderr, "rs_token_bucket_new failed\n");
-        exit(1);
-    }
+    bench_check(rs_token_bucket_new(&cfg, NULL, &tb), "rs_token_bucket_new");
     if (drained && !rs_token_bucket_try_acquire(tb, burst)) {
         exit(1);
     }
@@ -66,10 +63,7 @@ static rs_sliding_window *window(rs_window_kind kind, uint64_t limit, uint64_t w
 {
     rs_sliding_window_config cfg = { .limit = limit, .window_ns = window_ns, .kind = kind };
     rs_sliding_window *w = NULL;
-    if (rs_sliding_window_new(&cfg, NULL, &w) != RS_OK) {
-        fprintf(stderr, "rs_sliding_window_new failed\n");
-        exit(1);
-    }
+    bench_check(rs_sliding_window_new(&cfg, NULL, &w), "rs_sliding_window_new");
     if (drained && !rs_sliding_window_try_acquire(w, limit)) {
         exit(1);
     }

@@ -112,10 +112,7 @@ static counts run_one(op_kind op, const char *name, uint64_t deadline)
     rc.pool_size = 1;
     rc.command_timeout_ns = 2000000000u;
     rs_redis *r = NULL;
-    if (rs_redis_new(&rc, NULL, &r) != RS_OK) {
-        fprintf(stderr, "rs_redis_new failed\n");
-        exit(1);
-    }
+    bench_check(rs_redis_new(&rc, NULL, &r), "rs_redis_new");
     rs_redis_token_bucket *tb = NULL;
     rs_redis_sliding_window *w = NULL;
     int status;
@@ -135,10 +132,7 @@ static counts run_one(op_kind op, const char *name, uint64_t deadline)
         c.kind = op == OP_LOG ? RS_REDIS_WINDOW_LOG : RS_REDIS_WINDOW_COUNTER;
         status = rs_redis_sliding_window_new(&c, NULL, &w);
     }
-    if (status != RS_OK) {
-        fprintf(stderr, "creating the limiter failed\n");
-        exit(1);
-    }
+    bench_check(status, "creating the limiter");
     while (now_ns() < deadline) {
         int rc_op = tb != NULL ? rs_redis_token_bucket_try_acquire(tb, 1)
                                : rs_redis_sliding_window_try_acquire(w, 1);

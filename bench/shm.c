@@ -22,14 +22,6 @@ static void shm_window_op(void *ctx)
     bench_consume(rs_shm_sliding_window_try_acquire(ctx, 1));
 }
 
-static void check(int status, const char *what)
-{
-    if (status != RS_OK) {
-        fprintf(stderr, "%s: %s\n", what, rs_strerror(status));
-        exit(1);
-    }
-}
-
 /* A fresh shared-memory name for this run; unlinked at once, so nothing is
  * left behind even if the program is interrupted (the handles keep the
  * mapping). */
@@ -50,7 +42,7 @@ static void *make_bucket(bool deny)
 {
     rs_token_bucket_config cfg = { .rate = deny ? 1e-9 : 1e9, .burst = deny ? 1 : 1000000000u };
     rs_token_bucket *tb = NULL;
-    check(rs_token_bucket_new(&cfg, NULL, &tb), "rs_token_bucket_new");
+    bench_check(rs_token_bucket_new(&cfg, NULL, &tb), "rs_token_bucket_new");
     return deny && !rs_token_bucket_try_acquire(tb, 1) ? NULL : tb;
 }
 
@@ -59,8 +51,8 @@ static void *make_shm_bucket(bool deny)
     rs_token_bucket_config cfg = { .rate = deny ? 1e-9 : 1e9, .burst = deny ? 1 : 1000000000u };
     rs_shm_token_bucket *tb = NULL;
     const char *name = name_for("bucket");
-    check(rs_shm_token_bucket_open(name, &cfg, RS_SHM_CREATE, &tb), "rs_shm_token_bucket_open");
-    check(rs_shm_unlink(name), "rs_shm_unlink");
+    bench_check(rs_shm_token_bucket_open(name, &cfg, RS_SHM_CREATE, &tb), "rs_shm_token_bucket_open");
+    bench_check(rs_shm_unlink(name), "rs_shm_unlink");
     return deny && !rs_shm_token_bucket_try_acquire(tb, 1) ? NULL : tb;
 }
 
@@ -69,7 +61,7 @@ static void *make_window(bool deny)
     rs_sliding_window_config cfg = { deny ? 1 : 4000000000u, deny ? year_ns : 1000000u,
                                      RS_WINDOW_COUNTER };
     rs_sliding_window *w = NULL;
-    check(rs_sliding_window_new(&cfg, NULL, &w), "rs_sliding_window_new");
+    bench_check(rs_sliding_window_new(&cfg, NULL, &w), "rs_sliding_window_new");
     return deny && !rs_sliding_window_try_acquire(w, 1) ? NULL : w;
 }
 
@@ -79,8 +71,8 @@ static void *make_shm_window(bool deny)
                                      RS_WINDOW_COUNTER };
     rs_shm_sliding_window *w = NULL;
     const char *name = name_for("window");
-    check(rs_shm_sliding_window_open(name, &cfg, RS_SHM_CREATE, &w), "rs_shm_sliding_window_open");
-    check(rs_shm_unlink(name), "rs_shm_unlink");
+    bench_check(rs_shm_sliding_window_open(name, &cfg, RS_SHM_CREATE, &w), "rs_shm_sliding_window_open");
+    bench_check(rs_shm_unlink(name), "rs_shm_unlink");
     return deny && !rs_shm_sliding_window_try_acquire(w, 1) ? NULL : w;
 }
 
