@@ -311,8 +311,13 @@ static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
     return rs_sliding_window_wait_ns_at(self, n, now_ns);
 }
 
+static const rs_clock *limiter_clock(void *self)
+{
+    return ((rs_sliding_window *)self)->clock;
+}
+
 static const rs_limiter_ops limiter_ops = { limiter_acquire, "sliding_window", limiter_wait_ns,
-                                            false };
+                                            false, limiter_clock };
 
 rs_limiter rs_sliding_window_limiter(rs_sliding_window *w)
 {

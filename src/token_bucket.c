@@ -242,8 +242,13 @@ static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
     return rs_token_bucket_wait_ns_at(self, n, now_ns);
 }
 
+static const rs_clock *limiter_clock(void *self)
+{
+    return ((rs_token_bucket *)self)->clock;
+}
+
 static const rs_limiter_ops limiter_ops = { limiter_acquire, "token_bucket", limiter_wait_ns,
-                                            true };
+                                            true, limiter_clock };
 
 rs_limiter rs_token_bucket_limiter(rs_token_bucket *tb)
 {

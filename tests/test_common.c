@@ -130,8 +130,8 @@ static uint64_t fake_wait_ns(void *self, uint64_t n, uint64_t now_ns)
     return n > f->capacity ? 500 : 0;
 }
 
-static const rs_limiter_ops fake_ops = { fake_acquire, "fake", fake_wait_ns, false };
-static const rs_limiter_ops fake_ops_no_peek = { fake_acquire, "fake", NULL, false };
+static const rs_limiter_ops fake_ops = { fake_acquire, "fake", fake_wait_ns, false, NULL };
+static const rs_limiter_ops fake_ops_no_peek = { fake_acquire, "fake", NULL, false, NULL };
 
 static void limiter_interface_dispatches(void **state)
 {
@@ -198,7 +198,8 @@ static void fake_cancel(void *self, const rs_account_ticket *t)
     f->cancels++;
 }
 
-static const rs_account_ops fake_account_ops = { fake_reserve, fake_commit, fake_cancel, "fake" };
+static const rs_account_ops fake_account_ops = { fake_reserve, fake_commit, fake_cancel, "fake",
+                                                 NULL };
 
 static void account_interface_dispatches(void **state)
 {

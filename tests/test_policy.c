@@ -672,7 +672,7 @@ static int fake_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t n
     return f->statuses[i];
 }
 
-static const rs_limiter_ops fake_ops = { fake_acquire, "fake", NULL, false };
+static const rs_limiter_ops fake_ops = { fake_acquire, "fake", NULL, false, NULL };
 
 static fake_limiter fake(int status, uint64_t wait)
 {
@@ -777,7 +777,7 @@ static void external_limiter_refusals(void **state)
     assert_int_equal(s2.calls, 0);
     rs_policy_free(forever);
 
-    rs_limiter_ops broken = { NULL, "broken", NULL, false };
+    rs_limiter_ops broken = { NULL, "broken", NULL, false, NULL };
     cfg.external_limiters[3] = (rs_limiter){ &broken, NULL };
     rs_policy *p = (rs_policy *)0x1;
     assert_int_equal(rs_policy_new(&cfg, NULL, &p), RS_E_INVAL);
@@ -892,7 +892,7 @@ static void account_cancel(void *self, const rs_account_ticket *t)
 }
 
 static const rs_account_ops account_ops = { account_reserve, account_commit, account_cancel,
-                                            "fake" };
+                                            "fake", NULL };
 
 static void accounts_are_charged_like_budgets(void **state)
 {

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "resilience/clock.h"
 #include "resilience/common.h"
 
 #ifdef __cplusplus
@@ -42,7 +43,8 @@ typedef struct rs_account_ops {
      * source may ignore it) and fills @p ticket.
      * @return #RS_OK; #RS_E_BUDGET (not enough left, or over the
      *         per-request cap: nothing held); #RS_E_IO (the backend failed
-     *         and its failure policy is to refuse); #RS_E_NOMEM (the backend
+     *         and its failure policy is to refuse; rs_last_error() says
+     *         why); #RS_E_NOMEM (the backend
      *         needed memory for this request and had none); #RS_E_INVAL.
      *         rs_call returns any of these as they are.
      */
@@ -53,6 +55,13 @@ typedef struct rs_account_ops {
     void (*cancel)(void *self, const rs_account_ticket *ticket);
     /** Short name for logs, e.g. "budget". */
     const char *name;
+    /**
+     * Optional (NULL = none): the clock whose time this account expects as
+     * `now_ns` (see rs_limiter_ops.clock); answers NULL when it keeps its
+     * own time.
+     * @since 0.2.0
+     */
+    const rs_clock *(*clock)(void *self);
 } rs_account_ops;
 
 /**
@@ -64,6 +73,13 @@ typedef struct rs_account {
     const rs_account_ops *ops;
     void *self;
 } rs_account;
+
+/**
+ * Calls `a->ops->clock`: the clock the account runs on, or NULL when it
+ * keeps its own time, does not say, or @p a is NULL or empty.
+ * @since 0.2.0
+ */
+RS_API const rs_clock *rs_account_clock(const rs_account *a);
 
 /**
  * Calls `a->ops->reserve`. A NULL or empty account grants everything

@@ -270,6 +270,15 @@ RS_API int rs_breaker_allow_at(rs_breaker *b, rs_permit *p, uint64_t now_ns);
 RS_API bool rs_breaker_would_refuse_at(rs_breaker *b, uint64_t now_ns);
 
 /**
+ * The clock @p b runs on (the one given to rs_breaker_new(), or
+ * rs_clock_system() for NULL), so that a composition can check that its
+ * modules share one time base. NULL for NULL.
+ * @note Thread-safe.
+ * @since 0.2.0
+ */
+RS_API const rs_clock *rs_breaker_clock(const rs_breaker *b);
+
+/**
  * Reports the outcome of a call made under permit @p p.
  *
  * A permit from an earlier generation (issued before any transition since)

@@ -19,6 +19,22 @@ extern "C" {
 #endif
 
 /**
+ * @name Durations
+ * Whole numbers of a unit as `uint64_t` nanoseconds, so that a timeout
+ * reads `RS_SEC(30)` and `1000` is never mistaken for a second. Integer
+ * arguments only (a fraction is truncated: write `RS_MS(2500)`, not
+ * `RS_SEC(2.5)`); constant expressions, usable in static initializers.
+ * @since 0.2.0
+ * @{
+ */
+#define RS_US(n) ((uint64_t)(n) * UINT64_C(1000))                /**< microseconds */
+#define RS_MS(n) ((uint64_t)(n) * UINT64_C(1000000))             /**< milliseconds */
+#define RS_SEC(n) ((uint64_t)(n) * UINT64_C(1000000000))         /**< seconds */
+#define RS_MIN(n) ((uint64_t)(n) * UINT64_C(60000000000))        /**< minutes */
+#define RS_HOUR(n) ((uint64_t)(n) * UINT64_C(3600000000000))     /**< hours */
+/** @} */
+
+/**
  * A monotonic clock: a time source and a way to wait on it.
  *
  * Supply your own to run the library on an event loop's cached time or on a

@@ -19,6 +19,13 @@
 extern "C" {
 #endif
 
+/** Lets the compiler check printf-style arguments. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RS_PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define RS_PRINTF_LIKE(fmt, args)
+#endif
+
 /** Marks a function exported from the shared library; everything else is hidden. */
 #if defined(_WIN32) && defined(RS_BUILDING_DLL)
 #define RS_API __declspec(dllexport)
@@ -35,7 +42,7 @@ extern "C" {
  */
 typedef enum rs_status {
     RS_OK = 0,            /**< Success. */
-    RS_E_INVAL = -1,      /**< Bad argument or configuration (each function says which). */
+    RS_E_INVAL = -1,      /**< Bad argument or configuration: rs_last_error() names it. */
     RS_E_NOMEM = -2,      /**< An allocation failed; nothing was created or changed. */
     RS_E_LIMITED = -3,    /**< A rate limiter refused, or would need to wait past the deadline. */
     RS_E_OPEN = -4,       /**< A circuit breaker is open: the call was not attempted. */
@@ -65,6 +72,37 @@ RS_API const char *rs_strerror(int status);
  * @since 0.1.0
  */
 RS_API const char *rs_status_name(int status);
+
+/**
+ * Why the last failing call on this thread failed, in one line of English
+ * that names the configuration field or argument
+ * (`"rs_policy_config.token_estimate: 0 while an account is set"`) or the
+ * backend's cause (`"redis 127.0.0.1:6379: connection refused"`).
+ *
+ * Set by every #RS_E_INVAL from a `_new`, `_open` or `_validate` function
+ * and by every #RS_E_IO; refusals on the hot paths (#RS_E_LIMITED,
+ * #RS_E_OPEN, #RS_E_BUDGET) do not set it (they touch no thread-local
+ * storage), and success does not clear it: read it right after the failing
+ * call.
+ *
+ * @return thread-local text, `""` when nothing was set; never NULL. Valid
+ *         until this thread's next call into the library.
+ * @note Thread-safe: each thread has its own.
+ * @since 0.2.0
+ */
+RS_API const char *rs_last_error(void);
+
+/**
+ * Sets this thread's rs_last_error() text, printf-style (truncated to 255
+ * bytes), and returns @p status unchanged, so a backend can write
+ * `return rs_set_last_error(RS_E_IO, "mydb %s: %s", host, why);`. For
+ * limiters and accounts implemented outside the library, which follow the
+ * same rule as the library's own: every #RS_E_INVAL from creation and every
+ * #RS_E_IO says why. A NULL @p format clears the text.
+ * @note Thread-safe; never allocates.
+ * @since 0.2.0
+ */
+RS_API int rs_set_last_error(int status, const char *format, ...) RS_PRINTF_LIKE(2, 3);
 
 /**
  * Version of the library the program is running against, e.g. "0.1.0".
@@ -100,6 +138,20 @@ typedef void (*rs_free_fn)(void *ptr);
  * @since 0.1.0
  */
 RS_API int rs_set_allocator(rs_malloc_fn malloc_fn, rs_free_fn free_fn);
+
+/**
+ * Allocates @p size bytes through the allocator installed with
+ * rs_set_allocator() (malloc(3) by default), as the library itself does:
+ * for backends and callbacks that hand memory to the library or take it
+ * from it. Release with rs_free(). 0 bytes gives a unique pointer.
+ * @return the block, or NULL when the allocator fails.
+ * @note Thread-safe.
+ * @since 0.2.0
+ */
+RS_API void *rs_alloc(size_t size);
+
+/** Frees a block from rs_alloc(); NULL is ignored. @since 0.2.0 */
+RS_API void rs_free(void *ptr);
 
 #ifdef __cplusplus
 }

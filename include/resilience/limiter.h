@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "resilience/clock.h"
 #include "resilience/common.h"
 
 #ifdef __cplusplus
@@ -35,12 +36,14 @@ typedef struct rs_limiter_ops {
      *   units are the caller's after `*wait_ns` ns. Do not ask again.
      * - #RS_E_LIMITED: nothing taken; `*wait_ns` is the whole time from now
      *   until the request could be granted if nothing else took capacity
-     *   meanwhile (UINT64_MAX = unknown or never). A caller whose patience
-     *   covers it may wait that long and ask again; 0 counts as unknown.
+     *   meanwhile, at least 1; UINT64_MAX = unknown or never. A caller whose
+     *   patience covers it may wait that long and ask again.
      * - #RS_E_OPEN: a shared circuit is open (e.g. another instance tripped
      *   its breaker): refuse the call as an open breaker would.
      * - #RS_E_INVAL: @p n can never be granted (more than the capacity).
-     * - #RS_E_IO: the backend failed and its failure policy is to refuse.
+     * - #RS_E_IO: the backend failed and its failure policy is to refuse;
+     *   `*wait_ns` is UINT64_MAX, or the time until the backend will be
+     *   tried again; rs_last_error() says why.
      *
      * Must be thread-safe and must not block longer than the backend's own
      * I/O timeout; it never sleeps for the wait itself.
@@ -64,6 +67,14 @@ typedef struct rs_limiter_ops {
      * False for limiters that only admit now or refuse (windows, flags).
      */
     bool reserves;
+    /**
+     * Optional (NULL = none): the clock whose time this limiter expects as
+     * `now_ns`, so that rs_policy_new() can refuse a limiter on another
+     * clock than the policy's. Answers NULL when the limiter keeps its own
+     * time (a remote server's) and accepts any caller's `now_ns`.
+     * @since 0.2.0
+     */
+    const rs_clock *(*clock)(void *self);
 } rs_limiter_ops;
 
 /**
@@ -82,6 +93,13 @@ typedef struct rs_limiter {
  * @since 0.1.0
  */
 RS_API uint64_t rs_limiter_wait_ns(const rs_limiter *l, uint64_t n, uint64_t now_ns);
+
+/**
+ * Calls `l->ops->clock`: the clock the limiter runs on, or NULL when it
+ * keeps its own time, does not say, or @p l is NULL or empty.
+ * @since 0.2.0
+ */
+RS_API const rs_clock *rs_limiter_clock(const rs_limiter *l);
 
 /**
  * Calls `l->ops->acquire`. A NULL or empty limiter grants everything

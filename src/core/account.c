@@ -35,3 +35,11 @@ void rs_account_cancel(const rs_account *a, const rs_account_ticket *ticket)
         a->ops->cancel(a->self, ticket);
     }
 }
+
+const rs_clock *rs_account_clock(const rs_account *a)
+{
+    if (!usable(a) || a->ops->clock == NULL) {
+        return NULL;
+    }
+    return a->ops->clock(a->self);
+}

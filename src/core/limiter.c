@@ -25,12 +25,10 @@ uint64_t rs_limiter_wait_ns(const rs_limiter *l, uint64_t n, uint64_t now_ns)
     return l->ops->wait_ns != NULL ? l->ops->wait_ns(l->self, n, now_ns) : UINT64_MAX;
 }
 
-int rs__limiter_window_answer(bool admitted, uint64_t wait_if_refused, uint64_t *wait_ns)
+const rs_clock *rs_limiter_clock(const rs_limiter *l)
 {
-    if (admitted) {
-        *wait_ns = 0;
-        return RS_OK;
+    if (l == NULL || l->ops == NULL || l->ops->clock == NULL) {
+        return NULL;
     }
-    *wait_ns = wait_if_refused;
-    return wait_if_refused == UINT64_MAX ? RS_E_INVAL : RS_E_LIMITED;
+    return l->ops->clock(l->self);
 }

@@ -19,6 +19,15 @@ static inline rs_limiter rs__limiter_of(const rs_limiter_ops *ops, void *self)
  * sliding window): RS_OK when `admitted`, else RS_E_LIMITED with
  * `wait_if_refused`, taken from the state that refused (so it is at least
  * 1 ns), or RS_E_INVAL when that wait is UINT64_MAX (never). */
-int rs__limiter_window_answer(bool admitted, uint64_t wait_if_refused, uint64_t *wait_ns);
+static inline int rs__limiter_window_answer(bool admitted, uint64_t wait_if_refused,
+                                            uint64_t *wait_ns)
+{
+    if (admitted) {
+        *wait_ns = 0;
+        return RS_OK;
+    }
+    *wait_ns = wait_if_refused;
+    return wait_if_refused == UINT64_MAX ? RS_E_INVAL : RS_E_LIMITED;
+}
 
 #endif /* RS_CORE_LIMITER_H */

@@ -14,7 +14,7 @@
 #include "core/contention.h"
 #include "core/gcra.h"
 #include "core/limiter.h"
-#include "shm_internal.h"
+#include "internal.h"
 
 struct rs_shm_token_bucket {
     rs__shm_file *file;
@@ -172,7 +172,7 @@ static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
 }
 
 static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_token_bucket",
-                                            limiter_wait_ns, true };
+                                            limiter_wait_ns, true, NULL };
 
 rs_limiter rs_shm_token_bucket_limiter(rs_shm_token_bucket *tb)
 {

@@ -4,7 +4,7 @@
 
 #include "core/alloc.h"
 #include "core/arith.h"
-#include "policy_internal.h"
+#include "internal.h"
 
 #define NS_PER_MINUTE (60 * RS__NS_PER_SEC)
 

@@ -1,4 +1,4 @@
-#include "breaker_events.h"
+#include "events.h"
 
 #include <string.h>
 

@@ -18,7 +18,7 @@
  * Redis would otherwise convert Lua numbers with %.14g and round
  * microsecond timestamps. Every key written gets a TTL after which its
  * absence means the same as its content, so nothing needs cleaning up. */
-#include "redis_internal.h"
+#include "internal.h"
 
 #define RS__STR2(x) #x
 #define RS__STR(x) RS__STR2(x)

@@ -8,7 +8,7 @@
 #include "core/arith.h"
 #include "core/atomics.h"
 #include "core/limiter.h"
-#include "redis_internal.h"
+#include "internal.h"
 
 #define NS_PER_MS UINT64_C(1000000)
 
@@ -145,7 +145,7 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
 }
 
 /* No wait_ns: a peek would cost a round trip of its own. */
-static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_breaker_state", NULL, false };
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_breaker_state", NULL, false, NULL };
 
 rs_limiter rs_redis_breaker_state_limiter(rs_redis_breaker_state *s)
 {

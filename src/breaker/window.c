@@ -1,4 +1,4 @@
-#include "breaker_window.h"
+#include "window.h"
 
 #include <string.h>
 

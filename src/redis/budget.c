@@ -8,7 +8,7 @@
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/rng.h"
-#include "redis_internal.h"
+#include "internal.h"
 
 #define LOCAL_CELLS 64
 #define MAX_SUB_WINDOWS 1000
@@ -225,7 +225,7 @@ static void account_cancel(void *self, const rs_account_ticket *ticket)
 }
 
 static const rs_account_ops account_ops = { account_reserve, account_commit, account_cancel,
-                                            "redis_budget" };
+                                            "redis_budget", NULL };
 
 rs_account rs_redis_budget_account(rs_redis_budget_key *k)
 {

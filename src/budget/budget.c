@@ -27,7 +27,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "budget_internal.h"
+#include "internal.h"
 #include "core/account.h"
 #include "core/alloc.h"
 #include "core/arith.h"
@@ -344,8 +344,13 @@ static void account_cancel(void *self, const rs_account_ticket *ticket)
     rs_budget_cancel(self, &t);
 }
 
+static const rs_clock *account_clock(void *self)
+{
+    return ((rs_budget *)self)->clock;
+}
+
 static const rs_account_ops budget_account_ops = { account_reserve, account_commit,
-                                                   account_cancel, "budget" };
+                                                   account_cancel, "budget", account_clock };
 
 rs_account rs_budget_account(rs_budget *b)
 {

@@ -5,7 +5,7 @@
 
 #include "core/alloc.h"
 #include "core/arith.h"
-#include "policy_internal.h"
+#include "internal.h"
 
 static rs_step step_run(void) { return (rs_step){ RS_STEP_RUN, 0, RS_OK }; }
 

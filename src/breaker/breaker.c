@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "breaker_events.h"
-#include "breaker_probes.h"
-#include "breaker_window.h"
+#include "events.h"
+#include "probes.h"
+#include "window.h"
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/atomics.h"
@@ -530,4 +530,9 @@ int rs_breaker_metrics(rs_breaker *b, rs_breaker_snapshot *m)
         return RS_E_INVAL;
     }
     return rs_breaker_metrics_at(b, m, clock_now(b));
+}
+
+const rs_clock *rs_breaker_clock(const rs_breaker *b)
+{
+    return b != NULL ? b->clock : NULL;
 }

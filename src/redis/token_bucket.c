@@ -3,7 +3,7 @@
 
 #include "core/arith.h"
 #include "core/limiter.h"
-#include "redis_internal.h"
+#include "internal.h"
 
 struct rs_redis_token_bucket {
     rs__redis_object base; /* first: see rs__redis_object_new() */
@@ -126,7 +126,7 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
 }
 
 /* No wait_ns: a peek would cost a round trip of its own. */
-static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_token_bucket", NULL, true };
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_token_bucket", NULL, true, NULL };
 
 rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb)
 {

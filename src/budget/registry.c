@@ -2,7 +2,7 @@
 #include "resilience/budget.h"
 #include "resilience/registry.h"
 
-#include "budget_internal.h"
+#include "internal.h"
 #include "core/alloc.h"
 
 struct rs_budget_registry {

@@ -1,4 +1,4 @@
-#include "breaker_probes.h"
+#include "probes.h"
 
 #include "core/alloc.h"
 #include "core/arith.h"

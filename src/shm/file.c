@@ -20,7 +20,7 @@
  * bucket that looks empty for days). READY carries a 32-bit tag of the
  * kernel's boot id; the first opener after a reboot resets the state (not
  * the configuration) and the tag, through the same INIT phase. */
-#include "shm_internal.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

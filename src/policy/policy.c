@@ -4,7 +4,7 @@
 
 #include "core/alloc.h"
 #include "core/arith.h"
-#include "policy_internal.h"
+#include "internal.h"
 
 /* Retry budget tokens are counted in millionths, so that small ratios
  * (one retry per 10,000 successes) still refill it exactly. */

@@ -39,7 +39,7 @@
 #include "core/atomics.h"
 #include "core/limiter.h"
 #include "core/window_counter.h"
-#include "shm_internal.h"
+#include "internal.h"
 
 #define SEALED (UINT64_C(1) << 63)
 #define TAG_MASK ((UINT64_C(1) << 31) - 1)
@@ -287,7 +287,7 @@ static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
 }
 
 static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_sliding_window",
-                                            limiter_wait_ns, false };
+                                            limiter_wait_ns, false, NULL };
 
 rs_limiter rs_shm_sliding_window_limiter(rs_shm_sliding_window *w)
 {

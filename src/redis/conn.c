@@ -23,7 +23,7 @@
 #include "core/atomics.h"
 #include "core/lock.h"
 #include "core/rng.h"
-#include "redis_internal.h"
+#include "internal.h"
 
 #define SHA_LEN 40
 #define MAX_POOL 64

@@ -3,7 +3,7 @@
  * fallback (limit per window as a rate, the limit as its burst). */
 #include "core/arith.h"
 #include "core/limiter.h"
-#include "redis_internal.h"
+#include "internal.h"
 
 #define MAX_LOG_LIMIT UINT64_C(1000000)
 #define MIN_WINDOW_NS UINT64_C(1000000)
@@ -134,7 +134,7 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
 }
 
 /* No wait_ns: a peek would cost a round trip of its own. */
-static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_sliding_window", NULL, false };
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_sliding_window", NULL, false, NULL };
 
 rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w)
 {

@@ -6,7 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/arith.h"
-#include "redis_internal.h"
+#include "internal.h"
 
 int rs__redis_failure_validate(rs_redis_failure mode, double share)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "redis_internal.h"
+#include "internal.h"
 
 static int fail(char *why, size_t why_len, const char *reason)
 {
