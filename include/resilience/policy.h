@@ -72,6 +72,11 @@ typedef struct rs_attempt {
         a failure nor as a success (its permit is released), and the retry
         budget neither spends on it nor withholds its retry. */
     bool caller_fault;
+    /** out: the server asked every caller to wait this long (a Retry-After,
+        or rate-limit headers saying the quota is spent until a reset;
+        rs_http_feedback_apply() fills it); 0 = none. With the policy's
+        `share_server_pause` it holds every call on the policy. @since 0.2.0 */
+    uint64_t pause_ns;
 } rs_attempt;
 
 /**
