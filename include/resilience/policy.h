@@ -289,6 +289,15 @@ RS_API int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_
 RS_API void rs_policy_free(rs_policy *p);
 
 /**
+ * The clock @p p runs on (the one given to rs_policy_new(), or
+ * rs_clock_system() for NULL), for drivers of the step API that need its
+ * time. NULL for NULL.
+ * @note Thread-safe.
+ * @since 0.2.0
+ */
+RS_API const rs_clock *rs_policy_clock(const rs_policy *p);
+
+/**
  * Runs @p fn through the policy, blocking (on the policy's clock) for
  * backoff and limiter waits.
  *

@@ -153,6 +153,11 @@ void rs_policy_free(rs_policy *p)
     rs__free(p);
 }
 
+const rs_clock *rs_policy_clock(const rs_policy *p)
+{
+    return p != NULL ? p->clock : NULL;
+}
+
 bool rs__policy_retry_allowed_after_failure(rs_policy *p)
 {
     if (p->retry_max_micro == 0) {
