@@ -171,7 +171,7 @@ static const char counter_source[] =
     "elseif idx < w then now = w * window end\n"
     "local elapsed = now - w * window\n"
     "local estimate = p * (window - elapsed) / window + c\n"
-    "if estimate + n <= limit then\n"
+    "if n <= limit - estimate then\n"
     "  if ARGV[4] ~= '1' and n > 0 then\n"
     "    redis.call('HSET', key, 'w', int(w), 'c', int(c + n), 'p', int(p))\n"
     "    redis.call('PEXPIRE', key, int(math.ceil(2 * window / 1000) + 1))\n"
@@ -225,7 +225,8 @@ static const char budget_source[] =
     "  return new - old\n"
     "end\n"
     "if op == 'r' then\n"
-    "  if used + amount > max then return {0, math.max(0, max - used), now} end\n"
+    /* max - used is exact while used <= max; used + amount might not be */
+    "  if amount > max - used then return {0, math.max(0, max - used), now} end\n"
     "  if amount > 0 then\n"
     "    add(idx, amount)\n"
     "    redis.call('PEXPIRE', key, ttl)\n"
