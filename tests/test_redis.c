@@ -2494,6 +2494,87 @@ static void server_killed_frozen_and_restarted(void **state)
     rs_redis_free(r);
 }
 
+/* Issue 12 item 5, the conservative rule: a reply lost to a timeout is
+ * never read as a grant. The server may have admitted the request (it ran
+ * the script after the client gave up), the caller was told RS_E_IO: the
+ * caller never gets more than the server granted, and those units count
+ * against the limit until they leave the window (the strict side). */
+static void lost_reply_never_grants_more_than_the_server(void **state)
+{
+    (void)state;
+    NEED_OWN_SERVER();
+    rs_redis_config c = own_pool_config(NULL);
+    c.pool_size = 1;
+    rs_redis *r = make_pool(c, NULL);
+    rs_redis_sliding_window *w = make_window(r, "lost", 100, 60 * SEC, RS_REDIS_WINDOW_LOG,
+                                             RS_REDIS_FAIL_CLOSED);
+    uint64_t count = 0;
+    assert_int_equal(rs_redis_sliding_window_count(w, &count), RS_OK); /* connected, loaded */
+    /* Another client keeps the server busy for 400 ms with a script. */
+    struct timeval tv = { 2, 0 };
+    redisContext *busy = redisConnectWithTimeout("127.0.0.1", (int)own.port, tv);
+    assert_non_null(busy);
+    redisReply *reply = redisCommand(busy, "AUTH s3cret");
+    freeReplyObject(reply);
+    assert_int_equal(redisAppendCommand(busy, "EVAL %s 0",
+                                        "local t = redis.call('TIME') "
+                                        "local stop = t[1] * 1000000 + t[2] + 400000 "
+                                        "repeat t = redis.call('TIME') "
+                                        "until t[1] * 1000000 + t[2] >= stop return 1"),
+                     REDIS_OK);
+    int done = 0;
+    while (!done) {
+        assert_int_equal(redisBufferWrite(busy, &done), REDIS_OK);
+    }
+    rs_clock_sleep(NULL, 50 * MS); /* the busy script has started */
+    int rc = rs_redis_sliding_window_try_acquire(w, 40);
+    assert_int_equal(rc, RS_E_IO); /* no reply within 100 ms */
+    assert_non_null(strstr(rs_last_error(), "no reply"));
+    void *busy_reply = NULL;
+    assert_int_equal(redisGetReply(busy, &busy_reply), REDIS_OK);
+    freeReplyObject(busy_reply);
+    redisFree(busy);
+    /* The server ran the request after the busy script: it counts. */
+    char detail[256];
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_OK);
+    assert_int_equal(rs_redis_sliding_window_count(w, &count), RS_OK);
+    print_message("# lost reply: the caller got RS_E_IO, the server counted %llu\n",
+                  (unsigned long long)count);
+    uint64_t granted_to_caller = rc == RS_OK ? 40 : 0;
+    assert_true(granted_to_caller <= count);
+    assert_true(count == 0 || count == 40);
+    rs_redis_sliding_window_free(w);
+    rs_redis_free(r);
+}
+
+/* A server error that is not an outage (here OOM) gives RS_E_IO without a
+ * reconnect schedule: the wait is unknown, UINT64_MAX, never 0. */
+static void server_errors_give_an_unknown_wait(void **state)
+{
+    (void)state;
+    NEED_OWN_SERVER();
+    rs_redis *r = make_pool(own_pool_config(NULL), NULL);
+    rs_redis_token_bucket *tb = make_bucket(r, "oom", 10, 10, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+    redisContext *raw = redisConnectWithTimeout("127.0.0.1", (int)own.port,
+                                                (struct timeval){ 2, 0 });
+    assert_non_null(raw);
+    raw_ok(raw, "AUTH s3cret", NULL);
+    raw_ok(raw, "CONFIG SET maxmemory 1", NULL);
+    uint64_t wait = 0;
+    assert_int_equal(rs_redis_token_bucket_reserve(tb, 1, 0, &wait), RS_E_IO);
+    assert_int_equal(wait, UINT64_MAX);
+    assert_non_null(strstr(rs_last_error(), "OOM"));
+    rs_redis_breaker_state *s = make_flag(r, "oom", RS_REDIS_FAIL_CLOSED, NULL);
+    assert_int_equal(rs_redis_breaker_state_publish_open(s, SEC), RS_E_IO);
+    raw_ok(raw, "CONFIG SET maxmemory 0", NULL);
+    assert_int_equal(rs_redis_token_bucket_reserve(tb, 1, 0, &wait), RS_OK);
+    redisFree(raw);
+    rs_redis_breaker_state_free(s);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+}
+
 static rs_verdict answer_ok(void *ctx, rs_attempt *attempt)
 {
     int *calls = ctx;
@@ -2706,6 +2787,10 @@ int main(void)
                                         own_server_teardown),
         cmocka_unit_test_setup_teardown(every_object_and_a_policy_survive_a_restart,
                                         own_server_setup, own_server_teardown),
+        cmocka_unit_test_setup_teardown(lost_reply_never_grants_more_than_the_server,
+                                        own_server_setup, own_server_teardown),
+        cmocka_unit_test_setup_teardown(server_errors_give_an_unknown_wait, own_server_setup,
+                                        own_server_teardown),
 #if RS_TEST_THREADS
         cmocka_unit_test_setup_teardown(server_killed_under_load, own_server_setup,
                                         own_server_teardown),
