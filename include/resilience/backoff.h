@@ -45,10 +45,11 @@ typedef struct rs_backoff_config {
     uint64_t seed;      /**< random seed; 0 = seed from the operating system */
 } rs_backoff_config;
 
+/** Defaults as a brace initializer, for static initializers and C++. @since 0.2.0 */
+#define RS_BACKOFF_CONFIG_INIT { 100000000u, 20000000000u, 2.0, RS_JITTER_FULL, 0 }
+
 /** Defaults: 100 ms base, 20 s cap, doubling, full jitter, OS seed. @since 0.1.0 */
-#define RS_BACKOFF_CONFIG_DEFAULT                                                   \
-    ((rs_backoff_config){ .base_ns = 100000000u, .max_ns = 20000000000u,           \
-                          .multiplier = 2.0, .jitter = RS_JITTER_FULL, .seed = 0 })
+#define RS_BACKOFF_CONFIG_DEFAULT ((rs_backoff_config)RS_BACKOFF_CONFIG_INIT)
 
 /** Opaque backoff generator. */
 typedef struct rs_backoff rs_backoff;
