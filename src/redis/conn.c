@@ -607,12 +607,16 @@ static int validate(const rs_redis_config *cfg)
                                  (unsigned long)cfg->pool_size, MAX_POOL);
     }
     if (rs_backoff_config_validate(&cfg->reconnect) != RS_OK) {
-        /* The backoff's own detail when it gives one (it names its field). */
+        /* The backoff names its own field ("rs_backoff_config.base_ns: ...")
+         * when it says why: named here as the field the caller wrote. */
+        static const char inner[] = "rs_backoff_config.";
         const char *detail = rs_last_error();
-        return rs_set_last_error(RS_E_INVAL, "rs_redis_config.reconnect: %s",
-                                 strncmp(detail, "rs_backoff_config.", 18) == 0
-                                     ? detail
-                                     : "refused by rs_backoff_config_validate()");
+        if (strncmp(detail, inner, sizeof inner - 1) == 0) {
+            return rs_set_last_error(RS_E_INVAL, "rs_redis_config.reconnect.%s",
+                                     detail + sizeof inner - 1);
+        }
+        return rs_set_last_error(RS_E_INVAL, "rs_redis_config.reconnect: refused by "
+                                             "rs_backoff_config_validate()");
     }
     return RS_OK;
 }

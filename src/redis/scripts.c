@@ -67,7 +67,10 @@ static const char gcra_source[] =
     "  if stored > tat then tat = stored end\n"
     "end\n"
     "local new_tat = tat + n * interval\n"
-    "local wait = new_tat - burst * interval - now\n"
+    /* the same as new_tat - burst * interval - now, without subtracting
+     * two large times: a request that exactly fits must get 0, not a
+     * rounding error above max_wait */
+    "local wait = (tat - now) + (n - burst) * interval\n"
     "if wait < 0 then wait = 0 end\n"
     "if ARGV[5] == '1' then return {1, math.ceil(wait)} end\n"
     "if wait > max_wait then return {0, math.ceil(wait)} end\n"
