@@ -5,11 +5,10 @@
  *        two-window counter), a per-key token budget and a shared "breaker
  *        open" flag.
  *
- * Built only when the meson feature `redis` finds hiredis (the default,
- * `auto`); this header is installed only then, and the umbrella header
- * resilience.h does not include it: include it yourself. `pkg-config
- * --variable=redis resilience` says `yes` when it is there. See
- * docs/distributed.md.
+ * The library libresilience-redis (`pkg-config resilience-redis`), built
+ * only when the meson feature `redis` finds hiredis (the default, `auto`);
+ * this header is installed only then, and the umbrella header resilience.h
+ * does not include it: include it yourself. See docs/distributed.md.
  *
  * Every decision is one atomic Lua script run with EVALSHA on the server, on
  * the server's clock (Redis TIME), so clients' clocks need not agree and
