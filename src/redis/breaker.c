@@ -21,14 +21,14 @@ struct rs_redis_breaker_state {
 int rs_redis_breaker_state_new(const rs_redis_breaker_state_config *cfg, const rs_clock *clock,
                                rs_redis_breaker_state **out)
 {
-    if (cfg == NULL || out == NULL) {
-        return rs_set_last_error(RS_E_INVAL, "rs_redis_breaker_state_new: %s is NULL",
-                                 cfg == NULL ? "cfg" : "out");
+    int rc = rs__redis_check_args("rs_redis_breaker_state_new", cfg, out);
+    if (rc != RS_OK) {
+        return rc;
     }
     void *object = NULL;
-    int rc = rs__redis_object_new(sizeof(rs_redis_breaker_state), "rs_redis_breaker_state_config",
-                                  cfg->redis, cfg->name, "open", cfg->on_failure, 1.0, clock,
-                                  &object);
+    rc = rs__redis_object_new(sizeof(rs_redis_breaker_state), "rs_redis_breaker_state_config",
+                              cfg->redis, cfg->name, "open", cfg->on_failure, 1.0, clock,
+                              &object);
     if (rc != RS_OK) {
         return rc;
     }

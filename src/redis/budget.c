@@ -58,11 +58,10 @@ static int validate(const rs_redis_budget_config *cfg)
 int rs_redis_budget_new(const rs_redis_budget_config *cfg, const rs_clock *clock,
                         rs_redis_budget **out)
 {
-    if (cfg == NULL || out == NULL) {
-        return rs_set_last_error(RS_E_INVAL, "rs_redis_budget_new: %s is NULL",
-                                 cfg == NULL ? "cfg" : "out");
+    int rc = rs__redis_check_args("rs_redis_budget_new", cfg, out);
+    if (rc == RS_OK) {
+        rc = validate(cfg);
     }
-    int rc = validate(cfg);
     if (rc != RS_OK) {
         return rc;
     }

@@ -674,11 +674,10 @@ static void release(rs_redis *r, uint32_t initialised_slots)
 
 int rs_redis_new(const rs_redis_config *cfg, const rs_clock *clock, rs_redis **out)
 {
-    if (cfg == NULL || out == NULL) {
-        return rs_set_last_error(RS_E_INVAL, "rs_redis_new: %s is NULL",
-                                 cfg == NULL ? "cfg" : "out");
+    int rc = rs__redis_check_args("rs_redis_new", cfg, out);
+    if (rc == RS_OK) {
+        rc = validate(cfg);
     }
-    int rc = validate(cfg);
     if (rc != RS_OK) {
         return rc;
     }

@@ -25,6 +25,14 @@ int rs__redis_failure_validate(const char *config, rs_redis_failure mode, double
                              (int)mode);
 }
 
+int rs__redis_check_args(const char *function, const void *cfg, const void *out)
+{
+    if (cfg != NULL && out != NULL) {
+        return RS_OK;
+    }
+    return rs_set_last_error(RS_E_INVAL, "%s: %s is NULL", function, cfg == NULL ? "cfg" : "out");
+}
+
 int rs__redis_object_new(size_t size, const char *config, rs_redis *redis, const char *name,
                          const char *suffix, rs_redis_failure mode, double share,
                          const rs_clock *clock, void **out)

@@ -138,6 +138,9 @@ typedef struct rs__redis_object {
     size_t size;                 /* of the whole object, for the free */
 } rs__redis_object;
 
+/* RS_OK when a _new's cfg and out are both given, else RS_E_INVAL with
+ * rs_last_error() saying which is NULL in `function`. */
+int rs__redis_check_args(const char *function, const void *cfg, const void *out);
 /* Validates the common fields of a `config` (its type name, for
  * rs_last_error(): redis and name set, a valid policy) and allocates a
  * zeroed object of `size` bytes starting with an rs__redis_object, filled

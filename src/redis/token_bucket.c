@@ -47,11 +47,10 @@ static int validate_rate(const rs_redis_token_bucket_config *cfg)
 int rs_redis_token_bucket_new(const rs_redis_token_bucket_config *cfg, const rs_clock *clock,
                               rs_redis_token_bucket **out)
 {
-    if (cfg == NULL || out == NULL) {
-        return rs_set_last_error(RS_E_INVAL, "rs_redis_token_bucket_new: %s is NULL",
-                                 cfg == NULL ? "cfg" : "out");
+    int rc = rs__redis_check_args("rs_redis_token_bucket_new", cfg, out);
+    if (rc == RS_OK) {
+        rc = validate_rate(cfg);
     }
-    int rc = validate_rate(cfg);
     if (rc != RS_OK) {
         return rc;
     }

@@ -43,11 +43,10 @@ static int validate(const rs_redis_sliding_window_config *cfg)
 int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
                                 const rs_clock *clock, rs_redis_sliding_window **out)
 {
-    if (cfg == NULL || out == NULL) {
-        return rs_set_last_error(RS_E_INVAL, "rs_redis_sliding_window_new: %s is NULL",
-                                 cfg == NULL ? "cfg" : "out");
+    int rc = rs__redis_check_args("rs_redis_sliding_window_new", cfg, out);
+    if (rc == RS_OK) {
+        rc = validate(cfg);
     }
-    int rc = validate(cfg);
     if (rc != RS_OK) {
         return rc;
     }
