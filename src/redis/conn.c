@@ -26,6 +26,7 @@
 
 #include "core/alloc.h"
 #include "core/arith.h"
+#include "core/error.h"
 #include "core/atomics.h"
 #include "core/lock.h"
 #include "core/rng.h"
@@ -607,16 +608,7 @@ static int validate(const rs_redis_config *cfg)
                                  (unsigned long)cfg->pool_size, MAX_POOL);
     }
     if (rs_backoff_config_validate(&cfg->reconnect) != RS_OK) {
-        /* The backoff names its own field ("rs_backoff_config.base_ns: ...")
-         * when it says why: named here as the field the caller wrote. */
-        static const char inner[] = "rs_backoff_config.";
-        const char *detail = rs_last_error();
-        if (strncmp(detail, inner, sizeof inner - 1) == 0) {
-            return rs_set_last_error(RS_E_INVAL, "rs_redis_config.reconnect.%s",
-                                     detail + sizeof inner - 1);
-        }
-        return rs_set_last_error(RS_E_INVAL, "rs_redis_config.reconnect: refused by "
-                                             "rs_backoff_config_validate()");
+        return rs__error_nest(RS_E_INVAL, "rs_redis_config.reconnect");
     }
     return RS_OK;
 }
