@@ -2,7 +2,9 @@
 # Builds and runs tests/consumer against an installed libresilience three
 # ways: shared via pkg-config, static via `pkg-config --static`, and as a
 # meson subproject; the same for libresilience-redis (main_redis.c, its own
-# .pc), and checks that the core's flags carry nothing of hiredis.
+# .pc), and checks that the core's flags carry nothing of hiredis. The
+# design contract's core API (contract.c) is compiled and run against the
+# installed library too.
 # Usage: run.sh <install-prefix> <repo-root> <work-dir>
 # Prints one "PASS name" or "FAIL name" line per check; exits non-zero if
 # any failed.
@@ -74,6 +76,8 @@ subproject() {
 
 check consumer_pkgconfig_shared shared resilience main.c libresilience
 check consumer_pkgconfig_static static resilience main.c
+# The design contract, written as a user writes it, outside the tree.
+check consumer_design_contract shared resilience contract.c libresilience
 check consumer_core_flags_without_hiredis core_flags_clean
 check consumer_redis_pkgconfig_shared shared resilience-redis main_redis.c libresilience-redis
 check consumer_redis_pkgconfig_static static resilience-redis main_redis.c
