@@ -160,6 +160,67 @@ static int open_window_status(const char *name, const rs_sliding_window_config *
     return status;
 }
 
+/* The value-returning calls, for a valid handle and request. */
+static double available_at(rs_shm_token_bucket *tb, uint64_t now)
+{
+    double tokens = -1e300;
+    assert_int_equal(rs_shm_token_bucket_available_at(tb, &tokens, now), RS_OK);
+    return tokens;
+}
+
+static double available_now(rs_shm_token_bucket *tb)
+{
+    double tokens = -1e300;
+    assert_int_equal(rs_shm_token_bucket_available(tb, &tokens), RS_OK);
+    return tokens;
+}
+
+static uint64_t count_at(rs_shm_sliding_window *w, uint64_t now)
+{
+    uint64_t count = UINT64_MAX;
+    assert_int_equal(rs_shm_sliding_window_count_at(w, &count, now), RS_OK);
+    return count;
+}
+
+static uint64_t count_now(rs_shm_sliding_window *w)
+{
+    uint64_t count = UINT64_MAX;
+    assert_int_equal(rs_shm_sliding_window_count(w, &count), RS_OK);
+    return count;
+}
+
+/* The status a request for n units should get from a limiter whose capacity
+ * (burst or limit) is `capacity`, given whether it was granted. */
+static int status_for(bool granted, uint64_t n, uint64_t capacity)
+{
+    return granted ? RS_OK : n > capacity ? RS_E_INVAL : RS_E_LIMITED;
+}
+
+static uint64_t window_limit(const rs_shm_sliding_window *w)
+{
+    rs_sliding_window_config c = { 0, 0, RS_WINDOW_LOG };
+    assert_int_equal(rs_shm_sliding_window_config_get(w, &c), RS_OK);
+    return c.limit;
+}
+
+/* The wait, checking the status that comes with it: RS_E_INVAL (and
+ * UINT64_MAX) exactly for n above the limit. */
+static uint64_t wait_at(rs_shm_sliding_window *w, uint64_t n, uint64_t now)
+{
+    uint64_t wait = 7;
+    int status = rs_shm_sliding_window_wait_ns_at(w, n, &wait, now);
+    assert_int_equal(status, n > window_limit(w) ? RS_E_INVAL : RS_OK);
+    return wait;
+}
+
+static uint64_t wait_now(rs_shm_sliding_window *w, uint64_t n)
+{
+    uint64_t wait = 7;
+    int status = rs_shm_sliding_window_wait_ns(w, n, &wait);
+    assert_int_equal(status, n > window_limit(w) ? RS_E_INVAL : RS_OK);
+    return wait;
+}
+
 /* Memory shared with forked children. */
 static void *shared_alloc(size_t size)
 {
@@ -259,23 +320,35 @@ static void null_handles_and_unlink(void **state)
     uint64_t wait = 7;
     rs_token_bucket_config tc;
     rs_sliding_window_config wc;
-    assert_false(rs_shm_token_bucket_try_acquire(NULL, 1));
-    assert_false(rs_shm_token_bucket_try_acquire(NULL, 0));
-    assert_false(rs_shm_token_bucket_try_acquire_at(NULL, 0, 0));
+    double tokens = 5.0;
+    uint64_t count = 5;
+    assert_int_equal(rs_shm_token_bucket_try_acquire(NULL, 1), RS_E_INVAL);
+    assert_int_equal(rs_shm_token_bucket_try_acquire(NULL, 0), RS_E_INVAL);
+    assert_int_equal(rs_shm_token_bucket_try_acquire_at(NULL, 0, 0), RS_E_INVAL);
     assert_int_equal(rs_shm_token_bucket_reserve(NULL, 1, 0, &wait), RS_E_INVAL);
     assert_int_equal(wait, UINT64_MAX);
     assert_int_equal(rs_shm_token_bucket_reserve_at(NULL, 1, 0, &wait, 0), RS_E_INVAL);
     assert_int_equal(rs_shm_token_bucket_acquire(NULL, 1, 0), RS_E_INVAL);
-    assert_true(rs_shm_token_bucket_available(NULL) == 0.0);
-    assert_true(rs_shm_token_bucket_available_at(NULL, 0) == 0.0);
+    wait = 7;
+    assert_int_equal(rs_shm_token_bucket_wait_ns(NULL, 0, &wait), RS_E_INVAL);
+    assert_int_equal(wait, UINT64_MAX);
+    assert_int_equal(rs_shm_token_bucket_wait_ns_at(NULL, 1, NULL, 0), RS_E_INVAL);
+    assert_int_equal(rs_shm_token_bucket_available(NULL, &tokens), RS_E_INVAL);
+    assert_int_equal(rs_shm_token_bucket_available_at(NULL, &tokens, 0), RS_E_INVAL);
+    assert_true(tokens == 5.0); /* untouched */
     assert_int_equal(rs_shm_token_bucket_config_get(NULL, &tc), RS_E_INVAL);
     rs_shm_token_bucket_close(NULL);
-    assert_false(rs_shm_sliding_window_try_acquire(NULL, 0));
-    assert_false(rs_shm_sliding_window_try_acquire_at(NULL, 1, 0));
-    assert_int_equal(rs_shm_sliding_window_wait_ns(NULL, 1), UINT64_MAX);
-    assert_int_equal(rs_shm_sliding_window_wait_ns_at(NULL, 0, 0), UINT64_MAX);
-    assert_int_equal(rs_shm_sliding_window_count(NULL), 0);
-    assert_int_equal(rs_shm_sliding_window_count_at(NULL, 5), 0);
+    assert_int_equal(rs_shm_sliding_window_try_acquire(NULL, 0), RS_E_INVAL);
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(NULL, 1, 0), RS_E_INVAL);
+    wait = 7;
+    assert_int_equal(rs_shm_sliding_window_wait_ns(NULL, 1, &wait), RS_E_INVAL);
+    assert_int_equal(wait, UINT64_MAX);
+    wait = 7;
+    assert_int_equal(rs_shm_sliding_window_wait_ns_at(NULL, 0, &wait, 0), RS_E_INVAL);
+    assert_int_equal(wait, UINT64_MAX);
+    assert_int_equal(rs_shm_sliding_window_count(NULL, &count), RS_E_INVAL);
+    assert_int_equal(rs_shm_sliding_window_count_at(NULL, &count, 5), RS_E_INVAL);
+    assert_int_equal(count, 5);
     assert_int_equal(rs_shm_sliding_window_config_get(NULL, &wc), RS_E_INVAL);
     rs_shm_sliding_window_close(NULL);
     rs_limiter none = rs_shm_token_bucket_limiter(NULL);
@@ -291,12 +364,14 @@ static void null_handles_and_unlink(void **state)
         rs_shm_token_bucket *tb = open_bucket(name, 1.0, 1);
         assert_int_equal(rs_shm_token_bucket_reserve(tb, 1, 0, NULL), RS_E_INVAL);
         assert_int_equal(rs_shm_token_bucket_config_get(tb, NULL), RS_E_INVAL);
+        assert_int_equal(rs_shm_token_bucket_wait_ns(tb, 1, NULL), RS_E_INVAL);
+        assert_int_equal(rs_shm_token_bucket_available(tb, NULL), RS_E_INVAL);
         assert_true(exists(name));
         assert_int_equal(rs_shm_unlink(name), RS_OK);
         assert_false(exists(name));
         /* An open handle keeps working on the unlinked file. */
-        assert_true(rs_shm_token_bucket_try_acquire(tb, 1));
-        assert_false(rs_shm_token_bucket_try_acquire(tb, 1));
+        assert_int_equal(rs_shm_token_bucket_try_acquire(tb, 1), RS_OK);
+        assert_int_equal(rs_shm_token_bucket_try_acquire(tb, 1), RS_E_LIMITED);
         rs_shm_token_bucket_close(tb);
         rs_token_bucket_config c = RS_TOKEN_BUCKET_CONFIG_DEFAULT;
         assert_int_equal(open_bucket_status(name, &c, 0), RS_E_IO); /* gone, no CREATE */
@@ -333,7 +408,7 @@ static uint64_t next_instant(uint64_t *rng, uint64_t now, uint64_t unit)
     }
 }
 
-/* Seeded random explicit-time sequences of try_acquire / reserve /
+/* Seeded random explicit-time sequences of try_acquire / reserve / wait_ns /
  * available: the shared bucket gives exactly the in-process bucket's
  * answers (the in-process one is itself checked against a textbook model
  * in test_token_bucket.c). */
@@ -358,8 +433,9 @@ static void bucket_answers_as_the_in_process_bucket(void **state)
             uint64_t n = rs_test_random(&rng) % (burst + 2);
             uint64_t op = rs_test_random(&rng) % 3;
             if (op == 0) {
+                bool got = rs_token_bucket_try_acquire_at(local, n, now);
                 assert_int_equal(rs_shm_token_bucket_try_acquire_at(shared, n, now),
-                                 rs_token_bucket_try_acquire_at(local, n, now));
+                                 status_for(got, n, burst));
             } else if (op == 1) {
                 uint64_t max_wait = pick(&rng, waits, RS_TEST_ARRAY_LEN(waits));
                 uint64_t wait_local = 1, wait_shared = 2;
@@ -368,8 +444,13 @@ static void bucket_answers_as_the_in_process_bucket(void **state)
                                  rs_token_bucket_reserve_at(local, n, max_wait, &wait_local,
                                                             now));
                 assert_int_equal(wait_shared, wait_local);
+            } else {
+                uint64_t wait_shared = 2;
+                assert_int_equal(rs_shm_token_bucket_wait_ns_at(shared, n, &wait_shared, now),
+                                 n > burst ? RS_E_INVAL : RS_OK);
+                assert_int_equal(wait_shared, rs_token_bucket_wait_ns_at(local, n, now));
             }
-            assert_true(rs_shm_token_bucket_available_at(shared, now) ==
+            assert_true(available_at(shared, now) ==
                         rs_token_bucket_available_at(local, now));
         }
         rs_token_bucket_free(local);
@@ -406,13 +487,14 @@ static void window_answers_as_the_in_process_counter(void **state)
             uint64_t op = rs_test_random(&rng) % 3;
             if (op == 0) {
                 bool got = rs_sliding_window_try_acquire_at(local, n, now);
-                assert_int_equal(rs_shm_sliding_window_try_acquire_at(shared, n, now), got);
+                assert_int_equal(rs_shm_sliding_window_try_acquire_at(shared, n, now),
+                                 status_for(got, n, limit));
                 admitted += got;
             } else if (op == 1) {
-                assert_int_equal(rs_shm_sliding_window_wait_ns_at(shared, n, now),
+                assert_int_equal(wait_at(shared, n, now),
                                  rs_sliding_window_wait_ns_at(local, n, now));
             }
-            assert_int_equal(rs_shm_sliding_window_count_at(shared, now),
+            assert_int_equal(count_at(shared, now),
                              rs_sliding_window_count_at(local, now));
         }
         assert_true(admitted > 100); /* the sequence did admit things */
@@ -433,17 +515,17 @@ static void handles_share_one_limit(void **state)
     const uint64_t t = 500 * SEC;
     rs_shm_token_bucket *a = open_bucket(name, 10.0, 4);
     rs_shm_token_bucket *b = open_bucket(name, 10.0, 4);
-    assert_true(rs_shm_token_bucket_try_acquire_at(a, 3, t));
-    assert_true(rs_shm_token_bucket_available_at(b, t) == 1.0);
-    assert_false(rs_shm_token_bucket_try_acquire_at(b, 2, t));
+    assert_int_equal(rs_shm_token_bucket_try_acquire_at(a, 3, t), RS_OK);
+    assert_true(available_at(b, t) == 1.0);
+    assert_int_equal(rs_shm_token_bucket_try_acquire_at(b, 2, t), RS_E_LIMITED);
     uint64_t wait = 0;
     assert_int_equal(rs_shm_token_bucket_reserve_at(b, 2, SEC, &wait, t), RS_OK);
     assert_int_equal(wait, 100 * MS);
-    assert_true(rs_shm_token_bucket_available_at(a, t) == -1.0);
+    assert_true(available_at(a, t) == -1.0);
     rs_shm_token_bucket_close(a);
     rs_shm_token_bucket_close(b);
     a = open_bucket(name, 10.0, 4); /* the file keeps the state */
-    assert_true(rs_shm_token_bucket_available_at(a, t + 150 * MS) == 0.5);
+    assert_true(available_at(a, t + 150 * MS) == 0.5);
 
     /* The same limit said differently (the same interval) is the same. */
     rs_token_bucket_config same = { .rate = 10.0 * (1 - 1e-14), .burst = 4 };
@@ -458,7 +540,7 @@ static void handles_share_one_limit(void **state)
     assert_int_equal(rs_shm_token_bucket_config_get(adopted, &in_force), RS_OK);
     assert_true(in_force.rate == 10.0);
     assert_int_equal(in_force.burst, 4);
-    assert_true(rs_shm_token_bucket_available_at(adopted, t + 150 * MS) == 0.5);
+    assert_true(available_at(adopted, t + 150 * MS) == 0.5);
     rs_shm_token_bucket_close(adopted);
     assert_int_equal(rs_shm_token_bucket_open(name, NULL, RS_SHM_ADOPT, &adopted), RS_OK);
     rs_shm_token_bucket_close(adopted);
@@ -469,11 +551,11 @@ static void handles_share_one_limit(void **state)
     name = fresh_name(false);
     rs_shm_sliding_window *w1 = open_window(name, 5, SEC);
     rs_shm_sliding_window *w2 = open_window(name, 5, SEC);
-    assert_true(rs_shm_sliding_window_try_acquire_at(w1, 4, t));
-    assert_false(rs_shm_sliding_window_try_acquire_at(w2, 2, t));
-    assert_true(rs_shm_sliding_window_try_acquire_at(w2, 1, t));
-    assert_int_equal(rs_shm_sliding_window_count_at(w1, t), 5);
-    assert_int_equal(rs_shm_sliding_window_wait_ns_at(w1, 1, t), SEC + SEC / 5);
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(w1, 4, t), RS_OK);
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(w2, 2, t), RS_E_LIMITED);
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(w2, 1, t), RS_OK);
+    assert_int_equal(count_at(w1, t), 5);
+    assert_int_equal(wait_at(w1, 1, t), SEC + SEC / 5);
     rs_sliding_window_config other = { .limit = 6, .window_ns = SEC, .kind = RS_WINDOW_COUNTER };
     assert_int_equal(open_window_status(name, &other, 0), RS_E_INVAL);
     other.limit = 5;
@@ -486,7 +568,7 @@ static void handles_share_one_limit(void **state)
     assert_int_equal(got.limit, 5);
     assert_int_equal(got.window_ns, SEC);
     assert_int_equal(got.kind, RS_WINDOW_COUNTER);
-    assert_int_equal(rs_shm_sliding_window_count_at(w3, t), 5);
+    assert_int_equal(count_at(w3, t), 5);
     rs_shm_sliding_window_close(w1);
     rs_shm_sliding_window_close(w2);
     rs_shm_sliding_window_close(w3);
@@ -503,11 +585,18 @@ static void system_clock_calls(void **state)
     (void)state;
     const char *name = fresh_name(true);
     rs_shm_token_bucket *tb = open_bucket(name, 1e-3, 2);
-    assert_true(rs_shm_token_bucket_try_acquire(tb, 0));
-    assert_true(rs_shm_token_bucket_available(tb) == 2.0);
-    assert_true(rs_shm_token_bucket_try_acquire(tb, 2));
-    assert_false(rs_shm_token_bucket_try_acquire(tb, 1));
+    assert_int_equal(rs_shm_token_bucket_try_acquire(tb, 0), RS_OK);
+    assert_true(available_now(tb) == 2.0);
+    assert_int_equal(rs_shm_token_bucket_try_acquire(tb, 2), RS_OK);
+    assert_int_equal(rs_shm_token_bucket_try_acquire(tb, 1), RS_E_LIMITED);
+    assert_int_equal(rs_shm_token_bucket_try_acquire(tb, 3), RS_E_INVAL);
     uint64_t wait = 0;
+    assert_int_equal(rs_shm_token_bucket_wait_ns(tb, 1, &wait), RS_OK);
+    assert_true(wait > 999 * SEC && wait <= 1000 * SEC);
+    assert_int_equal(rs_shm_token_bucket_wait_ns(tb, 0, &wait), RS_OK);
+    assert_int_equal(wait, 0);
+    assert_int_equal(rs_shm_token_bucket_wait_ns(tb, 3, &wait), RS_E_INVAL);
+    assert_int_equal(wait, UINT64_MAX);
     assert_int_equal(rs_shm_token_bucket_reserve(tb, 1, 0, &wait), RS_E_LIMITED);
     assert_true(wait > 999 * SEC && wait <= 1000 * SEC);
     assert_int_equal(rs_shm_token_bucket_reserve(tb, 0, 0, &wait), RS_OK);
@@ -517,25 +606,25 @@ static void system_clock_calls(void **state)
     assert_int_equal(rs_shm_token_bucket_acquire(tb, 1, SEC), RS_E_LIMITED);
     assert_int_equal(rs_shm_token_bucket_acquire(tb, 3, UINT64_MAX), RS_E_INVAL);
     assert_int_equal(rs_shm_token_bucket_acquire(tb, 0, 0), RS_OK);
-    assert_true(rs_shm_token_bucket_available(tb) < 0.01);
+    assert_true(available_now(tb) < 0.01);
     rs_shm_token_bucket_close(tb);
     assert_int_equal(rs_shm_unlink(name), RS_OK);
     tb = open_bucket(name, 1e9, 1000); /* 1 ns per token: acquire sleeps ~1 us */
-    assert_true(rs_shm_token_bucket_try_acquire(tb, 1000));
+    assert_int_equal(rs_shm_token_bucket_try_acquire(tb, 1000), RS_OK);
     assert_int_equal(rs_shm_token_bucket_acquire(tb, 1000, SEC), RS_OK);
     rs_shm_token_bucket_close(tb);
     assert_int_equal(rs_shm_unlink(name), RS_OK);
 
     rs_shm_sliding_window *w = open_window(name, 3, 1000 * SEC);
-    assert_true(rs_shm_sliding_window_try_acquire(w, 0));
-    assert_false(rs_shm_sliding_window_try_acquire(w, 4));
-    assert_int_equal(rs_shm_sliding_window_wait_ns(w, 0), 0);
-    assert_int_equal(rs_shm_sliding_window_wait_ns(w, 4), UINT64_MAX);
-    assert_int_equal(rs_shm_sliding_window_wait_ns(w, 3), 0);
-    assert_true(rs_shm_sliding_window_try_acquire(w, 3));
-    assert_false(rs_shm_sliding_window_try_acquire(w, 1));
-    assert_int_equal(rs_shm_sliding_window_count(w), 3);
-    uint64_t until = rs_shm_sliding_window_wait_ns(w, 1);
+    assert_int_equal(rs_shm_sliding_window_try_acquire(w, 0), RS_OK);
+    assert_int_equal(rs_shm_sliding_window_try_acquire(w, 4), RS_E_INVAL);
+    assert_int_equal(wait_now(w, 0), 0);
+    assert_int_equal(wait_now(w, 4), UINT64_MAX);
+    assert_int_equal(wait_now(w, 3), 0);
+    assert_int_equal(rs_shm_sliding_window_try_acquire(w, 3), RS_OK);
+    assert_int_equal(rs_shm_sliding_window_try_acquire(w, 1), RS_E_LIMITED);
+    assert_int_equal(count_now(w), 3);
+    uint64_t until = wait_now(w, 1);
     assert_true(until > 0 && until <= 2000 * SEC);
     rs_shm_sliding_window_close(w);
     assert_int_equal(rs_shm_unlink(name), RS_OK);
@@ -558,6 +647,11 @@ static void limiter_adapters(void **state)
     assert_int_equal(rs_limiter_acquire(&l, 1, UINT64_MAX, 0, &wait), RS_OK); /* reserved */
     assert_true(wait > 999 * SEC && wait <= 1000 * SEC);
     assert_int_equal(rs_limiter_acquire(&l, 3, UINT64_MAX, 0, &wait), RS_E_INVAL);
+    /* Its own time: no clock for rs_policy_new() to compare. */
+    assert_null(rs_limiter_clock(&l));
+    wait = rs_limiter_wait_ns(&l, 1, 0);
+    assert_true(wait > 1999 * SEC && wait <= 2000 * SEC);
+    assert_int_equal(rs_limiter_wait_ns(&l, 3, 0), UINT64_MAX);
     rs_shm_token_bucket_close(tb);
     assert_int_equal(rs_shm_unlink(name), RS_OK);
 
@@ -570,6 +664,10 @@ static void limiter_adapters(void **state)
     assert_true(wait > 0 && wait <= 2000 * SEC);
     assert_int_equal(rs_limiter_acquire(&l, 3, 0, 0, &wait), RS_E_INVAL);
     assert_int_equal(wait, UINT64_MAX);
+    assert_null(rs_limiter_clock(&l));
+    wait = rs_limiter_wait_ns(&l, 1, 0);
+    assert_true(wait > 0 && wait <= 2000 * SEC);
+    assert_int_equal(rs_limiter_wait_ns(&l, 3, 0), UINT64_MAX);
     rs_shm_sliding_window_close(w);
     assert_int_equal(rs_shm_unlink(name), RS_OK);
 }
@@ -712,7 +810,7 @@ static void half_initialised_files(void **state)
     write_file(name, words, sizeof words);
     rs_shm_token_bucket *tb = NULL;
     assert_int_equal(rs_shm_token_bucket_open(name, &c, 0, &tb), RS_OK);
-    assert_true(rs_shm_token_bucket_available_at(tb, SEC) == 4.0);
+    assert_true(available_at(tb, SEC) == 4.0);
     rs_shm_token_bucket_close(tb);
 
     words[WORD_PHASE] = init | (uint64_t)getpid(); /* alive: this process */
@@ -746,14 +844,14 @@ static void files_from_another_boot_are_reset(void **state)
 
     /* Same boot: reopening keeps the state. */
     assert_int_equal(rs_shm_token_bucket_open(name, NULL, RS_SHM_ADOPT, &tb), RS_OK);
-    assert_true(rs_shm_token_bucket_available_at(tb, now) < 0.0);
+    assert_true(available_at(tb, now) < 0.0);
     rs_shm_token_bucket_close(tb);
     assert_true(read_word(name, WORD_STATE) == tat);
 
     /* Another boot's tag: a fresh, full bucket with the same configuration. */
     write_word(name, WORD_PHASE, phase ^ 0x5A5A);
     assert_int_equal(rs_shm_token_bucket_open(name, NULL, RS_SHM_ADOPT, &tb), RS_OK);
-    assert_true(rs_shm_token_bucket_available_at(tb, now) == 4.0);
+    assert_true(available_at(tb, now) == 4.0);
     rs_token_bucket_config in_force;
     assert_int_equal(rs_shm_token_bucket_config_get(tb, &in_force), RS_OK);
     assert_true(in_force.rate == 10.0 && in_force.burst == 4);
@@ -786,8 +884,8 @@ static int race_to_open(unsigned index, void *arg)
         return 1;
     }
     for (unsigned i = 0; i < 3 + index % 3; i++) {
-        atomic_fetch_add(&r->tokens, rs_shm_token_bucket_try_acquire(tb, 1));
-        atomic_fetch_add(&r->admitted, rs_shm_sliding_window_try_acquire(w, 1));
+        atomic_fetch_add(&r->tokens, rs_shm_token_bucket_try_acquire(tb, 1) == RS_OK);
+        atomic_fetch_add(&r->admitted, rs_shm_sliding_window_try_acquire(w, 1) == RS_OK);
     }
     rs_shm_token_bucket_close(tb);
     rs_shm_sliding_window_close(w);
@@ -855,15 +953,15 @@ static void a_killed_process_holds_nothing(void **state)
     assert_true(WIFSIGNALED(status));
     uint64_t now = rs_clock_now(NULL);
     /* 20,000 reservations of 1 us: owed for about 20 ms from the start. */
-    double available = rs_shm_token_bucket_available_at(v->tb, now);
+    double available = available_at(v->tb, now);
     assert_true(available <= 10.0);
     uint64_t wait = 0;
     assert_int_equal(rs_shm_token_bucket_reserve_at(v->tb, 10, UINT64_MAX, &wait, now), RS_OK);
-    assert_true(rs_shm_token_bucket_try_acquire_at(v->tb, 10, now + wait + 10000));
-    assert_false(rs_shm_token_bucket_try_acquire_at(v->tb, 1, now + wait + 10000));
-    assert_int_equal(rs_shm_sliding_window_count_at(v->w, now), 100);
-    assert_false(rs_shm_sliding_window_try_acquire_at(v->w, 1, now));
-    assert_true(rs_shm_sliding_window_try_acquire_at(v->w, 100, now + 30 * SEC));
+    assert_int_equal(rs_shm_token_bucket_try_acquire_at(v->tb, 10, now + wait + 10000), RS_OK);
+    assert_int_equal(rs_shm_token_bucket_try_acquire_at(v->tb, 1, now + wait + 10000), RS_E_LIMITED);
+    assert_int_equal(count_at(v->w, now), 100);
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(v->w, 1, now), RS_E_LIMITED);
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(v->w, 100, now + 30 * SEC), RS_OK);
     rs_shm_token_bucket_close(v->tb);
     rs_shm_sliding_window_close(v->w);
     assert_int_equal(rs_shm_unlink(bucket_name), RS_OK);
@@ -942,7 +1040,7 @@ static void *hammer_bucket(void *arg)
     while (rs_test_now_ns() < s->deadline) {
         uint64_t n = 1 + rs_test_random(&rng) % 3;
         if (k->id % 2 == 0) {
-            granted += rs_shm_token_bucket_try_acquire(s->tb, n) ? n : 0;
+            granted += rs_shm_token_bucket_try_acquire(s->tb, n) == RS_OK ? n : 0;
         } else {
             uint64_t now = rs_test_now_ns(), wait = 0;
             if (rs_shm_token_bucket_reserve_at(s->tb, n, 200000, &wait, now) == RS_OK &&
@@ -965,10 +1063,11 @@ static void *hammer_window(void *arg)
         if (before >= s->deadline || count == STRESS_MAX) {
             break;
         }
-        bool admitted = rs_shm_sliding_window_try_acquire(k->w, 1);
-        if (i % 16 == 0) {
-            (void)rs_shm_sliding_window_wait_ns(k->w, 2);
-            (void)rs_shm_sliding_window_count(k->w);
+        bool admitted = rs_shm_sliding_window_try_acquire(k->w, 1) == RS_OK;
+        if (i % 16 == 0) { /* the reading calls contend too (no cmocka in children) */
+            uint64_t value;
+            (void)rs_shm_sliding_window_wait_ns(k->w, 2, &value);
+            (void)rs_shm_sliding_window_count(k->w, &value);
         }
         if (admitted) {
             s->spans[k->id][count++] = (rs_test_span){ before, rs_test_now_ns() };
@@ -1073,7 +1172,7 @@ typedef struct shm_handoff {
 static void *shm_grant_once_at(void *arg)
 {
     shm_handoff *h = arg;
-    return rs_shm_token_bucket_try_acquire_at(h->tb, 1, h->now) ? NULL : (void *)1;
+    return rs_shm_token_bucket_try_acquire_at(h->tb, 1, h->now) == RS_OK ? NULL : (void *)1;
 }
 
 /* Our grant overwritten by a thread that then goes idle: our next calls at
@@ -1085,12 +1184,12 @@ static void shm_handoff_never_waits_for_an_idle_thread(void **state)
     const char *name = fresh_name(false);
     h.tb = open_bucket(name, 1e6, 1000000);
     h.now = 1000 * SEC;
-    assert_true(rs_shm_token_bucket_try_acquire_at(h.tb, 1, h.now));
+    assert_int_equal(rs_shm_token_bucket_try_acquire_at(h.tb, 1, h.now), RS_OK);
     rs_test_run_threads(1, shm_grant_once_at, &h);
     for (int i = 0; i < 1000; i++) {
-        assert_true(rs_shm_token_bucket_try_acquire_at(h.tb, 1, h.now));
+        assert_int_equal(rs_shm_token_bucket_try_acquire_at(h.tb, 1, h.now), RS_OK);
     }
-    assert_true(rs_shm_token_bucket_available_at(h.tb, h.now) == 1000000.0 - 1002.0);
+    assert_true(available_at(h.tb, h.now) == 1000000.0 - 1002.0);
     rs_shm_token_bucket_close(h.tb);
     assert_int_equal(rs_shm_unlink(name), RS_OK);
 }

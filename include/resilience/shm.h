@@ -6,13 +6,19 @@
  *
  * Two limiters, each the in-process one with its state moved into a small
  * file that every process maps:
- * - #rs_shm_token_bucket: the GCRA token bucket of token_bucket.h, with the
- *   same statuses and exactly the same grants for the same instants. The
- *   state is one 64-bit word updated by compare-exchange: lock-free.
+ * - #rs_shm_token_bucket: the GCRA token bucket of token_bucket.h, with
+ *   exactly the same grants for the same instants. The state is one 64-bit
+ *   word updated by compare-exchange: lock-free.
  * - #rs_shm_sliding_window: the two-bucket sliding counter of
  *   sliding_window.h (#RS_WINDOW_COUNTER), with the same admissions for the
  *   same instants. Its state is three 64-bit words, each changed by one
  *   compare-exchange: lock-free as well.
+ *
+ * **Answers.** As the Redis twins in redis.h, and unlike the in-process
+ * limiters' `bool` and `uint64_t` returns, every call returns a status and
+ * gives its value through an out-parameter: #RS_OK, #RS_E_LIMITED (refused
+ * now), or #RS_E_INVAL (a NULL argument, or a request that can never be
+ * granted: more than the burst or the limit). "Never" is UINT64_MAX.
  *
  * **Names.** A name with exactly one '/', at the start ("/api-quota"), is a
  * POSIX shared-memory object (shm_open(3); on Linux a file in /dev/shm);
@@ -23,6 +29,9 @@
  * which all processes of a host share); there is no clock parameter. The
  * `_at` twins take an instant that must come from that same clock
  * (rs_clock_now(NULL)): a manual clock cannot be shared between processes.
+ * For the same reason the #rs_limiter adapters have no `clock` operation
+ * (#rs_limiter_ops.clock is NULL): they keep their own time, ignore the
+ * `now_ns` the caller passes, and fit in a policy on any clock.
  *
  * **Which process does what.** Any number of processes may open the same
  * name at once: exactly one initialises it, the others wait (at most
@@ -38,7 +47,8 @@
  * asked for (unless #RS_SHM_ADOPT). Nothing in such a file is changed.
  * #RS_E_IO means the system refused (the name does not exist without
  * #RS_SHM_CREATE, permissions, no space, mmap failed), or the file stayed
- * uninitialised for the whole bounded wait.
+ * uninitialised for the whole bounded wait. After open, nothing can fail
+ * with #RS_E_IO.
  */
 #ifndef RESILIENCE_SHM_H
 #define RESILIENCE_SHM_H
@@ -74,6 +84,7 @@ extern "C" {
  *
  * @return #RS_OK, #RS_E_INVAL (@p name NULL or empty), #RS_E_IO (it does
  *         not exist, or the system refused).
+ * @note Thread-safe.
  * @since 0.1.0
  */
 RS_API int rs_shm_unlink(const char *name);
@@ -96,7 +107,7 @@ typedef struct rs_shm_token_bucket rs_shm_token_bucket;
  * @param out    receives the handle; untouched on error.
  * @return #RS_OK; #RS_E_INVAL (bad arguments, invalid @p cfg, unknown
  *         flags, or a foreign or mismatching file: see the file comment;
- *         nothing created); #RS_E_NOMEM; #RS_E_IO.
+ *         nothing created); #RS_E_NOMEM; #RS_E_IO (see the file comment).
  * @note Thread-safe; may wait up to 1 s for another process to finish
  *       initialising the file.
  * @since 0.1.0
@@ -115,6 +126,7 @@ RS_API void rs_shm_token_bucket_close(rs_shm_token_bucket *tb);
 /**
  * The configuration in force: the rate and burst the file was created with.
  * @return #RS_OK, or #RS_E_INVAL when an argument is NULL.
+ * @note Thread-safe; reads only this process's handle.
  * @since 0.1.0
  */
 RS_API int rs_shm_token_bucket_config_get(const rs_shm_token_bucket *tb,
@@ -122,23 +134,36 @@ RS_API int rs_shm_token_bucket_config_get(const rs_shm_token_bucket *tb,
 
 /**
  * rs_token_bucket_try_acquire() on the shared bucket: takes @p n tokens if
- * they are available now, for all processes together.
+ * they are available now, for all processes together; never waits.
+ *
+ * @param n  tokens; 0 always succeeds and takes nothing.
+ * @return #RS_OK (taken); #RS_E_LIMITED (nothing taken; see
+ *         rs_shm_token_bucket_wait_ns() for when to come back); #RS_E_INVAL
+ *         (@p tb NULL, or @p n above the burst: never). Since 0.2.0 a
+ *         status, where 0.1 returned a bool.
  * @note Thread- and process-safe, lock-free: one clock read and one
  *       compare-exchange in the shared mapping (under back-to-back
  *       contention, preceded by one bounded spin, as token_bucket.h's
  *       "Contention" describes).
  * @since 0.1.0
  */
-RS_API bool rs_shm_token_bucket_try_acquire(rs_shm_token_bucket *tb, uint64_t n);
+RS_API int rs_shm_token_bucket_try_acquire(rs_shm_token_bucket *tb, uint64_t n);
 
 /** rs_shm_token_bucket_try_acquire() at @p now_ns (CLOCK_MONOTONIC). @since 0.1.0 */
-RS_API bool rs_shm_token_bucket_try_acquire_at(rs_shm_token_bucket *tb, uint64_t n,
-                                               uint64_t now_ns);
+RS_API int rs_shm_token_bucket_try_acquire_at(rs_shm_token_bucket *tb, uint64_t n,
+                                              uint64_t now_ns);
 
 /**
  * rs_token_bucket_reserve() on the shared bucket: reserves @p n tokens now,
- * usable after `*wait_ns`, if that is at most @p max_wait_ns. Same statuses
- * and wait values.
+ * usable after `*wait_ns`, if that is at most @p max_wait_ns.
+ *
+ * @param wait_ns  required. On #RS_OK: the wait (0 = now). On #RS_E_LIMITED:
+ *                 the whole wait the tokens would need (> @p max_wait_ns),
+ *                 UINT64_MAX when that lies beyond 64-bit time. On
+ *                 #RS_E_INVAL: UINT64_MAX (never).
+ * @return #RS_OK; #RS_E_LIMITED (nothing taken); #RS_E_INVAL (@p tb or
+ *         @p wait_ns NULL, or @p n above the burst).
+ * @note Thread- and process-safe, lock-free, like try_acquire.
  * @since 0.1.0
  */
 RS_API int rs_shm_token_bucket_reserve(rs_shm_token_bucket *tb, uint64_t n,
@@ -153,26 +178,58 @@ RS_API int rs_shm_token_bucket_reserve_at(rs_shm_token_bucket *tb, uint64_t n,
  * rs_token_bucket_acquire() on the shared bucket: reserves, then sleeps on
  * the system clock until the tokens may be used, if that is at most
  * @p timeout_ns away; otherwise #RS_E_LIMITED at once, nothing taken.
+ * @return #RS_OK, #RS_E_LIMITED, #RS_E_INVAL (@p tb NULL or @p n above the
+ *         burst).
+ * @note Thread- and process-safe; blocks the calling thread.
  * @since 0.1.0
  */
 RS_API int rs_shm_token_bucket_acquire(rs_shm_token_bucket *tb, uint64_t n,
                                        uint64_t timeout_ns);
 
 /**
- * rs_token_bucket_available() on the shared bucket (informative: other
- * processes may take tokens before you act on it). NULL gives 0.
+ * How long until @p n tokens could be taken, taking nothing: the wait a
+ * reserve would answer now (rs_token_bucket_wait_ns() on the shared
+ * bucket). Informative: other processes may take tokens first.
+ *
+ * @param wait_ns  required; receives ns from now: 0 = now (exactly when
+ *                 try_acquire would grant them), UINT64_MAX = never (beyond
+ *                 64-bit time, or @p n above the burst).
+ * @return #RS_OK; #RS_E_INVAL (@p tb or @p wait_ns NULL, or @p n above the
+ *         burst, with `*wait_ns` = UINT64_MAX).
+ * @note Thread- and process-safe; reads only.
+ * @since 0.2.0
+ */
+RS_API int rs_shm_token_bucket_wait_ns(rs_shm_token_bucket *tb, uint64_t n,
+                                       uint64_t *wait_ns);
+
+/** rs_shm_token_bucket_wait_ns() at @p now_ns (CLOCK_MONOTONIC). @since 0.2.0 */
+RS_API int rs_shm_token_bucket_wait_ns_at(rs_shm_token_bucket *tb, uint64_t n,
+                                          uint64_t *wait_ns, uint64_t now_ns);
+
+/**
+ * rs_token_bucket_available() on the shared bucket: tokens available now,
+ * with the fraction refilled so far, negative while reservations are owed
+ * (informative: other processes may take tokens before you act on it).
+ *
+ * @param tokens  required; receives the count, at most the burst.
+ * @return #RS_OK, or #RS_E_INVAL when an argument is NULL (since 0.2.0; 0.1
+ *         returned the count, and 0 for a NULL bucket).
+ * @note Thread- and process-safe; reads only.
  * @since 0.1.0
  */
-RS_API double rs_shm_token_bucket_available(rs_shm_token_bucket *tb);
+RS_API int rs_shm_token_bucket_available(rs_shm_token_bucket *tb, double *tokens);
 
 /** rs_shm_token_bucket_available() at @p now_ns (CLOCK_MONOTONIC). @since 0.1.0 */
-RS_API double rs_shm_token_bucket_available_at(rs_shm_token_bucket *tb, uint64_t now_ns);
+RS_API int rs_shm_token_bucket_available_at(rs_shm_token_bucket *tb, double *tokens,
+                                            uint64_t now_ns);
 
 /**
  * The bucket as an #rs_limiter for rs_policy: acquire is
- * rs_shm_token_bucket_reserve() on the system clock (the @p now_ns the
- * policy passes is ignored: the bucket's time base is CLOCK_MONOTONIC,
- * shared with the other processes). @p tb must outlive every copy.
+ * rs_shm_token_bucket_reserve() and wait_ns rs_shm_token_bucket_wait_ns(),
+ * both on the system clock (the @p now_ns the policy passes is ignored: the
+ * bucket's time base is CLOCK_MONOTONIC, shared with the other processes,
+ * and its `clock` operation is NULL). @p tb must outlive every copy; NULL
+ * gives an empty limiter.
  * @since 0.1.0
  */
 RS_API rs_limiter rs_shm_token_bucket_limiter(rs_shm_token_bucket *tb);
@@ -208,6 +265,7 @@ RS_API void rs_shm_sliding_window_close(rs_shm_sliding_window *w);
 /**
  * The configuration in force (kind is #RS_WINDOW_COUNTER).
  * @return #RS_OK, or #RS_E_INVAL when an argument is NULL.
+ * @note Thread-safe; reads only this process's handle.
  * @since 0.1.0
  */
 RS_API int rs_shm_sliding_window_config_get(const rs_shm_sliding_window *w,
@@ -215,43 +273,66 @@ RS_API int rs_shm_sliding_window_config_get(const rs_shm_sliding_window *w,
 
 /**
  * rs_sliding_window_try_acquire() on the shared counter: admits @p n units
- * now if they fit, for all processes together.
+ * now if they fit, for all processes together. A refused request uses none
+ * of the limit.
+ *
+ * @param n  units; 0 always succeeds and records nothing.
+ * @return #RS_OK (admitted); #RS_E_LIMITED (see
+ *         rs_shm_sliding_window_wait_ns() for when to come back);
+ *         #RS_E_INVAL (@p w NULL, or @p n above the limit: never). Since
+ *         0.2.0 a status, where 0.1 returned a bool.
  * @note Thread- and process-safe, lock-free: one clock read, and a few
  *       loads and compare-exchanges in the shared mapping.
  * @since 0.1.0
  */
-RS_API bool rs_shm_sliding_window_try_acquire(rs_shm_sliding_window *w, uint64_t n);
+RS_API int rs_shm_sliding_window_try_acquire(rs_shm_sliding_window *w, uint64_t n);
 
 /** rs_shm_sliding_window_try_acquire() at @p now_ns (CLOCK_MONOTONIC). @since 0.1.0 */
-RS_API bool rs_shm_sliding_window_try_acquire_at(rs_shm_sliding_window *w, uint64_t n,
-                                                 uint64_t now_ns);
+RS_API int rs_shm_sliding_window_try_acquire_at(rs_shm_sliding_window *w, uint64_t n,
+                                                uint64_t now_ns);
 
 /**
- * rs_sliding_window_wait_ns() on the shared counter: ns until @p n units
- * would be admitted if nothing else is; UINT64_MAX for n > limit or NULL.
+ * rs_sliding_window_wait_ns() on the shared counter: how long until @p n
+ * units would be admitted if nothing else is, recording nothing.
+ *
+ * @param wait_ns  required; receives ns from now: 0 exactly when
+ *                 try_acquire would admit them now, UINT64_MAX = never
+ *                 (beyond 64-bit time, or @p n above the limit).
+ * @return #RS_OK; #RS_E_INVAL (@p w or @p wait_ns NULL, or @p n above the
+ *         limit, with `*wait_ns` = UINT64_MAX). Since 0.2.0 a status, where
+ *         0.1 returned the wait.
+ * @note Thread- and process-safe; lock-free (it may seal the previous
+ *       window's count, as every call does).
  * @since 0.1.0
  */
-RS_API uint64_t rs_shm_sliding_window_wait_ns(rs_shm_sliding_window *w, uint64_t n);
+RS_API int rs_shm_sliding_window_wait_ns(rs_shm_sliding_window *w, uint64_t n,
+                                         uint64_t *wait_ns);
 
 /** rs_shm_sliding_window_wait_ns() from @p now_ns (CLOCK_MONOTONIC). @since 0.1.0 */
-RS_API uint64_t rs_shm_sliding_window_wait_ns_at(rs_shm_sliding_window *w, uint64_t n,
-                                                 uint64_t now_ns);
+RS_API int rs_shm_sliding_window_wait_ns_at(rs_shm_sliding_window *w, uint64_t n,
+                                            uint64_t *wait_ns, uint64_t now_ns);
 
 /**
  * rs_sliding_window_count() on the shared counter: the estimate, rounded
- * up. NULL gives 0.
+ * up.
+ * @param count  required; receives the estimate.
+ * @return #RS_OK, or #RS_E_INVAL when an argument is NULL (since 0.2.0; 0.1
+ *         returned the count, and 0 for a NULL window).
+ * @note Thread- and process-safe, as wait_ns.
  * @since 0.1.0
  */
-RS_API uint64_t rs_shm_sliding_window_count(rs_shm_sliding_window *w);
+RS_API int rs_shm_sliding_window_count(rs_shm_sliding_window *w, uint64_t *count);
 
 /** rs_shm_sliding_window_count() at @p now_ns (CLOCK_MONOTONIC). @since 0.1.0 */
-RS_API uint64_t rs_shm_sliding_window_count_at(rs_shm_sliding_window *w, uint64_t now_ns);
+RS_API int rs_shm_sliding_window_count_at(rs_shm_sliding_window *w, uint64_t *count,
+                                          uint64_t now_ns);
 
 /**
  * The counter as an #rs_limiter: acquire is try_acquire on the system clock
- * (@p now_ns ignored, as for the bucket): #RS_OK with wait 0, or
- * #RS_E_LIMITED with the wait until it may succeed; n > limit gives
- * #RS_E_INVAL. @p w must outlive every copy.
+ * (@p now_ns ignored and no `clock` operation, as for the bucket): #RS_OK
+ * with wait 0, or #RS_E_LIMITED with the wait until it may succeed (at least
+ * 1); n > limit gives #RS_E_INVAL. wait_ns is rs_shm_sliding_window_wait_ns().
+ * @p w must outlive every copy; NULL gives an empty limiter.
  * @since 0.1.0
  */
 RS_API rs_limiter rs_shm_sliding_window_limiter(rs_shm_sliding_window *w);

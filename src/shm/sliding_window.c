@@ -210,57 +210,59 @@ static bool admit_or_fit(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns, 
     }
 }
 
-bool rs_shm_sliding_window_try_acquire_at(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns)
+int rs_shm_sliding_window_try_acquire_at(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns)
 {
     if (w == NULL || n > w->counter.limit) {
-        return false;
+        return RS_E_INVAL;
     }
-    return n == 0 || admit_or_fit(w, n, now_ns, NULL);
+    return n == 0 || admit_or_fit(w, n, now_ns, NULL) ? RS_OK : RS_E_LIMITED;
 }
 
-bool rs_shm_sliding_window_try_acquire(rs_shm_sliding_window *w, uint64_t n)
+int rs_shm_sliding_window_try_acquire(rs_shm_sliding_window *w, uint64_t n)
 {
-    if (w == NULL || n == 0 || n > w->counter.limit) {
-        return w != NULL && n == 0;
-    }
     return rs_shm_sliding_window_try_acquire_at(w, n, rs_clock_now(NULL));
 }
 
-uint64_t rs_shm_sliding_window_wait_ns_at(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns)
+int rs_shm_sliding_window_wait_ns_at(rs_shm_sliding_window *w, uint64_t n, uint64_t *wait_ns,
+                                     uint64_t now_ns)
 {
+    if (wait_ns == NULL) {
+        return RS_E_INVAL;
+    }
     if (w == NULL || n > w->counter.limit) {
-        return UINT64_MAX;
+        *wait_ns = UINT64_MAX;
+        return RS_E_INVAL;
     }
     if (n == 0) {
-        return 0;
+        *wait_ns = 0;
+        return RS_OK;
     }
     view v = observe(w, now_ns);
     uint64_t fit = rs__window_counter_fit_at(&w->counter, v.previous, v.current, n, v.now_ns,
                                              v.elapsed);
     /* Measured from the caller's instant, which may be older than v.now_ns. */
-    return rs__sat_sub(fit, now_ns);
+    *wait_ns = rs__sat_sub(fit, now_ns);
+    return RS_OK;
 }
 
-uint64_t rs_shm_sliding_window_wait_ns(rs_shm_sliding_window *w, uint64_t n)
+int rs_shm_sliding_window_wait_ns(rs_shm_sliding_window *w, uint64_t n, uint64_t *wait_ns)
 {
-    if (w == NULL || n == 0 || n > w->counter.limit) {
-        return rs_shm_sliding_window_wait_ns_at(w, n, 0);
-    }
-    return rs_shm_sliding_window_wait_ns_at(w, n, rs_clock_now(NULL));
+    return rs_shm_sliding_window_wait_ns_at(w, n, wait_ns, rs_clock_now(NULL));
 }
 
-uint64_t rs_shm_sliding_window_count_at(rs_shm_sliding_window *w, uint64_t now_ns)
+int rs_shm_sliding_window_count_at(rs_shm_sliding_window *w, uint64_t *count, uint64_t now_ns)
 {
-    if (w == NULL) {
-        return 0;
+    if (w == NULL || count == NULL) {
+        return RS_E_INVAL;
     }
     view v = observe(w, now_ns);
-    return rs__window_counter_estimate(&w->counter, v.previous, v.current, v.elapsed);
+    *count = rs__window_counter_estimate(&w->counter, v.previous, v.current, v.elapsed);
+    return RS_OK;
 }
 
-uint64_t rs_shm_sliding_window_count(rs_shm_sliding_window *w)
+int rs_shm_sliding_window_count(rs_shm_sliding_window *w, uint64_t *count)
 {
-    return w != NULL ? rs_shm_sliding_window_count_at(w, rs_clock_now(NULL)) : 0;
+    return rs_shm_sliding_window_count_at(w, count, rs_clock_now(NULL));
 }
 
 /* now_ns is ignored, as for the shared bucket: CLOCK_MONOTONIC is the time
@@ -283,9 +285,12 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
 static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
 {
     (void)now_ns;
-    return rs_shm_sliding_window_wait_ns_at(self, n, rs_clock_now(NULL));
+    uint64_t wait_ns;
+    (void)rs_shm_sliding_window_wait_ns(self, n, &wait_ns); /* UINT64_MAX when refused */
+    return wait_ns;
 }
 
+/* No clock operation, as for the shared bucket. */
 static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_sliding_window",
                                             limiter_wait_ns, false, NULL };
 

@@ -104,14 +104,15 @@ static rs__gcra_verdict take(void *bucket, uint64_t n, uint64_t max_wait_ns, uin
     return rs__gcra_take_fixed(tb->tat, &tb->config, n, max_wait_ns, now);
 }
 
-bool rs_shm_token_bucket_try_acquire_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t now_ns)
+int rs_shm_token_bucket_try_acquire_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t now_ns)
 {
-    return rs__gcra_try_acquire(tb, take, n, now_ns);
+    uint64_t wait_ns; /* a reservation that may not wait is a try_acquire */
+    return rs__gcra_reserve(tb, take, n, 0, &wait_ns, now_ns);
 }
 
-bool rs_shm_token_bucket_try_acquire(rs_shm_token_bucket *tb, uint64_t n)
+int rs_shm_token_bucket_try_acquire(rs_shm_token_bucket *tb, uint64_t n)
 {
-    return rs__gcra_try_acquire(tb, take, n, tb != NULL && n != 0 ? rs_clock_now(NULL) : 0);
+    return rs_shm_token_bucket_try_acquire_at(tb, n, rs_clock_now(NULL));
 }
 
 int rs_shm_token_bucket_reserve_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,
@@ -123,8 +124,7 @@ int rs_shm_token_bucket_reserve_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t
 int rs_shm_token_bucket_reserve(rs_shm_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,
                                 uint64_t *wait_ns)
 {
-    uint64_t now = tb != NULL ? rs_clock_now(NULL) : 0;
-    return rs_shm_token_bucket_reserve_at(tb, n, max_wait_ns, wait_ns, now);
+    return rs_shm_token_bucket_reserve_at(tb, n, max_wait_ns, wait_ns, rs_clock_now(NULL));
 }
 
 int rs_shm_token_bucket_acquire(rs_shm_token_bucket *tb, uint64_t n, uint64_t timeout_ns)
@@ -137,18 +137,38 @@ int rs_shm_token_bucket_acquire(rs_shm_token_bucket *tb, uint64_t n, uint64_t ti
     return status;
 }
 
-double rs_shm_token_bucket_available_at(rs_shm_token_bucket *tb, uint64_t now_ns)
+int rs_shm_token_bucket_wait_ns_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t *wait_ns,
+                                   uint64_t now_ns)
 {
-    if (tb == NULL) {
-        return 0.0;
+    if (wait_ns == NULL) {
+        return RS_E_INVAL;
     }
-    return rs__gcra_available(&tb->config, atomic_load_explicit(tb->tat, memory_order_relaxed),
-                              now_ns);
+    if (tb == NULL || n > tb->config.burst) {
+        *wait_ns = UINT64_MAX;
+        return RS_E_INVAL;
+    }
+    *wait_ns = n == 0 ? 0 : rs__gcra_wait_fixed(tb->tat, &tb->config, n, now_ns);
+    return RS_OK;
 }
 
-double rs_shm_token_bucket_available(rs_shm_token_bucket *tb)
+int rs_shm_token_bucket_wait_ns(rs_shm_token_bucket *tb, uint64_t n, uint64_t *wait_ns)
 {
-    return tb != NULL ? rs_shm_token_bucket_available_at(tb, rs_clock_now(NULL)) : 0.0;
+    return rs_shm_token_bucket_wait_ns_at(tb, n, wait_ns, rs_clock_now(NULL));
+}
+
+int rs_shm_token_bucket_available_at(rs_shm_token_bucket *tb, double *tokens, uint64_t now_ns)
+{
+    if (tb == NULL || tokens == NULL) {
+        return RS_E_INVAL;
+    }
+    *tokens = rs__gcra_available(&tb->config, atomic_load_explicit(tb->tat, memory_order_relaxed),
+                                 now_ns);
+    return RS_OK;
+}
+
+int rs_shm_token_bucket_available(rs_shm_token_bucket *tb, double *tokens)
+{
+    return rs_shm_token_bucket_available_at(tb, tokens, rs_clock_now(NULL));
 }
 
 /* The policy's now_ns is ignored: this bucket's instants are CLOCK_MONOTONIC
@@ -164,13 +184,13 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
 static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
 {
     (void)now_ns;
-    rs_shm_token_bucket *tb = self;
-    if (n == 0) {
-        return 0;
-    }
-    return rs__gcra_wait_fixed(tb->tat, &tb->config, n, rs_clock_now(NULL));
+    uint64_t wait_ns;
+    (void)rs_shm_token_bucket_wait_ns(self, n, &wait_ns); /* UINT64_MAX when refused */
+    return wait_ns;
 }
 
+/* No clock operation: the bucket keeps its own time (see above), so a
+ * policy on any clock may hold it. */
 static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_token_bucket",
                                             limiter_wait_ns, true, NULL };
 
