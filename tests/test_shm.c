@@ -467,6 +467,7 @@ static void window_answers_as_the_in_process_counter(void **state)
 {
     (void)state;
     static const uint64_t windows[] = { 1, 7, 1000, 999983, 100 * MS, SEC, 60 * SEC };
+    uint64_t backward_fits = 0;
     for (uint64_t seed = 1; seed <= 30; seed++) {
         uint64_t rng = seed * 7919;
         uint64_t window = pick(&rng, windows, RS_TEST_ARRAY_LEN(windows));
@@ -479,7 +480,7 @@ static void window_answers_as_the_in_process_counter(void **state)
         assert_int_equal(rs_sliding_window_new(&c, NULL, &local), RS_OK);
         const char *name = fresh_name(seed & 1);
         rs_shm_sliding_window *shared = open_window(name, limit, window);
-        uint64_t admitted = 0;
+        uint64_t admitted = 0, latest = 0;
         for (int step = 0; step < 3000; step++) {
             now = next_instant(&rng, now, window / 8 + 1);
             uint64_t n = limit > 100 ? rs_test_random(&rng) % (limit / 3)
@@ -491,17 +492,24 @@ static void window_answers_as_the_in_process_counter(void **state)
                                  status_for(got, n, limit));
                 admitted += got;
             } else if (op == 1) {
-                assert_int_equal(wait_at(shared, n, now),
-                                 rs_sliding_window_wait_ns_at(local, n, now));
+                /* The in-process window measures a fit at `latest` from the
+                 * caller's older instant; the shared one says 0 there, as
+                 * its try_acquire would admit at once. */
+                uint64_t wait = rs_sliding_window_wait_ns_at(local, n, now);
+                bool fits_at_latest = n <= limit && wait == latest - now;
+                assert_int_equal(wait_at(shared, n, now), fits_at_latest ? 0 : wait);
+                backward_fits += fits_at_latest && wait > 0;
             }
             assert_int_equal(count_at(shared, now),
                              rs_sliding_window_count_at(local, now));
+            latest = now > latest ? now : latest; /* every call moves it */
         }
         assert_true(admitted > 100); /* the sequence did admit things */
         rs_sliding_window_free(local);
         rs_shm_sliding_window_close(shared);
         assert_int_equal(rs_shm_unlink(name), RS_OK);
     }
+    assert_true(backward_fits > 0); /* the sequences did reach that case */
 }
 
 /* ---- sharing ------------------------------------------------------------------------ */
@@ -668,6 +676,41 @@ static void limiter_adapters(void **state)
     wait = rs_limiter_wait_ns(&l, 1, 0);
     assert_true(wait > 0 && wait <= 2000 * SEC);
     assert_int_equal(rs_limiter_wait_ns(&l, 3, 0), UINT64_MAX);
+    rs_shm_sliding_window_close(w);
+    assert_int_equal(rs_shm_unlink(name), RS_OK);
+}
+
+/* Issue 12, item 9: every "how long" answer agrees with the grant
+ * decision. A slot whose count exceeds the limit (a file damaged, or
+ * written by hand) said "wait 0" while refusing; at the end of 64-bit time
+ * a full window said "wait 0" (or a wait after which it still refused)
+ * where the answer is "never". */
+static void window_waits_agree_with_admissions(void **state)
+{
+    (void)state;
+    const uint64_t t = 500 * SEC; /* window 500 of 1 s, whose slot is slot 0 */
+    const char *name = fresh_name(false);
+    rs_shm_sliding_window *w = open_window(name, 5, SEC);
+    write_word(name, WORD_STATE, t);                              /* latest */
+    write_word(name, WORD_STATE + 1, UINT64_C(500) << 32 | 9);    /* 9 of 5 */
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(w, 1, t), RS_E_LIMITED);
+    /* Not in this window; in the next one once 9 * (1 - f) + 1 <= 5:
+     * f = 1 - floor(4e9 / 9) / 1e9. */
+    uint64_t wait = wait_at(w, 1, t);
+    assert_int_equal(wait, SEC + SEC - UINT64_C(444444444));
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(w, 1, t + wait - 1), RS_E_LIMITED);
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(w, 1, t + wait), RS_OK);
+    rs_shm_sliding_window_close(w);
+    assert_int_equal(rs_shm_unlink(name), RS_OK);
+
+    /* The last window of 64-bit time never ends: once full, never again. */
+    const uint64_t end = UINT64_MAX - SEC / 2;
+    w = open_window(name, 2, SEC);
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(w, 2, end), RS_OK);
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(w, 1, end), RS_E_LIMITED);
+    assert_int_equal(wait_at(w, 1, end), UINT64_MAX);
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(w, 1, UINT64_MAX), RS_E_LIMITED);
+    assert_int_equal(wait_at(w, 1, UINT64_MAX), UINT64_MAX);
     rs_shm_sliding_window_close(w);
     assert_int_equal(rs_shm_unlink(name), RS_OK);
 }
@@ -1205,6 +1248,7 @@ int main(void)
         cmocka_unit_test(handles_share_one_limit),
         cmocka_unit_test(system_clock_calls),
         cmocka_unit_test(limiter_adapters),
+        cmocka_unit_test(window_waits_agree_with_admissions),
         cmocka_unit_test(foreign_files_are_refused_untouched),
         cmocka_unit_test(empty_files_are_initialised),
         cmocka_unit_test(half_initialised_files),

@@ -18,7 +18,12 @@
  * limiters' `bool` and `uint64_t` returns, every call returns a status and
  * gives its value through an out-parameter: #RS_OK, #RS_E_LIMITED (refused
  * now), or #RS_E_INVAL (a NULL argument, or a request that can never be
- * granted: more than the burst or the limit). "Never" is UINT64_MAX.
+ * granted: more than the burst or the limit). A "how long" answer agrees
+ * with the grant decision at the same instant: 0 exactly when the request
+ * would be granted, UINT64_MAX when it never will be (never 0). Since
+ * 0.2.0 the sliding counter keeps that promise also for a file whose count
+ * exceeds the limit (it said 0 while refusing) and at the end of 64-bit time
+ * (it said 0, or a wait after which it still refused).
  *
  * **Names.** A name with exactly one '/', at the start ("/api-quota"), is a
  * POSIX shared-memory object (shm_open(3); on Linux a file in /dev/shm);
@@ -296,8 +301,11 @@ RS_API int rs_shm_sliding_window_try_acquire_at(rs_shm_sliding_window *w, uint64
  * units would be admitted if nothing else is, recording nothing.
  *
  * @param wait_ns  required; receives ns from now: 0 exactly when
- *                 try_acquire would admit them now, UINT64_MAX = never
- *                 (beyond 64-bit time, or @p n above the limit).
+ *                 try_acquire would admit them now (also when @p now_ns is
+ *                 older than the latest instant another call used, at
+ *                 which it would admit them), otherwise at least 1;
+ *                 UINT64_MAX = never (beyond 64-bit time, or @p n above
+ *                 the limit).
  * @return #RS_OK; #RS_E_INVAL (@p w or @p wait_ns NULL, or @p n above the
  *         limit, with `*wait_ns` = UINT64_MAX). Since 0.2.0 a status, where
  *         0.1 returned the wait.

@@ -185,9 +185,51 @@ static view observe(rs_shm_sliding_window *w, uint64_t now)
     }
 }
 
+/* Would 1 <= n <= limit units fit at `instant` (>= v->now_ns) if nothing
+ * were admitted after view v? The very test that admits, applied to the
+ * counts v's windows will have then. */
+static bool fits_at(const rs_shm_sliding_window *w, const view *v, uint64_t n, uint64_t instant)
+{
+    const rs__window_counter *c = &w->counter;
+    uint64_t index = instant / c->window_ns, elapsed = instant % c->window_ns;
+    if (index == v->index) {
+        return rs__window_counter_fits(c, v->previous, v->current, n, elapsed);
+    }
+    if (index == v->index + 1) {
+        return rs__window_counter_fits(c, v->current, 0, n, elapsed);
+    }
+    return true; /* both counts have left the window */
+}
+
+/* The instant after v->now_ns from which 1 <= n <= limit units, refused on
+ * view v, would fit if nothing else were admitted; UINT64_MAX for never.
+ * Every candidate is checked with fits_at(), so that a wait never disagrees
+ * with the admission it predicts: a fit that saturated at the end of 64-bit
+ * time, where the last window never ends, is never. */
+static uint64_t fit_after(const rs_shm_sliding_window *w, const view *v, uint64_t n)
+{
+    const rs__window_counter *c = &w->counter;
+    uint64_t fit;
+    if (v->current > c->limit) {
+        /* Only a damaged file holds more than the limit: nothing fits
+         * before the next window, where this count is the previous one. */
+        uint64_t next_start = rs__sat_add(v->now_ns - v->elapsed, c->window_ns);
+        fit = rs__window_counter_fit_at(c, v->current, 0, n, next_start, 0);
+    } else {
+        fit = rs__window_counter_fit_at(c, v->previous, v->current, n, v->now_ns, v->elapsed);
+    }
+    return fit > v->now_ns && fits_at(w, v, n, fit) ? fit : UINT64_MAX;
+}
+
+/* ns from the caller's `now_ns` (<= v->now_ns) until `fit` (from
+ * fit_after()), keeping UINT64_MAX for never. */
+static uint64_t wait_until(uint64_t fit, uint64_t now_ns)
+{
+    return fit == UINT64_MAX ? UINT64_MAX : fit - now_ns;
+}
+
 /* Admits 1 <= n <= limit at now_ns, or, when fit_ns is given, says when
- * they would fit, judged on the view that refused them (so the fit lies
- * after now_ns). */
+ * they would fit (fit_after()), judged on the view that refused them. */
 static bool admit_or_fit(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns, uint64_t *fit_ns)
 {
     for (;;) {
@@ -195,8 +237,7 @@ static bool admit_or_fit(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns, 
         do {
             if (!rs__window_counter_fits(&w->counter, v.previous, v.current, n, v.elapsed)) {
                 if (fit_ns != NULL) {
-                    *fit_ns = rs__window_counter_fit_at(&w->counter, v.previous, v.current, n,
-                                                        v.now_ns, v.elapsed);
+                    *fit_ns = fit_after(w, &v, n);
                 }
                 return false;
             }
@@ -238,10 +279,10 @@ int rs_shm_sliding_window_wait_ns_at(rs_shm_sliding_window *w, uint64_t n, uint6
         return RS_OK;
     }
     view v = observe(w, now_ns);
-    uint64_t fit = rs__window_counter_fit_at(&w->counter, v.previous, v.current, n, v.now_ns,
-                                             v.elapsed);
-    /* Measured from the caller's instant, which may be older than v.now_ns. */
-    *wait_ns = rs__sat_sub(fit, now_ns);
+    /* 0 exactly when try_acquire would admit them now: also when the
+     * caller's instant is older than the latest one, at which it would. */
+    bool fits = rs__window_counter_fits(&w->counter, v.previous, v.current, n, v.elapsed);
+    *wait_ns = fits ? 0 : wait_until(fit_after(w, &v, n), now_ns);
     return RS_OK;
 }
 
@@ -279,7 +320,7 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
     uint64_t now = rs_clock_now(NULL);
     uint64_t fit_ns = 0;
     bool admitted = n == 0 || admit_or_fit(w, n, now, &fit_ns);
-    return rs__limiter_window_answer(admitted, rs__sat_sub(fit_ns, now), wait_ns);
+    return rs__limiter_window_answer(admitted, wait_until(fit_ns, now), wait_ns);
 }
 
 static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
