@@ -282,7 +282,7 @@ static void rejects_invalid_arguments(void **state)
     assert_int_equal(open_bucket_status("", &good, RS_SHM_CREATE), RS_E_INVAL);
     assert_int_equal(open_bucket_status(name, &bad_rate, RS_SHM_CREATE), RS_E_INVAL);
     assert_int_equal(open_bucket_status(name, &bad_burst, RS_SHM_CREATE), RS_E_INVAL);
-    assert_int_equal(open_bucket_status(name, &good, 4), RS_E_INVAL); /* unknown flag */
+    assert_int_equal(open_bucket_status(name, &good, 8), RS_E_INVAL); /* unknown flag */
     /* No configuration: only to adopt an existing file, never to create. */
     assert_int_equal(open_bucket_status(name, NULL, 0), RS_E_INVAL);
     assert_int_equal(open_bucket_status(name, NULL, RS_SHM_CREATE), RS_E_INVAL);
@@ -312,6 +312,79 @@ static void rejects_invalid_arguments(void **state)
     largest.limit = RS_SHM_SLIDING_WINDOW_MAX_LIMIT;
     assert_int_equal(open_window_status(name, &largest, RS_SHM_CREATE), RS_OK);
     assert_int_equal(rs_shm_unlink(name), RS_OK);
+}
+
+/* Issue 11: every RS_E_INVAL and RS_E_IO of an open or rs_shm_unlink()
+ * says why in rs_last_error(), naming the argument, the field or the file
+ * and the cause. */
+static void open_errors_say_why(void **state)
+{
+    (void)state;
+    rs_token_bucket_config c = { .rate = 10.0, .burst = 4 };
+    rs_token_bucket_config bad = { .rate = 0.0, .burst = 4 };
+    rs_sliding_window_config wc = { .limit = 4, .window_ns = SEC, .kind = RS_WINDOW_COUNTER };
+    rs_sliding_window_config log = { .limit = 4, .window_ns = SEC, .kind = RS_WINDOW_LOG };
+    rs_sliding_window_config huge = wc;
+    huge.limit = RS_SHM_SLIDING_WINDOW_MAX_LIMIT + 1;
+    rs_shm_token_bucket *tb = NULL;
+    const char *name = fresh_name(false);
+    const struct {
+        int status;
+        const char *says;
+    } expected[] = {
+        { RS_E_INVAL, "rs_shm_token_bucket_open: name" },
+        { RS_E_INVAL, "rs_shm_token_bucket_open: out" },
+        { RS_E_INVAL, "flags" },
+        { RS_E_INVAL, "cfg" },
+        { RS_E_INVAL, "rate" },
+        { RS_E_INVAL, "RS_WINDOW_LOG" },
+        { RS_E_INVAL, "RS_SHM_SLIDING_WINDOW_MAX_LIMIT" },
+        { RS_E_IO, "No such file or directory" },
+        { RS_E_INVAL, "RS_SHM_ADOPT" },
+        { RS_E_INVAL, "not a libresilience" },
+        { RS_E_IO, "rs_shm_unlink" },
+        { RS_E_INVAL, "rs_shm_unlink: name" },
+    };
+    int got[RS_TEST_ARRAY_LEN(expected)];
+    char text[RS_TEST_ARRAY_LEN(expected)][256];
+    size_t i = 0;
+#define RECORD(call)                                                                     \
+    do {                                                                                 \
+        rs_set_last_error(RS_OK, NULL);                                                  \
+        got[i] = (call);                                                                 \
+        snprintf(text[i], sizeof text[i], "%s", rs_last_error());                        \
+        i++;                                                                             \
+    } while (0)
+    RECORD(open_bucket_status(NULL, &c, RS_SHM_CREATE));
+    RECORD(rs_shm_token_bucket_open(name, &c, RS_SHM_CREATE, NULL));
+    RECORD(open_bucket_status(name, &c, 64));
+    RECORD(open_bucket_status(name, NULL, RS_SHM_CREATE));
+    RECORD(open_bucket_status(name, &bad, RS_SHM_CREATE));
+    RECORD(open_window_status(name, &log, RS_SHM_CREATE));
+    RECORD(open_window_status(name, &huge, RS_SHM_CREATE));
+    RECORD(open_bucket_status(name, &c, 0));
+    tb = open_bucket(name, 20.0, 4);
+    RECORD(open_bucket_status(name, &c, 0)); /* another rate */
+    rs_shm_token_bucket_close(tb);
+    assert_int_equal(rs_shm_unlink(name), RS_OK);
+    write_file(name, "", 0);
+    RECORD(open_bucket_status(name, &c, 0));
+    assert_int_equal(unlink(name), 0);
+    RECORD(rs_shm_unlink(name));
+    RECORD(rs_shm_unlink(""));
+#undef RECORD
+    for (size_t k = 0; k < RS_TEST_ARRAY_LEN(expected); k++) {
+        print_message("# %d %s\n", got[k], text[k]);
+        assert_int_equal(got[k], expected[k].status);
+        assert_non_null(strstr(text[k], expected[k].says));
+    }
+    /* A path names its file, a shared-memory object its /dev/shm file. */
+    assert_int_equal(open_bucket_status(name, &c, 0), RS_E_IO);
+    assert_non_null(strstr(rs_last_error(), name));
+    const char *object = fresh_name(true);
+    assert_int_equal(open_bucket_status(object, &c, 0), RS_E_IO);
+    assert_true(strncmp(rs_last_error(), "/dev/shm/", 9) == 0);
+    assert_non_null(strstr(rs_last_error(), object + 1));
 }
 
 static void null_handles_and_unlink(void **state)
@@ -811,31 +884,61 @@ static void foreign_files_are_refused_untouched(void **state)
     }
 }
 
-/* An empty file (created by someone else, e.g. with chosen permissions) is
- * initialised by an opener with a configuration; one without waits for
- * that, boundedly. */
-static void empty_files_are_initialised(void **state)
+/* Issue 12, item 2: the name only ever shows a complete file, so a file at
+ * the name that is not complete and ours was not made by the library:
+ * refused at once, never initialised. Before, an empty file or any 128-byte
+ * file whose first word was zero (a victim's, or one planted by another
+ * user) was initialised, that is overwritten, and a half-made file was
+ * taken over. */
+static void unpublished_files_are_refused(void **state)
 {
     (void)state;
     rs_token_bucket_config c = { .rate = 10.0, .burst = 4 };
-    const char *name = fresh_name(false);
-    write_file(name, "", 0);
-    uint64_t before = rs_test_now_ns();
-    assert_int_equal(open_bucket_status(name, NULL, RS_SHM_ADOPT), RS_E_IO);
-    assert_true(rs_test_now_ns() - before >= SEC);
-    assert_int_equal(open_bucket_status(name, &c, 0), RS_OK);
-    assert_int_equal(open_bucket_status(name, NULL, RS_SHM_ADOPT), RS_OK);
-    assert_int_equal(unlink(name), 0);
-    /* All zeros, the right size: uninitialised too. */
+    rs_sliding_window_config wc = { .limit = 4, .window_ns = SEC, .kind = RS_WINDOW_COUNTER };
+    const unsigned flags[] = { 0, RS_SHM_CREATE, RS_SHM_ADOPT, RS_SHM_CREATE | RS_SHM_ADOPT };
+    pid_t dead = fork();
+    assert_true(dead >= 0);
+    if (dead == 0) {
+        _exit(0);
+    }
+    assert_int_equal(waitpid(dead, NULL, 0), dead);
     uint64_t zeros[FILE_WORDS] = { 0 };
-    write_file(name, zeros, sizeof zeros);
-    assert_int_equal(open_bucket_status(name, &c, 0), RS_OK);
-    assert_int_equal(unlink(name), 0);
+    uint64_t half_made[FILE_WORDS] = { 0 }; /* an initialiser of 0.1 that died */
+    half_made[WORD_PHASE] = UINT64_C(0x494E4954) << 32 | (uint64_t)dead;
+    const struct {
+        const void *data;
+        size_t size;
+    } files[] = { { "", 0 }, { zeros, sizeof zeros }, { half_made, sizeof half_made } };
+    for (int shm_object = 0; shm_object <= 1; shm_object++) {
+        for (size_t i = 0; i < RS_TEST_ARRAY_LEN(files); i++) {
+            const char *name = fresh_name(shm_object);
+            char path[128];
+            snprintf(path, sizeof path, "%s%s", shm_object ? "/dev/shm" : "", name);
+            write_file(path, files[i].data, files[i].size);
+            uint64_t before = rs_test_now_ns();
+            for (size_t f = 0; f < RS_TEST_ARRAY_LEN(flags); f++) {
+                assert_int_equal(open_bucket_status(name, &c, flags[f]), RS_E_INVAL);
+                assert_non_null(strstr(rs_last_error(), "not a libresilience"));
+                assert_int_equal(open_window_status(name, &wc, flags[f]), RS_E_INVAL);
+            }
+            assert_int_equal(open_bucket_status(name, NULL, RS_SHM_ADOPT), RS_E_INVAL);
+            assert_true(rs_test_now_ns() - before < SEC); /* no waiting for anyone */
+            struct stat st;
+            assert_int_equal(stat(path, &st), 0);
+            assert_int_equal(st.st_size, (off_t)files[i].size);
+            if (files[i].size > 0) {
+                assert_true(read_word(path, WORD_PHASE) == ((const uint64_t *)files[i].data)[0]);
+                assert_true(read_word(path, WORD_MAGIC) == 0);
+            }
+            assert_int_equal(rs_shm_unlink(name), RS_OK);
+        }
+    }
 }
 
-/* A file whose initialiser died half-way is taken over; one whose
- * initialiser is alive but stuck gives RS_E_IO after the bounded wait. */
-static void half_initialised_files(void **state)
+/* A reset after a reboot (the only time a published file changes phase)
+ * whose process died half-way is taken over; one whose process is alive but
+ * stuck gives RS_E_IO after the bounded wait. */
+static void interrupted_resets(void **state)
 {
     (void)state;
     rs_token_bucket_config c = { .rate = 10.0, .burst = 4 };
@@ -846,23 +949,162 @@ static void half_initialised_files(void **state)
     }
     assert_int_equal(waitpid(dead, NULL, 0), dead);
     const uint64_t init = UINT64_C(0x494E4954) << 32;
-    uint64_t words[FILE_WORDS] = { 0 };
-    const char *name = fresh_name(false);
-
-    words[WORD_PHASE] = init | (uint64_t)dead;
-    write_file(name, words, sizeof words);
+    const char *name = bucket_file();
     rs_shm_token_bucket *tb = NULL;
+    uint64_t wait = 0;
     assert_int_equal(rs_shm_token_bucket_open(name, &c, 0, &tb), RS_OK);
-    assert_true(available_at(tb, SEC) == 4.0);
+    assert_int_equal(rs_shm_token_bucket_reserve_at(tb, 4, UINT64_MAX, &wait, SEC), RS_OK);
     rs_shm_token_bucket_close(tb);
+    uint64_t ready = read_word(name, WORD_PHASE);
 
-    words[WORD_PHASE] = init | (uint64_t)getpid(); /* alive: this process */
-    write_file(name, words, sizeof words);
+    write_word(name, WORD_PHASE, init | (uint64_t)dead);
+    assert_int_equal(rs_shm_token_bucket_open(name, &c, 0, &tb), RS_OK);
+    assert_true(available_at(tb, SEC) == 4.0); /* the state was reset */
+    rs_shm_token_bucket_close(tb);
+    assert_true(read_word(name, WORD_PHASE) == ready);
+
+    write_word(name, WORD_PHASE, init | (uint64_t)getpid()); /* alive: this process */
     uint64_t before = rs_test_now_ns();
     assert_int_equal(open_bucket_status(name, &c, RS_SHM_CREATE), RS_E_IO);
     assert_true(rs_test_now_ns() - before >= SEC);
-    assert_true(read_word(name, WORD_PHASE) == words[WORD_PHASE]);
+    assert_true(read_word(name, WORD_PHASE) == (init | (uint64_t)getpid()));
     assert_int_equal(unlink(name), 0);
+}
+
+/* Issue 12, item 2: a symbolic link at the name is never followed, neither
+ * to an existing file (which 0.1 truncated and initialised) nor to a new
+ * one (which 0.1 created, e.g. in a directory only its opener could write
+ * to). */
+static void symlinks_are_never_followed(void **state)
+{
+    (void)state;
+    rs_token_bucket_config c = { .rate = 10.0, .burst = 4 };
+    rs_sliding_window_config wc = { .limit = 4, .window_ns = SEC, .kind = RS_WINDOW_COUNTER };
+    const unsigned flags[] = { 0, RS_SHM_CREATE, RS_SHM_CREATE | RS_SHM_ADOPT };
+    const char *victim = fresh_name(false);
+    write_file(victim, "", 0);
+    const char *private_dir = fresh_name(false);
+    assert_int_equal(mkdir(private_dir, 0700), 0);
+    char absent[128];
+    snprintf(absent, sizeof absent, "%s/created", private_dir);
+    const char *targets[] = { victim, absent };
+    for (int shm_object = 0; shm_object <= 1; shm_object++) {
+        for (size_t t = 0; t < RS_TEST_ARRAY_LEN(targets); t++) {
+            const char *name = fresh_name(shm_object);
+            char path[128];
+            snprintf(path, sizeof path, "%s%s", shm_object ? "/dev/shm" : "", name);
+            assert_int_equal(symlink(targets[t], path), 0);
+            for (size_t f = 0; f < RS_TEST_ARRAY_LEN(flags); f++) {
+                assert_int_equal(open_bucket_status(name, &c, flags[f]), RS_E_IO);
+                assert_non_null(strstr(rs_last_error(), "symbolic link"));
+                assert_int_equal(open_window_status(name, &wc, flags[f]), RS_E_IO);
+            }
+            struct stat st;
+            assert_int_equal(stat(victim, &st), 0);
+            assert_int_equal(st.st_size, 0); /* untouched */
+            assert_int_equal(access(absent, F_OK), -1); /* not created */
+            assert_int_equal(lstat(path, &st), 0);
+            assert_true(S_ISLNK(st.st_mode)); /* and the link is still there */
+            assert_int_equal(rs_shm_unlink(name), RS_OK); /* the link, not its target */
+            assert_int_equal(stat(victim, &st), 0);
+        }
+    }
+    assert_int_equal(rmdir(private_dir), 0);
+    assert_int_equal(unlink(victim), 0);
+}
+
+/* Issue 12, item 3: whoever can write the file can raise the limit, so a
+ * file that others, or without RS_SHM_SHARED_GROUP its group, may write is
+ * refused and left alone (0.1 joined it); so is a file owned by another
+ * user (checked here when the tests run as root, and by the security stage
+ * of tools/test with a real second user). */
+static void files_others_may_write_are_refused(void **state)
+{
+    (void)state;
+    rs_token_bucket_config c = { .rate = 10.0, .burst = 4 };
+    const struct {
+        mode_t mode;
+        unsigned flags;
+        int status;
+        const char *why;
+    } cases[] = {
+        { 0600, 0, RS_OK, NULL },
+        { 0644, 0, RS_OK, NULL }, /* reading raises no limit */
+        { 0666, 0, RS_E_IO, "writable by others" },
+        { 0602, RS_SHM_SHARED_GROUP, RS_E_IO, "writable by others" },
+        { 0660, 0, RS_E_IO, "writable by its group" },
+        { 0620, RS_SHM_ADOPT, RS_E_IO, "writable by its group" },
+        { 0660, RS_SHM_SHARED_GROUP, RS_OK, NULL }, /* our own group */
+        { 0666, RS_SHM_SHARED_GROUP, RS_E_IO, "writable by others" },
+    };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(cases); i++) {
+        const char *name = bucket_file();
+        assert_int_equal(chmod(name, cases[i].mode), 0);
+        uint64_t before[FILE_WORDS];
+        for (int w = 0; w < FILE_WORDS; w++) {
+            before[w] = read_word(name, w);
+        }
+        rs_set_last_error(RS_OK, NULL);
+        assert_int_equal(open_bucket_status(name, &c, cases[i].flags | RS_SHM_CREATE),
+                         cases[i].status);
+        if (cases[i].why != NULL) {
+            assert_non_null(strstr(rs_last_error(), cases[i].why));
+            assert_non_null(strstr(rs_last_error(), name)); /* names the file */
+            for (int w = 0; w < FILE_WORDS; w++) {
+                assert_true(read_word(name, w) == before[w]);
+            }
+        }
+        assert_int_equal(unlink(name), 0);
+    }
+    if (geteuid() != 0) {
+        print_message("# not root: another owner is checked by the security stage only\n");
+        return;
+    }
+    const char *name = bucket_file();
+    assert_int_equal(chown(name, 4242, (gid_t)-1), 0);
+    assert_int_equal(open_bucket_status(name, &c, RS_SHM_CREATE), RS_E_IO);
+    assert_non_null(strstr(rs_last_error(), "owned by uid 4242, not by us (uid 0)"));
+    assert_int_equal(open_bucket_status(name, NULL, RS_SHM_ADOPT | RS_SHM_SHARED_GROUP),
+                     RS_E_IO);
+    assert_int_equal(unlink(name), 0);
+}
+
+/* A new file's mode does not depend on the umask: 0600, or 0660 for a
+ * group; no temporary file is left in the directory (the group teardown
+ * checks that the directory is empty at the end). */
+static void created_files_have_exact_modes(void **state)
+{
+    (void)state;
+    rs_token_bucket_config c = { .rate = 10.0, .burst = 4 };
+    const struct {
+        mode_t umask;
+        unsigned flags;
+        mode_t mode;
+    } cases[] = {
+        { 022, RS_SHM_CREATE, 0600 },
+        { 0, RS_SHM_CREATE, 0600 },
+        { 077, RS_SHM_CREATE, 0600 },
+        { 022, RS_SHM_CREATE | RS_SHM_SHARED_GROUP, 0660 },
+        { 077, RS_SHM_CREATE | RS_SHM_SHARED_GROUP, 0660 },
+    };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(cases); i++) {
+        for (int shm_object = 0; shm_object <= 1; shm_object++) {
+            const char *name = fresh_name(shm_object);
+            char path[128];
+            snprintf(path, sizeof path, "%s%s", shm_object ? "/dev/shm" : "", name);
+            mode_t old = umask(cases[i].umask);
+            int status = open_bucket_status(name, &c, cases[i].flags);
+            (void)umask(old);
+            assert_int_equal(status, RS_OK);
+            struct stat st;
+            assert_int_equal(stat(path, &st), 0);
+            assert_int_equal(st.st_mode & 07777, cases[i].mode);
+            assert_int_equal(st.st_uid, geteuid());
+            assert_int_equal(st.st_size, FILE_WORDS * 8);
+            assert_int_equal(st.st_nlink, 1); /* the temporary name is gone */
+            assert_int_equal(rs_shm_unlink(name), RS_OK);
+        }
+    }
 }
 
 /* A file written during another boot: its instants mean nothing on this
@@ -1242,6 +1484,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rejects_invalid_arguments),
+        cmocka_unit_test(open_errors_say_why),
         cmocka_unit_test(null_handles_and_unlink),
         cmocka_unit_test(bucket_answers_as_the_in_process_bucket),
         cmocka_unit_test(window_answers_as_the_in_process_counter),
@@ -1250,8 +1493,11 @@ int main(void)
         cmocka_unit_test(limiter_adapters),
         cmocka_unit_test(window_waits_agree_with_admissions),
         cmocka_unit_test(foreign_files_are_refused_untouched),
-        cmocka_unit_test(empty_files_are_initialised),
-        cmocka_unit_test(half_initialised_files),
+        cmocka_unit_test(unpublished_files_are_refused),
+        cmocka_unit_test(interrupted_resets),
+        cmocka_unit_test(symlinks_are_never_followed),
+        cmocka_unit_test(files_others_may_write_are_refused),
+        cmocka_unit_test(created_files_have_exact_modes),
         cmocka_unit_test(files_from_another_boot_are_reset),
         cmocka_unit_test(creation_race_between_processes),
         cmocka_unit_test(a_killed_process_holds_nothing),

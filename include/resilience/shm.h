@@ -26,9 +26,35 @@
  * (it said 0, or a wait after which it still refused).
  *
  * **Names.** A name with exactly one '/', at the start ("/api-quota"), is a
- * POSIX shared-memory object (shm_open(3); on Linux a file in /dev/shm);
- * anything else is a filesystem path ("/run/myapp/quota", "quota.shm"). The
- * file is 128 bytes; see docs/shared-memory.md for its layout.
+ * shared-memory object: the file /dev/shm/api-quota, where shm_open(3)
+ * keeps it on Linux (the library opens it itself, so it needs a system with
+ * /dev/shm). Anything else is a filesystem path ("/run/myapp/quota",
+ * "quota.shm"). The file is 128 bytes; see docs/shared-memory.md for its
+ * layout.
+ *
+ * **Trust.** A limit is only as safe as its file: whoever can write the
+ * file can raise the limit. So an open (since 0.2.0):
+ * - never follows a symbolic link at the name (#RS_E_IO);
+ * - joins an existing file only when it is a regular file owned by this
+ *   process's effective user or by root, not writable by others, and not
+ *   writable by its group unless #RS_SHM_SHARED_GROUP is given (and, for a
+ *   file this process does not own, the group is one of its); otherwise
+ *   #RS_E_IO, and rs_last_error() says which rule failed
+ *   (`"/dev/shm/quota: owned by uid 1001, not by us (uid 0)"`);
+ * - creates a file completely (header, configuration, state, its blocks
+ *   reserved) under a temporary name in the same directory, with `O_EXCL`,
+ *   and publishes it under the name with link(2), which never replaces
+ *   anything. So the name only ever shows a complete file: one that is not
+ *   (empty, zeros, half-written, another program's) was not made by this
+ *   library and is refused (#RS_E_INVAL), never initialised or changed
+ *   (0.1 initialised an empty or zeroed file: pre-create none now, use
+ *   #RS_SHM_SHARED_GROUP for a file shared with a group);
+ * - reserves the file's blocks before mapping it, so a full filesystem is
+ *   #RS_E_IO ("No space left on device") at open, never a SIGBUS later.
+ * Only the last component of a path is checked: choose the directory (one
+ * that only trusted users can write to, or a sticky one such as /dev/shm).
+ * docs/shared-memory.md states the whole trust model, and what it cannot
+ * protect against.
  *
  * **Time.** Every process reads the system monotonic clock (CLOCK_MONOTONIC,
  * which all processes of a host share); there is no clock parameter. The
@@ -39,21 +65,23 @@
  * `now_ns` the caller passes, and fit in a policy on any clock.
  *
  * **Which process does what.** Any number of processes may open the same
- * name at once: exactly one initialises it, the others wait (at most
- * 1 s) until it is ready. A process may die at any instant, also in the
- * middle of a call: the state stays consistent (every change is one
- * compare-exchange), and a file left half-initialised by a dying process is
- * initialised again by the next opener. A handle opened before fork(2) works
- * in the parent and in every child; each process closes its own copy.
+ * name at once: exactly one file is published under it, and every opener
+ * joins that one. A process may die at any instant, also in the middle of a
+ * call: the state stays consistent (every change is one compare-exchange).
+ * A handle opened before fork(2) works in the parent and in every child;
+ * each process closes its own copy.
  *
  * **Errors.** #RS_E_INVAL means the arguments or the file are wrong: the
- * file is not one of ours (wrong magic or phase word), has another layout
- * version, size or kind, or holds a different configuration than the one
- * asked for (unless #RS_SHM_ADOPT). Nothing in such a file is changed.
- * #RS_E_IO means the system refused (the name does not exist without
- * #RS_SHM_CREATE, permissions, no space, mmap failed), or the file stayed
- * uninitialised for the whole bounded wait. After open, nothing can fail
- * with #RS_E_IO.
+ * file is not one of ours (not a regular file, wrong size, magic or phase
+ * word), has another layout version or kind, or holds a different
+ * configuration than the one asked for (unless #RS_SHM_ADOPT). Nothing in
+ * such a file is changed. #RS_E_IO means the system refused (the name does
+ * not exist without #RS_SHM_CREATE, a symbolic link, permissions, a file
+ * this process may not trust, no space, mmap failed), or a reset after a
+ * reboot did not finish within the bounded wait. Every #RS_E_INVAL and
+ * #RS_E_IO from an open or rs_shm_unlink() sets rs_last_error(), naming the
+ * argument, the configuration field or the cause. After open, nothing can
+ * fail with #RS_E_IO.
  */
 #ifndef RESILIENCE_SHM_H
 #define RESILIENCE_SHM_H
@@ -70,7 +98,13 @@
 extern "C" {
 #endif
 
-/** Open flag: create the file (mode 0600) if it does not exist. @since 0.1.0 */
+/**
+ * Open flag: create the file if the name does not exist, with mode 0600
+ * (0660 with #RS_SHM_SHARED_GROUP) whatever the umask, owned by this
+ * process's effective user and group (or the directory's group where the
+ * directory is set-group-ID).
+ * @since 0.1.0
+ */
 #define RS_SHM_CREATE 1u
 
 /**
@@ -83,12 +117,26 @@ extern "C" {
 #define RS_SHM_ADOPT 2u
 
 /**
- * Removes the name: shm_unlink(3) for a shared-memory object, unlink(2) for
- * a path. Processes that have it open keep using it; the next open with
- * #RS_SHM_CREATE starts a fresh limiter.
+ * Open flag: the limit is deliberately shared with a group. A file this
+ * opener creates gets mode 0660; an existing file may be writable by its
+ * group (mode 0660 or 0620) if that group is this process's effective group
+ * or one of its supplementary groups (a file this process owns may have
+ * any group: it, or its set-group-ID directory, chose it). Every member of
+ * the group can then change the limit: give it only to a group of users
+ * you trust as much as yourself. The other rules stay: the owner is this
+ * process's user or root, and others may never write.
+ * @since 0.2.0
+ */
+#define RS_SHM_SHARED_GROUP 4u
+
+/**
+ * Removes the name: unlink(2) of the path (of /dev/shm/name for a
+ * shared-memory object name). Processes that have it open keep using it;
+ * the next open with #RS_SHM_CREATE starts a fresh limiter. A symbolic link
+ * at the name is removed itself, never its target.
  *
  * @return #RS_OK, #RS_E_INVAL (@p name NULL or empty), #RS_E_IO (it does
- *         not exist, or the system refused).
+ *         not exist, or the system refused); both set rs_last_error().
  * @note Thread-safe.
  * @since 0.1.0
  */
@@ -108,13 +156,14 @@ typedef struct rs_shm_token_bucket rs_shm_token_bucket;
  *               comment).
  * @param cfg    as for rs_token_bucket_new(); NULL only with #RS_SHM_ADOPT
  *               and without #RS_SHM_CREATE.
- * @param flags  #RS_SHM_CREATE, #RS_SHM_ADOPT, or 0.
+ * @param flags  #RS_SHM_CREATE, #RS_SHM_ADOPT, #RS_SHM_SHARED_GROUP, or 0.
  * @param out    receives the handle; untouched on error.
  * @return #RS_OK; #RS_E_INVAL (bad arguments, invalid @p cfg, unknown
  *         flags, or a foreign or mismatching file: see the file comment;
  *         nothing created); #RS_E_NOMEM; #RS_E_IO (see the file comment).
- * @note Thread-safe; may wait up to 1 s for another process to finish
- *       initialising the file.
+ *         rs_last_error() says why on #RS_E_INVAL and #RS_E_IO.
+ * @note Thread-safe. Waits (up to 1 s) only when another process is
+ *       resetting the file after a reboot.
  * @since 0.1.0
  */
 RS_API int rs_shm_token_bucket_open(const char *name, const rs_token_bucket_config *cfg,

@@ -34,6 +34,8 @@
  * Configuration words in the file: limit, window_ns, 0, 0. */
 #include "resilience/shm.h"
 
+#include <inttypes.h>
+
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/atomics.h"
@@ -62,16 +64,42 @@ static uint64_t count_in(uint64_t word, uint64_t index)
     return ((word >> 32) & TAG_MASK) == (index & TAG_MASK) ? word & COUNT_MASK : 0;
 }
 
+static bool words_valid(const uint64_t words[RS__SHM_CONFIG_WORDS])
+{
+    return words[0] != 0 && words[0] <= RS_SHM_SLIDING_WINDOW_MAX_LIMIT && words[1] != 0;
+}
+
+static const rs__shm_kind window_kind = { RS__SHM_KIND_SLIDING_WINDOW,
+                                          "rs_shm_sliding_window_open",
+                                          { "limit", "window_ns" }, words_valid };
+
 int rs_shm_sliding_window_open(const char *name, const rs_sliding_window_config *cfg,
                                unsigned flags, rs_shm_sliding_window **out)
 {
     uint64_t words[RS__SHM_CONFIG_WORDS] = { 0 };
-    if (out == NULL || (cfg != NULL && (rs_sliding_window_config_validate(cfg) != RS_OK ||
-                                        cfg->kind != RS_WINDOW_COUNTER ||
-                                        cfg->limit > RS_SHM_SLIDING_WINDOW_MAX_LIMIT))) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "%s: out is NULL", window_kind.opener);
     }
     if (cfg != NULL) {
+        rs_set_last_error(RS_OK, NULL);
+        if (rs_sliding_window_config_validate(cfg) != RS_OK) {
+            return rs__shm_refuse_config("%s: cfg: invalid rs_sliding_window_config (limit %" PRIu64
+                                         ", window_ns %" PRIu64 ", kind %d)",
+                                         window_kind.opener, cfg->limit, cfg->window_ns,
+                                         (int)cfg->kind);
+        }
+        if (cfg->kind != RS_WINDOW_COUNTER) {
+            return rs_set_last_error(RS_E_INVAL,
+                                     "%s: rs_sliding_window_config.kind: RS_WINDOW_LOG cannot "
+                                     "be shared (only RS_WINDOW_COUNTER)",
+                                     window_kind.opener);
+        }
+        if (cfg->limit > RS_SHM_SLIDING_WINDOW_MAX_LIMIT) {
+            return rs_set_last_error(RS_E_INVAL,
+                                     "%s: rs_sliding_window_config.limit: %" PRIu64
+                                     " above RS_SHM_SLIDING_WINDOW_MAX_LIMIT",
+                                     window_kind.opener, cfg->limit);
+        }
         words[0] = cfg->limit;
         words[1] = cfg->window_ns;
     }
@@ -80,13 +108,8 @@ int rs_shm_sliding_window_open(const char *name, const rs_sliding_window_config 
         return RS_E_NOMEM;
     }
     uint64_t in_force[RS__SHM_CONFIG_WORDS];
-    int status = rs__shm_map(name, RS__SHM_KIND_SLIDING_WINDOW, cfg != NULL ? words : NULL,
-                             flags, in_force, &w->file);
-    if (status == RS_OK && (in_force[0] == 0 || in_force[0] > RS_SHM_SLIDING_WINDOW_MAX_LIMIT ||
-                            in_force[1] == 0)) {
-        rs__shm_unmap(w->file); /* a file whose words describe no valid window */
-        status = RS_E_INVAL;
-    }
+    int status = rs__shm_map(name, &window_kind, cfg != NULL ? words : NULL, flags, in_force,
+                             &w->file);
     if (status != RS_OK) {
         rs__free(w);
         return status;

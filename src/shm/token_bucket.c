@@ -8,6 +8,7 @@
  * the limit), the rate as the bits of a double (to report it back), 0. */
 #include "resilience/shm.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -44,15 +45,32 @@ static int config_from_words(const uint64_t words[RS__SHM_CONFIG_WORDS], rs__gcr
     return RS_OK;
 }
 
+static bool words_valid(const uint64_t words[RS__SHM_CONFIG_WORDS])
+{
+    rs__gcra config;
+    double rate;
+    return config_from_words(words, &config, &rate) == RS_OK;
+}
+
+static const rs__shm_kind bucket_kind = { RS__SHM_KIND_TOKEN_BUCKET, "rs_shm_token_bucket_open",
+                                          { "interval_ns", "burst" }, words_valid };
+
 int rs_shm_token_bucket_open(const char *name, const rs_token_bucket_config *cfg, unsigned flags,
                              rs_shm_token_bucket **out)
 {
     rs__gcra wanted;
     uint64_t words[RS__SHM_CONFIG_WORDS] = { 0 };
-    if (out == NULL || (cfg != NULL && rs__gcra_init(&wanted, cfg->rate, cfg->burst) != RS_OK)) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "%s: out is NULL", bucket_kind.opener);
     }
     if (cfg != NULL) {
+        rs_set_last_error(RS_OK, NULL);
+        if (rs_token_bucket_config_validate(cfg) != RS_OK ||
+            rs__gcra_init(&wanted, cfg->rate, cfg->burst) != RS_OK) {
+            return rs__shm_refuse_config("%s: cfg: invalid rs_token_bucket_config (rate %g, "
+                                         "burst %" PRIu64 ")",
+                                         bucket_kind.opener, cfg->rate, cfg->burst);
+        }
         words[0] = wanted.interval_ns;
         words[1] = wanted.burst;
         words[2] = bits_of(cfg->rate);
@@ -62,18 +80,13 @@ int rs_shm_token_bucket_open(const char *name, const rs_token_bucket_config *cfg
         return RS_E_NOMEM;
     }
     uint64_t in_force[RS__SHM_CONFIG_WORDS];
-    int status = rs__shm_map(name, RS__SHM_KIND_TOKEN_BUCKET, cfg != NULL ? words : NULL, flags,
-                             in_force, &tb->file);
-    if (status == RS_OK) {
-        status = config_from_words(in_force, &tb->config, &tb->rate);
-        if (status != RS_OK) {
-            rs__shm_unmap(tb->file);
-        }
-    }
+    int status = rs__shm_map(name, &bucket_kind, cfg != NULL ? words : NULL, flags, in_force,
+                             &tb->file);
     if (status != RS_OK) {
         rs__free(tb);
         return status;
     }
+    (void)config_from_words(in_force, &tb->config, &tb->rate); /* valid: rs__shm_map checked */
     tb->tat = &tb->file->state[0];
     *out = tb;
     return RS_OK;
