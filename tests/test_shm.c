@@ -76,12 +76,23 @@ static int remove_everything(void **state)
     return rmdir(temp_dir) == 0 ? 0 : -1;
 }
 
+/* The file behind a name: the name, or /dev/shm/... for a shared-memory
+ * object name (shm.h). */
+typedef struct file_path {
+    char text[128];
+} file_path;
+
+static file_path path_of(const char *name)
+{
+    file_path p;
+    snprintf(p.text, sizeof p.text, "%s%s",
+             name[0] == '/' && strchr(name + 1, '/') == NULL ? "/dev/shm" : "", name);
+    return p;
+}
+
 static bool exists(const char *name)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s%s", name[0] == '/' && strchr(name + 1, '/') == NULL
-                                            ? "/dev/shm" : "", name);
-    return access(path, F_OK) == 0;
+    return access(path_of(name).text, F_OK) == 0;
 }
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -912,8 +923,8 @@ static void unpublished_files_are_refused(void **state)
     for (int shm_object = 0; shm_object <= 1; shm_object++) {
         for (size_t i = 0; i < RS_TEST_ARRAY_LEN(files); i++) {
             const char *name = fresh_name(shm_object);
-            char path[128];
-            snprintf(path, sizeof path, "%s%s", shm_object ? "/dev/shm" : "", name);
+            const file_path file = path_of(name);
+            const char *path = file.text;
             write_file(path, files[i].data, files[i].size);
             uint64_t before = rs_test_now_ns();
             for (size_t f = 0; f < RS_TEST_ARRAY_LEN(flags); f++) {
@@ -991,8 +1002,8 @@ static void symlinks_are_never_followed(void **state)
     for (int shm_object = 0; shm_object <= 1; shm_object++) {
         for (size_t t = 0; t < RS_TEST_ARRAY_LEN(targets); t++) {
             const char *name = fresh_name(shm_object);
-            char path[128];
-            snprintf(path, sizeof path, "%s%s", shm_object ? "/dev/shm" : "", name);
+            const file_path file = path_of(name);
+            const char *path = file.text;
             assert_int_equal(symlink(targets[t], path), 0);
             for (size_t f = 0; f < RS_TEST_ARRAY_LEN(flags); f++) {
                 assert_int_equal(open_bucket_status(name, &c, flags[f]), RS_E_IO);
@@ -1090,8 +1101,8 @@ static void created_files_have_exact_modes(void **state)
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(cases); i++) {
         for (int shm_object = 0; shm_object <= 1; shm_object++) {
             const char *name = fresh_name(shm_object);
-            char path[128];
-            snprintf(path, sizeof path, "%s%s", shm_object ? "/dev/shm" : "", name);
+            const file_path file = path_of(name);
+            const char *path = file.text;
             mode_t old = umask(cases[i].umask);
             int status = open_bucket_status(name, &c, cases[i].flags);
             (void)umask(old);

@@ -68,4 +68,25 @@ void rs__shm_unmap(rs__shm_file *file);
  * sets the printf-style text given. */
 int rs__shm_refuse_config(const char *format, ...) RS_PRINTF_LIKE(1, 2);
 
+/* What a wait_ns call answers before judging anything: RS_E_INVAL for a
+ * NULL wait_ns, or, with UINT64_MAX (never), a NULL limiter or n above its
+ * `capacity` (burst or limit); RS_OK with 0 for n = 0. Returns true with
+ * *status set when the call is answered, false when it must still judge
+ * 1 <= n <= capacity. */
+static inline bool rs__shm_wait_answered(const void *limiter, uint64_t n, uint64_t capacity,
+                                         uint64_t *wait_ns, int *status)
+{
+    *status = RS_E_INVAL;
+    if (wait_ns == NULL) {
+        return true;
+    }
+    if (limiter == NULL || n > capacity) {
+        *wait_ns = UINT64_MAX;
+        return true;
+    }
+    *status = RS_OK;
+    *wait_ns = 0;
+    return n == 0;
+}
+
 #endif /* RS_SHM_INTERNAL_H */

@@ -290,16 +290,9 @@ int rs_shm_sliding_window_try_acquire(rs_shm_sliding_window *w, uint64_t n)
 int rs_shm_sliding_window_wait_ns_at(rs_shm_sliding_window *w, uint64_t n, uint64_t *wait_ns,
                                      uint64_t now_ns)
 {
-    if (wait_ns == NULL) {
-        return RS_E_INVAL;
-    }
-    if (w == NULL || n > w->counter.limit) {
-        *wait_ns = UINT64_MAX;
-        return RS_E_INVAL;
-    }
-    if (n == 0) {
-        *wait_ns = 0;
-        return RS_OK;
+    int status;
+    if (rs__shm_wait_answered(w, n, w != NULL ? w->counter.limit : 0, wait_ns, &status)) {
+        return status;
     }
     view v = observe(w, now_ns);
     /* 0 exactly when try_acquire would admit them now: also when the

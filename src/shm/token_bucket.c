@@ -153,14 +153,11 @@ int rs_shm_token_bucket_acquire(rs_shm_token_bucket *tb, uint64_t n, uint64_t ti
 int rs_shm_token_bucket_wait_ns_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t *wait_ns,
                                    uint64_t now_ns)
 {
-    if (wait_ns == NULL) {
-        return RS_E_INVAL;
+    int status;
+    if (rs__shm_wait_answered(tb, n, tb != NULL ? tb->config.burst : 0, wait_ns, &status)) {
+        return status;
     }
-    if (tb == NULL || n > tb->config.burst) {
-        *wait_ns = UINT64_MAX;
-        return RS_E_INVAL;
-    }
-    *wait_ns = n == 0 ? 0 : rs__gcra_wait_fixed(tb->tat, &tb->config, n, now_ns);
+    *wait_ns = rs__gcra_wait_fixed(tb->tat, &tb->config, n, now_ns);
     return RS_OK;
 }
 
