@@ -2,12 +2,8 @@
  * backend's cause behind the last failing status on this thread. Only
  * failures off the hot paths write it (RS_E_INVAL from a _new or _validate,
  * RS_E_IO): a limiter's refusal never touches thread-local storage. */
-#include "core/error.h"
-
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "resilience/common.h"
 
@@ -30,19 +26,4 @@ int rs_set_last_error(int status, const char *format, ...)
     (void)vsnprintf(last_error, sizeof last_error, format, args);
     va_end(args);
     return status;
-}
-
-int rs__error_nest(int status, const char *outer)
-{
-    char inner[sizeof last_error];
-    memcpy(inner, last_error, sizeof inner);
-    /* "rs_x_config.field: why" or "rs_x_config: why": keep from the first
-     * '.' or ':' that ends the leading name. */
-    size_t name_len = strspn(inner, "abcdefghijklmnopqrstuvwxyz0123456789_");
-    bool named = strncmp(inner, "rs_", 3) == 0 &&
-                 (inner[name_len] == '.' || inner[name_len] == ':');
-    if (named) {
-        return rs_set_last_error(status, "%s%s", outer, inner + name_len);
-    }
-    return rs_set_last_error(status, "%s: %s", outer, inner);
 }
