@@ -13,6 +13,8 @@ Listens on 127.0.0.1:PORT. Every request is logged with its arrival time
                                   0 = none)
     GET  /dialect/NAME            one rate-limit header dialect (see DIALECTS), answering
                                   429 when ?spent=1, else 200
+    POST /v1/chat/completions     an LLM-style answer: JSON with "usage": {"total_tokens": N}
+                                  and OpenAI-style x-ratelimit headers; 503 during an outage
     GET  /control/log             the log: one line "monotonic_ns status path" per request
     POST /control/reset           clears the log and ends any outage
 """
@@ -129,6 +131,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         url = urllib.parse.urlparse(self.path)
         query = urllib.parse.parse_qs(url.query)
+        length = int(self.headers.get("Content-Length", "0") or "0")
+        prompt = self.rfile.read(length) if length > 0 else b""
+        if url.path == "/v1/chat/completions":
+            with LOCK:
+                down = now_ns() < OUTAGE["until"]
+            if down:
+                self.answer(503, b'{"error": "overloaded"}\n')
+                return
+            tokens = 100 + len(prompt)
+            body = ('{"object": "chat.completion", "choices": [{"message": '
+                    '{"role": "assistant", "content": "ok"}}], "usage": '
+                    '{"prompt_tokens": %d, "completion_tokens": 100, "total_tokens": %d}}\n'
+                    % (len(prompt), tokens)).encode()
+            headers = [("Content-Type", "application/json"),
+                       ("x-ratelimit-limit-tokens", "150000"),
+                       ("x-ratelimit-remaining-tokens", "149000"),
+                       ("x-ratelimit-reset-tokens", "6m0s")]
+            self.answer(200, body, headers)
+            return
         if url.path == "/control/outage":
             seconds = float(query.get("seconds", ["0"])[0])
             with LOCK:
