@@ -1,0 +1,294 @@
+/* rs_http_feedback: response headers, one at a time, into one quota slot per
+ * header family, and the summary the policy acts on. A value is read in
+ * full before anything is written, so a malformed header changes nothing. */
+#include "resilience/http.h"
+
+#include "core/arith.h"
+#include "http/internal.h"
+
+#define NS_PER_SEC UINT64_C(1000000000)
+#define NS_PER_MS UINT64_C(1000000)
+/* X-RateLimit-Reset: below this many seconds (2001-09-09 as a Unix time,
+ * 31 years as a delay) a delay, from it on a Unix time. */
+#define UNIX_TIME_FROM UINT64_C(1000000000)
+
+typedef enum syntax {
+    RETRY_AFTER,     /* rs_http_retry_after() */
+    RETRY_AFTER_MS,  /* milliseconds, fraction allowed */
+    LIMIT,           /* a count */
+    REMAINING,       /* a count */
+    RESET_DURATION,  /* Go duration (OpenAI) */
+    RESET_RFC3339,   /* RFC 3339 instant (Anthropic) */
+    RESET_SECONDS_OR_UNIX_TIME, /* X-RateLimit-Reset */
+    IETF_RATELIMIT,
+    IETF_POLICY,
+    IETF_LIMIT,
+    IETF_REMAINING,
+    IETF_RESET
+} syntax;
+
+typedef struct known_header {
+    const char *name; /* lowercase */
+    uint8_t len;
+    uint8_t syntax;
+    uint8_t source; /* rs_http_quota_source; unused for Retry-After */
+} known_header;
+
+#define HEADER(name, syntax, source) { name, (uint8_t)(sizeof name - 1), syntax, source }
+#define OPENAI(what, source, syntax) HEADER("x-ratelimit-" what, syntax, source)
+#define ANTHROPIC(kind, source)                                                              \
+    HEADER("anthropic-ratelimit-" kind "-limit", LIMIT, source),                             \
+    HEADER("anthropic-ratelimit-" kind "-remaining", REMAINING, source),                     \
+    HEADER("anthropic-ratelimit-" kind "-reset", RESET_RFC3339, source)
+
+static const known_header known_headers[] = {
+    HEADER("retry-after", RETRY_AFTER, 0),
+    HEADER("retry-after-ms", RETRY_AFTER_MS, 0),
+    OPENAI("limit-requests", RS_HTTP_QUOTA_OPENAI_REQUESTS, LIMIT),
+    OPENAI("remaining-requests", RS_HTTP_QUOTA_OPENAI_REQUESTS, REMAINING),
+    OPENAI("reset-requests", RS_HTTP_QUOTA_OPENAI_REQUESTS, RESET_DURATION),
+    OPENAI("limit-tokens", RS_HTTP_QUOTA_OPENAI_TOKENS, LIMIT),
+    OPENAI("remaining-tokens", RS_HTTP_QUOTA_OPENAI_TOKENS, REMAINING),
+    OPENAI("reset-tokens", RS_HTTP_QUOTA_OPENAI_TOKENS, RESET_DURATION),
+    ANTHROPIC("requests", RS_HTTP_QUOTA_ANTHROPIC_REQUESTS),
+    ANTHROPIC("tokens", RS_HTTP_QUOTA_ANTHROPIC_TOKENS),
+    ANTHROPIC("input-tokens", RS_HTTP_QUOTA_ANTHROPIC_INPUT_TOKENS),
+    ANTHROPIC("output-tokens", RS_HTTP_QUOTA_ANTHROPIC_OUTPUT_TOKENS),
+    HEADER("ratelimit", IETF_RATELIMIT, RS_HTTP_QUOTA_IETF),
+    HEADER("ratelimit-policy", IETF_POLICY, RS_HTTP_QUOTA_IETF),
+    HEADER("ratelimit-limit", IETF_LIMIT, RS_HTTP_QUOTA_IETF_FIELDS),
+    HEADER("ratelimit-remaining", IETF_REMAINING, RS_HTTP_QUOTA_IETF_FIELDS),
+    HEADER("ratelimit-reset", IETF_RESET, RS_HTTP_QUOTA_IETF_FIELDS),
+    HEADER("x-ratelimit-limit", LIMIT, RS_HTTP_QUOTA_X_RATELIMIT),
+    HEADER("x-ratelimit-remaining", REMAINING, RS_HTTP_QUOTA_X_RATELIMIT),
+    HEADER("x-ratelimit-reset", RESET_SECONDS_OR_UNIX_TIME, RS_HTTP_QUOTA_X_RATELIMIT),
+    HEADER("x-rate-limit-limit", LIMIT, RS_HTTP_QUOTA_X_RATELIMIT),
+    HEADER("x-rate-limit-remaining", REMAINING, RS_HTTP_QUOTA_X_RATELIMIT),
+    HEADER("x-rate-limit-reset", RESET_SECONDS_OR_UNIX_TIME, RS_HTTP_QUOTA_X_RATELIMIT),
+};
+
+static const known_header *find_header(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof known_headers / sizeof known_headers[0]; i++) {
+        const known_header *h = &known_headers[i];
+        if (h->len == len && rs__http_lower_equals(name, h->name, len)) {
+            return h;
+        }
+    }
+    return NULL;
+}
+
+/* Which slots count tokens; the others count requests. */
+static const bool counts_tokens[RS_HTTP_QUOTA_SOURCES] = {
+    [RS_HTTP_QUOTA_OPENAI_TOKENS] = true,
+    [RS_HTTP_QUOTA_ANTHROPIC_TOKENS] = true,
+    [RS_HTTP_QUOTA_ANTHROPIC_INPUT_TOKENS] = true,
+    [RS_HTTP_QUOTA_ANTHROPIC_OUTPUT_TOKENS] = true,
+};
+
+void rs_http_feedback_init(rs_http_feedback *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    *f = (rs_http_feedback){ .limit_requests = -1,
+                             .remaining_requests = -1,
+                             .limit_tokens = -1,
+                             .remaining_tokens = -1 };
+    for (size_t i = 0; i < RS_HTTP_QUOTA_SOURCES; i++) {
+        f->quotas[i] = (rs_http_quota){ -1, -1, 0, 0 };
+    }
+}
+
+/* X-RateLimit-Reset: GitHub sends a Unix time, others a delay, Discord a
+ * Unix time with a fraction; the size of the number tells them apart. */
+static bool reset_seconds_or_unix_time(const char *s, size_t len, int64_t now_unix_s,
+                                       uint64_t *reset_ns)
+{
+    rs__http_decimal d;
+    if (!rs__http_number(s, len, true, &d)) {
+        return false;
+    }
+    if (d.whole < UNIX_TIME_FROM) {
+        *reset_ns = rs__http_decimal_ns(&d, NS_PER_SEC);
+        return true;
+    }
+    int64_t at_unix_s = d.whole > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)d.whole;
+    d.whole = 0;
+    *reset_ns = rs__http_delay_until(at_unix_s, (uint32_t)rs__http_decimal_ns(&d, NS_PER_SEC),
+                                     now_unix_s);
+    return true;
+}
+
+static bool reset_rfc3339(const char *s, size_t len, int64_t now_unix_s, uint64_t *reset_ns)
+{
+    int64_t at_unix_s;
+    uint32_t nanos;
+    rs__http_trim(&s, &len);
+    if (!rs__http_rfc3339(s, len, &at_unix_s, &nanos)) {
+        return false;
+    }
+    *reset_ns = rs__http_delay_until(at_unix_s, nanos, now_unix_s);
+    return true;
+}
+
+/* Reads the value of a quota header into an update of its slot. */
+static bool read_quota(syntax kind, const char *s, size_t len, int64_t now_unix_s,
+                       rs__http_quota_update *u)
+{
+    *u = (rs__http_quota_update){ -1, -1, 0, 0, false, false, false };
+    switch (kind) {
+    case LIMIT:
+        return (u->has_limit = rs__http_count(s, len, &u->limit));
+    case REMAINING:
+        return (u->has_remaining = rs__http_count(s, len, &u->remaining));
+    case RESET_DURATION:
+        return (u->has_reset = rs__http_duration(s, len, &u->reset_ns));
+    case RESET_RFC3339:
+        return (u->has_reset = reset_rfc3339(s, len, now_unix_s, &u->reset_ns));
+    case RESET_SECONDS_OR_UNIX_TIME:
+        return (u->has_reset = reset_seconds_or_unix_time(s, len, now_unix_s, &u->reset_ns));
+    case IETF_RATELIMIT:
+        return rs__http_ietf_ratelimit(s, len, u);
+    case IETF_POLICY:
+        return rs__http_ietf_policy(s, len, u);
+    case IETF_LIMIT:
+        return rs__http_ietf_limit(s, len, u);
+    case IETF_REMAINING:
+        return (u->has_remaining = rs__http_ietf_integer(s, len, &u->remaining));
+    case IETF_RESET: {
+        int64_t seconds;
+        if (!rs__http_ietf_integer(s, len, &seconds)) {
+            return false;
+        }
+        u->reset_ns = rs__sat_mul((uint64_t)seconds, NS_PER_SEC);
+        return (u->has_reset = true);
+    }
+    default:
+        return false;
+    }
+}
+
+/* Folds an update into its slot, keeping the more restrictive value: the
+ * order in which a response's headers arrive does not matter. */
+static void merge(rs_http_quota *q, const rs__http_quota_update *u)
+{
+    if (u->has_limit && (q->limit < 0 || u->limit < q->limit ||
+                         (u->limit == q->limit && u->window_ns > q->window_ns))) {
+        q->limit = u->limit;
+        q->window_ns = u->window_ns;
+    }
+    if (u->has_remaining && u->has_reset) {
+        /* One header said both: they describe one quota and stay together. */
+        if (q->remaining < 0 || u->remaining < q->remaining ||
+            (u->remaining == q->remaining && u->reset_ns > q->reset_ns)) {
+            q->remaining = u->remaining;
+            q->reset_ns = u->reset_ns;
+        }
+        return;
+    }
+    if (u->has_remaining && (q->remaining < 0 || u->remaining < q->remaining)) {
+        q->remaining = u->remaining;
+    }
+    if (u->has_reset) {
+        q->reset_ns = rs__max_u64(q->reset_ns, u->reset_ns);
+    }
+}
+
+/* The summary of one family: the smallest limit, the smallest remaining
+ * and the longest reset among the slots that have it. */
+static void summarize_family(const rs_http_feedback *f, bool tokens, int64_t *limit,
+                             int64_t *remaining, uint64_t *reset_ns)
+{
+    int64_t least_limit = -1, least_remaining = -1;
+    uint64_t reset_of_least = 0, longest_reset = 0;
+    for (size_t i = 0; i < RS_HTTP_QUOTA_SOURCES; i++) {
+        const rs_http_quota *q = &f->quotas[i];
+        if (counts_tokens[i] != tokens) {
+            continue;
+        }
+        if (q->limit >= 0 && (least_limit < 0 || q->limit < least_limit)) {
+            least_limit = q->limit;
+        }
+        longest_reset = rs__max_u64(longest_reset, q->reset_ns);
+        if (q->remaining < 0) {
+            continue;
+        }
+        if (least_remaining < 0 || q->remaining < least_remaining) {
+            least_remaining = q->remaining;
+            reset_of_least = q->reset_ns;
+        } else if (q->remaining == least_remaining) {
+            reset_of_least = rs__max_u64(reset_of_least, q->reset_ns);
+        }
+    }
+    *limit = least_limit;
+    *remaining = least_remaining;
+    *reset_ns = least_remaining < 0 ? longest_reset : reset_of_least;
+}
+
+static void summarize(rs_http_feedback *f)
+{
+    summarize_family(f, false, &f->limit_requests, &f->remaining_requests, &f->reset_requests_ns);
+    summarize_family(f, true, &f->limit_tokens, &f->remaining_tokens, &f->reset_tokens_ns);
+    /* retry-after-ms is the same instruction as Retry-After, finer. */
+    f->retry_after_ns =
+        f->retry_after_ms_header_ns != 0 ? f->retry_after_ms_header_ns : f->retry_after_header_ns;
+}
+
+int rs_http_feedback_header(rs_http_feedback *f, const char *name, size_t name_len,
+                            const char *value, size_t value_len, int64_t now_unix_s)
+{
+    if (f == NULL || name == NULL || value == NULL) {
+        return RS_E_INVAL;
+    }
+    const known_header *h = find_header(name, name_len);
+    if (h == NULL) {
+        return RS_OK;
+    }
+    uint64_t delay_ns;
+    switch (h->syntax) {
+    case RETRY_AFTER:
+        if (rs_http_retry_after(value, value_len, now_unix_s, &delay_ns) != RS_OK) {
+            return RS_E_INVAL;
+        }
+        f->retry_after_header_ns = rs__max_u64(f->retry_after_header_ns, delay_ns);
+        break;
+    case RETRY_AFTER_MS:
+        if (!rs__http_number_ns(value, value_len, NS_PER_MS, true, &delay_ns)) {
+            return RS_E_INVAL;
+        }
+        f->retry_after_ms_header_ns = rs__max_u64(f->retry_after_ms_header_ns, delay_ns);
+        break;
+    default: {
+        rs__http_quota_update u;
+        if (!read_quota((syntax)h->syntax, value, value_len, now_unix_s, &u)) {
+            return RS_E_INVAL;
+        }
+        merge(&f->quotas[h->source], &u);
+        break;
+    }
+    }
+    summarize(f);
+    return RS_OK;
+}
+
+uint64_t rs_http_feedback_pause_ns(const rs_http_feedback *f)
+{
+    if (f == NULL) {
+        return 0;
+    }
+    uint64_t pause = f->remaining_requests == 0 ? f->reset_requests_ns : 0;
+    if (f->remaining_tokens == 0) {
+        pause = rs__max_u64(pause, f->reset_tokens_ns);
+    }
+    return pause;
+}
+
+void rs_http_feedback_apply(const rs_http_feedback *f, rs_attempt *attempt)
+{
+    if (f == NULL || attempt == NULL) {
+        return;
+    }
+    attempt->retry_after_ns = rs__max_u64(attempt->retry_after_ns, f->retry_after_ns);
+    attempt->pause_ns = rs__max_u64(attempt->pause_ns, rs_http_feedback_pause_ns(f));
+}

@@ -1,0 +1,285 @@
+/* The fields of draft-ietf-httpapi-ratelimit-headers, in the shapes its
+ * revisions gave them:
+ *   00-02  RateLimit-Limit: 10, 10;w=1   RateLimit-Remaining: 5   RateLimit-Reset: 7
+ *   03-07  RateLimit: limit=10, remaining=5, reset=7   RateLimit-Policy: 10;w=1
+ *   08-    RateLimit: "default";r=5;t=7   RateLimit-Policy: "default";q=10;w=1
+ * The draft says a malformed field must be ignored: any value that is not
+ * valid Structured Field syntax, or lacks a required parameter, fails as a
+ * whole, and the caller leaves its feedback untouched. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/arith.h"
+#include "http/internal.h"
+
+#define NS_PER_SEC UINT64_C(1000000000)
+
+static bool non_negative(const rs__sf_value *v, int64_t *out)
+{
+    if (v->kind != RS__SF_INTEGER || v->integer < 0) {
+        return false;
+    }
+    *out = v->integer;
+    return true;
+}
+
+/* A window is a positive number of seconds. */
+static bool window(const rs__sf_value *v, uint64_t *out_ns)
+{
+    int64_t seconds;
+    if (!non_negative(v, &seconds) || seconds == 0) {
+        return false;
+    }
+    *out_ns = rs__sat_mul((uint64_t)seconds, NS_PER_SEC);
+    return true;
+}
+
+static bool names_a_policy(const rs__sf_value *v)
+{
+    return v->kind == RS__SF_STRING || v->kind == RS__SF_TOKEN;
+}
+
+/* Keeps the more restrictive of two (remaining, reset) pairs: less
+ * remaining, or as little and a later reset. */
+static bool more_restrictive(int64_t remaining, uint64_t reset_ns, const rs__http_quota_update *u)
+{
+    return !u->has_remaining || remaining < u->remaining ||
+           (remaining == u->remaining && reset_ns > u->reset_ns);
+}
+
+/* Keeps the more restrictive of two (limit, window) pairs: a smaller
+ * quota, or as large a quota over a longer window. */
+static void keep_limit(rs__http_quota_update *u, int64_t limit, uint64_t window_ns)
+{
+    if (!u->has_limit || limit < u->limit || (limit == u->limit && window_ns > u->window_ns)) {
+        u->limit = limit;
+        u->window_ns = window_ns;
+        u->has_limit = true;
+    }
+}
+
+static const rs__http_quota_update no_update = { -1, -1, 0, 0, false, false, false };
+
+/* One Item of the draft-08 RateLimit List: `"name";r=N;t=S`. */
+static bool service_limit_item(rs__sf_cursor *c, rs__http_quota_update *u)
+{
+    rs__sf_value value;
+    if (!rs__sf_member_value(c, &value) || !names_a_policy(&value)) {
+        return false;
+    }
+    int64_t remaining = -1;
+    int64_t reset_s = -1;
+    const char *key;
+    size_t key_len;
+    int more;
+    while ((more = rs__sf_next_param(c, &key, &key_len, &value)) == 1) {
+        if (rs__sf_key_is(key, key_len, "r") && !non_negative(&value, &remaining)) {
+            return false;
+        }
+        if (rs__sf_key_is(key, key_len, "t") && !non_negative(&value, &reset_s)) {
+            return false;
+        }
+    }
+    if (more < 0 || remaining < 0) {
+        return false;
+    }
+    uint64_t reset_ns = reset_s < 0 ? 0 : rs__sat_mul((uint64_t)reset_s, NS_PER_SEC);
+    if (more_restrictive(remaining, reset_ns, u)) {
+        u->remaining = remaining;
+        u->has_remaining = true;
+        u->reset_ns = reset_ns;
+        u->has_reset = reset_s >= 0;
+    }
+    return true;
+}
+
+/* One member of the drafts-03-to-07 RateLimit Dictionary. As RFC 9651 says
+ * of dictionaries, a key given twice keeps its last value. */
+static bool dictionary_member(rs__sf_cursor *c, rs__http_quota_update *u)
+{
+    const char *key;
+    size_t key_len;
+    rs__sf_value value = { RS__SF_BOOLEAN, 1, NULL, 0 };
+    if (!rs__sf_key(c, &key, &key_len)) {
+        return false;
+    }
+    if (c->at < c->end && *c->at == '=') {
+        c->at++;
+        if (!rs__sf_member_value(c, &value)) {
+            return false;
+        }
+    }
+    int64_t number = -1;
+    bool known = rs__sf_key_is(key, key_len, "limit") || rs__sf_key_is(key, key_len, "remaining") ||
+                 rs__sf_key_is(key, key_len, "reset");
+    if (known && !non_negative(&value, &number)) {
+        return false;
+    }
+    if (rs__sf_key_is(key, key_len, "limit")) {
+        u->limit = number;
+        u->has_limit = true;
+    } else if (rs__sf_key_is(key, key_len, "remaining")) {
+        u->remaining = number;
+        u->has_remaining = true;
+    } else if (rs__sf_key_is(key, key_len, "reset")) {
+        u->reset_ns = rs__sat_mul((uint64_t)number, NS_PER_SEC);
+        u->has_reset = true;
+    }
+    return rs__sf_skip_params(c);
+}
+
+/* The dictionary form starts with a key and "=": a List Item cannot (a
+ * token name is followed by ";" or ","). */
+static bool is_dictionary(const rs__sf_cursor *c)
+{
+    rs__sf_cursor probe = *c;
+    const char *key;
+    size_t key_len;
+    return rs__sf_key(&probe, &key, &key_len) && probe.at < probe.end && *probe.at == '=';
+}
+
+typedef bool (*member_reader)(rs__sf_cursor *c, rs__http_quota_update *u);
+
+/* Reads every member of a non-empty List or Dictionary with `read`, which
+ * folds it into one update. */
+static bool read_members(const char *s, size_t len, member_reader read,
+                         rs__http_quota_update *out)
+{
+    rs__sf_cursor c;
+    rs__sf_start(&c, s, len);
+    if (c.at == c.end) {
+        return false;
+    }
+    rs__http_quota_update u = no_update;
+    int more;
+    do {
+        if (!read(&c, &u)) {
+            return false;
+        }
+    } while ((more = rs__sf_next_member(&c)) == 1);
+    if (more < 0) {
+        return false;
+    }
+    *out = u;
+    return true;
+}
+
+bool rs__http_ietf_ratelimit(const char *s, size_t len, rs__http_quota_update *out)
+{
+    rs__sf_cursor c;
+    rs__sf_start(&c, s, len);
+    rs__http_quota_update u;
+    if (!read_members(s, len, is_dictionary(&c) ? dictionary_member : service_limit_item, &u) ||
+        !(u.has_limit || u.has_remaining || u.has_reset)) {
+        return false;
+    }
+    *out = u;
+    return true;
+}
+
+/* qu names the policy's unit; only requests count here (the draft's text
+ * says "requests", its registry table "request"). */
+static bool counts_requests(const rs__sf_value *unit)
+{
+    return unit->kind == RS__SF_STRING &&
+           ((unit->text_len == 8 && memcmp(unit->text, "requests", 8) == 0) ||
+            (unit->text_len == 7 && memcmp(unit->text, "request", 7) == 0));
+}
+
+/* One quota policy: `"name";q=N;qu="unit";w=S` (08 on) or `N;w=S` (03-07). */
+static bool policy_item(rs__sf_cursor *c, rs__http_quota_update *u)
+{
+    rs__sf_value value;
+    if (!rs__sf_member_value(c, &value)) {
+        return false;
+    }
+    int64_t quota = -1;
+    bool named = names_a_policy(&value);
+    if (!named && !non_negative(&value, &quota)) {
+        return false;
+    }
+    bool counted = true;
+    uint64_t window_ns = 0;
+    const char *key;
+    size_t key_len;
+    int more;
+    while ((more = rs__sf_next_param(c, &key, &key_len, &value)) == 1) {
+        if (named && rs__sf_key_is(key, key_len, "q") && !non_negative(&value, &quota)) {
+            return false;
+        }
+        if (rs__sf_key_is(key, key_len, "w") && !window(&value, &window_ns)) {
+            return false;
+        }
+        if (named && rs__sf_key_is(key, key_len, "qu")) {
+            if (value.kind != RS__SF_STRING) {
+                return false;
+            }
+            counted = counts_requests(&value);
+        }
+    }
+    if (more < 0 || quota < 0) {
+        return false;
+    }
+    if (counted) {
+        keep_limit(u, quota, window_ns);
+    }
+    return true;
+}
+
+bool rs__http_ietf_policy(const char *s, size_t len, rs__http_quota_update *out)
+{
+    return read_members(s, len, policy_item, out);
+}
+
+/* One member of the drafts-00-to-02 RateLimit-Limit List: an Integer with
+ * an optional window. The first member is the limit that expires first;
+ * the rest are the policies behind it, checked and passed over. */
+static bool limit_member(rs__sf_cursor *c, rs__http_quota_update *u)
+{
+    rs__sf_value value;
+    int64_t quota;
+    if (!rs__sf_member_value(c, &value) || !non_negative(&value, &quota)) {
+        return false;
+    }
+    uint64_t window_ns = 0;
+    const char *key;
+    size_t key_len;
+    int more;
+    while ((more = rs__sf_next_param(c, &key, &key_len, &value)) == 1) {
+        if (rs__sf_key_is(key, key_len, "w") && !window(&value, &window_ns)) {
+            return false;
+        }
+    }
+    if (more < 0) {
+        return false;
+    }
+    if (!u->has_limit) {
+        u->limit = quota;
+        u->window_ns = window_ns;
+        u->has_limit = true;
+    }
+    return true;
+}
+
+bool rs__http_ietf_limit(const char *s, size_t len, rs__http_quota_update *out)
+{
+    return read_members(s, len, limit_member, out);
+}
+
+bool rs__http_ietf_integer(const char *s, size_t len, int64_t *out)
+{
+    rs__sf_cursor c;
+    rs__sf_start(&c, s, len);
+    rs__sf_value value;
+    int64_t number;
+    if (!rs__sf_member_value(&c, &value) || !non_negative(&value, &number)) {
+        return false;
+    }
+    if (!rs__sf_skip_params(&c) || c.at != c.end) {
+        return false;
+    }
+    *out = number;
+    return true;
+}
