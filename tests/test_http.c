@@ -303,7 +303,7 @@ static void retry_after_rejects_garbage(void **state)
         "", " ", "\t", "  \t ",
         "-1", "+1", "-0", "1.5", "1.", ".5", "1e3", "0x10", "1,000", "1 000", "12abc", "abc",
         "5s", "\xef\xbc\x95", /* fullwidth 5 */
-        "1\r\n", "\n1", "\x7f" "5",
+        "1\r\n", "\n1", "\x7f\x35",
         /* IMF-fixdate broken in every part. */
         "Sun, 06 Nov 1994 08:49:37 UTC",
         "Sun, 06 Nov 1994 08:49:37 GMT+1",
@@ -842,6 +842,29 @@ static void feedback_reads_the_ietf_structured_fields(void **state)
     feed_ok(&b, "RateLimit", "\"burst\";r=0;t=5", 0);
     assert_memory_equal(&a, &b, sizeof a);
     assert_int_equal(rs_http_feedback_pause_ns(&a), 5 * SEC);
+
+    /* Every form of the slot together, in both orders: the same result. */
+    static const struct {
+        const char *name, *value;
+    } mixed[] = {
+        { "RateLimit", "\"a\";r=3" },
+        { "RateLimit", "limit=10, reset=20" },
+        { "RateLimit", "limit=100, remaining=5, reset=10" },
+        { "RateLimit-Policy", "\"a\";q=10;w=60" },
+        { "RateLimit", "\"b\";r=3;t=4" },
+    };
+    rs_http_feedback_init(&a);
+    rs_http_feedback_init(&b);
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(mixed); i++) {
+        feed_ok(&a, mixed[i].name, mixed[i].value, 0);
+        feed_ok(&b, mixed[RS_TEST_ARRAY_LEN(mixed) - 1 - i].name,
+                mixed[RS_TEST_ARRAY_LEN(mixed) - 1 - i].value, 0);
+    }
+    assert_memory_equal(&a, &b, sizeof a);
+    assert_int_equal(a.quotas[RS_HTTP_QUOTA_IETF].remaining, 3);
+    assert_int_equal(a.quotas[RS_HTTP_QUOTA_IETF].reset_ns, 4 * SEC);
+    assert_int_equal(a.quotas[RS_HTTP_QUOTA_IETF].limit, 10);
+    assert_int_equal(a.quotas[RS_HTTP_QUOTA_IETF].window_ns, 60 * SEC);
 }
 
 static void malformed_ietf_fields_are_refused(void **state)

@@ -242,6 +242,10 @@ typedef struct rs_http_quota {
  * Several values for one slot (a header repeated, several policies) keep
  * the most restrictive: the smallest limit (with its window; among equal
  * limits the longest window), the smallest remaining, the longest reset.
+ * In the IETF slot a RateLimit value describes a whole quota, so its
+ * remaining and reset stay together: the value with the least remaining
+ * wins (among equals the longest reset; one without a remaining ranks as
+ * unlimited by count). No result depends on the order of the headers.
  *
  * The summary fields (the first seven) are derived after every header,
  * per family: requests from OPENAI_REQUESTS, ANTHROPIC_REQUESTS, IETF,

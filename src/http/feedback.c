@@ -136,7 +136,7 @@ static bool reset_rfc3339(const char *s, size_t len, int64_t now_unix_s, uint64_
 static bool read_quota(syntax kind, const char *s, size_t len, int64_t now_unix_s,
                        rs__http_quota_update *u)
 {
-    *u = (rs__http_quota_update){ -1, -1, 0, 0, false, false, false };
+    *u = RS__HTTP_NO_UPDATE;
     switch (kind) {
     case LIMIT:
         return (u->has_limit = rs__http_count(s, len, &u->limit));
@@ -169,8 +169,19 @@ static bool read_quota(syntax kind, const char *s, size_t len, int64_t now_unix_
     }
 }
 
-/* Folds an update into its slot, keeping the more restrictive value: the
- * order in which a response's headers arrive does not matter. */
+/* A quota's (remaining, reset) as one key: less remaining is more
+ * restrictive, and among equals a later reset. An unknown remaining ranks
+ * as the largest, so an empty slot is the least restrictive of all. */
+static bool tighter_quota(int64_t remaining, uint64_t reset_ns, const rs_http_quota *q)
+{
+    uint64_t mine = remaining < 0 ? UINT64_MAX : (uint64_t)remaining;
+    uint64_t theirs = q->remaining < 0 ? UINT64_MAX : (uint64_t)q->remaining;
+    return mine < theirs || (mine == theirs && reset_ns > q->reset_ns);
+}
+
+/* Folds an update into its slot, keeping the more restrictive value. Every
+ * rule is a minimum or a maximum, so the order in which a response's
+ * headers arrive does not change the result. */
 static void merge(rs_http_quota *q, const rs__http_quota_update *u)
 {
     if (u->has_limit && (q->limit < 0 || u->limit < q->limit ||
@@ -178,11 +189,10 @@ static void merge(rs_http_quota *q, const rs__http_quota_update *u)
         q->limit = u->limit;
         q->window_ns = u->window_ns;
     }
-    if (u->has_remaining && u->has_reset) {
-        /* One header said both: they describe one quota and stay together. */
-        if (q->remaining < 0 || u->remaining < q->remaining ||
-            (u->remaining == q->remaining && u->reset_ns > q->reset_ns)) {
-            q->remaining = u->remaining;
+    if (u->whole_quota) {
+        if ((u->has_remaining || u->has_reset) &&
+            tighter_quota(u->has_remaining ? u->remaining : -1, u->reset_ns, q)) {
+            q->remaining = u->has_remaining ? u->remaining : -1;
             q->reset_ns = u->reset_ns;
         }
         return;

@@ -60,7 +60,6 @@ static void keep_limit(rs__http_quota_update *u, int64_t limit, uint64_t window_
     }
 }
 
-static const rs__http_quota_update no_update = { -1, -1, 0, 0, false, false, false };
 
 /* One Item of the draft-08 RateLimit List: `"name";r=N;t=S`. */
 static bool service_limit_item(rs__sf_cursor *c, rs__http_quota_update *u)
@@ -152,7 +151,7 @@ static bool read_members(const char *s, size_t len, member_reader read,
     if (c.at == c.end) {
         return false;
     }
-    rs__http_quota_update u = no_update;
+    rs__http_quota_update u = RS__HTTP_NO_UPDATE;
     int more;
     do {
         if (!read(&c, &u)) {
@@ -175,6 +174,7 @@ bool rs__http_ietf_ratelimit(const char *s, size_t len, rs__http_quota_update *o
         !(u.has_limit || u.has_remaining || u.has_reset)) {
         return false;
     }
+    u.whole_quota = true;
     *out = u;
     return true;
 }

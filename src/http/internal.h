@@ -139,12 +139,19 @@ bool rs__sf_key_is(const char *key, size_t key_len, const char *name);
 
 /* ---- ietf.c: the IETF RateLimit fields ---- */
 
-/* What one header says about one quota; feedback.c merges it into a slot. */
+/* What one header says about one quota; feedback.c merges it into a slot.
+ * A whole_quota update (the structured RateLimit field) describes one quota
+ * completely: its remaining and reset stay together, and an absent remaining
+ * means "not limited by count". Other headers each state one fact about
+ * their slot's quota. */
 typedef struct rs__http_quota_update {
     int64_t limit, remaining;
     uint64_t reset_ns, window_ns; /* window_ns goes with limit */
     bool has_limit, has_remaining, has_reset;
+    bool whole_quota;
 } rs__http_quota_update;
+
+#define RS__HTTP_NO_UPDATE ((rs__http_quota_update){ -1, -1, 0, 0, false, false, false, false })
 
 /* RateLimit: a List of `"name";r=N;t=S` (draft 08 on), or a Dictionary
  * `limit=N, remaining=N, reset=S` (drafts 03 to 07). */
