@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "http/internal.h"
 
@@ -106,48 +107,80 @@ static bool take_digits(reader *r, size_t count, unsigned *out)
     return true;
 }
 
-/* The run of ASCII letters at the reading position. */
-static size_t letters(const reader *r)
+/* Three bytes as one key, letters lowercased. OR-ing 0x20 maps exactly an
+ * upper- and a lowercase letter to the same value, so comparing with a key
+ * made of lowercase letters matches those letters in any case and nothing
+ * else. */
+#define KEY3(a, b, c) (((uint32_t)(a) << 16) | ((uint32_t)(b) << 8) | (uint32_t)(c))
+
+static bool take_key3(reader *r, uint32_t *key)
 {
-    size_t n = 0;
-    while (r->at + n < r->end &&
-           ((r->at[n] >= 'a' && r->at[n] <= 'z') || (r->at[n] >= 'A' && r->at[n] <= 'Z'))) {
-        n++;
+    if (r->end - r->at < 3) {
+        return false;
     }
-    return n;
+    *key = KEY3(r->at[0] | 0x20, r->at[1] | 0x20, r->at[2] | 0x20);
+    r->at += 3;
+    return true;
 }
 
-/* Index of the name among `count` lowercase names that equals the next
- * `len` letters without regard to case, consumed; -1 when none does. */
-static int take_name(reader *r, size_t len, const char *const *names, int count)
+/* The rest of a lowercase name, in any case. */
+static bool take_letters(reader *r, const char *lower, size_t len)
 {
-    for (int i = 0; i < count; i++) {
-        size_t name_len = 0;
-        while (names[i][name_len] != '\0') {
-            name_len++;
-        }
-        if (name_len == len && rs__http_lower_equals(r->at, names[i], len)) {
-            r->at += len;
-            return i;
+    if ((size_t)(r->end - r->at) < len) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if ((r->at[i] | 0x20) != lower[i]) {
+            return false;
         }
     }
-    return -1;
+    r->at += len;
+    return true;
 }
 
-static const char *const short_days[7] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
-static const char *const long_days[7] = { "monday", "tuesday", "wednesday", "thursday",
-                                          "friday", "saturday", "sunday" };
-static const char *const months[12] = { "jan", "feb", "mar", "apr", "may", "jun",
-                                        "jul", "aug", "sep", "oct", "nov", "dec" };
+/* Monday is 0; -1 for no day name. */
+static int take_day(reader *r)
+{
+    uint32_t key;
+    if (!take_key3(r, &key)) {
+        return -1;
+    }
+    switch (key) {
+    case KEY3('m', 'o', 'n'): return 0;
+    case KEY3('t', 'u', 'e'): return 1;
+    case KEY3('w', 'e', 'd'): return 2;
+    case KEY3('t', 'h', 'u'): return 3;
+    case KEY3('f', 'r', 'i'): return 4;
+    case KEY3('s', 'a', 't'): return 5;
+    case KEY3('s', 'u', 'n'): return 6;
+    default: return -1;
+    }
+}
+
+/* What follows the three letters in the full name of each day. */
+static const char *const day_name_rest[7] = { "day", "sday", "nesday", "rsday", "day", "urday", "day" };
 
 static bool take_month(reader *r, unsigned *month)
 {
-    if (letters(r) != 3) {
+    uint32_t key;
+    if (!take_key3(r, &key)) {
         return false;
     }
-    int index = take_name(r, 3, months, 12);
-    *month = (unsigned)(index + 1);
-    return index >= 0;
+    switch (key) {
+    case KEY3('j', 'a', 'n'): *month = 1; return true;
+    case KEY3('f', 'e', 'b'): *month = 2; return true;
+    case KEY3('m', 'a', 'r'): *month = 3; return true;
+    case KEY3('a', 'p', 'r'): *month = 4; return true;
+    case KEY3('m', 'a', 'y'): *month = 5; return true;
+    case KEY3('j', 'u', 'n'): *month = 6; return true;
+    case KEY3('j', 'u', 'l'): *month = 7; return true;
+    case KEY3('a', 'u', 'g'): *month = 8; return true;
+    case KEY3('s', 'e', 'p'): *month = 9; return true;
+    case KEY3('o', 'c', 't'): *month = 10; return true;
+    case KEY3('n', 'o', 'v'): *month = 11; return true;
+    case KEY3('d', 'e', 'c'): *month = 12; return true;
+    default: return false;
+    }
 }
 
 typedef struct civil_time {
@@ -164,11 +197,7 @@ static bool take_time_of_day(reader *r, civil_time *t)
 
 static bool take_gmt(reader *r)
 {
-    if ((size_t)(r->end - r->at) < 3 || !rs__http_lower_equals(r->at, "gmt", 3)) {
-        return false;
-    }
-    r->at += 3;
-    return true;
+    return take_letters(r, "gmt", 3);
 }
 
 /* Second 60 is a leap second, which Unix time folds into the next minute. */
@@ -247,15 +276,18 @@ bool rs__http_date(const char *s, size_t len, int64_t now_unix_s, int64_t *unix_
 {
     reader r = { s, s + len };
     civil_time t = { 0, 0, 0, 0, 0, 0 };
-    size_t name_len = letters(&r);
+    int day = take_day(&r);
+    if (day < 0 || r.at == r.end) {
+        return false;
+    }
     bool parsed;
-    if (name_len == 3) {
-        if (take_name(&r, 3, short_days, 7) < 0) {
-            return false;
-        }
-        parsed = r.at < r.end && *r.at == ',' ? imf_fixdate(&r, &t) : asctime_date(&r, &t);
+    if (*r.at == ',') {
+        parsed = imf_fixdate(&r, &t);
+    } else if (*r.at == ' ') {
+        parsed = asctime_date(&r, &t);
     } else {
-        parsed = take_name(&r, name_len, long_days, 7) >= 0 && rfc850_date(&r, now_unix_s, &t);
+        const char *rest = day_name_rest[day];
+        parsed = take_letters(&r, rest, strlen(rest)) && rfc850_date(&r, now_unix_s, &t);
     }
     if (!parsed || r.at != r.end || !valid_time(&t)) {
         return false;

@@ -12,23 +12,27 @@
 #include "core/arith.h"
 #include "http/internal.h"
 
-typedef struct unit {
-    const char *name; /* UTF-8 */
-    size_t len;
-    uint64_t ns;
-} unit;
-
-/* Both micro signs: U+00B5 (what Go writes) and U+03BC (what people type). */
-static const unit units[] = {
-    { "ns", 2, UINT64_C(1) },
-    { "us", 2, UINT64_C(1000) },
-    { "\xc2\xb5s", 3, UINT64_C(1000) },
-    { "\xce\xbcs", 3, UINT64_C(1000) },
-    { "ms", 2, UINT64_C(1000000) },
-    { "s", 1, UINT64_C(1000000000) },
-    { "m", 1, UINT64_C(60000000000) },
-    { "h", 1, UINT64_C(3600000000000) },
-};
+/* Nanoseconds per unit; 0 for no unit. Both micro signs are taken: U+00B5
+ * (what Go writes) and U+03BC (what people type). */
+static uint64_t unit_ns(const char *u, size_t len)
+{
+    switch (len) {
+    case 1:
+        return u[0] == 's' ? UINT64_C(1000000000)
+             : u[0] == 'm' ? UINT64_C(60000000000)
+             : u[0] == 'h' ? UINT64_C(3600000000000)
+                           : 0;
+    case 2:
+        if (u[1] != 's') {
+            return 0;
+        }
+        return u[0] == 'n' ? 1 : u[0] == 'u' ? 1000 : u[0] == 'm' ? UINT64_C(1000000) : 0;
+    case 3:
+        return memcmp(u, "\xc2\xb5s", 3) == 0 || memcmp(u, "\xce\xbcs", 3) == 0 ? 1000 : 0;
+    default:
+        return 0;
+    }
+}
 
 static bool unit_char(char c)
 {
@@ -59,18 +63,12 @@ bool rs__http_duration(const char *s, size_t len, uint64_t *out_ns)
         while (i + unit_len < len && unit_char(s[i + unit_len])) {
             unit_len++;
         }
-        uint64_t unit_ns = 0;
-        for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
-            if (units[u].len == unit_len && memcmp(s + i, units[u].name, unit_len) == 0) {
-                unit_ns = units[u].ns;
-                break;
-            }
-        }
-        if (unit_ns == 0) {
+        uint64_t unit = unit_ns(s + i, unit_len);
+        if (unit == 0) {
             return false;
         }
         i += unit_len;
-        total = rs__sat_add(total, rs__http_decimal_ns(&number, unit_ns));
+        total = rs__sat_add(total, rs__http_decimal_ns(&number, unit));
     }
     *out_ns = total;
     return true;

@@ -41,24 +41,25 @@ typedef struct known_header {
     HEADER("anthropic-ratelimit-" kind "-remaining", REMAINING, source),                     \
     HEADER("anthropic-ratelimit-" kind "-reset", RESET_RFC3339, source)
 
-static const known_header known_headers[] = {
+/* Grouped by first letter, so the name of another response header (most
+ * of them) is passed over after one comparison. */
+static const known_header r_headers[] = {
     HEADER("retry-after", RETRY_AFTER, 0),
     HEADER("retry-after-ms", RETRY_AFTER_MS, 0),
+    HEADER("ratelimit", IETF_RATELIMIT, RS_HTTP_QUOTA_IETF),
+    HEADER("ratelimit-policy", IETF_POLICY, RS_HTTP_QUOTA_IETF),
+    HEADER("ratelimit-limit", IETF_LIMIT, RS_HTTP_QUOTA_IETF_FIELDS),
+    HEADER("ratelimit-remaining", IETF_REMAINING, RS_HTTP_QUOTA_IETF_FIELDS),
+    HEADER("ratelimit-reset", IETF_RESET, RS_HTTP_QUOTA_IETF_FIELDS),
+};
+
+static const known_header x_headers[] = {
     OPENAI("limit-requests", RS_HTTP_QUOTA_OPENAI_REQUESTS, LIMIT),
     OPENAI("remaining-requests", RS_HTTP_QUOTA_OPENAI_REQUESTS, REMAINING),
     OPENAI("reset-requests", RS_HTTP_QUOTA_OPENAI_REQUESTS, RESET_DURATION),
     OPENAI("limit-tokens", RS_HTTP_QUOTA_OPENAI_TOKENS, LIMIT),
     OPENAI("remaining-tokens", RS_HTTP_QUOTA_OPENAI_TOKENS, REMAINING),
     OPENAI("reset-tokens", RS_HTTP_QUOTA_OPENAI_TOKENS, RESET_DURATION),
-    ANTHROPIC("requests", RS_HTTP_QUOTA_ANTHROPIC_REQUESTS),
-    ANTHROPIC("tokens", RS_HTTP_QUOTA_ANTHROPIC_TOKENS),
-    ANTHROPIC("input-tokens", RS_HTTP_QUOTA_ANTHROPIC_INPUT_TOKENS),
-    ANTHROPIC("output-tokens", RS_HTTP_QUOTA_ANTHROPIC_OUTPUT_TOKENS),
-    HEADER("ratelimit", IETF_RATELIMIT, RS_HTTP_QUOTA_IETF),
-    HEADER("ratelimit-policy", IETF_POLICY, RS_HTTP_QUOTA_IETF),
-    HEADER("ratelimit-limit", IETF_LIMIT, RS_HTTP_QUOTA_IETF_FIELDS),
-    HEADER("ratelimit-remaining", IETF_REMAINING, RS_HTTP_QUOTA_IETF_FIELDS),
-    HEADER("ratelimit-reset", IETF_RESET, RS_HTTP_QUOTA_IETF_FIELDS),
     HEADER("x-ratelimit-limit", LIMIT, RS_HTTP_QUOTA_X_RATELIMIT),
     HEADER("x-ratelimit-remaining", REMAINING, RS_HTTP_QUOTA_X_RATELIMIT),
     HEADER("x-ratelimit-reset", RESET_SECONDS_OR_UNIX_TIME, RS_HTTP_QUOTA_X_RATELIMIT),
@@ -67,24 +68,66 @@ static const known_header known_headers[] = {
     HEADER("x-rate-limit-reset", RESET_SECONDS_OR_UNIX_TIME, RS_HTTP_QUOTA_X_RATELIMIT),
 };
 
-static const known_header *find_header(const char *name, size_t len)
+static const known_header a_headers[] = {
+    ANTHROPIC("requests", RS_HTTP_QUOTA_ANTHROPIC_REQUESTS),
+    ANTHROPIC("tokens", RS_HTTP_QUOTA_ANTHROPIC_TOKENS),
+    ANTHROPIC("input-tokens", RS_HTTP_QUOTA_ANTHROPIC_INPUT_TOKENS),
+    ANTHROPIC("output-tokens", RS_HTTP_QUOTA_ANTHROPIC_OUTPUT_TOKENS),
+};
+
+#define GROUP(array) array, sizeof array / sizeof array[0]
+
+static const known_header *find_in(const known_header *headers, size_t count, const char *name,
+                                   size_t len)
 {
-    for (size_t i = 0; i < sizeof known_headers / sizeof known_headers[0]; i++) {
-        const known_header *h = &known_headers[i];
-        if (h->len == len && rs__http_lower_equals(name, h->name, len)) {
-            return h;
+    for (size_t i = 0; i < count; i++) {
+        if (headers[i].len == len && rs__http_lower_equals(name, headers[i].name, len)) {
+            return &headers[i];
         }
     }
     return NULL;
 }
 
-/* Which slots count tokens; the others count requests. */
-static const bool counts_tokens[RS_HTTP_QUOTA_SOURCES] = {
-    [RS_HTTP_QUOTA_OPENAI_TOKENS] = true,
-    [RS_HTTP_QUOTA_ANTHROPIC_TOKENS] = true,
-    [RS_HTTP_QUOTA_ANTHROPIC_INPUT_TOKENS] = true,
-    [RS_HTTP_QUOTA_ANTHROPIC_OUTPUT_TOKENS] = true,
+static const known_header *find_header(const char *name, size_t len)
+{
+    if (len == 0) {
+        return NULL;
+    }
+    switch (name[0]) {
+    case 'r': case 'R':
+        return find_in(GROUP(r_headers), name, len);
+    case 'x': case 'X':
+        return find_in(GROUP(x_headers), name, len);
+    case 'a': case 'A':
+        return find_in(GROUP(a_headers), name, len);
+    default:
+        return NULL;
+    }
+}
+
+/* The slots of each family. */
+static const uint8_t request_slots[] = {
+    RS_HTTP_QUOTA_OPENAI_REQUESTS, RS_HTTP_QUOTA_ANTHROPIC_REQUESTS, RS_HTTP_QUOTA_IETF,
+    RS_HTTP_QUOTA_IETF_FIELDS, RS_HTTP_QUOTA_X_RATELIMIT,
 };
+static const uint8_t token_slots[] = {
+    RS_HTTP_QUOTA_OPENAI_TOKENS, RS_HTTP_QUOTA_ANTHROPIC_TOKENS,
+    RS_HTTP_QUOTA_ANTHROPIC_INPUT_TOKENS, RS_HTTP_QUOTA_ANTHROPIC_OUTPUT_TOKENS,
+};
+
+static bool counts_tokens(rs_http_quota_source source)
+{
+    switch (source) {
+    case RS_HTTP_QUOTA_OPENAI_TOKENS:
+    case RS_HTTP_QUOTA_ANTHROPIC_TOKENS:
+    case RS_HTTP_QUOTA_ANTHROPIC_INPUT_TOKENS:
+    case RS_HTTP_QUOTA_ANTHROPIC_OUTPUT_TOKENS:
+        return true;
+    default:
+        return false;
+    }
+}
+
 
 void rs_http_feedback_init(rs_http_feedback *f)
 {
@@ -207,16 +250,13 @@ static void merge(rs_http_quota *q, const rs__http_quota_update *u)
 
 /* The summary of one family: the smallest limit, the smallest remaining
  * and the longest reset among the slots that have it. */
-static void summarize_family(const rs_http_feedback *f, bool tokens, int64_t *limit,
-                             int64_t *remaining, uint64_t *reset_ns)
+static void summarize_family(const rs_http_feedback *f, const uint8_t *slots, size_t count,
+                             int64_t *limit, int64_t *remaining, uint64_t *reset_ns)
 {
     int64_t least_limit = -1, least_remaining = -1;
     uint64_t reset_of_least = 0, longest_reset = 0;
-    for (size_t i = 0; i < RS_HTTP_QUOTA_SOURCES; i++) {
-        const rs_http_quota *q = &f->quotas[i];
-        if (counts_tokens[i] != tokens) {
-            continue;
-        }
+    for (size_t i = 0; i < count; i++) {
+        const rs_http_quota *q = &f->quotas[slots[i]];
         if (q->limit >= 0 && (least_limit < 0 || q->limit < least_limit)) {
             least_limit = q->limit;
         }
@@ -236,11 +276,21 @@ static void summarize_family(const rs_http_feedback *f, bool tokens, int64_t *li
     *reset_ns = least_remaining < 0 ? longest_reset : reset_of_least;
 }
 
-static void summarize(rs_http_feedback *f)
+/* The summary of the family a slot belongs to. */
+static void summarize(rs_http_feedback *f, rs_http_quota_source changed)
 {
-    summarize_family(f, false, &f->limit_requests, &f->remaining_requests, &f->reset_requests_ns);
-    summarize_family(f, true, &f->limit_tokens, &f->remaining_tokens, &f->reset_tokens_ns);
-    /* retry-after-ms is the same instruction as Retry-After, finer. */
+    if (counts_tokens(changed)) {
+        summarize_family(f, GROUP(token_slots), &f->limit_tokens, &f->remaining_tokens,
+                         &f->reset_tokens_ns);
+    } else {
+        summarize_family(f, GROUP(request_slots), &f->limit_requests, &f->remaining_requests,
+                         &f->reset_requests_ns);
+    }
+}
+
+/* retry-after-ms is the same instruction as Retry-After, finer. */
+static void summarize_retry_after(rs_http_feedback *f)
+{
     f->retry_after_ns =
         f->retry_after_ms_header_ns != 0 ? f->retry_after_ms_header_ns : f->retry_after_header_ns;
 }
@@ -262,24 +312,25 @@ int rs_http_feedback_header(rs_http_feedback *f, const char *name, size_t name_l
             return RS_E_INVAL;
         }
         f->retry_after_header_ns = rs__max_u64(f->retry_after_header_ns, delay_ns);
-        break;
+        summarize_retry_after(f);
+        return RS_OK;
     case RETRY_AFTER_MS:
         if (!rs__http_number_ns(value, value_len, NS_PER_MS, true, &delay_ns)) {
             return RS_E_INVAL;
         }
         f->retry_after_ms_header_ns = rs__max_u64(f->retry_after_ms_header_ns, delay_ns);
-        break;
+        summarize_retry_after(f);
+        return RS_OK;
     default: {
         rs__http_quota_update u;
         if (!read_quota((syntax)h->syntax, value, value_len, now_unix_s, &u)) {
             return RS_E_INVAL;
         }
         merge(&f->quotas[h->source], &u);
-        break;
+        summarize(f, (rs_http_quota_source)h->source);
+        return RS_OK;
     }
     }
-    summarize(f);
-    return RS_OK;
 }
 
 uint64_t rs_http_feedback_pause_ns(const rs_http_feedback *f)

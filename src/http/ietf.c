@@ -143,11 +143,8 @@ typedef bool (*member_reader)(rs__sf_cursor *c, rs__http_quota_update *u);
 
 /* Reads every member of a non-empty List or Dictionary with `read`, which
  * folds it into one update. */
-static bool read_members(const char *s, size_t len, member_reader read,
-                         rs__http_quota_update *out)
+static bool read_members(rs__sf_cursor c, member_reader read, rs__http_quota_update *out)
 {
-    rs__sf_cursor c;
-    rs__sf_start(&c, s, len);
     if (c.at == c.end) {
         return false;
     }
@@ -170,7 +167,7 @@ bool rs__http_ietf_ratelimit(const char *s, size_t len, rs__http_quota_update *o
     rs__sf_cursor c;
     rs__sf_start(&c, s, len);
     rs__http_quota_update u;
-    if (!read_members(s, len, is_dictionary(&c) ? dictionary_member : service_limit_item, &u) ||
+    if (!read_members(c, is_dictionary(&c) ? dictionary_member : service_limit_item, &u) ||
         !(u.has_limit || u.has_remaining || u.has_reset)) {
         return false;
     }
@@ -230,7 +227,9 @@ static bool policy_item(rs__sf_cursor *c, rs__http_quota_update *u)
 
 bool rs__http_ietf_policy(const char *s, size_t len, rs__http_quota_update *out)
 {
-    return read_members(s, len, policy_item, out);
+    rs__sf_cursor c;
+    rs__sf_start(&c, s, len);
+    return read_members(c, policy_item, out);
 }
 
 /* One member of the drafts-00-to-02 RateLimit-Limit List: an Integer with
@@ -265,7 +264,9 @@ static bool limit_member(rs__sf_cursor *c, rs__http_quota_update *u)
 
 bool rs__http_ietf_limit(const char *s, size_t len, rs__http_quota_update *out)
 {
-    return read_members(s, len, limit_member, out);
+    rs__sf_cursor c;
+    rs__sf_start(&c, s, len);
+    return read_members(c, limit_member, out);
 }
 
 bool rs__http_ietf_integer(const char *s, size_t len, int64_t *out)

@@ -14,8 +14,8 @@
 /* Drops optional whitespace (SP, HTAB) from both ends of [*s, *s + *len). */
 void rs__http_trim(const char **s, size_t *len);
 
-/* ASCII case-insensitive equality of s[0..len) and the lowercase `lower`
- * of the same length. */
+/* ASCII case-insensitive equality of s[0..len) and `lower`, of the same
+ * length, made of lowercase letters, digits and '-' only. */
 bool rs__http_lower_equals(const char *s, const char *lower, size_t len);
 
 /* A decimal number as read, before it is scaled to a unit: the integer part
@@ -134,8 +134,18 @@ bool rs__sf_skip_params(rs__sf_cursor *c);
  * must follow), 0 at the end of the value, -1 when malformed. */
 int rs__sf_next_member(rs__sf_cursor *c);
 
-/* A key is exactly the lowercase `name`. */
-bool rs__sf_key_is(const char *key, size_t key_len, const char *name);
+/* A key is exactly the lowercase `name` (NUL-terminated). Inline: the
+ * field readers ask it of every parameter. */
+static inline bool rs__sf_key_is(const char *key, size_t key_len, const char *name)
+{
+    size_t i = 0;
+    for (; i < key_len; i++) {
+        if (name[i] == '\0' || name[i] != key[i]) {
+            return false;
+        }
+    }
+    return name[i] == '\0';
+}
 
 /* ---- ietf.c: the IETF RateLimit fields ---- */
 

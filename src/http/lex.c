@@ -28,12 +28,12 @@ void rs__http_trim(const char **s, size_t *len)
 
 bool rs__http_lower_equals(const char *s, const char *lower, size_t len)
 {
+    /* OR-ing 0x20 maps an upper- and a lowercase letter alike, and besides
+     * '-' only CR (0x0d) onto '-' (0x2d): excluding bytes below 0x20 makes
+     * the comparison exact for names of lowercase letters, digits and '-'. */
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 'A' && c <= 'Z') {
-            c = (unsigned char)(c + ('a' - 'A'));
-        }
-        if (c != (unsigned char)lower[i]) {
+        unsigned c = (unsigned char)s[i];
+        if ((c | 0x20u) != (unsigned char)lower[i] || c < 0x20u) {
             return false;
         }
     }

@@ -47,66 +47,64 @@ void rs__sf_start(rs__sf_cursor *c, const char *s, size_t len)
 /* sf-integer = ["-"] 1*15DIGIT; sf-decimal = ["-"] 1*12DIGIT "." 1*3DIGIT. */
 static bool number(rs__sf_cursor *c, rs__sf_value *out)
 {
-    bool negative = peek(c) == '-';
-    if (negative) {
-        c->at++;
-    }
+    const char *p = c->at, *end = c->end;
+    bool negative = p < end && *p == '-';
+    p += negative;
+    const char *first = p;
     int64_t value = 0;
-    size_t digits = 0;
-    while (is_digit(peek(c))) {
-        if (++digits > 15) {
+    for (; p < end && is_digit(*p); p++) {
+        if (p - first == 15) {
             return false;
         }
-        value = value * 10 + (*c->at++ - '0');
+        value = value * 10 + (*p - '0');
     }
+    ptrdiff_t digits = p - first;
     if (digits == 0) {
         return false;
     }
-    if (peek(c) != '.') {
+    out->integer = negative ? -value : value; /* a decimal's whole part; nothing reads decimals */
+    if (p == end || *p != '.') {
         out->kind = RS__SF_INTEGER;
-        out->integer = negative ? -value : value;
+        c->at = p;
         return true;
     }
     if (digits > 12) {
         return false;
     }
-    c->at++;
-    size_t fraction = 0;
-    while (is_digit(peek(c))) {
-        if (++fraction > 3) {
-            return false;
-        }
-        c->at++;
+    const char *fraction = ++p;
+    while (p < end && is_digit(*p) && p - fraction < 4) {
+        p++;
+    }
+    if (p == fraction || p - fraction > 3) {
+        return false;
     }
     out->kind = RS__SF_DECIMAL;
-    out->integer = negative ? -value : value; /* the whole part; nothing reads decimals */
-    return fraction > 0;
+    c->at = p;
+    return true;
 }
-
 static bool string(rs__sf_cursor *c, rs__sf_value *out)
 {
-    c->at++; /* the opening quote */
-    const char *start = c->at;
-    while (!at_end(c)) {
-        char ch = *c->at++;
+    const char *start = c->at + 1; /* after the opening quote */
+    const char *end = c->end;
+    for (const char *p = start; p < end; p++) {
+        unsigned char ch = (unsigned char)*p;
         if (ch == '"') {
             out->kind = RS__SF_STRING;
             out->text = start;
-            out->text_len = (size_t)(c->at - 1 - start);
+            out->text_len = (size_t)(p - start);
+            c->at = p + 1;
             return true;
         }
         if (ch == '\\') {
-            if (at_end(c) || (*c->at != '"' && *c->at != '\\')) {
+            if (++p == end || (*p != '"' && *p != '\\')) {
                 return false;
             }
-            c->at++;
-        } else if ((unsigned char)ch < 0x20 || (unsigned char)ch > 0x7e) {
+        } else if (ch < 0x20 || ch > 0x7e) {
             return false;
         }
     }
     return false; /* no closing quote */
 }
-
 static bool token(rs__sf_cursor *c, rs__sf_value *out)
 {
     const char *start = c->at++;
@@ -207,24 +205,20 @@ static bool bare_item(rs__sf_cursor *c, rs__sf_value *out)
 
 bool rs__sf_key(rs__sf_cursor *c, const char **key, size_t *key_len)
 {
-    char ch = peek(c);
-    if (!(is_lcalpha(ch) || ch == '*')) {
+    const char *start = c->at, *end = c->end;
+    if (start == end || !(is_lcalpha(*start) || *start == '*')) {
         return false;
     }
-    const char *start = c->at++;
-    while (!at_end(c)) {
-        ch = *c->at;
-        if (!(is_lcalpha(ch) || is_digit(ch) || ch == '_' || ch == '-' || ch == '.' ||
-              ch == '*')) {
-            break;
-        }
-        c->at++;
+    const char *p = start + 1;
+    while (p < end && (is_lcalpha(*p) || is_digit(*p) || *p == '_' || *p == '-' || *p == '.' ||
+                       *p == '*')) {
+        p++;
     }
     *key = start;
-    *key_len = (size_t)(c->at - start);
+    *key_len = (size_t)(p - start);
+    c->at = p;
     return true;
 }
-
 int rs__sf_next_param(rs__sf_cursor *c, const char **key, size_t *key_len, rs__sf_value *value)
 {
     if (peek(c) != ';') {
@@ -297,15 +291,4 @@ int rs__sf_next_member(rs__sf_cursor *c)
         c->at++;
     }
     return at_end(c) ? -1 : 1; /* a trailing comma is malformed */
-}
-
-bool rs__sf_key_is(const char *key, size_t key_len, const char *name)
-{
-    size_t i = 0;
-    for (; i < key_len; i++) {
-        if (name[i] == '\0' || name[i] != key[i]) {
-            return false;
-        }
-    }
-    return name[i] == '\0';
 }
