@@ -71,10 +71,13 @@ static bool valid_config(const rs_registry_config *cfg)
     if (cfg == NULL || cfg->max_keys == 0 || cfg->create == NULL) {
         return false;
     }
-    /* The count is a signed 64-bit word. */
-    if ((uint64_t)cfg->max_keys > (uint64_t)INT64_MAX / 2) {
+    /* The count is a signed 64-bit word. On 32-bit targets every size_t
+     * fits, and the comparison would be always false (-Wtype-limits). */
+#if SIZE_MAX > INT64_MAX / 2
+    if (cfg->max_keys > (size_t)(INT64_MAX / 2)) {
         return false;
     }
+#endif
     return cfg->shards <= MAX_SHARDS && (cfg->shards & (cfg->shards - 1)) == 0;
 }
 

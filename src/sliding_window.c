@@ -5,6 +5,8 @@
  * written once and evicted once). */
 #include "resilience/sliding_window.h"
 
+#include <inttypes.h>
+
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/limiter.h"
@@ -39,23 +41,42 @@ struct rs_sliding_window {
 
 int rs_sliding_window_config_validate(const rs_sliding_window_config *cfg)
 {
-    if (cfg == NULL || cfg->limit == 0 || cfg->window_ns == 0) {
-        return RS_E_INVAL;
+    if (cfg == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "cfg: NULL");
+    }
+    if (cfg->limit == 0) {
+        return rs_set_last_error(RS_E_INVAL, "rs_sliding_window_config.limit: 0, must be >= 1");
+    }
+    if (cfg->window_ns == 0) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_sliding_window_config.window_ns: 0, must be >= 1");
     }
     switch (cfg->kind) {
     case RS_WINDOW_LOG:
-        return cfg->limit <= RS_SLIDING_WINDOW_LOG_MAX_LIMIT ? RS_OK : RS_E_INVAL;
+        if (cfg->limit > RS_SLIDING_WINDOW_LOG_MAX_LIMIT) {
+            return rs_set_last_error(RS_E_INVAL,
+                                     "rs_sliding_window_config.limit: %" PRIu64
+                                     ", must be <= %" PRIu64 " for RS_WINDOW_LOG",
+                                     cfg->limit, RS_SLIDING_WINDOW_LOG_MAX_LIMIT);
+        }
+        return RS_OK;
     case RS_WINDOW_COUNTER:
         return RS_OK;
     }
-    return RS_E_INVAL;
+    return rs_set_last_error(RS_E_INVAL,
+                             "rs_sliding_window_config.kind: %d, not an rs_window_kind",
+                             (int)cfg->kind);
 }
 
 int rs_sliding_window_new(const rs_sliding_window_config *cfg, const rs_clock *clock,
                           rs_sliding_window **out)
 {
-    if (out == NULL || rs_sliding_window_config_validate(cfg) != RS_OK) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "out: NULL");
+    }
+    int status = rs_sliding_window_config_validate(cfg);
+    if (status != RS_OK) {
+        return status;
     }
     /* limit <= 2^20 for a log, so the size cannot overflow. */
     size_t slots = cfg->kind == RS_WINDOW_LOG ? (size_t)cfg->limit : 0;

@@ -13,8 +13,6 @@
 #define MS UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
 
-__extension__ typedef unsigned __int128 u128;
-
 static rs_token_bucket *make(double rate, uint64_t burst, rs_manual_clock *clock)
 {
     rs_token_bucket_config c = RS_TOKEN_BUCKET_CONFIG_DEFAULT;
@@ -450,14 +448,20 @@ static double model_available(const model *m)
 {
     int64_t whole = m->level / (int64_t)m->interval;
     int64_t part = m->level % (int64_t)m->interval;
-    return (double)whole + (double)part / (double)m->interval;
+    /* The fraction is a double of its own, as token_bucket.h describes it:
+     * x87 (FLT_EVAL_METHOD 2) would otherwise add it to the whole tokens
+     * with extra precision and round once, 1 ulp off the bucket's answer. */
+    double fraction = (double)part / (double)m->interval;
+    return (double)whole + fraction;
 }
 
 static void model_set_rate(model *m, uint64_t interval, uint64_t burst)
 {
-    /* The consumed tokens carry over: consumed ns * new / old, rounded up. */
+    /* The consumed tokens carry over: consumed ns * new / old, rounded up,
+     * taken as whole old intervals and a rest so no product overflows. */
     uint64_t consumed = (uint64_t)(model_capacity(m) - m->level);
-    u128 scaled = ((u128)consumed * interval + m->interval - 1) / m->interval;
+    uint64_t whole = consumed / m->interval, rest = consumed % m->interval;
+    uint64_t scaled = whole * interval + (rest * interval + m->interval - 1) / m->interval;
     m->interval = interval;
     m->burst = burst;
     m->level = model_capacity(m) - (int64_t)scaled;

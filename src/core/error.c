@@ -2,8 +2,11 @@
  * backend's cause behind the last failing status on this thread. Only
  * failures off the hot paths write it (RS_E_INVAL from a _new or _validate,
  * RS_E_IO): a limiter's refusal never touches thread-local storage. */
+#include "core/error.h"
+
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "resilience/common.h"
 
@@ -26,4 +29,16 @@ int rs_set_last_error(int status, const char *format, ...)
     (void)vsnprintf(last_error, sizeof last_error, format, args);
     va_end(args);
     return status;
+}
+
+int rs__last_error_rename(int status, const char *from, const char *to)
+{
+    size_t from_len = strlen(from);
+    if (strncmp(last_error, from, from_len) != 0) {
+        return status;
+    }
+    /* A copy: the text is both the source and the destination. */
+    char rest[sizeof last_error];
+    memcpy(rest, last_error + from_len, sizeof last_error - from_len);
+    return rs_set_last_error(status, "%s%s", to, rest);
 }

@@ -22,13 +22,16 @@ typedef struct rs__window_counter {
 } rs__window_counter;
 
 /* previous * (1 - f) + current + n <= limit, multiplied out by W and
- * compared exactly in 128 bits. */
+ * compared exactly in 128 bits, as previous * (W - elapsed) <= (limit -
+ * current - n) * W so that no sum can overflow. */
 static inline bool rs__window_counter_fits(const rs__window_counter *c, uint64_t previous,
                                            uint64_t current, uint64_t n, uint64_t elapsed)
 {
-    rs__u128 weighted = (rs__u128)previous * (c->window_ns - elapsed);
-    rs__u128 fresh = ((rs__u128)current + n) * c->window_ns;
-    return weighted + fresh <= (rs__u128)c->limit * c->window_ns;
+    if (current > c->limit || n > c->limit - current) {
+        return false;
+    }
+    rs__wide weighted = rs__wide_mul(previous, c->window_ns - elapsed);
+    return rs__wide_le(weighted, rs__wide_mul(c->limit - current - n, c->window_ns));
 }
 
 /* The earliest elapsed time in a fixed window with `previous` units before
