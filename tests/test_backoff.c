@@ -50,40 +50,55 @@ static void rejects_invalid_configs(void **state)
 {
     (void)state;
     rs_backoff *b = (rs_backoff *)0x1;
-    rs_backoff_config bad[] = {
-        config(RS_JITTER_FULL, 0, 100, 2.0, 1),          /* base 0 */
-        config(RS_JITTER_FULL, 200, 100, 2.0, 1),        /* base > max */
-        config(RS_JITTER_FULL, 1, 100, 0.99, 1),         /* multiplier < 1 */
-        config(RS_JITTER_FULL, 1, 100, -2.0, 1),
-        config(RS_JITTER_FULL, 1, 100, NAN, 1),
-        config(RS_JITTER_FULL, 1, 100, INFINITY, 1),
-        config((rs_jitter)4, 1, 100, 2.0, 1),            /* unknown jitter */
-        config((rs_jitter)-1, 1, 100, 2.0, 1),
+    const struct {
+        rs_backoff_config cfg;
+        const char *names; /* what rs_last_error() must say */
+    } bad[] = {
+        { config(RS_JITTER_FULL, 0, 100, 2.0, 1), "rs_backoff_config.base_ns: 0, must be > 0" },
+        { config(RS_JITTER_FULL, 200, 100, 2.0, 1),
+          "rs_backoff_config.max_ns: 100, must be >= base_ns (200)" },
+        { config(RS_JITTER_FULL, 1, 100, 0.99, 1), "rs_backoff_config.multiplier: 0.99" },
+        { config(RS_JITTER_FULL, 1, 100, -2.0, 1), "rs_backoff_config.multiplier: -2" },
+        { config(RS_JITTER_FULL, 1, 100, NAN, 1), "rs_backoff_config.multiplier: " },
+        { config(RS_JITTER_FULL, 1, 100, INFINITY, 1), "rs_backoff_config.multiplier: inf" },
+        { config((rs_jitter)4, 1, 100, 2.0, 1), "rs_backoff_config.jitter: 4" },
+        { config((rs_jitter)-1, 1, 100, 2.0, 1), "rs_backoff_config.jitter: -1" },
     };
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
-        assert_int_equal(rs_backoff_config_validate(&bad[i]), RS_E_INVAL);
-        assert_int_equal(rs_backoff_new(&bad[i], &b), RS_E_INVAL);
+        RS_TEST_EXPECT_INVALID(rs_backoff_config_validate(&bad[i].cfg), bad[i].names);
+        RS_TEST_EXPECT_INVALID(rs_backoff_new(&bad[i].cfg, &b), bad[i].names);
         assert_ptr_equal(b, (rs_backoff *)0x1); /* out untouched on error */
-        assert_int_equal(rs_backoff_delay(&bad[i], 1, 0, 0), 0);
+        /* The pure form refuses with 0 and says nothing. */
+        assert_int_equal(rs_backoff_delay(&bad[i].cfg, 1, 0, 0), 0);
+        assert_string_equal(rs_last_error(), "");
     }
     rs_backoff_config good = RS_BACKOFF_CONFIG_DEFAULT;
-    assert_int_equal(rs_backoff_config_validate(NULL), RS_E_INVAL);
-    assert_int_equal(rs_backoff_new(NULL, &b), RS_E_INVAL);
-    assert_int_equal(rs_backoff_new(&good, NULL), RS_E_INVAL);
+    RS_TEST_EXPECT_INVALID(rs_backoff_config_validate(NULL), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_backoff_new(NULL, &b), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_backoff_new(&good, NULL), "out: NULL");
     assert_int_equal(rs_backoff_config_validate(&good), RS_OK);
     good.base_ns = good.max_ns; /* base == max is allowed */
     assert_int_equal(rs_backoff_config_validate(&good), RS_OK);
 }
 
+static void check_documented_defaults(const rs_backoff_config *c)
+{
+    assert_int_equal(c->base_ns, 100 * MS);
+    assert_int_equal(c->max_ns, 20000 * MS);
+    assert_true(c->multiplier == 2.0);
+    assert_int_equal(c->jitter, RS_JITTER_FULL);
+    assert_int_equal(c->seed, 0);
+}
+
+/* The brace initializer works where a compound literal cannot: a static. */
+static const rs_backoff_config static_defaults = RS_BACKOFF_CONFIG_INIT;
+
 static void defaults_are_documented_values(void **state)
 {
     (void)state;
     rs_backoff_config c = RS_BACKOFF_CONFIG_DEFAULT;
-    assert_int_equal(c.base_ns, 100 * MS);
-    assert_int_equal(c.max_ns, 20000 * MS);
-    assert_true(c.multiplier == 2.0);
-    assert_int_equal(c.jitter, RS_JITTER_FULL);
-    assert_int_equal(c.seed, 0);
+    check_documented_defaults(&c);
+    check_documented_defaults(&static_defaults);
 }
 
 static void no_jitter_is_the_exact_exponential(void **state)

@@ -24,6 +24,7 @@
  * exact sum of the (saturated) counters. */
 #include "resilience/budget.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -91,17 +92,32 @@ static void bucket_take(rs_budget *b, uint32_t pos, uint64_t n)
 
 int rs_budget_config_validate(const rs_budget_config *cfg)
 {
-    if (cfg == NULL || cfg->max_per_window == 0 || cfg->window_ns == 0 ||
-        cfg->max_per_request == 0 || cfg->sub_buckets > RS_BUDGET_MAX_SUB_BUCKETS) {
-        return RS_E_INVAL;
+    if (cfg == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "cfg: NULL");
+    }
+    const char *zero = cfg->max_per_window == 0    ? "max_per_window"
+                       : cfg->window_ns == 0       ? "window_ns"
+                       : cfg->max_per_request == 0 ? "max_per_request"
+                                                   : NULL;
+    if (zero != NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_budget_config.%s: 0, must be >= 1", zero);
+    }
+    if (cfg->sub_buckets > RS_BUDGET_MAX_SUB_BUCKETS) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_budget_config.sub_buckets: %" PRIu32 ", must be <= %u",
+                                 cfg->sub_buckets, RS_BUDGET_MAX_SUB_BUCKETS);
     }
     return RS_OK;
 }
 
 int rs_budget_new(const rs_budget_config *cfg, const rs_clock *clock, rs_budget **out)
 {
-    if (out == NULL || rs_budget_config_validate(cfg) != RS_OK) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "out: NULL");
+    }
+    int status = rs_budget_config_validate(cfg);
+    if (status != RS_OK) {
+        return status;
     }
     uint64_t n = cfg->sub_buckets != 0 ? cfg->sub_buckets : DEFAULT_SUB_BUCKETS;
     n = rs__min_u64(n, cfg->window_ns); /* sub-buckets of at least 1 ns */

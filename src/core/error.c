@@ -24,10 +24,14 @@ int rs_set_last_error(int status, const char *format, ...)
         last_error[0] = '\0';
         return status;
     }
+    /* Formatted aside first, so that an argument may be rs_last_error()
+     * itself (a wrapper adding context to what failed beneath it). */
+    char text[sizeof last_error];
     va_list args;
     va_start(args, format);
-    (void)vsnprintf(last_error, sizeof last_error, format, args);
+    (void)vsnprintf(text, sizeof text, format, args);
     va_end(args);
+    memcpy(last_error, text, sizeof last_error);
     return status;
 }
 
@@ -37,8 +41,5 @@ int rs__last_error_rename(int status, const char *from, const char *to)
     if (strncmp(last_error, from, from_len) != 0) {
         return status;
     }
-    /* A copy: the text is both the source and the destination. */
-    char rest[sizeof last_error];
-    memcpy(rest, last_error + from_len, sizeof last_error - from_len);
-    return rs_set_last_error(status, "%s%s", to, rest);
+    return rs_set_last_error(status, "%s%s", to, last_error + from_len);
 }

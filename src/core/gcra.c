@@ -90,7 +90,9 @@ double rs__gcra_available(const rs__gcra *g, uint64_t tat_ns, uint64_t now)
      * digit a double can hold. */
     double whole, fraction;
     if (debt <= g->tau_ns) {
-        uint64_t room = g->tau_ns - debt;
+        /* Time ends at UINT64_MAX: tokens whose TAT would pass it are never
+         * granted (rs__gcra_judge), so they are not available either. */
+        uint64_t room = rs__min_u64(g->tau_ns - debt, UINT64_MAX - rs__max_u64(tat_ns, now));
         whole = (double)(room / g->interval_ns);
         fraction = (double)(room % g->interval_ns) / (double)g->interval_ns;
     } else {

@@ -54,7 +54,9 @@ int rs__gcra_init_named(rs__gcra *g, double rate, uint64_t burst, const char *ra
                         const char *burst_name);
 
 /* Tokens available at `now` for a bucket whose TAT is tat_ns, with the
- * fraction refilled so far; negative while reservations are owed. */
+ * fraction refilled so far; negative while reservations are owed. Only
+ * tokens that rs__gcra_judge would grant count: near the end of 64-bit time
+ * fewer than the refill says. */
 double rs__gcra_available(const rs__gcra *g, uint64_t tat_ns, uint64_t now);
 
 /* GCRA for n >= 1 tokens at `now`. A wait of UINT64_MAX means never: n
