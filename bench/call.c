@@ -38,16 +38,17 @@ int main(void)
     bench_check(rs_budget_new(&uc, NULL, &bu), "rs_budget_new");
 
     rs_policy_config bare = RS_POLICY_CONFIG_DEFAULT;
-    bare.backoff.seed = 1;
+    bare.retry.backoff.seed = 1;
+    bare.retry.budget_ratio = 0.0;
     rs_policy *plain;
     bench_check(rs_policy_new(&bare, NULL, &plain), "rs_policy_new");
 
     rs_policy_config full = bare;
-    full.limiter = tb;
+    full.limits[0] = (rs_limit){ rs_token_bucket_limiter(tb), RS_UNITS_REQUESTS };
     full.breaker = br;
-    full.budget = bu;
+    full.account = rs_budget_account(bu);
     full.token_estimate = 10;
-    full.retry_ratio = 0.1;
+    full.retry.budget_ratio = 0.1;
     rs_policy *chained;
     bench_check(rs_policy_new(&full, NULL, &chained), "rs_policy_new");
 

@@ -309,18 +309,20 @@ static int run(simulation *sim, bool resilient)
     sim->server.capacity = FULL_CAPACITY;
     rs_manual_clock_init(&sim->clock, 0);
     if (resilient) {
+        rs_breaker_config breaker = RS_BREAKER_CONFIG_DEFAULT;
+        breaker.failure_threshold = 10;
+        breaker.open_ns = RS_SEC(5);
         rs_client_config cfg = RS_CLIENT_CONFIG_DEFAULT;
-        cfg.max_retries = 3;
-        cfg.base_delay_ns = 200 * MS;
-        cfg.max_delay_ns = 5 * SEC;
-        cfg.seed = 2026;
+        cfg.retry.max_attempts = 4;
+        cfg.retry.backoff.base_ns = RS_MS(200);
+        cfg.retry.backoff.max_ns = RS_SEC(5);
+        cfg.retry.backoff.seed = 2026;
+        cfg.retry.budget_ratio = 0.2;
         cfg.requests_per_second = 38;
         cfg.burst = 10;
-        cfg.max_limiter_wait_ns = 2 * SEC;
-        cfg.failure_threshold = 10;
-        cfg.recovery_timeout_ns = 5 * SEC;
-        cfg.retry_ratio = 0.2;
-        cfg.timeout_ns = 30 * SEC;
+        cfg.max_limiter_wait_ns = RS_SEC(2);
+        cfg.breaker = &breaker;
+        cfg.timeout_ns = RS_SEC(30);
         int rc = rs_client_new(&cfg, rs_manual_clock_get(&sim->clock), &sim->rc);
         if (rc != RS_OK) {
             fprintf(stderr, "rs_client_new: %s\n", rs_strerror(rc));

@@ -18,7 +18,8 @@
 
 typedef struct logical_call {
     uv_timer_t timer; /* backoff waits and the simulated response share it */
-    rs_call_state *state;
+    rs_call_state *state; /* lives in state_memory: no allocation per call */
+    void *state_memory;
     bool awaiting_response;
     int id;
 } logical_call;
@@ -95,11 +96,12 @@ static void on_timer(uv_timer_t *timer)
 int main(void)
 {
     rs_policy_config cfg = RS_POLICY_CONFIG_DEFAULT;
-    cfg.max_attempts = 5;
-    cfg.backoff.base_ns = 5 * MS;
-    cfg.backoff.max_ns = 200 * MS;
-    cfg.backoff.seed = 99;
-    cfg.timeout_ns = 2000 * MS;
+    cfg.retry.max_attempts = 5;
+    cfg.retry.backoff.base_ns = RS_MS(5);
+    cfg.retry.backoff.max_ns = RS_MS(200);
+    cfg.retry.backoff.seed = 99;
+    cfg.retry.budget_ratio = 0.0; /* a 40% failure rate would drain it: show every retry */
+    cfg.timeout_ns = RS_MS(2000);
     int rc = rs_policy_new(&cfg, NULL, &policy);
     if (rc != RS_OK) {
         fprintf(stderr, "rs_policy_new: %s\n", rs_strerror(rc));
@@ -114,9 +116,16 @@ int main(void)
         uv_timer_init(loop, &calls[i].timer);
         calls[i].timer.data = &calls[i];
         open_handles++;
-        rc = rs_call_begin(policy, NULL, &calls[i].state);
+        /* The call state lives in the request object, as an event loop's
+         * per-connection memory would hold it: the loop allocates nothing
+         * per call. */
+        calls[i].state_memory = malloc(rs_call_state_size());
+        rc = calls[i].state_memory == NULL
+                 ? RS_E_NOMEM
+                 : rs_call_begin_in(policy, NULL, calls[i].state_memory, rs_call_state_size(),
+                                    &calls[i].state);
         if (rc != RS_OK) {
-            fprintf(stderr, "rs_call_begin: %s\n", rs_strerror(rc));
+            fprintf(stderr, "rs_call_begin_in: %s %s\n", rs_strerror(rc), rs_last_error());
             return EXIT_FAILURE;
         }
         drive(&calls[i], rs_call_next(calls[i].state));
@@ -131,6 +140,9 @@ int main(void)
            finished, succeeded, attempts_total, stats.retries, elapsed_ms);
     rs_policy_free(policy);
     uv_loop_close(loop);
+    for (int i = 0; i < CALLS; i++) {
+        free(calls[i].state_memory);
+    }
 
     /* With 5 attempts at 40% failure, ~99% of calls succeed. */
     if (finished != CALLS || open_handles != 0 || succeeded < 90 || stats.attempts != attempts_total) {

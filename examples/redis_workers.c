@@ -116,12 +116,12 @@ static int worker(int id, const char *url, const char *name, tally *t)
     }
     if (status == RS_OK) {
         rs_policy_config pc = RS_POLICY_CONFIG_DEFAULT;
-        pc.max_attempts = 1; /* one try per request keeps the counts readable */
+        pc.retry.max_attempts = 1; /* one try per request keeps the counts readable */
         pc.breaker = breaker;
         pc.max_limiter_wait_ns = 100 * MS;
         /* Is the dependency open fleet-wide? Then the shared quota. */
-        pc.external_limiters[0] = rs_redis_breaker_state_limiter(shared);
-        pc.external_limiters[1] = rs_redis_token_bucket_limiter(quota);
+        pc.limits[0] = (rs_limit){ rs_redis_breaker_state_limiter(shared), RS_UNITS_REQUESTS };
+        pc.limits[1] = (rs_limit){ rs_redis_token_bucket_limiter(quota), RS_UNITS_REQUESTS };
         status = rs_policy_new(&pc, NULL, &policy);
     }
     if (status != RS_OK) {

@@ -61,9 +61,10 @@ static script always(rs_verdict v)
 static rs_policy_config plain_config(void)
 {
     rs_policy_config cfg = RS_POLICY_CONFIG_DEFAULT;
-    cfg.backoff.jitter = RS_JITTER_NONE;
-    cfg.backoff.base_ns = 100 * MS;
-    cfg.backoff.seed = 1;
+    cfg.retry.backoff.jitter = RS_JITTER_NONE;
+    cfg.retry.backoff.base_ns = 100 * MS;
+    cfg.retry.backoff.seed = 1;
+    cfg.retry.budget_ratio = 0.0; /* the retry budget has tests of its own */
     return cfg;
 }
 
@@ -89,7 +90,7 @@ static void success_first_try(void **state)
     script s = always(RS_SUCCESS);
     s.error = 7;
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
     assert_int_equal(s.calls, 1);
     assert_int_equal(s.numbers[0], 1);
     assert_int_equal(s.deadlines[0], 0);
@@ -112,7 +113,7 @@ static void retry_then_success_waits_the_backoff(void **state)
 {
     (void)state;
     rs_policy_config cfg = plain_config();
-    cfg.max_attempts = 5;
+    cfg.retry.max_attempts = 5;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_RETRY);
     s.verdicts[1] = RS_RETRY;
@@ -120,7 +121,7 @@ static void retry_then_success_waits_the_backoff(void **state)
     s.count = 3;
     uint64_t t0 = rs_manual_clock_now(&clock_);
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
     assert_int_equal(s.calls, 3);
     assert_int_equal(s.numbers[1], 2);
     assert_int_equal(s.numbers[2], 3);
@@ -139,12 +140,12 @@ static void exhausted_after_max_attempts(void **state)
 {
     (void)state;
     rs_policy_config cfg = plain_config();
-    cfg.max_attempts = 3;
+    cfg.retry.max_attempts = 3;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_RETRY);
     s.error = 503;
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_EXHAUSTED);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_EXHAUSTED);
     assert_int_equal(s.calls, 3);
     assert_int_equal(r.reason, RS_STOP_EXHAUSTED);
     assert_int_equal(r.last_error, 503);
@@ -157,7 +158,7 @@ static void exhausted_after_max_attempts(void **state)
     assert_int_equal(st.attempts, 3);
     rs_policy_free(p);
 
-    cfg.max_attempts = 1;
+    cfg.retry.max_attempts = 1;
     p = make_policy(&cfg);
     s = always(RS_RETRY);
     assert_int_equal(rs_call(p, scripted, &s), RS_E_EXHAUSTED);
@@ -173,7 +174,7 @@ static void permanent_failure_is_not_retried(void **state)
     script s = always(RS_FAIL);
     s.error = 400;
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_FAILED);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_FAILED);
     assert_int_equal(s.calls, 1);
     assert_int_equal(r.reason, RS_STOP_FAILED);
     assert_int_equal(r.last_error, 400);
@@ -201,11 +202,11 @@ static void breaker_trip_mid_call_stops_at_once(void **state)
     rs_breaker *b = make_breaker(2, 30 * SEC);
     rs_policy_config cfg = plain_config();
     cfg.breaker = b;
-    cfg.max_attempts = 5;
+    cfg.retry.max_attempts = 5;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_RETRY);
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_OPEN);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_OPEN);
     assert_int_equal(s.calls, 2); /* the third attempt met an open breaker */
     assert_int_equal(r.reason, RS_STOP_BREAKER);
     assert_true(rs_stop_reason_is_local(r.reason));
@@ -214,7 +215,7 @@ static void breaker_trip_mid_call_stops_at_once(void **state)
     /* Open: the next call is refused without running fn or sleeping. */
     s = always(RS_SUCCESS);
     uint64_t sleeps = rs_manual_clock_sleep_count(&clock_);
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_OPEN);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_OPEN);
     assert_int_equal(s.calls, 0);
     assert_int_equal(r.attempts, 0);
     assert_int_equal(rs_manual_clock_sleep_count(&clock_), sleeps);
@@ -261,15 +262,15 @@ static void retry_after_overrides_a_shorter_backoff(void **state)
     s.count = 2;
     s.retry_after_ns = 5 * SEC;
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
     /* Never a nanosecond early: an early retry only earns another 429. */
     assert_int_equal(s.started_ns[1] - s.started_ns[0], 5 * SEC);
     assert_int_equal(r.retry_after_ns, 5 * SEC);
     rs_policy_free(p);
 
     /* A backoff longer than the Retry-After wins. */
-    cfg.backoff.base_ns = 8 * SEC;
-    cfg.backoff.max_ns = 8 * SEC;
+    cfg.retry.backoff.base_ns = 8 * SEC;
+    cfg.retry.backoff.max_ns = 8 * SEC;
     p = make_policy(&cfg);
     s.calls = 0;
     assert_int_equal(rs_call(p, scripted, &s), RS_OK);
@@ -278,7 +279,7 @@ static void retry_after_overrides_a_shorter_backoff(void **state)
 
     /* Not honoured when switched off. */
     cfg = plain_config();
-    cfg.honor_retry_after = false;
+    cfg.retry.honor_retry_after = false;
     p = make_policy(&cfg);
     s.calls = 0;
     assert_int_equal(rs_call(p, scripted, &s), RS_OK);
@@ -290,12 +291,12 @@ static void retry_after_beyond_the_cap_ends_the_call(void **state)
 {
     (void)state;
     rs_policy_config cfg = plain_config();
-    cfg.max_retry_after_ns = 60 * SEC;
+    cfg.retry.max_retry_after_ns = 60 * SEC;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_RETRY);
     s.retry_after_ns = 61 * SEC;
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_EXHAUSTED);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_EXHAUSTED);
     assert_int_equal(s.calls, 1);
     assert_int_equal(r.reason, RS_STOP_RETRY_AFTER);
     assert_int_equal(r.retry_after_ns, 61 * SEC);
@@ -316,14 +317,14 @@ static void deadline_is_never_overslept(void **state)
 {
     (void)state;
     rs_policy_config cfg = plain_config();
-    cfg.backoff.base_ns = 400 * MS;
-    cfg.max_attempts = 10;
+    cfg.retry.backoff.base_ns = 400 * MS;
+    cfg.retry.max_attempts = 10;
     cfg.timeout_ns = 1 * SEC;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_RETRY);
     uint64_t t0 = rs_manual_clock_now(&clock_);
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_TIMEOUT);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_TIMEOUT);
     /* attempts at 0 and 400 ms; the next would start at 1200 ms */
     assert_int_equal(s.calls, 2);
     assert_int_equal(s.deadlines[0], t0 + 1 * SEC);
@@ -334,7 +335,7 @@ static void deadline_is_never_overslept(void **state)
     rs_policy_free(p);
 
     /* A slow fn that overruns the deadline is not tried again. */
-    cfg.backoff.base_ns = 1 * MS;
+    cfg.retry.backoff.base_ns = 1 * MS;
     p = make_policy(&cfg);
     s = always(RS_RETRY);
     s.duration_ns = 700 * MS;
@@ -345,7 +346,7 @@ static void deadline_is_never_overslept(void **state)
     rs_policy_free(p);
 
     /* Per-call options override the policy's timeout. */
-    cfg.backoff.base_ns = 400 * MS;
+    cfg.retry.backoff.base_ns = 400 * MS;
     p = make_policy(&cfg);
     s = always(RS_RETRY);
     rs_call_options opts = { .token_estimate = 0, .timeout_ns = 2 * SEC };
@@ -377,20 +378,29 @@ static rs_sliding_window *make_log_window(uint64_t limit, uint64_t window_ns)
     return w;
 }
 
+/* A limit of the chain: local modules counted per request or per token. */
+static rs_limit requests(rs_limiter l) { return (rs_limit){ l, RS_UNITS_REQUESTS }; }
+static rs_limit tokens(rs_limiter l) { return (rs_limit){ l, RS_UNITS_TOKENS }; }
+static rs_limit bucket_limit(rs_token_bucket *tb) { return requests(rs_token_bucket_limiter(tb)); }
+static rs_limit window_limit(rs_sliding_window *w)
+{
+    return requests(rs_sliding_window_limiter(w));
+}
+
 static void limiter_wait_is_bounded(void **state)
 {
     (void)state;
     rs_token_bucket *tb = make_bucket(1.0, 1);
     rs_policy_config cfg = plain_config();
-    cfg.limiter = tb;
+    cfg.limits[0] = bucket_limit(tb);
     cfg.max_limiter_wait_ns = 2 * SEC;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_SUCCESS);
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
     assert_int_equal(r.limiter_wait_ns, 0);
     /* The bucket is empty: the next call waits exactly one token's time. */
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
     assert_int_equal(r.limiter_wait_ns, 1 * SEC);
     assert_int_equal(r.waited_ns, 1 * SEC);
     assert_int_equal(s.started_ns[1] - s.started_ns[0], 1 * SEC);
@@ -401,7 +411,7 @@ static void limiter_wait_is_bounded(void **state)
     p = make_policy(&cfg);
     s.calls = 0;
     uint64_t sleeps = rs_manual_clock_sleep_count(&clock_);
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_LIMITED);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_LIMITED);
     assert_int_equal(s.calls, 0);
     assert_int_equal(r.reason, RS_STOP_LIMITER);
     assert_true(rs_stop_reason_is_local(r.reason));
@@ -413,7 +423,7 @@ static void limiter_wait_is_bounded(void **state)
     cfg.max_limiter_wait_ns = 5 * SEC;
     cfg.timeout_ns = 300 * MS;
     p = make_policy(&cfg);
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_LIMITED);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_LIMITED);
     assert_int_equal(r.reason, RS_STOP_LIMITER);
     assert_int_equal(s.calls, 0);
     assert_int_equal(rs_manual_clock_sleep_count(&clock_), sleeps);
@@ -426,13 +436,13 @@ static void limiter_wait_is_bounded(void **state)
     cfg.timeout_ns = 1 * SEC;
     p = make_policy(&cfg);
     s.calls = 0;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_LIMITED);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_LIMITED);
     assert_int_equal(s.calls, 0);
     rs_policy_free(p);
     cfg.timeout_ns = 1 * SEC + 1;
     p = make_policy(&cfg);
     uint64_t t0 = rs_manual_clock_now(&clock_);
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
     assert_int_equal(s.calls, 1);
     assert_int_equal(s.started_ns[0] - t0, 1 * SEC);
     assert_int_equal(s.deadlines[0] - s.started_ns[0], 1); /* fn still has time */
@@ -440,11 +450,10 @@ static void limiter_wait_is_bounded(void **state)
 
     /* More tokens than the burst can never be granted. */
     cfg = plain_config();
-    cfg.limiter = tb;
-    cfg.limiter_counts_tokens = true;
+    cfg.limits[0] = tokens(rs_token_bucket_limiter(tb));
     cfg.token_estimate = 5;
     p = make_policy(&cfg);
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_INVAL);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_INVAL);
     assert_int_equal(r.reason, RS_STOP_LIMITER);
     rs_policy_free(p);
     rs_token_bucket_free(tb);
@@ -458,7 +467,7 @@ static void open_breaker_fails_fast_before_limiters(void **state)
     rs_token_bucket *tb = make_bucket(1.0, 1);
     rs_breaker *br = make_breaker(1, 30 * SEC);
     rs_policy_config cfg = plain_config();
-    cfg.limiter = tb;
+    cfg.limits[0] = bucket_limit(tb);
     cfg.breaker = br;
     cfg.max_limiter_wait_ns = 10 * SEC;
     rs_policy *p = make_policy(&cfg);
@@ -468,7 +477,7 @@ static void open_breaker_fails_fast_before_limiters(void **state)
     uint64_t t0 = rs_manual_clock_now(&clock_);
     for (int i = 0; i < 5; i++) {
         rs_call_report r;
-        assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_OPEN);
+        assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_OPEN);
         assert_int_equal(r.reason, RS_STOP_BREAKER);
         assert_int_equal(r.limiter_wait_ns, 0);
     }
@@ -487,8 +496,8 @@ static void one_limiter_refusing_wastes_no_other(void **state)
     rs_sliding_window *w = make_log_window(10, 60 * SEC);
     rs_token_bucket *tb = make_bucket(1.0, 1);
     rs_policy_config cfg = plain_config();
-    cfg.window = w;
-    cfg.limiter = tb;
+    cfg.limits[0] = window_limit(w);
+    cfg.limits[1] = bucket_limit(tb);
     cfg.max_limiter_wait_ns = 0; /* no waiting: refuse what is not free now */
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_SUCCESS);
@@ -507,7 +516,7 @@ static void one_limiter_refusing_wastes_no_other(void **state)
     cfg.max_limiter_wait_ns = 5 * SEC;
     p = make_policy(&cfg);
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
     assert_int_equal(r.limiter_wait_ns, 1 * SEC);
     assert_int_equal(rs_sliding_window_count(w), 2);
     rs_policy_free(p);
@@ -523,13 +532,13 @@ static void late_wake_does_not_run_past_the_deadline(void **state)
     rs_token_bucket *tb = make_bucket(1.0, 1);
     assert_true(rs_token_bucket_try_acquire(tb, 1)); /* empty for 1 s */
     rs_policy_config cfg = plain_config();
-    cfg.limiter = tb;
+    cfg.limits[0] = bucket_limit(tb);
     cfg.max_limiter_wait_ns = 5 * SEC;
     cfg.timeout_ns = 1500 * MS;
     rs_policy *p = make_policy(&cfg);
     rs_call_state *c = NULL;
     uint64_t t0 = rs_manual_clock_now(&clock_);
-    assert_int_equal(rs_call_begin_at(p, NULL, t0, &c), RS_OK);
+    assert_int_equal(rs_call_begin_at(p, NULL, &c, t0), RS_OK);
     rs_step st = rs_call_next_at(c, t0);
     assert_int_equal(st.action, RS_STEP_WAIT);
     assert_int_equal(st.wait_ns, 1 * SEC);
@@ -549,14 +558,14 @@ static void contending_calls_queue_on_the_bucket(void **state)
     (void)state;
     rs_token_bucket *tb = make_bucket(10.0, 1);
     rs_policy_config cfg = plain_config();
-    cfg.limiter = tb;
+    cfg.limits[0] = bucket_limit(tb);
     cfg.max_limiter_wait_ns = 1 * SEC;
     rs_policy *p = make_policy(&cfg);
     rs_call_state *calls[20];
     uint64_t t0 = rs_manual_clock_now(&clock_);
     int run_now = 0, queued = 0, refused = 0;
     for (int i = 0; i < 20; i++) {
-        assert_int_equal(rs_call_begin_at(p, NULL, t0, &calls[i]), RS_OK);
+        assert_int_equal(rs_call_begin_at(p, NULL, &calls[i], t0), RS_OK);
         rs_step st = rs_call_next_at(calls[i], t0);
         if (st.action == RS_STEP_RUN) {
             run_now++;
@@ -587,13 +596,13 @@ static void breaker_tripped_by_an_attempt_stops_the_retry(void **state)
     rs_breaker *br = make_breaker(1, 30 * SEC);
     rs_policy_config cfg = plain_config();
     cfg.breaker = br;
-    cfg.backoff.base_ns = 5 * SEC;
-    cfg.backoff.max_ns = 5 * SEC;
+    cfg.retry.backoff.base_ns = 5 * SEC;
+    cfg.retry.backoff.max_ns = 5 * SEC;
     cfg.timeout_ns = 3 * SEC;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_RETRY);
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_OPEN);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_OPEN);
     assert_int_equal(r.reason, RS_STOP_BREAKER);
     assert_int_equal(s.calls, 1);
     assert_int_equal(rs_manual_clock_sleep_count(&clock_), 0);
@@ -614,7 +623,7 @@ static void fn_cannot_reset_the_attempt_count(void **state)
 {
     (void)state;
     rs_policy_config cfg = plain_config();
-    cfg.max_attempts = 3;
+    cfg.retry.max_attempts = 3;
     rs_policy *p = make_policy(&cfg);
     int calls = 0;
     assert_int_equal(rs_call(p, scribbling, &calls), RS_E_EXHAUSTED);
@@ -627,7 +636,7 @@ static void sliding_window_is_waited_for(void **state)
     (void)state;
     rs_sliding_window *w = make_log_window(2, 10 * SEC);
     rs_policy_config cfg = plain_config();
-    cfg.window = w;
+    cfg.limits[0] = window_limit(w);
     cfg.max_limiter_wait_ns = 20 * SEC;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_SUCCESS);
@@ -635,7 +644,7 @@ static void sliding_window_is_waited_for(void **state)
     assert_int_equal(rs_call(p, scripted, &s), RS_OK);
     rs_manual_clock_advance(&clock_, 3 * SEC);
     assert_int_equal(rs_call(p, scripted, &s), RS_OK);
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
     /* The third waited until the first left the window. */
     assert_int_equal(s.started_ns[2] - s.started_ns[0], 10 * SEC);
     assert_int_equal(r.limiter_wait_ns, 7 * SEC);
@@ -643,7 +652,7 @@ static void sliding_window_is_waited_for(void **state)
 
     cfg.max_limiter_wait_ns = 1 * SEC;
     p = make_policy(&cfg);
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_LIMITED);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_LIMITED);
     assert_int_equal(s.calls, 3);
     rs_policy_free(p);
     rs_sliding_window_free(w);
@@ -684,20 +693,20 @@ static fake_limiter fake(int status, uint64_t wait)
     return f;
 }
 
-static void external_limiters_are_asked_in_order(void **state)
+static void limits_are_asked_in_order(void **state)
 {
     (void)state;
     rs_policy_config cfg = plain_config();
     cfg.max_limiter_wait_ns = 1 * SEC;
     fake_limiter first = fake(RS_OK, 0), second = fake(RS_OK, 300 * MS);
-    cfg.external_limiters[0] = (rs_limiter){ &fake_ops, &first };
-    cfg.external_limiters[2] = (rs_limiter){ &fake_ops, &second }; /* gaps are skipped */
+    cfg.limits[0] = requests((rs_limiter){ &fake_ops, &first });
+    cfg.limits[2] = requests((rs_limiter){ &fake_ops, &second }); /* gaps are skipped */
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_SUCCESS);
     rs_call_report r;
     uint64_t t0 = rs_manual_clock_now(&clock_);
     /* The second reserves: the call waits 300 ms, then runs without asking again. */
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
     assert_int_equal(first.asked, 1);
     assert_int_equal(second.asked, 1);
     assert_int_equal(first.last_units, 1);
@@ -715,14 +724,14 @@ static void external_limiters_are_asked_in_order(void **state)
     p = make_policy(&cfg);
     s.calls = 0;
     t0 = rs_manual_clock_now(&clock_);
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_OK);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
     assert_int_equal(first.asked, 2);
     assert_int_equal(first.last_patience, 800 * MS);
     assert_int_equal(s.started_ns[0] - t0, 200 * MS);
     rs_policy_free(p);
 
-    /* Token counting applies to external limiters too. */
-    cfg.limiter_counts_tokens = true;
+    /* A limit may count tokens instead of requests. */
+    cfg.limits[0].units = RS_UNITS_TOKENS;
     cfg.token_estimate = 42;
     first = fake(RS_OK, 0);
     p = make_policy(&cfg);
@@ -731,14 +740,14 @@ static void external_limiters_are_asked_in_order(void **state)
     rs_policy_free(p);
 }
 
-static void external_limiter_refusals(void **state)
+static void limit_refusals(void **state)
 {
     (void)state;
     rs_policy_config cfg = plain_config();
     cfg.max_limiter_wait_ns = 1 * SEC;
     fake_limiter first, second = fake(RS_OK, 0);
-    cfg.external_limiters[0] = (rs_limiter){ &fake_ops, &first };
-    cfg.external_limiters[1] = (rs_limiter){ &fake_ops, &second };
+    cfg.limits[0] = requests((rs_limiter){ &fake_ops, &first });
+    cfg.limits[1] = requests((rs_limiter){ &fake_ops, &second });
     static const struct {
         int answer;
         uint64_t wait;
@@ -759,7 +768,7 @@ static void external_limiter_refusals(void **state)
         script s = always(RS_SUCCESS);
         rs_call_report r;
         uint64_t sleeps = rs_manual_clock_sleep_count(&clock_);
-        assert_int_equal(rs_call_ex(p, scripted, &s, &r), cases[i].status);
+        assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), cases[i].status);
         assert_int_equal(r.reason, cases[i].reason);
         assert_int_equal(s.calls, 0);
         assert_int_equal(first.asked, 1);
@@ -778,7 +787,7 @@ static void external_limiter_refusals(void **state)
     rs_policy_free(forever);
 
     rs_limiter_ops broken = { NULL, "broken", NULL, false, NULL };
-    cfg.external_limiters[3] = (rs_limiter){ &broken, NULL };
+    cfg.limits[3] = requests((rs_limiter){ &broken, NULL });
     rs_policy *p = (rs_policy *)0x1;
     assert_int_equal(rs_policy_new(&cfg, NULL, &p), RS_E_INVAL);
     assert_ptr_equal(p, (rs_policy *)0x1);
@@ -800,12 +809,12 @@ static void budget_refusal_never_calls_fn(void **state)
     (void)state;
     rs_budget *b = make_budget(1000, 400);
     rs_policy_config cfg = plain_config();
-    cfg.budget = b;
+    cfg.account = rs_budget_account(b);
     cfg.token_estimate = 500; /* over the per-request cap */
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_SUCCESS);
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_BUDGET);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_BUDGET);
     assert_int_equal(s.calls, 0);
     assert_int_equal(r.reason, RS_STOP_BUDGET);
     assert_true(rs_stop_reason_is_local(r.reason));
@@ -822,7 +831,7 @@ static void tokens_used_are_committed(void **state)
     (void)state;
     rs_budget *b = make_budget(1000, 1000);
     rs_policy_config cfg = plain_config();
-    cfg.budget = b;
+    cfg.account = rs_budget_account(b);
     cfg.token_estimate = 500;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_SUCCESS);
@@ -847,7 +856,7 @@ static void tokens_used_are_committed(void **state)
 
     /* A per-call budget (a user's own) is charged instead of the policy's. */
     rs_budget *user = make_budget(5000, 5000);
-    opts.budget = user;
+    opts.account = rs_budget_account(user);
     s.tokens_used = 650;
     assert_int_equal(rs_call_with(p, &opts, scripted, &s, NULL), RS_OK);
     assert_int_equal(rs_budget_remaining(user), 4350);
@@ -914,17 +923,17 @@ static void accounts_are_charged_like_budgets(void **state)
     /* A refusing or failing backend: fn never runs, the status says why. */
     f.answer = RS_E_BUDGET;
     rs_call_report r;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_BUDGET);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_BUDGET);
     assert_int_equal(r.reason, RS_STOP_BUDGET);
     f.answer = RS_E_IO;
-    assert_int_equal(rs_call_ex(p, scripted, &s, &r), RS_E_IO);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_IO);
     assert_int_equal(r.reason, RS_STOP_BUDGET);
     assert_int_equal(s.calls, 1);
 
     /* A per-call account wins over the policy's. */
     fake_account mine;
     memset(&mine, 0, sizeof mine);
-    rs_call_options opts = { .token_estimate = 10, .timeout_ns = 0, .budget = NULL,
+    rs_call_options opts = { .token_estimate = 10, .timeout_ns = 0,
                              .account = { &account_ops, &mine } };
     f.answer = RS_E_BUDGET;
     assert_int_equal(rs_call_with(p, &opts, scripted, &s, NULL), RS_OK);
@@ -932,13 +941,15 @@ static void accounts_are_charged_like_budgets(void **state)
     assert_int_equal(mine.committed, 120);
     rs_policy_free(p);
 
-    /* Both a budget and an account is ambiguous. */
-    rs_budget *b = make_budget(100, 100);
-    cfg.budget = b;
+    /* An account without a reserve operation cannot charge anything. */
+    static const rs_account_ops no_reserve = { NULL, account_commit, account_cancel, "broken",
+                                               NULL };
+    cfg.account = (rs_account){ &no_reserve, &f };
     p = (rs_policy *)0x1;
     assert_int_equal(rs_policy_new(&cfg, NULL, &p), RS_E_INVAL);
     assert_ptr_equal(p, (rs_policy *)0x1);
-    rs_budget_free(b);
+    assert_string_equal(rs_last_error(),
+                        "rs_policy_config.account: the account has no reserve operation");
 }
 
 /* A limiter refusal after the budget reserved must give the tokens back. */
@@ -949,7 +960,7 @@ static void refusals_cancel_the_budget_reservation(void **state)
     rs_breaker *br = make_breaker(1, 30 * SEC);
     rs_breaker_force(br, RS_BREAKER_FORCED_OPEN);
     rs_policy_config cfg = plain_config();
-    cfg.budget = b;
+    cfg.account = rs_budget_account(b);
     cfg.breaker = br;
     cfg.token_estimate = 300;
     rs_policy *p = make_policy(&cfg);
@@ -967,21 +978,21 @@ static void retry_budget_drains_and_refills(void **state)
 {
     (void)state;
     rs_policy_config cfg = plain_config();
-    cfg.max_attempts = 3;
-    cfg.retry_ratio = 0.5;
-    cfg.retry_max_tokens = 10;
+    cfg.retry.max_attempts = 3;
+    cfg.retry.budget_ratio = 0.5;
+    cfg.retry.budget_max_tokens = 10;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_RETRY);
-    int limited = 0, exhausted = 0;
+    int withheld = 0;
     for (int i = 0; i < 100; i++) {
         rs_call_report r;
-        int rc = rs_call_ex(p, scripted, &s, &r);
-        if (rc == RS_E_LIMITED) {
-            assert_int_equal(r.reason, RS_STOP_RETRY_BUDGET);
-            limited++;
+        /* A withheld retry is the service's failure, not our throttling. */
+        assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_EXHAUSTED);
+        if (r.reason == RS_STOP_RETRY_BUDGET) {
+            assert_false(rs_stop_reason_is_local(r.reason));
+            withheld++;
         } else {
-            assert_int_equal(rc, RS_E_EXHAUSTED);
-            exhausted++;
+            assert_int_equal(r.reason, RS_STOP_EXHAUSTED);
         }
     }
     /* Without the budget: 300 attempts. With it (10 tokens, retry while
@@ -992,7 +1003,9 @@ static void retry_budget_drains_and_refills(void **state)
     assert_int_equal(s.calls, 3 + 2 + 98);
     rs_policy_stats st;
     rs_policy_stats_get(p, &st);
-    assert_int_equal(st.rejected_retry_budget, (uint64_t)limited);
+    assert_int_equal(st.rejected_retry_budget, (uint64_t)withheld);
+    assert_int_equal(withheld, 99);
+    assert_int_equal(st.exhausted, 100);
     assert_int_equal(st.retries, 3);
     assert_true(st.retry_tokens < 1.0);
 
@@ -1012,7 +1025,7 @@ static void retry_budget_drains_and_refills(void **state)
     rs_policy_free(p);
 
     /* Off: every call gets all its attempts. */
-    cfg.retry_ratio = 0;
+    cfg.retry.budget_ratio = 0;
     p = make_policy(&cfg);
     s = always(RS_RETRY);
     for (int i = 0; i < 20; i++) {
@@ -1022,14 +1035,50 @@ static void retry_budget_drains_and_refills(void **state)
     rs_policy_free(p);
 }
 
+/* A 429 (caller_fault: over quota, the service is healthy) neither spends
+ * the retry budget nor is refused by it: it waits for its Retry-After and
+ * gets every attempt the policy promises. */
+static void retry_budget_leaves_caller_faults_alone(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.retry.max_attempts = 4;
+    cfg.retry.budget_ratio = 0.1;
+    cfg.retry.budget_max_tokens = 2; /* one failure away from withholding */
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    s.caller_fault = true;
+    s.retry_after_ns = 1 * SEC;
+    for (int i = 0; i < 10; i++) {
+        rs_call_report r;
+        assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_EXHAUSTED);
+        assert_int_equal(r.reason, RS_STOP_EXHAUSTED);
+        assert_int_equal(r.attempts, 4);
+        assert_int_equal(r.retries, 3);
+    }
+    rs_policy_stats st;
+    rs_policy_stats_get(p, &st);
+    assert_true(st.retry_tokens == 2.0);
+    assert_int_equal(st.rejected_retry_budget, 0);
+
+    /* The service's own failures still spend it: the first retry of a 503
+     * is withheld once the budget is at half. */
+    s.caller_fault = false;
+    rs_call_report r;
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_EXHAUSTED);
+    assert_int_equal(r.reason, RS_STOP_RETRY_BUDGET);
+    assert_int_equal(r.attempts, 1);
+    rs_policy_free(p);
+}
+
 /* A small ratio still refills: the budget counts millionths of a token. */
 static void small_retry_ratios_refill(void **state)
 {
     (void)state;
     rs_policy_config cfg = plain_config();
-    cfg.max_attempts = 2;
-    cfg.retry_ratio = 0.0005;
-    cfg.retry_max_tokens = 10;
+    cfg.retry.max_attempts = 2;
+    cfg.retry.budget_ratio = 0.0005;
+    cfg.retry.budget_max_tokens = 10;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_RETRY);
     for (int i = 0; i < 10; i++) {
@@ -1066,11 +1115,11 @@ static delay_log jittered_delays(uint64_t seed)
     delay_log log;
     memset(&log, 0, sizeof log);
     rs_policy_config cfg = plain_config();
-    cfg.backoff.jitter = RS_JITTER_FULL;
-    cfg.backoff.seed = seed;
-    cfg.max_attempts = 6;
-    cfg.on_retry = log_delay;
-    cfg.hook_ctx = &log;
+    cfg.retry.backoff.jitter = RS_JITTER_FULL;
+    cfg.retry.backoff.seed = seed;
+    cfg.retry.max_attempts = 6;
+    cfg.hooks.on_retry = log_delay;
+    cfg.hooks.ctx = &log;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_RETRY);
     assert_int_equal(rs_call(p, scripted, &s), RS_E_EXHAUSTED);
@@ -1099,6 +1148,7 @@ typedef struct hook_log {
     uint64_t retry_delays[8];
     int retries;
     int give_ups;
+    int last_status;
     rs_call_report last;
 } hook_log;
 
@@ -1116,6 +1166,7 @@ static void on_give_up(void *ctx, const rs_call_report *r)
 {
     hook_log *log = ctx;
     log->give_ups++;
+    log->last_status = r->status;
     log->last = *r;
 }
 
@@ -1125,10 +1176,10 @@ static void hooks_see_the_right_numbers(void **state)
     hook_log log;
     memset(&log, 0, sizeof log);
     rs_policy_config cfg = plain_config();
-    cfg.max_attempts = 4;
-    cfg.on_retry = on_retry;
-    cfg.on_give_up = on_give_up;
-    cfg.hook_ctx = &log;
+    cfg.retry.max_attempts = 4;
+    cfg.hooks.on_retry = on_retry;
+    cfg.hooks.on_give_up = on_give_up;
+    cfg.hooks.ctx = &log;
     rs_policy *p = make_policy(&cfg);
     script s = always(RS_RETRY);
     assert_int_equal(rs_call(p, scripted, &s), RS_E_EXHAUSTED);
@@ -1155,7 +1206,7 @@ static void step_api_drives_the_same_logic(void **state)
     rs_policy *p = make_policy(&cfg);
     rs_call_state *c = NULL;
     uint64_t now = rs_manual_clock_now(&clock_) + 5 * SEC; /* an event loop's own time */
-    assert_int_equal(rs_call_begin_at(p, NULL, now, &c), RS_OK);
+    assert_int_equal(rs_call_begin_at(p, NULL, &c, now), RS_OK);
 
     rs_step st = rs_call_next_at(c, now);
     assert_int_equal(st.action, RS_STEP_RUN);
@@ -1200,9 +1251,9 @@ static void abandoning_settles_what_the_attempt_held(void **state)
     rs_breaker *br = make_breaker(2, 1 * SEC);
     rs_token_bucket *tb = make_bucket(1.0, 1);
     rs_policy_config cfg = plain_config();
-    cfg.budget = b;
+    cfg.account = rs_budget_account(b);
     cfg.breaker = br;
-    cfg.limiter = tb;
+    cfg.limits[0] = bucket_limit(tb);
     cfg.token_estimate = 400;
     cfg.max_limiter_wait_ns = 5 * SEC;
     rs_policy *p = make_policy(&cfg);
@@ -1247,47 +1298,94 @@ static void invalid_arguments(void **state)
 {
     (void)state;
     rs_policy_config cfg = plain_config();
+    const rs_clock *manual = rs_manual_clock_get(&clock_);
     rs_policy *p = (rs_policy *)0x1;
     assert_int_equal(rs_policy_new(NULL, NULL, &p), RS_E_INVAL);
+    assert_string_equal(rs_last_error(), "rs_policy_config: NULL");
     assert_int_equal(rs_policy_new(&cfg, NULL, NULL), RS_E_INVAL);
-    rs_policy_config bad = cfg;
-    bad.max_attempts = 0;
-    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
-    bad = cfg;
-    bad.backoff.base_ns = 0;
-    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
-    bad = cfg;
-    bad.retry_ratio = -1;
-    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
-    bad.retry_ratio = 0.5;
-    bad.retry_max_tokens = 0;
-    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
-    bad = cfg;
-    bad.retry_ratio = 1e-7; /* below one millionth of a token: would never refill */
-    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
-    /* A budget, or a limiter counting tokens, needs an estimate. */
+    assert_string_equal(rs_last_error(), "rs_policy_new: out is NULL");
+
     rs_budget *budget = make_budget(100, 100);
-    bad = cfg;
-    bad.budget = budget;
-    bad.token_estimate = 0;
-    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
+    rs_token_bucket *bucket = make_bucket(100, 100);
+    rs_breaker *breaker = make_breaker(5, 30 * SEC);
+    static const rs_limiter_ops no_acquire = { NULL, "broken", NULL, false, NULL };
+    /* Each mistake is refused, nothing is created, and rs_last_error()
+     * names the field (the start of the text is checked). */
+    for (int i = 0; i < 12; i++) {
+        rs_policy_config bad = cfg;
+        const rs_clock *clock = manual;
+        const char *field = NULL;
+        switch (i) {
+        case 0: bad.retry.max_attempts = 0; field = "rs_policy_config.retry.max_attempts: 0"; break;
+        case 1: bad.retry.backoff.base_ns = 0; field = "rs_policy_config.retry.backoff"; break;
+        case 2: bad.retry.budget_ratio = -1; field = "rs_policy_config.retry.budget_ratio: -1"; break;
+        case 3:
+            bad.retry.budget_ratio = 0.5;
+            bad.retry.budget_max_tokens = 0;
+            field = "rs_policy_config.retry.budget_max_tokens: 0";
+            break;
+        case 4: /* below one millionth of a token: would never refill */
+            bad.retry.budget_ratio = 1e-7;
+            field = "rs_policy_config.retry.budget_ratio: 1e-07";
+            break;
+        case 5: /* a budget needs an estimate */
+            bad.account = rs_budget_account(budget);
+            field = "rs_policy_config.token_estimate: 0 while an account";
+            break;
+        case 6: /* so does a limit counting tokens */
+            bad.limits[3] = tokens(rs_token_bucket_limiter(bucket));
+            field = "rs_policy_config.token_estimate: 0 while an account or a token limit";
+            break;
+        case 7:
+            bad.limits[2] = requests((rs_limiter){ &no_acquire, NULL });
+            field = "rs_policy_config.limits[2]: the limiter has no acquire operation";
+            break;
+        case 8:
+            bad.limits[1] = (rs_limit){ rs_token_bucket_limiter(bucket), (rs_units)7 };
+            field = "rs_policy_config.limits[1].units: 7 is not an rs_units";
+            break;
+        /* Modules on another clock than the policy's: they would be given
+         * the policy's time and report nonsense. */
+        case 9:
+            bad.limits[4] = bucket_limit(bucket);
+            clock = NULL;
+            field = "rs_policy_config.limits[4]: the token_bucket runs on another clock";
+            break;
+        case 10:
+            bad.breaker = breaker;
+            clock = NULL;
+            field = "rs_policy_config.breaker: runs on another clock";
+            break;
+        case 11:
+            bad.account = rs_budget_account(budget);
+            bad.token_estimate = 10;
+            clock = rs_clock_system();
+            field = "rs_policy_config.account: runs on another clock";
+            break;
+        default: break;
+        }
+        assert_int_equal(rs_policy_config_validate(&bad, clock), RS_E_INVAL);
+        assert_int_equal(strncmp(rs_last_error(), field, strlen(field)), 0);
+        assert_int_equal(rs_policy_new(&bad, clock, &p), RS_E_INVAL);
+        assert_int_equal(strncmp(rs_last_error(), field, strlen(field)), 0);
+    }
+    /* The same modules on the policy's clock are fine. */
+    rs_policy_config good = cfg;
+    good.limits[0] = bucket_limit(bucket);
+    good.breaker = breaker;
+    good.account = rs_budget_account(budget);
+    good.token_estimate = 10;
+    assert_int_equal(rs_policy_config_validate(&good, manual), RS_OK);
+    rs_breaker_free(breaker);
+    rs_token_bucket_free(bucket);
     rs_budget_free(budget);
-    bad = cfg;
-    bad.limiter_counts_tokens = true;
-    bad.token_estimate = 0;
-    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
-    rs_token_bucket *tokens = make_bucket(100, 100);
-    bad = cfg;
-    bad.token_limiter = tokens;
-    assert_int_equal(rs_policy_new(&bad, NULL, &p), RS_E_INVAL);
-    rs_token_bucket_free(tokens);
     assert_ptr_equal(p, (rs_policy *)0x1);
 
     p = make_policy(&cfg);
     script s = always(RS_SUCCESS);
     rs_call_report r;
     memset(&r, 0xff, sizeof r);
-    assert_int_equal(rs_call_ex(p, NULL, &s, &r), RS_E_INVAL);
+    assert_int_equal(rs_call_with(p, NULL, NULL, &s, &r), RS_E_INVAL);
     assert_int_equal(r.status, RS_E_INVAL); /* the report is filled all the same */
     assert_int_equal(r.attempts, 0);
     assert_int_equal(rs_call(NULL, scripted, &s), RS_E_INVAL);
@@ -1307,6 +1405,76 @@ static void invalid_arguments(void **state)
     assert_false(rs_stop_reason_is_local(RS_STOP_RETRY_AFTER));
 }
 
+/* The step machine in the caller's memory: no allocation per call, the
+ * same logic, and rs_call_end leaves the memory to its owner. */
+static void call_state_in_caller_memory(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    rs_policy *p = make_policy(&cfg);
+    size_t size = rs_call_state_size();
+    assert_true(size > 0 && size <= 512);
+    _Alignas(max_align_t) unsigned char memory[512];
+    rs_call_state *c = NULL;
+    assert_int_equal(rs_call_begin_in(p, NULL, memory, size - 1, &c), RS_E_INVAL);
+    assert_non_null(strstr(rs_last_error(), "size"));
+    assert_int_equal(rs_call_begin_in(p, NULL, memory + 1, size, &c), RS_E_INVAL);
+    assert_non_null(strstr(rs_last_error(), "aligned"));
+    assert_int_equal(rs_call_begin_in(p, NULL, NULL, size, &c), RS_E_INVAL);
+    assert_null(c);
+
+    fault_alloc_install();
+    script s = always(RS_RETRY);
+    s.verdicts[1] = RS_SUCCESS;
+    s.count = 2;
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    assert_int_equal(rs_call_begin_in_at(p, NULL, memory, size, &c, t0), RS_OK);
+    assert_ptr_equal(c, (rs_call_state *)(void *)memory);
+    rs_step st = rs_call_next_at(c, t0);
+    assert_int_equal(st.action, RS_STEP_RUN);
+    st = rs_call_complete_at(c, scripted(&s, rs_call_attempt(c)), t0);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    assert_int_equal(st.wait_ns, 100 * MS);
+    st = rs_call_next_at(c, t0 + st.wait_ns);
+    assert_int_equal(st.action, RS_STEP_RUN);
+    st = rs_call_complete_at(c, scripted(&s, rs_call_attempt(c)), t0 + 100 * MS);
+    assert_int_equal(st.action, RS_STEP_DONE);
+    assert_int_equal(st.status, RS_OK);
+    rs_call_report r;
+    rs_call_end_at(c, &r, t0 + 100 * MS);
+    assert_int_equal(r.attempts, 2);
+    assert_int_equal(fault_alloc_total(), 0); /* nothing allocated, nothing freed */
+    fault_alloc_uninstall();
+    rs_policy_free(p);
+}
+
+/* A per-call account runs on the policy's clock too: a user's budget made
+ * on another clock is refused before anything is charged. */
+static void per_call_account_on_another_clock_is_refused(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    rs_policy *p = make_policy(&cfg);
+    rs_budget_config bc = RS_BUDGET_CONFIG_DEFAULT;
+    rs_budget *system_budget = NULL;
+    assert_int_equal(rs_budget_new(&bc, NULL, &system_budget), RS_OK);
+    rs_call_options opts = { .token_estimate = 10, .timeout_ns = 0,
+                             .account = rs_budget_account(system_budget) };
+    script s = always(RS_SUCCESS);
+    rs_call_report r;
+    assert_int_equal(rs_call_with(p, &opts, scripted, &s, &r), RS_E_INVAL);
+    assert_int_equal(r.status, RS_E_INVAL);
+    assert_int_equal(s.calls, 0);
+    assert_string_equal(rs_last_error(),
+                        "rs_call_options.account: runs on another clock than the policy's");
+    rs_call_state *c = (rs_call_state *)0x1;
+    assert_int_equal(rs_call_begin(p, &opts, &c), RS_E_INVAL);
+    assert_ptr_equal(c, (rs_call_state *)0x1);
+    assert_int_equal(rs_budget_remaining(system_budget), bc.max_per_window);
+    rs_budget_free(system_budget);
+    rs_policy_free(p);
+}
+
 static int create_policy(void *ctx, void **object)
 {
     (void)ctx;
@@ -1323,14 +1491,18 @@ static int create_call(void *ctx, void **object)
 
 static void destroy_call(void *object) { rs_call_end(object, NULL); }
 
+static const rs_budget_config client_budget = { 10000u, 3600000000000u, 10000u, 0u };
+
 static rs_client_config full_client_config(void)
 {
+    static rs_breaker_config client_breaker;
+    client_breaker = RS_BREAKER_CONFIG_DEFAULT;
     rs_client_config cfg = RS_CLIENT_CONFIG_DEFAULT;
-    cfg.seed = 3;
+    cfg.retry.backoff.seed = 3;
     cfg.requests_per_second = 10;
     cfg.requests_per_minute = 100;
-    cfg.failure_threshold = 5;
-    cfg.budget_per_window = 10000;
+    cfg.breaker = &client_breaker;
+    cfg.budget = &client_budget;
     cfg.token_estimate = 100;
     return cfg;
 }
@@ -1361,37 +1533,47 @@ static void client_builds_and_owns_its_modules(void **state)
 {
     (void)state;
     rs_client_config cfg = full_client_config();
-    cfg.base_delay_ns = 10 * MS;
-    cfg.failure_threshold = 2;
-    cfg.max_retries = 5;
-    cfg.retry_ratio = 0;
+    rs_breaker_config breaker = RS_BREAKER_CONFIG_DEFAULT;
+    breaker.failure_threshold = 2;
+    cfg.breaker = &breaker;
+    cfg.retry.backoff.base_ns = 10 * MS;
+    cfg.retry.max_attempts = 6;
+    cfg.retry.budget_ratio = 0;
     rs_client *c = NULL;
     assert_int_equal(rs_client_new(&cfg, rs_manual_clock_get(&clock_), &c), RS_OK);
+    breaker.failure_threshold = 99; /* the client copied its config */
     assert_non_null(rs_client_policy(c));
     assert_non_null(rs_client_breaker(c));
+    assert_non_null(rs_client_bucket(c));
+    assert_non_null(rs_client_window(c));
+    assert_non_null(rs_client_budget(c));
+    assert_null(rs_client_token_bucket(c));
     script s = always(RS_SUCCESS);
     s.tokens_used = 50;
     assert_int_equal(rs_client_call(c, scripted, &s), RS_OK);
+    assert_int_equal(rs_budget_remaining(rs_client_budget(c)), 10000 - 50);
+    assert_int_equal(rs_sliding_window_count(rs_client_window(c)), 1);
     s = always(RS_RETRY);
     rs_call_report r;
-    assert_int_equal(rs_client_call_ex(c, scripted, &s, &r), RS_E_OPEN);
+    assert_int_equal(rs_call_with(rs_client_policy(c), NULL, scripted, &s, &r), RS_E_OPEN);
     assert_int_equal(s.calls, 2); /* the breaker (threshold 2) stopped the retries */
     assert_int_equal(rs_breaker_state_get(rs_client_breaker(c)), RS_BREAKER_OPEN);
     rs_client_free(c);
 
-    /* No modules at all: a plain retry loop. */
+    /* No modules at all: a plain retry loop with the policy's defaults. */
     cfg = RS_CLIENT_CONFIG_DEFAULT;
-    cfg.seed = 1;
+    cfg.retry.backoff.seed = 1;
     assert_int_equal(rs_client_new(&cfg, rs_manual_clock_get(&clock_), &c), RS_OK);
     assert_null(rs_client_breaker(c));
+    assert_null(rs_client_bucket(c));
     s = always(RS_RETRY);
     assert_int_equal(rs_client_call(c, scripted, &s), RS_E_EXHAUSTED);
-    assert_int_equal(s.calls, 4);
+    assert_int_equal(s.calls, 3);
     rs_client_free(c);
 
     /* Tokens per second: each attempt takes its estimate from that bucket. */
     cfg = RS_CLIENT_CONFIG_DEFAULT;
-    cfg.seed = 1;
+    cfg.retry.backoff.seed = 1;
     cfg.tokens_per_second = 1000;
     cfg.token_burst = 2000;
     cfg.token_estimate = 800;
@@ -1404,39 +1586,137 @@ static void client_builds_and_owns_its_modules(void **state)
     rs_manual_clock_advance(&clock_, 400 * MS);
     assert_int_equal(rs_client_call(c, scripted, &s), RS_OK);
     rs_client_free(c);
+}
 
-    /* Invalid configurations are refused before anything is allocated. */
+/* A client can be given what a policy can hold: limits behind the
+ * interface (asked after its own), an account, hooks. */
+static void client_takes_what_a_policy_takes(void **state)
+{
+    (void)state;
+    fake_limiter shared = fake(RS_OK, 0);
+    fake_account account;
+    memset(&account, 0, sizeof account);
+    hook_log hooks;
+    memset(&hooks, 0, sizeof hooks);
+    rs_client_config cfg = RS_CLIENT_CONFIG_DEFAULT;
+    cfg.retry.backoff.seed = 1;
+    cfg.retry.backoff.jitter = RS_JITTER_NONE;
+    cfg.requests_per_second = 1;
+    cfg.burst = 1;
+    cfg.max_limiter_wait_ns = 0;
+    cfg.limits[1] = tokens((rs_limiter){ &fake_ops, &shared });
+    cfg.account = (rs_account){ &account_ops, &account };
+    cfg.token_estimate = 30;
+    cfg.hooks = (rs_policy_hooks){ on_retry, on_give_up, &hooks };
+    rs_client *c = NULL;
+    assert_int_equal(rs_client_new(&cfg, rs_manual_clock_get(&clock_), &c), RS_OK);
+    script s = always(RS_RETRY);
+    s.verdicts[1] = RS_SUCCESS;
+    s.count = 2;
+    s.tokens_used = 25;
+    /* The own bucket (1/s) is asked first: the retry waits for its token. */
+    cfg.max_limiter_wait_ns = 0;
+    assert_int_equal(rs_client_call(c, scripted, &s), RS_E_LIMITED);
+    assert_int_equal(shared.asked, 1);  /* the first attempt passed both limits */
+    assert_int_equal(shared.last_units, 30);
+    assert_int_equal(account.reserved, 60); /* two attempts reserved */
+    assert_int_equal(account.committed, 25);
+    assert_int_equal(account.cancels, 1);   /* the refused retry gave its estimate back */
+    assert_int_equal(hooks.retries, 1);
+    assert_int_equal(hooks.give_ups, 1);
+    assert_int_equal(hooks.last_status, RS_E_LIMITED);
+    rs_client_free(c);
+}
+
+static void client_refuses_mistakes_naming_the_field(void **state)
+{
+    (void)state;
+    rs_budget_config budget = client_budget;
+    rs_breaker_config breaker = RS_BREAKER_CONFIG_DEFAULT;
+    fake_account account;
+    memset(&account, 0, sizeof account);
+    static const rs_limiter_ops no_acquire = { NULL, "broken", NULL, false, NULL };
+    const rs_clock *manual = rs_manual_clock_get(&clock_);
     rs_client *none = (rs_client *)0x1;
-    rs_client_config bad[8];
-    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
-        bad[i] = full_client_config();
-    }
-    bad[0].base_delay_ns = 0;
-    bad[1].token_estimate = 0;      /* a budget that would charge nothing */
-    bad[2].retry_ratio = NAN;
-    bad[3].budget_window_ns = 0;
-    bad[4].requests_per_second = 2e9; /* finer than the bucket supports */
-    bad[5].max_retries = UINT32_MAX;
-    bad[6].token_estimate = 20000;  /* above the budget's 10,000 per window: never fits */
-    bad[7].tokens_per_second = 100;
-    bad[7].token_burst = 50; /* below the estimate of 100: every call refused */
-    fault_alloc_install();
-    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
-        assert_int_equal(rs_client_new(&bad[i], NULL, &none), RS_E_INVAL);
+    fault_alloc_install(); /* nothing may be allocated for a refused config */
+    for (int i = 0; i < 11; i++) {
+        rs_client_config cfg = full_client_config();
+        const char *field = NULL;
+        switch (i) {
+        case 0: cfg.retry.backoff.base_ns = 0; field = "rs_client_config.retry.backoff"; break;
+        case 1: cfg.token_estimate = 0; field = "rs_client_config.token_estimate: 0"; break;
+        case 2: cfg.retry.budget_ratio = NAN; field = "rs_client_config.retry.budget_ratio"; break;
+        case 3:
+            budget.window_ns = 0;
+            cfg.budget = &budget;
+            field = "rs_client_config.budget";
+            break;
+        case 4: /* finer than the bucket supports */
+            cfg.requests_per_second = 2e9;
+            field = "rs_client_config (requests_per_second, burst)";
+            break;
+        case 5: cfg.retry.max_attempts = 0; field = "rs_client_config.retry.max_attempts"; break;
+        case 6: /* above the budget's 10,000 per window: never fits */
+            cfg.token_estimate = 20000;
+            field = "rs_client_config.token_estimate: above the budget";
+            break;
+        case 7: /* a bucket smaller than the estimate: every call refused */
+            cfg.tokens_per_second = 100;
+            cfg.token_burst = 50;
+            field = "rs_client_config.token_estimate: above token_burst";
+            break;
+        case 8:
+            cfg.account = (rs_account){ &account_ops, &account };
+            field = "rs_client_config.account: set together with budget";
+            break;
+        case 9:
+            breaker.window_size = 0;
+            cfg.breaker = &breaker;
+            field = "rs_client_config.breaker";
+            break;
+        case 10:
+            cfg.limits[4] = requests((rs_limiter){ &no_acquire, NULL });
+            field = "rs_client_config.limits[4]: the limiter has no acquire operation";
+            break;
+        default: break;
+        }
+        assert_int_equal(rs_client_new(&cfg, manual, &none), RS_E_INVAL);
+        assert_int_equal(strncmp(rs_last_error(), field, strlen(field)), 0);
     }
     assert_int_equal(fault_alloc_total(), 0);
     fault_alloc_uninstall();
-    cfg = RS_CLIENT_CONFIG_DEFAULT;
-    cfg.base_delay_ns = 0;
-    assert_int_equal(rs_client_new(&cfg, NULL, &none), RS_E_INVAL);
-    cfg = RS_CLIENT_CONFIG_DEFAULT;
-    cfg.requests_per_second = -1;
-    assert_int_equal(rs_client_new(&cfg, NULL, &none), RS_E_INVAL);
     assert_int_equal(rs_client_new(NULL, NULL, &none), RS_E_INVAL);
+    assert_string_equal(rs_last_error(), "rs_client_new: cfg is NULL");
     assert_ptr_equal(none, (rs_client *)0x1);
+    script s = always(RS_SUCCESS);
     assert_int_equal(rs_client_call(NULL, scripted, &s), RS_E_INVAL);
     assert_null(rs_client_policy(NULL));
+    assert_null(rs_client_budget(NULL));
     rs_client_free(NULL);
+}
+
+/* rs_client_config and rs_policy_config share their defaults. */
+static void client_and_policy_defaults_agree(void **state)
+{
+    (void)state;
+    rs_policy_config p = RS_POLICY_CONFIG_DEFAULT;
+    rs_client_config c = RS_CLIENT_CONFIG_DEFAULT;
+    assert_memory_equal(&p.retry, &c.retry, sizeof p.retry);
+    assert_int_equal(p.timeout_ns, c.timeout_ns);
+    assert_int_equal(p.max_limiter_wait_ns, c.max_limiter_wait_ns);
+    assert_int_equal(p.token_estimate, c.token_estimate);
+    /* The defaults are safe for a fleet: the retry budget is on. */
+    assert_true(p.retry.budget_ratio > 0.0);
+    assert_int_equal(p.retry.max_attempts, 3);
+    /* The brace initializers are the same values, usable in static data. */
+    static const rs_policy_config static_policy = RS_POLICY_CONFIG_INIT;
+    static const rs_client_config static_client = RS_CLIENT_CONFIG_INIT;
+    static const rs_retry_config static_retry = RS_RETRY_CONFIG_INIT;
+    assert_memory_equal(&static_retry, &p.retry, sizeof p.retry);
+    assert_memory_equal(&static_policy.retry, &p.retry, sizeof p.retry);
+    assert_int_equal(static_policy.max_limiter_wait_ns, p.max_limiter_wait_ns);
+    assert_memory_equal(&static_client.retry, &c.retry, sizeof c.retry);
+    assert_null(static_client.breaker);
 }
 
 #if RS_TEST_THREADS
@@ -1471,12 +1751,12 @@ static void many_threads_share_one_policy(void **state)
     rs_budget *b = make_budget(UINT64_MAX / 4, 100);
     rs_token_bucket *tb = make_bucket(1e9, 1000000);
     rs_policy_config cfg = plain_config();
-    cfg.backoff.base_ns = 1000;
+    cfg.retry.backoff.base_ns = 1000;
     cfg.breaker = br;
-    cfg.budget = b;
-    cfg.limiter = tb;
+    cfg.account = rs_budget_account(b);
+    cfg.limits[0] = bucket_limit(tb);
     cfg.token_estimate = 10;
-    cfg.retry_ratio = 0.1;
+    cfg.retry.budget_ratio = 0.1;
     shared_policy = make_policy(&cfg);
     atomic_store(&shared_fn_calls, 0);
     rs_test_run_threads(4, call_many, NULL);
@@ -1484,10 +1764,11 @@ static void many_threads_share_one_policy(void **state)
     rs_policy_stats_get(shared_policy, &st);
     assert_int_equal(st.calls, 8000);
     assert_int_equal(st.attempts, atomic_load(&shared_fn_calls));
+    /* Every call ends once; a withheld retry ends it as exhausted. */
     assert_int_equal(st.successes + st.failures + st.exhausted + st.timeouts +
-                         st.rejected_limiter + st.rejected_breaker + st.rejected_budget +
-                         st.rejected_retry_budget,
+                         st.rejected_limiter + st.rejected_breaker + st.rejected_budget,
                      8000);
+    assert_true(st.rejected_retry_budget <= st.exhausted);
     assert_int_equal(st.attempts, st.calls + st.retries -
                                       (st.rejected_limiter + st.rejected_breaker +
                                        st.rejected_budget));
@@ -1518,8 +1799,8 @@ int main(void)
         cmocka_unit_test_setup(fn_cannot_reset_the_attempt_count, setup),
         cmocka_unit_test_setup(open_breaker_fails_fast_before_limiters, setup),
         cmocka_unit_test_setup(one_limiter_refusing_wastes_no_other, setup),
-        cmocka_unit_test_setup(external_limiters_are_asked_in_order, setup),
-        cmocka_unit_test_setup(external_limiter_refusals, setup),
+        cmocka_unit_test_setup(limits_are_asked_in_order, setup),
+        cmocka_unit_test_setup(limit_refusals, setup),
         cmocka_unit_test_setup(budget_refusal_never_calls_fn, setup),
         cmocka_unit_test_setup(tokens_used_are_committed, setup),
         cmocka_unit_test_setup(refusals_cancel_the_budget_reservation, setup),
@@ -1532,7 +1813,13 @@ int main(void)
         cmocka_unit_test_setup(abandoning_settles_what_the_attempt_held, setup),
         cmocka_unit_test_setup(invalid_arguments, setup),
         cmocka_unit_test_setup(allocation_failures_are_clean, setup),
+        cmocka_unit_test_setup(call_state_in_caller_memory, setup),
+        cmocka_unit_test_setup(per_call_account_on_another_clock_is_refused, setup),
+        cmocka_unit_test_setup(retry_budget_leaves_caller_faults_alone, setup),
         cmocka_unit_test_setup(client_builds_and_owns_its_modules, setup),
+        cmocka_unit_test_setup(client_takes_what_a_policy_takes, setup),
+        cmocka_unit_test_setup(client_refuses_mistakes_naming_the_field, setup),
+        cmocka_unit_test_setup(client_and_policy_defaults_agree, setup),
 #if RS_TEST_THREADS
         cmocka_unit_test_setup(many_threads_share_one_policy, setup),
 #endif

@@ -1025,7 +1025,7 @@ static void policy_holds_remote_budget_and_flag(void **state)
     rs_redis_breaker_state *flag = make_flag(r, "policy-flag", RS_REDIS_FAIL_CLOSED, NULL);
     rs_policy_config pc = RS_POLICY_CONFIG_DEFAULT;
     pc.token_estimate = 50;
-    pc.external_limiters[0] = rs_redis_breaker_state_limiter(flag);
+    pc.limits[0] = (rs_limit){ rs_redis_breaker_state_limiter(flag), RS_UNITS_REQUESTS };
     rs_policy *p = NULL;
     assert_int_equal(rs_policy_new(&pc, NULL, &p), RS_OK);
 
@@ -1861,11 +1861,11 @@ static void every_object_and_a_policy_survive_a_restart(void **state)
                                      1, NULL);
     rs_redis_breaker_state *flag = make_flag(r, "restart", RS_REDIS_FAIL_CLOSED, NULL);
     rs_policy_config pc = RS_POLICY_CONFIG_DEFAULT;
-    pc.max_attempts = 1;
+    pc.retry.max_attempts = 1;
     pc.token_estimate = 5;
-    pc.external_limiters[0] = rs_redis_breaker_state_limiter(flag);
-    pc.external_limiters[1] = rs_redis_sliding_window_limiter(w);
-    pc.external_limiters[2] = rs_redis_token_bucket_limiter(tb);
+    pc.limits[0] = (rs_limit){ rs_redis_breaker_state_limiter(flag), RS_UNITS_REQUESTS };
+    pc.limits[1] = (rs_limit){ rs_redis_sliding_window_limiter(w), RS_UNITS_REQUESTS };
+    pc.limits[2] = (rs_limit){ rs_redis_token_bucket_limiter(tb), RS_UNITS_REQUESTS };
     rs_policy *p = NULL;
     assert_int_equal(rs_policy_new(&pc, NULL, &p), RS_OK);
     rs_redis_budget_key user = { b, "user", 4 };

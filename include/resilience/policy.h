@@ -1,37 +1,45 @@
 /**
  * @file policy.h
- * @brief The composition: one call through limiter → breaker → retry.
+ * @brief The composition: one call through limits → breaker → retry.
  *
- * An #rs_policy points at modules you created (any may be NULL) and runs a
- * user function through them. Each attempt goes:
+ * An #rs_policy points at modules you created and runs a user function
+ * through them. Each attempt goes:
  *
- *     budget reserve → sliding window → token bucket → token-counting bucket
- *         → external limiters → breaker allow → fn → breaker record
- *         → budget commit
+ *     open breaker fails fast → account reserve → limits, in array order
+ *         → breaker allow → fn → breaker record → account commit
  *
  * and a retryable failure waits (backoff, or the server's Retry-After) and
  * starts the next attempt, until success, a permanent failure, the attempt
- * limit, the deadline, or a local refusal. See docs/composition.md.
+ * limit, the retry budget, the deadline, or a local refusal. See
+ * docs/composition.md.
  *
- * Two drivers share one retry logic: rs_call() blocks, sleeping on the
- * policy's clock; the step API (rs_call_begin() / rs_call_next() /
- * rs_call_complete() / rs_call_end()) never sleeps and lets an event loop
- * run the waits on its own timers. rs_call() is implemented on the step
- * machine.
+ * The limits are one ordered list of #rs_limit: any limiter behind the
+ * rs_limiter interface (a local token bucket or sliding window, a
+ * shared-memory or Redis one, your own), each charged one unit per attempt
+ * or the attempt's token estimate. Budgets plug in as one #rs_account.
  *
- * An #rs_client owns a complete set of modules built from one flat config.
+ * Two blocking calls on a policy: rs_call() and rs_call_with() (per-call
+ * options and a report). They run the non-blocking step machine
+ * (rs_call_begin() / rs_call_next() / rs_call_complete() / rs_call_end()),
+ * which never sleeps and lets an event loop run the waits on its own
+ * timers; its call state can live in memory the caller provides.
+ *
+ * An #rs_client owns a complete set of modules built from one flat config,
+ * with the policy's defaults, and can be given everything a policy can
+ * hold.
  */
 #ifndef RESILIENCE_POLICY_H
 #define RESILIENCE_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "resilience/account.h"
 #include "resilience/backoff.h"
 #include "resilience/breaker.h"
 #include "resilience/budget.h"
 #include "resilience/clock.h"
-#include "resilience/account.h"
 #include "resilience/common.h"
 #include "resilience/limiter.h"
 #include "resilience/sliding_window.h"
@@ -59,9 +67,10 @@ typedef struct rs_attempt {
     uint64_t retry_after_ns; /**< out: the server's Retry-After as a duration, 0 = none */
     uint64_t tokens_used;    /**< out: tokens really consumed, committed to the budget */
     int error;               /**< out: the caller's own error code, reported back */
-    /** out: the failure was the caller's fault (e.g. a 400 for bad input), not
-        the service's: the breaker neither counts it as a failure nor as a
-        success (its permit is released). */
+    /** out: the failure was the caller's fault, not the service's: over
+        quota (429) or a bad request (400). The breaker neither counts it as
+        a failure nor as a success (its permit is released), and the retry
+        budget neither spends on it nor withholds its retry. */
     bool caller_fault;
 } rs_attempt;
 
@@ -79,10 +88,11 @@ typedef enum rs_stop_reason {
     RS_STOP_FAILED = 2,      /**< fn failed permanently (RS_FAIL) */
     RS_STOP_EXHAUSTED = 3,   /**< max_attempts used, the last one retryable */
     RS_STOP_TIMEOUT = 4,     /**< the deadline passed, or the next wait would cross it */
-    RS_STOP_LIMITER = 5,     /**< local: a limiter (bucket, window, external) refused or failed */
+    RS_STOP_LIMITER = 5,     /**< local: a limit refused, or failed (RS_E_IO, RS_E_INVAL) */
     RS_STOP_BREAKER = 6,     /**< local: the circuit breaker is open */
     RS_STOP_BUDGET = 7,      /**< local: the token budget is spent */
-    RS_STOP_RETRY_BUDGET = 8,/**< local: the policy's retry budget forbade a retry */
+    RS_STOP_RETRY_BUDGET = 8,/**< the retry budget withheld a retry: the service kept
+                                  failing across the policy's calls (RS_E_EXHAUSTED) */
     RS_STOP_RETRY_AFTER = 9, /**< the server asked to wait longer than max_retry_after_ns */
     RS_STOP_ABANDONED = 10   /**< the driver ended the call early (rs_call_end) */
 } rs_stop_reason;
@@ -102,84 +112,149 @@ typedef struct rs_call_report {
     uint64_t retry_after_ns;  /**< the last Retry-After the server gave, 0 = none */
 } rs_call_report;
 
-/** Room for external limiters in a policy. @since 0.1.0 */
-#define RS_POLICY_MAX_EXTERNAL_LIMITERS 4
-
-/** Policy configuration; start from #RS_POLICY_CONFIG_DEFAULT. @since 0.1.0 */
-typedef struct rs_policy_config {
-    rs_token_bucket *limiter;   /**< may be NULL; not owned */
-    /* (token_limiter, below, is a second bucket that counts tokens) */
-    rs_sliding_window *window;  /**< may be NULL; not owned */
-    rs_breaker *breaker;        /**< may be NULL; not owned */
-    rs_budget *budget;          /**< may be NULL; not owned */
-    uint64_t token_estimate;    /**< tokens reserved from the budget per attempt */
-    rs_backoff_config backoff;  /**< delays between attempts */
-    uint32_t max_attempts;      /**< total tries, >= 1 (default 3) */
-    uint64_t timeout_ns;        /**< whole call including waits, 0 = none */
-    uint64_t max_limiter_wait_ns; /**< longest wait for a limiter per attempt (0 = do not wait) */
-    bool honor_retry_after;     /**< a server Retry-After overrides a shorter backoff */
-    /** retry budget, shared by every call on the policy (gRPC retry
-        throttling): tokens added per successful call; 0 = off */
-    double retry_ratio;
-    void (*on_retry)(void *ctx, const rs_attempt *a, uint64_t delay_ns); /**< may be NULL */
-    void *hook_ctx;             /**< passed to the hooks */
-    /* Extensions beyond the original design: */
-    uint64_t max_retry_after_ns; /**< longest Retry-After honoured; longer ends the call (0 = no cap) */
-    double retry_max_tokens;    /**< retry budget size, > 0 when retry_ratio > 0 (default 10) */
-    /** acquire token_estimate units from the token bucket and the external
-        limiter per attempt instead of 1 (they then limit tokens per second,
-        not requests); the sliding window always counts requests */
-    bool limiter_counts_tokens;
-    /** further limiters behind the rs_limiter interface (Redis, shared
-        memory, a shared breaker flag), asked in this order after the token
-        bucket; empty slots (`.ops == NULL`) are skipped */
-    rs_limiter external_limiters[RS_POLICY_MAX_EXTERNAL_LIMITERS];
-    /** a token bucket charged token_estimate per attempt (an LLM provider's
-        tokens per second or minute), asked after `limiter`; NULL = none;
-        needs token_estimate > 0 */
-    rs_token_bucket *token_limiter;
-    /** a budget behind the rs_account interface (e.g. a Redis budget for one
-        tenant), charged instead of `budget`; `.ops == NULL` = none. Setting
-        both is #RS_E_INVAL. */
-    rs_account account;
-    void (*on_give_up)(void *ctx, const rs_call_report *report); /**< any non-OK end; may be NULL */
-} rs_policy_config;
+/** What a limit charges per attempt. @since 0.2.0 */
+typedef enum rs_units {
+    RS_UNITS_REQUESTS = 0, /**< one unit per attempt */
+    RS_UNITS_TOKENS = 1    /**< the attempt's token estimate (LLM tokens per second or minute) */
+} rs_units;
 
 /**
- * Defaults: no modules, 3 attempts, default backoff (100 ms base, 20 s cap,
- * full jitter), no timeout, limiters waited for up to 1 s, Retry-After
- * honoured up to 60 s, no retry budget.
+ * One admission check of the chain: a limiter and what it counts.
+ * `{0}` (`limiter.ops == NULL`) is an unused slot.
+ * @since 0.2.0
+ */
+typedef struct rs_limit {
+    /** rs_token_bucket_limiter(tb), rs_sliding_window_limiter(w), a
+        shared-memory or Redis limiter, a shared breaker flag, your own */
+    rs_limiter limiter;
+    rs_units units; /**< charge 1 per attempt, or the token estimate */
+} rs_limit;
+
+/** Room for limits in a policy. @since 0.2.0 */
+#define RS_POLICY_MAX_LIMITS 8
+
+/**
+ * When and how often to retry. Start from #RS_RETRY_CONFIG_DEFAULT.
+ * @since 0.2.0
+ */
+typedef struct rs_retry_config {
+    uint32_t max_attempts;       /**< total tries, >= 1 (default 3: two retries) */
+    rs_backoff_config backoff;   /**< delays between attempts (default #RS_BACKOFF_CONFIG_DEFAULT) */
+    /** never retry before the server's Retry-After (default true); a longer
+        Retry-After than the backoff delay replaces it */
+    bool honor_retry_after;
+    /** longest Retry-After honoured (default 60 s); a longer one ends the
+        call (#RS_STOP_RETRY_AFTER) rather than retry early; 0 = no cap */
+    uint64_t max_retry_after_ns;
+    /**
+     * Retry budget (gRPC A6 retry throttling), shared by every call on the
+     * policy: a token bucket of `budget_max_tokens` that starts full, loses
+     * one token per failed attempt and gains `budget_ratio` per successful
+     * call; retries are allowed only while it holds more than half. So an
+     * outage costs at most about `budget_max_tokens / 2` retries, and in
+     * steady state retries stay under `budget_ratio` per success. Attempts
+     * marked `caller_fault` (a 429: the service is healthy, we are over
+     * quota) neither spend it nor are refused by it. Default 0.1; 0 = off;
+     * else in [1e-6, 1e9].
+     */
+    double budget_ratio;
+    double budget_max_tokens;    /**< the retry budget's size, in [1, 1e9] (default 10) */
+} rs_retry_config;
+
+/** #RS_RETRY_CONFIG_DEFAULT as a brace initializer (static initializers, C++). @since 0.2.0 */
+#define RS_RETRY_CONFIG_INIT { 3u, RS_BACKOFF_CONFIG_INIT, true, 60000000000u, 0.1, 10.0 }
+
+/** Defaults: 3 attempts, #RS_BACKOFF_CONFIG_DEFAULT, Retry-After honoured up
+    to 60 s, retry budget 0.1 per success over 10 tokens. @since 0.2.0 */
+#define RS_RETRY_CONFIG_DEFAULT ((rs_retry_config)RS_RETRY_CONFIG_INIT)
+
+/**
+ * Callbacks of a policy; any may be NULL. They run on the calling thread
+ * with no library lock held, and may call into the library (not free the
+ * policy).
+ * @since 0.2.0
+ */
+typedef struct rs_policy_hooks {
+    /** a retry is scheduled after attempt @p a, in @p delay_ns */
+    void (*on_retry)(void *ctx, const rs_attempt *a, uint64_t delay_ns);
+    /** a call ends with any status but #RS_OK */
+    void (*on_give_up)(void *ctx, const rs_call_report *report);
+    void *ctx; /**< passed to both */
+} rs_policy_hooks;
+
+/**
+ * Policy configuration; start from #RS_POLICY_CONFIG_DEFAULT. The modules
+ * it points to are not owned, must outlive the policy and must run on the
+ * policy's clock.
  * @since 0.1.0
  */
-#define RS_POLICY_CONFIG_DEFAULT                                                      \
-    ((rs_policy_config){ .limiter = NULL, .window = NULL, .breaker = NULL,            \
-                         .budget = NULL, .token_estimate = 0,                        \
-                         .backoff = RS_BACKOFF_CONFIG_DEFAULT, .max_attempts = 3,    \
-                         .timeout_ns = 0, .max_limiter_wait_ns = 1000000000u,        \
-                         .honor_retry_after = true, .retry_ratio = 0.0,              \
-                         .on_retry = NULL, .hook_ctx = NULL,                         \
-                         .max_retry_after_ns = 60000000000u, .retry_max_tokens = 10.0, \
-                         .limiter_counts_tokens = false, .on_give_up = NULL })
+typedef struct rs_policy_config {
+    /** admission checks, asked in array order; empty slots are skipped */
+    rs_limit limits[RS_POLICY_MAX_LIMITS];
+    rs_breaker *breaker;         /**< NULL = none */
+    /** the budget every attempt reserves its token estimate from:
+        rs_budget_account(b), a Redis budget, your own; `{0}` = none */
+    rs_account account;
+    /** tokens per attempt: reserved from the account, charged to
+        #RS_UNITS_TOKENS limits; required (> 0) when either is set */
+    uint64_t token_estimate;
+    rs_retry_config retry;       /**< default #RS_RETRY_CONFIG_DEFAULT */
+    uint64_t timeout_ns;         /**< whole call, waits included; 0 = none */
+    /** longest wait for the limits per attempt, all of them together
+        (default 1 s); 0 = do not wait. Size it for the queue you accept:
+        N threads sharing a bucket of rate r wait up to about N / r. */
+    uint64_t max_limiter_wait_ns;
+    rs_policy_hooks hooks;       /**< default none */
+} rs_policy_config;
+
+/** #RS_POLICY_CONFIG_DEFAULT as a brace initializer (static initializers, C++). @since 0.2.0 */
+#define RS_POLICY_CONFIG_INIT                                                            \
+    { { { { NULL, NULL }, RS_UNITS_REQUESTS } }, NULL, { NULL, NULL }, 0u,               \
+      RS_RETRY_CONFIG_INIT, 0u, 1000000000u, { NULL, NULL, NULL } }
+
+/**
+ * Defaults: no limits, no breaker, no account, #RS_RETRY_CONFIG_DEFAULT (3
+ * attempts, full-jitter backoff, Retry-After up to 60 s, retry budget 0.1),
+ * no timeout, limits waited for up to 1 s, no hooks.
+ * @since 0.1.0
+ */
+#define RS_POLICY_CONFIG_DEFAULT ((rs_policy_config)RS_POLICY_CONFIG_INIT)
 
 /** Opaque policy. */
 typedef struct rs_policy rs_policy;
 
 /**
+ * Checks a policy configuration for a policy on @p clock, without creating
+ * anything.
+ *
+ * @param clock  the clock the policy would run on; NULL = the system clock.
+ * @return #RS_OK, or #RS_E_INVAL, with rs_last_error() naming the field:
+ *         @p cfg NULL; `retry.max_attempts` 0; `retry.backoff` invalid
+ *         (rs_backoff_config_validate()); `retry.budget_ratio` negative,
+ *         not finite, or positive but outside [1e-6, 1e9];
+ *         `retry.budget_max_tokens` outside [1, 1e9] while the budget is on;
+ *         a limit whose limiter has no acquire operation or whose units are
+ *         not an #rs_units; an account without a reserve operation;
+ *         `token_estimate` 0 while an account or a #RS_UNITS_TOKENS limit is
+ *         set; the breaker, a limit or the account running on another clock
+ *         than @p clock (rs_breaker_clock(), rs_limiter_clock(),
+ *         rs_account_clock()).
+ * @note Thread-safe.
+ * @since 0.2.0
+ */
+RS_API int rs_policy_config_validate(const rs_policy_config *cfg, const rs_clock *clock);
+
+/**
  * Creates a policy.
  *
- * @param cfg    copied; the modules it points to are not owned and must
- *               outlive the policy. Give them the same clock as the policy:
- *               the policy passes its own time to them.
- * @param clock  time source for deadlines and waits; NULL = system clock.
+ * @param cfg    validated as rs_policy_config_validate(); copied. The
+ *               modules it points to are not owned and must outlive the
+ *               policy.
+ * @param clock  time source for deadlines, waits and the modules (they must
+ *               run on it); NULL = system clock.
  * @param out    receives the policy; untouched on error.
- * @return #RS_OK; #RS_E_INVAL when @p cfg or @p out is NULL, max_attempts
- *         is 0, the backoff config is invalid (rs_backoff_config_validate),
- *         retry_ratio is negative, NaN or infinite, or positive but below
- *         1e-6 or above 1e9, retry_ratio > 0 with retry_max_tokens not in
- *         [1, 1e9], both `budget` and `account` are set, token_estimate is 0
- *         while a budget, an account, `token_limiter` or
- *         `limiter_counts_tokens` would charge it, or an external limiter or
- *         the account has no operations; #RS_E_NOMEM.
+ * @return #RS_OK; #RS_E_INVAL (as rs_policy_config_validate(), or @p out
+ *         NULL); #RS_E_NOMEM.
  * @since 0.1.0
  */
 RS_API int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy **out);
@@ -192,17 +267,18 @@ RS_API void rs_policy_free(rs_policy *p);
  * backoff and limiter waits.
  *
  * @return #RS_OK (fn succeeded); #RS_E_FAILED (fn said RS_FAIL);
- *         #RS_E_EXHAUSTED (every attempt failed retryably, or the server's
- *         Retry-After exceeded max_retry_after_ns); #RS_E_TIMEOUT (the
- *         deadline passed, or the next wait would cross it: returned at once,
- *         never after sleeping in vain); local refusals, where fn did not run
- *         (again): #RS_E_LIMITED (a limiter would need to wait longer than
- *         max_limiter_wait_ns, or the retry budget forbade a retry),
- *         #RS_E_OPEN (the breaker, or a shared breaker flag, is open; never
- *         retried), #RS_E_BUDGET (the token budget refused); #RS_E_IO (a
- *         remote limiter or budget failed and its failure policy is to
- *         refuse); #RS_E_INVAL (NULL @p p or @p fn, or a
- *         request that can never be granted, e.g. more tokens than the
+ *         #RS_E_EXHAUSTED (every attempt failed retryably, the retry budget
+ *         withheld a retry, or the server's Retry-After exceeded
+ *         `retry.max_retry_after_ns`); #RS_E_TIMEOUT (the deadline passed,
+ *         or the next wait would cross it: returned at once, never after
+ *         sleeping in vain); local refusals, where fn did not run (again):
+ *         #RS_E_LIMITED (a limit would need to wait longer than
+ *         max_limiter_wait_ns or past the deadline), #RS_E_OPEN (the
+ *         breaker, or a shared breaker flag, is open; never retried),
+ *         #RS_E_BUDGET (the account refused); #RS_E_IO (a remote limit or
+ *         account failed and its failure policy is to refuse;
+ *         rs_last_error() says why); #RS_E_INVAL (NULL @p p or @p fn, or a
+ *         request that can never be granted, e.g. more tokens than a
  *         bucket's burst).
  * @note Thread-safe: one policy serves many threads at once. Does not
  *       allocate.
@@ -210,31 +286,24 @@ RS_API void rs_policy_free(rs_policy *p);
  */
 RS_API int rs_call(rs_policy *p, rs_fn fn, void *ctx);
 
-/**
- * rs_call() that also fills @p report (may be NULL): attempts, waits, the
- * last `attempt->error`, why the call stopped. Returns what rs_call()
- * returns (and the report is filled for every status, #RS_E_INVAL too).
- * @note Thread-safe, like rs_call().
- * @since 0.1.0
- */
-RS_API int rs_call_ex(rs_policy *p, rs_fn fn, void *ctx, rs_call_report *report);
-
-/** Per-call overrides of the policy's settings. @since 0.1.0 */
+/** Per-call overrides of the policy's settings; zero = the policy's. @since 0.1.0 */
 typedef struct rs_call_options {
-    uint64_t token_estimate; /**< tokens to reserve per attempt; 0 = the policy's */
+    uint64_t token_estimate; /**< tokens per attempt; 0 = the policy's */
     uint64_t timeout_ns;     /**< this call's timeout; 0 = the policy's */
-    /** this call's budget instead of the policy's (e.g. the caller's own from
-        rs_budget_registry_get(), held until the call ends); NULL = the policy's */
-    rs_budget *budget;
-    /** this call's budget behind the rs_account interface (e.g.
-        rs_redis_budget_account() for the calling user); wins over `budget`;
-        `.ops == NULL` = none */
+    /** this call's budget instead of the policy's account (e.g. the
+        caller's own: rs_budget_account(rs_budget_registry_get(...)), or
+        rs_redis_budget_account() for the calling user); must run on the
+        policy's clock; `{0}` = the policy's */
     rs_account account;
 } rs_call_options;
 
 /**
- * rs_call_ex() with per-call options (@p opts may be NULL): this call's
- * token estimate, timeout and budget. Same statuses as rs_call().
+ * rs_call() with per-call options (@p opts may be NULL) and a report of
+ * what happened (@p report may be NULL): attempts, waits, the last
+ * `attempt->error`, why the call stopped. Same statuses as rs_call();
+ * #RS_E_INVAL also for an options account on another clock than the
+ * policy's (rs_last_error() says so). The report is filled for every
+ * status, #RS_E_INVAL too.
  * @note Thread-safe, like rs_call().
  * @since 0.1.0
  */
@@ -275,7 +344,8 @@ typedef struct rs_call_state rs_call_state;
  *
  * @param opts  may be NULL.
  * @param out   receives the state (allocated); release it with rs_call_end().
- * @return #RS_OK, #RS_E_INVAL (NULL @p p or @p out), #RS_E_NOMEM.
+ * @return #RS_OK; #RS_E_INVAL (NULL @p p or @p out, or an options account
+ *         on another clock than the policy's); #RS_E_NOMEM.
  * @note Each state belongs to one driver at a time: the functions taking an
  *       rs_call_state must not run concurrently on the same state. Many
  *       states may run on one policy concurrently.
@@ -284,12 +354,39 @@ typedef struct rs_call_state rs_call_state;
 RS_API int rs_call_begin(rs_policy *p, const rs_call_options *opts, rs_call_state **out);
 
 /**
- * rs_call_begin() at an explicit time on the policy's clock (for example an
- * event loop's cached time): the deadline counts from @p now_ns.
- * @since 0.1.0
+ * rs_call_begin() at an explicit time @p now_ns on the policy's clock (for
+ * example an event loop's cached time): the deadline counts from it.
+ * @since 0.1.0 (0.2.0: @p now_ns moved last, as in every `_at` function)
  */
-RS_API int rs_call_begin_at(rs_policy *p, const rs_call_options *opts, uint64_t now_ns,
-                            rs_call_state **out);
+RS_API int rs_call_begin_at(rs_policy *p, const rs_call_options *opts, rs_call_state **out,
+                            uint64_t now_ns);
+
+/**
+ * Bytes of memory a call state needs, for rs_call_begin_in(): an event
+ * loop that keeps the state inside its own request object makes no
+ * allocation per call.
+ * @note Thread-safe; constant for one build of the library.
+ * @since 0.2.0
+ */
+RS_API size_t rs_call_state_size(void);
+
+/**
+ * rs_call_begin() in memory the caller provides instead of an allocation:
+ * @p memory holds @p size bytes, at least rs_call_state_size(), aligned
+ * for any object (as malloc's), and stays untouched by the caller until
+ * rs_call_end(), which does not free it.
+ *
+ * @return #RS_OK; #RS_E_INVAL (NULL @p p, @p memory or @p out, @p size too
+ *         small, @p memory misaligned, or an options account on another
+ *         clock than the policy's). Never allocates.
+ * @since 0.2.0
+ */
+RS_API int rs_call_begin_in(rs_policy *p, const rs_call_options *opts, void *memory,
+                            size_t size, rs_call_state **out);
+
+/** rs_call_begin_in() at an explicit time @p now_ns. @since 0.2.0 */
+RS_API int rs_call_begin_in_at(rs_policy *p, const rs_call_options *opts, void *memory,
+                               size_t size, rs_call_state **out, uint64_t now_ns);
 
 /**
  * What to do now: at the start, and after a RS_STEP_WAIT timer fired. A
@@ -324,8 +421,9 @@ RS_API rs_step rs_call_complete(rs_call_state *c, rs_verdict verdict);
 RS_API rs_step rs_call_complete_at(rs_call_state *c, rs_verdict verdict, uint64_t now_ns);
 
 /**
- * Finishes a call and frees its state; fills @p report (may be NULL). A call
- * not yet done is abandoned: a running attempt's breaker permit is released
+ * Finishes a call and frees its state (memory given to rs_call_begin_in()
+ * is left to its owner); fills @p report (may be NULL). A call not yet
+ * done is abandoned: a running attempt's breaker permit is released
  * and its budget reservation cancelled, and the report says
  * RS_STOP_ABANDONED with status #RS_E_TIMEOUT. NULL is ignored.
  * @since 0.1.0
@@ -342,14 +440,14 @@ typedef struct rs_policy_stats {
     uint64_t calls;                 /**< calls started */
     uint64_t successes;             /**< calls that returned RS_OK */
     uint64_t failures;              /**< calls that returned RS_E_FAILED */
-    uint64_t exhausted;             /**< calls that returned RS_E_EXHAUSTED */
+    uint64_t exhausted;             /**< calls that returned RS_E_EXHAUSTED (retry budget included) */
     uint64_t timeouts;              /**< calls that returned RS_E_TIMEOUT */
     uint64_t attempts;              /**< times fn ran */
     uint64_t retries;               /**< retries scheduled (the wait before another attempt began) */
-    uint64_t rejected_limiter;      /**< calls stopped by the token bucket or window */
-    uint64_t rejected_breaker;      /**< calls stopped by an open breaker */
-    uint64_t rejected_budget;       /**< calls stopped by the token budget */
-    uint64_t rejected_retry_budget; /**< retries the retry budget forbade */
+    uint64_t rejected_limiter;      /**< calls stopped by a limit */
+    uint64_t rejected_breaker;      /**< calls stopped by an open breaker (or shared flag) */
+    uint64_t rejected_budget;       /**< calls stopped by the account */
+    uint64_t rejected_retry_budget; /**< calls whose retry the retry budget withheld */
     double retry_tokens;            /**< retry budget tokens now (0 when off) */
 } rs_policy_stats;
 
@@ -364,99 +462,112 @@ RS_API void rs_policy_stats_get(rs_policy *p, rs_policy_stats *out);
 RS_API const char *rs_stop_reason_name(rs_stop_reason reason);
 
 /**
- * True when the call was stopped by this process's own protection (limiter,
- * breaker, budget, retry budget), not by the remote service.
+ * True when the call was stopped by this process's own protection before
+ * the service was asked (a limit, the breaker, the budget), not by the
+ * remote service. #RS_STOP_RETRY_BUDGET is not local: the budget withholds
+ * retries because the service kept failing.
  * @since 0.1.0
  */
 RS_API bool rs_stop_reason_is_local(rs_stop_reason reason);
 
 /* ---- rs_client: a policy that owns its modules ----------------------------- */
 
+/** Room for limits given to a client, asked after its own. @since 0.2.0 */
+#define RS_CLIENT_MAX_LIMITS 5
+
 /**
- * Flat configuration of an #rs_client; every module is optional (0
- * disables it). Start from #RS_CLIENT_CONFIG_DEFAULT.
+ * Flat configuration of an #rs_client; start from #RS_CLIENT_CONFIG_DEFAULT.
+ * The first group names the modules the client creates and owns (each 0 or
+ * NULL = none); the second what it is given (not owned, as in a policy);
+ * the rest is shared with #rs_policy_config, with the same defaults.
  * @since 0.1.0
  */
 typedef struct rs_client_config {
-    /* retry */
-    uint32_t max_retries;         /**< retries after the first try (default 3) */
-    uint64_t base_delay_ns;       /**< first backoff delay (default 100 ms) */
-    uint64_t max_delay_ns;        /**< backoff cap (default 20 s) */
-    rs_jitter jitter;             /**< default RS_JITTER_FULL */
-    uint64_t seed;                /**< jitter seed, 0 = from the OS */
-    uint64_t timeout_ns;          /**< whole call, 0 = none */
-    bool honor_retry_after;       /**< default true */
-    uint64_t max_retry_after_ns;  /**< default 60 s */
-    double retry_ratio;           /**< retry budget: retries per success (default 0.1), 0 = off */
-    /* rate limits */
-    double requests_per_second;   /**< token bucket, 0 = none */
-    uint64_t burst;               /**< token bucket capacity (0 = max(1, requests_per_second)) */
-    double tokens_per_second;     /**< a bucket of LLM tokens charged token_estimate per attempt, 0 = none */
-    uint64_t token_burst;         /**< its capacity (0 = max(1, tokens_per_second)) */
-    uint64_t requests_per_minute; /**< exact sliding-window log over 60 s, 0 = none */
-    uint64_t max_limiter_wait_ns; /**< default 1 s */
-    /* circuit breaker */
-    uint32_t failure_threshold;   /**< consecutive failures that open, 0 = no breaker */
-    uint64_t recovery_timeout_ns; /**< open duration before a probe (default 30 s) */
-    /* token budget */
-    uint64_t budget_per_window;   /**< tokens per window, 0 = no budget */
-    uint64_t budget_window_ns;    /**< default 1 hour */
-    uint64_t budget_max_per_request; /**< 0 = budget_per_window */
-    uint64_t token_estimate;      /**< tokens reserved per attempt */
+    /* Created and owned by the client, all on its clock: */
+    double requests_per_second;      /**< token bucket of requests, 0 = none */
+    uint64_t burst;                  /**< its capacity; 0 = max(1, ceil(requests_per_second)) */
+    /** token bucket charged `token_estimate` per attempt (a provider's LLM
+        tokens per second), 0 = none */
+    double tokens_per_second;
+    uint64_t token_burst;            /**< its capacity; 0 = max(1, ceil(tokens_per_second)) */
+    uint64_t requests_per_minute;    /**< exact sliding-window log over 60 s, 0 = none */
+    const rs_breaker_config *breaker; /**< a breaker with this config (copied); NULL = none */
+    const rs_budget_config *budget;  /**< a token budget with this config (copied); NULL = none */
+    /* Given (not owned), as in rs_policy_config: */
+    /** asked after the client's own limiters (window, bucket, token bucket),
+        in array order: Redis or shared-memory limits, a shared breaker flag */
+    rs_limit limits[RS_CLIENT_MAX_LIMITS];
+    /** an account charged instead of an own budget (setting both is
+        #RS_E_INVAL); `{0}` = none */
+    rs_account account;
+    /* Shared with rs_policy_config: */
+    uint64_t token_estimate;         /**< tokens per attempt; required with a budget,
+                                          an account or token limits */
+    rs_retry_config retry;           /**< default #RS_RETRY_CONFIG_DEFAULT */
+    uint64_t timeout_ns;             /**< whole call, 0 = none */
+    uint64_t max_limiter_wait_ns;    /**< default 1 s */
+    rs_policy_hooks hooks;           /**< default none */
 } rs_client_config;
 
-/** Defaults: 3 retries, full-jitter backoff 100 ms..20 s, Retry-After up to
-    60 s, retry budget 0.1, no limiter, no breaker, no budget. @since 0.1.0 */
-#define RS_CLIENT_CONFIG_DEFAULT                                                       \
-    ((rs_client_config){ .max_retries = 3, .base_delay_ns = 100000000u,                \
-                         .max_delay_ns = 20000000000u, .jitter = RS_JITTER_FULL,       \
-                         .seed = 0, .timeout_ns = 0, .honor_retry_after = true,        \
-                         .max_retry_after_ns = 60000000000u, .retry_ratio = 0.1,       \
-                         .requests_per_second = 0.0, .burst = 0,                       \
-                         .tokens_per_second = 0.0, .token_burst = 0,                   \
-                         .requests_per_minute = 0, .max_limiter_wait_ns = 1000000000u, \
-                         .failure_threshold = 0, .recovery_timeout_ns = 30000000000u,  \
-                         .budget_per_window = 0, .budget_window_ns = 3600000000000u,   \
-                         .budget_max_per_request = 0, .token_estimate = 0 })
+/** #RS_CLIENT_CONFIG_DEFAULT as a brace initializer (static initializers, C++). @since 0.2.0 */
+#define RS_CLIENT_CONFIG_INIT                                                             \
+    { 0.0, 0u, 0.0, 0u, 0u, NULL, NULL, { { { NULL, NULL }, RS_UNITS_REQUESTS } },        \
+      { NULL, NULL }, 0u, RS_RETRY_CONFIG_INIT, 0u, 1000000000u, { NULL, NULL, NULL } }
+
+/** Defaults: no modules, and what it shares with #RS_POLICY_CONFIG_DEFAULT
+    as there (3 attempts, full-jitter backoff, retry budget 0.1, limits
+    waited for up to 1 s). @since 0.1.0 */
+#define RS_CLIENT_CONFIG_DEFAULT ((rs_client_config)RS_CLIENT_CONFIG_INIT)
 
 /** Opaque client. */
 typedef struct rs_client rs_client;
 
 /**
- * Creates a client and the modules its config enables, all on @p clock.
+ * Creates a client, the modules its config names and its policy, all on
+ * @p clock. Everything is checked before anything is allocated.
  *
- * @return #RS_OK; #RS_E_INVAL when @p cfg or @p out is NULL, max_retries
- *         is UINT32_MAX, a budget or tokens_per_second is configured with
- *         token_estimate 0, token_estimate exceeds token_burst or the
+ * @return #RS_OK; #RS_E_INVAL, with rs_last_error() naming the field, when
+ *         @p cfg or @p out is NULL, a module config is invalid (its
+ *         validate function's rule), both `budget` and `account` are set,
+ *         `token_estimate` is 0 while a budget, an account or a token limit
+ *         would charge it, `token_estimate` exceeds `token_burst` or the
  *         budget's per-request or per-window maximum (every call would be
- *         refused), rs_policy_new() would refuse the derived policy, or any
- *         derived module config is invalid (e.g. base_delay_ns 0, base >
- *         max, a negative or too fine rate), all checked before anything is
- *         allocated; #RS_E_NOMEM (nothing leaks).
+ *         refused), or the derived policy is invalid
+ *         (rs_policy_config_validate()); #RS_E_NOMEM (nothing leaks).
  * @since 0.1.0
  */
 RS_API int rs_client_new(const rs_client_config *cfg, const rs_clock *clock, rs_client **out);
 
 /**
  * rs_call() on the client's policy: the same statuses (#RS_E_INVAL for a
- * NULL @p c or @p fn).
+ * NULL @p c or @p fn). For options or a report use rs_call_with() on
+ * rs_client_policy().
  * @note Thread-safe: one client serves many threads.
  * @since 0.1.0
  */
 RS_API int rs_client_call(rs_client *c, rs_fn fn, void *ctx);
 
-/** rs_call_ex() on the client's policy. Thread-safe. @since 0.1.0 */
-RS_API int rs_client_call_ex(rs_client *c, rs_fn fn, void *ctx, rs_call_report *report);
-
 /**
- * The client's policy, for the step API, rs_call_with() and statistics.
+ * The client's policy, for rs_call_with(), the step API and statistics.
  * Owned by the client. NULL for NULL.
  * @since 0.1.0
  */
 RS_API rs_policy *rs_client_policy(rs_client *c);
 
-/** The client's breaker, or NULL if it has none. @since 0.1.0 */
+/** The client's breaker, or NULL if it has none (or @p c is NULL). @since 0.1.0 */
 RS_API rs_breaker *rs_client_breaker(rs_client *c);
+
+/** The client's bucket of requests (`requests_per_second`), or NULL. @since 0.2.0 */
+RS_API rs_token_bucket *rs_client_bucket(rs_client *c);
+
+/** The client's bucket of tokens (`tokens_per_second`), or NULL. @since 0.2.0 */
+RS_API rs_token_bucket *rs_client_token_bucket(rs_client *c);
+
+/** The client's sliding window (`requests_per_minute`), or NULL. @since 0.2.0 */
+RS_API rs_sliding_window *rs_client_window(rs_client *c);
+
+/** The client's budget (`budget`), or NULL. @since 0.2.0 */
+RS_API rs_budget *rs_client_budget(rs_client *c);
 
 /** Frees the client and every module it owns; NULL is ignored. @since 0.1.0 */
 RS_API void rs_client_free(rs_client *c);

@@ -131,8 +131,7 @@ int rs_breaker_config_validate(const rs_breaker_config *cfg)
     if (cfg->open_backoff.base_ns != 0) {
         int status = rs_backoff_config_validate(&cfg->open_backoff);
         if (status != RS_OK) {
-            return rs__last_error_rename(status, "rs_backoff_config.",
-                                         "rs_breaker_config.open_backoff.");
+            return rs__error_nest(status, "rs_breaker_config.open_backoff");
         }
     }
     return RS_OK;

@@ -25,8 +25,8 @@ static int create_budget(void *ctx, const void *key, size_t len, void **value)
     int rc = rs_budget_new(cfg != NULL ? cfg : &r->defaults, r->clock, &b);
     if (rc == RS_E_INVAL) {
         /* The default configuration was validated at creation. */
-        return rs__last_error_rename(rc, "",
-                                     "config_for_key returned an invalid configuration: ");
+        return rs_set_last_error(rc, "config_for_key returned an invalid configuration: %s",
+                                 rs_last_error());
     }
     if (rc == RS_OK) {
         *value = b;
@@ -60,13 +60,12 @@ static int validate(const rs_budget_registry_config *cfg)
     }
     int status = rs_budget_config_validate(&cfg->budget);
     if (status != RS_OK) {
-        return rs__last_error_rename(status, "rs_budget_config.",
-                                     "rs_budget_registry_config.budget.");
+        return rs__error_nest(status, "rs_budget_registry_config.budget");
     }
     rs_registry_config rc = keys_config(cfg, NULL);
     status = rs_registry_config_validate(&rc);
     if (status != RS_OK) {
-        return rs__last_error_rename(status, "rs_registry_config.", "rs_budget_registry_config.");
+        return rs__error_nest(status, "rs_budget_registry_config");
     }
     return RS_OK;
 }
@@ -105,18 +104,18 @@ int rs_budget_registry_new(const rs_budget_config *cfg, size_t max_keys, const r
     if (out == NULL) {
         return rs_set_last_error(RS_E_INVAL, "out: NULL");
     }
-    if (cfg == NULL) {
-        return rs_set_last_error(RS_E_INVAL, "cfg: NULL");
+    /* Named as this function's arguments, not as the _ex config's fields. */
+    int status = rs_budget_config_validate(cfg);
+    if (status != RS_OK) {
+        return status;
     }
     rs_budget_registry_config rc = RS_BUDGET_REGISTRY_CONFIG_DEFAULT;
     rc.budget = *cfg;
     rc.max_keys = max_keys;
-    /* Named as this function's arguments, not as the _ex config's fields. */
-    int status = validate(&rc);
+    rs_registry_config keys = keys_config(&rc, NULL);
+    status = rs_registry_config_validate(&keys);
     if (status != RS_OK) {
-        status = rs__last_error_rename(status, "rs_budget_registry_config.budget.",
-                                       "rs_budget_config.");
-        return rs__last_error_rename(status, "rs_budget_registry_config.", "");
+        return rs__error_nest(status, "");
     }
     return rs_budget_registry_new_ex(&rc, clock, out);
 }

@@ -5,6 +5,7 @@
 #include "core/error.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,11 +36,20 @@ int rs_set_last_error(int status, const char *format, ...)
     return status;
 }
 
-int rs__last_error_rename(int status, const char *from, const char *to)
+int rs__error_nest(int status, const char *outer)
 {
-    size_t from_len = strlen(from);
-    if (strncmp(last_error, from, from_len) != 0) {
-        return status;
+    /* "rs_x_config.field: why" or "rs_x_config: why": keep from the first
+     * '.' or ':' that ends the leading name. */
+    const char *inner = last_error;
+    size_t name_len = strspn(inner, "abcdefghijklmnopqrstuvwxyz0123456789_");
+    bool named = strncmp(inner, "rs_", 3) == 0 &&
+                 (inner[name_len] == '.' || inner[name_len] == ':');
+    if (!named) {
+        return outer[0] == '\0' ? status : rs_set_last_error(status, "%s: %s", outer, inner);
     }
-    return rs_set_last_error(status, "%s%s", to, last_error + from_len);
+    if (outer[0] == '\0') {
+        return inner[name_len] == '.' ? rs_set_last_error(status, "%s", inner + name_len + 1)
+                                      : status;
+    }
+    return rs_set_last_error(status, "%s%s", outer, inner + name_len);
 }

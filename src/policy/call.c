@@ -1,6 +1,8 @@
 /* The step machine of one call, and its two drivers: the public step API
  * for event loops and the blocking rs_call(). There is one retry logic:
  * rs_call() is a loop over the same next/complete functions. */
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -10,6 +12,25 @@
 static rs_step step_run(void) { return (rs_step){ RS_STEP_RUN, 0, RS_OK }; }
 
 static rs_step step_done(int status) { return (rs_step){ RS_STEP_DONE, 0, status }; }
+
+/* A per-call account is charged at the policy's time, so it must run on
+ * the policy's clock, as the policy's own modules must. */
+static int check_options(const rs_policy *p, const rs_call_options *opts)
+{
+    if (opts == NULL || opts->account.ops == NULL) {
+        return RS_OK;
+    }
+    if (opts->account.ops->reserve == NULL) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_call_options.account: the account has no reserve operation");
+    }
+    const rs_clock *account_clock = rs_account_clock(&opts->account);
+    if (account_clock != NULL && account_clock != p->clock) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_call_options.account: runs on another clock than the policy's");
+    }
+    return RS_OK;
+}
 
 static void call_init(rs_call_state *c, rs_policy *p, const rs_call_options *opts,
                       uint64_t now_ns)
@@ -27,8 +48,6 @@ static void call_init(rs_call_state *c, rs_policy *p, const rs_call_options *opt
         c->token_estimate = opts->token_estimate != 0 ? opts->token_estimate : c->token_estimate;
         if (opts->account.ops != NULL) {
             c->account = opts->account;
-        } else if (opts->budget != NULL) {
-            c->account = rs_budget_account(opts->budget);
         }
     }
     c->deadline_ns = timeout != 0 ? rs__sat_add(now_ns, timeout) : 0;
@@ -49,13 +68,13 @@ static rs__atomic_u64 *counter_for(rs__policy_counters *counters, rs_stop_reason
     case RS_STOP_SUCCESS: return &counters->successes;
     case RS_STOP_FAILED: return &counters->failures;
     case RS_STOP_EXHAUSTED:
-    case RS_STOP_RETRY_AFTER: return &counters->exhausted;
+    case RS_STOP_RETRY_AFTER:
+    case RS_STOP_RETRY_BUDGET: return &counters->exhausted;
     case RS_STOP_TIMEOUT:
     case RS_STOP_ABANDONED: return &counters->timeouts;
     case RS_STOP_LIMITER: return &counters->rejected_limiter;
     case RS_STOP_BREAKER: return &counters->rejected_breaker;
     case RS_STOP_BUDGET: return &counters->rejected_budget;
-    case RS_STOP_RETRY_BUDGET: return &counters->rejected_retry_budget;
     case RS_STOP_NONE: break;
     }
     return NULL;
@@ -72,9 +91,12 @@ static rs_step finish(rs_call_state *c, int status, rs_stop_reason reason, uint6
     if (counter != NULL) {
         rs__counter_add(counter, 1);
     }
-    const rs_policy_config *cfg = &c->policy->cfg;
-    if (status != RS_OK && cfg->on_give_up != NULL) {
-        cfg->on_give_up(cfg->hook_ctx, &c->report);
+    if (reason == RS_STOP_RETRY_BUDGET) {
+        rs__counter_add(&c->policy->counters.rejected_retry_budget, 1);
+    }
+    const rs_policy_hooks *hooks = &c->policy->cfg.hooks;
+    if (status != RS_OK && hooks->on_give_up != NULL) {
+        hooks->on_give_up(hooks->ctx, &c->report);
     }
     return step_done(status);
 }
@@ -132,14 +154,14 @@ static bool admit(rs_call_state *c, uint64_t now_ns, rs_step *out)
     if (c->deadline_ns != 0 && c->limiter_until_ns > c->deadline_ns) {
         c->limiter_until_ns = c->deadline_ns;
     }
-    c->limiter_index = 0;
+    c->limit_index = 0;
     c->phase = RS__PHASE_LIMITERS;
     return true;
 }
 
-static uint64_t limiter_units(const rs_call_state *c, unsigned i)
+static uint64_t limit_units(const rs_call_state *c, unsigned i)
 {
-    return c->policy->limiter_counts_tokens[i] ? c->token_estimate : 1;
+    return c->policy->limits[i].units == RS_UNITS_TOKENS ? c->token_estimate : 1;
 }
 
 /* Before any limiter takes anything, every limiter that can tell is asked
@@ -153,9 +175,9 @@ static bool look_before_taking(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
     rs_policy *p = c->policy;
     uint64_t longest = 0, longest_unreserving = 0;
-    for (unsigned i = 0; i < p->limiter_count; i++) {
-        const rs_limiter *l = &p->limiters[i];
-        uint64_t wait = rs_limiter_wait_ns(l, limiter_units(c, i), now_ns);
+    for (unsigned i = 0; i < p->limit_count; i++) {
+        const rs_limiter *l = &p->limits[i].limiter;
+        uint64_t wait = rs_limiter_wait_ns(l, limit_units(c, i), now_ns);
         if (wait == UINT64_MAX) { /* "never" and "unknown": acquire says which */
             continue;
         }
@@ -183,16 +205,17 @@ static bool pass_limiters(rs_call_state *c, uint64_t now_ns, rs_step *out)
     rs_policy *p = c->policy;
     /* With one limiter there is nothing to protect: its own answer already
      * refuses without taking, or waits. */
-    if (c->limiter_index == 0 && p->limiter_count > 1 && !look_before_taking(c, now_ns, out)) {
+    if (c->limit_index == 0 && p->limit_count > 1 && !look_before_taking(c, now_ns, out)) {
         return false;
     }
-    while (c->limiter_index < p->limiter_count) {
-        unsigned i = c->limiter_index;
+    while (c->limit_index < p->limit_count) {
+        unsigned i = c->limit_index;
         uint64_t patience = limiter_patience(c, now_ns);
         uint64_t wait = 0;
-        int rc = rs_limiter_acquire(&p->limiters[i], limiter_units(c, i), patience, now_ns, &wait);
+        int rc = rs_limiter_acquire(&p->limits[i].limiter, limit_units(c, i), patience, now_ns,
+                                    &wait);
         if (rc == RS_OK) {
-            c->limiter_index++;
+            c->limit_index++;
             if (wait == 0) {
                 continue;
             }
@@ -204,7 +227,13 @@ static bool pass_limiters(rs_call_state *c, uint64_t now_ns, rs_step *out)
                        : wait_then(c, wait, RS__PHASE_LIMITERS, true, now_ns);
         } else if (rc == RS_E_OPEN) {
             *out = finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
-        } else { /* RS_E_INVAL (can never be granted) or RS_E_IO (backend failed) */
+        } else { /* RS_E_INVAL (can never be granted) or RS_E_IO (backend failed, said why) */
+            if (rc == RS_E_INVAL) {
+                const char *name = p->limits[i].limiter.ops->name;
+                (void)rs_set_last_error(RS_E_INVAL, "rs_call: the %s can never grant %llu units",
+                                        name != NULL ? name : "limiter",
+                                        (unsigned long long)limit_units(c, i));
+            }
             *out = finish(c, rc, RS_STOP_LIMITER, now_ns);
         }
         return false;
@@ -279,19 +308,26 @@ static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
 {
     rs_policy *p = c->policy;
     const rs_policy_config *cfg = &p->cfg;
-    if (c->attempt_number >= cfg->max_attempts) {
-        (void)rs__policy_retry_allowed_after_failure(p);
+    const rs_retry_config *retry = &cfg->retry;
+    /* An attempt the caller's own quota failed (a 429) says nothing about
+     * the service's health: the retry budget neither pays for it nor
+     * withholds its retry, which waits for the server's Retry-After. */
+    bool judged = !c->attempt.caller_fault;
+    if (c->attempt_number >= retry->max_attempts) {
+        if (judged) {
+            (void)rs__policy_retry_allowed_after_failure(p);
+        }
         return finish(c, RS_E_EXHAUSTED, RS_STOP_EXHAUSTED, now_ns);
     }
-    if (!rs__policy_retry_allowed_after_failure(p)) {
-        return finish(c, RS_E_LIMITED, RS_STOP_RETRY_BUDGET, now_ns);
+    if (judged && !rs__policy_retry_allowed_after_failure(p)) {
+        return finish(c, RS_E_EXHAUSTED, RS_STOP_RETRY_BUDGET, now_ns);
     }
-    uint64_t delay = rs_backoff_delay(&cfg->backoff, c->attempt_number, c->prev_delay_ns,
+    uint64_t delay = rs_backoff_delay(&retry->backoff, c->attempt_number, c->prev_delay_ns,
                                       rs__rng_next(&p->rng));
     c->prev_delay_ns = delay;
     uint64_t retry_after = c->attempt.retry_after_ns;
-    if (cfg->honor_retry_after && retry_after > delay) {
-        if (cfg->max_retry_after_ns != 0 && retry_after > cfg->max_retry_after_ns) {
+    if (retry->honor_retry_after && retry_after > delay) {
+        if (retry->max_retry_after_ns != 0 && retry_after > retry->max_retry_after_ns) {
             /* Retrying earlier than the server asked only earns another 429. */
             return finish(c, RS_E_EXHAUSTED, RS_STOP_RETRY_AFTER, now_ns);
         }
@@ -306,8 +342,8 @@ static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
     if (c->deadline_ns != 0 && retry_at >= c->deadline_ns) {
         return finish(c, RS_E_TIMEOUT, RS_STOP_TIMEOUT, now_ns);
     }
-    if (cfg->on_retry != NULL) {
-        cfg->on_retry(cfg->hook_ctx, &c->attempt, delay);
+    if (cfg->hooks.on_retry != NULL) {
+        cfg->hooks.on_retry(cfg->hooks.ctx, &c->attempt, delay);
     }
     c->report.retries++;
     rs__counter_add(&p->counters.retries, 1);
@@ -377,11 +413,52 @@ rs_attempt *rs_call_attempt(rs_call_state *c)
     return c != NULL ? &c->attempt : NULL;
 }
 
-int rs_call_begin_at(rs_policy *p, const rs_call_options *opts, uint64_t now_ns,
+size_t rs_call_state_size(void)
+{
+    return sizeof(rs_call_state);
+}
+
+int rs_call_begin_in_at(rs_policy *p, const rs_call_options *opts, void *memory, size_t size,
+                        rs_call_state **out, uint64_t now_ns)
+{
+    if (p == NULL || memory == NULL || out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_call_begin_in: %s is NULL",
+                                 p == NULL ? "p" : memory == NULL ? "memory" : "out");
+    }
+    if (size < sizeof(rs_call_state)) {
+        return rs_set_last_error(RS_E_INVAL, "rs_call_begin_in: size %zu, needs %zu", size,
+                                 sizeof(rs_call_state));
+    }
+    if ((uintptr_t)memory % _Alignof(max_align_t) != 0) {
+        return rs_set_last_error(RS_E_INVAL, "rs_call_begin_in: memory is not aligned to %zu",
+                                 (size_t)_Alignof(max_align_t));
+    }
+    int rc = check_options(p, opts);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    rs_call_state *c = memory;
+    call_init(c, p, opts, now_ns);
+    c->caller_memory = true;
+    *out = c;
+    return RS_OK;
+}
+
+int rs_call_begin_in(rs_policy *p, const rs_call_options *opts, void *memory, size_t size,
                      rs_call_state **out)
 {
+    return rs_call_begin_in_at(p, opts, memory, size, out, p != NULL ? rs_clock_now(p->clock) : 0);
+}
+
+int rs_call_begin_at(rs_policy *p, const rs_call_options *opts, rs_call_state **out,
+                     uint64_t now_ns)
+{
     if (p == NULL || out == NULL) {
-        return RS_E_INVAL;
+        return rs_set_last_error(RS_E_INVAL, "rs_call_begin: %s is NULL", p == NULL ? "p" : "out");
+    }
+    int rc = check_options(p, opts);
+    if (rc != RS_OK) {
+        return rc;
     }
     rs_call_state *c = rs__malloc(sizeof *c);
     if (c == NULL) {
@@ -394,7 +471,7 @@ int rs_call_begin_at(rs_policy *p, const rs_call_options *opts, uint64_t now_ns,
 
 int rs_call_begin(rs_policy *p, const rs_call_options *opts, rs_call_state **out)
 {
-    return rs_call_begin_at(p, opts, p != NULL ? rs_clock_now(p->clock) : 0, out);
+    return rs_call_begin_at(p, opts, out, p != NULL ? rs_clock_now(p->clock) : 0);
 }
 
 /* Ends the call (abandoning it if needed) and copies the report. An
@@ -418,7 +495,9 @@ void rs_call_end_at(rs_call_state *c, rs_call_report *report, uint64_t now_ns)
 {
     if (c != NULL) {
         call_end(c, report, now_ns);
-        rs__free(c);
+        if (!c->caller_memory) {
+            rs__free(c);
+        }
     }
 }
 
@@ -432,12 +511,15 @@ void rs_call_end(rs_call_state *c, rs_call_report *report)
 int rs_call_with(rs_policy *p, const rs_call_options *opts, rs_fn fn, void *ctx,
                  rs_call_report *report)
 {
-    if (p == NULL || fn == NULL) {
+    int rc = p == NULL || fn == NULL
+                 ? rs_set_last_error(RS_E_INVAL, "rs_call: %s is NULL", p == NULL ? "p" : "fn")
+                 : check_options(p, opts);
+    if (rc != RS_OK) {
         if (report != NULL) {
             memset(report, 0, sizeof *report);
-            report->status = RS_E_INVAL;
+            report->status = rc;
         }
-        return RS_E_INVAL;
+        return rc;
     }
     const rs_clock *clock = p->clock;
     rs_call_state c; /* on the stack: the blocking driver never allocates */
@@ -458,11 +540,6 @@ int rs_call_with(rs_policy *p, const rs_call_options *opts, rs_fn fn, void *ctx,
         *report = c.report;
     }
     return s.status;
-}
-
-int rs_call_ex(rs_policy *p, rs_fn fn, void *ctx, rs_call_report *report)
-{
-    return rs_call_with(p, NULL, fn, ctx, report);
 }
 
 int rs_call(rs_policy *p, rs_fn fn, void *ctx)

@@ -1,9 +1,11 @@
-/* rs_client: one flat config in, a policy and the modules it enables out,
+/* rs_client: one flat config in, a policy and the modules it names out,
  * all owned together. */
 #include <math.h>
+#include <string.h>
 
 #include "core/alloc.h"
 #include "core/arith.h"
+#include "core/error.h"
 #include "internal.h"
 
 #define NS_PER_MINUTE (60 * RS__NS_PER_SEC)
@@ -33,25 +35,64 @@ static uint64_t burst_or_rate(uint64_t burst, double rate)
     return burst != 0 ? burst : rs__max_u64(1, rs__sat_from_double(ceil(rate)));
 }
 
-/* Derives and validates every configuration before anything is allocated. */
-static int plan_client(const rs_client_config *cfg, client_plan *plan)
+static int invalid(const char *field, const char *why)
 {
-    if (cfg->max_retries == UINT32_MAX) {
-        return RS_E_INVAL;
+    return rs_set_last_error(RS_E_INVAL, "rs_client_config.%s: %s", field, why);
+}
+
+/* Checks each module the client will create, naming the client's field. */
+static int check_modules(const client_plan *plan)
+{
+    if (plan->use_bucket && rs_token_bucket_config_validate(&plan->bucket) != RS_OK) {
+        return rs__error_nest(RS_E_INVAL, "rs_client_config (requests_per_second, burst)");
     }
+    if (plan->use_token_bucket && rs_token_bucket_config_validate(&plan->token_bucket) != RS_OK) {
+        return rs__error_nest(RS_E_INVAL, "rs_client_config (tokens_per_second, token_burst)");
+    }
+    if (plan->use_window && rs_sliding_window_config_validate(&plan->window) != RS_OK) {
+        return rs__error_nest(RS_E_INVAL, "rs_client_config.requests_per_minute");
+    }
+    if (plan->use_breaker && rs_breaker_config_validate(&plan->breaker) != RS_OK) {
+        return rs__error_nest(RS_E_INVAL, "rs_client_config.breaker");
+    }
+    if (plan->use_budget && rs_budget_config_validate(&plan->budget) != RS_OK) {
+        return rs__error_nest(RS_E_INVAL, "rs_client_config.budget");
+    }
+    return RS_OK;
+}
+
+/* A configuration where every call would be refused is a mistake. */
+static int check_estimate(const rs_client_config *cfg, const client_plan *plan)
+{
+    uint64_t estimate = cfg->token_estimate;
+    if (plan->use_token_bucket && estimate > plan->token_bucket.burst) {
+        return invalid("token_estimate", "above token_burst: every call would be refused");
+    }
+    if (plan->use_budget &&
+        (estimate > plan->budget.max_per_request || estimate > plan->budget.max_per_window)) {
+        return invalid("token_estimate",
+                       "above the budget's max_per_request or max_per_window: every call "
+                       "would be refused");
+    }
+    return RS_OK;
+}
+
+/* Derives and validates every configuration before anything is allocated. */
+static int plan_client(const rs_client_config *cfg, const rs_clock *clock, client_plan *plan)
+{
     rs_policy_config *pc = &plan->policy;
     *pc = RS_POLICY_CONFIG_DEFAULT;
-    pc->max_attempts = cfg->max_retries + 1;
-    pc->backoff.base_ns = cfg->base_delay_ns;
-    pc->backoff.max_ns = cfg->max_delay_ns;
-    pc->backoff.jitter = cfg->jitter;
-    pc->backoff.seed = cfg->seed;
-    pc->timeout_ns = cfg->timeout_ns;
-    pc->honor_retry_after = cfg->honor_retry_after;
-    pc->max_retry_after_ns = cfg->max_retry_after_ns;
-    pc->retry_ratio = cfg->retry_ratio;
-    pc->max_limiter_wait_ns = cfg->max_limiter_wait_ns;
+    pc->account = cfg->account;
     pc->token_estimate = cfg->token_estimate;
+    pc->retry = cfg->retry;
+    pc->timeout_ns = cfg->timeout_ns;
+    pc->max_limiter_wait_ns = cfg->max_limiter_wait_ns;
+    pc->hooks = cfg->hooks;
+    /* Checked at the indices the caller wrote; build() moves them behind
+     * the client's own limiters. */
+    for (size_t i = 0; i < RS_CLIENT_MAX_LIMITS; i++) {
+        pc->limits[i] = cfg->limits[i];
+    }
 
     plan->use_bucket = cfg->requests_per_second != 0.0;
     plan->bucket = RS_TOKEN_BUCKET_CONFIG_DEFAULT;
@@ -69,35 +110,23 @@ static int plan_client(const rs_client_config *cfg, client_plan *plan)
     plan->window.window_ns = NS_PER_MINUTE;
     plan->window.kind = RS_WINDOW_LOG;
 
-    plan->use_breaker = cfg->failure_threshold != 0;
-    plan->breaker = RS_BREAKER_CONFIG_DEFAULT;
-    plan->breaker.failure_threshold = cfg->failure_threshold;
-    plan->breaker.failure_rate = 0.0; /* the flat config speaks of consecutive failures only */
-    plan->breaker.open_ns = cfg->recovery_timeout_ns;
+    plan->use_breaker = cfg->breaker != NULL;
+    plan->breaker = plan->use_breaker ? *cfg->breaker : RS_BREAKER_CONFIG_DEFAULT;
 
-    plan->use_budget = cfg->budget_per_window != 0;
-    plan->budget = RS_BUDGET_CONFIG_DEFAULT;
-    plan->budget.max_per_window = cfg->budget_per_window;
-    plan->budget.window_ns = cfg->budget_window_ns;
-    plan->budget.max_per_request =
-        cfg->budget_max_per_request != 0 ? cfg->budget_max_per_request : cfg->budget_per_window;
+    plan->use_budget = cfg->budget != NULL;
+    plan->budget = plan->use_budget ? *cfg->budget : RS_BUDGET_CONFIG_DEFAULT;
 
-    /* A configuration where every call would be refused is a mistake. */
-    if (cfg->token_estimate != 0 &&
-        ((plan->use_token_bucket && cfg->token_estimate > plan->token_bucket.burst) ||
-         (plan->use_budget && (cfg->token_estimate > plan->budget.max_per_request ||
-                               cfg->token_estimate > plan->budget.max_per_window)))) {
-        return RS_E_INVAL;
+    if (plan->use_budget && cfg->account.ops != NULL) {
+        return invalid("account", "set together with budget: the client charges one of them");
     }
-    if (rs__policy_config_validate(pc, plan->use_budget, plan->use_token_bucket) != RS_OK ||
-        (plan->use_bucket && rs_token_bucket_config_validate(&plan->bucket) != RS_OK) ||
-        (plan->use_token_bucket && rs_token_bucket_config_validate(&plan->token_bucket) != RS_OK) ||
-        (plan->use_window && rs_sliding_window_config_validate(&plan->window) != RS_OK) ||
-        (plan->use_breaker && rs_breaker_config_validate(&plan->breaker) != RS_OK) ||
-        (plan->use_budget && rs_budget_config_validate(&plan->budget) != RS_OK)) {
-        return RS_E_INVAL;
+    int rc = check_modules(plan);
+    if (rc == RS_OK) {
+        rc = rs__policy_config_check(pc, clock, plan->use_budget || plan->use_token_bucket);
+        if (rc != RS_OK) { /* name the client's field, not the derived policy's */
+            rc = rs__error_nest(rc, "rs_client_config");
+        }
     }
-    return RS_OK;
+    return rc == RS_OK ? check_estimate(cfg, plan) : rc;
 }
 
 void rs_client_free(rs_client *c)
@@ -132,28 +161,41 @@ static int build(rs_client *c, client_plan *plan, const rs_clock *clock)
     if (rc == RS_OK && plan->use_budget) {
         rc = rs_budget_new(&plan->budget, clock, &c->budget);
     }
-    if (rc == RS_OK) {
-        plan->policy.limiter = c->bucket;
-        plan->policy.token_limiter = c->token_bucket;
-        plan->policy.window = c->window;
-        plan->policy.breaker = c->breaker;
-        plan->policy.budget = c->budget;
-        rc = rs_policy_new(&plan->policy, clock, &c->policy);
+    if (rc != RS_OK) {
+        return rc;
     }
-    return rc;
+    rs_policy_config *pc = &plan->policy;
+    enum { OWN_LIMITS = RS_POLICY_MAX_LIMITS - RS_CLIENT_MAX_LIMITS };
+    _Static_assert(OWN_LIMITS >= 3, "room for the window and both buckets");
+    memmove(&pc->limits[OWN_LIMITS], &pc->limits[0], RS_CLIENT_MAX_LIMITS * sizeof pc->limits[0]);
+    /* A refusal by the window should not cost a bucket token: cheapest
+     * and strictest first, as in docs/composition.md. */
+    pc->limits[0] = (rs_limit){ rs_sliding_window_limiter(c->window), RS_UNITS_REQUESTS };
+    pc->limits[1] = (rs_limit){ rs_token_bucket_limiter(c->bucket), RS_UNITS_REQUESTS };
+    pc->limits[2] = (rs_limit){ rs_token_bucket_limiter(c->token_bucket), RS_UNITS_TOKENS };
+    pc->breaker = c->breaker;
+    if (c->budget != NULL) {
+        pc->account = rs_budget_account(c->budget);
+    }
+    return rs_policy_new(pc, clock, &c->policy);
 }
 
 int rs_client_new(const rs_client_config *cfg, const rs_clock *clock, rs_client **out)
 {
+    if (cfg == NULL || out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_client_new: %s is NULL",
+                                 cfg == NULL ? "cfg" : "out");
+    }
     client_plan plan;
-    if (cfg == NULL || out == NULL || plan_client(cfg, &plan) != RS_OK) {
-        return RS_E_INVAL;
+    int rc = plan_client(cfg, clock, &plan);
+    if (rc != RS_OK) {
+        return rc;
     }
     rs_client *c = rs__calloc(1, sizeof *c);
     if (c == NULL) {
         return RS_E_NOMEM;
     }
-    int rc = build(c, &plan, clock);
+    rc = build(c, &plan, clock);
     if (rc != RS_OK) {
         rs_client_free(c);
         return rc;
@@ -164,12 +206,10 @@ int rs_client_new(const rs_client_config *cfg, const rs_clock *clock, rs_client 
 
 int rs_client_call(rs_client *c, rs_fn fn, void *ctx)
 {
-    return rs_client_call_ex(c, fn, ctx, NULL);
-}
-
-int rs_client_call_ex(rs_client *c, rs_fn fn, void *ctx, rs_call_report *report)
-{
-    return c != NULL ? rs_call_ex(c->policy, fn, ctx, report) : RS_E_INVAL;
+    if (c == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_client_call: c is NULL");
+    }
+    return rs_call(c->policy, fn, ctx);
 }
 
 rs_policy *rs_client_policy(rs_client *c)
@@ -180,4 +220,24 @@ rs_policy *rs_client_policy(rs_client *c)
 rs_breaker *rs_client_breaker(rs_client *c)
 {
     return c != NULL ? c->breaker : NULL;
+}
+
+rs_token_bucket *rs_client_bucket(rs_client *c)
+{
+    return c != NULL ? c->bucket : NULL;
+}
+
+rs_token_bucket *rs_client_token_bucket(rs_client *c)
+{
+    return c != NULL ? c->token_bucket : NULL;
+}
+
+rs_sliding_window *rs_client_window(rs_client *c)
+{
+    return c != NULL ? c->window : NULL;
+}
+
+rs_budget *rs_client_budget(rs_client *c)
+{
+    return c != NULL ? c->budget : NULL;
 }

@@ -15,16 +15,11 @@ typedef struct rs__policy_counters {
     rs__atomic_u64 rejected_limiter, rejected_breaker, rejected_budget, rejected_retry_budget;
 } rs__policy_counters;
 
-/* The limiters a policy asks, in order: sliding window, token bucket,
- * token-counting bucket, the external ones. Local modules are wrapped in the
- * rs_limiter interface so one loop serves them all. */
-#define RS__POLICY_MAX_LIMITERS (3 + RS_POLICY_MAX_EXTERNAL_LIMITERS)
-
 struct rs_policy {
     rs_policy_config cfg;
-    rs_limiter limiters[RS__POLICY_MAX_LIMITERS];
-    bool limiter_counts_tokens[RS__POLICY_MAX_LIMITERS];
-    unsigned limiter_count;
+    /* cfg.limits without the empty slots, in order: one loop asks them. */
+    rs_limit limits[RS_POLICY_MAX_LIMITS];
+    unsigned limit_count;
     const rs_clock *clock;
     rs__rng rng; /* jitter for every call on the policy */
     /* gRPC retry throttling in micro-tokens: starts full, -10^6 per failed
@@ -38,7 +33,7 @@ struct rs_policy {
 /* Where a call is between two instructions. */
 typedef enum rs__call_phase {
     RS__PHASE_ADMIT,   /* about to start attempt `attempt.number` */
-    RS__PHASE_LIMITERS, /* asking limiter `limiter_index` */
+    RS__PHASE_LIMITERS, /* asking limit `limit_index` */
     RS__PHASE_BREAKER, /* limiters passed; ask the breaker */
     RS__PHASE_RUNNING, /* fn is running */
     RS__PHASE_WAITING, /* a timer is running until wake_ns */
@@ -58,7 +53,7 @@ struct rs_call_state {
     uint64_t start_ns;
     uint64_t deadline_ns;       /* 0 = none */
     uint64_t limiter_until_ns;  /* this attempt's limiter waits end here */
-    unsigned limiter_index;     /* next limiter to ask */
+    unsigned limit_index;       /* next limit to ask */
     uint64_t token_estimate;
     rs_account account;         /* the budget charged: the policy's or this call's */
     uint64_t prev_delay_ns;     /* decorrelated jitter's memory */
@@ -66,13 +61,14 @@ struct rs_call_state {
     bool ticket_held;
     rs_permit permit;
     bool permit_held;
+    bool caller_memory;         /* placed by rs_call_begin_in: end does not free it */
 };
 
-/* rs_policy_new's validation. rs_client_new runs it before allocating the
- * modules the policy will point to, so it says which it will add: a budget,
- * a bucket counting tokens. */
-int rs__policy_config_validate(const rs_policy_config *cfg, bool will_have_budget,
-                               bool will_count_tokens);
+/* rs_policy_config_validate() for a client's policy before the client has
+ * created the modules it will point to: `will_charge_tokens` says that an
+ * own budget or token bucket will charge the estimate. */
+int rs__policy_config_check(const rs_policy_config *cfg, const rs_clock *clock,
+                            bool will_charge_tokens);
 
 /* Retry budget: records a failed attempt; true if a retry is allowed. */
 bool rs__policy_retry_allowed_after_failure(rs_policy *p);

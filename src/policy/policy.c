@@ -1,8 +1,10 @@
 /* The policy object: configuration, the shared retry budget, counters. The
  * per-call logic is in call.c. */
 #include <math.h>
+#include <stdio.h>
 
 #include "core/alloc.h"
+#include "core/error.h"
 #include "core/arith.h"
 #include "internal.h"
 
@@ -10,55 +12,118 @@
  * (one retry per 10,000 successes) still refill it exactly. */
 #define MICRO 1000000.0
 
-int rs__policy_config_validate(const rs_policy_config *cfg, bool will_have_budget,
-                               bool will_count_tokens)
+static int invalid(const char *field, const char *why)
 {
-    if (cfg == NULL) {
-        return RS_E_INVAL;
+    return rs_set_last_error(RS_E_INVAL, "rs_policy_config.%s: %s", field, why);
+}
+
+static int check_retry(const rs_retry_config *retry)
+{
+    if (retry->max_attempts == 0) {
+        return invalid("retry.max_attempts", "0, must be >= 1");
     }
-    if (cfg->max_attempts == 0 || rs_backoff_config_validate(&cfg->backoff) != RS_OK) {
-        return RS_E_INVAL;
+    if (rs_backoff_config_validate(&retry->backoff) != RS_OK) {
+        return rs__error_nest(RS_E_INVAL, "rs_policy_config.retry.backoff");
     }
-    for (size_t i = 0; i < RS_POLICY_MAX_EXTERNAL_LIMITERS; i++) {
-        const rs_limiter *l = &cfg->external_limiters[i];
-        if (l->ops != NULL && l->ops->acquire == NULL) {
-            return RS_E_INVAL;
-        }
+    double ratio = retry->budget_ratio;
+    if (!isfinite(ratio) || ratio < 0.0 || (ratio > 0.0 && (ratio * MICRO < 1.0 || ratio > 1e9))) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_policy_config.retry.budget_ratio: %g, must be 0 (off) "
+                                 "or in [1e-6, 1e9]",
+                                 ratio);
     }
-    if (cfg->account.ops != NULL &&
-        (cfg->budget != NULL || cfg->account.ops->reserve == NULL)) {
-        return RS_E_INVAL;
-    }
-    /* An estimate of 0 would reserve nothing, and count nothing. */
-    bool charges_budget = will_have_budget || cfg->budget != NULL || cfg->account.ops != NULL;
-    bool counts_tokens =
-        will_count_tokens || cfg->limiter_counts_tokens || cfg->token_limiter != NULL;
-    if ((charges_budget || counts_tokens) && cfg->token_estimate == 0) {
-        return RS_E_INVAL;
-    }
-    if (!isfinite(cfg->retry_ratio) || cfg->retry_ratio < 0.0) {
-        return RS_E_INVAL;
-    }
-    if (cfg->retry_ratio > 0.0 &&
-        (cfg->retry_ratio * MICRO < 1.0 || cfg->retry_ratio > 1e9 ||
-         !isfinite(cfg->retry_max_tokens) || cfg->retry_max_tokens < 1.0 ||
-         cfg->retry_max_tokens > 1e9)) {
-        return RS_E_INVAL;
+    double size = retry->budget_max_tokens;
+    if (ratio > 0.0 && !(size >= 1.0 && size <= 1e9)) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_policy_config.retry.budget_max_tokens: %g, must be in "
+                                 "[1, 1e9] while the retry budget is on",
+                                 size);
     }
     return RS_OK;
 }
 
-static void add_limiter(rs_policy *p, rs_limiter limiter, bool counts_tokens)
+/* A module that answers a clock must answer the policy's: it is given the
+ * policy's time, and its waits are slept on the policy's clock. */
+static bool on_other_clock(const rs_clock *module_clock, const rs_clock *clock)
 {
-    p->limiters[p->limiter_count] = limiter;
-    p->limiter_counts_tokens[p->limiter_count] = counts_tokens;
-    p->limiter_count++;
+    return module_clock != NULL && module_clock != clock;
+}
+
+static int check_limits(const rs_policy_config *cfg, const rs_clock *clock, bool *counts_tokens)
+{
+    char field[32];
+    for (size_t i = 0; i < RS_POLICY_MAX_LIMITS; i++) {
+        const rs_limit *l = &cfg->limits[i];
+        if (l->limiter.ops == NULL) {
+            continue;
+        }
+        (void)snprintf(field, sizeof field, "limits[%zu]", i);
+        if (l->limiter.ops->acquire == NULL) {
+            return invalid(field, "the limiter has no acquire operation");
+        }
+        if (l->units != RS_UNITS_REQUESTS && l->units != RS_UNITS_TOKENS) {
+            return rs_set_last_error(RS_E_INVAL, "rs_policy_config.%s.units: %d is not an rs_units",
+                                     field, (int)l->units);
+        }
+        if (on_other_clock(rs_limiter_clock(&l->limiter), clock)) {
+            return rs_set_last_error(RS_E_INVAL,
+                                     "rs_policy_config.%s: the %s runs on another clock than "
+                                     "the policy's",
+                                     field, l->limiter.ops->name != NULL ? l->limiter.ops->name
+                                                                         : "limiter");
+        }
+        *counts_tokens = *counts_tokens || l->units == RS_UNITS_TOKENS;
+    }
+    return RS_OK;
+}
+
+int rs__policy_config_check(const rs_policy_config *cfg, const rs_clock *clock,
+                            bool will_charge_tokens)
+{
+    if (cfg == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_policy_config: NULL");
+    }
+    clock = clock != NULL ? clock : rs_clock_system();
+    int rc = check_retry(&cfg->retry);
+    bool charges_tokens = will_charge_tokens;
+    if (rc == RS_OK) {
+        rc = check_limits(cfg, clock, &charges_tokens);
+    }
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (cfg->breaker != NULL && on_other_clock(rs_breaker_clock(cfg->breaker), clock)) {
+        return invalid("breaker", "runs on another clock than the policy's");
+    }
+    if (cfg->account.ops != NULL) {
+        if (cfg->account.ops->reserve == NULL) {
+            return invalid("account", "the account has no reserve operation");
+        }
+        if (on_other_clock(rs_account_clock(&cfg->account), clock)) {
+            return invalid("account", "runs on another clock than the policy's");
+        }
+        charges_tokens = true;
+    }
+    /* An estimate of 0 would reserve nothing, and count nothing. */
+    if (charges_tokens && cfg->token_estimate == 0) {
+        return invalid("token_estimate", "0 while an account or a token limit charges it");
+    }
+    return RS_OK;
+}
+
+int rs_policy_config_validate(const rs_policy_config *cfg, const rs_clock *clock)
+{
+    return rs__policy_config_check(cfg, clock, false);
 }
 
 int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy **out)
 {
-    if (out == NULL || rs__policy_config_validate(cfg, false, false) != RS_OK) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_policy_new: out is NULL");
+    }
+    int rc = rs_policy_config_validate(cfg, clock);
+    if (rc != RS_OK) {
+        return rc;
     }
     rs_policy *p = rs__calloc(1, sizeof *p);
     if (p == NULL) {
@@ -66,28 +131,16 @@ int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy 
     }
     p->cfg = *cfg;
     p->clock = clock != NULL ? clock : rs_clock_system();
-    if (cfg->budget != NULL) { /* one way for calls to charge: the account */
-        p->cfg.account = rs_budget_account(cfg->budget);
-    }
-    if (cfg->window != NULL) {
-        add_limiter(p, rs_sliding_window_limiter(cfg->window), false);
-    }
-    if (cfg->limiter != NULL) {
-        add_limiter(p, rs_token_bucket_limiter(cfg->limiter), cfg->limiter_counts_tokens);
-    }
-    if (cfg->token_limiter != NULL) {
-        add_limiter(p, rs_token_bucket_limiter(cfg->token_limiter), true);
-    }
-    for (size_t i = 0; i < RS_POLICY_MAX_EXTERNAL_LIMITERS; i++) {
-        const rs_limiter *l = &cfg->external_limiters[i];
-        if (l->ops != NULL) {
-            add_limiter(p, *l, cfg->limiter_counts_tokens);
+    for (size_t i = 0; i < RS_POLICY_MAX_LIMITS; i++) {
+        if (cfg->limits[i].limiter.ops != NULL) {
+            p->limits[p->limit_count++] = cfg->limits[i];
         }
     }
-    rs__rng_seed(&p->rng, cfg->backoff.seed);
-    if (cfg->retry_ratio > 0.0) {
-        p->retry_max_micro = rs__sat_from_double(cfg->retry_max_tokens * MICRO);
-        p->retry_ratio_micro = rs__sat_from_double(cfg->retry_ratio * MICRO);
+    const rs_retry_config *retry = &cfg->retry;
+    rs__rng_seed(&p->rng, retry->backoff.seed);
+    if (retry->budget_ratio > 0.0) {
+        p->retry_max_micro = rs__sat_from_double(retry->budget_max_tokens * MICRO);
+        p->retry_ratio_micro = rs__sat_from_double(retry->budget_ratio * MICRO);
     }
     atomic_init(&p->retry_micro_tokens, p->retry_max_micro);
     *out = p;
@@ -161,6 +214,5 @@ const char *rs_stop_reason_name(rs_stop_reason reason)
 
 bool rs_stop_reason_is_local(rs_stop_reason reason)
 {
-    return reason == RS_STOP_LIMITER || reason == RS_STOP_BREAKER || reason == RS_STOP_BUDGET ||
-           reason == RS_STOP_RETRY_BUDGET;
+    return reason == RS_STOP_LIMITER || reason == RS_STOP_BREAKER || reason == RS_STOP_BUDGET;
 }
