@@ -124,15 +124,15 @@ static uint64_t grow(uint64_t base, double m, uint32_t k)
 static uint64_t exponential(const rs_backoff_config *cfg, uint32_t attempt)
 {
     uint32_t doublings = attempt - 1;
-    if (doublings == 0 || cfg->multiplier == 1.0) {
-        return cfg->base_ns;
-    }
     if (cfg->multiplier == 2.0) {
         /* The common case, in integers. */
         if (doublings >= 64 || cfg->base_ns > (cfg->max_ns >> doublings)) {
             return cfg->max_ns;
         }
         return cfg->base_ns << doublings;
+    }
+    if (doublings == 0 || cfg->multiplier == 1.0) {
+        return cfg->base_ns;
     }
     return rs__min_u64(grow(cfg->base_ns, cfg->multiplier, doublings), cfg->max_ns);
 }
