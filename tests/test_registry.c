@@ -93,13 +93,20 @@ static void reset(counts *c)
     atomic_init(&c->bad_destroys, 0);
 }
 
-static rs_registry *make(counts *c, size_t max_keys, uint32_t shards)
+/* The defaults with the counting callbacks of `c`. */
+static rs_registry_config counting_config(counts *c)
 {
     rs_registry_config cfg = RS_REGISTRY_CONFIG_DEFAULT;
-    cfg.max_keys = max_keys;
     cfg.create = create_value;
     cfg.destroy = destroy_value;
     cfg.ctx = c;
+    return cfg;
+}
+
+static rs_registry *make(counts *c, size_t max_keys, uint32_t shards)
+{
+    rs_registry_config cfg = counting_config(c);
+    cfg.max_keys = max_keys;
     cfg.shards = shards;
     cfg.seed = 42;
     rs_registry *r = NULL;
@@ -134,9 +141,7 @@ static void rejects_invalid_configs(void **state)
     (void)state;
     counts c;
     reset(&c);
-    rs_registry_config base = RS_REGISTRY_CONFIG_DEFAULT;
-    base.create = create_value;
-    base.ctx = &c;
+    rs_registry_config base = counting_config(&c);
     struct {
         rs_registry_config cfg;
         const char *names; /* what rs_last_error() must say */
@@ -186,9 +191,7 @@ static void max_keys_bound_is_documented(void **state)
     (void)state;
     counts c;
     reset(&c);
-    rs_registry_config cfg = RS_REGISTRY_CONFIG_DEFAULT;
-    cfg.create = create_value;
-    cfg.ctx = &c;
+    rs_registry_config cfg = counting_config(&c);
     assert_true(RS_REGISTRY_MAX_KEYS == (uint64_t)INT64_MAX / 2);
 #if SIZE_MAX > RS_REGISTRY_MAX_KEYS
     /* 64-bit targets: the bound and one past it. */
@@ -446,10 +449,7 @@ static counts sweep_counts;
 static int create_registry(void *ctx, void **object)
 {
     (void)ctx;
-    rs_registry_config cfg = RS_REGISTRY_CONFIG_DEFAULT;
-    cfg.create = create_value;
-    cfg.destroy = destroy_value;
-    cfg.ctx = &sweep_counts;
+    rs_registry_config cfg = counting_config(&sweep_counts);
     cfg.shards = 4;
     return rs_registry_new(&cfg, (rs_registry **)object);
 }
