@@ -472,6 +472,47 @@ static void huge_values_saturate(void **state)
     rs_budget_free(b);
 }
 
+/* Issue 12 item 8: with 64-bit counters (max_per_window >= 2^31) two
+ * sub-buckets charged UINT64_MAX each saturated the running total; when the
+ * first left the window the total fell to 0 while the second still held
+ * 2^64 - 1, and a reservation succeeded. A saturated sub-bucket could also
+ * be refunded below max_per_window while it truly held far more. The budget
+ * never admits past max_per_window now. */
+static void saturated_sub_buckets_are_never_forgotten(void **state)
+{
+    (void)state;
+    const uint64_t maxes[] = { UINT64_C(1) << 31, UINT64_C(1) << 40, (UINT64_C(1) << 63) + 5,
+                               UINT64_MAX - 1, UINT64_MAX };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(maxes); i++) {
+        const uint64_t max = maxes[i];
+        rs_manual_clock m;
+        rs_manual_clock_init(&m, 0);
+        /* 60 sub-buckets of 1 s: sub-bucket k counts until 61 + k s. */
+        rs_budget *b = make(config(max, MINUTE, max, 60), &m);
+        rs_budget_ticket first, second, held;
+        assert_int_equal(rs_budget_reserve_at(b, max, &held, 0), RS_OK);
+        assert_int_equal(rs_budget_reserve_at(b, 0, &first, 0), RS_OK);
+        rs_budget_commit(b, &first, UINT64_MAX); /* saturates sub-bucket 0 */
+        /* The refund of a held reservation cannot bring a saturated
+         * sub-bucket below what it truly holds. */
+        rs_budget_cancel(b, &held);
+        assert_int_equal(rs_budget_remaining_at(b, 0), 0);
+        assert_int_equal(rs_budget_reserve_at(b, 1, &held, 0), RS_E_BUDGET);
+        assert_int_equal(rs_budget_reserve_at(b, 0, &second, 10 * SEC), RS_OK);
+        rs_budget_commit(b, &second, UINT64_MAX); /* and sub-bucket 10 */
+        /* Sub-bucket 0 leaves; sub-bucket 10 still holds 2^64 - 1. */
+        assert_int_equal(rs_budget_remaining_at(b, 61 * SEC), 0);
+        assert_int_equal(rs_budget_reserve_at(b, 1, &held, 61 * SEC), RS_E_BUDGET);
+        assert_int_equal(rs_budget_wait_ns_at(b, 1, 61 * SEC), 10 * SEC);
+        assert_int_equal(rs_budget_wait_ns_at(b, max, 61 * SEC), 10 * SEC);
+        /* Then it leaves too, and the whole window is free again. */
+        assert_int_equal(rs_budget_remaining_at(b, 71 * SEC), max);
+        assert_int_equal(rs_budget_reserve_at(b, max, &held, 71 * SEC), RS_OK);
+        assert_int_equal(rs_budget_remaining_at(b, 71 * SEC), 0);
+        rs_budget_free(b);
+    }
+}
+
 /* ---- reference model ------------------------------------------------------ */
 
 typedef struct model_ticket {
@@ -1100,6 +1141,7 @@ int main(void)
         cmocka_unit_test(explicit_times_never_move_the_window_back),
         cmocka_unit_test(clock_versions_read_the_clock),
         cmocka_unit_test(huge_values_saturate),
+        cmocka_unit_test(saturated_sub_buckets_are_never_forgotten),
         cmocka_unit_test(matches_the_reference_model),
         cmocka_unit_test(allocation_failure_is_clean),
 #if RS_TEST_THREADS

@@ -153,7 +153,12 @@ RS_API int rs_budget_reserve_at(rs_budget *b, uint64_t estimate, rs_budget_ticke
  * already left the window (the call outlived the window) nothing changes.
  *
  * Call it once per ticket (a second commit or cancel adjusts again; refunds
- * are capped so the counts never go negative). NULL @p b or @p t is ignored.
+ * are capped so the counts never go negative). A sub-bucket charged past its
+ * counter's range (2^32 - 1, or 2^64 - 1 when max_per_window >= 2^31)
+ * saturates and keeps that count, refunds included, until it leaves the
+ * window: the budget never admits past max_per_window, however large the
+ * charges (since 0.2.0; 0.1 could forget such a sub-bucket, or refund it
+ * below what it held, and admit again). NULL @p b or @p t is ignored.
  * @note Thread-safe; does not read the clock.
  * @since 0.1.0
  */
