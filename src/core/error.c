@@ -2,10 +2,7 @@
  * backend's cause behind the last failing status on this thread. Only
  * failures off the hot paths write it (RS_E_INVAL from a _new or _validate,
  * RS_E_IO): a limiter's refusal never touches thread-local storage. */
-#include "core/error.h"
-
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,22 +31,4 @@ int rs_set_last_error(int status, const char *format, ...)
     va_end(args);
     memcpy(last_error, text, sizeof last_error);
     return status;
-}
-
-int rs__error_nest(int status, const char *outer)
-{
-    /* "rs_x_config.field: why" or "rs_x_config: why": keep from the first
-     * '.' or ':' that ends the leading name. */
-    const char *inner = last_error;
-    size_t name_len = strspn(inner, "abcdefghijklmnopqrstuvwxyz0123456789_");
-    bool named = strncmp(inner, "rs_", 3) == 0 &&
-                 (inner[name_len] == '.' || inner[name_len] == ':');
-    if (!named) {
-        return outer[0] == '\0' ? status : rs_set_last_error(status, "%s: %s", outer, inner);
-    }
-    if (outer[0] == '\0') {
-        return inner[name_len] == '.' ? rs_set_last_error(status, "%s", inner + name_len + 1)
-                                      : status;
-    }
-    return rs_set_last_error(status, "%s%s", outer, inner + name_len);
 }
