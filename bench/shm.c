@@ -13,13 +13,16 @@
 
 static void bucket_op(void *ctx) { bench_consume(rs_token_bucket_try_acquire(ctx, 1)); }
 
-static void shm_bucket_op(void *ctx) { bench_consume(rs_shm_token_bucket_try_acquire(ctx, 1)); }
+static void shm_bucket_op(void *ctx)
+{
+    bench_consume(rs_shm_token_bucket_try_acquire(ctx, 1) == RS_OK);
+}
 
 static void window_op(void *ctx) { bench_consume(rs_sliding_window_try_acquire(ctx, 1)); }
 
 static void shm_window_op(void *ctx)
 {
-    bench_consume(rs_shm_sliding_window_try_acquire(ctx, 1));
+    bench_consume(rs_shm_sliding_window_try_acquire(ctx, 1) == RS_OK);
 }
 
 /* A fresh shared-memory name for this run; unlinked at once, so nothing is
@@ -53,7 +56,7 @@ static void *make_shm_bucket(bool deny)
     const char *name = name_for("bucket");
     bench_check(rs_shm_token_bucket_open(name, &cfg, RS_SHM_CREATE, &tb), "rs_shm_token_bucket_open");
     bench_check(rs_shm_unlink(name), "rs_shm_unlink");
-    return deny && !rs_shm_token_bucket_try_acquire(tb, 1) ? NULL : tb;
+    return deny && rs_shm_token_bucket_try_acquire(tb, 1) != RS_OK ? NULL : tb;
 }
 
 static void *make_window(bool deny)
@@ -73,7 +76,7 @@ static void *make_shm_window(bool deny)
     const char *name = name_for("window");
     bench_check(rs_shm_sliding_window_open(name, &cfg, RS_SHM_CREATE, &w), "rs_shm_sliding_window_open");
     bench_check(rs_shm_unlink(name), "rs_shm_unlink");
-    return deny && !rs_shm_sliding_window_try_acquire(w, 1) ? NULL : w;
+    return deny && rs_shm_sliding_window_try_acquire(w, 1) != RS_OK ? NULL : w;
 }
 
 static void free_bucket(void *p) { rs_token_bucket_free(p); }

@@ -30,7 +30,8 @@ static uint64_t work(const char *name, unsigned i, uint64_t deadline)
     rs_shm_token_bucket *limit = NULL;
     int rc = rs_shm_token_bucket_open(name, &cfg, 0, &limit);
     if (rc != RS_OK) {
-        fprintf(stderr, "worker %u: rs_shm_token_bucket_open: %s\n", i, rs_strerror(rc));
+        fprintf(stderr, "worker %u: rs_shm_token_bucket_open: %s (%s)\n", i, rs_strerror(rc),
+                rs_last_error());
         return UINT64_MAX;
     }
     uint64_t sent = 0;
@@ -58,7 +59,8 @@ int main(void)
     rs_shm_token_bucket *master = NULL;
     int rc = rs_shm_token_bucket_open(name, &cfg, RS_SHM_CREATE, &master);
     if (rc != RS_OK) {
-        fprintf(stderr, "rs_shm_token_bucket_open(%s): %s\n", name, rs_strerror(rc));
+        fprintf(stderr, "rs_shm_token_bucket_open(%s): %s (%s)\n", name, rs_strerror(rc),
+                rs_last_error());
         return EXIT_FAILURE;
     }
     printf("libresilience %s: %d worker processes share %.0f requests/s (burst %d) through %s\n\n",

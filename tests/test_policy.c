@@ -301,6 +301,15 @@ static void retry_after_beyond_the_cap_ends_the_call(void **state)
     assert_int_equal(r.reason, RS_STOP_RETRY_AFTER);
     assert_int_equal(r.retry_after_ns, 61 * SEC);
     assert_int_equal(rs_manual_clock_sleep_count(&clock_), 0);
+    /* The server asked every caller to wait: the shared pause, capped at
+     * max_retry_after_ns, refuses the next call at once (its patience is
+     * 1 s) and lets calls through after 60 s, although the server said 61. */
+    s.calls = 0;
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_LIMITED);
+    assert_int_equal(r.reason, RS_STOP_SERVER_PAUSE);
+    assert_true(rs_stop_reason_is_local(r.reason));
+    assert_int_equal(s.calls, 0);
+    rs_manual_clock_advance(&clock_, 60 * SEC);
     /* At exactly the cap it waits. */
     s.retry_after_ns = 60 * SEC;
     s.verdicts[1] = RS_SUCCESS;
@@ -309,6 +318,105 @@ static void retry_after_beyond_the_cap_ends_the_call(void **state)
     assert_int_equal(rs_call(p, scripted, &s), RS_OK);
     assert_int_equal(s.started_ns[1] - s.started_ns[0], 60 * SEC);
     rs_policy_free(p);
+}
+
+/* A step-API call begun at `now`, run to its first instruction. */
+static rs_call_state *begin(rs_policy *p, const rs_call_options *opts, uint64_t now,
+                            rs_step *first)
+{
+    rs_call_state *c = NULL;
+    assert_int_equal(rs_call_begin_at(p, opts, &c, now), RS_OK);
+    *first = rs_call_next_at(c, now);
+    return c;
+}
+
+/* A Retry-After on one call holds every call on the policy: no attempt of
+ * any call starts before it, a call too impatient for it is refused at
+ * once, and the wait counts as limiter wait. */
+static void server_pause_holds_every_call(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.max_limiter_wait_ns = 10 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    rs_step st;
+    rs_call_state *a = begin(p, NULL, t0, &st);
+    assert_int_equal(st.action, RS_STEP_RUN);
+    rs_call_attempt(a)->retry_after_ns = 3 * SEC; /* a 429 */
+    rs_call_attempt(a)->caller_fault = true;
+    st = rs_call_complete_at(a, RS_RETRY, t0);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    assert_int_equal(st.wait_ns, 3 * SEC);
+
+    /* B arrives a second later: it waits the 2 s left, then runs. */
+    rs_call_state *b = begin(p, NULL, t0 + 1 * SEC, &st);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    assert_int_equal(st.wait_ns, 2 * SEC);
+    assert_int_equal(rs_call_next_at(b, t0 + 3 * SEC - 1).action, RS_STEP_WAIT);
+    assert_int_equal(rs_call_next_at(b, t0 + 3 * SEC).action, RS_STEP_RUN);
+    rs_call_report r;
+    st = rs_call_complete_at(b, RS_SUCCESS, t0 + 3 * SEC);
+    assert_int_equal(st.status, RS_OK);
+    rs_call_end_at(b, &r, t0 + 3 * SEC);
+    assert_int_equal(r.limiter_wait_ns, 2 * SEC);
+
+    /* C cannot wait that long (its deadline is 1.5 s away): refused at
+     * once, fn never runs. */
+    rs_call_options hurried = { .token_estimate = 0, .timeout_ns = 1500 * MS };
+    rs_call_state *c = begin(p, &hurried, t0 + 1 * SEC, &st);
+    assert_int_equal(st.action, RS_STEP_DONE);
+    assert_int_equal(st.status, RS_E_LIMITED);
+    rs_call_end_at(c, &r, t0 + 1 * SEC);
+    assert_int_equal(r.reason, RS_STOP_SERVER_PAUSE);
+    assert_int_equal(r.attempts, 0);
+
+    /* A's retry starts exactly at the end of the pause it asked for. */
+    assert_int_equal(rs_call_next_at(a, t0 + 3 * SEC).action, RS_STEP_RUN);
+    /* ... and a later answer lengthens the pause for everyone: the quota
+     * is spent for 5 s more (pause_ns), though this attempt succeeded. */
+    rs_call_attempt(a)->pause_ns = 5 * SEC;
+    assert_int_equal(rs_call_complete_at(a, RS_SUCCESS, t0 + 3 * SEC).status, RS_OK);
+    rs_call_end_at(a, NULL, t0 + 3 * SEC);
+    rs_call_state *d = begin(p, NULL, t0 + 4 * SEC, &st);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    assert_int_equal(st.wait_ns, 4 * SEC);
+    rs_call_end_at(d, NULL, t0 + 4 * SEC);
+
+    rs_policy_stats stats;
+    rs_policy_stats_get(p, &stats);
+    assert_int_equal(stats.server_pauses, 2);
+    assert_int_equal(stats.rejected_server_pause, 1);
+    rs_policy_free(p);
+}
+
+/* Without share_server_pause (or without honouring Retry-After), only the
+ * call that received the Retry-After waits for it. */
+static void server_pause_can_be_per_call(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 2; variant++) {
+        rs_policy_config cfg = plain_config();
+        cfg.max_limiter_wait_ns = 10 * SEC;
+        if (variant == 0) {
+            cfg.share_server_pause = false;
+        } else {
+            cfg.retry.honor_retry_after = false;
+        }
+        rs_policy *p = make_policy(&cfg);
+        uint64_t t0 = rs_manual_clock_now(&clock_);
+        rs_step st;
+        rs_call_state *a = begin(p, NULL, t0, &st);
+        rs_call_attempt(a)->retry_after_ns = 3 * SEC;
+        rs_call_attempt(a)->pause_ns = 3 * SEC;
+        st = rs_call_complete_at(a, RS_RETRY, t0);
+        assert_int_equal(st.wait_ns, variant == 0 ? 3 * SEC : 100 * MS);
+        rs_call_state *b = begin(p, NULL, t0 + 1 * SEC, &st);
+        assert_int_equal(st.action, RS_STEP_RUN);
+        rs_call_end_at(b, NULL, t0 + 1 * SEC);
+        rs_call_end_at(a, NULL, t0 + 1 * SEC);
+        rs_policy_free(p);
+    }
 }
 
 /* The deadline is never overslept: when the next wait would cross it, the
@@ -1728,7 +1836,11 @@ static rs_verdict flaky(void *ctx, rs_attempt *a)
     (void)ctx;
     uint64_t n = atomic_fetch_add(&shared_fn_calls, 1);
     a->tokens_used = 1;
-    return n % 3 == 0 ? RS_RETRY : RS_SUCCESS;
+    if (n % 3 != 0) {
+        return RS_SUCCESS;
+    }
+    a->retry_after_ns = n % 2 == 0 ? 1000 : 0; /* the shared pause, under contention */
+    return RS_RETRY;
 }
 
 static void *call_many(void *arg)
@@ -1766,12 +1878,13 @@ static void many_threads_share_one_policy(void **state)
     assert_int_equal(st.attempts, atomic_load(&shared_fn_calls));
     /* Every call ends once; a withheld retry ends it as exhausted. */
     assert_int_equal(st.successes + st.failures + st.exhausted + st.timeouts +
-                         st.rejected_limiter + st.rejected_breaker + st.rejected_budget,
+                         st.rejected_limiter + st.rejected_breaker + st.rejected_budget +
+                         st.rejected_server_pause,
                      8000);
     assert_true(st.rejected_retry_budget <= st.exhausted);
     assert_int_equal(st.attempts, st.calls + st.retries -
                                       (st.rejected_limiter + st.rejected_breaker +
-                                       st.rejected_budget));
+                                       st.rejected_budget + st.rejected_server_pause));
     rs_policy_free(shared_policy);
     rs_token_bucket_free(tb);
     rs_budget_free(b);
@@ -1814,6 +1927,8 @@ int main(void)
         cmocka_unit_test_setup(invalid_arguments, setup),
         cmocka_unit_test_setup(allocation_failures_are_clean, setup),
         cmocka_unit_test_setup(call_state_in_caller_memory, setup),
+        cmocka_unit_test_setup(server_pause_holds_every_call, setup),
+        cmocka_unit_test_setup(server_pause_can_be_per_call, setup),
         cmocka_unit_test_setup(per_call_account_on_another_clock_is_refused, setup),
         cmocka_unit_test_setup(retry_budget_leaves_caller_faults_alone, setup),
         cmocka_unit_test_setup(client_builds_and_owns_its_modules, setup),

@@ -5,8 +5,9 @@
  * An #rs_policy points at modules you created and runs a user function
  * through them. Each attempt goes:
  *
- *     open breaker fails fast → account reserve → limits, in array order
- *         → breaker allow → fn → breaker record → account commit
+ *     open breaker fails fast → shared server pause → account reserve
+ *         → limits, in array order → breaker allow → fn → breaker record
+ *         → account commit
  *
  * and a retryable failure waits (backoff, or the server's Retry-After) and
  * starts the next attempt, until success, a permanent failure, the attempt
@@ -99,7 +100,11 @@ typedef enum rs_stop_reason {
     RS_STOP_RETRY_BUDGET = 8,/**< the retry budget withheld a retry: the service kept
                                   failing across the policy's calls (RS_E_EXHAUSTED) */
     RS_STOP_RETRY_AFTER = 9, /**< the server asked to wait longer than max_retry_after_ns */
-    RS_STOP_ABANDONED = 10   /**< the driver ended the call early (rs_call_end) */
+    RS_STOP_ABANDONED = 10,  /**< the driver ended the call early (rs_call_end) */
+    /** local: the server asked every caller of the policy to wait (a shared
+        Retry-After or spent quota) longer than this call's patience
+        (RS_E_LIMITED). @since 0.2.0 */
+    RS_STOP_SERVER_PAUSE = 11
 } rs_stop_reason;
 
 /**
@@ -205,22 +210,38 @@ typedef struct rs_policy_config {
     uint64_t token_estimate;
     rs_retry_config retry;       /**< default #RS_RETRY_CONFIG_DEFAULT */
     uint64_t timeout_ns;         /**< whole call, waits included; 0 = none */
-    /** longest wait for the limits per attempt, all of them together
-        (default 1 s); 0 = do not wait. Size it for the queue you accept:
-        N threads sharing a bucket of rate r wait up to about N / r. */
+    /** longest wait per attempt for the limits and the server pause, all
+        together (default 1 s); 0 = do not wait. Size it for the queue you
+        accept: N threads sharing a bucket of rate r wait up to about N / r. */
     uint64_t max_limiter_wait_ns;
+    /**
+     * Default true: a server's Retry-After (or `pause_ns`, e.g. rate-limit
+     * headers saying the quota is spent until a reset) on any attempt
+     * pauses every call on the policy, not only the one that received it:
+     * no attempt of any call starts before the pause ends. A call waits for
+     * the pause first in each attempt, before the account, as limiter wait:
+     * a call whose patience (`max_limiter_wait_ns`, the deadline) is
+     * shorter is refused at once with #RS_E_LIMITED
+     * (#RS_STOP_SERVER_PAUSE). The call that received the Retry-After waits
+     * for its retry under `retry.max_retry_after_ns`, which also caps the
+     * pause. A pause belongs to one policy: give each tenant its own policy
+     * where one tenant's 429 must not pause another. false = only the
+     * receiving call waits. @since 0.2.0
+     */
+    bool share_server_pause;
     rs_policy_hooks hooks;       /**< default none */
 } rs_policy_config;
 
 /** #RS_POLICY_CONFIG_DEFAULT as a brace initializer (static initializers, C++). @since 0.2.0 */
 #define RS_POLICY_CONFIG_INIT                                                            \
     { { { { NULL, NULL }, RS_UNITS_REQUESTS } }, NULL, { NULL, NULL }, 0u,               \
-      RS_RETRY_CONFIG_INIT, 0u, 1000000000u, { NULL, NULL, NULL } }
+      RS_RETRY_CONFIG_INIT, 0u, 1000000000u, true, { NULL, NULL, NULL } }
 
 /**
  * Defaults: no limits, no breaker, no account, #RS_RETRY_CONFIG_DEFAULT (3
  * attempts, full-jitter backoff, Retry-After up to 60 s, retry budget 0.1),
- * no timeout, limits waited for up to 1 s, no hooks.
+ * no timeout, limits and the server pause waited for up to 1 s, the
+ * server pause shared by every call, no hooks.
  * @since 0.1.0
  */
 #define RS_POLICY_CONFIG_DEFAULT ((rs_policy_config)RS_POLICY_CONFIG_INIT)
@@ -453,6 +474,10 @@ typedef struct rs_policy_stats {
     uint64_t rejected_breaker;      /**< calls stopped by an open breaker (or shared flag) */
     uint64_t rejected_budget;       /**< calls stopped by the account */
     uint64_t rejected_retry_budget; /**< calls whose retry the retry budget withheld */
+    uint64_t rejected_server_pause; /**< calls refused because the shared server pause
+                                         outlasted their patience (@since 0.2.0) */
+    uint64_t server_pauses;         /**< times a server's Retry-After or spent quota
+                                         started or lengthened the shared pause (@since 0.2.0) */
     double retry_tokens;            /**< retry budget tokens now (0 when off) */
 } rs_policy_stats;
 
@@ -468,8 +493,8 @@ RS_API const char *rs_stop_reason_name(rs_stop_reason reason);
 
 /**
  * True when the call was stopped by this process's own protection before
- * the service was asked (a limit, the breaker, the budget), not by the
- * remote service. #RS_STOP_RETRY_BUDGET is not local: the budget withholds
+ * the service was asked (a limit, the breaker, the budget, the shared
+ * server pause), not by the remote service. #RS_STOP_RETRY_BUDGET is not local: the budget withholds
  * retries because the service kept failing.
  * @since 0.1.0
  */
@@ -511,13 +536,14 @@ typedef struct rs_client_config {
     rs_retry_config retry;           /**< default #RS_RETRY_CONFIG_DEFAULT */
     uint64_t timeout_ns;             /**< whole call, 0 = none */
     uint64_t max_limiter_wait_ns;    /**< default 1 s */
+    bool share_server_pause;         /**< default true */
     rs_policy_hooks hooks;           /**< default none */
 } rs_client_config;
 
 /** #RS_CLIENT_CONFIG_DEFAULT as a brace initializer (static initializers, C++). @since 0.2.0 */
 #define RS_CLIENT_CONFIG_INIT                                                             \
     { 0.0, 0u, 0.0, 0u, 0u, NULL, NULL, { { { NULL, NULL }, RS_UNITS_REQUESTS } },        \
-      { NULL, NULL }, 0u, RS_RETRY_CONFIG_INIT, 0u, 1000000000u, { NULL, NULL, NULL } }
+      { NULL, NULL }, 0u, RS_RETRY_CONFIG_INIT, 0u, 1000000000u, true, { NULL, NULL, NULL } }
 
 /** Defaults: no modules, and what it shares with #RS_POLICY_CONFIG_DEFAULT
     as there (3 attempts, full-jitter backoff, retry budget 0.1, limits

@@ -5,11 +5,10 @@
  *        two-window counter), a per-key token budget and a shared "breaker
  *        open" flag.
  *
- * Built only when the meson feature `redis` finds hiredis (the default,
- * `auto`); this header is installed only then, and the umbrella header
- * resilience.h does not include it: include it yourself. `pkg-config
- * --variable=redis resilience` says `yes` when it is there. See
- * docs/distributed.md.
+ * The library libresilience-redis (`pkg-config resilience-redis`), built
+ * only when the meson feature `redis` finds hiredis (the default, `auto`);
+ * this header is installed only then, and the umbrella header resilience.h
+ * does not include it: include it yourself. See docs/distributed.md.
  *
  * Every decision is one atomic Lua script run with EVALSHA on the server, on
  * the server's clock (Redis TIME), so clients' clocks need not agree and
@@ -24,6 +23,26 @@
  * own #rs_redis_failure policy: refuse (#RS_E_IO), allow, or decide with a
  * local in-process limiter at a share of the rate. No call ever waits longer
  * than the pool's connect plus command timeout.
+ *
+ * Conventions shared with the local and shared-memory twins: every
+ * fallible call returns an `int` status and gives values through
+ * out-parameters; a duration that is "never" or "unknown" is UINT64_MAX,
+ * never 0 (0 always means "now"). Every #RS_E_INVAL from a `_new` and
+ * every #RS_E_IO sets rs_last_error(): the config field (`"rs_redis_config.
+ * pool_size: 65 is not in 1..64"`) or the backend's cause (`"redis
+ * 127.0.0.1:6379: cannot connect: Connection refused; ..."`), never the
+ * password. A call whose failure policy answered for a failed Redis sets it
+ * too, though it returns #RS_OK or #RS_E_LIMITED.
+ *
+ * A reply lost to a timeout is never read as a grant: the call answers by
+ * its failure policy, while the server may have counted the request. The
+ * caller therefore never gets more than the server granted, and the limit
+ * errs on the strict side until those units leave the window (see
+ * docs/distributed.md, "Exactness under faults").
+ *
+ * Counts and amounts the scripts keep are at most 2^53 (Lua's numbers are
+ * doubles): larger configurations are #RS_E_INVAL, larger amounts are
+ * capped at 2^53, which exceeds every window.
  *
  * Unlike the local modules, a decision here is a network round trip, and
  * hiredis allocates its command buffer and reply with malloc (not through
@@ -58,8 +77,9 @@ extern "C" {
  *
  * Called from the thread that met the problem, with no internal lock held;
  * it must not free the pool. While Redis is down, calls that fail fast
- * without trying (see rs_redis_config::reconnect) are not reported, so the
- * rate of messages is bounded by the reconnect schedule.
+ * without trying (see rs_redis_config::reconnect) are not reported (their
+ * rs_last_error() says why they did not try), so the rate of messages is
+ * bounded by the reconnect schedule.
  * @since 0.1.0
  */
 typedef void (*rs_redis_error_fn)(void *ctx, int status, const char *message);
@@ -74,9 +94,16 @@ typedef struct rs_redis_config {
      * - `unix:///path/to/socket[?db=N][&password=P]` (also
      *   `unix://[[username]:password@]/path`): a Unix-domain socket.
      *
-     * Anything else (`rediss://` TLS included, which hiredis 0.14 lacks) is
-     * #RS_E_INVAL. Host names are resolved by getaddrinfo(), which no timeout
-     * bounds: use an address or /etc/hosts where that matters.
+     * Strict: a host name is letters, digits, `-`, `.` and `_`; brackets
+     * hold only an IPv6 address; `%` is followed by exactly two hex digits
+     * (not `%00`); numbers are digits only; `db=` and the password are
+     * given at most once; a socket path fits a Unix socket address (107
+     * bytes on Linux; hiredis would silently cut a longer one). Bytes
+     * outside printable ASCII must be %-escaped (in the password). Anything
+     * else (`rediss://` TLS included, which hiredis 0.14 lacks) is
+     * #RS_E_INVAL (since 0.2.0; 0.1 let some of it through). Host names are
+     * resolved by getaddrinfo(), which no timeout bounds: use an address or
+     * /etc/hosts where that matters.
      */
     const char *url;
     /** Overrides the URL's password when not NULL ("" = no password): keeps
@@ -113,19 +140,21 @@ typedef struct rs_redis_config {
     rs_backoff_config reconnect;
     /** Problem reports, may be NULL. */
     rs_redis_error_fn on_error;
-    /** Passed to on_error. */
-    void *error_ctx;
+    /** Passed to on_error (named `error_ctx` before 0.2.0). */
+    void *ctx;
 } rs_redis_config;
 
+/**
+ * Defaults as documented on each field, as a brace initializer (in field
+ * order) for static initializers and C++.
+ * @since 0.2.0
+ */
+#define RS_REDIS_CONFIG_INIT                                                          \
+    { NULL, NULL, "rs:", 200000000u, 200000000u, 4,                                  \
+      { 50000000u, 2000000000u, 2.0, RS_JITTER_FULL, 0 }, NULL, NULL }
+
 /** Defaults as documented on each field. @since 0.1.0 */
-#define RS_REDIS_CONFIG_DEFAULT                                                       \
-    ((rs_redis_config){ .url = NULL, .password = NULL, .key_prefix = "rs:",          \
-                        .connect_timeout_ns = 200000000u,                             \
-                        .command_timeout_ns = 200000000u, .pool_size = 4,             \
-                        .reconnect = { .base_ns = 50000000u, .max_ns = 2000000000u,   \
-                                       .multiplier = 2.0, .jitter = RS_JITTER_FULL,   \
-                                       .seed = 0 },                                   \
-                        .on_error = NULL, .error_ctx = NULL })
+#define RS_REDIS_CONFIG_DEFAULT ((rs_redis_config)RS_REDIS_CONFIG_INIT)
 
 /** Opaque connection pool. */
 typedef struct rs_redis rs_redis;
@@ -140,8 +169,10 @@ typedef struct rs_redis rs_redis;
  *               timeouts are always real time.
  * @param out    receives the pool; untouched on error.
  * @return #RS_OK; #RS_E_INVAL when @p cfg or @p out is NULL, the URL is
- *         missing or malformed (on_error says why), a timeout is 0,
- *         pool_size is not in 1..64 or reconnect is invalid; #RS_E_NOMEM.
+ *         missing or malformed (on_error hears it too), a timeout is 0,
+ *         pool_size is not in 1..64 or reconnect is invalid: rs_last_error()
+ *         names the field; #RS_E_NOMEM.
+ * @note Thread-safe (creates a new object).
  * @since 0.1.0
  */
 RS_API int rs_redis_new(const rs_redis_config *cfg, const rs_clock *clock, rs_redis **out);
@@ -158,7 +189,8 @@ RS_API void rs_redis_free(rs_redis *r);
  * the reconnect schedule.
  *
  * @param detail      receives a description of the problem (or "PONG"),
- *                    truncated to @p detail_len; may be NULL.
+ *                    truncated to @p detail_len; may be NULL. The same text
+ *                    as rs_last_error() on failure.
  * @return #RS_OK; #RS_E_IO (unreachable, wrong password, bad database
  *         number, timeout: see @p detail); #RS_E_INVAL when @p r is NULL.
  * @note Thread-safe.
@@ -181,7 +213,13 @@ typedef enum rs_redis_failure {
     /** Allow as if Redis had said yes. Stays available; nothing limits. */
     RS_REDIS_FAIL_OPEN = 1,
     /** Decide locally with an in-process GCRA at `local_share` of the
-     *  configured rate (set it to about 1 / number of instances). */
+     *  configured rate (set it to about 1 / number of instances). The
+     *  fallback runs on the object's clock: through #rs_limiter and
+     *  #rs_account it decides at the caller's `now_ns`, so the object's
+     *  limiter and account answer that clock to rs_limiter_clock() and
+     *  rs_account_clock() (and rs_policy_new() refuses a policy on another
+     *  clock). Under the other policies they answer NULL: Redis's TIME
+     *  decides and `now_ns` is ignored. */
     RS_REDIS_FAIL_LOCAL = 2
 } rs_redis_failure;
 
@@ -193,17 +231,22 @@ typedef enum rs_redis_failure {
 typedef struct rs_redis_token_bucket_config {
     rs_redis *redis;          /**< the pool, required; must outlive the bucket */
     const char *name;         /**< required, non-empty; key `<prefix><name>:tb` */
-    double rate;              /**< tokens per second, finite, > 0 */
+    /** tokens per second, within the local bucket's limits: finite, > 0,
+     *  at most 1e9, and 1/rate and burst/rate below 2^64 ns (about 584
+     *  years: slower rates would need expiry times Redis refuses) */
+    double rate;
     uint64_t burst;           /**< bucket capacity, >= 1 */
     rs_redis_failure on_failure; /**< default #RS_REDIS_FAIL_CLOSED */
     double local_share;       /**< for #RS_REDIS_FAIL_LOCAL: share of rate and burst, (0, 1] */
 } rs_redis_token_bucket_config;
 
+/** Defaults: 10 tokens/s, burst 10, fail closed, local share 1, as a brace
+ *  initializer for static initializers and C++. @since 0.2.0 */
+#define RS_REDIS_TOKEN_BUCKET_CONFIG_INIT { NULL, NULL, 10.0, 10, RS_REDIS_FAIL_CLOSED, 1.0 }
+
 /** Defaults: 10 tokens/s, burst 10, fail closed, local share 1. @since 0.1.0 */
 #define RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT                                           \
-    ((rs_redis_token_bucket_config){ .redis = NULL, .name = NULL, .rate = 10.0,       \
-                                     .burst = 10, .on_failure = RS_REDIS_FAIL_CLOSED,  \
-                                     .local_share = 1.0 })
+    ((rs_redis_token_bucket_config)RS_REDIS_TOKEN_BUCKET_CONFIG_INIT)
 
 /** Opaque distributed token bucket. */
 typedef struct rs_redis_token_bucket rs_redis_token_bucket;
@@ -214,9 +257,12 @@ typedef struct rs_redis_token_bucket rs_redis_token_bucket;
  * shares it; they should use the same rate and burst. No I/O.
  *
  * @param clock  for blocking waits and the local fallback; NULL = system.
- * @return #RS_OK; #RS_E_INVAL (NULL @p cfg, @p out or redis, empty name, rate
- *         not finite and > 0, burst 0, unknown on_failure, local_share not
- *         in (0, 1] for #RS_REDIS_FAIL_LOCAL); #RS_E_NOMEM.
+ * @return #RS_OK; #RS_E_INVAL (NULL @p cfg, @p out or redis, empty name, a
+ *         rate outside the limits above (since 0.2.0; 0.1 accepted rates
+ *         whose every call then failed), burst 0, unknown on_failure,
+ *         local_share not in (0, 1] for #RS_REDIS_FAIL_LOCAL; rs_last_error()
+ *         names the field); #RS_E_NOMEM.
+ * @note Thread-safe (creates a new object).
  * @since 0.1.0
  */
 RS_API int rs_redis_token_bucket_new(const rs_redis_token_bucket_config *cfg,
@@ -232,7 +278,9 @@ RS_API void rs_redis_token_bucket_free(rs_redis_token_bucket *tb);
  * @return #RS_OK (taken; n == 0 always succeeds without I/O);
  *         #RS_E_LIMITED (nothing taken, also when n > burst);
  *         #RS_E_IO (Redis failed and the policy is #RS_REDIS_FAIL_CLOSED);
- *         #RS_E_INVAL (@p tb NULL).
+ *         #RS_E_INVAL (@p tb NULL, or the key holds something that is not
+ *         a bucket: another type, or a number no bucket stores, such as
+ *         `inf`; since 0.2.0 the latter is no longer a refusal forever).
  * @note Thread-safe; one round trip.
  * @since 0.1.0
  */
@@ -247,12 +295,14 @@ RS_API int rs_redis_token_bucket_try_acquire(rs_redis_token_bucket *tb, uint64_t
  * @param wait_ns  required. On #RS_OK: the wait, <= max_wait_ns (0 = now).
  *                 On #RS_E_LIMITED: the whole wait the tokens would need
  *                 (> max_wait_ns; as rs_token_bucket_reserve() reports it).
- *                 On #RS_E_INVAL for n > burst: UINT64_MAX (never). On
- *                 #RS_E_IO: time until the next reconnect attempt (0 =
- *                 unknown).
+ *                 On #RS_E_INVAL for n > burst or a key that is not a
+ *                 bucket: UINT64_MAX (never). On #RS_E_IO: the time until
+ *                 the pool's next reconnect attempt, or UINT64_MAX when
+ *                 unknown (a server error, not an outage); never 0 (0 meant
+ *                 "unknown" before 0.2.0).
  * @return #RS_OK, #RS_E_LIMITED, #RS_E_IO (policy closed), #RS_E_INVAL
  *         (@p tb or @p wait_ns NULL, or n > burst: never, as the local
- *         bucket answers it).
+ *         bucket answers it, or a key that is not a bucket).
  * @note Thread-safe; one round trip.
  * @since 0.1.0
  */
@@ -273,8 +323,10 @@ RS_API int rs_redis_token_bucket_acquire(rs_redis_token_bucket *tb, uint64_t n,
 /**
  * How long until @p n tokens would be available, without taking any.
  *
- * @param wait_ns  required; 0 = now, UINT64_MAX when n > burst.
+ * @param wait_ns  required; 0 = now, UINT64_MAX when n > burst. On
+ *                 #RS_E_IO and #RS_E_INVAL as rs_redis_token_bucket_reserve().
  * @return #RS_OK, #RS_E_IO (policy closed), #RS_E_INVAL.
+ * @note Thread-safe; one round trip.
  * @since 0.1.0
  */
 RS_API int rs_redis_token_bucket_wait_ns(rs_redis_token_bucket *tb, uint64_t n,
@@ -284,7 +336,9 @@ RS_API int rs_redis_token_bucket_wait_ns(rs_redis_token_bucket *tb, uint64_t n,
  * The bucket as an #rs_limiter for rs_policy. Its acquire is
  * rs_redis_token_bucket_reserve() (so #RS_OK with a wait means reserved),
  * except that n > burst gives #RS_E_INVAL, as limiter.h asks; now_ns is
- * used only by the local fallback. @p tb must outlive every copy.
+ * used only by the local fallback, and its clock is the bucket's under
+ * #RS_REDIS_FAIL_LOCAL, NULL otherwise. @p tb must outlive every copy;
+ * NULL gives the empty limiter.
  * @since 0.1.0
  */
 RS_API rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb);
@@ -299,8 +353,9 @@ RS_API rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb);
  * @since 0.1.0
  */
 typedef enum rs_redis_window_kind {
-    /** Exact: a sorted set of admitted requests (one member per unit);
-     *  memory O(limit) per key. */
+    /** Exact: a sorted set of admitted requests, one entry per request
+     *  whatever its n (since 0.2.0; one per unit before); memory O(requests
+     *  in the window) per key, at most O(limit). */
     RS_REDIS_WINDOW_LOG = 0,
     /** Two fixed windows weighted by overlap: one small hash per key; an
      *  estimate that assumes the previous window's requests were spread
@@ -312,7 +367,8 @@ typedef enum rs_redis_window_kind {
 typedef struct rs_redis_sliding_window_config {
     rs_redis *redis;          /**< the pool, required */
     const char *name;         /**< required; key `<prefix><name>:log` or `:cnt` */
-    uint64_t limit;           /**< requests per window, >= 1 (LOG: at most 1000000) */
+    uint64_t limit;           /**< requests per window, >= 1 (LOG: at most 1000000;
+                                   COUNTER: at most 2^53) */
     uint64_t window_ns;       /**< >= 1 ms (the server clock has 1 us resolution) */
     rs_redis_window_kind kind; /**< default #RS_REDIS_WINDOW_LOG */
     rs_redis_failure on_failure; /**< default #RS_REDIS_FAIL_CLOSED */
@@ -320,13 +376,14 @@ typedef struct rs_redis_sliding_window_config {
                                    share*limit per window, burst share*limit */
 } rs_redis_sliding_window_config;
 
+/** Defaults: 100 per second, exact log, fail closed, local share 1, as a
+ *  brace initializer for static initializers and C++. @since 0.2.0 */
+#define RS_REDIS_SLIDING_WINDOW_CONFIG_INIT                                            \
+    { NULL, NULL, 100, 1000000000u, RS_REDIS_WINDOW_LOG, RS_REDIS_FAIL_CLOSED, 1.0 }
+
 /** Defaults: 100 per second, exact log, fail closed, local share 1. @since 0.1.0 */
 #define RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT                                         \
-    ((rs_redis_sliding_window_config){ .redis = NULL, .name = NULL, .limit = 100,     \
-                                       .window_ns = 1000000000u,                       \
-                                       .kind = RS_REDIS_WINDOW_LOG,                    \
-                                       .on_failure = RS_REDIS_FAIL_CLOSED,             \
-                                       .local_share = 1.0 })
+    ((rs_redis_sliding_window_config)RS_REDIS_SLIDING_WINDOW_CONFIG_INIT)
 
 /** Opaque distributed sliding window. */
 typedef struct rs_redis_sliding_window rs_redis_sliding_window;
@@ -335,8 +392,10 @@ typedef struct rs_redis_sliding_window rs_redis_sliding_window;
  * Creates a sliding-window limiter shared through Redis. No I/O.
  *
  * @return #RS_OK; #RS_E_INVAL (NULL @p cfg, @p out or redis, empty name,
- *         limit 0 or above 1000000 for LOG, window below 1 ms, unknown kind
- *         or on_failure, local_share not in (0, 1] for LOCAL); #RS_E_NOMEM.
+ *         limit 0 or above 1000000 for LOG or 2^53 for COUNTER, window
+ *         below 1 ms, unknown kind or on_failure, local_share not in (0, 1]
+ *         for LOCAL; rs_last_error() names the field); #RS_E_NOMEM.
+ * @note Thread-safe (creates a new object).
  * @since 0.1.0
  */
 RS_API int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
@@ -347,10 +406,12 @@ RS_API void rs_redis_sliding_window_free(rs_redis_sliding_window *w);
 
 /**
  * Admits @p n requests if the window has room for all of them. A refused
- * request is not recorded (it uses none of the limit).
+ * request is not recorded (it uses none of the limit). Any n costs the
+ * server the same: one entry (LOG) or one counter (COUNTER).
  *
  * @return #RS_OK (n == 0 always, without I/O); #RS_E_LIMITED (also n >
- *         limit); #RS_E_IO (policy closed); #RS_E_INVAL (@p w NULL).
+ *         limit); #RS_E_IO (policy closed); #RS_E_INVAL (@p w NULL, or the
+ *         key holds something that is not this window).
  * @note Thread-safe; one round trip.
  * @since 0.1.0
  */
@@ -358,8 +419,11 @@ RS_API int rs_redis_sliding_window_try_acquire(rs_redis_sliding_window *w, uint6
 
 /**
  * How long until @p n requests would be admitted (0 = now; UINT64_MAX when
- * n > limit), without recording anything.
+ * n > limit), without recording anything. On #RS_E_IO `*wait_ns` is the
+ * time until the pool's next reconnect attempt or UINT64_MAX (unknown); on
+ * #RS_E_INVAL for a foreign key, UINT64_MAX.
  * @return #RS_OK, #RS_E_IO (policy closed), #RS_E_INVAL.
+ * @note Thread-safe; one round trip.
  * @since 0.1.0
  */
 RS_API int rs_redis_sliding_window_wait_ns(rs_redis_sliding_window *w, uint64_t n,
@@ -368,8 +432,10 @@ RS_API int rs_redis_sliding_window_wait_ns(rs_redis_sliding_window *w, uint64_t 
 /**
  * Requests counted in the window now (LOG: exact; COUNTER: the weighted
  * estimate, rounded down).
+ * @param count  required; written on #RS_OK only.
  * @return #RS_OK, #RS_E_IO (whatever the failure policy: there is no local
  *         count to give), #RS_E_INVAL.
+ * @note Thread-safe; one round trip.
  * @since 0.1.0
  */
 RS_API int rs_redis_sliding_window_count(rs_redis_sliding_window *w, uint64_t *count);
@@ -377,7 +443,9 @@ RS_API int rs_redis_sliding_window_count(rs_redis_sliding_window *w, uint64_t *c
 /**
  * The window as an #rs_limiter: acquire is try_acquire (a window cannot
  * reserve the future): #RS_OK with wait 0, or #RS_E_LIMITED with the wait
- * until it may succeed; n > limit gives #RS_E_INVAL. @since 0.1.0
+ * until it may succeed; n > limit gives #RS_E_INVAL. Its clock is the
+ * window's under #RS_REDIS_FAIL_LOCAL, NULL otherwise. @p w must outlive
+ * every copy; NULL gives the empty limiter. @since 0.1.0
  */
 RS_API rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w);
 
@@ -389,20 +457,31 @@ RS_API rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w);
 typedef struct rs_redis_budget_config {
     rs_redis *redis;          /**< the pool, required */
     const char *name;         /**< required; keys `<prefix><name>:budget[:<key>]` */
-    uint64_t max_per_window;  /**< tokens per window, >= 1 */
+    uint64_t max_per_window;  /**< tokens per window, 1..2^53 */
     uint64_t window_ns;       /**< rolling window, >= sub_windows microseconds */
-    uint64_t max_per_request; /**< largest single reservation, >= 1 */
+    uint64_t max_per_request; /**< largest single reservation, 1..max_per_window */
     uint32_t sub_windows;     /**< the window rolls in this many steps, 1..1000 (default 60) */
     rs_redis_failure on_failure; /**< default #RS_REDIS_FAIL_CLOSED */
     double local_share;       /**< for #RS_REDIS_FAIL_LOCAL, (0, 1] of max_per_window */
+    /**
+     * Secret of the keyed hash that puts keys on the local fallback's cells
+     * (#RS_REDIS_FAIL_LOCAL): 0 (default) = from the operating system, so
+     * that a client choosing its own keys cannot aim at another key's cell;
+     * any other value gives a reproducible placement for tests.
+     * @since 0.2.0
+     */
+    uint64_t seed;
 } rs_redis_budget_config;
 
+/** Defaults: 100000 tokens per hour in 60 steps, 10000 per request, fail
+ *  closed, as a brace initializer for static initializers and C++.
+ *  @since 0.2.0 */
+#define RS_REDIS_BUDGET_CONFIG_INIT                                                    \
+    { NULL, NULL, 100000, UINT64_C(3600000000000), 10000, 60, RS_REDIS_FAIL_CLOSED,    \
+      1.0, 0 }
+
 /** Defaults: 100000 tokens per hour in 60 steps, 10000 per request, fail closed. @since 0.1.0 */
-#define RS_REDIS_BUDGET_CONFIG_DEFAULT                                                 \
-    ((rs_redis_budget_config){ .redis = NULL, .name = NULL, .max_per_window = 100000, \
-                               .window_ns = UINT64_C(3600000000000),                   \
-                               .max_per_request = 10000, .sub_windows = 60,            \
-                               .on_failure = RS_REDIS_FAIL_CLOSED, .local_share = 1.0 })
+#define RS_REDIS_BUDGET_CONFIG_DEFAULT ((rs_redis_budget_config)RS_REDIS_BUDGET_CONFIG_INIT)
 
 /** Where a budget reservation is held. @since 0.1.0 */
 typedef enum rs_redis_ticket_source {
@@ -432,9 +511,11 @@ typedef struct rs_redis_budget rs_redis_budget;
  * I/O.
  *
  * @return #RS_OK; #RS_E_INVAL (NULL @p cfg, @p out or redis, empty name, a
- *         zero max, window_ns below sub_windows microseconds, sub_windows not
- *         in 1..1000, max_per_request > max_per_window, bad failure policy);
- *         #RS_E_NOMEM.
+ *         zero max, max_per_window above 2^53 (since 0.2.0), window_ns below
+ *         sub_windows microseconds, sub_windows not in 1..1000,
+ *         max_per_request > max_per_window, bad failure policy;
+ *         rs_last_error() names the field); #RS_E_NOMEM.
+ * @note Thread-safe (creates a new object).
  * @since 0.1.0
  */
 RS_API int rs_redis_budget_new(const rs_redis_budget_config *cfg, const rs_clock *clock,
@@ -451,9 +532,9 @@ RS_API void rs_redis_budget_free(rs_redis_budget *b);
  * @param ticket        required; filled on #RS_OK.
  * @return #RS_OK (reserved); #RS_E_BUDGET (the window's remaining budget is
  *         below @p estimate, or estimate > max_per_request; nothing held);
- *         #RS_E_IO (policy closed); #RS_E_INVAL (@p b or @p ticket NULL);
- *         #RS_E_NOMEM (a key too long for the stack, over ~200 bytes, and
- *         no memory for it).
+ *         #RS_E_IO (policy closed); #RS_E_INVAL (@p b or @p ticket NULL,
+ *         or the key holds something that is not a budget); #RS_E_NOMEM (a
+ *         key too long for the stack, over ~200 bytes, and no memory for it).
  * @note Thread-safe; one round trip.
  * @since 0.1.0
  */
@@ -463,24 +544,32 @@ RS_API int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t k
 /**
  * After the call: replaces the ticket's estimate with @p actual. Usage can
  * exceed the window's maximum this way (the tokens were spent); later
- * reservations wait until it rolls off. If the ticket's sub-window has
- * already rolled out of the window, only an excess is charged, to the
- * current sub-window.
+ * reservations wait until it rolls off. @p actual above 2^53 counts as 2^53
+ * (more than any window holds; since 0.2.0, larger values no longer wrap to
+ * a negative usage). If the ticket's sub-window has already rolled out of
+ * the window, only an excess is charged, to the current sub-window. A
+ * ticket of the local fallback gives back only what its reservation still
+ * holds: tokens that have refilled since it was taken are not refunded
+ * twice (since 0.2.0).
  *
  * @return #RS_OK; #RS_E_IO (Redis failed: the estimate stays charged, the
  *         safe side); #RS_E_INVAL (@p b or @p ticket NULL).
+ * @note Thread-safe; one round trip for a ticket held in Redis.
  * @since 0.1.0
  */
 RS_API int rs_redis_budget_commit(rs_redis_budget *b, const void *key, size_t key_len,
                                   const rs_redis_budget_ticket *ticket, uint64_t actual);
 
-/** Gives the whole reservation back: rs_redis_budget_commit() with 0. @since 0.1.0 */
+/** Gives the whole reservation back: rs_redis_budget_commit() with 0.
+ *  @note Thread-safe. @since 0.1.0 */
 RS_API int rs_redis_budget_cancel(rs_redis_budget *b, const void *key, size_t key_len,
                                   const rs_redis_budget_ticket *ticket);
 
 /**
  * Tokens still available in @p key's window now (0 when overspent).
+ * @param remaining  required; written on #RS_OK only.
  * @return #RS_OK, #RS_E_IO (whatever the policy), #RS_E_INVAL.
+ * @note Thread-safe; one round trip.
  * @since 0.1.0
  */
 RS_API int rs_redis_budget_remaining(rs_redis_budget *b, const void *key, size_t key_len,
@@ -500,10 +589,12 @@ typedef struct rs_redis_budget_key {
 /**
  * @p k's budget behind the rs_account interface (account.h), so that
  * rs_policy can charge it like a local rs_budget (`cfg.account`, or per call
- * `rs_call_options.account`). Reserve ignores the `now_ns` it is given (the
- * server's clock decides). A commit or cancel that fails leaves the estimate
- * charged (the safe side). @p k (and the key bytes) must outlive every use of
- * the returned value; NULL gives an empty account.
+ * `rs_call_options.account`). Reserve decides on the server's clock and
+ * uses the `now_ns` it is given only in the local fallback; the account's
+ * clock is the budget's under #RS_REDIS_FAIL_LOCAL, NULL otherwise. A commit
+ * or cancel that fails leaves the estimate charged (the safe side). @p k
+ * (and the key bytes) must outlive every use of the returned value; NULL
+ * gives an empty account.
  * @note Thread-safe.
  * @since 0.1.0
  */
@@ -526,10 +617,13 @@ typedef struct rs_redis_breaker_state_config {
     rs_redis_failure on_failure;
 } rs_redis_breaker_state_config;
 
+/** Defaults: fail open, as a brace initializer for static initializers and
+ *  C++. @since 0.2.0 */
+#define RS_REDIS_BREAKER_STATE_CONFIG_INIT { NULL, NULL, RS_REDIS_FAIL_OPEN }
+
 /** Defaults: fail open. @since 0.1.0 */
 #define RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT                                          \
-    ((rs_redis_breaker_state_config){ .redis = NULL, .name = NULL,                     \
-                                      .on_failure = RS_REDIS_FAIL_OPEN })
+    ((rs_redis_breaker_state_config)RS_REDIS_BREAKER_STATE_CONFIG_INIT)
 
 /** Opaque shared breaker state. */
 typedef struct rs_redis_breaker_state rs_redis_breaker_state;
@@ -540,7 +634,8 @@ typedef struct rs_redis_breaker_state rs_redis_breaker_state;
  * keeps its own local breaker (its own windows and half-open probes); only
  * the fact "open for the next T ns" is shared. No I/O.
  * @return #RS_OK; #RS_E_INVAL (NULL @p cfg, @p out or redis, empty name,
- *         unknown on_failure); #RS_E_NOMEM.
+ *         unknown on_failure; rs_last_error() names the field); #RS_E_NOMEM.
+ * @note Thread-safe (creates a new object).
  * @since 0.1.0
  */
 RS_API int rs_redis_breaker_state_new(const rs_redis_breaker_state_config *cfg,
@@ -567,6 +662,7 @@ RS_API int rs_redis_breaker_state_publish_open(rs_redis_breaker_state *s, uint64
  * Removes the shared open flag early, e.g. when the local breaker closes
  * after successful probes. Optional: the flag expires on its own.
  * @return #RS_OK, #RS_E_IO, #RS_E_INVAL.
+ * @note Thread-safe; one round trip.
  * @since 0.1.0
  */
 RS_API int rs_redis_breaker_state_clear(rs_redis_breaker_state *s);
@@ -574,8 +670,11 @@ RS_API int rs_redis_breaker_state_clear(rs_redis_breaker_state *s);
 /**
  * Reads the shared flag.
  *
- * @param remaining_ns  may be NULL; receives how long the flag stays (0 when
- *                      not open).
+ * @param remaining_ns  may be NULL; receives how long the flag stays: 0 when
+ *                      not open, UINT64_MAX for an operator's flag without
+ *                      TTL; on #RS_E_IO the time until the pool's next
+ *                      reconnect attempt or UINT64_MAX (unknown), on
+ *                      #RS_E_INVAL UINT64_MAX (before 0.2.0: 0 on both).
  * @return #RS_OK (not open); #RS_E_OPEN (open); #RS_E_IO or the failure
  *         policy's answer when Redis fails; #RS_E_INVAL.
  * @note Thread-safe; one round trip.
@@ -586,7 +685,10 @@ RS_API int rs_redis_breaker_state_check(rs_redis_breaker_state *s, uint64_t *rem
 /**
  * The shared flag as an #rs_limiter: acquire returns #RS_E_OPEN (wait_ns =
  * time left) while the flag exists, so rs_policy refuses the call as an open
- * breaker would, and #RS_OK otherwise; n is ignored.
+ * breaker would, and #RS_OK otherwise; n is ignored; other answers as
+ * rs_redis_breaker_state_check(). Its clock is the object's under
+ * #RS_REDIS_FAIL_LOCAL, NULL otherwise. @p s must outlive every copy; NULL
+ * gives the empty limiter.
  * @since 0.1.0
  */
 RS_API rs_limiter rs_redis_breaker_state_limiter(rs_redis_breaker_state *s);

@@ -2,10 +2,7 @@
  * backend's cause behind the last failing status on this thread. Only
  * failures off the hot paths write it (RS_E_INVAL from a _new or _validate,
  * RS_E_IO): a limiter's refusal never touches thread-local storage. */
-#include "core/error.h"
-
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,24 +22,13 @@ int rs_set_last_error(int status, const char *format, ...)
         last_error[0] = '\0';
         return status;
     }
+    /* Formatted aside first, so that an argument may be rs_last_error()
+     * itself (a wrapper adding context to what failed beneath it). */
+    char text[sizeof last_error];
     va_list args;
     va_start(args, format);
-    (void)vsnprintf(last_error, sizeof last_error, format, args);
+    (void)vsnprintf(text, sizeof text, format, args);
     va_end(args);
+    memcpy(last_error, text, sizeof last_error);
     return status;
-}
-
-int rs__error_nest(int status, const char *outer)
-{
-    char inner[sizeof last_error];
-    memcpy(inner, last_error, sizeof inner);
-    /* "rs_x_config.field: why" or "rs_x_config: why": keep from the first
-     * '.' or ':' that ends the leading name. */
-    size_t name_len = strspn(inner, "abcdefghijklmnopqrstuvwxyz0123456789_");
-    bool named = strncmp(inner, "rs_", 3) == 0 &&
-                 (inner[name_len] == '.' || inner[name_len] == ':');
-    if (named) {
-        return rs_set_last_error(status, "%s%s", outer, inner + name_len);
-    }
-    return rs_set_last_error(status, "%s: %s", outer, inner);
 }

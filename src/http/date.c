@@ -7,14 +7,14 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/arith.h"
 #include "http/internal.h"
 
 #define SECONDS_PER_DAY INT64_C(86400)
+#define NS_PER_SEC UINT64_C(1000000000)
 /* Days from 0000-03-01 to 1970-01-01, and in one 400-year cycle. */
 #define EPOCH_SHIFT_DAYS INT64_C(719468)
 #define DAYS_PER_ERA INT64_C(146097)
-
-__extension__ typedef __int128 i128;
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -66,11 +66,13 @@ unsigned rs__http_days_in_month(int64_t year, unsigned month)
 
 uint64_t rs__http_delay_until(int64_t at_unix_s, uint32_t at_nanos, int64_t now_unix_s)
 {
-    i128 ns = ((i128)at_unix_s - now_unix_s) * 1000000000 + at_nanos;
-    if (ns <= 0) {
+    /* A fraction is at most one second: an earlier second is never later. */
+    if (at_unix_s < now_unix_s) {
         return 0;
     }
-    return ns > (i128)UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
+    /* The difference fits 64 bits unsigned; modular subtraction gives it. */
+    uint64_t seconds = (uint64_t)at_unix_s - (uint64_t)now_unix_s;
+    return rs__sat_add(rs__sat_mul(seconds, NS_PER_SEC), at_nanos);
 }
 
 /* ---- a small reader over [at, end) ---- */

@@ -97,12 +97,12 @@ uint64_t rs__http_decimal_ns(const rs__http_decimal *d, uint64_t unit_ns)
     if (d->fraction == 0 && !d->fraction_rest) {
         return whole_ns;
     }
-    /* fraction / 10^digits of a unit, rounded up: the product stays below
-     * 10^18 * 2^64, well inside 128 bits. */
+    /* fraction / 10^digits of a unit, rounded up. The product is below
+     * 10^digits * 2^64, so its high word is below the divisor. */
     uint64_t scale = powers_of_ten[d->fraction_digits];
-    rs__u128 product = (rs__u128)d->fraction * unit_ns;
-    uint64_t part = (uint64_t)(product / scale);
-    if (product % scale != 0 || d->fraction_rest) {
+    uint64_t remainder;
+    uint64_t part = rs__wide_divmod(rs__wide_mul(d->fraction, unit_ns), scale, &remainder);
+    if (remainder != 0 || d->fraction_rest) {
         part++;
     }
     return rs__sat_add(whole_ns, part);

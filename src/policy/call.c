@@ -75,6 +75,7 @@ static rs__atomic_u64 *counter_for(rs__policy_counters *counters, rs_stop_reason
     case RS_STOP_LIMITER: return &counters->rejected_limiter;
     case RS_STOP_BREAKER: return &counters->rejected_breaker;
     case RS_STOP_BUDGET: return &counters->rejected_budget;
+    case RS_STOP_SERVER_PAUSE: return &counters->rejected_server_pause;
     case RS_STOP_NONE: break;
     }
     return NULL;
@@ -127,18 +128,60 @@ static uint64_t limiter_patience(const rs_call_state *c, uint64_t now_ns)
  * (returns true) or stops here with an instruction for the driver in *out
  * (returns false): wait, run fn, or done. */
 
+/* An open breaker refuses before anything else: failing fast must cost no
+ * wait and no reservation (a round trip with a remote budget). */
+static bool breaker_refuses(rs_call_state *c, uint64_t now_ns, rs_step *out)
+{
+    rs_breaker *breaker = c->policy->cfg.breaker;
+    if (breaker != NULL && rs_breaker_would_refuse_at(breaker, now_ns)) {
+        *out = finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
+        return true;
+    }
+    return false;
+}
+
+/* The start of an attempt: its limiter patience (the pause and the limits
+ * share it) counts from here. */
 static bool admit(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
-    const rs_policy_config *cfg = &c->policy->cfg;
-    /* An open breaker refuses before the budget is even asked: failing fast
-     * must cost no reservation (a round trip with a remote budget). */
-    if (cfg->breaker != NULL && rs_breaker_would_refuse_at(cfg->breaker, now_ns)) {
-        *out = finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
+    if (breaker_refuses(c, now_ns, out)) {
         return false;
     }
     memset(&c->attempt, 0, sizeof c->attempt);
     c->attempt.number = c->attempt_number;
     c->attempt.deadline_ns = c->deadline_ns;
+    c->limiter_until_ns = rs__sat_add(now_ns, c->policy->cfg.max_limiter_wait_ns);
+    if (c->deadline_ns != 0 && c->limiter_until_ns > c->deadline_ns) {
+        c->limiter_until_ns = c->deadline_ns;
+    }
+    c->phase = RS__PHASE_PAUSE;
+    return true;
+}
+
+/* The server asked every caller of the policy to wait: no attempt starts
+ * before the shared pause ends. It is waited like a limiter, within the
+ * attempt's patience; a call that cannot wait that long is refused at once
+ * rather than sleep and fail. */
+static bool wait_out_pause(rs_call_state *c, uint64_t now_ns, rs_step *out)
+{
+    uint64_t until = rs__policy_pause_until(c->policy);
+    if (now_ns < until) {
+        uint64_t wait = until - now_ns;
+        *out = wait > limiter_patience(c, now_ns)
+                   ? finish(c, RS_E_LIMITED, RS_STOP_SERVER_PAUSE, now_ns)
+                   : wait_then(c, wait, RS__PHASE_PAUSE, true, now_ns);
+        return false;
+    }
+    /* The pause may have let a trip happen meanwhile. */
+    if (breaker_refuses(c, now_ns, out)) {
+        return false;
+    }
+    c->phase = RS__PHASE_RESERVE;
+    return true;
+}
+
+static bool reserve(rs_call_state *c, uint64_t now_ns, rs_step *out)
+{
     if (c->account.ops != NULL) {
         /* A per-call budget with no estimate anywhere would charge nothing. */
         int rc = c->token_estimate == 0
@@ -149,10 +192,6 @@ static bool admit(rs_call_state *c, uint64_t now_ns, rs_step *out)
             return false;
         }
         c->ticket_held = true;
-    }
-    c->limiter_until_ns = rs__sat_add(now_ns, cfg->max_limiter_wait_ns);
-    if (c->deadline_ns != 0 && c->limiter_until_ns > c->deadline_ns) {
-        c->limiter_until_ns = c->deadline_ns;
     }
     c->limit_index = 0;
     c->phase = RS__PHASE_LIMITERS;
@@ -291,6 +330,16 @@ rs_step rs_call_next_at(rs_call_state *c, uint64_t now_ns)
             return out;
         }
         /* fall through */
+    case RS__PHASE_PAUSE:
+        if (!wait_out_pause(c, now_ns, &out)) {
+            return out;
+        }
+        /* fall through */
+    case RS__PHASE_RESERVE:
+        if (!reserve(c, now_ns, &out)) {
+            return out;
+        }
+        /* fall through */
     case RS__PHASE_LIMITERS:
         if (!pass_limiters(c, now_ns, &out)) {
             return out;
@@ -325,7 +374,8 @@ static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
     uint64_t delay = rs_backoff_delay(&retry->backoff, c->attempt_number, c->prev_delay_ns,
                                       rs__rng_next(&p->rng));
     c->prev_delay_ns = delay;
-    uint64_t retry_after = c->attempt.retry_after_ns;
+    /* A server that asked every caller to wait asked this one too. */
+    uint64_t retry_after = rs__max_u64(c->attempt.retry_after_ns, c->attempt.pause_ns);
     if (retry->honor_retry_after && retry_after > delay) {
         if (retry->max_retry_after_ns != 0 && retry_after > retry->max_retry_after_ns) {
             /* Retrying earlier than the server asked only earns another 429. */
@@ -385,6 +435,11 @@ rs_step rs_call_complete_at(rs_call_state *c, rs_verdict verdict, uint64_t now_n
         return rs_call_next_at(c, now_ns);
     }
     settle_attempt(c, verdict == RS_SUCCESS, c->attempt.tokens_used, now_ns);
+    const rs_policy_config *cfg = &c->policy->cfg;
+    if (cfg->share_server_pause && cfg->retry.honor_retry_after) {
+        rs__policy_pause(c->policy, rs__max_u64(c->attempt.retry_after_ns, c->attempt.pause_ns),
+                         now_ns);
+    }
     switch (verdict) {
     case RS_SUCCESS:
         rs__policy_record_success(c->policy);

@@ -87,6 +87,7 @@ static int plan_client(const rs_client_config *cfg, const rs_clock *clock, clien
     pc->retry = cfg->retry;
     pc->timeout_ns = cfg->timeout_ns;
     pc->max_limiter_wait_ns = cfg->max_limiter_wait_ns;
+    pc->share_server_pause = cfg->share_server_pause;
     pc->hooks = cfg->hooks;
     /* Checked at the indices the caller wrote; build() moves them behind
      * the client's own limiters. */

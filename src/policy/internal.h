@@ -13,6 +13,7 @@
 typedef struct rs__policy_counters {
     rs__atomic_u64 calls, successes, failures, exhausted, timeouts, attempts, retries;
     rs__atomic_u64 rejected_limiter, rejected_breaker, rejected_budget, rejected_retry_budget;
+    rs__atomic_u64 rejected_server_pause, server_pauses;
 } rs__policy_counters;
 
 struct rs_policy {
@@ -27,12 +28,17 @@ struct rs_policy {
     rs__atomic_u64 retry_micro_tokens;
     uint64_t retry_max_micro;
     uint64_t retry_ratio_micro;
+    /* The shared server pause: no attempt starts before this instant on
+     * the policy's clock. Only ever moves forward. */
+    rs__atomic_u64 pause_until_ns;
     rs__policy_counters counters;
 };
 
 /* Where a call is between two instructions. */
 typedef enum rs__call_phase {
     RS__PHASE_ADMIT,   /* about to start attempt `attempt.number` */
+    RS__PHASE_PAUSE,   /* waiting out the policy's shared server pause */
+    RS__PHASE_RESERVE, /* about to reserve from the account */
     RS__PHASE_LIMITERS, /* asking limit `limit_index` */
     RS__PHASE_BREAKER, /* limiters passed; ask the breaker */
     RS__PHASE_RUNNING, /* fn is running */
@@ -73,5 +79,11 @@ int rs__policy_config_check(const rs_policy_config *cfg, const rs_clock *clock,
 /* Retry budget: records a failed attempt; true if a retry is allowed. */
 bool rs__policy_retry_allowed_after_failure(rs_policy *p);
 void rs__policy_record_success(rs_policy *p);
+
+/* The shared server pause: starts (or lengthens) a pause of pause_ns from
+ * now_ns, capped at retry.max_retry_after_ns; 0 does nothing. */
+void rs__policy_pause(rs_policy *p, uint64_t pause_ns, uint64_t now_ns);
+/* When the pause ends (0 or a past instant: none). */
+uint64_t rs__policy_pause_until(rs_policy *p);
 
 #endif /* RS_POLICY_INTERNAL_H */

@@ -143,6 +143,7 @@ int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy 
         p->retry_ratio_micro = rs__sat_from_double(retry->budget_ratio * MICRO);
     }
     atomic_init(&p->retry_micro_tokens, p->retry_max_micro);
+    atomic_init(&p->pause_until_ns, 0);
     *out = p;
     return RS_OK;
 }
@@ -180,6 +181,28 @@ void rs__policy_record_success(rs_policy *p)
                                                     memory_order_relaxed, memory_order_relaxed));
 }
 
+void rs__policy_pause(rs_policy *p, uint64_t pause_ns, uint64_t now_ns)
+{
+    if (pause_ns == 0) {
+        return;
+    }
+    uint64_t cap = p->cfg.retry.max_retry_after_ns;
+    uint64_t until = rs__sat_add(now_ns, cap != 0 ? rs__min_u64(pause_ns, cap) : pause_ns);
+    uint64_t old = atomic_load_explicit(&p->pause_until_ns, memory_order_relaxed);
+    while (old < until) {
+        if (atomic_compare_exchange_weak_explicit(&p->pause_until_ns, &old, until,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            rs__counter_add(&p->counters.server_pauses, 1);
+            return;
+        }
+    }
+}
+
+uint64_t rs__policy_pause_until(rs_policy *p)
+{
+    return atomic_load_explicit(&p->pause_until_ns, memory_order_relaxed);
+}
+
 void rs_policy_stats_get(rs_policy *p, rs_policy_stats *out)
 {
     if (p == NULL || out == NULL) {
@@ -197,6 +220,8 @@ void rs_policy_stats_get(rs_policy *p, rs_policy_stats *out)
     out->rejected_breaker = rs__counter_get(&c->rejected_breaker);
     out->rejected_budget = rs__counter_get(&c->rejected_budget);
     out->rejected_retry_budget = rs__counter_get(&c->rejected_retry_budget);
+    out->rejected_server_pause = rs__counter_get(&c->rejected_server_pause);
+    out->server_pauses = rs__counter_get(&c->server_pauses);
     out->retry_tokens =
         (double)atomic_load_explicit(&p->retry_micro_tokens, memory_order_relaxed) / MICRO;
 }
@@ -207,6 +232,7 @@ const char *rs_stop_reason_name(rs_stop_reason reason)
         "RS_STOP_NONE",    "RS_STOP_SUCCESS", "RS_STOP_FAILED",       "RS_STOP_EXHAUSTED",
         "RS_STOP_TIMEOUT", "RS_STOP_LIMITER", "RS_STOP_BREAKER",      "RS_STOP_BUDGET",
         "RS_STOP_RETRY_BUDGET", "RS_STOP_RETRY_AFTER", "RS_STOP_ABANDONED",
+        "RS_STOP_SERVER_PAUSE",
     };
     size_t i = (size_t)reason;
     return i < sizeof names / sizeof names[0] ? names[i] : "RS_STOP_UNKNOWN";
@@ -214,5 +240,6 @@ const char *rs_stop_reason_name(rs_stop_reason reason)
 
 bool rs_stop_reason_is_local(rs_stop_reason reason)
 {
-    return reason == RS_STOP_LIMITER || reason == RS_STOP_BREAKER || reason == RS_STOP_BUDGET;
+    return reason == RS_STOP_LIMITER || reason == RS_STOP_BREAKER || reason == RS_STOP_BUDGET ||
+           reason == RS_STOP_SERVER_PAUSE;
 }

@@ -21,12 +21,14 @@ struct rs_redis_breaker_state {
 int rs_redis_breaker_state_new(const rs_redis_breaker_state_config *cfg, const rs_clock *clock,
                                rs_redis_breaker_state **out)
 {
-    if (cfg == NULL || out == NULL) {
-        return RS_E_INVAL;
+    int rc = rs__redis_check_args("rs_redis_breaker_state_new", cfg, out);
+    if (rc != RS_OK) {
+        return rc;
     }
     void *object = NULL;
-    int rc = rs__redis_object_new(sizeof(rs_redis_breaker_state), cfg->redis, cfg->name, "open",
-                                  cfg->on_failure, 1.0, clock, &object);
+    rc = rs__redis_object_new(sizeof(rs_redis_breaker_state), "rs_redis_breaker_state_config",
+                              cfg->redis, cfg->name, "open", cfg->on_failure, 1.0, clock,
+                              &object);
     if (rc != RS_OK) {
         return rc;
     }
@@ -44,8 +46,8 @@ void rs_redis_breaker_state_free(rs_redis_breaker_state *s)
     rs__redis_object_free(s);
 }
 
-/* Runs the flag script; on RS_OK *ttl_ms is -2 (no flag), -1 (open until
- * deleted) or the time left. */
+/* Runs the flag script; on RS_OK *ttl_left is -2 (no flag), -1 (open until
+ * deleted) or the ms left. */
 static int run(rs_redis_breaker_state *s, const char *op, uint64_t ttl_ms, int64_t *ttl_left)
 {
     char ttl_arg[RS__REDIS_NUM_LEN];
@@ -111,16 +113,14 @@ static int check(rs_redis_breaker_state *s, uint64_t now_ns, uint64_t *remaining
         remember(s, ttl);
         remaining = ttl == -1 ? UINT64_MAX : ttl > 0 ? (uint64_t)ttl * NS_PER_MS : 0;
         rc = ttl == -2 ? RS_OK : RS_E_OPEN;
-    } else if (rc == RS_E_INVAL) { /* the key holds something else */
-        remaining = 0;
+    } else if (rc == RS_E_INVAL) { /* the key holds something else: never usable */
+        remaining = UINT64_MAX;
     } else if (s->base.on_failure == RS_REDIS_FAIL_LOCAL) {
         uint64_t until = atomic_load_explicit(&s->open_until_ns, memory_order_relaxed);
         remaining = rs__sat_sub(until, now_ns);
         rc = remaining > 0 ? RS_E_OPEN : RS_OK;
     } else {
-        uint64_t ignored;
-        rc = rs__redis_failed(s->base.redis, s->base.on_failure, &ignored);
-        remaining = 0;
+        rc = rs__redis_failed(s->base.redis, s->base.on_failure, &remaining);
     }
     if (remaining_ns != NULL) {
         *remaining_ns = remaining;
@@ -145,7 +145,8 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
 }
 
 /* No wait_ns: a peek would cost a round trip of its own. */
-static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_breaker_state", NULL, false, NULL };
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_breaker_state", NULL, false,
+                                            rs__redis_object_clock };
 
 rs_limiter rs_redis_breaker_state_limiter(rs_redis_breaker_state *s)
 {

@@ -1,13 +1,15 @@
 /* Distributed per-key token budget: the rolling-window budget script
- * (redis_scripts.c), one hash per key, with a small table of local GCRAs
- * as the optional fallback (keys hash onto its cells; two keys sharing a
- * cell share its budget, which errs on the strict side). */
+ * (scripts.c), one hash per key, with a small table of local GCRAs as the
+ * optional fallback. Keys hash onto its cells with a keyed hash under a
+ * secret of the object's own: two keys sharing a cell share its budget
+ * (the strict side), and without the secret a client that picks its own
+ * keys cannot aim at another key's cell to spend its fallback budget. */
 #include <string.h>
 
 #include "core/account.h"
 #include "core/alloc.h"
 #include "core/arith.h"
-#include "core/rng.h"
+#include "core/hash.h"
 #include "internal.h"
 
 #define LOCAL_CELLS 64
@@ -21,25 +23,57 @@ struct rs_redis_budget {
     char sub_arg[RS__REDIS_NUM_LEN];
     char slots_arg[RS__REDIS_NUM_LEN];
     char max_arg[RS__REDIS_NUM_LEN];
+    rs__hash_key cell_secret;
     rs__redis_local local[LOCAL_CELLS];
 };
+
+#define CONFIG "rs_redis_budget_config"
+
+static int validate(const rs_redis_budget_config *cfg)
+{
+    if (cfg->max_per_window == 0 || cfg->max_per_window > RS__REDIS_MAX_COUNT) {
+        return rs_set_last_error(RS_E_INVAL, CONFIG ".max_per_window: %llu is not in 1..2^53 "
+                                             "(the largest count the script holds exactly)",
+                                 (unsigned long long)cfg->max_per_window);
+    }
+    if (cfg->max_per_request == 0 || cfg->max_per_request > cfg->max_per_window) {
+        return rs_set_last_error(RS_E_INVAL, CONFIG ".max_per_request: %llu is not in "
+                                             "1..max_per_window (%llu)",
+                                 (unsigned long long)cfg->max_per_request,
+                                 (unsigned long long)cfg->max_per_window);
+    }
+    if (cfg->sub_windows == 0 || cfg->sub_windows > MAX_SUB_WINDOWS) {
+        return rs_set_last_error(RS_E_INVAL, CONFIG ".sub_windows: %lu is not in 1..%d",
+                                 (unsigned long)cfg->sub_windows, MAX_SUB_WINDOWS);
+    }
+    if (cfg->window_ns / 1000 < cfg->sub_windows) {
+        return rs_set_last_error(RS_E_INVAL, CONFIG ".window_ns: %llu is below sub_windows "
+                                             "(%lu) microseconds",
+                                 (unsigned long long)cfg->window_ns,
+                                 (unsigned long)cfg->sub_windows);
+    }
+    return RS_OK;
+}
 
 int rs_redis_budget_new(const rs_redis_budget_config *cfg, const rs_clock *clock,
                         rs_redis_budget **out)
 {
-    if (cfg == NULL || out == NULL || cfg->max_per_window == 0 || cfg->max_per_request == 0 ||
-        cfg->max_per_request > cfg->max_per_window || cfg->sub_windows == 0 ||
-        cfg->sub_windows > MAX_SUB_WINDOWS || cfg->window_ns / 1000 < cfg->sub_windows) {
-        return RS_E_INVAL;
+    int rc = rs__redis_check_args("rs_redis_budget_new", cfg, out);
+    if (rc == RS_OK) {
+        rc = validate(cfg);
+    }
+    if (rc != RS_OK) {
+        return rc;
     }
     void *object = NULL;
-    int rc = rs__redis_object_new(sizeof(rs_redis_budget), cfg->redis, cfg->name, "budget",
-                                  cfg->on_failure, cfg->local_share, clock, &object);
+    rc = rs__redis_object_new(sizeof(rs_redis_budget), CONFIG, cfg->redis, cfg->name, "budget",
+                              cfg->on_failure, cfg->local_share, clock, &object);
     if (rc != RS_OK) {
         return rc;
     }
     rs_redis_budget *b = object;
     b->max_per_request = cfg->max_per_request;
+    b->cell_secret = rs__hash_key_from_seed(cfg->seed);
     b->sub_us = cfg->window_ns / 1000 / cfg->sub_windows;
     (void)rs__redis_fmt_u64(b->sub_arg, b->sub_us);
     (void)rs__redis_fmt_u64(b->slots_arg, cfg->sub_windows);
@@ -81,10 +115,14 @@ static int run(rs_redis_budget *b, const void *key, size_t key_len, const char *
     uint64_t at_us = t != NULL ? rs__sat_sub(t->at_ns / 1000,
                                              (uint64_t)RS__REDIS_EPOCH_S * 1000000)
                                : 0;
+    /* Amounts beyond 2^53 mean "more than any window holds" (max_per_window
+     * is at most that): capped, they stay exact numbers in Lua. */
+    uint64_t reserved = t != NULL ? rs__min_u64(t->reserved, RS__REDIS_MAX_COUNT) : 0;
     const char *argv[7] = { op, b->sub_arg, b->slots_arg, b->max_arg,
-                            rs__redis_fmt_u64(amount_arg, amount),
+                            rs__redis_fmt_u64(amount_arg,
+                                              rs__min_u64(amount, RS__REDIS_MAX_COUNT)),
                             rs__redis_fmt_u64(at_arg, at_us),
-                            rs__redis_fmt_u64(reserved_arg, t != NULL ? t->reserved : 0) };
+                            rs__redis_fmt_u64(reserved_arg, reserved) };
     int rc = rs__redis_eval(o->redis, RS__SCRIPT_BUDGET, name, name_len, 7, argv, 3, res);
     rs__free(heap);
     return rc;
@@ -92,21 +130,15 @@ static int run(rs_redis_budget *b, const void *key, size_t key_len, const char *
 
 static rs__redis_local *local_cell(rs_redis_budget *b, const void *key, size_t key_len)
 {
-    /* FNV-1a, then the splitmix finaliser for the low bits. */
-    uint64_t h = UINT64_C(14695981039346656037);
-    const unsigned char *p = key;
-    for (size_t i = 0; p != NULL && i < key_len; i++) {
-        h = (h ^ p[i]) * UINT64_C(1099511628211);
-    }
-    return &b->local[rs__mix64(h) % LOCAL_CELLS];
+    uint64_t h = rs__siphash13(&b->cell_secret, key != NULL ? key : "", key != NULL ? key_len : 0);
+    return &b->local[h % LOCAL_CELLS];
 }
 
-int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,
-                            uint64_t estimate, rs_redis_budget_ticket *ticket)
+/* Reserve; the local fallback decides at *now_ns, or at the object's clock
+ * when now_ns is NULL (read only if Redis failed). */
+static int reserve(rs_redis_budget *b, const void *key, size_t key_len, uint64_t estimate,
+                   const uint64_t *now_ns, rs_redis_budget_ticket *ticket)
 {
-    if (b == NULL || ticket == NULL) {
-        return RS_E_INVAL;
-    }
     if (estimate > b->max_per_request) {
         return RS_E_BUDGET;
     }
@@ -126,7 +158,7 @@ int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,
     if (rc != RS_E_IO) {
         return rc;
     }
-    uint64_t now = rs_clock_now(b->base.clock);
+    uint64_t now = now_ns != NULL ? *now_ns : rs_clock_now(b->base.clock);
     if (b->base.on_failure == RS_REDIS_FAIL_LOCAL) {
         uint64_t wait;
         if (rs__redis_local_reserve(local_cell(b, key, key_len), estimate, 0, now, &wait) != RS_OK) {
@@ -146,6 +178,15 @@ int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,
     return RS_OK;
 }
 
+int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,
+                            uint64_t estimate, rs_redis_budget_ticket *ticket)
+{
+    if (b == NULL || ticket == NULL) {
+        return RS_E_INVAL;
+    }
+    return reserve(b, key, key_len, estimate, NULL, ticket);
+}
+
 int rs_redis_budget_commit(rs_redis_budget *b, const void *key, size_t key_len,
                            const rs_redis_budget_ticket *ticket, uint64_t actual)
 {
@@ -159,10 +200,12 @@ int rs_redis_budget_commit(rs_redis_budget *b, const void *key, size_t key_len,
     }
     case RS_REDIS_TICKET_LOCAL: {
         rs__redis_local *cell = local_cell(b, key, key_len);
+        uint64_t now = rs_clock_now(b->base.clock);
         if (actual > ticket->reserved) {
-            rs__redis_local_charge(cell, actual - ticket->reserved, rs_clock_now(b->base.clock));
+            rs__redis_local_charge(cell, actual - ticket->reserved, now);
         } else {
-            rs__redis_local_refund(cell, ticket->reserved - actual);
+            rs__redis_local_refund(cell, ticket->reserved - actual, ticket->reserved,
+                                   ticket->at_ns, now);
         }
         return RS_OK;
     }
@@ -202,10 +245,11 @@ static rs_redis_budget_ticket from_account(const rs_account_ticket *t)
 static int account_reserve(void *self, uint64_t estimate, uint64_t now_ns,
                            rs_account_ticket *ticket)
 {
-    (void)now_ns;
     const rs_redis_budget_key *k = self;
     rs_redis_budget_ticket t = { 0, 0, RS_REDIS_TICKET_UNTRACKED };
-    int rc = rs_redis_budget_reserve(k->budget, k->key, k->key_len, estimate, &t);
+    int rc = k->budget != NULL && ticket != NULL
+                 ? reserve(k->budget, k->key, k->key_len, estimate, &now_ns, &t)
+                 : RS_E_INVAL;
     *ticket = (rs_account_ticket){ t.reserved, t.at_ns, (uint64_t)t.source };
     return rc;
 }
@@ -224,8 +268,14 @@ static void account_cancel(void *self, const rs_account_ticket *ticket)
     (void)rs_redis_budget_cancel(k->budget, k->key, k->key_len, &t);
 }
 
+static const rs_clock *account_clock(void *self)
+{
+    const rs_redis_budget_key *k = self;
+    return k->budget != NULL ? rs__redis_object_clock(k->budget) : NULL;
+}
+
 static const rs_account_ops account_ops = { account_reserve, account_commit, account_cancel,
-                                            "redis_budget", NULL };
+                                            "redis_budget", account_clock };
 
 rs_account rs_redis_budget_account(rs_redis_budget_key *k)
 {

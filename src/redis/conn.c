@@ -9,7 +9,13 @@
  * moves on (every connection opened before it is replaced before its next
  * use: the server probably restarted or went away) and the pool fails fast,
  * without I/O, until the reconnect backoff has passed; then exactly one call
- * claims the probe, and its success reopens the pool for everyone. */
+ * claims the probe, and its success reopens the pool for everyone.
+ *
+ * Every RS_E_IO and RS_E_INVAL a call meets is explained twice: to the
+ * caller's thread through rs_last_error() (a call that failed fast without
+ * I/O says why the pool is backing off, with the failure that started it)
+ * and to on_error (only when I/O was attempted, so that a dead server gives
+ * one message per reconnect attempt, not one per call). */
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
@@ -20,6 +26,7 @@
 
 #include "core/alloc.h"
 #include "core/arith.h"
+#include "core/error.h"
 #include "core/atomics.h"
 #include "core/lock.h"
 #include "core/rng.h"
@@ -48,7 +55,9 @@ struct rs_redis {
     rs_backoff_config reconnect;
     const rs_clock *clock;
     rs_redis_error_fn on_error;
-    void *error_ctx;
+    void *ctx;
+    rs__mutex cause_lock;        /* guards cause */
+    char cause[WHY_LEN / 2];     /* the failure that started the backoff */
     rs__rng rng;
     rs__atomic_u64 down_until_ns; /* 0: not backing off */
     rs__atomic_u64 failures;      /* consecutive failures, the backoff attempt */
@@ -65,8 +74,8 @@ typedef struct call {
     slot *s;
     uint64_t deadline_ns;        /* real time by which the commands must be done */
     bool started;                /* a command already ran in this call */
-    bool report;                 /* why holds a message for on_error */
-    char why[WHY_LEN];
+    bool report;                 /* why holds a message for on_error too */
+    char why[WHY_LEN];           /* the problem, for rs_last_error(); "" = none */
 } call;
 
 void rs__redis_report(const rs_redis *r, int status, const char *fmt, ...)
@@ -79,11 +88,12 @@ void rs__redis_report(const rs_redis *r, int status, const char *fmt, ...)
     va_start(ap, fmt);
     (void)vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    r->on_error(r->error_ctx, status, message);
+    r->on_error(r->ctx, status, message);
 }
 
 static void explain(call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Says why the call failed after trying: for the caller and for on_error. */
 static void explain(call *c, const char *fmt, ...)
 {
     va_list ap;
@@ -144,6 +154,22 @@ static void record_failure(call *c)
     (void)snprintf(c->why + used, sizeof c->why - used,
                    "; failure %llu in a row, next connection attempt in %llu ms",
                    (unsigned long long)attempt, (unsigned long long)(delay / 1000000));
+    rs__mutex_lock(&r->cause_lock);
+    (void)snprintf(r->cause, sizeof r->cause, "%.*s", (int)used, c->why);
+    rs__mutex_unlock(&r->cause_lock);
+}
+
+/* Why a call that did not even try failed: the pool is backing off. Not
+ * for on_error (it heard about the failure that started the backoff). */
+static void explain_fast_failure(call *c, uint64_t until, uint64_t now)
+{
+    rs_redis *r = c->r;
+    rs__mutex_lock(&r->cause_lock);
+    (void)snprintf(c->why, sizeof c->why,
+                   "redis %s: not tried, next connection attempt in %llu ms (after: %s)",
+                   r->where, (unsigned long long)(rs__sat_sub(until, now) / 1000000),
+                   r->cause[0] != '\0' ? r->cause : "another call is probing the server");
+    rs__mutex_unlock(&r->cause_lock);
 }
 
 static void record_success(rs_redis *r)
@@ -193,7 +219,7 @@ static redisReply *command(call *c, int argc, const char **argv, const size_t *l
         /* Later commands of the same call get what is left of its time. */
         uint64_t left = rs__sat_sub(c->deadline_ns, now);
         if (left == 0) {
-            explain(c, "Redis at %s: %s timed out (%llu ms for the whole call)", r->where,
+            explain(c, "redis %s: %s timed out (%llu ms for the whole call)", r->where,
                     argv[0], (unsigned long long)(r->command_timeout_ns / 1000000));
             drop(s);
             return NULL;
@@ -206,7 +232,7 @@ static redisReply *command(call *c, int argc, const char **argv, const size_t *l
     char *text = NULL;
     int len = redisFormatCommandArgv(&text, argc, argv, lens);
     if (len < 0) {
-        explain(c, "out of memory formatting a Redis command");
+        explain(c, "redis %s: out of memory formatting %s", r->where, argv[0]);
         drop(s);
         return NULL;
     }
@@ -221,9 +247,9 @@ static redisReply *command(call *c, int argc, const char **argv, const size_t *l
         if (n <= 0) {
             int err = errno;
             if (err == EAGAIN || err == EWOULDBLOCK) {
-                explain(c, "Redis at %s: timed out sending %s", r->where, argv[0]);
+                explain(c, "redis %s: timed out sending %s", r->where, argv[0]);
             } else {
-                explain(c, "Redis at %s: sending %s failed: %s", r->where, argv[0],
+                explain(c, "redis %s: sending %s failed: %s", r->where, argv[0],
                         strerror(err));
             }
             redisFreeCommand(text);
@@ -237,10 +263,10 @@ static redisReply *command(call *c, int argc, const char **argv, const size_t *l
     if (redisGetReply(s->ctx, &reply) != REDIS_OK || reply == NULL) {
         int err = errno;
         if (s->ctx->err == REDIS_ERR_IO && (err == EAGAIN || err == EWOULDBLOCK)) {
-            explain(c, "Redis at %s: no reply to %s within %llu ms", r->where, argv[0],
+            explain(c, "redis %s: no reply to %s within %llu ms", r->where, argv[0],
                     (unsigned long long)(r->command_timeout_ns / 1000000));
         } else {
-            explain(c, "Redis at %s: %s failed: %s", r->where, argv[0],
+            explain(c, "redis %s: %s failed: %s", r->where, argv[0],
                     s->ctx->errstr[0] != '\0' ? s->ctx->errstr : "no reply");
         }
         drop(s);
@@ -248,8 +274,8 @@ static redisReply *command(call *c, int argc, const char **argv, const size_t *l
     }
     if (starts_with(reply, "NOAUTH")) {
         /* Not this command's fault: the connection is useless without AUTH. */
-        explain(c, "Redis at %s requires a password (NOAUTH): give one in the URL or in "
-                   "rs_redis_config.password", r->where);
+        explain(c, "redis %s: the server requires a password (NOAUTH): give one in the URL "
+                   "or in rs_redis_config.password", r->where);
         freeReplyObject(reply);
         drop(s);
         return NULL;
@@ -271,7 +297,7 @@ static bool handshake_step(call *c, int argc, const char **argv, const char *wha
     }
     bool ok = reply->type != REDIS_REPLY_ERROR;
     if (!ok) {
-        explain(c, "Redis at %s: %s failed: %.*s", c->r->where, what, (int)reply->len,
+        explain(c, "redis %s: %s failed: %.*s", c->r->where, what, (int)reply->len,
                 reply->str);
         drop(c->s);
     }
@@ -290,11 +316,11 @@ static bool connect_slot(call *c)
                                             : redisConnectWithTimeout(r->url.host,
                                                                       (int)r->url.port, tv);
     if (ctx == NULL) {
-        explain(c, "out of memory creating a hiredis context");
+        explain(c, "redis %s: out of memory creating a hiredis context", r->where);
         return false;
     }
     if (ctx->err != 0) {
-        explain(c, "cannot connect to Redis at %s: %s", r->where, ctx->errstr);
+        explain(c, "redis %s: cannot connect: %s", r->where, ctx->errstr);
         redisFree(ctx);
         return false;
     }
@@ -333,6 +359,7 @@ static int begin(call *c, bool force)
     if (until != 0 && !force) {
         uint64_t now = rs_clock_now(r->clock);
         if (now < until) {
+            explain_fast_failure(c, until, now);
             return RS_E_IO;
         }
         /* Claim the probe: whoever moves the gate tries; the others keep
@@ -342,6 +369,7 @@ static int begin(call *c, bool force)
         if (!atomic_compare_exchange_strong_explicit(&r->down_until_ns, &until, probe_end,
                                                      memory_order_acq_rel,
                                                      memory_order_acquire)) {
+            explain_fast_failure(c, until, now);
             return RS_E_IO;
         }
     }
@@ -394,7 +422,7 @@ static bool load_script(call *c, rs__redis_script script)
         c->s->sha[script][SHA_LEN] = '\0';
         c->s->have_sha[script] = true;
     } else {
-        explain(c, "Redis at %s: SCRIPT LOAD of the %s script failed: %.*s", c->r->where,
+        explain(c, "redis %s: SCRIPT LOAD of the %s script failed: %.*s", c->r->where,
                 rs__redis_script_name(script),
                 reply->type == REDIS_REPLY_ERROR ? (int)reply->len : 16,
                 reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
@@ -460,21 +488,22 @@ static int run_script(call *c, rs__redis_script script, const char *key, size_t 
         printable_key(shown, sizeof shown, key, key_len);
         int rc = RS_OK;
         if (reply->type == REDIS_REPLY_ERROR) {
-            explain(c, "Redis at %s: the %s script on key \"%s\" failed: %.*s", c->r->where,
+            explain(c, "redis %s: the %s script on key \"%s\" failed: %.*s", c->r->where,
                     rs__redis_script_name(script), shown, (int)reply->len, reply->str);
             /* A key holding something else is a naming mistake that no
              * retry or failure policy can mend; other errors (OOM, BUSY,
              * READONLY) are the server's trouble. */
             rc = starts_with(reply, "WRONGTYPE") ? RS_E_INVAL : RS_E_IO;
         } else if (!read_result(reply, min_results, out)) {
-            explain(c, "Redis at %s: the %s script on key \"%s\" gave an unexpected reply",
+            explain(c, "redis %s: the %s script on key \"%s\" gave an unexpected reply",
                     c->r->where, rs__redis_script_name(script), shown);
             rc = RS_E_IO;
         }
         freeReplyObject(reply);
         return rc;
     }
-    explain(c, "Redis at %s keeps forgetting the %s script (NOSCRIPT after SCRIPT LOAD)",
+    explain(c, "redis %s: the server keeps forgetting the %s script (NOSCRIPT after "
+               "SCRIPT LOAD)",
             c->r->where, rs__redis_script_name(script));
     return RS_E_IO;
 }
@@ -495,8 +524,11 @@ int rs__redis_eval(rs_redis *r, rs__redis_script script, const char *key, size_t
         }
     }
     rs__mutex_unlock(&c.s->lock);
+    if (rc != RS_OK) {
+        (void)rs_set_last_error(rc, "%s", c.why);
+    }
     if (c.report) {
-        rs__redis_report(r, rc < 0 ? rc : RS_E_IO, "%s", c.why);
+        rs__redis_report(r, rc, "%s", c.why);
     }
     return rc;
 }
@@ -517,7 +549,7 @@ int rs_redis_ping(rs_redis *r, char *detail, size_t detail_len)
             rc = RS_E_IO;
         } else {
             if (reply->type == REDIS_REPLY_ERROR) {
-                explain(&c, "Redis at %s: PING failed: %.*s", r->where, (int)reply->len,
+                explain(&c, "redis %s: PING failed: %.*s", r->where, (int)reply->len,
                         reply->str);
                 rc = RS_E_IO;
             } else {
@@ -530,6 +562,9 @@ int rs_redis_ping(rs_redis *r, char *detail, size_t detail_len)
     rs__mutex_unlock(&c.s->lock);
     if (detail != NULL && detail_len > 0) {
         (void)snprintf(detail, detail_len, "%s", c.why);
+    }
+    if (rc != RS_OK) {
+        (void)rs_set_last_error(rc, "%s", c.why);
     }
     if (c.report) {
         rs__redis_report(r, RS_E_IO, "%s", c.why);
@@ -560,20 +595,32 @@ static char *copy_string(const char *s)
 
 static int validate(const rs_redis_config *cfg)
 {
-    if (cfg->connect_timeout_ns == 0 || cfg->command_timeout_ns == 0 || cfg->pool_size == 0 ||
-        cfg->pool_size > MAX_POOL || rs_backoff_config_validate(&cfg->reconnect) != RS_OK) {
-        return RS_E_INVAL;
+    if (cfg->connect_timeout_ns == 0) {
+        return rs_set_last_error(RS_E_INVAL, "rs_redis_config.connect_timeout_ns: 0, must be "
+                                             "above 0");
+    }
+    if (cfg->command_timeout_ns == 0) {
+        return rs_set_last_error(RS_E_INVAL, "rs_redis_config.command_timeout_ns: 0, must be "
+                                             "above 0");
+    }
+    if (cfg->pool_size == 0 || cfg->pool_size > MAX_POOL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_redis_config.pool_size: %lu is not in 1..%d",
+                                 (unsigned long)cfg->pool_size, MAX_POOL);
+    }
+    if (rs_backoff_config_validate(&cfg->reconnect) != RS_OK) {
+        return rs__error_nest(RS_E_INVAL, "rs_redis_config.reconnect");
     }
     return RS_OK;
 }
 
-/* Fills the strings of a new pool; RS_E_INVAL (reported) or RS_E_NOMEM. */
+/* Fills the strings of a new pool; RS_E_INVAL (explained) or RS_E_NOMEM. */
 static int init_strings(rs_redis *r, const rs_redis_config *cfg)
 {
     char why[WHY_LEN];
     int rc = rs__redis_url_parse(cfg->url, &r->url, why, sizeof why);
     if (rc == RS_E_INVAL) {
-        rs__redis_report(r, RS_E_INVAL, "%s", why);
+        (void)rs_set_last_error(rc, "rs_redis_config.url: %s", why);
+        rs__redis_report(r, rc, "%s", rs_last_error());
     }
     if (rc != RS_OK) {
         return rc;
@@ -602,12 +649,15 @@ static int init_strings(rs_redis *r, const rs_redis_config *cfg)
     return r->where == NULL ? RS_E_NOMEM : RS_OK;
 }
 
+/* Frees a pool whose cause lock and first `initialised_slots` slots were
+ * set up. */
 static void release(rs_redis *r, uint32_t initialised_slots)
 {
     for (uint32_t i = 0; i < initialised_slots; i++) {
         drop(&r->slots[i]);
         rs__mutex_destroy(&r->slots[i].lock);
     }
+    rs__mutex_destroy(&r->cause_lock);
     rs__redis_url_clear(&r->url);
     rs__free(r->where);
     rs__free(r->prefix);
@@ -616,16 +666,24 @@ static void release(rs_redis *r, uint32_t initialised_slots)
 
 int rs_redis_new(const rs_redis_config *cfg, const rs_clock *clock, rs_redis **out)
 {
-    if (cfg == NULL || out == NULL || validate(cfg) != RS_OK) {
-        return RS_E_INVAL;
+    int rc = rs__redis_check_args("rs_redis_new", cfg, out);
+    if (rc == RS_OK) {
+        rc = validate(cfg);
+    }
+    if (rc != RS_OK) {
+        return rc;
     }
     rs_redis *r = rs__calloc(1, sizeof *r + (size_t)cfg->pool_size * sizeof(slot));
     if (r == NULL) {
         return RS_E_NOMEM;
     }
+    if (rs__mutex_init(&r->cause_lock) != 0) {
+        rs__free(r);
+        return RS_E_NOMEM;
+    }
     r->on_error = cfg->on_error;
-    r->error_ctx = cfg->error_ctx;
-    int rc = init_strings(r, cfg);
+    r->ctx = cfg->ctx;
+    rc = init_strings(r, cfg);
     uint32_t ready = 0;
     while (rc == RS_OK && ready < cfg->pool_size) {
         if (rs__mutex_init(&r->slots[ready].lock) != 0) {

@@ -8,25 +8,45 @@
 #include "core/arith.h"
 #include "internal.h"
 
-int rs__redis_failure_validate(rs_redis_failure mode, double share)
+int rs__redis_failure_validate(const char *config, rs_redis_failure mode, double share)
 {
     switch (mode) {
     case RS_REDIS_FAIL_CLOSED:
     case RS_REDIS_FAIL_OPEN:
         return RS_OK;
     case RS_REDIS_FAIL_LOCAL:
-        return rs__is_finite_positive(share) && share <= 1.0 ? RS_OK : RS_E_INVAL;
+        if (rs__is_finite_positive(share) && share <= 1.0) {
+            return RS_OK;
+        }
+        return rs_set_last_error(RS_E_INVAL, "%s.local_share: %g is not in (0, 1] (needed by "
+                                             "RS_REDIS_FAIL_LOCAL)", config, share);
     }
-    return RS_E_INVAL;
+    return rs_set_last_error(RS_E_INVAL, "%s.on_failure: %d is not an rs_redis_failure", config,
+                             (int)mode);
 }
 
-int rs__redis_object_new(size_t size, rs_redis *redis, const char *name, const char *suffix,
-                         rs_redis_failure mode, double share, const rs_clock *clock,
-                         void **out)
+int rs__redis_check_args(const char *function, const void *cfg, const void *out)
 {
-    if (redis == NULL || name == NULL || name[0] == '\0' ||
-        rs__redis_failure_validate(mode, share) != RS_OK) {
-        return RS_E_INVAL;
+    if (cfg != NULL && out != NULL) {
+        return RS_OK;
+    }
+    return rs_set_last_error(RS_E_INVAL, "%s: %s is NULL", function, cfg == NULL ? "cfg" : "out");
+}
+
+int rs__redis_object_new(size_t size, const char *config, rs_redis *redis, const char *name,
+                         const char *suffix, rs_redis_failure mode, double share,
+                         const rs_clock *clock, void **out)
+{
+    if (redis == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "%s.redis: NULL, the pool is required", config);
+    }
+    if (name == NULL || name[0] == '\0') {
+        return rs_set_last_error(RS_E_INVAL, "%s.name: %s, a name is required", config,
+                                 name == NULL ? "NULL" : "empty");
+    }
+    int rc = rs__redis_failure_validate(config, mode, share);
+    if (rc != RS_OK) {
+        return rc;
     }
     rs__redis_object *object = rs__calloc(1, size);
     if (object == NULL) {
@@ -56,13 +76,22 @@ void rs__redis_object_free(void *object)
     }
 }
 
+const rs_clock *rs__redis_object_clock(void *object)
+{
+    const rs__redis_object *o = object;
+    return o->on_failure == RS_REDIS_FAIL_LOCAL ? o->clock : NULL;
+}
+
 int rs__redis_failed(rs_redis *r, rs_redis_failure mode, uint64_t *wait_ns)
 {
     if (mode == RS_REDIS_FAIL_OPEN) {
         *wait_ns = 0;
         return RS_OK;
     }
-    *wait_ns = rs__redis_retry_in_ns(r);
+    /* Not backing off (a server error, not an outage): when it will work
+     * again is unknown, which is never 0. */
+    uint64_t retry_in = rs__redis_retry_in_ns(r);
+    *wait_ns = retry_in != 0 ? retry_in : UINT64_MAX;
     return RS_E_IO;
 }
 
@@ -111,9 +140,19 @@ void rs__redis_local_charge(rs__redis_local *l, uint64_t n, uint64_t now_ns)
     rs__note_write(&l->tat_ns, next, now_ns);
 }
 
-void rs__redis_local_refund(rs__redis_local *l, uint64_t n)
+void rs__redis_local_refund(rs__redis_local *l, uint64_t n, uint64_t reserved, uint64_t at_ns,
+                            uint64_t now_ns)
 {
-    uint64_t cost = rs__sat_mul(n, l->config.interval_ns);
+    /* The reservation moved TAT to at least at_ns + reserved intervals, and
+     * its tokens are the last to refill of what was owed then: whatever of
+     * that has refilled by now is back in the bucket already, and giving it
+     * back again would grant it twice (a late cancel after a whole window). */
+    uint64_t interval = l->config.interval_ns;
+    uint64_t unrefilled = rs__sat_sub(rs__sat_add(at_ns, rs__sat_mul(reserved, interval)), now_ns);
+    uint64_t cost = rs__min_u64(rs__sat_mul(n, interval), unrefilled);
+    if (cost == 0) {
+        return;
+    }
     uint64_t tat = atomic_load_explicit(&l->tat_ns, memory_order_acquire);
     while (!atomic_compare_exchange_weak_explicit(&l->tat_ns, &tat, rs__sat_sub(tat, cost),
                                                   memory_order_acq_rel, memory_order_acquire)) {

@@ -1,4 +1,4 @@
-/* Private to the Redis backend (src/redis_*.c): the connection pool's script
+/* Private to the Redis backend (src/redis/): the connection pool's script
  * runner, the URL parser, the Lua scripts and the local fallback. Never
  * included outside the backend. */
 #ifndef RS_REDIS_INTERNAL_H
@@ -12,7 +12,7 @@
 #include "core/gcra.h"
 #include "resilience/redis.h"
 
-/* ---- URL (redis_url.c) ---- */
+/* ---- URL (url.c) ---- */
 
 typedef struct rs__redis_url {
     char *host;      /* TCP host without brackets; NULL for a Unix socket */
@@ -29,7 +29,7 @@ typedef struct rs__redis_url {
 int rs__redis_url_parse(const char *url, rs__redis_url *out, char *why, size_t why_len);
 void rs__redis_url_clear(rs__redis_url *u);
 
-/* ---- Scripts (redis_scripts.c) ---- */
+/* ---- Scripts (scripts.c) ---- */
 
 /* Scripts count time in microseconds since this Unix time (2020-01-01):
  * smaller numbers keep sub-microsecond resolution in Lua's doubles. */
@@ -47,7 +47,7 @@ typedef enum rs__redis_script {
 const char *rs__redis_script_source(rs__redis_script script);
 const char *rs__redis_script_name(rs__redis_script script);
 
-/* ---- Connection pool (redis_conn.c) ---- */
+/* ---- Connection pool (conn.c) ---- */
 
 #define RS__REDIS_MAX_ARGS 8
 #define RS__REDIS_MAX_RESULTS 4
@@ -77,12 +77,16 @@ uint64_t rs__redis_retry_in_ns(rs_redis *r);
 void rs__redis_report(const rs_redis *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The largest count or amount a script keeps: Lua's numbers are doubles,
+ * exact up to 2^53, and string.format('%d') must never see more than 2^63. */
+#define RS__REDIS_MAX_COUNT (UINT64_C(1) << 53)
+
 /* Formats u64 / double script arguments (buf of RS__REDIS_NUM_LEN). */
 #define RS__REDIS_NUM_LEN 32
 const char *rs__redis_fmt_u64(char *buf, uint64_t value);
 const char *rs__redis_fmt_double(char *buf, double value);
 
-/* ---- Local fallback: an in-process GCRA (redis_fallback.c) ----
+/* ---- Local fallback: an in-process GCRA (fallback.c) ----
  * The arithmetic is core/gcra.h's, shared with the token buckets. */
 
 typedef struct rs__redis_local {
@@ -101,21 +105,27 @@ int rs__redis_local_reserve(rs__redis_local *l, uint64_t n, uint64_t max_wait_ns
 uint64_t rs__redis_local_wait_ns(rs__redis_local *l, uint64_t n, uint64_t now_ns);
 /* Takes n tokens unconditionally (usage beyond a reservation). */
 void rs__redis_local_charge(rs__redis_local *l, uint64_t n, uint64_t now_ns);
-/* Gives back n tokens taken earlier (a cancelled or smaller reservation). */
-void rs__redis_local_refund(rs__redis_local *l, uint64_t n);
+/* Gives back the last n of `reserved` tokens taken at at_ns (a cancelled or
+ * smaller reservation), except what has refilled by now_ns: never more than
+ * the reservation still holds. */
+void rs__redis_local_refund(rs__redis_local *l, uint64_t n, uint64_t reserved, uint64_t at_ns,
+                            uint64_t now_ns);
 
 /* The answer of an object whose Redis call failed, for the OPEN and CLOSED
  * policies (LOCAL is the object's own): RS_OK with *wait_ns = 0, or RS_E_IO
- * with *wait_ns = the time until the pool tries to reconnect. */
+ * with *wait_ns = the time until the pool tries to reconnect (UINT64_MAX
+ * when it is not backing off: unknown). */
 int rs__redis_failed(rs_redis *r, rs_redis_failure mode, uint64_t *wait_ns);
 
 /* Server microseconds (a script result) to ns; negatives are 0. */
 uint64_t rs__redis_us_to_ns(int64_t us);
 
-/* RS_OK when `mode` is a valid policy and, for LOCAL, share is in (0, 1]. */
-int rs__redis_failure_validate(rs_redis_failure mode, double share);
+/* RS_OK when `mode` is a valid policy and, for LOCAL, share is in (0, 1];
+ * else RS_E_INVAL with rs_last_error() naming the field of `config` (the
+ * config struct's type name). */
+int rs__redis_failure_validate(const char *config, rs_redis_failure mode, double share);
 
-/* ---- What every distributed object starts with (redis_fallback.c) ---- */
+/* ---- What every distributed object starts with (fallback.c) ---- */
 
 typedef struct rs__redis_object {
     rs_redis *redis;
@@ -128,13 +138,20 @@ typedef struct rs__redis_object {
     size_t size;                 /* of the whole object, for the free */
 } rs__redis_object;
 
-/* Validates the common fields (redis and name set, a valid policy) and
- * allocates a zeroed object of `size` bytes starting with an
- * rs__redis_object, filled in. RS_E_INVAL or RS_E_NOMEM with nothing
- * allocated. */
-int rs__redis_object_new(size_t size, rs_redis *redis, const char *name, const char *suffix,
-                         rs_redis_failure mode, double share, const rs_clock *clock,
-                         void **out);
+/* RS_OK when a _new's cfg and out are both given, else RS_E_INVAL with
+ * rs_last_error() saying which is NULL in `function`. */
+int rs__redis_check_args(const char *function, const void *cfg, const void *out);
+/* Validates the common fields of a `config` (its type name, for
+ * rs_last_error(): redis and name set, a valid policy) and allocates a
+ * zeroed object of `size` bytes starting with an rs__redis_object, filled
+ * in. RS_E_INVAL (explained) or RS_E_NOMEM with nothing allocated. */
+int rs__redis_object_new(size_t size, const char *config, rs_redis *redis, const char *name,
+                         const char *suffix, rs_redis_failure mode, double share,
+                         const rs_clock *clock, void **out);
+/* The clock an object's limiter or account answers (rs_limiter_ops.clock):
+ * its own under RS_REDIS_FAIL_LOCAL, whose fallback decides at the caller's
+ * now_ns; NULL otherwise (Redis's TIME decides, now_ns is ignored). */
+const rs_clock *rs__redis_object_clock(void *object);
 /* Frees such an object (its local cells forgotten by the contention
  * hand-off of this thread); NULL is ignored. */
 void rs__redis_object_free(void *object);

@@ -17,7 +17,14 @@
  * Every number handed to redis.call() is formatted with %d or %.17g:
  * Redis would otherwise convert Lua numbers with %.14g and round
  * microsecond timestamps. Every key written gets a TTL after which its
- * absence means the same as its content, so nothing needs cleaning up. */
+ * absence means the same as its content, so nothing needs cleaning up.
+ *
+ * Lua's numbers are doubles: counts and amounts stay at or below 2^53
+ * (RS__REDIS_MAX_COUNT; the client caps its arguments, the scripts cap what
+ * they store), so they are exact and string.format('%d') never overflows.
+ * A stored number that is not finite or that no script could have written
+ * is not a state to act on: the script answers WRONGTYPE (RS_E_INVAL), as
+ * for a key of another type, instead of refusing or granting forever. */
 #include "internal.h"
 
 #define RS__STR2(x) #x
@@ -30,7 +37,9 @@
     "local t = redis.call('TIME')\n"                                                      \
     "local now = (tonumber(t[1]) - " RS__STR(RS__REDIS_EPOCH_S) ") * 1000000"             \
     " + tonumber(t[2])\n"                                                                 \
-    "local function int(x) return string.format('%d', x) end\n"
+    "local function int(x) return string.format('%d', x) end\n"                           \
+    "local function finite(x) return x ~= nil and x == x and x > -math.huge"              \
+    " and x < math.huge end\n"
 
 /* GCRA (the "generic cell rate algorithm"): the whole bucket is one number,
  * the theoretical arrival time (TAT) at which the bucket would be full
@@ -50,13 +59,18 @@ static const char gcra_source[] =
     "local raw = redis.call('GET', key)\n"
     "if raw then\n"
     "  local stored = tonumber(raw)\n"
-    "  if not stored then\n"
+    /* No reservation moves TAT further than tau + the longest max_wait
+     * (2^64 ns, under 2^55 us) ahead of the server clock. */
+    "  if not finite(stored) or stored > now + burst * interval + 2 ^ 55 then\n"
     "    return redis.error_reply('WRONGTYPE ' .. key .. ' holds a string that is not a GCRA time')\n"
     "  end\n"
     "  if stored > tat then tat = stored end\n"
     "end\n"
     "local new_tat = tat + n * interval\n"
-    "local wait = new_tat - burst * interval - now\n"
+    /* the same as new_tat - burst * interval - now, without subtracting
+     * two large times: a request that exactly fits must get 0, not a
+     * rounding error above max_wait */
+    "local wait = (tat - now) + (n - burst) * interval\n"
     "if wait < 0 then wait = 0 end\n"
     "if ARGV[5] == '1' then return {1, math.ceil(wait)} end\n"
     "if wait > max_wait then return {0, math.ceil(wait)} end\n"
@@ -64,14 +78,19 @@ static const char gcra_source[] =
     "           int(math.ceil((new_tat - now) / 1000) + 1))\n"
     "return {1, math.ceil(wait)}\n";
 
-/* Exact sliding log: one sorted-set member per admitted unit, scored by its
- * admission time. Entries at or before now - window are dropped, then the
- * request is admitted only if all n fit; a refused request adds nothing.
- * `now` never goes below the newest entry, so a server clock stepping back
- * cannot let old entries linger uncounted. Members are "<now>.<k>" added
- * with NX, k counting up from the count until n new members went in: the
- * count can shrink at one `now` (entries evicted meanwhile), so a name may
- * already be taken, and a taken name is skipped rather than overwritten.
+/* Exact sliding log: one sorted-set entry per admitted request, scored by
+ * its admission time and named "<first>:<units>", where first numbers the
+ * request's first unit (15 digits, counting up across requests) and units
+ * is n: a request of any size costs one entry and O(log N) work, so no
+ * request holds the server for long. The units in the window are the
+ * newest entry's end minus the oldest's first, once entries at or before
+ * now - window are dropped; a request is admitted only if all n fit, and a
+ * refused request adds nothing. When refused, the wait is until the entry
+ * holding the last unit that must leave has left (a binary search over
+ * ranks). `now` never goes below the newest entry, so a server clock
+ * stepping back cannot let old entries linger uncounted. Unit numbers wrap
+ * at 10^15; the entry that wraps is scored after the newest, so that ties
+ * (ordered by name) never put it first.
  * KEYS[1]: the sorted set; ARGV: window_us, limit, n, peek.
  * Returns {granted, wait_us (-1 = never), count}. */
 static const char log_source[] =
@@ -79,27 +98,56 @@ static const char log_source[] =
     "local window = tonumber(ARGV[1])\n"
     "local limit = tonumber(ARGV[2])\n"
     "local n = tonumber(ARGV[3])\n" NOW_US
-    "local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')\n"
-    "if newest[2] and tonumber(newest[2]) > now then now = tonumber(newest[2]) end\n"
+    "local wrap = 1000000000000000\n"
+    "local function entry(rank)\n"
+    "  local e = redis.call('ZRANGE', key, rank, rank, 'WITHSCORES')\n"
+    "  if not e[1] then return nil end\n"
+    "  local first, units = string.match(e[1], '^(%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d):(%d+)$')\n"
+    "  return {tonumber(e[2]), tonumber(first), tonumber(units)}\n"
+    "end\n"
+    "local function bad(e) return e and not (finite(e[1]) and e[2] and e[3]) end\n"
+    "local function foreign()\n"
+    "  return redis.error_reply('WRONGTYPE ' .. key .. ' is a sorted set but not a sliding log'"
+    " .. ' of this version')\n"
+    "end\n"
+    "local newest = entry(-1)\n"
+    "if bad(newest) then return foreign() end\n"
+    "if newest and newest[1] > now then now = newest[1] end\n"
     "redis.call('ZREMRANGEBYSCORE', key, '-inf', int(now - window))\n"
-    "local count = redis.call('ZCARD', key)\n"
+    "local oldest = entry(0)\n"
+    "if bad(oldest) then return foreign() end\n"
+    "local count, next_unit = 0, 0\n"
+    "if oldest then\n"
+    "  next_unit = newest[2] + newest[3]\n"
+    "  count = (next_unit - oldest[2]) % wrap\n"
+    "end\n"
     "if count + n <= limit then\n"
     "  if ARGV[4] ~= '1' and n > 0 then\n"
-    "    local score = int(now)\n"
-    "    local k, added = count, 0\n"
-    "    while added < n do\n"
-    "      k = k + 1\n"
-    "      added = added + redis.call('ZADD', key, 'NX', score, score .. '.' .. int(k))\n"
+    "    local score = now\n"
+    "    if next_unit + n >= wrap then\n"
+    "      next_unit = 0\n"
+    "      if newest and score <= newest[1] then score = newest[1] + 1 end\n"
     "    end\n"
+    "    redis.call('ZADD', key, int(score), string.format('%015d:%d', next_unit, n))\n"
     "    redis.call('PEXPIRE', key, int(math.ceil(window / 1000) + 1))\n"
     "    count = count + n\n"
     "  end\n"
     "  return {1, 0, count}\n"
     "end\n"
     "if n > limit then return {0, -1, count} end\n"
-    "local oldest = redis.call('ZRANGE', key, count + n - limit - 1, count + n - limit - 1,"
-    " 'WITHSCORES')\n"
-    "return {0, math.max(1, math.ceil(tonumber(oldest[2]) + window - now)), count}\n";
+    /* the first entry whose leaving frees count + n - limit units */
+    "local need = count + n - limit\n"
+    "local lo, hi = 0, redis.call('ZCARD', key) - 1\n"
+    "local found = oldest\n"
+    "while lo < hi do\n"
+    "  local mid = math.floor((lo + hi) / 2)\n"
+    "  local e = entry(mid)\n"
+    "  if bad(e) then return foreign() end\n"
+    "  if (e[2] - oldest[2]) % wrap + e[3] >= need then hi = mid else lo = mid + 1 end\n"
+    "end\n"
+    "found = entry(lo)\n"
+    "if bad(found) then return foreign() end\n"
+    "return {0, math.max(1, math.ceil(found[1] + window - now)), count}\n";
 
 /* Sliding counter: counts of the current and previous fixed windows; the
  * estimate weights the previous count by how much of it the sliding window
@@ -113,6 +161,12 @@ static const char counter_source[] =
     "local n = tonumber(ARGV[3])\n" NOW_US
     "local idx = math.floor(now / window)\n"
     "local h = redis.call('HMGET', key, 'w', 'c', 'p')\n"
+    "for i = 1, 3 do\n"
+    "  local v = tonumber(h[i])\n"
+    "  if h[i] and not (finite(v) and v >= 0) then\n"
+    "    return redis.error_reply('WRONGTYPE ' .. key .. ' is a hash but not a sliding counter')\n"
+    "  end\n"
+    "end\n"
     "local w, c, p = tonumber(h[1]), tonumber(h[2]) or 0, tonumber(h[3]) or 0\n"
     "if w == nil then w, c, p = idx, 0, 0\n"
     "elseif idx == w + 1 then w, c, p = idx, 0, c\n"
@@ -120,7 +174,7 @@ static const char counter_source[] =
     "elseif idx < w then now = w * window end\n"
     "local elapsed = now - w * window\n"
     "local estimate = p * (window - elapsed) / window + c\n"
-    "if estimate + n <= limit then\n"
+    "if n <= limit - estimate then\n"
     "  if ARGV[4] ~= '1' and n > 0 then\n"
     "    redis.call('HSET', key, 'w', int(w), 'c', int(c + n), 'p', int(p))\n"
     "    redis.call('PEXPIRE', key, int(math.ceil(2 * window / 1000) + 1))\n"
@@ -151,23 +205,33 @@ static const char budget_source[] =
     "local slots = tonumber(ARGV[3])\n"
     "local max = tonumber(ARGV[4])\n"
     "local amount = tonumber(ARGV[5])\n" NOW_US
+    "local cap = 9007199254740992\n" /* RS__REDIS_MAX_COUNT */
     "local idx = math.floor(now / sub)\n"
     "local oldest = idx - slots + 1\n"
     "local flat = redis.call('HGETALL', key)\n"
     "local used, stale = 0, {}\n"
     "for i = 1, #flat, 2 do\n"
     "  local b, v = tonumber(flat[i]), tonumber(flat[i + 1])\n"
-    "  if not b or not v then\n"
+    "  if not (finite(b) and finite(v) and v >= 0 and v <= cap) then\n"
     "    return redis.error_reply('WRONGTYPE ' .. key .. ' is a hash but not a budget')\n"
     "  end\n"
     "  if b < oldest then stale[#stale + 1] = flat[i] else used = used + v end\n"
     "end\n"
     "if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end\n"
     "local ttl = int(math.ceil(slots * sub / 1000) + 1)\n"
+    /* adds delta to one sub-window, kept within 0..cap; the change in use */
+    "local function add(at, delta)\n"
+    "  local old = tonumber(redis.call('HGET', key, int(at)) or '0')\n"
+    "  local new = math.max(0, math.min(cap, old + delta))\n"
+    "  if new > 0 then redis.call('HSET', key, int(at), int(new))\n"
+    "  else redis.call('HDEL', key, int(at)) end\n"
+    "  return new - old\n"
+    "end\n"
     "if op == 'r' then\n"
-    "  if used + amount > max then return {0, math.max(0, max - used), now} end\n"
+    /* max - used is exact while used <= max; used + amount might not be */
+    "  if amount > max - used then return {0, math.max(0, max - used), now} end\n"
     "  if amount > 0 then\n"
-    "    redis.call('HINCRBY', key, int(idx), int(amount))\n"
+    "    add(idx, amount)\n"
     "    redis.call('PEXPIRE', key, ttl)\n"
     "  end\n"
     "  return {1, max - used - amount, now}\n"
@@ -175,14 +239,9 @@ static const char budget_source[] =
     "  local at = math.floor(tonumber(ARGV[6]) / sub)\n"
     "  local delta = amount - tonumber(ARGV[7])\n"
     "  if at >= oldest then\n"
-    "    local old = tonumber(redis.call('HGET', key, int(at)) or '0')\n"
-    "    local new = math.max(0, old + delta)\n"
-    "    if new > 0 then redis.call('HSET', key, int(at), int(new))\n"
-    "    else redis.call('HDEL', key, int(at)) end\n"
-    "    used = used + new - old\n"
+    "    used = used + add(at, delta)\n"
     "  elseif delta > 0 then\n"
-    "    redis.call('HINCRBY', key, int(idx), int(delta))\n"
-    "    used = used + delta\n"
+    "    used = used + add(idx, delta)\n"
     "  end\n"
     "  if used > 0 then redis.call('PEXPIRE', key, ttl) end\n"
     "end\n"

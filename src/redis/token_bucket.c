@@ -1,5 +1,5 @@
-/* Distributed token bucket: the GCRA script (redis_scripts.c) on one key,
- * with the local GCRA as the optional fallback. */
+/* Distributed token bucket: the GCRA script (scripts.c) on one key, with
+ * the local GCRA as the optional fallback. */
 
 #include "core/arith.h"
 #include "core/limiter.h"
@@ -13,15 +13,50 @@ struct rs_redis_token_bucket {
     rs__redis_local local;
 };
 
+#define CONFIG "rs_redis_token_bucket_config"
+
+/* The local bucket's limits (core/gcra.h), which keep every time the script
+ * stores within what Redis accepts as an expiry and a double holds to the
+ * microsecond: RS_OK, or RS_E_INVAL naming the field. */
+static int validate_rate(const rs_redis_token_bucket_config *cfg)
+{
+    rs__gcra gcra;
+    if (rs__gcra_init(&gcra, cfg->rate, cfg->burst) == RS_OK) {
+        return RS_OK;
+    }
+    if (cfg->burst == 0) {
+        return rs_set_last_error(RS_E_INVAL, CONFIG ".burst: 0, must be at least 1");
+    }
+    if (!rs__is_finite_positive(cfg->rate)) {
+        return rs_set_last_error(RS_E_INVAL, CONFIG ".rate: %g is not a finite number above 0",
+                                 cfg->rate);
+    }
+    if (cfg->rate > 1e9) {
+        return rs_set_last_error(RS_E_INVAL, CONFIG ".rate: %g is above 1e9 tokens per second, "
+                                             "the fastest the bucket can serve", cfg->rate);
+    }
+    if (rs__gcra_init(&gcra, cfg->rate, 1) != RS_OK) {
+        return rs_set_last_error(RS_E_INVAL, CONFIG ".rate: %g is below the slowest rate the "
+                                             "script can serve", cfg->rate);
+    }
+    return rs_set_last_error(RS_E_INVAL, CONFIG ".burst: %llu tokens at %g per second take "
+                                         "longer than 2^64 ns to refill",
+                             (unsigned long long)cfg->burst, cfg->rate);
+}
+
 int rs_redis_token_bucket_new(const rs_redis_token_bucket_config *cfg, const rs_clock *clock,
                               rs_redis_token_bucket **out)
 {
-    if (cfg == NULL || out == NULL || !rs__is_finite_positive(cfg->rate) || cfg->burst == 0) {
-        return RS_E_INVAL;
+    int rc = rs__redis_check_args("rs_redis_token_bucket_new", cfg, out);
+    if (rc == RS_OK) {
+        rc = validate_rate(cfg);
+    }
+    if (rc != RS_OK) {
+        return rc;
     }
     void *object = NULL;
-    int rc = rs__redis_object_new(sizeof(rs_redis_token_bucket), cfg->redis, cfg->name, "tb",
-                                  cfg->on_failure, cfg->local_share, clock, &object);
+    rc = rs__redis_object_new(sizeof(rs_redis_token_bucket), CONFIG, cfg->redis, cfg->name,
+                              "tb", cfg->on_failure, cfg->local_share, clock, &object);
     if (rc != RS_OK) {
         return rc;
     }
@@ -126,7 +161,8 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
 }
 
 /* No wait_ns: a peek would cost a round trip of its own. */
-static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_token_bucket", NULL, true, NULL };
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_token_bucket", NULL, true,
+                                            rs__redis_object_clock };
 
 rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb)
 {

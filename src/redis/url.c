@@ -1,15 +1,22 @@
 /* Redis URLs: redis://[[user]:password@]host[:port][/db] and
- * unix://[[user]:password@]/path[?db=N&password=P].
+ * unix://[[user]:password@]/path[?db=N][&password=P].
  *
  * Strict on purpose: a typo in a URL should be an error at start-up, not a
- * connection to the wrong place. Reasons never quote the password. */
+ * connection to the wrong place. Every part accepts exactly one spelling
+ * (two hex digits after '%', digits only in numbers, each query item at
+ * most once), so two readers of a URL can never disagree about where it
+ * points. Reasons never quote the password. */
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "core/alloc.h"
 #include "internal.h"
+
+/* The longest socket path connect() can take: hiredis would silently cut a
+ * longer one and so talk to another socket. */
+#define MAX_SOCKET_PATH (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 static int fail(char *why, size_t why_len, const char *reason)
 {
@@ -19,12 +26,28 @@ static int fail(char *why, size_t why_len, const char *reason)
     return RS_E_INVAL;
 }
 
+/* 0..15 for a hex digit, -1 otherwise (no sign, no space: strtol would
+ * take "-1" or " f" as a number). */
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
 /* A copy of [begin, end) with %XX escapes decoded; *bad on a broken escape
  * or an embedded NUL. NULL with *bad false means out of memory. */
 static char *decode(const char *begin, const char *end, bool *bad)
 {
-    char *copy = rs__malloc((size_t)(end - begin) + 1);
     *bad = false;
+    char *copy = rs__malloc((size_t)(end - begin) + 1);
     if (copy == NULL) {
         return NULL;
     }
@@ -34,25 +57,15 @@ static char *decode(const char *begin, const char *end, bool *bad)
             copy[n++] = *p;
             continue;
         }
-        char hex[3] = { 0, 0, 0 };
-        if (end - p < 3) {
+        int high = end - p >= 3 ? hex_value(p[1]) : -1;
+        int low = high >= 0 ? hex_value(p[2]) : -1;
+        if (low < 0 || (high | low) == 0) {
             *bad = true;
-            break;
+            rs__free(copy);
+            return NULL;
         }
-        hex[0] = p[1];
-        hex[1] = p[2];
-        char *stop = NULL;
-        long value = strtol(hex, &stop, 16);
-        if (stop != hex + 2 || value == 0) {
-            *bad = true;
-            break;
-        }
-        copy[n++] = (char)value;
+        copy[n++] = (char)(high * 16 + low);
         p += 2;
-    }
-    if (*bad) {
-        rs__free(copy);
-        return NULL;
     }
     copy[n] = '\0';
     return copy;
@@ -79,6 +92,24 @@ static bool parse_number(const char *begin, const char *end, unsigned long max,
     return true;
 }
 
+/* A decoded password into *out, refusing a second one. */
+static int take_password(const char *begin, const char *end, char **out, char *why,
+                         size_t why_len)
+{
+    if (*out != NULL) {
+        return fail(why, why_len, "the password is given twice");
+    }
+    if (begin == end) {
+        return fail(why, why_len, "empty password");
+    }
+    bool bad = false;
+    *out = decode(begin, end, &bad);
+    if (*out == NULL) {
+        return bad ? fail(why, why_len, "broken %-escape in the password") : RS_E_NOMEM;
+    }
+    return RS_OK;
+}
+
 /* user:password before '@'. RS_OK, RS_E_INVAL or RS_E_NOMEM. */
 static int parse_userinfo(const char *begin, const char *end, rs__redis_url *out, char *why,
                           size_t why_len)
@@ -87,27 +118,51 @@ static int parse_userinfo(const char *begin, const char *end, rs__redis_url *out
     if (colon == NULL) {
         return fail(why, why_len, "a user name needs a password (user:password@)");
     }
-    bool bad = false;
     if (colon > begin) {
+        bool bad = false;
         out->username = decode(begin, colon, &bad);
         if (out->username == NULL) {
             return bad ? fail(why, why_len, "broken %-escape in the user name") : RS_E_NOMEM;
         }
     }
-    if (colon + 1 == end) {
-        return fail(why, why_len, "empty password before '@'");
-    }
-    out->password = decode(colon + 1, end, &bad);
-    if (out->password == NULL) {
-        return bad ? fail(why, why_len, "broken %-escape in the password") : RS_E_NOMEM;
-    }
-    return RS_OK;
+    return take_password(colon + 1, end, &out->password, why, why_len);
 }
 
 static int copy_span(const char *begin, const char *end, char **out)
 {
     *out = rs__copy_string(begin, (size_t)(end - begin));
     return *out != NULL ? RS_OK : RS_E_NOMEM;
+}
+
+static bool is_alnum(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* A host name or IPv4 address: letters, digits, '-', '.', '_'. */
+static bool valid_name(const char *begin, const char *end)
+{
+    for (const char *c = begin; c < end; c++) {
+        if (!is_alnum(*c) && *c != '-' && *c != '.' && *c != '_') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* What may stand between '[' and ']': an IPv6 address (hex digits and
+ * colons, an IPv4 tail), nothing that belongs to another part of a URL. */
+static bool valid_ipv6(const char *begin, const char *end)
+{
+    if (memchr(begin, ':', (size_t)(end - begin)) == NULL) {
+        return false;
+    }
+    for (const char *c = begin; c < end; c++) {
+        if (hex_value(*c) < 0 && *c != ':' && *c != '.') {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* host[:port][/db] */
@@ -120,18 +175,19 @@ static int parse_tcp(const char *p, rs__redis_url *out, char *why, size_t why_le
         if (host_end == NULL) {
             return fail(why, why_len, "'[' without ']' around an IPv6 address");
         }
+        if (!valid_ipv6(host_begin, host_end)) {
+            return fail(why, why_len, "only an IPv6 address may stand in [brackets]");
+        }
         p = host_end + 1;
     } else {
         host_end = p + strcspn(p, ":/?#");
         p = host_end;
+        if (!valid_name(host_begin, host_end)) {
+            return fail(why, why_len, "invalid character in the host name");
+        }
     }
     if (host_end == host_begin) {
         return fail(why, why_len, "no host name");
-    }
-    for (const char *c = host_begin; c < host_end; c++) {
-        if (*c <= ' ' || *c == '@' || *c == '[' || *c == ']' || *c == '%') {
-            return fail(why, why_len, "invalid character in the host name");
-        }
     }
     unsigned long port = 6379, db = 0;
     if (*p == ':') {
@@ -157,6 +213,38 @@ static int parse_tcp(const char *p, rs__redis_url *out, char *why, size_t why_le
     return copy_span(host_begin, host_end, &out->host);
 }
 
+/* The query of a unix:// URL: db=N and password=P, each at most once. */
+static int parse_query(const char *q, rs__redis_url *out, char *why, size_t why_len)
+{
+    bool have_db = false;
+    for (;;) {
+        const char *item_end = q + strcspn(q, "&");
+        const char *eq = memchr(q, '=', (size_t)(item_end - q));
+        if (eq == NULL) {
+            return fail(why, why_len, "query items must be name=value");
+        }
+        int rc = RS_OK;
+        if (eq - q == 2 && memcmp(q, "db", 2) == 0) {
+            if (have_db) {
+                return fail(why, why_len, "db= is given twice");
+            }
+            if (!parse_number(eq + 1, item_end, INT_MAX, &out->db)) {
+                return fail(why, why_len, "db= must be a number");
+            }
+            have_db = true;
+        } else if (eq - q == 8 && memcmp(q, "password", 8) == 0) {
+            rc = take_password(eq + 1, item_end, &out->password, why, why_len);
+        } else {
+            return fail(why, why_len, "unknown query item (db= and password= are "
+                                      "understood)");
+        }
+        if (rc != RS_OK || *item_end == '\0') {
+            return rc;
+        }
+        q = item_end + 1; /* after '&': another item must follow */
+    }
+}
+
 /* /path[?db=N&password=P] */
 static int parse_unix(const char *p, rs__redis_url *out, char *why, size_t why_len)
 {
@@ -167,43 +255,18 @@ static int parse_unix(const char *p, rs__redis_url *out, char *why, size_t why_l
     if (path_end - p < 2) {
         return fail(why, why_len, "empty socket path");
     }
-    int rc = copy_span(p, path_end, &out->path);
-    if (rc != RS_OK) {
-        return rc;
+    if ((size_t)(path_end - p) > MAX_SOCKET_PATH) {
+        return fail(why, why_len, "the socket path is longer than a Unix socket address "
+                                  "can hold (107 bytes on Linux)");
     }
     if (*path_end == '#') {
         return fail(why, why_len, "unexpected '#' in a unix:// URL");
     }
-    if (*path_end != '?') {
-        return RS_OK;
+    int rc = copy_span(p, path_end, &out->path);
+    if (rc == RS_OK && *path_end == '?') {
+        rc = parse_query(path_end + 1, out, why, why_len);
     }
-    const char *q = path_end + 1;
-    while (*q != '\0') {
-        const char *item_end = q + strcspn(q, "&");
-        const char *eq = memchr(q, '=', (size_t)(item_end - q));
-        if (eq == NULL) {
-            return fail(why, why_len, "query items must be name=value");
-        }
-        if (eq - q == 2 && memcmp(q, "db", 2) == 0) {
-            if (!parse_number(eq + 1, item_end, INT_MAX, &out->db)) {
-                return fail(why, why_len, "db= must be a number");
-            }
-        } else if (eq - q == 8 && memcmp(q, "password", 8) == 0 && out->password == NULL) {
-            bool bad = false;
-            if (eq + 1 == item_end) {
-                return fail(why, why_len, "empty password=");
-            }
-            out->password = decode(eq + 1, item_end, &bad);
-            if (out->password == NULL) {
-                return bad ? fail(why, why_len, "broken %-escape in the password") : RS_E_NOMEM;
-            }
-        } else {
-            return fail(why, why_len, "unknown or repeated query item (db= and password= "
-                                      "are understood)");
-        }
-        q = *item_end == '&' ? item_end + 1 : item_end;
-    }
-    return RS_OK;
+    return rc;
 }
 
 int rs__redis_url_parse(const char *url, rs__redis_url *out, char *why, size_t why_len)
@@ -226,8 +289,9 @@ int rs__redis_url_parse(const char *url, rs__redis_url *out, char *why, size_t w
         return fail(why, why_len, "the scheme must be redis:// or unix://");
     }
     for (const char *c = p; *c != '\0'; c++) {
-        if ((unsigned char)*c <= ' ' || *c == 0x7f) {
-            return fail(why, why_len, "spaces and control characters are not allowed");
+        if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f) {
+            return fail(why, why_len, "spaces, control characters and non-ASCII bytes are "
+                                      "not allowed (escape them in the password as %XX)");
         }
     }
     /* userinfo ends at the last '@' before the path, so a password may even

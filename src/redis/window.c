@@ -1,6 +1,6 @@
 /* Distributed sliding window: the sliding-log or sliding-counter script
- * (redis_scripts.c) on one key, with the local GCRA as the optional
- * fallback (limit per window as a rate, the limit as its burst). */
+ * (scripts.c) on one key, with the local GCRA as the optional fallback
+ * (limit per window as a rate, the limit as its burst). */
 #include "core/arith.h"
 #include "core/limiter.h"
 #include "internal.h"
@@ -17,19 +17,44 @@ struct rs_redis_sliding_window {
     rs__redis_local local;
 };
 
+#define CONFIG "rs_redis_sliding_window_config"
+
+static int validate(const rs_redis_sliding_window_config *cfg)
+{
+    if (cfg->kind != RS_REDIS_WINDOW_LOG && cfg->kind != RS_REDIS_WINDOW_COUNTER) {
+        return rs_set_last_error(RS_E_INVAL, CONFIG ".kind: %d is not an rs_redis_window_kind",
+                                 (int)cfg->kind);
+    }
+    uint64_t max = cfg->kind == RS_REDIS_WINDOW_LOG ? MAX_LOG_LIMIT : RS__REDIS_MAX_COUNT;
+    if (cfg->limit == 0 || cfg->limit > max) {
+        return rs_set_last_error(RS_E_INVAL, CONFIG ".limit: %llu is not in 1..%llu (%s)",
+                                 (unsigned long long)cfg->limit, (unsigned long long)max,
+                                 cfg->kind == RS_REDIS_WINDOW_LOG
+                                     ? "the log keeps an entry per request"
+                                     : "2^53, the largest count the script holds exactly");
+    }
+    if (cfg->window_ns < MIN_WINDOW_NS) {
+        return rs_set_last_error(RS_E_INVAL, CONFIG ".window_ns: %llu is below 1 ms",
+                                 (unsigned long long)cfg->window_ns);
+    }
+    return RS_OK;
+}
+
 int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
                                 const rs_clock *clock, rs_redis_sliding_window **out)
 {
-    if (cfg == NULL || out == NULL || cfg->limit == 0 || cfg->window_ns < MIN_WINDOW_NS ||
-        (cfg->kind != RS_REDIS_WINDOW_LOG && cfg->kind != RS_REDIS_WINDOW_COUNTER) ||
-        (cfg->kind == RS_REDIS_WINDOW_LOG && cfg->limit > MAX_LOG_LIMIT)) {
-        return RS_E_INVAL;
+    int rc = rs__redis_check_args("rs_redis_sliding_window_new", cfg, out);
+    if (rc == RS_OK) {
+        rc = validate(cfg);
+    }
+    if (rc != RS_OK) {
+        return rc;
     }
     bool log = cfg->kind == RS_REDIS_WINDOW_LOG;
     void *object = NULL;
-    int rc = rs__redis_object_new(sizeof(rs_redis_sliding_window), cfg->redis, cfg->name,
-                                  log ? "log" : "cnt", cfg->on_failure, cfg->local_share, clock,
-                                  &object);
+    rc = rs__redis_object_new(sizeof(rs_redis_sliding_window), CONFIG, cfg->redis, cfg->name,
+                              log ? "log" : "cnt", cfg->on_failure, cfg->local_share, clock,
+                              &object);
     if (rc != RS_OK) {
         return rc;
     }
@@ -134,7 +159,8 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
 }
 
 /* No wait_ns: a peek would cost a round trip of its own. */
-static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_sliding_window", NULL, false, NULL };
+static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_sliding_window", NULL, false,
+                                            rs__redis_object_clock };
 
 rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w)
 {

@@ -34,6 +34,8 @@
  * Configuration words in the file: limit, window_ns, 0, 0. */
 #include "resilience/shm.h"
 
+#include <inttypes.h>
+
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/atomics.h"
@@ -62,16 +64,42 @@ static uint64_t count_in(uint64_t word, uint64_t index)
     return ((word >> 32) & TAG_MASK) == (index & TAG_MASK) ? word & COUNT_MASK : 0;
 }
 
+static bool words_valid(const uint64_t words[RS__SHM_CONFIG_WORDS])
+{
+    return words[0] != 0 && words[0] <= RS_SHM_SLIDING_WINDOW_MAX_LIMIT && words[1] != 0;
+}
+
+static const rs__shm_kind window_kind = { RS__SHM_KIND_SLIDING_WINDOW,
+                                          "rs_shm_sliding_window_open",
+                                          { "limit", "window_ns" }, words_valid };
+
 int rs_shm_sliding_window_open(const char *name, const rs_sliding_window_config *cfg,
                                unsigned flags, rs_shm_sliding_window **out)
 {
     uint64_t words[RS__SHM_CONFIG_WORDS] = { 0 };
-    if (out == NULL || (cfg != NULL && (rs_sliding_window_config_validate(cfg) != RS_OK ||
-                                        cfg->kind != RS_WINDOW_COUNTER ||
-                                        cfg->limit > RS_SHM_SLIDING_WINDOW_MAX_LIMIT))) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "%s: out is NULL", window_kind.opener);
     }
     if (cfg != NULL) {
+        rs_set_last_error(RS_OK, NULL);
+        if (rs_sliding_window_config_validate(cfg) != RS_OK) {
+            return rs__shm_refuse_config("%s: cfg: invalid rs_sliding_window_config (limit %" PRIu64
+                                         ", window_ns %" PRIu64 ", kind %d)",
+                                         window_kind.opener, cfg->limit, cfg->window_ns,
+                                         (int)cfg->kind);
+        }
+        if (cfg->kind != RS_WINDOW_COUNTER) {
+            return rs_set_last_error(RS_E_INVAL,
+                                     "%s: rs_sliding_window_config.kind: RS_WINDOW_LOG cannot "
+                                     "be shared (only RS_WINDOW_COUNTER)",
+                                     window_kind.opener);
+        }
+        if (cfg->limit > RS_SHM_SLIDING_WINDOW_MAX_LIMIT) {
+            return rs_set_last_error(RS_E_INVAL,
+                                     "%s: rs_sliding_window_config.limit: %" PRIu64
+                                     " above RS_SHM_SLIDING_WINDOW_MAX_LIMIT",
+                                     window_kind.opener, cfg->limit);
+        }
         words[0] = cfg->limit;
         words[1] = cfg->window_ns;
     }
@@ -80,13 +108,8 @@ int rs_shm_sliding_window_open(const char *name, const rs_sliding_window_config 
         return RS_E_NOMEM;
     }
     uint64_t in_force[RS__SHM_CONFIG_WORDS];
-    int status = rs__shm_map(name, RS__SHM_KIND_SLIDING_WINDOW, cfg != NULL ? words : NULL,
-                             flags, in_force, &w->file);
-    if (status == RS_OK && (in_force[0] == 0 || in_force[0] > RS_SHM_SLIDING_WINDOW_MAX_LIMIT ||
-                            in_force[1] == 0)) {
-        rs__shm_unmap(w->file); /* a file whose words describe no valid window */
-        status = RS_E_INVAL;
-    }
+    int status = rs__shm_map(name, &window_kind, cfg != NULL ? words : NULL, flags, in_force,
+                             &w->file);
     if (status != RS_OK) {
         rs__free(w);
         return status;
@@ -185,9 +208,51 @@ static view observe(rs_shm_sliding_window *w, uint64_t now)
     }
 }
 
+/* Would 1 <= n <= limit units fit at `instant` (>= v->now_ns) if nothing
+ * were admitted after view v? The very test that admits, applied to the
+ * counts v's windows will have then. */
+static bool fits_at(const rs_shm_sliding_window *w, const view *v, uint64_t n, uint64_t instant)
+{
+    const rs__window_counter *c = &w->counter;
+    uint64_t index = instant / c->window_ns, elapsed = instant % c->window_ns;
+    if (index == v->index) {
+        return rs__window_counter_fits(c, v->previous, v->current, n, elapsed);
+    }
+    if (index == v->index + 1) {
+        return rs__window_counter_fits(c, v->current, 0, n, elapsed);
+    }
+    return true; /* both counts have left the window */
+}
+
+/* The instant after v->now_ns from which 1 <= n <= limit units, refused on
+ * view v, would fit if nothing else were admitted; UINT64_MAX for never.
+ * Every candidate is checked with fits_at(), so that a wait never disagrees
+ * with the admission it predicts: a fit that saturated at the end of 64-bit
+ * time, where the last window never ends, is never. */
+static uint64_t fit_after(const rs_shm_sliding_window *w, const view *v, uint64_t n)
+{
+    const rs__window_counter *c = &w->counter;
+    uint64_t fit;
+    if (v->current > c->limit) {
+        /* Only a damaged file holds more than the limit: nothing fits
+         * before the next window, where this count is the previous one. */
+        uint64_t next_start = rs__sat_add(v->now_ns - v->elapsed, c->window_ns);
+        fit = rs__window_counter_fit_at(c, v->current, 0, n, next_start, 0);
+    } else {
+        fit = rs__window_counter_fit_at(c, v->previous, v->current, n, v->now_ns, v->elapsed);
+    }
+    return fit > v->now_ns && fits_at(w, v, n, fit) ? fit : UINT64_MAX;
+}
+
+/* ns from the caller's `now_ns` (<= v->now_ns) until `fit` (from
+ * fit_after()), keeping UINT64_MAX for never. */
+static uint64_t wait_until(uint64_t fit, uint64_t now_ns)
+{
+    return fit == UINT64_MAX ? UINT64_MAX : fit - now_ns;
+}
+
 /* Admits 1 <= n <= limit at now_ns, or, when fit_ns is given, says when
- * they would fit, judged on the view that refused them (so the fit lies
- * after now_ns). */
+ * they would fit (fit_after()), judged on the view that refused them. */
 static bool admit_or_fit(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns, uint64_t *fit_ns)
 {
     for (;;) {
@@ -195,8 +260,7 @@ static bool admit_or_fit(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns, 
         do {
             if (!rs__window_counter_fits(&w->counter, v.previous, v.current, n, v.elapsed)) {
                 if (fit_ns != NULL) {
-                    *fit_ns = rs__window_counter_fit_at(&w->counter, v.previous, v.current, n,
-                                                        v.now_ns, v.elapsed);
+                    *fit_ns = fit_after(w, &v, n);
                 }
                 return false;
             }
@@ -210,57 +274,52 @@ static bool admit_or_fit(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns, 
     }
 }
 
-bool rs_shm_sliding_window_try_acquire_at(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns)
+int rs_shm_sliding_window_try_acquire_at(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns)
 {
     if (w == NULL || n > w->counter.limit) {
-        return false;
+        return RS_E_INVAL;
     }
-    return n == 0 || admit_or_fit(w, n, now_ns, NULL);
+    return n == 0 || admit_or_fit(w, n, now_ns, NULL) ? RS_OK : RS_E_LIMITED;
 }
 
-bool rs_shm_sliding_window_try_acquire(rs_shm_sliding_window *w, uint64_t n)
+int rs_shm_sliding_window_try_acquire(rs_shm_sliding_window *w, uint64_t n)
 {
-    if (w == NULL || n == 0 || n > w->counter.limit) {
-        return w != NULL && n == 0;
-    }
     return rs_shm_sliding_window_try_acquire_at(w, n, rs_clock_now(NULL));
 }
 
-uint64_t rs_shm_sliding_window_wait_ns_at(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns)
+int rs_shm_sliding_window_wait_ns_at(rs_shm_sliding_window *w, uint64_t n, uint64_t *wait_ns,
+                                     uint64_t now_ns)
 {
-    if (w == NULL || n > w->counter.limit) {
-        return UINT64_MAX;
-    }
-    if (n == 0) {
-        return 0;
-    }
-    view v = observe(w, now_ns);
-    uint64_t fit = rs__window_counter_fit_at(&w->counter, v.previous, v.current, n, v.now_ns,
-                                             v.elapsed);
-    /* Measured from the caller's instant, which may be older than v.now_ns. */
-    return rs__sat_sub(fit, now_ns);
-}
-
-uint64_t rs_shm_sliding_window_wait_ns(rs_shm_sliding_window *w, uint64_t n)
-{
-    if (w == NULL || n == 0 || n > w->counter.limit) {
-        return rs_shm_sliding_window_wait_ns_at(w, n, 0);
-    }
-    return rs_shm_sliding_window_wait_ns_at(w, n, rs_clock_now(NULL));
-}
-
-uint64_t rs_shm_sliding_window_count_at(rs_shm_sliding_window *w, uint64_t now_ns)
-{
-    if (w == NULL) {
-        return 0;
+    int status;
+    if (rs__shm_wait_answered(w, n, w != NULL ? w->counter.limit : 0, wait_ns, &status)) {
+        return status;
     }
     view v = observe(w, now_ns);
-    return rs__window_counter_estimate(&w->counter, v.previous, v.current, v.elapsed);
+    /* 0 exactly when try_acquire would admit them now: also when the
+     * caller's instant is older than the latest one, at which it would. */
+    bool fits = rs__window_counter_fits(&w->counter, v.previous, v.current, n, v.elapsed);
+    *wait_ns = fits ? 0 : wait_until(fit_after(w, &v, n), now_ns);
+    return RS_OK;
 }
 
-uint64_t rs_shm_sliding_window_count(rs_shm_sliding_window *w)
+int rs_shm_sliding_window_wait_ns(rs_shm_sliding_window *w, uint64_t n, uint64_t *wait_ns)
 {
-    return w != NULL ? rs_shm_sliding_window_count_at(w, rs_clock_now(NULL)) : 0;
+    return rs_shm_sliding_window_wait_ns_at(w, n, wait_ns, rs_clock_now(NULL));
+}
+
+int rs_shm_sliding_window_count_at(rs_shm_sliding_window *w, uint64_t *count, uint64_t now_ns)
+{
+    if (w == NULL || count == NULL) {
+        return RS_E_INVAL;
+    }
+    view v = observe(w, now_ns);
+    *count = rs__window_counter_estimate(&w->counter, v.previous, v.current, v.elapsed);
+    return RS_OK;
+}
+
+int rs_shm_sliding_window_count(rs_shm_sliding_window *w, uint64_t *count)
+{
+    return rs_shm_sliding_window_count_at(w, count, rs_clock_now(NULL));
 }
 
 /* now_ns is ignored, as for the shared bucket: CLOCK_MONOTONIC is the time
@@ -277,15 +336,18 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
     uint64_t now = rs_clock_now(NULL);
     uint64_t fit_ns = 0;
     bool admitted = n == 0 || admit_or_fit(w, n, now, &fit_ns);
-    return rs__limiter_window_answer(admitted, rs__sat_sub(fit_ns, now), wait_ns);
+    return rs__limiter_window_answer(admitted, wait_until(fit_ns, now), wait_ns);
 }
 
 static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
 {
     (void)now_ns;
-    return rs_shm_sliding_window_wait_ns_at(self, n, rs_clock_now(NULL));
+    uint64_t wait_ns;
+    (void)rs_shm_sliding_window_wait_ns(self, n, &wait_ns); /* UINT64_MAX when refused */
+    return wait_ns;
 }
 
+/* No clock operation, as for the shared bucket. */
 static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_sliding_window",
                                             limiter_wait_ns, false, NULL };
 

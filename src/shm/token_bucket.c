@@ -8,6 +8,7 @@
  * the limit), the rate as the bits of a double (to report it back), 0. */
 #include "resilience/shm.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -44,15 +45,32 @@ static int config_from_words(const uint64_t words[RS__SHM_CONFIG_WORDS], rs__gcr
     return RS_OK;
 }
 
+static bool words_valid(const uint64_t words[RS__SHM_CONFIG_WORDS])
+{
+    rs__gcra config;
+    double rate;
+    return config_from_words(words, &config, &rate) == RS_OK;
+}
+
+static const rs__shm_kind bucket_kind = { RS__SHM_KIND_TOKEN_BUCKET, "rs_shm_token_bucket_open",
+                                          { "interval_ns", "burst" }, words_valid };
+
 int rs_shm_token_bucket_open(const char *name, const rs_token_bucket_config *cfg, unsigned flags,
                              rs_shm_token_bucket **out)
 {
     rs__gcra wanted;
     uint64_t words[RS__SHM_CONFIG_WORDS] = { 0 };
-    if (out == NULL || (cfg != NULL && rs__gcra_init(&wanted, cfg->rate, cfg->burst) != RS_OK)) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "%s: out is NULL", bucket_kind.opener);
     }
     if (cfg != NULL) {
+        rs_set_last_error(RS_OK, NULL);
+        if (rs_token_bucket_config_validate(cfg) != RS_OK ||
+            rs__gcra_init(&wanted, cfg->rate, cfg->burst) != RS_OK) {
+            return rs__shm_refuse_config("%s: cfg: invalid rs_token_bucket_config (rate %g, "
+                                         "burst %" PRIu64 ")",
+                                         bucket_kind.opener, cfg->rate, cfg->burst);
+        }
         words[0] = wanted.interval_ns;
         words[1] = wanted.burst;
         words[2] = bits_of(cfg->rate);
@@ -62,18 +80,13 @@ int rs_shm_token_bucket_open(const char *name, const rs_token_bucket_config *cfg
         return RS_E_NOMEM;
     }
     uint64_t in_force[RS__SHM_CONFIG_WORDS];
-    int status = rs__shm_map(name, RS__SHM_KIND_TOKEN_BUCKET, cfg != NULL ? words : NULL, flags,
-                             in_force, &tb->file);
-    if (status == RS_OK) {
-        status = config_from_words(in_force, &tb->config, &tb->rate);
-        if (status != RS_OK) {
-            rs__shm_unmap(tb->file);
-        }
-    }
+    int status = rs__shm_map(name, &bucket_kind, cfg != NULL ? words : NULL, flags, in_force,
+                             &tb->file);
     if (status != RS_OK) {
         rs__free(tb);
         return status;
     }
+    (void)config_from_words(in_force, &tb->config, &tb->rate); /* valid: rs__shm_map checked */
     tb->tat = &tb->file->state[0];
     *out = tb;
     return RS_OK;
@@ -104,14 +117,15 @@ static rs__gcra_verdict take(void *bucket, uint64_t n, uint64_t max_wait_ns, uin
     return rs__gcra_take_fixed(tb->tat, &tb->config, n, max_wait_ns, now);
 }
 
-bool rs_shm_token_bucket_try_acquire_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t now_ns)
+int rs_shm_token_bucket_try_acquire_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t now_ns)
 {
-    return rs__gcra_try_acquire(tb, take, n, now_ns);
+    uint64_t wait_ns; /* a reservation that may not wait is a try_acquire */
+    return rs__gcra_reserve(tb, take, n, 0, &wait_ns, now_ns);
 }
 
-bool rs_shm_token_bucket_try_acquire(rs_shm_token_bucket *tb, uint64_t n)
+int rs_shm_token_bucket_try_acquire(rs_shm_token_bucket *tb, uint64_t n)
 {
-    return rs__gcra_try_acquire(tb, take, n, tb != NULL && n != 0 ? rs_clock_now(NULL) : 0);
+    return rs_shm_token_bucket_try_acquire_at(tb, n, rs_clock_now(NULL));
 }
 
 int rs_shm_token_bucket_reserve_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,
@@ -123,8 +137,7 @@ int rs_shm_token_bucket_reserve_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t
 int rs_shm_token_bucket_reserve(rs_shm_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,
                                 uint64_t *wait_ns)
 {
-    uint64_t now = tb != NULL ? rs_clock_now(NULL) : 0;
-    return rs_shm_token_bucket_reserve_at(tb, n, max_wait_ns, wait_ns, now);
+    return rs_shm_token_bucket_reserve_at(tb, n, max_wait_ns, wait_ns, rs_clock_now(NULL));
 }
 
 int rs_shm_token_bucket_acquire(rs_shm_token_bucket *tb, uint64_t n, uint64_t timeout_ns)
@@ -137,18 +150,35 @@ int rs_shm_token_bucket_acquire(rs_shm_token_bucket *tb, uint64_t n, uint64_t ti
     return status;
 }
 
-double rs_shm_token_bucket_available_at(rs_shm_token_bucket *tb, uint64_t now_ns)
+int rs_shm_token_bucket_wait_ns_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t *wait_ns,
+                                   uint64_t now_ns)
 {
-    if (tb == NULL) {
-        return 0.0;
+    int status;
+    if (rs__shm_wait_answered(tb, n, tb != NULL ? tb->config.burst : 0, wait_ns, &status)) {
+        return status;
     }
-    return rs__gcra_available(&tb->config, atomic_load_explicit(tb->tat, memory_order_relaxed),
-                              now_ns);
+    *wait_ns = rs__gcra_wait_fixed(tb->tat, &tb->config, n, now_ns);
+    return RS_OK;
 }
 
-double rs_shm_token_bucket_available(rs_shm_token_bucket *tb)
+int rs_shm_token_bucket_wait_ns(rs_shm_token_bucket *tb, uint64_t n, uint64_t *wait_ns)
 {
-    return tb != NULL ? rs_shm_token_bucket_available_at(tb, rs_clock_now(NULL)) : 0.0;
+    return rs_shm_token_bucket_wait_ns_at(tb, n, wait_ns, rs_clock_now(NULL));
+}
+
+int rs_shm_token_bucket_available_at(rs_shm_token_bucket *tb, double *tokens, uint64_t now_ns)
+{
+    if (tb == NULL || tokens == NULL) {
+        return RS_E_INVAL;
+    }
+    *tokens = rs__gcra_available(&tb->config, atomic_load_explicit(tb->tat, memory_order_relaxed),
+                                 now_ns);
+    return RS_OK;
+}
+
+int rs_shm_token_bucket_available(rs_shm_token_bucket *tb, double *tokens)
+{
+    return rs_shm_token_bucket_available_at(tb, tokens, rs_clock_now(NULL));
 }
 
 /* The policy's now_ns is ignored: this bucket's instants are CLOCK_MONOTONIC
@@ -164,13 +194,13 @@ static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_
 static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)
 {
     (void)now_ns;
-    rs_shm_token_bucket *tb = self;
-    if (n == 0) {
-        return 0;
-    }
-    return rs__gcra_wait_fixed(tb->tat, &tb->config, n, rs_clock_now(NULL));
+    uint64_t wait_ns;
+    (void)rs_shm_token_bucket_wait_ns(self, n, &wait_ns); /* UINT64_MAX when refused */
+    return wait_ns;
 }
 
+/* No clock operation: the bucket keeps its own time (see above), so a
+ * policy on any clock may hold it. */
 static const rs_limiter_ops limiter_ops = { limiter_acquire, "shm_token_bucket",
                                             limiter_wait_ns, true, NULL };
 

@@ -34,7 +34,7 @@ int main(void)
         fprintf(stderr, "rs_breaker_state_name is wrong\n");
         return 1;
     }
-    if (rs_shm_unlink("") != RS_E_INVAL) { /* links the shared-memory module (shm_open) */
+    if (rs_shm_unlink("") != RS_E_INVAL) { /* links the shared-memory module */
         fprintf(stderr, "rs_shm_unlink accepted an empty name\n");
         return 1;
     }

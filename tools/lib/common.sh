@@ -34,9 +34,10 @@ BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3)
 # What the whole test suite needs on top: cmocka, clang and its sanitizer
 # runtimes, g++ for the C++ header checks, binutils for nm, libuv for the
 # event-loop example, hiredis and a Redis server for the Redis backend and
-# its tests.
+# its tests; useradd, runuser, unshare and mount for the shared-memory
+# security stage.
 TEST_PACKAGES=(libcmocka-dev clang libclang-rt-14-dev g++ binutils libuv1-dev
-               libhiredis-dev redis-server)
+               libhiredis-dev redis-server passwd util-linux mount)
 
 # meson setup, or a reconfigure when the directory exists already.
 configure() {
