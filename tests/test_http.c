@@ -61,6 +61,20 @@ static void feed_ok(rs_http_feedback *f, const char *name, const char *value, in
     }
 }
 
+typedef struct field {
+    const char *name, *value;
+} field;
+
+/* A response's headers, each of which must be read. */
+static void feed_all(rs_http_feedback *f, const field *fields, size_t count, int64_t now)
+{
+    for (size_t i = 0; i < count; i++) {
+        feed_ok(f, fields[i].name, fields[i].value, now);
+    }
+}
+
+#define FEED_ALL(f, fields, now) feed_all(f, fields, RS_TEST_ARRAY_LEN(fields), now)
+
 /* ---- status classes ------------------------------------------------------ */
 
 /* The documented defaults, written the obvious way. */
@@ -487,12 +501,15 @@ static void feedback_reads_openai_headers(void **state)
     rs_http_feedback f;
     rs_http_feedback_init(&f);
     /* A chat completion's headers, as OpenAI documents them. */
-    feed_ok(&f, "x-ratelimit-limit-requests", "60", 0);
-    feed_ok(&f, "x-ratelimit-limit-tokens", "150000", 0);
-    feed_ok(&f, "x-ratelimit-remaining-requests", "59", 0);
-    feed_ok(&f, "x-ratelimit-remaining-tokens", "149984", 0);
-    feed_ok(&f, "x-ratelimit-reset-requests", "1s", 0);
-    feed_ok(&f, "x-ratelimit-reset-tokens", "6m0s", 0);
+    static const field chat_completion[] = {
+        { "x-ratelimit-limit-requests", "60" },
+        { "x-ratelimit-limit-tokens", "150000" },
+        { "x-ratelimit-remaining-requests", "59" },
+        { "x-ratelimit-remaining-tokens", "149984" },
+        { "x-ratelimit-reset-requests", "1s" },
+        { "x-ratelimit-reset-tokens", "6m0s" },
+    };
+    FEED_ALL(&f, chat_completion, 0);
     assert_int_equal(f.limit_requests, 60);
     assert_int_equal(f.remaining_requests, 59);
     assert_int_equal(f.reset_requests_ns, SEC);
@@ -511,10 +528,13 @@ static void feedback_reads_openai_headers(void **state)
 
     /* A 429: the tokens are spent until the reset. */
     rs_http_feedback_init(&f);
-    feed_ok(&f, "X-RateLimit-Remaining-Tokens", "0", 0);
-    feed_ok(&f, "X-RateLimit-Reset-Tokens", "17.124s", 0);
-    feed_ok(&f, "x-ratelimit-remaining-requests", "4999", 0);
-    feed_ok(&f, "x-ratelimit-reset-requests", "12ms", 0);
+    static const field tokens_spent[] = {
+        { "X-RateLimit-Remaining-Tokens", "0" },
+        { "X-RateLimit-Reset-Tokens", "17.124s" },
+        { "x-ratelimit-remaining-requests", "4999" },
+        { "x-ratelimit-reset-requests", "12ms" },
+    };
+    FEED_ALL(&f, tokens_spent, 0);
     assert_int_equal(f.remaining_tokens, 0);
     assert_int_equal(f.reset_tokens_ns, 17124 * MS);
     assert_int_equal(rs_http_feedback_pause_ns(&f), 17124 * MS);
@@ -583,18 +603,21 @@ static void feedback_reads_anthropic_headers(void **state)
     const int64_t now = NEW_YEAR_2024_S;
     rs_http_feedback f;
     rs_http_feedback_init(&f);
-    feed_ok(&f, "anthropic-ratelimit-requests-limit", "50", now);
-    feed_ok(&f, "anthropic-ratelimit-requests-remaining", "49", now);
-    feed_ok(&f, "anthropic-ratelimit-requests-reset", "2024-01-01T00:00:30Z", now);
-    feed_ok(&f, "anthropic-ratelimit-tokens-limit", "80000", now);
-    feed_ok(&f, "anthropic-ratelimit-tokens-remaining", "79000", now);
-    feed_ok(&f, "anthropic-ratelimit-tokens-reset", "2024-01-01T00:00:01.5Z", now);
-    feed_ok(&f, "anthropic-ratelimit-input-tokens-limit", "40000", now);
-    feed_ok(&f, "anthropic-ratelimit-input-tokens-remaining", "39500", now);
-    feed_ok(&f, "anthropic-ratelimit-input-tokens-reset", "2024-01-01T00:00:01Z", now);
-    feed_ok(&f, "anthropic-ratelimit-output-tokens-limit", "8000", now);
-    feed_ok(&f, "anthropic-ratelimit-output-tokens-remaining", "7500", now);
-    feed_ok(&f, "anthropic-ratelimit-output-tokens-reset", "2024-01-01T00:00:02Z", now);
+    static const field messages[] = {
+        { "anthropic-ratelimit-requests-limit", "50" },
+        { "anthropic-ratelimit-requests-remaining", "49" },
+        { "anthropic-ratelimit-requests-reset", "2024-01-01T00:00:30Z" },
+        { "anthropic-ratelimit-tokens-limit", "80000" },
+        { "anthropic-ratelimit-tokens-remaining", "79000" },
+        { "anthropic-ratelimit-tokens-reset", "2024-01-01T00:00:01.5Z" },
+        { "anthropic-ratelimit-input-tokens-limit", "40000" },
+        { "anthropic-ratelimit-input-tokens-remaining", "39500" },
+        { "anthropic-ratelimit-input-tokens-reset", "2024-01-01T00:00:01Z" },
+        { "anthropic-ratelimit-output-tokens-limit", "8000" },
+        { "anthropic-ratelimit-output-tokens-remaining", "7500" },
+        { "anthropic-ratelimit-output-tokens-reset", "2024-01-01T00:00:02Z" },
+    };
+    FEED_ALL(&f, messages, now);
     assert_int_equal(f.limit_requests, 50);
     assert_int_equal(f.remaining_requests, 49);
     assert_int_equal(f.reset_requests_ns, 30 * SEC);
@@ -610,11 +633,14 @@ static void feedback_reads_anthropic_headers(void **state)
     /* A 429: the input tokens are spent for 5 s, the output tokens are not
      * (their reset is later): the pause is the spent quota's reset. */
     rs_http_feedback_init(&f);
-    feed_ok(&f, "retry-after", "5", now);
-    feed_ok(&f, "anthropic-ratelimit-input-tokens-remaining", "0", now);
-    feed_ok(&f, "anthropic-ratelimit-output-tokens-reset", "2024-01-01T00:00:30Z", now);
-    feed_ok(&f, "anthropic-ratelimit-input-tokens-reset", "2024-01-01T00:00:05Z", now);
-    feed_ok(&f, "anthropic-ratelimit-output-tokens-remaining", "1000", now);
+    static const field input_spent[] = {
+        { "retry-after", "5" },
+        { "anthropic-ratelimit-input-tokens-remaining", "0" },
+        { "anthropic-ratelimit-output-tokens-reset", "2024-01-01T00:00:30Z" },
+        { "anthropic-ratelimit-input-tokens-reset", "2024-01-01T00:00:05Z" },
+        { "anthropic-ratelimit-output-tokens-remaining", "1000" },
+    };
+    FEED_ALL(&f, input_spent, now);
     assert_int_equal(f.retry_after_ns, 5 * SEC);
     assert_int_equal(f.remaining_tokens, 0);
     assert_int_equal(f.reset_tokens_ns, 5 * SEC);
@@ -686,11 +712,14 @@ static void feedback_reads_github_style_headers(void **state)
     rs_http_feedback_init(&f);
     const int64_t now = INT64_C(1372700873) - 600;
     /* GitHub's REST API. */
-    feed_ok(&f, "X-RateLimit-Limit", "5000", now);
-    feed_ok(&f, "X-RateLimit-Remaining", "4999", now);
-    feed_ok(&f, "X-RateLimit-Reset", "1372700873", now);
-    feed_ok(&f, "X-RateLimit-Used", "1", now);
-    feed_ok(&f, "X-RateLimit-Resource", "core", now);
+    static const field github[] = {
+        { "X-RateLimit-Limit", "5000" },
+        { "X-RateLimit-Remaining", "4999" },
+        { "X-RateLimit-Reset", "1372700873" },
+        { "X-RateLimit-Used", "1" },
+        { "X-RateLimit-Resource", "core" },
+    };
+    FEED_ALL(&f, github, now);
     assert_int_equal(f.limit_requests, 5000);
     assert_int_equal(f.remaining_requests, 4999);
     assert_int_equal(f.reset_requests_ns, 600 * SEC);
@@ -1039,12 +1068,15 @@ static void malformed_known_headers_leave_the_feedback_untouched(void **state)
     (void)state;
     rs_http_feedback f;
     rs_http_feedback_init(&f);
-    feed_ok(&f, "retry-after", "7", 0);
-    feed_ok(&f, "x-ratelimit-remaining-tokens", "10", 0);
-    feed_ok(&f, "x-ratelimit-reset-tokens", "3s", 0);
-    feed_ok(&f, "RateLimit", "\"d\";r=0;t=9", 0);
-    feed_ok(&f, "RateLimit-Policy", "\"d\";q=10;w=60", 0);
-    feed_ok(&f, "anthropic-ratelimit-input-tokens-limit", "1000", 0);
+    static const field populated[] = {
+        { "retry-after", "7" },
+        { "x-ratelimit-remaining-tokens", "10" },
+        { "x-ratelimit-reset-tokens", "3s" },
+        { "RateLimit", "\"d\";r=0;t=9" },
+        { "RateLimit-Policy", "\"d\";q=10;w=60" },
+        { "anthropic-ratelimit-input-tokens-limit", "1000" },
+    };
+    FEED_ALL(&f, populated, 0);
     rs_http_feedback before = f;
     static const char *const malformed[] = { "", "  ", "-1", "x", "1 1", "\"", "1;r=", "\x80" };
     for (size_t n = 0; n < RS_TEST_ARRAY_LEN(every_known_name); n++) {
@@ -1113,12 +1145,15 @@ static void families_summarize_the_most_restrictive_slot(void **state)
     rs_http_feedback_init(&f);
     /* Requests from three dialects: the summary takes the least remaining
      * and that slot's reset, and the smallest limit. */
-    feed_ok(&f, "x-ratelimit-limit-requests", "100", 0);
-    feed_ok(&f, "x-ratelimit-remaining-requests", "40", 0);
-    feed_ok(&f, "x-ratelimit-reset-requests", "1m", 0);
-    feed_ok(&f, "X-RateLimit-Limit", "5000", 0);
-    feed_ok(&f, "X-RateLimit-Remaining", "3", 0);
-    feed_ok(&f, "X-RateLimit-Reset", "20", 0);
+    static const field three_dialects[] = {
+        { "x-ratelimit-limit-requests", "100" },
+        { "x-ratelimit-remaining-requests", "40" },
+        { "x-ratelimit-reset-requests", "1m" },
+        { "X-RateLimit-Limit", "5000" },
+        { "X-RateLimit-Remaining", "3" },
+        { "X-RateLimit-Reset", "20" },
+    };
+    FEED_ALL(&f, three_dialects, 0);
     feed_ok(&f, "RateLimit-Reset", "90", 0); /* no remaining in this slot */
     assert_int_equal(f.limit_requests, 100);
     assert_int_equal(f.remaining_requests, 3);
@@ -1129,10 +1164,13 @@ static void families_summarize_the_most_restrictive_slot(void **state)
     assert_int_equal(f.remaining_requests, 0);
     assert_int_equal(f.reset_requests_ns, 60 * SEC);
     /* Repeats keep the most restrictive: a smaller count, a longer reset. */
-    feed_ok(&f, "x-ratelimit-remaining-requests", "9", 0);
-    feed_ok(&f, "x-ratelimit-reset-requests", "2m", 0);
-    feed_ok(&f, "x-ratelimit-reset-requests", "1s", 0);
-    feed_ok(&f, "x-ratelimit-limit-requests", "500", 0);
+    static const field repeats[] = {
+        { "x-ratelimit-remaining-requests", "9" },
+        { "x-ratelimit-reset-requests", "2m" },
+        { "x-ratelimit-reset-requests", "1s" },
+        { "x-ratelimit-limit-requests", "500" },
+    };
+    FEED_ALL(&f, repeats, 0);
     assert_int_equal(f.quotas[RS_HTTP_QUOTA_OPENAI_REQUESTS].remaining, 0);
     assert_int_equal(f.quotas[RS_HTTP_QUOTA_OPENAI_REQUESTS].reset_ns, 120 * SEC);
     assert_int_equal(f.quotas[RS_HTTP_QUOTA_OPENAI_REQUESTS].limit, 100);
@@ -1159,11 +1197,14 @@ static void apply_raises_the_attempts_waits_and_never_lowers_them(void **state)
     assert_int_equal(a.retry_after_ns, 0);
     assert_int_equal(a.pause_ns, 0);
 
-    feed_ok(&f, "x-ratelimit-remaining-requests", "0", 0);
-    feed_ok(&f, "x-ratelimit-reset-requests", "10s", 0);
-    feed_ok(&f, "x-ratelimit-remaining-tokens", "0", 0);
-    feed_ok(&f, "x-ratelimit-reset-tokens", "20s", 0);
-    feed_ok(&f, "retry-after", "3", 0);
+    static const field both_spent[] = {
+        { "x-ratelimit-remaining-requests", "0" },
+        { "x-ratelimit-reset-requests", "10s" },
+        { "x-ratelimit-remaining-tokens", "0" },
+        { "x-ratelimit-reset-tokens", "20s" },
+        { "retry-after", "3" },
+    };
+    FEED_ALL(&f, both_spent, 0);
     assert_int_equal(rs_http_feedback_pause_ns(&f), 20 * SEC);
     rs_http_feedback_apply(&f, &a);
     assert_int_equal(a.retry_after_ns, 3 * SEC);
@@ -1180,10 +1221,13 @@ static void apply_raises_the_attempts_waits_and_never_lowers_them(void **state)
 
     /* Only a spent quota pauses; remaining 1 does not. */
     rs_http_feedback_init(&f);
-    feed_ok(&f, "x-ratelimit-remaining-requests", "1", 0);
-    feed_ok(&f, "x-ratelimit-reset-requests", "10s", 0);
-    feed_ok(&f, "x-ratelimit-remaining-tokens", "0", 0);
-    feed_ok(&f, "x-ratelimit-reset-tokens", "250ms", 0);
+    static const field one_left[] = {
+        { "x-ratelimit-remaining-requests", "1" },
+        { "x-ratelimit-reset-requests", "10s" },
+        { "x-ratelimit-remaining-tokens", "0" },
+        { "x-ratelimit-reset-tokens", "250ms" },
+    };
+    FEED_ALL(&f, one_left, 0);
     rs_attempt b = { 0 };
     rs_http_feedback_apply(&f, &b);
     assert_int_equal(b.pause_ns, 250 * MS);

@@ -35,11 +35,14 @@ typedef struct known_header {
 } known_header;
 
 #define HEADER(name, syntax, source) { name, (uint8_t)(sizeof name - 1), syntax, source }
-#define OPENAI(what, source, syntax) HEADER("x-ratelimit-" what, syntax, source)
-#define ANTHROPIC(kind, source)                                                              \
-    HEADER("anthropic-ratelimit-" kind "-limit", LIMIT, source),                             \
-    HEADER("anthropic-ratelimit-" kind "-remaining", REMAINING, source),                     \
-    HEADER("anthropic-ratelimit-" kind "-reset", RESET_RFC3339, source)
+/* The three headers of a family: <prefix>limit<suffix>, remaining, reset. */
+#define TRIPLE(prefix, suffix, limit_syntax, remaining_syntax, reset_syntax, source)          \
+    HEADER(prefix "limit" suffix, limit_syntax, source),                                     \
+    HEADER(prefix "remaining" suffix, remaining_syntax, source),                             \
+    HEADER(prefix "reset" suffix, reset_syntax, source)
+/* ... whose limit and remaining are plain counts. */
+#define COUNTS(prefix, suffix, reset_syntax, source)                                         \
+    TRIPLE(prefix, suffix, LIMIT, REMAINING, reset_syntax, source)
 
 /* Grouped by first letter, so the name of another response header (most
  * of them) is passed over after one comparison. */
@@ -48,31 +51,23 @@ static const known_header r_headers[] = {
     HEADER("retry-after-ms", RETRY_AFTER_MS, 0),
     HEADER("ratelimit", IETF_RATELIMIT, RS_HTTP_QUOTA_IETF),
     HEADER("ratelimit-policy", IETF_POLICY, RS_HTTP_QUOTA_IETF),
-    HEADER("ratelimit-limit", IETF_LIMIT, RS_HTTP_QUOTA_IETF_FIELDS),
-    HEADER("ratelimit-remaining", IETF_REMAINING, RS_HTTP_QUOTA_IETF_FIELDS),
-    HEADER("ratelimit-reset", IETF_RESET, RS_HTTP_QUOTA_IETF_FIELDS),
+    TRIPLE("ratelimit-", "", IETF_LIMIT, IETF_REMAINING, IETF_RESET, RS_HTTP_QUOTA_IETF_FIELDS),
 };
 
 static const known_header x_headers[] = {
-    OPENAI("limit-requests", RS_HTTP_QUOTA_OPENAI_REQUESTS, LIMIT),
-    OPENAI("remaining-requests", RS_HTTP_QUOTA_OPENAI_REQUESTS, REMAINING),
-    OPENAI("reset-requests", RS_HTTP_QUOTA_OPENAI_REQUESTS, RESET_DURATION),
-    OPENAI("limit-tokens", RS_HTTP_QUOTA_OPENAI_TOKENS, LIMIT),
-    OPENAI("remaining-tokens", RS_HTTP_QUOTA_OPENAI_TOKENS, REMAINING),
-    OPENAI("reset-tokens", RS_HTTP_QUOTA_OPENAI_TOKENS, RESET_DURATION),
-    HEADER("x-ratelimit-limit", LIMIT, RS_HTTP_QUOTA_X_RATELIMIT),
-    HEADER("x-ratelimit-remaining", REMAINING, RS_HTTP_QUOTA_X_RATELIMIT),
-    HEADER("x-ratelimit-reset", RESET_SECONDS_OR_UNIX_TIME, RS_HTTP_QUOTA_X_RATELIMIT),
-    HEADER("x-rate-limit-limit", LIMIT, RS_HTTP_QUOTA_X_RATELIMIT),
-    HEADER("x-rate-limit-remaining", REMAINING, RS_HTTP_QUOTA_X_RATELIMIT),
-    HEADER("x-rate-limit-reset", RESET_SECONDS_OR_UNIX_TIME, RS_HTTP_QUOTA_X_RATELIMIT),
+    COUNTS("x-ratelimit-", "-requests", RESET_DURATION, RS_HTTP_QUOTA_OPENAI_REQUESTS),
+    COUNTS("x-ratelimit-", "-tokens", RESET_DURATION, RS_HTTP_QUOTA_OPENAI_TOKENS),
+    COUNTS("x-ratelimit-", "", RESET_SECONDS_OR_UNIX_TIME, RS_HTTP_QUOTA_X_RATELIMIT),
+    COUNTS("x-rate-limit-", "", RESET_SECONDS_OR_UNIX_TIME, RS_HTTP_QUOTA_X_RATELIMIT),
 };
 
 static const known_header a_headers[] = {
-    ANTHROPIC("requests", RS_HTTP_QUOTA_ANTHROPIC_REQUESTS),
-    ANTHROPIC("tokens", RS_HTTP_QUOTA_ANTHROPIC_TOKENS),
-    ANTHROPIC("input-tokens", RS_HTTP_QUOTA_ANTHROPIC_INPUT_TOKENS),
-    ANTHROPIC("output-tokens", RS_HTTP_QUOTA_ANTHROPIC_OUTPUT_TOKENS),
+    COUNTS("anthropic-ratelimit-requests-", "", RESET_RFC3339, RS_HTTP_QUOTA_ANTHROPIC_REQUESTS),
+    COUNTS("anthropic-ratelimit-tokens-", "", RESET_RFC3339, RS_HTTP_QUOTA_ANTHROPIC_TOKENS),
+    COUNTS("anthropic-ratelimit-input-tokens-", "", RESET_RFC3339,
+           RS_HTTP_QUOTA_ANTHROPIC_INPUT_TOKENS),
+    COUNTS("anthropic-ratelimit-output-tokens-", "", RESET_RFC3339,
+           RS_HTTP_QUOTA_ANTHROPIC_OUTPUT_TOKENS),
 };
 
 #define GROUP(array) array, sizeof array / sizeof array[0]

@@ -101,30 +101,36 @@ static uint64_t sf_integer(uint64_t value)
     return value > SF_INTEGER_MAX ? SF_INTEGER_MAX : value;
 }
 
-int rs_http_format_ratelimit(char *buf, size_t size, const rs_http_ratelimit *rl)
+/* `"policy";<count_key><count>[<time_key><ceil seconds>]`: both fields
+ * are an Item naming the policy with two parameters. */
+static int format_item(char *buf, size_t size, const rs_http_ratelimit *rl, const char *count_key,
+                       uint64_t count, const char *time_key, uint64_t time_ns, bool with_time)
 {
     writer w = start(buf, size);
     if (rl == NULL || !put_policy(&w, rl->policy)) {
         w.overflow = true;
         return finish(&w);
     }
-    put_param(&w, ";r=", sf_integer(rl->remaining));
-    if (rl->reset_ns != UINT64_MAX) {
-        put_param(&w, ";t=", whole_seconds_up(rl->reset_ns));
+    put_param(&w, count_key, sf_integer(count));
+    if (with_time) {
+        put_param(&w, time_key, whole_seconds_up(time_ns));
     }
     return finish(&w);
 }
 
+int rs_http_format_ratelimit(char *buf, size_t size, const rs_http_ratelimit *rl)
+{
+    if (rl == NULL) {
+        return format_item(buf, size, NULL, "", 0, "", 0, false);
+    }
+    return format_item(buf, size, rl, ";r=", rl->remaining, ";t=", rl->reset_ns,
+                       rl->reset_ns != UINT64_MAX);
+}
+
 int rs_http_format_ratelimit_policy(char *buf, size_t size, const rs_http_ratelimit *rl)
 {
-    writer w = start(buf, size);
-    if (rl == NULL || !put_policy(&w, rl->policy)) {
-        w.overflow = true;
-        return finish(&w);
+    if (rl == NULL) {
+        return format_item(buf, size, NULL, "", 0, "", 0, false);
     }
-    put_param(&w, ";q=", sf_integer(rl->quota));
-    if (rl->window_ns != 0) {
-        put_param(&w, ";w=", whole_seconds_up(rl->window_ns));
-    }
-    return finish(&w);
+    return format_item(buf, size, rl, ";q=", rl->quota, ";w=", rl->window_ns, rl->window_ns != 0);
 }

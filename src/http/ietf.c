@@ -25,20 +25,55 @@ static bool non_negative(const rs__sf_value *v, int64_t *out)
     return true;
 }
 
-/* A window is a positive number of seconds. */
-static bool window(const rs__sf_value *v, uint64_t *out_ns)
-{
-    int64_t seconds;
-    if (!non_negative(v, &seconds) || seconds == 0) {
-        return false;
-    }
-    *out_ns = rs__sat_mul((uint64_t)seconds, NS_PER_SEC);
-    return true;
-}
-
 static bool names_a_policy(const rs__sf_value *v)
 {
     return v->kind == RS__SF_STRING || v->kind == RS__SF_TOKEN;
+}
+
+/* qu names a policy's unit; only requests count here (the draft's text
+ * says "requests", its registry table "request"). */
+static bool counts_requests(const rs__sf_value *unit)
+{
+    return unit->kind == RS__SF_STRING &&
+           ((unit->text_len == 8 && memcmp(unit->text, "requests", 8) == 0) ||
+            (unit->text_len == 7 && memcmp(unit->text, "request", 7) == 0));
+}
+
+/* The parameters the drafts define for an Item, checked by type; others
+ * pass as comments. */
+typedef struct item_params {
+    int64_t r, t, q;      /* non-negative Integers; -1 = absent */
+    uint64_t window_ns;   /* w, a positive Integer of seconds; 0 = absent */
+    bool counts_requests; /* qu absent, or "requests" */
+} item_params;
+
+static bool read_params(rs__sf_cursor *c, item_params *p)
+{
+    *p = (item_params){ -1, -1, -1, 0, true };
+    const char *key;
+    size_t key_len;
+    rs__sf_value v;
+    int more;
+    while ((more = rs__sf_next_param(c, &key, &key_len, &v)) == 1) {
+        if (key_len == 1 && (key[0] == 'r' || key[0] == 't' || key[0] == 'q' || key[0] == 'w')) {
+            int64_t number;
+            if (!non_negative(&v, &number) || (key[0] == 'w' && number == 0)) {
+                return false;
+            }
+            switch (key[0]) {
+            case 'r': p->r = number; break;
+            case 't': p->t = number; break;
+            case 'q': p->q = number; break;
+            default: p->window_ns = rs__sat_mul((uint64_t)number, NS_PER_SEC); break;
+            }
+        } else if (rs__sf_key_is(key, key_len, "qu")) {
+            if (v.kind != RS__SF_STRING) {
+                return false;
+            }
+            p->counts_requests = counts_requests(&v);
+        }
+    }
+    return more == 0;
 }
 
 /* Keeps the more restrictive of two (remaining, reset) pairs: less
@@ -65,31 +100,17 @@ static void keep_limit(rs__http_quota_update *u, int64_t limit, uint64_t window_
 static bool service_limit_item(rs__sf_cursor *c, rs__http_quota_update *u)
 {
     rs__sf_value value;
-    if (!rs__sf_member_value(c, &value) || !names_a_policy(&value)) {
+    item_params p;
+    if (!rs__sf_member_value(c, &value) || !names_a_policy(&value) || !read_params(c, &p) ||
+        p.r < 0) {
         return false;
     }
-    int64_t remaining = -1;
-    int64_t reset_s = -1;
-    const char *key;
-    size_t key_len;
-    int more;
-    while ((more = rs__sf_next_param(c, &key, &key_len, &value)) == 1) {
-        if (rs__sf_key_is(key, key_len, "r") && !non_negative(&value, &remaining)) {
-            return false;
-        }
-        if (rs__sf_key_is(key, key_len, "t") && !non_negative(&value, &reset_s)) {
-            return false;
-        }
-    }
-    if (more < 0 || remaining < 0) {
-        return false;
-    }
-    uint64_t reset_ns = reset_s < 0 ? 0 : rs__sat_mul((uint64_t)reset_s, NS_PER_SEC);
-    if (more_restrictive(remaining, reset_ns, u)) {
-        u->remaining = remaining;
+    uint64_t reset_ns = p.t < 0 ? 0 : rs__sat_mul((uint64_t)p.t, NS_PER_SEC);
+    if (more_restrictive(p.r, reset_ns, u)) {
+        u->remaining = p.r;
         u->has_remaining = true;
         u->reset_ns = reset_ns;
-        u->has_reset = reset_s >= 0;
+        u->has_reset = p.t >= 0;
     }
     return true;
 }
@@ -176,51 +197,23 @@ bool rs__http_ietf_ratelimit(const char *s, size_t len, rs__http_quota_update *o
     return true;
 }
 
-/* qu names the policy's unit; only requests count here (the draft's text
- * says "requests", its registry table "request"). */
-static bool counts_requests(const rs__sf_value *unit)
-{
-    return unit->kind == RS__SF_STRING &&
-           ((unit->text_len == 8 && memcmp(unit->text, "requests", 8) == 0) ||
-            (unit->text_len == 7 && memcmp(unit->text, "request", 7) == 0));
-}
-
 /* One quota policy: `"name";q=N;qu="unit";w=S` (08 on) or `N;w=S` (03-07). */
 static bool policy_item(rs__sf_cursor *c, rs__http_quota_update *u)
 {
     rs__sf_value value;
-    if (!rs__sf_member_value(c, &value)) {
+    item_params p;
+    if (!rs__sf_member_value(c, &value) || !read_params(c, &p)) {
         return false;
     }
-    int64_t quota = -1;
-    bool named = names_a_policy(&value);
-    if (!named && !non_negative(&value, &quota)) {
+    int64_t quota = p.q;
+    if (!names_a_policy(&value) && !non_negative(&value, &quota)) {
         return false;
     }
-    bool counted = true;
-    uint64_t window_ns = 0;
-    const char *key;
-    size_t key_len;
-    int more;
-    while ((more = rs__sf_next_param(c, &key, &key_len, &value)) == 1) {
-        if (named && rs__sf_key_is(key, key_len, "q") && !non_negative(&value, &quota)) {
-            return false;
-        }
-        if (rs__sf_key_is(key, key_len, "w") && !window(&value, &window_ns)) {
-            return false;
-        }
-        if (named && rs__sf_key_is(key, key_len, "qu")) {
-            if (value.kind != RS__SF_STRING) {
-                return false;
-            }
-            counted = counts_requests(&value);
-        }
-    }
-    if (more < 0 || quota < 0) {
+    if (quota < 0) {
         return false;
     }
-    if (counted) {
-        keep_limit(u, quota, window_ns);
+    if (p.counts_requests) {
+        keep_limit(u, quota, p.window_ns);
     }
     return true;
 }
@@ -239,24 +232,13 @@ static bool limit_member(rs__sf_cursor *c, rs__http_quota_update *u)
 {
     rs__sf_value value;
     int64_t quota;
-    if (!rs__sf_member_value(c, &value) || !non_negative(&value, &quota)) {
-        return false;
-    }
-    uint64_t window_ns = 0;
-    const char *key;
-    size_t key_len;
-    int more;
-    while ((more = rs__sf_next_param(c, &key, &key_len, &value)) == 1) {
-        if (rs__sf_key_is(key, key_len, "w") && !window(&value, &window_ns)) {
-            return false;
-        }
-    }
-    if (more < 0) {
+    item_params p;
+    if (!rs__sf_member_value(c, &value) || !non_negative(&value, &quota) || !read_params(c, &p)) {
         return false;
     }
     if (!u->has_limit) {
         u->limit = quota;
-        u->window_ns = window_ns;
+        u->window_ns = p.window_ns;
         u->has_limit = true;
     }
     return true;

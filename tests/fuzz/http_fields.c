@@ -187,24 +187,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0) {
         return 0;
     }
-    const char *s = (const char *)data + 1;
-    size_t n = size - 1;
-    switch (data[0] % 5) {
-    case 0:
-        rfc3339(s, n);
-        break;
-    case 1:
-        duration(s, n);
-        break;
-    case 2:
-        structured_list(s, n);
-        break;
-    case 3:
-        http_date(s, n);
-        break;
-    default:
-        number(s, n);
-        break;
-    }
+    static void (*const readers[])(const char *, size_t) = { rfc3339, duration, structured_list,
+                                                             http_date, number };
+    readers[data[0] % 5]((const char *)data + 1, size - 1);
     return 0;
 }
