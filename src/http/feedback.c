@@ -3,6 +3,8 @@
  * full before anything is written, so a malformed header changes nothing. */
 #include "resilience/http.h"
 
+#include <string.h>
+
 #include "core/arith.h"
 #include "http/internal.h"
 
@@ -112,17 +114,8 @@ static const uint8_t token_slots[] = {
 
 static bool counts_tokens(rs_http_quota_source source)
 {
-    switch (source) {
-    case RS_HTTP_QUOTA_OPENAI_TOKENS:
-    case RS_HTTP_QUOTA_ANTHROPIC_TOKENS:
-    case RS_HTTP_QUOTA_ANTHROPIC_INPUT_TOKENS:
-    case RS_HTTP_QUOTA_ANTHROPIC_OUTPUT_TOKENS:
-        return true;
-    default:
-        return false;
-    }
+    return memchr(token_slots, (int)source, sizeof token_slots) != NULL;
 }
-
 
 void rs_http_feedback_init(rs_http_feedback *f)
 {
@@ -207,29 +200,19 @@ static bool read_quota(syntax kind, const char *s, size_t len, int64_t now_unix_
     }
 }
 
-/* A quota's (remaining, reset) as one key: less remaining is more
- * restrictive, and among equals a later reset. An unknown remaining ranks
- * as the largest, so an empty slot is the least restrictive of all. */
-static bool tighter_quota(int64_t remaining, uint64_t reset_ns, const rs_http_quota *q)
-{
-    uint64_t mine = remaining < 0 ? UINT64_MAX : (uint64_t)remaining;
-    uint64_t theirs = q->remaining < 0 ? UINT64_MAX : (uint64_t)q->remaining;
-    return mine < theirs || (mine == theirs && reset_ns > q->reset_ns);
-}
-
 /* Folds an update into its slot, keeping the more restrictive value. Every
  * rule is a minimum or a maximum, so the order in which a response's
  * headers arrive does not change the result. */
 static void merge(rs_http_quota *q, const rs__http_quota_update *u)
 {
-    if (u->has_limit && (q->limit < 0 || u->limit < q->limit ||
-                         (u->limit == q->limit && u->window_ns > q->window_ns))) {
+    if (u->has_limit && rs__http_tighter_limit(u->limit, u->window_ns, q->limit, q->window_ns)) {
         q->limit = u->limit;
         q->window_ns = u->window_ns;
     }
     if (u->whole_quota) {
         if ((u->has_remaining || u->has_reset) &&
-            tighter_quota(u->has_remaining ? u->remaining : -1, u->reset_ns, q)) {
+            rs__http_tighter_quota(u->has_remaining ? u->remaining : -1, u->reset_ns, q->remaining,
+                                   q->reset_ns)) {
             q->remaining = u->has_remaining ? u->remaining : -1;
             q->reset_ns = u->reset_ns;
         }

@@ -57,6 +57,14 @@ static writer start(char *buf, size_t size)
     return (writer){ buf, buf == NULL ? 0 : size, 0, buf == NULL || size == 0 };
 }
 
+/* RS_E_INVAL with "" in the buffer, when it has room for the NUL. */
+static int refuse(char *buf, size_t size)
+{
+    writer w = start(buf, size);
+    w.overflow = true;
+    return finish(&w);
+}
+
 static uint64_t whole_seconds_up(uint64_t ns)
 {
     return ns / NS_PER_SEC + (ns % NS_PER_SEC != 0);
@@ -107,9 +115,8 @@ static int format_item(char *buf, size_t size, const rs_http_ratelimit *rl, cons
                        uint64_t count, const char *time_key, uint64_t time_ns, bool with_time)
 {
     writer w = start(buf, size);
-    if (rl == NULL || !put_policy(&w, rl->policy)) {
-        w.overflow = true;
-        return finish(&w);
+    if (!put_policy(&w, rl->policy)) {
+        return refuse(buf, size);
     }
     put_param(&w, count_key, sf_integer(count));
     if (with_time) {
@@ -121,7 +128,7 @@ static int format_item(char *buf, size_t size, const rs_http_ratelimit *rl, cons
 int rs_http_format_ratelimit(char *buf, size_t size, const rs_http_ratelimit *rl)
 {
     if (rl == NULL) {
-        return format_item(buf, size, NULL, "", 0, "", 0, false);
+        return refuse(buf, size);
     }
     return format_item(buf, size, rl, ";r=", rl->remaining, ";t=", rl->reset_ns,
                        rl->reset_ns != UINT64_MAX);
@@ -130,7 +137,7 @@ int rs_http_format_ratelimit(char *buf, size_t size, const rs_http_ratelimit *rl
 int rs_http_format_ratelimit_policy(char *buf, size_t size, const rs_http_ratelimit *rl)
 {
     if (rl == NULL) {
-        return format_item(buf, size, NULL, "", 0, "", 0, false);
+        return refuse(buf, size);
     }
     return format_item(buf, size, rl, ";q=", rl->quota, ";w=", rl->window_ns, rl->window_ns != 0);
 }

@@ -76,25 +76,15 @@ static bool read_params(rs__sf_cursor *c, item_params *p)
     return more == 0;
 }
 
-/* Keeps the more restrictive of two (remaining, reset) pairs: less
- * remaining, or as little and a later reset. */
-static bool more_restrictive(int64_t remaining, uint64_t reset_ns, const rs__http_quota_update *u)
-{
-    return !u->has_remaining || remaining < u->remaining ||
-           (remaining == u->remaining && reset_ns > u->reset_ns);
-}
-
-/* Keeps the more restrictive of two (limit, window) pairs: a smaller
- * quota, or as large a quota over a longer window. */
+/* Folds a policy's (limit, window) into the update: the more restrictive. */
 static void keep_limit(rs__http_quota_update *u, int64_t limit, uint64_t window_ns)
 {
-    if (!u->has_limit || limit < u->limit || (limit == u->limit && window_ns > u->window_ns)) {
+    if (rs__http_tighter_limit(limit, window_ns, u->has_limit ? u->limit : -1, u->window_ns)) {
         u->limit = limit;
         u->window_ns = window_ns;
         u->has_limit = true;
     }
 }
-
 
 /* One Item of the draft-08 RateLimit List: `"name";r=N;t=S`. */
 static bool service_limit_item(rs__sf_cursor *c, rs__http_quota_update *u)
@@ -106,7 +96,7 @@ static bool service_limit_item(rs__sf_cursor *c, rs__http_quota_update *u)
         return false;
     }
     uint64_t reset_ns = p.t < 0 ? 0 : rs__sat_mul((uint64_t)p.t, NS_PER_SEC);
-    if (more_restrictive(p.r, reset_ns, u)) {
+    if (rs__http_tighter_quota(p.r, reset_ns, u->has_remaining ? u->remaining : -1, u->reset_ns)) {
         u->remaining = p.r;
         u->has_remaining = true;
         u->reset_ns = reset_ns;

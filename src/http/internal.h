@@ -161,6 +161,26 @@ typedef struct rs__http_quota_update {
     bool whole_quota;
 } rs__http_quota_update;
 
+/* A quota's (remaining, reset) is more restrictive than another's: less
+ * remaining, or as much and a later reset. An unknown remaining (-1) ranks
+ * as the largest, so "nothing known" is the least restrictive of all. */
+static inline bool rs__http_tighter_quota(int64_t remaining, uint64_t reset_ns,
+                                          int64_t than_remaining, uint64_t than_reset_ns)
+{
+    uint64_t mine = remaining < 0 ? UINT64_MAX : (uint64_t)remaining;
+    uint64_t theirs = than_remaining < 0 ? UINT64_MAX : (uint64_t)than_remaining;
+    return mine < theirs || (mine == theirs && reset_ns > than_reset_ns);
+}
+
+/* A (limit, window) is more restrictive than another: the other unknown
+ * (-1), a smaller limit, or as large a limit over a longer window. */
+static inline bool rs__http_tighter_limit(int64_t limit, uint64_t window_ns, int64_t than_limit,
+                                          uint64_t than_window_ns)
+{
+    return than_limit < 0 || limit < than_limit ||
+           (limit == than_limit && window_ns > than_window_ns);
+}
+
 #define RS__HTTP_NO_UPDATE ((rs__http_quota_update){ -1, -1, 0, 0, false, false, false, false })
 
 /* RateLimit: a List of `"name";r=N;t=S` (draft 08 on), or a Dictionary
