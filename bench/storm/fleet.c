@@ -47,6 +47,7 @@ typedef struct fleet {
     server server;
     client *clients;
     rs_policy *shared_policy;
+    double retry_after_spread;
     /* Slots never move (the library holds pointers into their memory):
      * the array of pointers grows, the slots stay where they were made. */
     call_slot **slots;
@@ -204,6 +205,15 @@ static void issue(fleet *f, client *c)
     follow(f, i, rs_call_next_at(s->call, f->now_ns));
 }
 
+static uint64_t spread(fleet *f, client *c, uint64_t retry_after_ns)
+{
+    if (f->retry_after_spread == 0 || retry_after_ns == 0) {
+        return retry_after_ns;
+    }
+    double share = f->retry_after_spread * random_unit(&c->random);
+    return retry_after_ns + (uint64_t)((double)retry_after_ns * share);
+}
+
 /* The answer reaches the client: what a user function would say about it. */
 static void answer(fleet *f, uint32_t i)
 {
@@ -216,12 +226,12 @@ static void answer(fleet *f, uint32_t i)
         break;
     case REPLY_UNAVAILABLE:
         a->error = 503;
-        a->retry_after_ns = s->reply.retry_after_ns;
+        a->retry_after_ns = spread(f, &f->clients[s->client], s->reply.retry_after_ns);
         break;
     case REPLY_TOO_MANY:
         /* Over quota: the service is up, the caller sent too much. */
         a->error = 429;
-        a->retry_after_ns = s->reply.retry_after_ns;
+        a->retry_after_ns = spread(f, &f->clients[s->client], s->reply.retry_after_ns);
         a->caller_fault = true;
         break;
     case REPLY_TIMEOUT:
@@ -314,6 +324,7 @@ void fleet_run(const scenario *sc, const client_setup *setup, run_result *out,
     f.out = out;
     f.free_slot = NO_SLOT;
     f.state_size = rs_call_state_size();
+    f.retry_after_spread = setup->retry_after_spread;
     timeline_init(&out->counts, sc);
     rs_manual_clock_init(&f.clock, 0);
     event_queue_init(&f.queue);

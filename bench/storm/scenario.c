@@ -18,11 +18,13 @@ scenario scenario_default(void)
         .cold_fraction = 0.25,
         .warmup_ns = RS_SEC(15),
         .reject_cost = 0.2,
+        .burst_tolerance_s = 0.05,
         .overload = OVERLOAD_503,
         .overload_retry_after_ns = 0,
         .ok_latency_ns = RS_MS(50),
         .error_latency_ns = RS_MS(10),
         .attempt_timeout_ns = RS_SEC(1),
+        .latency_spread = 0.2,
         .recovered_share = 0.9,
     };
 }

@@ -40,11 +40,18 @@ typedef struct scenario {
     double cold_fraction;   /* capacity right after the outage, as a share of the warm one */
     uint64_t warmup_ns;     /* from cold to warm, linearly */
     double reject_cost;     /* work a refused request costs, as a share of a served one */
+    /* Work the server can bank while idle, in seconds of capacity: how
+     * large a burst arriving at one instant it serves (its queue). */
+    double burst_tolerance_s;
     overload_reply overload;
     uint64_t overload_retry_after_ns; /* with OVERLOAD_429, or a 503's Retry-After; 0 = none */
     uint64_t ok_latency_ns;
     uint64_t error_latency_ns;
     uint64_t attempt_timeout_ns; /* the client gives up on a request after this */
+    /* Every answer's latency is uniform within this share of its nominal
+     * value: networks vary, and a model where they do not lines clients up
+     * more exactly than any real fleet. */
+    double latency_spread;
 
     /* Analysis. */
     double recovered_share; /* "recovered": this share of requests succeeds, and stays so */

@@ -1,6 +1,7 @@
 #include "server.h"
 
-#define BANKED_S 0.05
+#include "random.h"
+
 #define DEBT_S 0.1
 
 void server_init(server *s, const scenario *sc, timeline *counts)
@@ -9,6 +10,7 @@ void server_init(server *s, const scenario *sc, timeline *counts)
     s->counts = counts;
     s->work = 0;
     s->work_at_ns = 0;
+    s->random = random_stream_seed(sc->seed, UINT64_MAX - 1);
 }
 
 bool server_down_at(const scenario *sc, uint64_t now_ns)
@@ -46,8 +48,8 @@ static void earn(server *s, uint64_t now_ns)
     }
     double capacity = server_capacity_at(sc, now_ns);
     s->work += capacity * (double)(now_ns - from) / 1e9;
-    if (s->work > capacity * BANKED_S) {
-        s->work = capacity * BANKED_S;
+    if (s->work > capacity * sc->burst_tolerance_s) {
+        s->work = capacity * sc->burst_tolerance_s;
     }
     s->work_at_ns = now_ns;
 }
@@ -60,13 +62,12 @@ static server_reply refusal(const scenario *sc)
                                  sc->overload_retry_after_ns };
 }
 
-server_reply server_handle(server *s, uint64_t now_ns, bool retry)
+/* What happens to a request arriving now, before the network's say. */
+static server_reply decide(server *s, uint64_t now_ns, tick *t)
 {
     const scenario *sc = s->sc;
-    tick *t = timeline_at(s->counts, now_ns);
-    t->requests++;
-    t->retries += retry ? 1u : 0u;
     if (server_down_at(sc, now_ns)) {
+        /* The client's own timeout is not the network's: it is not spread. */
         return sc->outage_failure == OUTAGE_TIMEOUT
                    ? (server_reply){ REPLY_TIMEOUT, sc->attempt_timeout_ns, 0 }
                    : (server_reply){ REPLY_UNAVAILABLE, sc->error_latency_ns,
@@ -85,4 +86,17 @@ server_reply server_handle(server *s, uint64_t now_ns, bool retry)
     }
     t->rejected++;
     return refusal(sc);
+}
+
+server_reply server_handle(server *s, uint64_t now_ns, bool retry)
+{
+    tick *t = timeline_at(s->counts, now_ns);
+    t->requests++;
+    t->retries += retry ? 1u : 0u;
+    server_reply r = decide(s, now_ns, t);
+    if (r.kind != REPLY_TIMEOUT) {
+        double spread = s->sc->latency_spread * (2.0 * random_unit(&s->random) - 1.0);
+        r.latency_ns = (uint64_t)((double)r.latency_ns * (1.0 + spread));
+    }
+    return r;
 }

@@ -1,8 +1,8 @@
 /* The server every client calls: a capacity, an outage, a cold start after
  * it, and overload that costs work.
  *
- * Work is a fluid: the server earns `capacity` units a second (at most a
- * twentieth of a second's worth banked); serving a request costs 1 unit,
+ * Work is a fluid: the server earns `capacity` units a second (at most
+ * `burst_tolerance_s` seconds' worth banked); serving a request costs 1 unit,
  * refusing one costs `reject_cost`. With no unit left a request is
  * refused, and the refusal is paid for even so, out of the next units (a
  * debt of at most a tenth of a second's worth: what a listen queue holds).
@@ -35,6 +35,7 @@ typedef struct server {
     timeline *counts;
     double work;             /* units available; negative: refusals still to pay for */
     uint64_t work_at_ns;     /* when `work` was last brought up to date */
+    uint64_t random;         /* the latencies' spread */
 } server;
 
 void server_init(server *s, const scenario *sc, timeline *counts);

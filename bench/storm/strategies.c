@@ -59,6 +59,8 @@ static void jittered_breaker(client_setup *s)
 
 static void fleet_budget(client_setup *s) { s->shared_policy = true; }
 
+static void spread_retry_after(client_setup *s) { s->retry_after_spread = 1.0; }
+
 const strategy storm_strategies[] = {
     { "none", "no retries", no_retries },
     { "naive", "naive: immediate retries", naive },
@@ -71,6 +73,7 @@ const strategy storm_strategies[] = {
     { "breaker", "+ default breaker (30 s open)", default_breaker },
     { "breaker-jitter", "+ breaker, open 1-5 s jittered", jittered_breaker },
     { "fleet-budget", "default, one retry budget for the fleet", fleet_budget },
+    { "spread", "default, Retry-After + 0-100% jitter", spread_retry_after },
     /* Issue 15 adds adaptive limits; its row goes here. */
     { "adaptive", "+ adaptive limit", NULL },
 };

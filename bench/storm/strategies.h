@@ -21,6 +21,10 @@ typedef struct client_setup {
     /* One policy for the whole fleet: what a retry budget kept in shared
      * memory or Redis would be (its server pause is then shared too). */
     bool shared_policy;
+    /* The user function lengthens every Retry-After it reports by a
+     * random share up to this (0 = reports it as received), so that
+     * clients told "1 s" do not all come back at the same instant. */
+    double retry_after_spread;
 } client_setup;
 
 typedef struct strategy {
