@@ -1,9 +1,11 @@
 #include "contention.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "events.h"
+#include "output.h"
 #include "random.h"
 
 const contention_kind contention_kinds[] = {
@@ -27,9 +29,18 @@ contention_config contention_default(void)
     };
 }
 
+/* N = 1, then the multiples of step. */
+static uint32_t next_clients(const contention_config *cfg, uint32_t n)
+{
+    return n == 1 && cfg->step > 1 ? cfg->step : n + cfg->step;
+}
+
 uint64_t contention_runs(const contention_config *cfg)
 {
-    uint64_t points = 1 + cfg->max_clients / cfg->step;
+    uint64_t points = 0;
+    for (uint32_t n = 1; n <= cfg->max_clients; n = next_clients(cfg, n)) {
+        points++;
+    }
     return points * contention_kind_count * cfg->repetitions;
 }
 
@@ -129,13 +140,16 @@ static void run_race(const contention_config *cfg, const contention_kind *kind, 
     *done_ns = r.last_done_ns;
 }
 
-void contention_sweep(const contention_config *cfg, FILE *csv,
+void contention_sweep(const contention_config *cfg, const char *dir,
                       void (*progress)(void *ctx, uint64_t runs_done), void *ctx)
 {
-    fprintf(csv, "clients,kind,calls,completion_ms\n");
     uint64_t runs = 0;
-    for (uint32_t n = 1; n <= cfg->max_clients; n = n == 1 && cfg->step > 1 ? cfg->step : n + cfg->step) {
-        for (size_t k = 0; k < contention_kind_count; k++) {
+    for (size_t k = 0; k < contention_kind_count; k++) {
+        char name[128];
+        snprintf(name, sizeof name, "contention-%s.csv", contention_kinds[k].key);
+        FILE *csv = output_open(dir, name);
+        fprintf(csv, "clients,calls,completion_ms\n");
+        for (uint32_t n = 1; n <= cfg->max_clients; n = next_clients(cfg, n)) {
             double calls = 0, done_ms = 0;
             for (uint32_t rep = 0; rep < cfg->repetitions; rep++) {
                 uint64_t c, ns;
@@ -147,8 +161,9 @@ void contention_sweep(const contention_config *cfg, FILE *csv,
                     progress(ctx, ++runs);
                 }
             }
-            fprintf(csv, "%u,%s,%.1f,%.1f\n", n, contention_kinds[k].key,
-                    calls / cfg->repetitions, done_ms / cfg->repetitions);
+            fprintf(csv, "%u,%.1f,%.1f\n", n, calls / cfg->repetitions,
+                    done_ms / cfg->repetitions);
         }
+        fclose(csv);
     }
 }

@@ -8,8 +8,9 @@
 #ifndef STORM_CONTENTION_H
 #define STORM_CONTENTION_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include <resilience.h>
 
@@ -36,10 +37,10 @@ contention_config contention_default(void);
 /* The number of single races contention_sweep() runs (for progress). */
 uint64_t contention_runs(const contention_config *cfg);
 
-/* Runs every N and kind, writing rows "clients,kind,calls,completion_ms"
- * (means over the repetitions) to `csv`; `progress` is called after each
- * race with the number run so far. */
-void contention_sweep(const contention_config *cfg, FILE *csv,
+/* Runs every N and kind, writing rows "clients,calls,completion_ms" (means
+ * over the repetitions) to `dir`/contention-`kind`.csv; `progress` is
+ * called after each race with the number run so far. */
+void contention_sweep(const contention_config *cfg, const char *dir,
                       void (*progress)(void *ctx, uint64_t runs_done), void *ctx);
 
 #endif /* STORM_CONTENTION_H */

@@ -186,8 +186,18 @@ static void run_sweep(const options *o, const scenario *base, const char *name)
     progress_job job;
     job_start(&job, o, label, sweep_sim_ns(o, base) * selected_count(o));
     FILE *csv = output_open(o->out_dir, file);
-    fprintf(csv, "outage_s,key,amplification,first_second_x_capacity,recovery_s,"
-                 "recovery_delay_s,goodput_after,tripped_share\n");
+    const char *columns = "outage_s,key,amplification,first_second_x_capacity,recovery_s,"
+                          "recovery_delay_s,goodput_after,tripped_share\n";
+    fprintf(csv, "%s", columns);
+    /* The same rows again, a file per strategy: what a plot draws a line of. */
+    FILE **per_strategy = calloc(storm_strategy_count, sizeof *per_strategy);
+    for (size_t i = 0; i < storm_strategy_count; i++) {
+        if (selected(o, &storm_strategies[i])) {
+            snprintf(file, sizeof file, "sweep-%s-%s.csv", name, storm_strategies[i].key);
+            per_strategy[i] = output_open(o->out_dir, file);
+            fprintf(per_strategy[i], "%s", columns);
+        }
+    }
     printf("\nsweep over outage lengths (%s): amplification / recovery delay vs no retries\n",
            name);
     printf("  %-42s", "outage (s)");
@@ -218,13 +228,21 @@ static void run_sweep(const options *o, const scenario *base, const char *name)
                 baseline = rows[cell];
             }
             delays[cell] = delay_between(&rows[cell], &baseline);
-            fprintf(csv, "%u,%s,%.3f,%.3f,%.1f,%.1f,%.4f,%.3f\n", outage_s, st->key,
-                    rows[cell].amplification, rows[cell].first_second_x_capacity,
-                    rows[cell].recovery_s, delays[cell], rows[cell].goodput_after,
-                    rows[cell].tripped_share);
+            for (FILE *to = csv; to != NULL; to = to == csv ? per_strategy[i] : NULL) {
+                fprintf(to, "%u,%s,%.3f,%.3f,%.1f,%.1f,%.4f,%.3f\n", outage_s, st->key,
+                        rows[cell].amplification, rows[cell].first_second_x_capacity,
+                        rows[cell].recovery_s, delays[cell], rows[cell].goodput_after,
+                        rows[cell].tripped_share);
+            }
         }
     }
     fclose(csv);
+    for (size_t i = 0; i < storm_strategy_count; i++) {
+        if (per_strategy[i] != NULL) {
+            fclose(per_strategy[i]);
+        }
+    }
+    free(per_strategy);
     bench_progress_finish(&job.display);
     for (size_t i = 0; i < storm_strategy_count; i++) {
         const strategy *st = &storm_strategies[i];
@@ -253,7 +271,7 @@ static void run_sweep(const options *o, const scenario *base, const char *name)
 typedef struct candidate {
     rs_backoff_config open;
     double worst_amplification, mean_amplification;
-    double worst_delay_s, mean_delay_s;
+    double worst_delay_s[2], mean_delay_s[2]; /* after a cold start, and a warm restart */
     double burst_tripped, burst_refused_share;
 } candidate;
 
@@ -269,7 +287,7 @@ static size_t make_candidates(candidate *out, size_t room)
 {
     static const uint64_t fixed_s[] = { 1, 2, 5, 10, 30 };
     static const uint64_t base_ms[] = { 500, 1000, 2000 };
-    static const uint64_t cap_s[] = { 2, 5, 10, 30 };
+    static const uint64_t cap_s[] = { 2, 3, 4, 5, 10, 30 };
     size_t n = 0;
     for (size_t i = 0; i < sizeof fixed_s / sizeof fixed_s[0] && n < room; i++) {
         uint64_t ns = RS_SEC(fixed_s[i]);
@@ -288,75 +306,97 @@ static size_t make_candidates(candidate *out, size_t room)
     return n;
 }
 
+/* The recovery delay of one run against no retries; a run that did not
+ * recover is infinitely late. */
+static double delay_or_infinite(const run_summary *s, const run_summary *baseline)
+{
+    double delay = delay_between(s, baseline);
+    return isnan(delay) ? INFINITY : delay;
+}
+
 /* Every candidate open time on the breaker strategy, over every outage
- * length and the burst: tune.csv. */
+ * length, after a cold start and after a warm restart (a server that comes
+ * back at full capacity hides nothing behind its warm-up), and in the
+ * burst: tune.csv. */
 static void run_tune(const options *o, const scenario *base)
 {
-    candidate candidates[64];
+    candidate candidates[96];
     size_t count = make_candidates(candidates, sizeof candidates / sizeof candidates[0]);
     uint32_t points = sweep_points(o);
+    scenario servers[2] = { *base, *base };
+    servers[1].cold_fraction = 1.0;
     scenario burst = burst_scenario(base);
     progress_job job;
     job_start(&job, o, "tune",
-              sweep_sim_ns(o, base) * (count + 1) + burst.end_ns * count);
-    run_summary *baselines = calloc(points, sizeof *baselines);
-    const strategy *none = strategy_find("none");
-    const strategy *breaker = strategy_find("breaker-jitter");
-    client_setup plain = strategy_setup(none);
-    for (uint32_t p = 0; p < points; p++) {
-        scenario sc = with_outage(base, o->sweep_from_s + p * o->sweep_step_s);
-        run_result result;
-        run_one(&sc, &plain, &job, &result, &baselines[p]);
-        timeline_free(&result.counts);
+              2 * sweep_sim_ns(o, base) * (count + 1) + burst.end_ns * count);
+    run_summary *baselines = calloc(2 * (size_t)points, sizeof *baselines);
+    client_setup plain = strategy_setup(strategy_find("none"));
+    for (size_t v = 0; v < 2; v++) {
+        for (uint32_t p = 0; p < points; p++) {
+            scenario sc = with_outage(&servers[v], o->sweep_from_s + p * o->sweep_step_s);
+            run_result result;
+            run_one(&sc, &plain, &job, &result, &baselines[v * points + p]);
+            timeline_free(&result.counts);
+        }
     }
     FILE *csv = output_open(o->out_dir, "tune.csv");
     fprintf(csv, "base_ms,max_ms,multiplier,jitter,worst_amplification,mean_amplification,"
-                 "worst_delay_s,mean_delay_s,burst_tripped_share,burst_refused_share\n");
+                 "worst_delay_cold_s,mean_delay_cold_s,worst_delay_warm_s,mean_delay_warm_s,"
+                 "burst_tripped_share,burst_refused_share\n");
+    const strategy *breaker = strategy_find("breaker-jitter");
     for (size_t c = 0; c < count; c++) {
         candidate *k = &candidates[c];
         client_setup setup = strategy_setup(breaker);
         setup.open_backoff = k->open;
-        for (uint32_t p = 0; p < points; p++) {
-            scenario sc = with_outage(base, o->sweep_from_s + p * o->sweep_step_s);
-            run_result result;
-            run_summary s;
-            run_one(&sc, &setup, &job, &result, &s);
-            timeline_free(&result.counts);
-            double delay = delay_between(&s, &baselines[p]);
-            delay = isnan(delay) ? INFINITY : delay;
-            k->worst_amplification = fmax(k->worst_amplification, s.amplification);
-            k->mean_amplification += s.amplification / points;
-            k->worst_delay_s = fmax(k->worst_delay_s, delay);
-            k->mean_delay_s += delay / points;
+        for (size_t v = 0; v < 2; v++) {
+            for (uint32_t p = 0; p < points; p++) {
+                scenario sc = with_outage(&servers[v], o->sweep_from_s + p * o->sweep_step_s);
+                run_result result;
+                run_summary s;
+                run_one(&sc, &setup, &job, &result, &s);
+                timeline_free(&result.counts);
+                double delay = delay_or_infinite(&s, &baselines[v * points + p]);
+                k->worst_delay_s[v] = fmax(k->worst_delay_s[v], delay);
+                k->mean_delay_s[v] += delay / points;
+                if (v == 0) {
+                    k->worst_amplification = fmax(k->worst_amplification, s.amplification);
+                    k->mean_amplification += s.amplification / points;
+                }
+            }
         }
         run_result result;
         run_summary s;
         run_one(&burst, &setup, &job, &result, &s);
-        timeline_free(&result.counts);
-        uint64_t issued = 0;
-        for (size_t i = 0; i < result.counts.count; i++) {
-            issued += result.counts.ticks[i].issued;
+        uint64_t issued_after = 0;
+        for (size_t i = (size_t)(event_end_ns(&burst) / STORM_TICK_NS); i < result.counts.count;
+             i++) {
+            issued_after += result.counts.ticks[i].issued;
         }
+        timeline_free(&result.counts);
         k->burst_tripped = s.tripped_share;
-        k->burst_refused_share = issued > 0 ? (double)s.refused_after / (double)issued : 0;
-        fprintf(csv, "%.0f,%.0f,%.1f,%s,%.3f,%.3f,%.1f,%.2f,%.3f,%.4f\n",
+        k->burst_refused_share =
+            issued_after > 0 ? (double)s.refused_after / (double)issued_after : 0;
+        fprintf(csv, "%.0f,%.0f,%.1f,%s,%.3f,%.3f,%.1f,%.2f,%.1f,%.2f,%.3f,%.4f\n",
                 (double)k->open.base_ns / 1e6, (double)k->open.max_ns / 1e6, k->open.multiplier,
                 jitter_name(k->open.jitter), k->worst_amplification, k->mean_amplification,
-                k->worst_delay_s, k->mean_delay_s, k->burst_tripped, k->burst_refused_share);
+                k->worst_delay_s[0], k->mean_delay_s[0], k->worst_delay_s[1], k->mean_delay_s[1],
+                k->burst_tripped, k->burst_refused_share);
     }
     fclose(csv);
     bench_progress_finish(&job.display);
     printf("\nbreaker open-time candidates over outages of %u-%u s (and the burst)\n",
            o->sweep_from_s, o->sweep_to_s);
-    printf("  %8s %8s %5s %-13s %9s %9s %10s %10s %8s %8s\n", "base", "cap", "mult", "jitter",
-           "worst amp", "mean amp", "worst dly", "mean dly", "tripped", "refused");
+    printf("  %8s %8s %4s %-12s %9s %9s %17s %17s %8s %8s\n", "base", "cap", "mult", "jitter",
+           "worst amp", "mean amp", "delay cold: worst", "warm: worst/mean", "tripped",
+           "refused");
     for (size_t c = 0; c < count; c++) {
         const candidate *k = &candidates[c];
-        printf("  %6.1f s %6.1f s %5.1f %-13s %8.3fx %8.3fx %8.1f s %8.2f s %7.0f%% %7.2f%%\n",
+        printf("  %6.1f s %6.1f s %4.1f %-12s %8.3fx %8.3fx %8.1f/%5.2f s %8.1f/%5.2f s %7.0f%% "
+               "%7.2f%%\n",
                (double)k->open.base_ns / 1e9, (double)k->open.max_ns / 1e9, k->open.multiplier,
                jitter_name(k->open.jitter), k->worst_amplification, k->mean_amplification,
-               k->worst_delay_s, k->mean_delay_s, 100 * k->burst_tripped,
-               100 * k->burst_refused_share);
+               k->worst_delay_s[0], k->mean_delay_s[0], k->worst_delay_s[1], k->mean_delay_s[1],
+               100 * k->burst_tripped, 100 * k->burst_refused_share);
     }
     free(baselines);
 }
@@ -373,11 +413,9 @@ static void run_contention(const options *o)
     contention_config cfg = contention_default();
     bench_progress display;
     bench_progress_start(&display, "contention", contention_runs(&cfg), o->quiet);
-    FILE *csv = output_open(o->out_dir, "contention.csv");
-    contention_sweep(&cfg, csv, on_race_done, &display);
-    fclose(csv);
+    contention_sweep(&cfg, o->out_dir, on_race_done, &display);
     bench_progress_finish(&display);
-    printf("\ncontention race (AWS blog shape): %s/contention.csv\n", o->out_dir);
+    printf("\ncontention race (the AWS blog's shape): %s/contention-*.csv\n", o->out_dir);
 }
 
 /* ---- the command line --------------------------------------------------------- */
@@ -397,6 +435,9 @@ static void usage(FILE *to)
             "  --outage-fails 503|timeout   how requests fail during the outage\n"
             "  --overload 503|429    what the server answers beyond capacity\n"
             "  --retry-after-ms N    Retry-After sent with overload answers (0 = none)\n"
+            "  --cold-start F,S      capacity after the outage (share) and seconds to\n"
+            "                        full capacity (default 0.25,15; 1,1 = warm restart)\n"
+            "  --burst-tolerance-ms N  work the server banks while idle (default 50)\n"
             "  --open-backoff B,C,M,J  candidate open time: base ms, cap ms, multiplier,\n"
             "                        jitter (none|full|equal|decorrelated)\n"
             "  --seed N              (default 2026)\n"
@@ -436,6 +477,7 @@ static bool parse_open_backoff(const char *text, rs_backoff_config *out)
 
 static bool parse(int argc, char **argv, options *o)
 {
+    double warmup_s;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -470,6 +512,14 @@ static bool parse(int argc, char **argv, options *o)
             o->base.outage_failure = strcmp(v, "timeout") == 0 ? OUTAGE_TIMEOUT : OUTAGE_503;
         } else if (strcmp(a, "--overload") == 0) {
             o->base.overload = strcmp(v, "429") == 0 ? OVERLOAD_429 : OVERLOAD_503;
+        } else if (strcmp(a, "--cold-start") == 0) {
+            if (sscanf(v, "%lf,%lf", &o->base.cold_fraction, &warmup_s) != 2 ||
+                !(o->base.cold_fraction > 0 && o->base.cold_fraction <= 1) || !(warmup_s > 0)) {
+                return false;
+            }
+            o->base.warmup_ns = (uint64_t)(warmup_s * 1e9);
+        } else if (strcmp(a, "--burst-tolerance-ms") == 0) {
+            o->base.burst_tolerance_s = strtod(v, NULL) / 1e3;
         } else if (strcmp(a, "--retry-after-ms") == 0) {
             o->base.overload_retry_after_ns = RS_MS(strtoull(v, NULL, 10));
         } else if (strcmp(a, "--open-backoff") == 0) {

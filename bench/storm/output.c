@@ -24,20 +24,17 @@ FILE *output_open(const char *dir, const char *name)
     return f;
 }
 
-void output_timeline(const char *dir, const char *scenario_name, const strategy *st,
-                     const scenario *sc, const timeline *t)
+/* One file of `ticks_per_row` ticks a row. */
+static void write_timeline(const char *dir, const char *name, const scenario *sc,
+                           const timeline *t, size_t ticks_per_row)
 {
-    char name[256];
-    snprintf(name, sizeof name, "timeline-%s-%s.csv", scenario_name, st->key);
     FILE *f = output_open(dir, name);
     fprintf(f, "t_s,offered,requests,retries,served,rejected,succeeded,refused,goodput,"
                "breakers_open,capacity\n");
-    size_t per_second = (size_t)(RS_SEC(1) / STORM_TICK_NS);
-    for (size_t first = 0; first + per_second <= t->count; first += per_second) {
+    for (size_t first = 0; first + ticks_per_row <= t->count; first += ticks_per_row) {
         tick sum;
         memset(&sum, 0, sizeof sum);
-        uint32_t open_max = 0;
-        for (size_t i = first; i < first + per_second; i++) {
+        for (size_t i = first; i < first + ticks_per_row; i++) {
             const tick *k = &t->ticks[i];
             sum.issued += k->issued;
             sum.requests += k->requests;
@@ -47,14 +44,27 @@ void output_timeline(const char *dir, const char *scenario_name, const strategy 
             sum.succeeded += k->succeeded;
             sum.refused += k->refused;
             sum.goodput += k->goodput;
-            open_max = k->breakers_open > open_max ? k->breakers_open : open_max;
+            /* A count of clients, not of events: the row's busiest moment. */
+            sum.breakers_open = k->breakers_open > sum.breakers_open ? k->breakers_open
+                                                                     : sum.breakers_open;
         }
         uint64_t at = (uint64_t)first * STORM_TICK_NS;
-        fprintf(f, "%zu,%u,%u,%u,%u,%u,%u,%u,%u,%u,%.0f\n", first / per_second, sum.issued,
+        fprintf(f, "%.1f,%u,%u,%u,%u,%u,%u,%u,%u,%u,%.0f\n", (double)at / 1e9, sum.issued,
                 sum.requests, sum.retries, sum.served, sum.rejected, sum.succeeded, sum.refused,
-                sum.goodput, open_max, server_capacity_at(sc, at + RS_MS(500)));
+                sum.goodput, sum.breakers_open,
+                server_capacity_at(sc, at + ticks_per_row * STORM_TICK_NS / 2));
     }
     fclose(f);
+}
+
+void output_timeline(const char *dir, const char *scenario_name, const strategy *st,
+                     const scenario *sc, const timeline *t)
+{
+    char name[256];
+    snprintf(name, sizeof name, "timeline-%s-%s.csv", scenario_name, st->key);
+    write_timeline(dir, name, sc, t, (size_t)(RS_SEC(1) / STORM_TICK_NS));
+    snprintf(name, sizeof name, "ticks-%s-%s.csv", scenario_name, st->key);
+    write_timeline(dir, name, sc, t, 1);
 }
 
 void output_summary_header(FILE *csv)
@@ -66,7 +76,7 @@ void output_summary_header(FILE *csv)
 
 void output_summary_row(FILE *csv, const strategy *st, const run_summary *s, double delay_s)
 {
-    fprintf(csv, "%s,\"%s\",%.3f,%.3f,%.1f,%.1f,%.4f,%.4f,%.3f,%.3f,%llu,%.1f,%.3f\n", st->key,
+    fprintf(csv, "%s,%s,%.3f,%.3f,%.1f,%.1f,%.4f,%.4f,%.3f,%.3f,%llu,%.1f,%.3f\n", st->key,
             st->label, s->amplification, s->first_second_x_capacity, s->recovery_s, delay_s,
             s->goodput, s->goodput_after, s->load_per_request, s->peak_after_x_capacity,
             (unsigned long long)s->refused_after, s->breakers_open_until_s, s->tripped_share);

@@ -13,7 +13,8 @@
  * failure. */
 FILE *output_open(const char *dir, const char *name);
 
-/* Per-second counts of one run: `dir`/timeline-`scenario_name`-`key`.csv. */
+/* The counts of one run: per second in `dir`/timeline-`scenario_name`-`key`.csv,
+ * per tick in ticks-`scenario_name`-`key`.csv. */
 void output_timeline(const char *dir, const char *scenario_name, const strategy *st,
                      const scenario *sc, const timeline *t);
 

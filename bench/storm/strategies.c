@@ -59,21 +59,25 @@ static void jittered_breaker(client_setup *s)
 
 static void fleet_budget(client_setup *s) { s->shared_policy = true; }
 
+/* A server that answers a wave of requests with "Retry-After: 1" brings
+ * the whole wave back one second later, and the shared pause adds each
+ * client's fresh calls to it; waiting a random 1 to 2 s instead breaks the
+ * wave up. The library does not do it (yet): the user function does. */
 static void spread_retry_after(client_setup *s) { s->retry_after_spread = 1.0; }
 
 const strategy storm_strategies[] = {
     { "none", "no retries", no_retries },
     { "naive", "naive: immediate retries", naive },
-    { "backoff", "backoff, no jitter", backoff_no_jitter },
+    { "backoff", "backoff without jitter", backoff_no_jitter },
     { "full", "full jitter", full_jitter },
     { "equal", "equal jitter", equal_jitter },
     { "decorrelated", "decorrelated jitter", decorrelated_jitter },
     { "pause", "full jitter + shared server pause", server_pause },
     { "default", "+ retry budget (RS_POLICY_CONFIG_DEFAULT)", library_default },
     { "breaker", "+ default breaker (30 s open)", default_breaker },
-    { "breaker-jitter", "+ breaker, open 1-5 s jittered", jittered_breaker },
-    { "fleet-budget", "default, one retry budget for the fleet", fleet_budget },
-    { "spread", "default, Retry-After + 0-100% jitter", spread_retry_after },
+    { "breaker-jitter", "+ breaker with jittered open time", jittered_breaker },
+    { "fleet-budget", "default with one budget for the fleet", fleet_budget },
+    { "spread", "default + Retry-After jittered by 0-100%", spread_retry_after },
     /* Issue 15 adds adaptive limits; its row goes here. */
     { "adaptive", "+ adaptive limit", NULL },
 };
