@@ -9,6 +9,7 @@
 
 uint64_t event_end_ns(const scenario *sc)
 {
+    /* With neither, the whole run is "after". */
     return sc->outage_ns != 0 ? sc->outage_start_ns + sc->outage_ns
                               : sc->burst_start_ns + sc->burst_ns;
 }

@@ -138,7 +138,8 @@ static void run_scenario(const options *o, const scenario *sc, const char *name,
     print_summary_header(title);
     for (size_t i = 0; i < storm_strategy_count; i++) {
         if (selected(o, &storm_strategies[i])) {
-            print_summary_row(&storm_strategies[i], &rows[i], delay_between(&rows[i], &baseline));
+            print_summary_row(&storm_strategies[i], &rows[i], delay_between(&rows[i], &baseline),
+                              sc->outage_ns != 0);
         }
     }
     free(rows);
@@ -160,6 +161,17 @@ static scenario burst_scenario(const scenario *base)
     sc.burst_ns = RS_SEC(2);
     sc.burst_factor = 2.0;
     sc.end_ns = sc.burst_start_ns + sc.burst_ns + RS_SEC(60);
+    return sc;
+}
+
+/* No outage, no burst: a server within capacity that fails a share of
+ * requests at random. Where retries are for. */
+static scenario flaky_scenario(const scenario *base, double share)
+{
+    scenario sc = *base;
+    sc.outage_ns = 0;
+    sc.flaky_share = share;
+    sc.end_ns = RS_SEC(60);
     return sc;
 }
 
@@ -440,6 +452,8 @@ static void usage(FILE *to)
             "  --burst-tolerance-ms N  work the server banks while idle (default 50)\n"
             "  --open-backoff B,C,M,J  candidate open time: base ms, cap ms, multiplier,\n"
             "                        jitter (none|full|equal|decorrelated)\n"
+            "  --budget R,T          retry budget ratio and tokens instead of the\n"
+            "                        library's, for every strategy that has one\n"
             "  --seed N              (default 2026)\n"
             "  --quiet               no progress display\n"
             "strategies:");
@@ -526,6 +540,11 @@ static bool parse(int argc, char **argv, options *o)
             if (!parse_open_backoff(v, &storm_candidate_open_backoff)) {
                 return false;
             }
+        } else if (strcmp(a, "--budget") == 0) {
+            if (sscanf(v, "%lf,%lf", &storm_budget_ratio, &storm_budget_tokens) != 2 ||
+                !(storm_budget_ratio > 0) || !(storm_budget_tokens >= 1)) {
+                return false;
+            }
         } else if (strcmp(a, "--seed") == 0) {
             o->base.seed = strtoull(v, NULL, 10);
         } else {
@@ -553,6 +572,8 @@ int main(int argc, char **argv)
     run_scenario(&o, &o.base, "outage", title);
     scenario burst = burst_scenario(&o.base);
     run_scenario(&o, &burst, "burst", "a 2 s burst of twice the offered load, no outage");
+    scenario flaky = flaky_scenario(&o.base, 0.05);
+    run_scenario(&o, &flaky, "flaky", "no outage, 5% of requests fail at random (goodput is what counts)");
     if (o.contention) {
         run_contention(&o);
     }

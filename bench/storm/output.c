@@ -89,9 +89,13 @@ void print_summary_header(const char *title)
            "recovery", "delay", "goodput", "after", "refused", "tripped");
 }
 
-void print_summary_row(const strategy *st, const run_summary *s, double delay_s)
+void print_summary_row(const strategy *st, const run_summary *s, double delay_s, bool outage)
 {
-    char recovery[16], delay[16];
+    char recovery[16], delay[16], amplification[16] = "-", first_second[16] = "-";
+    if (outage) {
+        snprintf(amplification, sizeof amplification, "%.2fx", s->amplification);
+        snprintf(first_second, sizeof first_second, "%.2fx", s->first_second_x_capacity);
+    }
     if (s->recovery_s < 0) {
         snprintf(recovery, sizeof recovery, "never");
     } else {
@@ -102,7 +106,7 @@ void print_summary_row(const strategy *st, const run_summary *s, double delay_s)
     } else {
         snprintf(delay, sizeof delay, "%+.1f s", delay_s);
     }
-    printf("  %-42s %6.2fx %6.2fx %9s %7s %6.1f%% %6.1f%% %8llu %6.0f%%\n", st->label,
-           s->amplification, s->first_second_x_capacity, recovery, delay, 100 * s->goodput,
+    printf("  %-42s %7s %7s %9s %7s %6.1f%% %6.1f%% %8llu %6.0f%%\n", st->label,
+           amplification, first_second, recovery, delay, 100 * s->goodput,
            100 * s->goodput_after, (unsigned long long)s->refused_after, 100 * s->tripped_share);
 }

@@ -3,6 +3,7 @@
 #ifndef STORM_OUTPUT_H
 #define STORM_OUTPUT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "analysis.h"
@@ -25,6 +26,7 @@ void output_summary_row(FILE *csv, const strategy *st, const run_summary *s, dou
 
 /* The same rows, for a terminal. */
 void print_summary_header(const char *title);
-void print_summary_row(const strategy *st, const run_summary *s, double delay_s);
+/* `outage`: the run had one (else the outage columns say "-"). */
+void print_summary_row(const strategy *st, const run_summary *s, double delay_s, bool outage);
 
 #endif /* STORM_OUTPUT_H */

@@ -43,6 +43,9 @@ typedef struct scenario {
     /* Work the server can bank while idle, in seconds of capacity: how
      * large a burst arriving at one instant it serves (its queue). */
     double burst_tolerance_s;
+    /* Share of requests that fail with a 503 at random while the server is
+     * up and within capacity: a flaky dependency, where retries pay. */
+    double flaky_share;
     overload_reply overload;
     uint64_t overload_retry_after_ns; /* with OVERLOAD_429, or a 503's Retry-After; 0 = none */
     uint64_t ok_latency_ns;

@@ -77,6 +77,9 @@ static server_reply decide(server *s, uint64_t now_ns, tick *t)
     if (s->work >= 1.0) {
         s->work -= 1.0;
         t->served++;
+        if (sc->flaky_share > 0 && random_unit(&s->random) <= sc->flaky_share) {
+            return (server_reply){ REPLY_UNAVAILABLE, sc->ok_latency_ns, 0 };
+        }
         return (server_reply){ REPLY_OK, sc->ok_latency_ns, 0 };
     }
     double floor = -server_capacity_at(sc, now_ns) * DEBT_S;

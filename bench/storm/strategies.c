@@ -6,6 +6,8 @@
  * docs/retry-storms.md, chosen by the --tune sweep. */
 rs_backoff_config storm_candidate_open_backoff = { RS_SEC(1), RS_SEC(5), 2.0, RS_JITTER_FULL, 0 };
 
+double storm_budget_ratio, storm_budget_tokens;
+
 /* Every strategy but the library's own default turns off what it does not
  * name, so that each row adds one thing to the row before it. */
 static void plain_retries(client_setup *s, rs_jitter jitter)
@@ -99,5 +101,9 @@ client_setup strategy_setup(const strategy *st)
     memset(&s, 0, sizeof s);
     s.policy = RS_POLICY_CONFIG_DEFAULT;
     st->configure(&s);
+    if (storm_budget_ratio > 0 && s.policy.retry.budget_ratio > 0) {
+        s.policy.retry.budget_ratio = storm_budget_ratio;
+        s.policy.retry.budget_max_tokens = storm_budget_tokens;
+    }
     return s;
 }

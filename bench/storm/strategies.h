@@ -42,6 +42,10 @@ extern const size_t storm_strategy_count;
  * command line may change it (--open-backoff) to try another. */
 extern rs_backoff_config storm_candidate_open_backoff;
 
+/* A retry budget to try instead of the library's (--budget): applied to
+ * every strategy that has one. A ratio of 0 = keep the library's. */
+extern double storm_budget_ratio, storm_budget_tokens;
+
 /* The strategy named `key`, or NULL. */
 const strategy *strategy_find(const char *key);
 
