@@ -76,6 +76,7 @@ void output_summary_header(FILE *csv)
 
 void output_summary_row(FILE *csv, const strategy *st, const run_summary *s, double delay_s)
 {
+    /* Labels are written unquoted (gnuplot reads them): they hold no comma. */
     fprintf(csv, "%s,%s,%.3f,%.3f,%.1f,%.1f,%.4f,%.4f,%.3f,%.3f,%llu,%.1f,%.3f\n", st->key,
             st->label, s->amplification, s->first_second_x_capacity, s->recovery_s, delay_s,
             s->goodput, s->goodput_after, s->load_per_request, s->peak_after_x_capacity,

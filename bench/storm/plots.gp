@@ -12,6 +12,8 @@ set border lc rgb "#555555"
 term = "if (ext eq 'svg') { set terminal svg size W,H dynamic font 'sans,12' background rgb 'white' } else { set terminal pngcairo size W,H font 'sans,11' background rgb 'white' }"
 
 timeline(dir, scenario, key) = sprintf("%s/timeline-%s-%s.csv", dir, scenario, key)
+# A row counts one second from t_s: drawn at the middle of its second.
+mid(t) = t + 0.5
 label_of(key) = key eq 'none' ? 'no retries' : \
                 key eq 'naive' ? 'naive: immediate retries' : \
                 key eq 'backoff' ? 'backoff without jitter' : \
@@ -21,7 +23,7 @@ label_of(key) = key eq 'none' ? 'no retries' : \
                 key eq 'pause' ? 'full jitter + shared pause' : \
                 key eq 'default' ? 'RS\_POLICY\_CONFIG\_DEFAULT (retry budget)' : \
                 key eq 'breaker' ? 'default + default breaker (30 s open)' : \
-                key eq 'breaker-jitter' ? 'default + breaker, jittered 1-5 s open' : \
+                key eq 'breaker-jitter' ? 'default + breaker, open 0.5-2 s jittered' : \
                 key eq 'fleet-budget' ? 'default, one budget for the fleet' : \
                 key eq 'spread' ? 'default, Retry-After jittered by 0-100%' : key
 
@@ -41,10 +43,10 @@ set object 1 rect from 20,0 to 87,3400 fc rgb '#f6e4e4' fs solid noborder behind
 set key top right font ',9' samplen 2 opaque
 do for [k in "none naive backoff full default breaker breaker-jitter fleet-budget"] {
     set title label_of(k)
-    plot timeline(data,'outage',k) using 1:11 with lines dt 2 lw 1.5 lc rgb '#000000' title 'capacity', \
-         '' using 1:2 with lines lw 1.5 lc rgb '#999999' title 'offered', \
-         '' using 1:3 with lines lw 2 lc rgb '#c0392b' title 'server requests', \
-         '' using 1:5 with lines lw 2 lc rgb '#27ae60' title 'served'
+    plot timeline(data,'outage',k) using (mid($1)):11 with lines dt 2 lw 1.5 lc rgb '#000000' title 'capacity', \
+         '' using (mid($1)):2 with lines lw 1.5 lc rgb '#999999' title 'offered', \
+         '' using (mid($1)):3 with lines lw 2 lc rgb '#c0392b' title 'server requests', \
+         '' using (mid($1)):5 with lines lw 2 lc rgb '#27ae60' title 'served'
     unset key
 }
 unset multiplot
@@ -122,11 +124,11 @@ set xrange [15:72]; set xlabel 'time (s)'
 set object 2 rect from 20,graph 0 to 22,graph 1 fc rgb '#f6e4e4' fs solid noborder behind
 set key top right font ',9' samplen 2 opaque
 set title 'clients whose breaker refuses calls'; set ylabel 'clients'; set yrange [0:1000]
-plot for [k in "breaker breaker-jitter"] timeline(data,'burst',k) using 1:10 with lines lw 2 lc rgb color_of(k) title label_of(k)
+plot for [k in "breaker breaker-jitter"] timeline(data,'burst',k) using (mid($1)):10 with lines lw 2 lc rgb color_of(k) title label_of(k)
 set title 'share of logical requests that succeed (by the second they were issued)'
 set ylabel '%'; set yrange [0:101]
 set key bottom right
-plot for [k in "none default breaker breaker-jitter"] timeline(data,'burst',k) using 1:($2 > 0 ? 100.0*$7/$2 : 1/0) with lines lw 2 lc rgb color_of(k) title label_of(k)
+plot for [k in "none default breaker breaker-jitter"] timeline(data,'burst',k) using (mid($1)):($2 > 0 ? 100.0*$7/$2 : 1/0) with lines lw 2 lc rgb color_of(k) title label_of(k)
 unset multiplot; unset output
 unset object 2; unset xlabel; unset ylabel; set xrange [*:*]; set yrange [*:*]
 
@@ -142,5 +144,5 @@ set xrange [40:46]; set yrange [0:1250]
 plot for [k in "full default spread"] ticks(k) using 1:3 with steps lw 1.5 lc rgb color_of(k) title label_of(k)
 set title 'share of logical requests that succeed'; set ylabel '%'
 set xrange [15:72]; set yrange [0:101]
-plot for [k in "full default spread"] timeline(data429,'burst',k) using 1:($2 > 0 ? 100.0*$7/$2 : 1/0) with lines lw 2 lc rgb color_of(k) notitle
+plot for [k in "full default spread"] timeline(data429,'burst',k) using (mid($1)):($2 > 0 ? 100.0*$7/$2 : 1/0) with lines lw 2 lc rgb color_of(k) notitle
 unset multiplot; unset output

@@ -2,9 +2,11 @@
 
 #include <string.h>
 
-/* Base 1 s, growing to 5 s, full jitter: the recommendation of
- * docs/retry-storms.md, chosen by the --tune sweep. */
-rs_backoff_config storm_candidate_open_backoff = { RS_SEC(1), RS_SEC(5), 2.0, RS_JITTER_FULL, 0 };
+/* Equal jitter from 1 s, doubling up to 2 s: open periods of 0.5-1 s, then
+ * 1-2 s. The recommendation of docs/retry-storms.md, chosen with --tune:
+ * the least load during an outage among the open times that keep the
+ * recovery within 2 s of no breaker's when the server comes back warm. */
+rs_backoff_config storm_candidate_open_backoff = { RS_SEC(1), RS_SEC(2), 2.0, RS_JITTER_EQUAL, 0 };
 
 double storm_budget_ratio, storm_budget_tokens;
 
@@ -77,7 +79,7 @@ const strategy storm_strategies[] = {
     { "pause", "full jitter + shared server pause", server_pause },
     { "default", "+ retry budget (RS_POLICY_CONFIG_DEFAULT)", library_default },
     { "breaker", "+ default breaker (30 s open)", default_breaker },
-    { "breaker-jitter", "+ breaker with jittered open time", jittered_breaker },
+    { "breaker-jitter", "+ breaker with 0.5-2 s jittered open", jittered_breaker },
     { "fleet-budget", "default with one budget for the fleet", fleet_budget },
     { "spread", "default + Retry-After jittered by 0-100%", spread_retry_after },
     /* Issue 15 adds adaptive limits; its row goes here. */
