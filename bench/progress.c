@@ -29,6 +29,9 @@ static void print_line(bench_progress *p, uint64_t now_ns, bool last)
     /* Until some work is done there is nothing to extrapolate from. */
     double left = share > 0 ? elapsed * (1.0 - share) / share : -1.0;
     char elapsed_text[16], left_text[16];
+    /* Whatever the program printed before comes first, even when its
+     * stdout is a pipe and stderr is not. */
+    fflush(stdout);
     format_duration(elapsed_text, sizeof elapsed_text, elapsed);
     format_duration(left_text, sizeof left_text, last ? 0.0 : left);
     if (p->in_place) {

@@ -104,20 +104,18 @@ static double delay_between(const run_summary *s, const run_summary *baseline)
 
 /* ---- the scenarios --------------------------------------------------------- */
 
-/* Every selected strategy on one scenario: timelines, a summary file, a
- * table. "none" comes first in the table, so it is the baseline. */
-static void run_scenario(const options *o, const scenario *sc, const char *name,
-                         const char *title)
+/* Sees one finished run before its counters are freed. */
+typedef void (*run_seen)(const options *o, const char *name, const strategy *st,
+                         const scenario *sc, const run_result *r);
+
+/* Every selected strategy on `sc`: rows[i] and delays[i] (recovery against
+ * no retries) for storm_strategies[i]. "none" is the table's first entry,
+ * so the baseline is known before any delay is taken against it. */
+static void run_strategies(const options *o, const scenario *sc, const char *name,
+                           progress_job *job, run_summary *rows, double *delays, run_seen seen)
 {
-    progress_job job;
-    job_start(&job, o, name, sc->end_ns * selected_count(o));
-    char file[128];
-    snprintf(file, sizeof file, "summary-%s.csv", name);
-    FILE *csv = output_open(o->out_dir, file);
-    output_summary_header(csv);
     run_summary baseline;
     memset(&baseline, 0, sizeof baseline);
-    run_summary *rows = calloc(storm_strategy_count, sizeof *rows);
     for (size_t i = 0; i < storm_strategy_count; i++) {
         const strategy *st = &storm_strategies[i];
         if (!selected(o, st)) {
@@ -125,23 +123,48 @@ static void run_scenario(const options *o, const scenario *sc, const char *name,
         }
         client_setup setup = strategy_setup(st);
         run_result result;
-        run_one(sc, &setup, &job, &result, &rows[i]);
+        run_one(sc, &setup, job, &result, &rows[i]);
+        if (seen != NULL) {
+            seen(o, name, st, sc, &result);
+        }
+        timeline_free(&result.counts);
         if (strcmp(st->key, "none") == 0) {
             baseline = rows[i];
         }
-        output_timeline(o->out_dir, name, st, sc, &result.counts);
-        output_summary_row(csv, st, &rows[i], delay_between(&rows[i], &baseline));
-        timeline_free(&result.counts);
+        delays[i] = delay_between(&rows[i], &baseline);
     }
-    fclose(csv);
+}
+
+static void write_timelines(const options *o, const char *name, const strategy *st,
+                            const scenario *sc, const run_result *r)
+{
+    output_timeline(o->out_dir, name, st, sc, &r->counts);
+}
+
+/* Every selected strategy on one scenario: timelines, a summary file, a
+ * table. */
+static void run_scenario(const options *o, const scenario *sc, const char *name,
+                         const char *title)
+{
+    progress_job job;
+    job_start(&job, o, name, sc->end_ns * selected_count(o));
+    run_summary *rows = calloc(storm_strategy_count, sizeof *rows);
+    double *delays = calloc(storm_strategy_count, sizeof *delays);
+    run_strategies(o, sc, name, &job, rows, delays, write_timelines);
     bench_progress_finish(&job.display);
+    char file[128];
+    snprintf(file, sizeof file, "summary-%s.csv", name);
+    FILE *csv = output_open(o->out_dir, file);
+    output_summary_header(csv);
     print_summary_header(title);
     for (size_t i = 0; i < storm_strategy_count; i++) {
         if (selected(o, &storm_strategies[i])) {
-            print_summary_row(&storm_strategies[i], &rows[i], delay_between(&rows[i], &baseline),
-                              sc->outage_ns != 0);
+            output_summary_row(csv, &storm_strategies[i], &rows[i], delays[i]);
+            print_summary_row(&storm_strategies[i], &rows[i], delays[i], sc->outage_ns != 0);
         }
     }
+    fclose(csv);
+    free(delays);
     free(rows);
 }
 
@@ -224,27 +247,18 @@ static void run_sweep(const options *o, const scenario *base, const char *name)
     for (uint32_t p = 0; p < points; p++) {
         uint32_t outage_s = o->sweep_from_s + p * o->sweep_step_s;
         scenario sc = with_outage(base, outage_s);
-        run_summary baseline;
-        memset(&baseline, 0, sizeof baseline);
+        size_t first = (size_t)p * storm_strategy_count;
+        run_strategies(o, &sc, name, &job, &rows[first], &delays[first], NULL);
         for (size_t i = 0; i < storm_strategy_count; i++) {
-            const strategy *st = &storm_strategies[i];
-            if (!selected(o, st)) {
+            if (!selected(o, &storm_strategies[i])) {
                 continue;
             }
-            client_setup setup = strategy_setup(st);
-            run_result result;
-            size_t cell = (size_t)p * storm_strategy_count + i;
-            run_one(&sc, &setup, &job, &result, &rows[cell]);
-            timeline_free(&result.counts);
-            if (strcmp(st->key, "none") == 0) {
-                baseline = rows[cell];
-            }
-            delays[cell] = delay_between(&rows[cell], &baseline);
+            const run_summary *row = &rows[first + i];
             for (FILE *to = csv; to != NULL; to = to == csv ? per_strategy[i] : NULL) {
-                fprintf(to, "%u,%s,%.3f,%.3f,%.1f,%.1f,%.4f,%.3f\n", outage_s, st->key,
-                        rows[cell].amplification, rows[cell].first_second_x_capacity,
-                        rows[cell].recovery_s, delays[cell], rows[cell].goodput_after,
-                        rows[cell].tripped_share);
+                fprintf(to, "%u,%s,%.3f,%.3f,%.1f,%.1f,%.4f,%.3f\n", outage_s,
+                        storm_strategies[i].key, row->amplification,
+                        row->first_second_x_capacity, row->recovery_s, delays[first + i],
+                        row->goodput_after, row->tripped_share);
             }
         }
     }

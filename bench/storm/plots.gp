@@ -140,7 +140,8 @@ set multiplot layout 2,1 title "A server answering overload with 429 + Retry-Aft
 set xlabel 'time (s)'
 set key top right font ',9' samplen 2 opaque
 set title 'server requests per 100 ms, t = 40-46 s'; set ylabel 'requests'
-set xrange [40:46]; set yrange [0:1250]
+set xrange [40:46]; set yrange [0:1300]
+set key top center horizontal
 plot for [k in "full default spread"] ticks(k) using 1:3 with steps lw 1.5 lc rgb color_of(k) title label_of(k)
 set title 'share of logical requests that succeed'; set ylabel '%'
 set xrange [15:72]; set yrange [0:101]
