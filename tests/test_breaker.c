@@ -234,19 +234,26 @@ static void rejects_invalid_configs(void **state)
     c = quiet_config();
     c.success_threshold = 0;
     cases = add_bad(bad, cases, c, "rs_breaker_config.success_threshold: 0");
-    /* open_backoff, checked as a backoff once it is on. */
+    /* open_backoff, checked as a backoff when open_ns is 0 (it is used). */
+    c = quiet_config();
+    c.open_ns = 0;
+    c.open_backoff.base_ns = 0;
+    cases = add_bad(bad, cases, c, "rs_breaker_config.open_ns: 0 while open_backoff.base_ns");
     const double bad_multipliers[] = { 0.99, 0.0, -2.0, NAN, INFINITY };
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad_multipliers); i++) {
         c = quiet_config();
+        c.open_ns = 0;
         c.open_backoff = RS_BACKOFF_CONFIG_DEFAULT;
         c.open_backoff.multiplier = bad_multipliers[i];
         cases = add_bad(bad, cases, c, "rs_breaker_config.open_backoff.multiplier: ");
     }
     c = quiet_config();
+    c.open_ns = 0;
     c.open_backoff = RS_BACKOFF_CONFIG_DEFAULT;
     c.open_backoff.max_ns = c.open_backoff.base_ns - 1;
     cases = add_bad(bad, cases, c, "rs_breaker_config.open_backoff.max_ns: 99999999");
     c = quiet_config();
+    c.open_ns = 0;
     c.open_backoff = RS_BACKOFF_CONFIG_DEFAULT;
     c.open_backoff.jitter = (rs_jitter)9;
     cases = add_bad(bad, cases, c, "rs_breaker_config.open_backoff.jitter: 9");
@@ -279,12 +286,12 @@ static void rejects_invalid_configs(void **state)
     good.half_open_success_rate = 1.0;
     good.window_size = 1;
     good.minimum_calls = 0;
-    good.open_ns = 0;
+    good.open_ns = 1;
     good.half_open_max_calls = RS_BREAKER_MAX_HALF_OPEN_CALLS;
     assert_int_equal(rs_breaker_config_validate(&good), RS_OK);
     good.window_type = RS_WINDOW_TIME_BASED;
     assert_int_equal(rs_breaker_config_validate(&good), RS_OK);
-    /* An open_backoff that is off is not looked at. */
+    /* An open_backoff that is not used (open_ns is set) is not looked at. */
     good.open_backoff.multiplier = NAN;
     good.open_backoff.jitter = (rs_jitter)9;
     assert_int_equal(rs_breaker_config_validate(&good), RS_OK);
@@ -333,16 +340,16 @@ static void check_documented_defaults(const rs_breaker_config *c)
     assert_int_equal(c->window_type, RS_WINDOW_COUNT_BASED);
     assert_int_equal(c->window_size, 100);
     assert_int_equal(c->minimum_calls, 20);
-    assert_int_equal(c->open_ns, 30 * SEC);
+    assert_int_equal(c->open_ns, 0); /* grows, as open_backoff says */
     assert_int_equal(c->half_open_max_calls, 3);
     assert_int_equal(c->success_threshold, 3);
     assert_int_equal(c->half_open_max_wait_ns, 60 * SEC);
     assert_null(c->on_state_change);
     assert_null(c->ctx);
-    assert_int_equal(c->open_backoff.base_ns, 0); /* off: a fixed open_ns */
-    assert_int_equal(c->open_backoff.max_ns, 0);
-    assert_true(c->open_backoff.multiplier == 0.0);
-    assert_int_equal(c->open_backoff.jitter, RS_JITTER_NONE);
+    assert_int_equal(c->open_backoff.base_ns, 1 * SEC); /* 0.5-1 s, then 1-2 s */
+    assert_int_equal(c->open_backoff.max_ns, 2 * SEC);
+    assert_true(c->open_backoff.multiplier == 2.0);
+    assert_int_equal(c->open_backoff.jitter, RS_JITTER_EQUAL);
     assert_int_equal(c->open_backoff.seed, 0);
     assert_true(c->half_open_success_rate == 0.0);
 }
@@ -784,11 +791,14 @@ static void open_fails_fast_until_open_ns(void **state)
     EXPECT_LOG(RS_BREAKER_CLOSED, RS_BREAKER_OPEN, RS_BREAKER_HALF_OPEN, RS_BREAKER_CLOSED);
     rs_breaker_free(b);
 
-    /* An open time of 0 probes on the very next allow. */
-    c.open_ns = 0;
+    /* The shortest open time, 1 ns, probes a nanosecond later (0 is not a
+     * fixed open time: it selects open_backoff). */
+    c.open_ns = 1;
     b = make(c);
     call(b, false);
     expect_state(b, RS_BREAKER_OPEN);
+    refused(b);
+    advance(1);
     (void)admit(b);
     expect_state(b, RS_BREAKER_HALF_OPEN);
     rs_breaker_free(b);
@@ -808,12 +818,12 @@ static void expect_open_for(rs_breaker *b, uint64_t ns)
 
 /* Trips a fresh breaker (failure_threshold 1) and fails three probes in a
  * row: each reopening lasts c.open_ns again, never longer. */
-static void expect_open_time_never_grows(rs_breaker_config c)
+static void expect_open_time_never_grows(rs_breaker_config c, uint64_t open_ns)
 {
     rs_breaker *b = make(c);
     call(b, false);
     for (int i = 0; i < 3; i++) {
-        expect_open_for(b, c.open_ns);
+        expect_open_for(b, open_ns);
         rs_permit p = admit(b);
         rs_breaker_record(b, &p, false);
     }
@@ -825,7 +835,7 @@ static rs_breaker_config growing_config(void)
 {
     rs_breaker_config c = quiet_config();
     c.failure_threshold = 1;
-    c.open_ns = 999 * SEC; /* ignored once open_backoff is on */
+    c.open_ns = 0; /* the open time grows, as open_backoff says */
     c.open_backoff = RS_BACKOFF_CONFIG_DEFAULT;
     c.open_backoff.base_ns = 1 * SEC;
     c.open_backoff.max_ns = 5 * SEC;
@@ -858,16 +868,14 @@ static void open_time_grows_on_repeated_trips(void **state)
     expect_open_for(b, 1 * SEC);
     rs_breaker_free(b);
 
-    /* open_backoff off (base_ns 0, the default): a fixed open_ns. */
+    /* A fixed open_ns: open_backoff is not used. */
     c = growing_config();
     c.open_ns = 10 * SEC;
-    c.open_backoff.base_ns = 0;
-    expect_open_time_never_grows(c);
+    expect_open_time_never_grows(c, 10 * SEC);
     /* A multiplier of 1 keeps the base. */
     c = growing_config();
     c.open_backoff.multiplier = 1.0;
-    c.open_ns = c.open_backoff.base_ns;
-    expect_open_time_never_grows(c);
+    expect_open_time_never_grows(c, c.open_backoff.base_ns);
 
     /* Growth saturates instead of overflowing. */
     c = growing_config();
@@ -1153,13 +1161,16 @@ static void write_off_with_zero_open_time(void **state)
     (void)state;
     rs_breaker_config c = quiet_config();
     c.failure_threshold = 1;
-    c.open_ns = 0;
+    c.open_ns = 1; /* the shortest open time */
     c.half_open_max_wait_ns = SEC;
     rs_breaker *b = make(c);
     call(b, false);
+    advance(1);
     rs_permit lost = admit(b);
     advance(SEC);
-    rs_permit p = admit(b); /* HALF_OPEN -> OPEN -> HALF_OPEN in one call */
+    refused(b); /* the lost probe is written off: HALF_OPEN -> OPEN for 1 ns */
+    advance(1);
+    rs_permit p = admit(b);
     expect_state(b, RS_BREAKER_HALF_OPEN);
     assert_int_not_equal(p.generation, lost.generation);
     EXPECT_LOG(RS_BREAKER_CLOSED, RS_BREAKER_OPEN, RS_BREAKER_HALF_OPEN, RS_BREAKER_OPEN,

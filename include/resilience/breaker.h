@@ -22,9 +22,9 @@
  * no timer or thread): at most `half_open_max_calls` probes are in flight at
  * once; `success_threshold` probe successes close the breaker, any probe
  * failure reopens it (or, with `half_open_success_rate`, the success ratio of
- * `half_open_max_calls` probes decides). Each open period lasts `open_ns`, or,
- * with `open_backoff` set, grows from one reopening to the next as a backoff
- * does.
+ * `half_open_max_calls` probes decides). Each open period lasts `open_ns`
+ * when it is set; by default (`open_ns` 0) it starts short and grows from
+ * one reopening to the next as `open_backoff`, a jittered backoff, says.
  *
  * Every transition starts a new *generation*: a permit issued before it is
  * ignored when recorded after it, so a slow call from before a trip neither
@@ -98,7 +98,9 @@ typedef struct rs_breaker_config {
      *  a COUNT_BASED window caps it at `window_size`. Default 20. */
     uint32_t minimum_calls;
     /** How long the breaker stays OPEN after a trip (ns) before it lets probes
-     *  through; ignored when `open_backoff` is set. Default 30 s. */
+     *  through: a fixed time; 0 = a time that starts short and grows while
+     *  probes keep failing, as `open_backoff` says. Default 0 (growing:
+     *  0.5-1 s, then 1-2 s). @since 0.2.0: 0 selects open_backoff */
     uint64_t open_ns;
     /** Probes allowed in flight at once in HALF_OPEN, 1 to
      *  #RS_BREAKER_MAX_HALF_OPEN_CALLS. Memory: 8 bytes per probe slot,
@@ -120,18 +122,22 @@ typedef struct rs_breaker_config {
 
     /* Beyond the design contract: */
 
-    /** Open times that grow while the service stays down, as Resilience4j's
-     *  `waitIntervalFunctionInOpenState` overrides `waitDurationInOpenState`.
-     *  With `base_ns` 0 (the default: all zero) every open period lasts
-     *  `open_ns`. Otherwise `open_ns` is ignored and the k-th consecutive open
-     *  period lasts `rs_backoff_delay(&open_backoff, k, previous, random)`,
+    /** Open times that grow while the service stays down (Resilience4j's
+     *  `waitIntervalFunctionInOpenState`), used when `open_ns` is 0: the
+     *  k-th consecutive open period lasts
+     *  `rs_backoff_delay(&open_backoff, k, previous, random)`,
      *  jitter included: k = 1 after a trip from CLOSED (or a forced open from
      *  any state but HALF_OPEN), k + 1 each time the breaker reopens from
      *  HALF_OPEN, back to 1 once it has closed; `previous` is the last open
      *  period (for #RS_JITTER_DECORRELATED); the random bits come from a
      *  generator seeded with `open_backoff.seed` (0 = from the operating
-     *  system). Validated as rs_backoff_config_validate() when `base_ns` is
-     *  not 0. @since 0.2.0 */
+     *  system). Validated as rs_backoff_config_validate() when `open_ns` is
+     *  0, ignored otherwise. Default: 1 s base, 2 s cap, doubling, equal
+     *  jitter: the first open period lasts 0.5-1 s, the next ones 1-2 s. A
+     *  short, jittered open time never delays recovery by more than a
+     *  probe's round, and jitter keeps a fleet's probes from arriving
+     *  together; docs/retry-storms.md has the simulation that chose it.
+     *  @since 0.2.0 */
     rs_backoff_config open_backoff;
     /** When > 0, HALF_OPEN is judged by ratio instead of "any failure reopens":
      *  once `half_open_max_calls` probes have finished, the breaker closes if
@@ -155,21 +161,22 @@ typedef struct rs_breaker_config {
         RS_WINDOW_COUNT_BASED,       /* window_type */                                     \
         100u,                        /* window_size */                                     \
         20u,                         /* minimum_calls */                                   \
-        30000000000u,                /* open_ns: 30 s */                                   \
+        0u,                          /* open_ns: 0 = grows as open_backoff says */         \
         3u,                          /* half_open_max_calls */                             \
         3u,                          /* success_threshold */                               \
         60000000000u,                /* half_open_max_wait_ns: 60 s */                     \
         0,                           /* on_state_change */                                 \
         0,                           /* ctx */                                             \
-        { 0u, 0u, 0.0, RS_JITTER_NONE, 0u }, /* open_backoff: off */                     \
+        { 1000000000u, 2000000000u, 2.0, RS_JITTER_EQUAL, 0u }, /* open_backoff */       \
         0.0                          /* half_open_success_rate */                          \
     }
 
 /**
  * Defaults: consecutive-failure rule at 5, failure-rate rule at 50% over the
- * last 100 calls once 20 are in, slow calls not tracked, a fixed 30 s open
- * time, 3 probes at once and 3 successes to close, probes written off after
- * 60 s, no callback. A compound literal of #RS_BREAKER_CONFIG_INIT.
+ * last 100 calls once 20 are in, slow calls not tracked, an open time that
+ * starts at 0.5-1 s and grows to 1-2 s while probes keep failing (equal
+ * jitter), 3 probes at once and 3 successes to close, probes written off
+ * after 60 s, no callback. A compound literal of #RS_BREAKER_CONFIG_INIT.
  * @since 0.1.0
  */
 #define RS_BREAKER_CONFIG_DEFAULT ((rs_breaker_config)RS_BREAKER_CONFIG_INIT)
@@ -224,8 +231,9 @@ typedef struct rs_breaker_snapshot {
  *         not one of #rs_breaker_window; `window_size`, `half_open_max_calls`
  *         or `success_threshold` is 0; `window_size` exceeds
  *         #RS_BREAKER_MAX_WINDOW_SIZE; `half_open_max_calls` exceeds
- *         #RS_BREAKER_MAX_HALF_OPEN_CALLS; `open_backoff.base_ns` is not 0
- *         and rs_backoff_config_validate() refuses `open_backoff`.
+ *         #RS_BREAKER_MAX_HALF_OPEN_CALLS; `open_ns` is 0 and
+ *         rs_backoff_config_validate() refuses `open_backoff` (its `base_ns`
+ *         0 included).
  *         rs_last_error() names the field
  *         (`"rs_breaker_config.failure_rate: 1.5 is outside [0, 1]"`,
  *         `"rs_breaker_config.open_backoff.max_ns: ..."`).

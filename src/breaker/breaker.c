@@ -128,7 +128,12 @@ int rs_breaker_config_validate(const rs_breaker_config *cfg)
         return rs_set_last_error(RS_E_INVAL,
                                  "rs_breaker_config.success_threshold: 0, must be >= 1");
     }
-    if (cfg->open_backoff.base_ns != 0) {
+    if (cfg->open_ns == 0) { /* the open time grows: open_backoff says how */
+        if (cfg->open_backoff.base_ns == 0) {
+            return rs_set_last_error(RS_E_INVAL,
+                                     "rs_breaker_config.open_ns: 0 while open_backoff.base_ns is "
+                                     "0: no open time");
+        }
         int status = rs_backoff_config_validate(&cfg->open_backoff);
         if (status != RS_OK) {
             return rs__error_nest(status, "rs_breaker_config.open_backoff");
@@ -168,8 +173,8 @@ int rs_breaker_new(const rs_breaker_config *cfg, const rs_clock *clock, rs_break
         b->minimum_calls = cfg->window_size;
     }
     b->record_needs_time = cfg->slow_call_ns > 0 || cfg->window_type == RS_WINDOW_TIME_BASED;
-    b->open_duration_ns = cfg->open_ns;
-    if (cfg->open_backoff.base_ns != 0) {
+    b->open_duration_ns = cfg->open_ns != 0 ? cfg->open_ns : cfg->open_backoff.base_ns;
+    if (cfg->open_ns == 0) {
         rs__rng_seed(&b->open_rng, cfg->open_backoff.seed);
         b->open_random = rs__rng_next(&b->open_rng);
     }
@@ -225,7 +230,7 @@ static uint32_t opening_from(const rs_breaker *b, rs_breaker_state from)
  * open_backoff delay of its place in the run of openings. */
 static uint64_t open_duration_from(const rs_breaker *b, rs_breaker_state from)
 {
-    if (b->cfg.open_backoff.base_ns == 0) {
+    if (b->cfg.open_ns != 0) {
         return b->cfg.open_ns;
     }
     uint32_t k = opening_from(b, from);
@@ -246,7 +251,7 @@ static void transition(rs_breaker *b, rs_breaker_state to, uint64_t now_ns)
     if (to == RS_BREAKER_OPEN) {
         b->open_duration_ns = open_duration_from(b, from);
         b->openings = opening_from(b, from);
-        if (b->cfg.open_backoff.base_ns != 0) {
+        if (b->cfg.open_ns == 0) {
             b->open_random = rs__rng_next(&b->open_rng);
         }
         atomic_store_explicit(&b->open_until_ns, rs__sat_add(now_ns, b->open_duration_ns),
