@@ -15,7 +15,7 @@ static volatile uint64_t sink;
 
 void bench_consume(uint64_t value) { sink = value; }
 
-static uint64_t now_ns(void)
+uint64_t bench_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -36,11 +36,11 @@ static void *run_worker(void *p)
     if (w->start != NULL) {
         pthread_barrier_wait(w->start);
     }
-    uint64_t t0 = now_ns();
+    uint64_t t0 = bench_now_ns();
     for (uint64_t i = 0; i < w->iterations; i++) {
         w->op(w->ctx);
     }
-    w->elapsed_ns = now_ns() - t0;
+    w->elapsed_ns = bench_now_ns() - t0;
     return NULL;
 }
 
@@ -114,7 +114,7 @@ void bench_section(const char *title)
 static void clock_read(void *ctx)
 {
     (void)ctx;
-    bench_consume(now_ns());
+    bench_consume(bench_now_ns());
 }
 
 static void compare_exchange(void *ctx)
@@ -127,7 +127,7 @@ static void compare_exchange(void *ctx)
 static void clock_read_and_compare_exchange(void *ctx)
 {
     _Atomic uint64_t *word = ctx;
-    uint64_t now = now_ns();
+    uint64_t now = bench_now_ns();
     uint64_t old = atomic_load_explicit(word, memory_order_relaxed);
     atomic_compare_exchange_strong(word, &old, old + now);
 }

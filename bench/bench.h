@@ -35,6 +35,10 @@ double bench_baselines(unsigned max_threads);
 /* Prints a section heading. */
 void bench_section(const char *title);
 
+/* CLOCK_MONOTONIC in ns: the wall time the measurements and the progress
+ * display (progress.h) are taken on. */
+uint64_t bench_now_ns(void);
+
 /* Keeps a value alive so the compiler cannot delete the work producing it. */
 void bench_consume(uint64_t value);
 

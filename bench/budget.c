@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "progress.h"
 #include "resilience.h"
 
 #define MILLION 1000000u
@@ -143,18 +144,28 @@ static void get_reserve_commit(void *p)
     rs_budget_registry_release(c->r, b);
 }
 
+/* Filling a million keys takes seconds: long enough to show progress. */
+#define PROGRESS_EVERY 65536u
+
 static rs_budget_registry *registry_with(const rs_budget_config *cfg, size_t max_keys,
                                          unsigned populate)
 {
     rs_budget_registry *r = NULL;
     bench_check(rs_budget_registry_new(cfg, max_keys, NULL, &r), "rs_budget_registry_new");
+    bench_progress progress;
+    bool quick = populate < MILLION; /* the hot set fills in no time: nothing to show */
+    bench_progress_start(&progress, "  filling the registry", populate, quick);
     for (unsigned i = 0; i < populate; i++) {
         rs_budget *b = rs_budget_registry_get(r, keys[i], key_len[i]);
         if (b == NULL) {
             bench_check(RS_E_NOMEM, "rs_budget_registry_get");
         }
         rs_budget_registry_release(r, b);
+        if (i % PROGRESS_EVERY == 0) {
+            bench_progress_update(&progress, i);
+        }
     }
+    bench_progress_finish(&progress);
     return r;
 }
 
@@ -252,11 +263,17 @@ int main(void)
     rs_registry *g = NULL;
     usage before_generic = usage_now();
     bench_check(rs_registry_new(&gc, &g), "rs_registry_new");
+    bench_progress progress;
+    bench_progress_start(&progress, "  filling the generic registry", MILLION, false);
     for (unsigned i = 0; i < MILLION; i++) {
         rs_registry_entry *e;
         bench_check(rs_registry_get(g, keys[i], key_len[i], &e), "rs_registry_get");
         rs_registry_release(g, e);
+        if (i % PROGRESS_EVERY == 0) {
+            bench_progress_update(&progress, i);
+        }
     }
+    bench_progress_finish(&progress);
     print_memory("generic registry entry alone, 12-byte keys", before_generic, usage_now(),
                  MILLION);
     rs_registry_free(g);

@@ -100,9 +100,14 @@ int main(void)
     cfg.failure_rate = 0.5;             /* or half of the last 20 calls */
     cfg.window_size = 20;
     cfg.minimum_calls = 10;
-    cfg.open_ns = 5 * SEC;              /* first pause before probing */
-    cfg.open_multiplier = 2.0;          /* then 10 s, then 15 s (the cap) */
-    cfg.open_ns_max = 15 * SEC;
+    /* Open times that grow while the service stays down: 5 s before the
+     * first probe, then 10 s, then 15 s (the cap); no jitter, so the run is
+     * the same every time (a fleet would keep the default full jitter). */
+    cfg.open_backoff = RS_BACKOFF_CONFIG_DEFAULT;
+    cfg.open_backoff.base_ns = 5 * SEC;
+    cfg.open_backoff.max_ns = 15 * SEC;
+    cfg.open_backoff.multiplier = 2.0;
+    cfg.open_backoff.jitter = RS_JITTER_NONE;
     cfg.half_open_max_calls = 1;        /* one probe at a time */
     cfg.success_threshold = 3;          /* three good probes to trust it again */
     cfg.half_open_max_wait_ns = 5 * SEC;
@@ -111,7 +116,7 @@ int main(void)
     rs_breaker *breaker;
     int rc = rs_breaker_new(&cfg, rs_manual_clock_get(&clock), &breaker);
     if (rc != RS_OK) {
-        fprintf(stderr, "rs_breaker_new: %s\n", rs_strerror(rc));
+        fprintf(stderr, "rs_breaker_new: %s: %s\n", rs_strerror(rc), rs_last_error());
         return 1;
     }
 

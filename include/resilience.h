@@ -18,6 +18,7 @@
 #include "resilience/token_bucket.h"
 #include "resilience/sliding_window.h"
 #include "resilience/breaker.h"
+#include "resilience/http.h"
 #include "resilience/shm.h"
 
 #endif /* RESILIENCE_H */

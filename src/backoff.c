@@ -1,5 +1,6 @@
 #include "resilience/backoff.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
 
@@ -14,13 +15,26 @@ struct rs_backoff {
     rs__atomic_u64 prev_ns; /* last decorrelated delay */
 };
 
-int rs_backoff_config_validate(const rs_backoff_config *cfg)
+/* RS_E_INVAL, naming the field in rs_last_error() only when `explain`:
+ * rs_backoff_delay() is a pure function and says nothing. */
+#define REFUSE(explain, ...) ((explain) ? rs_set_last_error(RS_E_INVAL, __VA_ARGS__) : RS_E_INVAL)
+
+static int check(const rs_backoff_config *cfg, bool explain)
 {
-    if (cfg == NULL || cfg->base_ns == 0 || cfg->base_ns > cfg->max_ns) {
-        return RS_E_INVAL;
+    if (cfg == NULL) {
+        return REFUSE(explain, "cfg: NULL");
+    }
+    if (cfg->base_ns == 0) {
+        return REFUSE(explain, "rs_backoff_config.base_ns: 0, must be > 0");
+    }
+    if (cfg->base_ns > cfg->max_ns) {
+        return REFUSE(explain,
+                      "rs_backoff_config.max_ns: %" PRIu64 ", must be >= base_ns (%" PRIu64 ")",
+                      cfg->max_ns, cfg->base_ns);
     }
     if (!isfinite(cfg->multiplier) || !(cfg->multiplier >= 1.0)) {
-        return RS_E_INVAL;
+        return REFUSE(explain, "rs_backoff_config.multiplier: %g, must be finite and >= 1",
+                      cfg->multiplier);
     }
     switch (cfg->jitter) {
     case RS_JITTER_NONE:
@@ -29,31 +43,104 @@ int rs_backoff_config_validate(const rs_backoff_config *cfg)
     case RS_JITTER_DECORRELATED:
         return RS_OK;
     }
-    return RS_E_INVAL;
+    return REFUSE(explain, "rs_backoff_config.jitter: %d, not an rs_jitter", (int)cfg->jitter);
 }
 
-/* min(max_ns, base_ns * multiplier^(attempt-1)) without ever overflowing. */
+int rs_backoff_config_validate(const rs_backoff_config *cfg)
+{
+    return check(cfg, true);
+}
+
+/* ---- base_ns * multiplier^k for any multiplier --------------------------
+ * In double-double arithmetic: a value is hi + lo, two doubles, about 106
+ * bits, and a product is made exact with fma. A plain double would round
+ * any base above 2^53 (the first delay of a base of 2^62 - 1 came out as
+ * 2^62) and lose a nanosecond or two to pow() below it. */
+
+#define TWO_POW_64 18446744073709551616.0
+
+typedef struct wide_double {
+    double hi;
+    double lo;
+} wide_double;
+
+/* hi + lo with |hi| >= |lo|, renormalised so that lo is hi's rounding error. */
+static wide_double wide_sum(double hi, double lo)
+{
+    double sum = hi + lo;
+    return (wide_double){ sum, lo - (sum - hi) };
+}
+
+static wide_double wide_product(wide_double a, wide_double b)
+{
+    double product = a.hi * b.hi;
+    double error = fma(a.hi, b.hi, -product) + (a.hi * b.lo + a.lo * b.hi);
+    return wide_sum(product, error);
+}
+
+static wide_double wide_from_u64(uint64_t n)
+{
+    /* Two parts of at most 53 significant bits each: both exact doubles. */
+    uint64_t low = n & 0x7ffu;
+    return wide_sum((double)(n - low), (double)low);
+}
+
+/* The nearest whole number to x >= 1 (halves up), UINT64_MAX at or past 2^64. */
+static uint64_t wide_round(wide_double x)
+{
+    if (!(x.hi < TWO_POW_64)) {
+        return UINT64_MAX;
+    }
+    double whole = floor(x.hi);
+    double adjust = floor((x.hi - whole) + x.lo + 0.5); /* a small whole number */
+    uint64_t n = (uint64_t)whole;
+    return adjust >= 0.0 ? rs__sat_add(n, (uint64_t)adjust) : n - (uint64_t)-adjust;
+}
+
+/* base * m^k rounded to the nearest ns, saturating, for m >= 1. */
+static uint64_t grow(uint64_t base, double m, uint32_t k)
+{
+    wide_double power = { 1.0, 0.0 }, factor = { m, 0.0 };
+    /* Square and multiply. m >= 1, so every factor still to be multiplied
+     * in is >= 1: once one reaches 2^64, so does the result. */
+    for (;;) {
+        if (k & 1u) {
+            power = wide_product(power, factor);
+        }
+        k >>= 1;
+        if (k == 0) {
+            break;
+        }
+        factor = wide_product(factor, factor);
+        if (!(factor.hi < TWO_POW_64)) {
+            return UINT64_MAX;
+        }
+    }
+    return wide_round(wide_product(wide_from_u64(base), power));
+}
+
+/* min(max_ns, base_ns * multiplier^(attempt-1)) without ever overflowing:
+ * exact for multipliers 1 and 2, otherwise rounded to the nearest ns. */
 static uint64_t exponential(const rs_backoff_config *cfg, uint32_t attempt)
 {
     uint32_t doublings = attempt - 1;
     if (cfg->multiplier == 2.0) {
-        /* Exact integer path for the common case. */
+        /* The common case, in integers. */
         if (doublings >= 64 || cfg->base_ns > (cfg->max_ns >> doublings)) {
             return cfg->max_ns;
         }
         return cfg->base_ns << doublings;
     }
-    double grown = (double)cfg->base_ns * pow(cfg->multiplier, (double)doublings);
-    if (!(grown < (double)cfg->max_ns)) {
-        return cfg->max_ns;
+    if (doublings == 0 || cfg->multiplier == 1.0) {
+        return cfg->base_ns;
     }
-    return rs__min_u64(rs__sat_from_double(grown), cfg->max_ns);
+    return rs__min_u64(grow(cfg->base_ns, cfg->multiplier, doublings), cfg->max_ns);
 }
 
 uint64_t rs_backoff_delay(const rs_backoff_config *cfg, uint32_t attempt, uint64_t prev_ns,
                           uint64_t random)
 {
-    if (attempt == 0 || rs_backoff_config_validate(cfg) != RS_OK) {
+    if (attempt == 0 || check(cfg, false) != RS_OK) {
         return 0;
     }
     uint64_t ceiling;
@@ -75,8 +162,12 @@ uint64_t rs_backoff_delay(const rs_backoff_config *cfg, uint32_t attempt, uint64
 
 int rs_backoff_new(const rs_backoff_config *cfg, rs_backoff **out)
 {
-    if (out == NULL || rs_backoff_config_validate(cfg) != RS_OK) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "out: NULL");
+    }
+    int status = check(cfg, true);
+    if (status != RS_OK) {
+        return status;
     }
     rs_backoff *b = rs__malloc(sizeof *b);
     if (b == NULL) {

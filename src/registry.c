@@ -15,6 +15,7 @@
  * non-empty one. */
 #include "resilience/registry.h"
 
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -66,22 +67,43 @@ static uint32_t automatic_shards(size_t max_keys)
     return shards;
 }
 
-static bool valid_config(const rs_registry_config *cfg)
+int rs_registry_config_validate(const rs_registry_config *cfg)
 {
-    if (cfg == NULL || cfg->max_keys == 0 || cfg->create == NULL) {
-        return false;
+    if (cfg == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "cfg: NULL");
     }
-    /* The count is a signed 64-bit word. */
-    if ((uint64_t)cfg->max_keys > (uint64_t)INT64_MAX / 2) {
-        return false;
+    /* The resident count is a signed 64-bit word that concurrent inserters
+     * may push past max_keys for a moment. Every size_t of a 32-bit target
+     * is below the bound (and comparing would be always false there). */
+    bool too_many = false;
+#if SIZE_MAX > RS_REGISTRY_MAX_KEYS
+    too_many = cfg->max_keys > RS_REGISTRY_MAX_KEYS;
+#endif
+    if (cfg->max_keys == 0 || too_many) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_registry_config.max_keys: %zu, must be in [1, %" PRIu64 "]",
+                                 cfg->max_keys, (uint64_t)RS_REGISTRY_MAX_KEYS);
     }
-    return cfg->shards <= MAX_SHARDS && (cfg->shards & (cfg->shards - 1)) == 0;
+    if (cfg->create == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_registry_config.create: NULL, required");
+    }
+    if (cfg->shards > MAX_SHARDS || (cfg->shards & (cfg->shards - 1)) != 0) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_registry_config.shards: %" PRIu32
+                                 ", must be 0 or a power of two <= %u",
+                                 cfg->shards, MAX_SHARDS);
+    }
+    return RS_OK;
 }
 
 int rs_registry_new(const rs_registry_config *cfg, rs_registry **out)
 {
-    if (out == NULL || !valid_config(cfg)) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "out: NULL");
+    }
+    int status = rs_registry_config_validate(cfg);
+    if (status != RS_OK) {
+        return status;
     }
     uint32_t shard_count = cfg->shards != 0 ? cfg->shards : automatic_shards(cfg->max_keys);
     rs_registry *r = rs__calloc(1, sizeof *r + shard_count * sizeof(shard));
@@ -320,8 +342,12 @@ static int insert(rs_registry *r, shard *s, uint64_t hash, const void *key, size
      * into the registry. */
     void *value = NULL;
     int rc = r->cfg.create(r->cfg.ctx, key, len, &value);
+    if (rc > 0) {
+        return rs_set_last_error(RS_E_INVAL, "rs_registry_config.create: returned %d, not a status",
+                                 rc);
+    }
     if (rc != RS_OK) {
-        return rc < 0 ? rc : RS_E_INVAL;
+        return rc;
     }
     rs_registry_entry *fresh = rs__malloc(sizeof *fresh + len);
     if (fresh == NULL) {
@@ -363,6 +389,21 @@ static bool valid_key(const void *key, size_t len)
     return (key != NULL || len == 0) && len <= UINT32_MAX;
 }
 
+/* rs_registry_get's RS_E_INVAL, naming the argument. */
+static int refuse_get(const rs_registry *r, const void *key, size_t len, bool has_entry)
+{
+    if (r == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "r: NULL");
+    }
+    if (!has_entry) {
+        return rs_set_last_error(RS_E_INVAL, "entry: NULL");
+    }
+    if (key == NULL && len != 0) {
+        return rs_set_last_error(RS_E_INVAL, "key: NULL with len %zu", len);
+    }
+    return rs_set_last_error(RS_E_INVAL, "len: %zu, must be <= %" PRIu32, len, UINT32_MAX);
+}
+
 /* Locks the key's shard and looks the key up there; the caller unlocks. */
 static rs_registry_entry *lock_and_find(rs_registry *r, const void *key, size_t len,
                                         uint64_t *hash, shard **s)
@@ -376,7 +417,7 @@ static rs_registry_entry *lock_and_find(rs_registry *r, const void *key, size_t 
 int rs_registry_get(rs_registry *r, const void *key, size_t len, rs_registry_entry **entry)
 {
     if (r == NULL || entry == NULL || !valid_key(key, len)) {
-        return RS_E_INVAL;
+        return refuse_get(r, key, len, entry != NULL);
     }
     uint64_t hash;
     shard *s;

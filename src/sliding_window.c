@@ -5,6 +5,8 @@
  * written once and evicted once). */
 #include "resilience/sliding_window.h"
 
+#include <inttypes.h>
+
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/limiter.h"
@@ -39,23 +41,42 @@ struct rs_sliding_window {
 
 int rs_sliding_window_config_validate(const rs_sliding_window_config *cfg)
 {
-    if (cfg == NULL || cfg->limit == 0 || cfg->window_ns == 0) {
-        return RS_E_INVAL;
+    if (cfg == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "cfg: NULL");
+    }
+    if (cfg->limit == 0) {
+        return rs_set_last_error(RS_E_INVAL, "rs_sliding_window_config.limit: 0, must be >= 1");
+    }
+    if (cfg->window_ns == 0) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_sliding_window_config.window_ns: 0, must be >= 1");
     }
     switch (cfg->kind) {
     case RS_WINDOW_LOG:
-        return cfg->limit <= RS_SLIDING_WINDOW_LOG_MAX_LIMIT ? RS_OK : RS_E_INVAL;
+        if (cfg->limit > RS_SLIDING_WINDOW_LOG_MAX_LIMIT) {
+            return rs_set_last_error(RS_E_INVAL,
+                                     "rs_sliding_window_config.limit: %" PRIu64
+                                     ", must be <= %" PRIu64 " for RS_WINDOW_LOG",
+                                     cfg->limit, RS_SLIDING_WINDOW_LOG_MAX_LIMIT);
+        }
+        return RS_OK;
     case RS_WINDOW_COUNTER:
         return RS_OK;
     }
-    return RS_E_INVAL;
+    return rs_set_last_error(RS_E_INVAL,
+                             "rs_sliding_window_config.kind: %d, not an rs_window_kind",
+                             (int)cfg->kind);
 }
 
 int rs_sliding_window_new(const rs_sliding_window_config *cfg, const rs_clock *clock,
                           rs_sliding_window **out)
 {
-    if (out == NULL || rs_sliding_window_config_validate(cfg) != RS_OK) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "out: NULL");
+    }
+    int status = rs_sliding_window_config_validate(cfg);
+    if (status != RS_OK) {
+        return status;
     }
     /* limit <= 2^20 for a log, so the size cannot overflow. */
     size_t slots = cfg->kind == RS_WINDOW_LOG ? (size_t)cfg->limit : 0;
@@ -146,12 +167,14 @@ static bool log_admit(rs_sliding_window *w, uint64_t n, uint64_t now)
 }
 
 /* The instant at which n units fit, with nothing admitted meanwhile: when
- * enough of the oldest slots have expired. */
-static uint64_t log_fit_at(rs_sliding_window *w, uint64_t n, uint64_t now)
+ * enough of the oldest slots have expired. False when that lies beyond
+ * 64-bit time. */
+static bool log_fit_at(rs_sliding_window *w, uint64_t n, uint64_t now, uint64_t *at_ns)
 {
     log_evict(w, now);
     if (w->total + n <= w->limit) {
-        return now;
+        *at_ns = now;
+        return true;
     }
     uint64_t excess = w->total + n - w->limit;
     uint64_t freed = 0;
@@ -159,7 +182,7 @@ static uint64_t log_fit_at(rs_sliding_window *w, uint64_t n, uint64_t now)
         const slot *s = slot_at(w, age);
         freed += s->count;
         if (freed >= excess) { /* reached: total >= excess since n <= limit */
-            return rs__sat_add(s->at_ns, w->window_ns);
+            return !__builtin_add_overflow(s->at_ns, w->window_ns, at_ns);
         }
     }
 }
@@ -193,11 +216,12 @@ static bool counter_admit(rs_sliding_window *w, uint64_t n, instant now)
     return true;
 }
 
-static uint64_t counter_fit_at(rs_sliding_window *w, uint64_t n, instant now)
+static bool counter_fit_at(rs_sliding_window *w, uint64_t n, instant now, uint64_t *at_ns)
 {
     rs__window_counter c = counter_of(w);
     counter_rotate(w, now);
-    return rs__window_counter_fit_at(&c, w->previous, w->current, n, now.ns, now.elapsed);
+    return rs__window_counter_fit_time(&c, w->previous, w->current, n, now.ns, now.elapsed,
+                                       at_ns);
 }
 
 static uint64_t counter_estimate(rs_sliding_window *w, instant now)
@@ -207,18 +231,29 @@ static uint64_t counter_estimate(rs_sliding_window *w, instant now)
     return rs__window_counter_estimate(&c, w->previous, w->current, now.elapsed);
 }
 
-/* Under one lock: admits 1 <= n <= limit at now_ns, or, when fit_ns is
- * given, says when they would fit, so that a refusal and its wait come
- * from the same state (the fit then lies after now_ns). */
-static bool admit_or_fit(rs_sliding_window *w, uint64_t n, uint64_t now_ns, uint64_t *fit_ns)
+/* Under the lock: the wait from the caller's `from_ns` until 1 <= n <=
+ * limit units fit at the instant `at` the window works at (>= from_ns), if
+ * nothing else is admitted meanwhile; UINT64_MAX when not before the end of
+ * 64-bit time, so that a refusal there never reads as "now". */
+static uint64_t wait_locked(rs_sliding_window *w, uint64_t n, instant at, uint64_t from_ns)
+{
+    uint64_t fit_ns;
+    bool fits = w->kind == RS_WINDOW_LOG ? log_fit_at(w, n, at.ns, &fit_ns)
+                                         : counter_fit_at(w, n, at, &fit_ns);
+    return fits ? rs__sat_sub(fit_ns, from_ns) : UINT64_MAX;
+}
+
+/* Under one lock: admits 1 <= n <= limit at now_ns, or, when wait_ns is
+ * given, says how long until they would fit, so that a refusal and its
+ * wait come from the same state (the wait is then at least 1). */
+static bool admit_or_wait(rs_sliding_window *w, uint64_t n, uint64_t now_ns, uint64_t *wait_ns)
 {
     instant at = instant_of(w, now_ns);
     rs__spin_lock(&w->lock);
     at = advance(w, at);
-    bool log = w->kind == RS_WINDOW_LOG;
-    bool admitted = log ? log_admit(w, n, at.ns) : counter_admit(w, n, at);
-    if (!admitted && fit_ns != NULL) {
-        *fit_ns = log ? log_fit_at(w, n, at.ns) : counter_fit_at(w, n, at);
+    bool admitted = w->kind == RS_WINDOW_LOG ? log_admit(w, n, at.ns) : counter_admit(w, n, at);
+    if (!admitted && wait_ns != NULL) {
+        *wait_ns = wait_locked(w, n, at, now_ns);
     }
     rs__spin_unlock(&w->lock);
     return admitted;
@@ -231,7 +266,7 @@ bool rs_sliding_window_try_acquire_at(rs_sliding_window *w, uint64_t n, uint64_t
     if (w == NULL || n > w->limit) {
         return false;
     }
-    return n == 0 || admit_or_fit(w, n, now_ns, NULL);
+    return n == 0 || admit_or_wait(w, n, now_ns, NULL);
 }
 
 bool rs_sliding_window_try_acquire(rs_sliding_window *w, uint64_t n)
@@ -253,10 +288,10 @@ uint64_t rs_sliding_window_wait_ns_at(rs_sliding_window *w, uint64_t n, uint64_t
     instant at = instant_of(w, now_ns);
     rs__spin_lock(&w->lock);
     at = advance(w, at);
-    uint64_t fit = w->kind == RS_WINDOW_LOG ? log_fit_at(w, n, at.ns) : counter_fit_at(w, n, at);
+    /* Measured from the caller's instant, which may be older than `at`. */
+    uint64_t wait = wait_locked(w, n, at, now_ns);
     rs__spin_unlock(&w->lock);
-    /* Measured from the caller's instant, which may be older than `now`. */
-    return rs__sat_sub(fit, now_ns);
+    return wait;
 }
 
 uint64_t rs_sliding_window_wait_ns(rs_sliding_window *w, uint64_t n)
@@ -292,18 +327,20 @@ uint64_t rs_sliding_window_count(rs_sliding_window *w)
 }
 
 /* rs_limiter adapter: a window cannot reserve the future, so a refusal
- * reports when to ask again. */
+ * reports when to ask again (UINT64_MAX: not before the end of time). */
 static int limiter_acquire(void *self, uint64_t n, uint64_t max_wait_ns, uint64_t now_ns,
                            uint64_t *wait_ns)
 {
     (void)max_wait_ns;
     rs_sliding_window *w = self;
     if (n > w->limit) {
-        return rs__limiter_window_answer(false, UINT64_MAX, wait_ns);
+        *wait_ns = UINT64_MAX;
+        return RS_E_INVAL;
     }
-    uint64_t fit_ns = 0;
-    bool admitted = n == 0 || admit_or_fit(w, n, now_ns, &fit_ns);
-    return rs__limiter_window_answer(admitted, rs__sat_sub(fit_ns, now_ns), wait_ns);
+    uint64_t wait = 0;
+    bool admitted = n == 0 || admit_or_wait(w, n, now_ns, &wait);
+    *wait_ns = admitted ? 0 : wait;
+    return admitted ? RS_OK : RS_E_LIMITED;
 }
 
 static uint64_t limiter_wait_ns(void *self, uint64_t n, uint64_t now_ns)

@@ -48,18 +48,32 @@ typedef struct snapshot {
     rs__gcra config;
 } snapshot;
 
+/* The integer configuration of cfg, or RS_E_INVAL naming the field. */
+static int derive_config(const rs_token_bucket_config *cfg, rs__gcra *config)
+{
+    if (cfg == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "cfg: NULL");
+    }
+    return rs__gcra_init_named(config, cfg->rate, cfg->burst, "rs_token_bucket_config.rate",
+                               "rs_token_bucket_config.burst");
+}
+
 int rs_token_bucket_config_validate(const rs_token_bucket_config *cfg)
 {
     rs__gcra config;
-    return cfg == NULL ? RS_E_INVAL : rs__gcra_init(&config, cfg->rate, cfg->burst);
+    return derive_config(cfg, &config);
 }
 
 int rs_token_bucket_new(const rs_token_bucket_config *cfg, const rs_clock *clock,
                         rs_token_bucket **out)
 {
     rs__gcra config;
-    if (out == NULL || cfg == NULL || rs__gcra_init(&config, cfg->rate, cfg->burst) != RS_OK) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "out: NULL");
+    }
+    int status = derive_config(cfg, &config);
+    if (status != RS_OK) {
+        return status;
     }
     rs_token_bucket *tb = rs__malloc_aligned(sizeof *tb, _Alignof(rs_token_bucket));
     if (tb == NULL) {
@@ -166,8 +180,12 @@ int rs_token_bucket_set_rate_at(rs_token_bucket *tb, double rate, uint64_t burst
                                 uint64_t now_ns)
 {
     rs__gcra config;
-    if (tb == NULL || rs__gcra_init(&config, rate, burst) != RS_OK) {
-        return RS_E_INVAL;
+    if (tb == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "tb: NULL");
+    }
+    int status = rs__gcra_init_named(&config, rate, burst, "rate", "burst");
+    if (status != RS_OK) {
+        return status;
     }
     /* Writers exclude each other by moving the version from even to odd. */
     uint64_t version = atomic_load_explicit(&tb->version, memory_order_relaxed);

@@ -29,54 +29,76 @@ static rs_backoff *make(rs_backoff_config c)
     return b;
 }
 
-/* The un-jittered exp(n), recomputed the slow obvious way. */
-static uint64_t reference_exp(uint64_t base, uint64_t max, double mult, uint32_t attempt)
+/* The un-jittered exp(n) for a multiplier num / den, exactly: base *
+ * num^k / den^k in integers, rounded to the nearest (halves up). False
+ * when an intermediate does not fit in 64 bits. */
+static bool exact_growth(uint64_t base, uint64_t num, uint64_t den, uint32_t k, uint64_t *out)
 {
-    long double d = (long double)base;
-    for (uint32_t i = 1; i < attempt && d < (long double)max; i++) {
-        d *= (long double)mult;
+    uint64_t top = base, bottom = 1;
+    for (uint32_t i = 0; i < k; i++) {
+        if (__builtin_mul_overflow(top, num, &top) ||
+            __builtin_mul_overflow(bottom, den, &bottom)) {
+            return false;
+        }
     }
-    return d >= (long double)max ? max : (uint64_t)d;
+    uint64_t rest = top % bottom;
+    *out = top / bottom + (rest >= bottom - rest);
+    return true;
 }
 
 static void rejects_invalid_configs(void **state)
 {
     (void)state;
     rs_backoff *b = (rs_backoff *)0x1;
-    rs_backoff_config bad[] = {
-        config(RS_JITTER_FULL, 0, 100, 2.0, 1),          /* base 0 */
-        config(RS_JITTER_FULL, 200, 100, 2.0, 1),        /* base > max */
-        config(RS_JITTER_FULL, 1, 100, 0.99, 1),         /* multiplier < 1 */
-        config(RS_JITTER_FULL, 1, 100, -2.0, 1),
-        config(RS_JITTER_FULL, 1, 100, NAN, 1),
-        config(RS_JITTER_FULL, 1, 100, INFINITY, 1),
-        config((rs_jitter)4, 1, 100, 2.0, 1),            /* unknown jitter */
-        config((rs_jitter)-1, 1, 100, 2.0, 1),
+    const struct {
+        rs_backoff_config cfg;
+        const char *names; /* what rs_last_error() must say */
+    } bad[] = {
+        { config(RS_JITTER_FULL, 0, 100, 2.0, 1), "rs_backoff_config.base_ns: 0, must be > 0" },
+        { config(RS_JITTER_FULL, 200, 100, 2.0, 1),
+          "rs_backoff_config.max_ns: 100, must be >= base_ns (200)" },
+        { config(RS_JITTER_FULL, 1, 100, 0.99, 1), "rs_backoff_config.multiplier: 0.99" },
+        { config(RS_JITTER_FULL, 1, 100, -2.0, 1), "rs_backoff_config.multiplier: -2" },
+        { config(RS_JITTER_FULL, 1, 100, NAN, 1), "rs_backoff_config.multiplier: " },
+        { config(RS_JITTER_FULL, 1, 100, INFINITY, 1), "rs_backoff_config.multiplier: inf" },
+        { config((rs_jitter)4, 1, 100, 2.0, 1), "rs_backoff_config.jitter: 4" },
+        { config((rs_jitter)-1, 1, 100, 2.0, 1), "rs_backoff_config.jitter: -1" },
     };
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
-        assert_int_equal(rs_backoff_config_validate(&bad[i]), RS_E_INVAL);
-        assert_int_equal(rs_backoff_new(&bad[i], &b), RS_E_INVAL);
+        RS_TEST_EXPECT_INVALID(rs_backoff_config_validate(&bad[i].cfg), bad[i].names);
+        RS_TEST_EXPECT_INVALID(rs_backoff_new(&bad[i].cfg, &b), bad[i].names);
         assert_ptr_equal(b, (rs_backoff *)0x1); /* out untouched on error */
-        assert_int_equal(rs_backoff_delay(&bad[i], 1, 0, 0), 0);
+        /* The pure form refuses with 0 and says nothing. */
+        assert_int_equal(rs_backoff_delay(&bad[i].cfg, 1, 0, 0), 0);
+        assert_string_equal(rs_last_error(), "");
     }
     rs_backoff_config good = RS_BACKOFF_CONFIG_DEFAULT;
-    assert_int_equal(rs_backoff_config_validate(NULL), RS_E_INVAL);
-    assert_int_equal(rs_backoff_new(NULL, &b), RS_E_INVAL);
-    assert_int_equal(rs_backoff_new(&good, NULL), RS_E_INVAL);
+    RS_TEST_EXPECT_INVALID(rs_backoff_config_validate(NULL), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_backoff_new(NULL, &b), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_backoff_new(&good, NULL), "out: NULL");
     assert_int_equal(rs_backoff_config_validate(&good), RS_OK);
     good.base_ns = good.max_ns; /* base == max is allowed */
     assert_int_equal(rs_backoff_config_validate(&good), RS_OK);
 }
 
+static void check_documented_defaults(const rs_backoff_config *c)
+{
+    assert_int_equal(c->base_ns, 100 * MS);
+    assert_int_equal(c->max_ns, 20000 * MS);
+    assert_true(c->multiplier == 2.0);
+    assert_int_equal(c->jitter, RS_JITTER_FULL);
+    assert_int_equal(c->seed, 0);
+}
+
+/* The brace initializer works where a compound literal cannot: a static. */
+static const rs_backoff_config static_defaults = RS_BACKOFF_CONFIG_INIT;
+
 static void defaults_are_documented_values(void **state)
 {
     (void)state;
     rs_backoff_config c = RS_BACKOFF_CONFIG_DEFAULT;
-    assert_int_equal(c.base_ns, 100 * MS);
-    assert_int_equal(c.max_ns, 20000 * MS);
-    assert_true(c.multiplier == 2.0);
-    assert_int_equal(c.jitter, RS_JITTER_FULL);
-    assert_int_equal(c.seed, 0);
+    check_documented_defaults(&c);
+    check_documented_defaults(&static_defaults);
 }
 
 static void no_jitter_is_the_exact_exponential(void **state)
@@ -91,7 +113,9 @@ static void no_jitter_is_the_exact_exponential(void **state)
 
     b = make(config(RS_JITTER_NONE, 1000, 100000, 1.5, 1));
     for (uint32_t n = 1; n <= 20; n++) {
-        assert_int_equal(rs_backoff_next(b, n), reference_exp(1000, 100000, 1.5, n));
+        uint64_t exact = 0;
+        assert_true(exact_growth(1000, 3, 2, n - 1, &exact));
+        assert_int_equal(rs_backoff_next(b, n), exact < 100000 ? exact : 100000);
     }
     rs_backoff_free(b);
 
@@ -99,6 +123,55 @@ static void no_jitter_is_the_exact_exponential(void **state)
     assert_int_equal(rs_backoff_next(b, 1), 7);
     assert_int_equal(rs_backoff_next(b, UINT32_MAX), 7);
     rs_backoff_free(b);
+}
+
+/* Issue 12 item 10: the un-jittered delay is base_ns * multiplier^(n-1)
+ * rounded to the nearest ns whatever the base, also beyond 2^53 where a
+ * double cannot hold it: the first delay is exactly base_ns, multipliers
+ * that are ratios of small integers give the exact rounding, and no delay is
+ * below base_ns or below the one before. */
+static void no_jitter_is_exact_beyond_double_precision(void **state)
+{
+    (void)state;
+    const uint64_t bases[] = { 1,
+                               7,
+                               999,
+                               123456789,
+                               (UINT64_C(1) << 53) - 1,
+                               (UINT64_C(1) << 53) + 1,
+                               (UINT64_C(1) << 55) + 1,
+                               (UINT64_C(1) << 62) - 1, /* a double rounds it up */
+                               (UINT64_C(1) << 63) + 1023, /* a double rounds it down */
+                               UINT64_MAX - 1 };
+    const double multipliers[] = { 1.0, 1.0000001, 1.01, 1.1, 1.25, 1.5, 1.75, 1.9999999,
+                                   2.0, 2.5, 3.0, 10.0, 1e10 };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bases); i++) {
+        for (size_t j = 0; j < RS_TEST_ARRAY_LEN(multipliers); j++) {
+            rs_backoff_config c = config(RS_JITTER_NONE, bases[i], UINT64_MAX, multipliers[j], 1);
+            uint64_t previous = rs_backoff_delay(&c, 1, 0, 0);
+            assert_int_equal(previous, bases[i]);
+            for (uint32_t n = 2; n <= 200; n++) {
+                uint64_t d = rs_backoff_delay(&c, n, 0, 0);
+                assert_true(d >= previous);
+                previous = d;
+            }
+            assert_int_equal(rs_backoff_delay(&c, UINT32_MAX, 0, 0),
+                             multipliers[j] == 1.0 ? bases[i] : UINT64_MAX);
+        }
+    }
+    /* Multipliers num / den: every delay that fits the exact reference. */
+    const uint64_t ratios[][2] = { { 3, 2 }, { 5, 4 }, { 7, 4 }, { 5, 2 }, { 3, 1 }, { 10, 1 } };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bases); i++) {
+        for (size_t j = 0; j < RS_TEST_ARRAY_LEN(ratios); j++) {
+            double m = (double)ratios[j][0] / (double)ratios[j][1];
+            rs_backoff_config c = config(RS_JITTER_NONE, bases[i], UINT64_MAX, m, 1);
+            uint64_t expected;
+            for (uint32_t k = 0; exact_growth(bases[i], ratios[j][0], ratios[j][1], k, &expected);
+                 k++) {
+                assert_int_equal(rs_backoff_delay(&c, k + 1, 0, 0), expected);
+            }
+        }
+    }
 }
 
 static void attempt_zero_and_null_give_zero(void **state)
@@ -118,7 +191,8 @@ static void every_delay_is_within_its_formula(void **state)
 {
     (void)state;
     const uint64_t base = 3 * MS, max = 10000 * MS;
-    const double mults[] = { 1.0, 1.7, 2.0, 3.0 };
+    const double mults[] = { 1.0, 1.75, 2.0, 3.0 };
+    const uint64_t ratios[][2] = { { 1, 1 }, { 7, 4 }, { 2, 1 }, { 3, 1 } };
     for (size_t m = 0; m < RS_TEST_ARRAY_LEN(mults); m++) {
         for (uint64_t seed = 1; seed <= 20; seed++) {
             rs_backoff *full = make(config(RS_JITTER_FULL, base, max, mults[m], seed));
@@ -128,8 +202,11 @@ static void every_delay_is_within_its_formula(void **state)
             for (uint32_t n = 1; n <= 40; n++) {
                 rs_backoff_config plain = config(RS_JITTER_NONE, base, max, mults[m], seed);
                 uint64_t e = rs_backoff_delay(&plain, n, 0, 0);
-                uint64_t r = reference_exp(base, max, mults[m], n);
-                assert_true(e + 1 >= r && e <= r + 1); /* pow() vs repeated product */
+                uint64_t r = max; /* past 64 bits, long past the cap */
+                if (exact_growth(base, ratios[m][0], ratios[m][1], n - 1, &r) && r > max) {
+                    r = max;
+                }
+                assert_int_equal(e, r);
                 uint64_t f = rs_backoff_next(full, n);
                 uint64_t q = rs_backoff_next(equal, n);
                 uint64_t d = rs_backoff_next(decor, n);
@@ -348,6 +425,7 @@ int main(void)
         cmocka_unit_test(rejects_invalid_configs),
         cmocka_unit_test(defaults_are_documented_values),
         cmocka_unit_test(no_jitter_is_the_exact_exponential),
+        cmocka_unit_test(no_jitter_is_exact_beyond_double_precision),
         cmocka_unit_test(attempt_zero_and_null_give_zero),
         cmocka_unit_test(every_delay_is_within_its_formula),
         cmocka_unit_test(decorrelated_never_leaves_base_to_cap),

@@ -35,6 +35,11 @@ static void log_transition(void *ctx, rs_breaker_state from, rs_breaker_state to
     log->count++;
 }
 
+/* Whether two doubles are equal as stored: passing them rounds each to
+ * double, so a literal such as 0.6 cannot keep the extra precision x87
+ * evaluates it in (FLT_EVAL_METHOD 2). */
+static bool same_double(double a, double b) { return a == b; }
+
 static void log_reset(void) { memset(&log_, 0, sizeof log_); }
 
 /* Asserts the log holds exactly the transitions whose target states are
@@ -166,46 +171,92 @@ static rs_breaker *make_ready_to_probe(rs_breaker_config c)
 
 /* ---- Configuration ---- */
 
+/* One invalid configuration and the field rs_last_error() must name. */
+typedef struct bad_config {
+    rs_breaker_config cfg;
+    const char *names;
+} bad_config;
+
+static size_t add_bad(bad_config *bad, size_t n, rs_breaker_config c, const char *names)
+{
+    bad[n] = (bad_config){ c, names };
+    return n + 1;
+}
+
 static void rejects_invalid_configs(void **state)
 {
     (void)state;
     const double bad_rates[] = { -0.01, 1.01, -1.0, 2.0, NAN, INFINITY, -INFINITY };
     size_t cases = 0;
-    rs_breaker_config bad[64];
+    bad_config bad[64];
+    rs_breaker_config c;
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad_rates); i++) {
-        bad[cases] = quiet_config();
-        bad[cases++].failure_rate = bad_rates[i];
-        bad[cases] = quiet_config();
-        bad[cases].slow_call_ns = MS;
-        bad[cases++].slow_call_rate = bad_rates[i];
-        bad[cases] = quiet_config();
-        bad[cases++].half_open_success_rate = bad_rates[i];
+        c = quiet_config();
+        c.failure_rate = bad_rates[i];
+        cases = add_bad(bad, cases, c, "rs_breaker_config.failure_rate: ");
+        c = quiet_config();
+        c.slow_call_ns = MS;
+        c.slow_call_rate = bad_rates[i];
+        cases = add_bad(bad, cases, c, "rs_breaker_config.slow_call_rate: ");
+        c = quiet_config();
+        c.half_open_success_rate = bad_rates[i];
+        cases = add_bad(bad, cases, c, "rs_breaker_config.half_open_success_rate: ");
     }
-    bad[cases] = quiet_config();
-    bad[cases++].slow_call_rate = 0.5; /* with slow_call_ns 0 */
-    bad[cases] = quiet_config();
-    bad[cases++].window_type = (rs_breaker_window)2;
-    bad[cases] = quiet_config();
-    bad[cases++].window_type = (rs_breaker_window)-1;
-    bad[cases] = quiet_config();
-    bad[cases++].window_size = 0;
-    bad[cases] = quiet_config();
-    bad[cases].window_type = RS_WINDOW_TIME_BASED;
-    bad[cases++].window_size = 0;
-    bad[cases] = quiet_config();
-    bad[cases++].window_size = RS_BREAKER_MAX_WINDOW_SIZE + 1;
-    bad[cases] = quiet_config();
-    bad[cases].window_type = RS_WINDOW_TIME_BASED;
-    bad[cases++].window_size = UINT32_MAX; /* would be 96 GiB: refused, not RS_E_NOMEM */
-    bad[cases] = quiet_config();
-    bad[cases++].half_open_max_calls = 0;
-    bad[cases] = quiet_config();
-    bad[cases++].success_threshold = 0;
+    c = quiet_config();
+    c.failure_rate = 1.5;
+    cases = add_bad(bad, cases, c, "rs_breaker_config.failure_rate: 1.5 is outside [0, 1]");
+    c = quiet_config();
+    c.slow_call_rate = 0.5; /* with slow_call_ns 0 */
+    cases = add_bad(bad, cases, c, "rs_breaker_config.slow_call_ns: 0");
+    c = quiet_config();
+    c.window_type = (rs_breaker_window)2;
+    cases = add_bad(bad, cases, c, "rs_breaker_config.window_type: 2");
+    c = quiet_config();
+    c.window_type = (rs_breaker_window)-1;
+    cases = add_bad(bad, cases, c, "rs_breaker_config.window_type: -1");
+    c = quiet_config();
+    c.window_size = 0;
+    cases = add_bad(bad, cases, c, "rs_breaker_config.window_size: 0");
+    c = quiet_config();
+    c.window_type = RS_WINDOW_TIME_BASED;
+    c.window_size = 0;
+    cases = add_bad(bad, cases, c, "rs_breaker_config.window_size: 0");
+    c = quiet_config();
+    c.window_size = RS_BREAKER_MAX_WINDOW_SIZE + 1;
+    cases = add_bad(bad, cases, c, "rs_breaker_config.window_size: 1048577");
+    c = quiet_config();
+    c.window_type = RS_WINDOW_TIME_BASED;
+    c.window_size = UINT32_MAX; /* would be 96 GiB: refused, not RS_E_NOMEM */
+    cases = add_bad(bad, cases, c, "rs_breaker_config.window_size: 4294967295");
+    c = quiet_config();
+    c.half_open_max_calls = 0;
+    cases = add_bad(bad, cases, c, "rs_breaker_config.half_open_max_calls: 0");
+    c = quiet_config();
+    c.success_threshold = 0;
+    cases = add_bad(bad, cases, c, "rs_breaker_config.success_threshold: 0");
+    /* open_backoff, checked as a backoff when open_ns is 0 (it is used). */
+    c = quiet_config();
+    c.open_ns = 0;
+    c.open_backoff.base_ns = 0;
+    cases = add_bad(bad, cases, c, "rs_breaker_config.open_ns: 0 while open_backoff.base_ns");
     const double bad_multipliers[] = { 0.99, 0.0, -2.0, NAN, INFINITY };
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad_multipliers); i++) {
-        bad[cases] = quiet_config();
-        bad[cases++].open_multiplier = bad_multipliers[i];
+        c = quiet_config();
+        c.open_ns = 0;
+        c.open_backoff = RS_BACKOFF_CONFIG_DEFAULT;
+        c.open_backoff.multiplier = bad_multipliers[i];
+        cases = add_bad(bad, cases, c, "rs_breaker_config.open_backoff.multiplier: ");
     }
+    c = quiet_config();
+    c.open_ns = 0;
+    c.open_backoff = RS_BACKOFF_CONFIG_DEFAULT;
+    c.open_backoff.max_ns = c.open_backoff.base_ns - 1;
+    cases = add_bad(bad, cases, c, "rs_breaker_config.open_backoff.max_ns: 99999999");
+    c = quiet_config();
+    c.open_ns = 0;
+    c.open_backoff = RS_BACKOFF_CONFIG_DEFAULT;
+    c.open_backoff.jitter = (rs_jitter)9;
+    cases = add_bad(bad, cases, c, "rs_breaker_config.open_backoff.jitter: 9");
     assert_true(cases <= RS_TEST_ARRAY_LEN(bad));
     rs_breaker_config largest = quiet_config();
     largest.window_size = RS_BREAKER_MAX_WINDOW_SIZE;
@@ -214,8 +265,8 @@ static void rejects_invalid_configs(void **state)
     fault_alloc_install();
     for (size_t i = 0; i < cases; i++) {
         rs_breaker *b = (rs_breaker *)0x1;
-        assert_int_equal(rs_breaker_config_validate(&bad[i]), RS_E_INVAL);
-        assert_int_equal(rs_breaker_new(&bad[i], NULL, &b), RS_E_INVAL);
+        RS_TEST_EXPECT_INVALID(rs_breaker_config_validate(&bad[i].cfg), bad[i].names);
+        RS_TEST_EXPECT_INVALID(rs_breaker_new(&bad[i].cfg, NULL, &b), bad[i].names);
         assert_ptr_equal(b, (rs_breaker *)0x1); /* out untouched */
     }
     assert_int_equal(fault_alloc_total(), 0); /* nothing was even allocated */
@@ -223,9 +274,9 @@ static void rejects_invalid_configs(void **state)
 
     rs_breaker *b = (rs_breaker *)0x1;
     rs_breaker_config good = quiet_config();
-    assert_int_equal(rs_breaker_config_validate(NULL), RS_E_INVAL);
-    assert_int_equal(rs_breaker_new(NULL, NULL, &b), RS_E_INVAL);
-    assert_int_equal(rs_breaker_new(&good, NULL, NULL), RS_E_INVAL);
+    RS_TEST_EXPECT_INVALID(rs_breaker_config_validate(NULL), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_breaker_new(NULL, NULL, &b), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_breaker_new(&good, NULL, NULL), "out: NULL");
     assert_ptr_equal(b, (rs_breaker *)0x1);
 
     /* The edges of every range are valid. */
@@ -233,38 +284,85 @@ static void rejects_invalid_configs(void **state)
     good.slow_call_rate = 1.0;
     good.slow_call_ns = 1;
     good.half_open_success_rate = 1.0;
-    good.open_multiplier = 1.0;
     good.window_size = 1;
     good.minimum_calls = 0;
-    good.open_ns = 0;
-    good.open_ns_max = UINT64_MAX;
+    good.open_ns = 1;
+    good.half_open_max_calls = RS_BREAKER_MAX_HALF_OPEN_CALLS;
     assert_int_equal(rs_breaker_config_validate(&good), RS_OK);
     good.window_type = RS_WINDOW_TIME_BASED;
+    assert_int_equal(rs_breaker_config_validate(&good), RS_OK);
+    /* An open_backoff that is not used (open_ns is set) is not looked at. */
+    good.open_backoff.multiplier = NAN;
+    good.open_backoff.jitter = (rs_jitter)9;
     assert_int_equal(rs_breaker_config_validate(&good), RS_OK);
     rs_breaker_config defaults = RS_BREAKER_CONFIG_DEFAULT;
     assert_int_equal(rs_breaker_config_validate(&defaults), RS_OK);
 }
 
+/* Issue 12 item 13: half_open_max_calls = UINT32_MAX passed validation and
+ * then allocated 32 GiB of probe slots. It is bounded now, and the largest
+ * allowed costs 8 bytes a probe. */
+static void half_open_max_calls_is_bounded(void **state)
+{
+    (void)state;
+    rs_breaker_config c = quiet_config();
+    const uint32_t too_many[] = { RS_BREAKER_MAX_HALF_OPEN_CALLS + 1, UINT32_MAX };
+    fault_alloc_install();
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(too_many); i++) {
+        c.half_open_max_calls = too_many[i];
+        rs_breaker *b = (rs_breaker *)0x1;
+        RS_TEST_EXPECT_INVALID(rs_breaker_config_validate(&c),
+                               "rs_breaker_config.half_open_max_calls: ");
+        RS_TEST_EXPECT_INVALID(rs_breaker_new(&c, NULL, &b), "half_open_max_calls");
+        assert_ptr_equal(b, (rs_breaker *)0x1);
+    }
+    assert_int_equal(fault_alloc_total(), 0);
+    fault_alloc_uninstall();
+
+    /* The largest admits that many probes at once, and no more. */
+    c.half_open_max_calls = RS_BREAKER_MAX_HALF_OPEN_CALLS;
+    c.success_threshold = RS_BREAKER_MAX_HALF_OPEN_CALLS + 1;
+    rs_breaker *b = make_ready_to_probe(c);
+    for (uint32_t i = 0; i < RS_BREAKER_MAX_HALF_OPEN_CALLS; i++) {
+        (void)admit(b);
+    }
+    assert_int_equal(metrics(b).probes_in_flight, RS_BREAKER_MAX_HALF_OPEN_CALLS);
+    refused(b);
+    rs_breaker_free(b);
+}
+
+static void check_documented_defaults(const rs_breaker_config *c)
+{
+    assert_int_equal(c->failure_threshold, 5);
+    assert_true(c->failure_rate == 0.5);
+    assert_true(c->slow_call_rate == 0.0);
+    assert_int_equal(c->slow_call_ns, 0);
+    assert_int_equal(c->window_type, RS_WINDOW_COUNT_BASED);
+    assert_int_equal(c->window_size, 100);
+    assert_int_equal(c->minimum_calls, 20);
+    assert_int_equal(c->open_ns, 0); /* grows, as open_backoff says */
+    assert_int_equal(c->half_open_max_calls, 3);
+    assert_int_equal(c->success_threshold, 3);
+    assert_int_equal(c->half_open_max_wait_ns, 60 * SEC);
+    assert_null(c->on_state_change);
+    assert_null(c->ctx);
+    assert_int_equal(c->open_backoff.base_ns, 1 * SEC); /* 0.5-1 s, then 1-2 s */
+    assert_int_equal(c->open_backoff.max_ns, 2 * SEC);
+    assert_true(c->open_backoff.multiplier == 2.0);
+    assert_int_equal(c->open_backoff.jitter, RS_JITTER_EQUAL);
+    assert_int_equal(c->open_backoff.seed, 0);
+    assert_true(c->half_open_success_rate == 0.0);
+}
+
+/* The brace initializer works where a compound literal cannot: a static. */
+static const rs_breaker_config static_defaults = RS_BREAKER_CONFIG_INIT;
+
 static void defaults_are_documented_values(void **state)
 {
     (void)state;
     rs_breaker_config c = RS_BREAKER_CONFIG_DEFAULT;
-    assert_int_equal(c.failure_threshold, 5);
-    assert_true(c.failure_rate == 0.5);
-    assert_true(c.slow_call_rate == 0.0);
-    assert_int_equal(c.slow_call_ns, 0);
-    assert_int_equal(c.window_type, RS_WINDOW_COUNT_BASED);
-    assert_int_equal(c.window_size, 100);
-    assert_int_equal(c.minimum_calls, 20);
-    assert_int_equal(c.open_ns, 30 * SEC);
-    assert_int_equal(c.half_open_max_calls, 3);
-    assert_int_equal(c.success_threshold, 3);
-    assert_int_equal(c.half_open_max_wait_ns, 60 * SEC);
-    assert_null(c.on_state_change);
-    assert_null(c.ctx);
-    assert_int_equal(c.open_ns_max, 0);
-    assert_true(c.open_multiplier == 1.0);
-    assert_true(c.half_open_success_rate == 0.0);
+    check_documented_defaults(&c);
+    check_documented_defaults(&static_defaults);
 }
 
 static void null_arguments_are_safe(void **state)
@@ -612,7 +710,7 @@ static void time_window_forgets_old_seconds(void **state)
     assert_int_equal(m.calls, 5);
     assert_int_equal(m.failures, 3);
     assert_int_equal(m.successes, 2);
-    assert_true(m.failure_rate == 0.6);
+    assert_true(same_double(m.failure_rate, 0.6));
     advance(5 * SEC - 1); /* 1009.999...: both seconds in */
     assert_int_equal(metrics(b).calls, 5);
     advance(1); /* 1010 */
@@ -693,11 +791,14 @@ static void open_fails_fast_until_open_ns(void **state)
     EXPECT_LOG(RS_BREAKER_CLOSED, RS_BREAKER_OPEN, RS_BREAKER_HALF_OPEN, RS_BREAKER_CLOSED);
     rs_breaker_free(b);
 
-    /* An open time of 0 probes on the very next allow. */
-    c.open_ns = 0;
+    /* The shortest open time, 1 ns, probes a nanosecond later (0 is not a
+     * fixed open time: it selects open_backoff). */
+    c.open_ns = 1;
     b = make(c);
     call(b, false);
     expect_state(b, RS_BREAKER_OPEN);
+    refused(b);
+    advance(1);
     (void)admit(b);
     expect_state(b, RS_BREAKER_HALF_OPEN);
     rs_breaker_free(b);
@@ -717,26 +818,36 @@ static void expect_open_for(rs_breaker *b, uint64_t ns)
 
 /* Trips a fresh breaker (failure_threshold 1) and fails three probes in a
  * row: each reopening lasts c.open_ns again, never longer. */
-static void expect_open_time_never_grows(rs_breaker_config c)
+static void expect_open_time_never_grows(rs_breaker_config c, uint64_t open_ns)
 {
     rs_breaker *b = make(c);
     call(b, false);
     for (int i = 0; i < 3; i++) {
-        expect_open_for(b, c.open_ns);
+        expect_open_for(b, open_ns);
         rs_permit p = admit(b);
         rs_breaker_record(b, &p, false);
     }
     rs_breaker_free(b);
 }
 
+/* An open_backoff without jitter: base 1 s doubling up to 5 s. */
+static rs_breaker_config growing_config(void)
+{
+    rs_breaker_config c = quiet_config();
+    c.failure_threshold = 1;
+    c.open_ns = 0; /* the open time grows, as open_backoff says */
+    c.open_backoff = RS_BACKOFF_CONFIG_DEFAULT;
+    c.open_backoff.base_ns = 1 * SEC;
+    c.open_backoff.max_ns = 5 * SEC;
+    c.open_backoff.multiplier = 2.0;
+    c.open_backoff.jitter = RS_JITTER_NONE;
+    return c;
+}
+
 static void open_time_grows_on_repeated_trips(void **state)
 {
     (void)state;
-    rs_breaker_config c = quiet_config();
-    c.failure_threshold = 1;
-    c.open_ns = 1 * SEC;
-    c.open_multiplier = 2.0;
-    c.open_ns_max = 5 * SEC;
+    rs_breaker_config c = growing_config();
     rs_breaker *b = make(c);
     assert_int_equal(metrics(b).open_duration_ns, 1 * SEC); /* the next one */
     call(b, false);
@@ -757,25 +868,85 @@ static void open_time_grows_on_repeated_trips(void **state)
     expect_open_for(b, 1 * SEC);
     rs_breaker_free(b);
 
-    /* A cap below open_ns means no growth, as does a multiplier of 1. */
-    c.open_ns_max = 0;
-    expect_open_time_never_grows(c);
-    c.open_ns_max = 100 * SEC;
-    c.open_multiplier = 1.0;
-    expect_open_time_never_grows(c);
+    /* A fixed open_ns: open_backoff is not used. */
+    c = growing_config();
+    c.open_ns = 10 * SEC;
+    expect_open_time_never_grows(c, 10 * SEC);
+    /* A multiplier of 1 keeps the base. */
+    c = growing_config();
+    c.open_backoff.multiplier = 1.0;
+    expect_open_time_never_grows(c, c.open_backoff.base_ns);
 
     /* Growth saturates instead of overflowing. */
-    c.open_ns = UINT64_MAX / 2;
-    c.open_ns_max = UINT64_MAX;
-    c.open_multiplier = 1e300;
+    c = growing_config();
+    c.open_backoff.base_ns = UINT64_MAX / 2;
+    c.open_backoff.max_ns = UINT64_MAX;
+    c.open_backoff.multiplier = 1e300;
     b = make(c);
+    rs_breaker_force(b, RS_BREAKER_OPEN); /* the first opening: base_ns */
+    assert_int_equal(metrics(b).open_duration_ns, UINT64_MAX / 2);
     rs_breaker_force(b, RS_BREAKER_HALF_OPEN);
-    rs_breaker_force(b, RS_BREAKER_OPEN);
+    rs_breaker_force(b, RS_BREAKER_OPEN); /* the second */
     assert_int_equal(metrics(b).open_duration_ns, UINT64_MAX);
     assert_int_equal(metrics(b).until_half_open_ns, UINT64_MAX - rs_manual_clock_now(&clock_));
     advance(1000 * SEC);
     refused(b);
     rs_breaker_free(b);
+}
+
+/* Runs a breaker through `rounds` failed probes and records each open
+ * period (checking that metrics announced it beforehand). */
+static void record_open_times(rs_breaker_config c, uint64_t *open_ns, size_t rounds)
+{
+    rs_breaker *b = make(c);
+    uint64_t announced = metrics(b).open_duration_ns;
+    call(b, false);
+    for (size_t i = 0; i < rounds; i++) {
+        open_ns[i] = metrics(b).open_duration_ns;
+        assert_int_equal(open_ns[i], announced);
+        expect_open_for(b, open_ns[i]);
+        rs_permit p = admit(b);
+        announced = metrics(b).open_duration_ns;
+        rs_breaker_record(b, &p, false);
+    }
+    rs_breaker_free(b);
+}
+
+/* With jitter, each open period is the backoff's delay for its place in the
+ * run of openings: random within the jitter's range, the same sequence for
+ * the same seed, another for another seed. */
+static void open_backoff_jitter_is_seeded(void **state)
+{
+    (void)state;
+    enum { ROUNDS = 12 };
+    rs_breaker_config c = growing_config();
+    c.open_backoff.max_ns = 60 * SEC;
+    c.open_backoff.jitter = RS_JITTER_FULL;
+    c.open_backoff.seed = 42;
+    uint64_t first[ROUNDS], again[ROUNDS], other[ROUNDS];
+    record_open_times(c, first, ROUNDS);
+    record_open_times(c, again, ROUNDS);
+    c.open_backoff.seed = 43;
+    record_open_times(c, other, ROUNDS);
+    bool differs = false;
+    rs_backoff_config plain = c.open_backoff;
+    plain.jitter = RS_JITTER_NONE;
+    for (uint32_t k = 1; k <= ROUNDS; k++) {
+        assert_int_equal(first[k - 1], again[k - 1]);
+        assert_true(first[k - 1] <= rs_backoff_delay(&plain, k, 0, 0));
+        differs = differs || first[k - 1] != other[k - 1];
+    }
+    assert_true(differs);
+
+    /* Decorrelated jitter grows from the previous open period. */
+    c.open_backoff.jitter = RS_JITTER_DECORRELATED;
+    record_open_times(c, first, ROUNDS);
+    uint64_t previous = c.open_backoff.base_ns;
+    for (size_t i = 0; i < ROUNDS; i++) {
+        assert_true(first[i] >= c.open_backoff.base_ns);
+        assert_true(first[i] <= 3 * previous && first[i] <= c.open_backoff.max_ns);
+        previous = first[i];
+    }
 }
 
 /* ---- HALF_OPEN ---- */
@@ -990,13 +1161,16 @@ static void write_off_with_zero_open_time(void **state)
     (void)state;
     rs_breaker_config c = quiet_config();
     c.failure_threshold = 1;
-    c.open_ns = 0;
+    c.open_ns = 1; /* the shortest open time */
     c.half_open_max_wait_ns = SEC;
     rs_breaker *b = make(c);
     call(b, false);
+    advance(1);
     rs_permit lost = admit(b);
     advance(SEC);
-    rs_permit p = admit(b); /* HALF_OPEN -> OPEN -> HALF_OPEN in one call */
+    refused(b); /* the lost probe is written off: HALF_OPEN -> OPEN for 1 ns */
+    advance(1);
+    rs_permit p = admit(b);
     expect_state(b, RS_BREAKER_HALF_OPEN);
     assert_int_not_equal(p.generation, lost.generation);
     EXPECT_LOG(RS_BREAKER_CLOSED, RS_BREAKER_OPEN, RS_BREAKER_HALF_OPEN, RS_BREAKER_OPEN,
@@ -1201,10 +1375,10 @@ static void force_between_every_pair_of_states(void **state)
 static void force_open_starts_an_open_period(void **state)
 {
     (void)state;
-    rs_breaker_config c = quiet_config();
-    c.open_ns = 3 * SEC;
-    c.open_multiplier = 3.0;
-    c.open_ns_max = 100 * SEC;
+    rs_breaker_config c = growing_config();
+    c.open_backoff.base_ns = 3 * SEC;
+    c.open_backoff.multiplier = 3.0;
+    c.open_backoff.max_ns = 100 * SEC;
     rs_breaker *b = make(c);
     rs_breaker_force(b, RS_BREAKER_OPEN);
     expect_open_for(b, 3 * SEC);
@@ -1399,7 +1573,7 @@ static void metrics_describe_the_window(void **state)
     assert_int_equal(m.failures, 4);
     assert_int_equal(m.slow_calls, 1);
     assert_int_equal(m.consecutive_failures, 3);
-    assert_true(m.failure_rate == 0.8);
+    assert_true(same_double(m.failure_rate, 0.8));
     rs_breaker_free(b);
 }
 
@@ -1600,6 +1774,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rejects_invalid_configs),
+        cmocka_unit_test(half_open_max_calls_is_bounded),
         cmocka_unit_test(defaults_are_documented_values),
         cmocka_unit_test(null_arguments_are_safe),
         cmocka_unit_test(null_clock_is_the_system_clock),
@@ -1615,6 +1790,7 @@ int main(void)
         cmocka_unit_test(time_window_memory_is_per_second),
         cmocka_unit_test(open_fails_fast_until_open_ns),
         cmocka_unit_test(open_time_grows_on_repeated_trips),
+        cmocka_unit_test(open_backoff_jitter_is_seeded),
         cmocka_unit_test(half_open_admits_at_most_max_calls),
         cmocka_unit_test(success_threshold_closes),
         cmocka_unit_test(any_probe_failure_reopens),

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "resilience/budget.h"
+#include "resilience/registry.h"
 
 #define SEC UINT64_C(1000000000)
 #define MINUTE (60 * SEC)
@@ -51,18 +52,22 @@ static uint64_t reserve_ok(rs_budget *b, uint64_t estimate, uint64_t now_ns)
 static void rejects_invalid_configs(void **state)
 {
     (void)state;
-    rs_budget_config bad[] = {
-        config(0, HOUR, 10, 60),                            /* nothing per window */
-        config(100, 0, 10, 60),                             /* empty window */
-        config(100, HOUR, 0, 60),                           /* nothing per request */
-        config(100, HOUR, 10, RS_BUDGET_MAX_SUB_BUCKETS + 1),
-        config(100, HOUR, 10, UINT32_MAX),
+    const struct {
+        rs_budget_config cfg;
+        const char *names; /* what rs_last_error() must say */
+    } bad[] = {
+        { config(0, HOUR, 10, 60), "rs_budget_config.max_per_window: 0, must be >= 1" },
+        { config(100, 0, 10, 60), "rs_budget_config.window_ns: 0, must be >= 1" },
+        { config(100, HOUR, 0, 60), "rs_budget_config.max_per_request: 0, must be >= 1" },
+        { config(100, HOUR, 10, RS_BUDGET_MAX_SUB_BUCKETS + 1),
+          "rs_budget_config.sub_buckets: 65537, must be <= 65536" },
+        { config(100, HOUR, 10, UINT32_MAX), "rs_budget_config.sub_buckets: 4294967295" },
     };
     fault_alloc_install();
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
         rs_budget *b = (rs_budget *)0x1;
-        assert_int_equal(rs_budget_config_validate(&bad[i]), RS_E_INVAL);
-        assert_int_equal(rs_budget_new(&bad[i], NULL, &b), RS_E_INVAL);
+        RS_TEST_EXPECT_INVALID(rs_budget_config_validate(&bad[i].cfg), bad[i].names);
+        RS_TEST_EXPECT_INVALID(rs_budget_new(&bad[i].cfg, NULL, &b), bad[i].names);
         assert_ptr_equal(b, (rs_budget *)0x1); /* out untouched on error */
     }
     assert_int_equal(fault_alloc_total(), 0); /* nothing allocated */
@@ -70,9 +75,9 @@ static void rejects_invalid_configs(void **state)
 
     rs_budget *b = (rs_budget *)0x1;
     rs_budget_config good = RS_BUDGET_CONFIG_DEFAULT;
-    assert_int_equal(rs_budget_config_validate(NULL), RS_E_INVAL);
-    assert_int_equal(rs_budget_new(NULL, NULL, &b), RS_E_INVAL);
-    assert_int_equal(rs_budget_new(&good, NULL, NULL), RS_E_INVAL);
+    RS_TEST_EXPECT_INVALID(rs_budget_config_validate(NULL), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_budget_new(NULL, NULL, &b), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_budget_new(&good, NULL, NULL), "out: NULL");
     assert_ptr_equal(b, (rs_budget *)0x1);
     /* Edges that are valid: default sub-bucket count, the maximum, a
      * per-request cap above the window's, a 1 ns window. */
@@ -91,22 +96,36 @@ static void rejects_invalid_configs(void **state)
     }
 }
 
+static void check_documented_defaults(const rs_budget_config *c)
+{
+    assert_int_equal(c->max_per_window, 50000);
+    assert_int_equal(c->window_ns, HOUR);
+    assert_int_equal(c->max_per_request, 4000);
+    assert_int_equal(c->sub_buckets, 60);
+}
+
+static void check_documented_registry_defaults(const rs_budget_registry_config *r)
+{
+    check_documented_defaults(&r->budget);
+    assert_int_equal(r->max_keys, 10000);
+    assert_null(r->config_for_key);
+    assert_null(r->ctx);
+    assert_int_equal(r->seed, 0);
+}
+
+/* The brace initializers work where a compound literal cannot: statics. */
+static const rs_budget_config static_defaults = RS_BUDGET_CONFIG_INIT;
+static const rs_budget_registry_config static_registry_defaults = RS_BUDGET_REGISTRY_CONFIG_INIT;
+
 static void defaults_are_documented_values(void **state)
 {
     (void)state;
     rs_budget_config c = RS_BUDGET_CONFIG_DEFAULT;
-    assert_int_equal(c.max_per_window, 50000);
-    assert_int_equal(c.window_ns, HOUR);
-    assert_int_equal(c.max_per_request, 4000);
-    assert_int_equal(c.sub_buckets, 60);
+    check_documented_defaults(&c);
+    check_documented_defaults(&static_defaults);
     rs_budget_registry_config r = RS_BUDGET_REGISTRY_CONFIG_DEFAULT;
-    assert_int_equal(r.budget.max_per_window, c.max_per_window);
-    assert_int_equal(r.budget.window_ns, c.window_ns);
-    assert_int_equal(r.budget.max_per_request, c.max_per_request);
-    assert_int_equal(r.budget.sub_buckets, c.sub_buckets);
-    assert_int_equal(r.max_keys, 10000);
-    assert_null(r.config_for_key);
-    assert_int_equal(r.seed, 0);
+    check_documented_registry_defaults(&r);
+    check_documented_registry_defaults(&static_registry_defaults);
 }
 
 static void reserve_takes_the_estimate_or_nothing(void **state)
@@ -453,6 +472,47 @@ static void huge_values_saturate(void **state)
     rs_budget_free(b);
 }
 
+/* Issue 12 item 8: with 64-bit counters (max_per_window >= 2^31) two
+ * sub-buckets charged UINT64_MAX each saturated the running total; when the
+ * first left the window the total fell to 0 while the second still held
+ * 2^64 - 1, and a reservation succeeded. A saturated sub-bucket could also
+ * be refunded below max_per_window while it truly held far more. The budget
+ * never admits past max_per_window now. */
+static void saturated_sub_buckets_are_never_forgotten(void **state)
+{
+    (void)state;
+    const uint64_t maxes[] = { UINT64_C(1) << 31, UINT64_C(1) << 40, (UINT64_C(1) << 63) + 5,
+                               UINT64_MAX - 1, UINT64_MAX };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(maxes); i++) {
+        const uint64_t max = maxes[i];
+        rs_manual_clock m;
+        rs_manual_clock_init(&m, 0);
+        /* 60 sub-buckets of 1 s: sub-bucket k counts until 61 + k s. */
+        rs_budget *b = make(config(max, MINUTE, max, 60), &m);
+        rs_budget_ticket first, second, held;
+        assert_int_equal(rs_budget_reserve_at(b, max, &held, 0), RS_OK);
+        assert_int_equal(rs_budget_reserve_at(b, 0, &first, 0), RS_OK);
+        rs_budget_commit(b, &first, UINT64_MAX); /* saturates sub-bucket 0 */
+        /* The refund of a held reservation cannot bring a saturated
+         * sub-bucket below what it truly holds. */
+        rs_budget_cancel(b, &held);
+        assert_int_equal(rs_budget_remaining_at(b, 0), 0);
+        assert_int_equal(rs_budget_reserve_at(b, 1, &held, 0), RS_E_BUDGET);
+        assert_int_equal(rs_budget_reserve_at(b, 0, &second, 10 * SEC), RS_OK);
+        rs_budget_commit(b, &second, UINT64_MAX); /* and sub-bucket 10 */
+        /* Sub-bucket 0 leaves; sub-bucket 10 still holds 2^64 - 1. */
+        assert_int_equal(rs_budget_remaining_at(b, 61 * SEC), 0);
+        assert_int_equal(rs_budget_reserve_at(b, 1, &held, 61 * SEC), RS_E_BUDGET);
+        assert_int_equal(rs_budget_wait_ns_at(b, 1, 61 * SEC), 10 * SEC);
+        assert_int_equal(rs_budget_wait_ns_at(b, max, 61 * SEC), 10 * SEC);
+        /* Then it leaves too, and the whole window is free again. */
+        assert_int_equal(rs_budget_remaining_at(b, 71 * SEC), max);
+        assert_int_equal(rs_budget_reserve_at(b, max, &held, 71 * SEC), RS_OK);
+        assert_int_equal(rs_budget_remaining_at(b, 71 * SEC), 0);
+        rs_budget_free(b);
+    }
+}
+
 /* ---- reference model ------------------------------------------------------ */
 
 typedef struct model_ticket {
@@ -780,19 +840,30 @@ static void registry_rejects_invalid_configs(void **state)
     rs_budget_config good = RS_BUDGET_CONFIG_DEFAULT;
     rs_budget_config bad = config(0, MINUTE, 1, 60);
     fault_alloc_install();
+    /* Named as rs_budget_registry_new's arguments... */
     assert_int_equal(rs_budget_registry_new(&good, 0, NULL, &r), RS_E_INVAL);
-    assert_int_equal(rs_budget_registry_new(&bad, 10, NULL, &r), RS_E_INVAL);
-    assert_int_equal(rs_budget_registry_new(NULL, 10, NULL, &r), RS_E_INVAL);
-    assert_int_equal(rs_budget_registry_new(&good, 10, NULL, NULL), RS_E_INVAL);
+    assert_true(strncmp(rs_last_error(), "max_keys: 0, must be in [1, ", 28) == 0);
+    RS_TEST_EXPECT_INVALID(rs_budget_registry_new(&bad, 10, NULL, &r),
+                           "rs_budget_config.max_per_window: 0");
+    RS_TEST_EXPECT_INVALID(rs_budget_registry_new(NULL, 10, NULL, &r), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_budget_registry_new(&good, 10, NULL, NULL), "out: NULL");
+    /* ...and as the _ex configuration's fields. */
     rs_budget_registry_config rc = RS_BUDGET_REGISTRY_CONFIG_DEFAULT;
     rc.budget.window_ns = 0;
-    assert_int_equal(rs_budget_registry_new_ex(&rc, NULL, &r), RS_E_INVAL);
+    RS_TEST_EXPECT_INVALID(rs_budget_registry_new_ex(&rc, NULL, &r),
+                           "rs_budget_registry_config.budget.window_ns: 0");
     rc = RS_BUDGET_REGISTRY_CONFIG_DEFAULT;
     rc.max_keys = 0;
-    assert_int_equal(rs_budget_registry_new_ex(&rc, NULL, &r), RS_E_INVAL);
-    assert_int_equal(rs_budget_registry_new_ex(NULL, NULL, &r), RS_E_INVAL);
+    RS_TEST_EXPECT_INVALID(rs_budget_registry_new_ex(&rc, NULL, &r),
+                           "rs_budget_registry_config.max_keys: 0");
+#if SIZE_MAX > RS_REGISTRY_MAX_KEYS
+    rc.max_keys = (size_t)RS_REGISTRY_MAX_KEYS + 1;
+    RS_TEST_EXPECT_INVALID(rs_budget_registry_new_ex(&rc, NULL, &r),
+                           "rs_budget_registry_config.max_keys: 4611686018427387904");
+#endif
+    RS_TEST_EXPECT_INVALID(rs_budget_registry_new_ex(NULL, NULL, &r), "cfg: NULL");
     rc = RS_BUDGET_REGISTRY_CONFIG_DEFAULT;
-    assert_int_equal(rs_budget_registry_new_ex(&rc, NULL, NULL), RS_E_INVAL);
+    RS_TEST_EXPECT_INVALID(rs_budget_registry_new_ex(&rc, NULL, NULL), "out: NULL");
     assert_ptr_equal(r, (rs_budget_registry *)0x1);
     assert_int_equal(fault_alloc_total(), 0);
     fault_alloc_uninstall();
@@ -832,8 +903,15 @@ static void registry_gives_each_key_its_own_budget(void **state)
     assert_int_equal(left_for(r, k1, 1), 1000); /* "a" */
     assert_int_equal(left_for(r, "alice", 4), 1000);
 
+    /* NULL says why through rs_last_error(), the signature has no status. */
     assert_null(rs_budget_registry_get(NULL, "a", 1));
+    RS_TEST_EXPECT_LAST_ERROR("r: NULL");
     assert_null(rs_budget_registry_get(r, NULL, 1));
+    RS_TEST_EXPECT_LAST_ERROR("key: NULL with len 1");
+#if SIZE_MAX > UINT32_MAX
+    assert_null(rs_budget_registry_get(r, "a", (size_t)UINT32_MAX + 1));
+    RS_TEST_EXPECT_LAST_ERROR("len: 4294967296, must be <= 4294967295");
+#endif
     rs_budget_registry_release(NULL, x);
     rs_budget_registry_release(r, NULL);
     /* A budget that is not from a registry is ignored. */
@@ -948,8 +1026,11 @@ static void registry_tiers_come_from_the_hook(void **state)
     rs_budget *f2 = rs_budget_registry_get(r, "free:ann", 8);
     assert_ptr_equal(f2, f);
     assert_int_equal(t.calls, 3); /* once per creation, not per get */
-    /* An invalid configuration from the hook fails that get only. */
+    /* An invalid configuration from the hook fails that get only, and
+     * rs_last_error() names the field. */
     assert_null(rs_budget_registry_get(r, "broken:x", 8));
+    RS_TEST_EXPECT_LAST_ERROR("config_for_key returned an invalid configuration: "
+                              "rs_budget_config.max_per_window: 0, must be >= 1");
     assert_int_equal(t.calls, 4);
     /* A tier change: remove the key; the next get asks the hook again. */
     assert_true(rs_budget_registry_remove(r, "guest", 5));
@@ -993,12 +1074,14 @@ static void registry_allocation_failure_is_clean(void **state)
     size_t n = 1;
     for (;; n++) {
         fault_alloc_fail_at(n);
+        (void)rs_set_last_error(RS_OK, NULL);
         rs_budget *b = rs_budget_registry_get(r, "key", 3);
         fault_alloc_fail_at(0);
         if (b != NULL) {
             rs_budget_registry_release(r, b);
             break;
         }
+        RS_TEST_EXPECT_LAST_ERROR("out of memory");
         assert_int_equal(fault_alloc_live(), live);
     }
     assert_int_equal(n, 4); /* budget, entry, bucket array */
@@ -1058,6 +1141,7 @@ int main(void)
         cmocka_unit_test(explicit_times_never_move_the_window_back),
         cmocka_unit_test(clock_versions_read_the_clock),
         cmocka_unit_test(huge_values_saturate),
+        cmocka_unit_test(saturated_sub_buckets_are_never_forgotten),
         cmocka_unit_test(matches_the_reference_model),
         cmocka_unit_test(allocation_failure_is_clean),
 #if RS_TEST_THREADS

@@ -3,6 +3,7 @@
 #include "support/testing.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,10 +76,135 @@ static void version_matches_headers(void **state)
 static void allocator_needs_both_functions(void **state)
 {
     (void)state;
-    assert_int_equal(rs_set_allocator(malloc, NULL), RS_E_INVAL);
-    assert_int_equal(rs_set_allocator(NULL, free), RS_E_INVAL);
+    RS_TEST_EXPECT_INVALID(rs_set_allocator(malloc, NULL), "free_fn: NULL while malloc_fn is set");
+    RS_TEST_EXPECT_INVALID(rs_set_allocator(NULL, free), "malloc_fn: NULL while free_fn is set");
     assert_int_equal(rs_set_allocator(NULL, NULL), RS_OK);
 }
+
+/* ---- rs_last_error / rs_set_last_error --------------------------------- */
+
+/* Runs first (see main): nothing has failed on this thread yet. */
+static void last_error_starts_empty(void **state)
+{
+    (void)state;
+    assert_non_null(rs_last_error());
+    assert_string_equal(rs_last_error(), "");
+}
+
+static void last_error_is_set_formatted_and_cleared(void **state)
+{
+    (void)state;
+    /* Returns the status it is given, unchanged, whatever it is. */
+    assert_int_equal(rs_set_last_error(RS_E_IO, "mydb %s:%d: %s", "db1", 5432, "refused"),
+                     RS_E_IO);
+    assert_string_equal(rs_last_error(), "mydb db1:5432: refused");
+    assert_int_equal(rs_set_last_error(42, "x"), 42);
+    assert_string_equal(rs_last_error(), "x");
+    /* The same pointer every time on one thread, and never NULL. */
+    assert_ptr_equal(rs_last_error(), rs_last_error());
+    /* NULL clears. */
+    assert_int_equal(rs_set_last_error(RS_OK, NULL), RS_OK);
+    assert_string_equal(rs_last_error(), "");
+    /* Success does not clear it: read it right after the failing call. */
+    (void)rs_set_last_error(RS_E_INVAL, "from before");
+    rs_backoff_config c = RS_BACKOFF_CONFIG_DEFAULT;
+    assert_int_equal(rs_backoff_config_validate(&c), RS_OK);
+    assert_string_equal(rs_last_error(), "from before");
+    (void)rs_set_last_error(RS_OK, NULL);
+}
+
+static void last_error_truncates_long_text(void **state)
+{
+    (void)state;
+    char long_text[1000];
+    memset(long_text, 'a', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    long_text[0] = 'Z';
+    (void)rs_set_last_error(RS_E_IO, "%s", long_text);
+    assert_int_equal(strlen(rs_last_error()), 255);
+    assert_true(strncmp(rs_last_error(), long_text, 255) == 0);
+    (void)rs_set_last_error(RS_E_IO, "%.*s|%d", 3, "abcdef", -7);
+    assert_string_equal(rs_last_error(), "abc|-7");
+    /* The text itself may be an argument: context added to a cause. */
+    (void)rs_set_last_error(RS_E_IO, "tenant %s: %s", "acme", rs_last_error());
+    assert_string_equal(rs_last_error(), "tenant acme: abc|-7");
+    (void)rs_set_last_error(RS_E_IO, "%s", long_text);
+    (void)rs_set_last_error(RS_E_IO, "outer: %s", rs_last_error());
+    assert_int_equal(strlen(rs_last_error()), 255);
+    assert_true(strncmp(rs_last_error(), "outer: Zaaa", 11) == 0);
+    (void)rs_set_last_error(RS_OK, NULL);
+}
+
+/* Refusals on the hot paths leave the text alone (they do not touch
+ * thread-local storage at all; what a test can see is that they do not
+ * write it). */
+static void refusals_leave_last_error_alone(void **state)
+{
+    (void)state;
+    rs_manual_clock clock;
+    rs_manual_clock_init(&clock, 0);
+    rs_token_bucket_config tc = RS_TOKEN_BUCKET_CONFIG_DEFAULT;
+    rs_token_bucket *tb = NULL;
+    assert_int_equal(rs_token_bucket_new(&tc, rs_manual_clock_get(&clock), &tb), RS_OK);
+    rs_breaker_config bc = RS_BREAKER_CONFIG_DEFAULT;
+    rs_breaker *b = NULL;
+    assert_int_equal(rs_breaker_new(&bc, rs_manual_clock_get(&clock), &b), RS_OK);
+    rs_budget_config gc = RS_BUDGET_CONFIG_DEFAULT;
+    rs_budget *g = NULL;
+    assert_int_equal(rs_budget_new(&gc, rs_manual_clock_get(&clock), &g), RS_OK);
+
+    (void)rs_set_last_error(RS_E_IO, "marker");
+    uint64_t wait = 0;
+    assert_true(rs_token_bucket_try_acquire(tb, 10));
+    assert_false(rs_token_bucket_try_acquire(tb, 1));
+    assert_int_equal(rs_token_bucket_reserve(tb, 1, 0, &wait), RS_E_LIMITED);
+    rs_breaker_force(b, RS_BREAKER_FORCED_OPEN);
+    rs_permit p;
+    assert_int_equal(rs_breaker_allow(b, &p), RS_E_OPEN);
+    rs_budget_ticket t;
+    assert_int_equal(rs_budget_reserve(g, gc.max_per_request + 1, &t), RS_E_BUDGET);
+    assert_string_equal(rs_last_error(), "marker");
+    (void)rs_set_last_error(RS_OK, NULL);
+    rs_budget_free(g);
+    rs_breaker_free(b);
+    rs_token_bucket_free(tb);
+}
+
+#if RS_TEST_THREADS
+static void *set_own_last_error(void *arg)
+{
+    atomic_uint *mismatches = arg;
+    /* A new thread starts empty, whatever the others (and main) hold. */
+    if (rs_last_error()[0] != '\0') {
+        atomic_fetch_add(mismatches, 1);
+    }
+    /* Each thread's text names something of its own: its stack. */
+    char expected[64];
+    const void *self = &expected;
+    for (int i = 0; i < 2000; i++) {
+        snprintf(expected, sizeof expected, "thread %p round %d", self, i);
+        (void)rs_set_last_error(RS_E_IO, "thread %p round %d", self, i);
+        if (strcmp(rs_last_error(), expected) != 0) {
+            atomic_fetch_add(mismatches, 1);
+        }
+    }
+    return NULL;
+}
+
+/* Each thread has its own text: four threads write theirs at once and
+ * always read back their own, and main's is untouched. */
+static void last_error_is_per_thread(void **state)
+{
+    (void)state;
+    static atomic_uint mismatches;
+    atomic_store(&mismatches, 0);
+    (void)rs_set_last_error(RS_E_INVAL, "main");
+    rs_test_run_threads(4, set_own_last_error, &mismatches);
+    assert_int_equal(atomic_load(&mismatches), 0);
+    assert_string_equal(rs_last_error(), "main");
+    (void)rs_set_last_error(RS_OK, NULL);
+}
+#endif
 
 static void objects_allocate_through_the_hook(void **state)
 {
@@ -238,11 +364,18 @@ static void account_interface_dispatches(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(last_error_starts_empty), /* first: nothing failed yet */
         cmocka_unit_test(status_values_are_stable),
         cmocka_unit_test(every_status_has_distinct_text),
         cmocka_unit_test(unknown_status_is_never_null),
         cmocka_unit_test(version_matches_headers),
         cmocka_unit_test(allocator_needs_both_functions),
+        cmocka_unit_test(last_error_is_set_formatted_and_cleared),
+        cmocka_unit_test(last_error_truncates_long_text),
+        cmocka_unit_test(refusals_leave_last_error_alone),
+#if RS_TEST_THREADS
+        cmocka_unit_test(last_error_is_per_thread),
+#endif
         cmocka_unit_test(objects_allocate_through_the_hook),
         cmocka_unit_test(limiter_interface_dispatches),
         cmocka_unit_test(account_interface_dispatches),

@@ -51,16 +51,79 @@ static void mul_div_is_exact_in_128_bits(void **state)
 {
     (void)state;
     assert_int_equal(rs__mul_div(UINT64_MAX, UINT64_MAX, UINT64_MAX), UINT64_MAX);
-    assert_int_equal(rs__mul_div(UINT64_MAX, 3, 4), (uint64_t)(((rs__u128)UINT64_MAX * 3) / 4));
+    assert_int_equal(rs__mul_div(UINT64_MAX, 3, 4), UINT64_C(0xBFFFFFFFFFFFFFFF));
     assert_int_equal(rs__mul_div(UINT64_MAX, 2, 1), UINT64_MAX);
     assert_int_equal(rs__mul_div(7, 3, 2), 10);
     assert_int_equal(rs__mul_div_ceil(7, 3, 2), 11);
     assert_int_equal(rs__mul_div_ceil(8, 3, 2), 12);
     assert_int_equal(rs__mul_div_ceil(0, 3, 2), 0);
     assert_int_equal(rs__mul_div_ceil(UINT64_MAX, 1, 1), UINT64_MAX);
-    assert_int_equal(rs__mul_div_ceil(UINT64_MAX, 2, 3),
-                     (uint64_t)(((rs__u128)UINT64_MAX * 2 + 2) / 3));
+    assert_int_equal(rs__mul_div_ceil(UINT64_MAX, 2, 3), UINT64_C(0xAAAAAAAAAAAAAAAA));
+    assert_int_equal(rs__mul_div_ceil(UINT64_MAX, 2, 2), UINT64_MAX);
+    assert_int_equal(rs__mul_div(UINT64_C(1) << 63, 4, 2), UINT64_MAX); /* quotient 2^64 */
+    assert_int_equal(rs__mul_div(UINT64_C(1) << 63, 4, 3), UINT64_C(0xAAAAAAAAAAAAAAAA));
     assert_int_equal(rs__mul_div_ceil(UINT64_MAX, UINT64_MAX, 2), UINT64_MAX);
+}
+
+/* q * d + r == w, with r < d: the division undone with the multiplication. */
+static void assert_division_undone(rs__wide w, uint64_t d, uint64_t q, uint64_t r)
+{
+    assert_true(r < d);
+    rs__wide back = rs__wide_mul_portable(q, d);
+    uint64_t lo = back.lo + r;
+    assert_int_equal(back.hi + (lo < r), w.hi);
+    assert_int_equal(lo, w.lo);
+}
+
+/* The two-word arithmetic that 32-bit targets use is compiled everywhere:
+ * known answers on every target, and on those with a native 128-bit type
+ * agreement with it on seeded random operands, including the divisors
+ * whose digit estimates need correcting. */
+static void portable_wide_arithmetic_is_exact(void **state)
+{
+    (void)state;
+    rs__wide w = rs__wide_mul_portable(UINT64_MAX, UINT64_MAX); /* 2^128 - 2^65 + 1 */
+    assert_int_equal(w.hi, UINT64_MAX - 1);
+    assert_int_equal(w.lo, 1);
+    w = rs__wide_mul_portable(UINT64_C(0x123456789ABCDEF0), UINT64_C(0xFEDCBA9876543210));
+    assert_int_equal(w.hi, UINT64_C(0x121FA00AD77D7422));
+    assert_int_equal(w.lo, UINT64_C(0x236D88FE5618CF00));
+    uint64_t r;
+    assert_int_equal(rs__wide_divmod_portable((rs__wide){ UINT64_MAX - 1, 1 }, UINT64_MAX, &r),
+                     UINT64_MAX);
+    assert_int_equal(r, 0);
+    assert_int_equal(rs__wide_divmod_portable((rs__wide){ 0, 7 }, 2, &r), 3);
+    assert_int_equal(r, 1);
+    assert_int_equal(rs__wide_divmod_portable((rs__wide){ 1, 0 }, 3, &r),
+                     UINT64_C(0x5555555555555555));
+    assert_int_equal(r, 1);
+
+    uint64_t rng = 2024;
+    for (int i = 0; i < 200000; i++) {
+        /* Operands of every size, from a few bits to all 64. */
+        uint64_t a = rs_test_random(&rng) >> (rs_test_random(&rng) % 64);
+        uint64_t b = rs_test_random(&rng) >> (rs_test_random(&rng) % 64);
+        uint64_t d = rs_test_random(&rng) >> (rs_test_random(&rng) % 64);
+        d += d == 0;
+        w = rs__wide_mul_portable(a, b);
+        rs__wide native = rs__wide_mul(a, b);
+        assert_int_equal(w.hi, native.hi);
+        assert_int_equal(w.lo, native.lo);
+        if (w.hi >= d) {
+            w.hi %= d; /* a dividend whose quotient fits */
+        }
+        uint64_t q = rs__wide_divmod_portable(w, d, &r);
+        assert_division_undone(w, d, q, r);
+        uint64_t native_r;
+        assert_int_equal(q, rs__wide_divmod(w, d, &native_r));
+        assert_int_equal(r, native_r);
+#ifdef __SIZEOF_INT128__
+        rs__native_u128 product = (rs__native_u128)a * b;
+        assert_true(native.hi == (uint64_t)(product >> 64) && native.lo == (uint64_t)product);
+        rs__native_u128 n = (rs__native_u128)w.hi << 64 | w.lo;
+        assert_true(q == (uint64_t)(n / d) && r == (uint64_t)(n % d));
+#endif
+    }
 }
 
 static void random_scaling_covers_the_range(void **state)
@@ -372,6 +435,7 @@ int main(void)
         cmocka_unit_test(saturating_add_sub_mul),
         cmocka_unit_test(doubles_convert_without_undefined_behaviour),
         cmocka_unit_test(mul_div_is_exact_in_128_bits),
+        cmocka_unit_test(portable_wide_arithmetic_is_exact),
         cmocka_unit_test(random_scaling_covers_the_range),
         cmocka_unit_test(rng_is_reproducible_and_uniform),
         cmocka_unit_test(os_seeds_differ),

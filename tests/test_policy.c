@@ -65,6 +65,7 @@ static rs_policy_config plain_config(void)
     cfg.retry.backoff.base_ns = 100 * MS;
     cfg.retry.backoff.seed = 1;
     cfg.retry.budget_ratio = 0.0; /* the retry budget has tests of its own */
+    cfg.retry.retry_after_jitter = 0.0; /* so is the jitter after a Retry-After */
     return cfg;
 }
 
@@ -388,6 +389,58 @@ static void server_pause_holds_every_call(void **state)
     assert_int_equal(stats.server_pauses, 2);
     assert_int_equal(stats.rejected_server_pause, 1);
     rs_policy_free(p);
+}
+
+/* After a Retry-After or a shared pause, calls come back at random instants
+ * spread over retry_after_jitter of it, never before its end, never past a
+ * call's patience or deadline. */
+static void retry_after_jitter_spreads_the_return(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.retry.retry_after_jitter = 0.5;
+    cfg.retry.max_attempts = 2;
+    cfg.max_limiter_wait_ns = 10 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    rs_step st;
+    /* The receiving call: its retry within [2 s, 3 s]. */
+    rs_call_state *a = begin(p, NULL, t0, &st);
+    rs_call_attempt(a)->retry_after_ns = 2 * SEC;
+    st = rs_call_complete_at(a, RS_RETRY, t0);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    assert_true(st.wait_ns >= 2 * SEC && st.wait_ns <= 3 * SEC);
+    /* Calls held by the pause: each wakes within [end, end + 1 s], at
+     * different instants. */
+    enum { HELD = 16 };
+    rs_call_state *held[HELD];
+    uint64_t earliest = UINT64_MAX, latest = 0;
+    for (int i = 0; i < HELD; i++) {
+        held[i] = begin(p, NULL, t0, &st);
+        assert_int_equal(st.action, RS_STEP_WAIT);
+        assert_true(st.wait_ns >= 2 * SEC && st.wait_ns <= 3 * SEC);
+        earliest = st.wait_ns < earliest ? st.wait_ns : earliest;
+        latest = st.wait_ns > latest ? st.wait_ns : latest;
+        /* a timer that fires at its end starts the attempt */
+        assert_int_equal(rs_call_next_at(held[i], t0 + st.wait_ns).action, RS_STEP_RUN);
+    }
+    assert_true(latest - earliest >= 500 * MS); /* 16 draws over 1 s: spread */
+    /* A call whose patience ends within the jitter waits only until then. */
+    rs_call_options hurried = { .token_estimate = 0, .timeout_ns = 2100 * MS };
+    rs_call_state *h = begin(p, &hurried, t0, &st);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    assert_true(st.wait_ns >= 2 * SEC && st.wait_ns < 2100 * MS);
+    rs_call_end_at(h, NULL, t0);
+    for (int i = 0; i < HELD; i++) {
+        rs_call_end_at(held[i], NULL, t0 + 3 * SEC);
+    }
+    rs_call_end_at(a, NULL, t0);
+    rs_policy_free(p);
+
+    /* Out of range is refused, naming the field. */
+    cfg.retry.retry_after_jitter = 10.5;
+    assert_int_equal(rs_policy_config_validate(&cfg, rs_manual_clock_get(&clock_)), RS_E_INVAL);
+    assert_non_null(strstr(rs_last_error(), "retry.retry_after_jitter"));
 }
 
 /* Without share_server_pause (or without honouring Retry-After), only the
@@ -1929,6 +1982,7 @@ int main(void)
         cmocka_unit_test_setup(call_state_in_caller_memory, setup),
         cmocka_unit_test_setup(server_pause_holds_every_call, setup),
         cmocka_unit_test_setup(server_pause_can_be_per_call, setup),
+        cmocka_unit_test_setup(retry_after_jitter_spreads_the_return, setup),
         cmocka_unit_test_setup(per_call_account_on_another_clock_is_refused, setup),
         cmocka_unit_test_setup(retry_budget_leaves_caller_faults_alone, setup),
         cmocka_unit_test_setup(client_builds_and_owns_its_modules, setup),

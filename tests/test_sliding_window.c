@@ -15,8 +15,6 @@
 #define MS UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
 
-__extension__ typedef unsigned __int128 u128;
-
 static rs_sliding_window *make(rs_window_kind kind, uint64_t limit, uint64_t window_ns,
                                rs_manual_clock *clock)
 {
@@ -37,25 +35,30 @@ static void rejects_invalid_configs(void **state)
 {
     (void)state;
     rs_sliding_window *w = (rs_sliding_window *)0x1;
-    const rs_sliding_window_config bad[] = {
-        { 0, SEC, RS_WINDOW_LOG },
-        { 0, SEC, RS_WINDOW_COUNTER },
-        { 10, 0, RS_WINDOW_LOG },
-        { 10, 0, RS_WINDOW_COUNTER },
-        { 10, SEC, (rs_window_kind)2 },
-        { 10, SEC, (rs_window_kind)-1 },
-        { RS_SLIDING_WINDOW_LOG_MAX_LIMIT + 1, SEC, RS_WINDOW_LOG },
-        { UINT64_MAX, SEC, RS_WINDOW_LOG },
+    const struct {
+        rs_sliding_window_config cfg;
+        const char *names; /* what rs_last_error() must say */
+    } bad[] = {
+        { { 0, SEC, RS_WINDOW_LOG }, "rs_sliding_window_config.limit: 0, must be >= 1" },
+        { { 0, SEC, RS_WINDOW_COUNTER }, "rs_sliding_window_config.limit: 0" },
+        { { 10, 0, RS_WINDOW_LOG }, "rs_sliding_window_config.window_ns: 0, must be >= 1" },
+        { { 10, 0, RS_WINDOW_COUNTER }, "rs_sliding_window_config.window_ns: 0" },
+        { { 10, SEC, (rs_window_kind)2 }, "rs_sliding_window_config.kind: 2" },
+        { { 10, SEC, (rs_window_kind)-1 }, "rs_sliding_window_config.kind: -1" },
+        { { RS_SLIDING_WINDOW_LOG_MAX_LIMIT + 1, SEC, RS_WINDOW_LOG },
+          "rs_sliding_window_config.limit: 1048577, must be <= 1048576 for RS_WINDOW_LOG" },
+        { { UINT64_MAX, SEC, RS_WINDOW_LOG },
+          "rs_sliding_window_config.limit: 18446744073709551615" },
     };
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
-        assert_int_equal(rs_sliding_window_config_validate(&bad[i]), RS_E_INVAL);
-        assert_int_equal(rs_sliding_window_new(&bad[i], NULL, &w), RS_E_INVAL);
+        RS_TEST_EXPECT_INVALID(rs_sliding_window_config_validate(&bad[i].cfg), bad[i].names);
+        RS_TEST_EXPECT_INVALID(rs_sliding_window_new(&bad[i].cfg, NULL, &w), bad[i].names);
         assert_ptr_equal(w, (rs_sliding_window *)0x1); /* out untouched on error */
     }
     rs_sliding_window_config good = RS_SLIDING_WINDOW_CONFIG_DEFAULT;
-    assert_int_equal(rs_sliding_window_config_validate(NULL), RS_E_INVAL);
-    assert_int_equal(rs_sliding_window_new(NULL, NULL, &w), RS_E_INVAL);
-    assert_int_equal(rs_sliding_window_new(&good, NULL, NULL), RS_E_INVAL);
+    RS_TEST_EXPECT_INVALID(rs_sliding_window_config_validate(NULL), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_sliding_window_new(NULL, NULL, &w), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_sliding_window_new(&good, NULL, NULL), "out: NULL");
     const rs_sliding_window_config edges[] = {
         { 1, 1, RS_WINDOW_LOG },
         { RS_SLIDING_WINDOW_LOG_MAX_LIMIT, UINT64_MAX, RS_WINDOW_LOG },
@@ -68,13 +71,78 @@ static void rejects_invalid_configs(void **state)
     }
 }
 
+static void check_documented_defaults(const rs_sliding_window_config *c)
+{
+    assert_int_equal(c->limit, 100);
+    assert_int_equal(c->window_ns, SEC);
+    assert_int_equal(c->kind, RS_WINDOW_LOG);
+}
+
+/* The brace initializer works where a compound literal cannot: a static. */
+static const rs_sliding_window_config static_defaults = RS_SLIDING_WINDOW_CONFIG_INIT;
+
 static void defaults_are_documented_values(void **state)
 {
     (void)state;
     rs_sliding_window_config c = RS_SLIDING_WINDOW_CONFIG_DEFAULT;
-    assert_int_equal(c.limit, 100);
-    assert_int_equal(c.window_ns, SEC);
-    assert_int_equal(c.kind, RS_WINDOW_LOG);
+    check_documented_defaults(&c);
+    check_documented_defaults(&static_defaults);
+}
+
+/* Issue 12 item 9: near the end of 64-bit time a full window said "wait 0"
+ * (its refill instant saturated at UINT64_MAX) while try_acquire refused.
+ * Every wait now agrees with the grant decision: 0 exactly when admitted,
+ * UINT64_MAX when not before the end of time, otherwise admitted at
+ * now + wait and not at now + wait - 1. */
+static void end_of_time_waits_agree_with_admission(void **state)
+{
+    (void)state;
+    const uint64_t windows[] = { 7, 100, 1000 };
+    const uint64_t starts[] = { 0, 1, 3, 49, 99, 100, 150, 999, 1500 };
+    const uint64_t probes[] = { 0, 1, 2, 6, 7, 50, 99, 100, 101, 999, 1000, 1001, 2000 };
+    for (size_t k = 0; k < RS_TEST_ARRAY_LEN(kinds); k++) {
+        for (size_t i = 0; i < RS_TEST_ARRAY_LEN(windows); i++) {
+            for (size_t j = 0; j < RS_TEST_ARRAY_LEN(starts); j++) {
+                for (size_t p = 0; p < RS_TEST_ARRAY_LEN(probes); p++) {
+                    /* Full at UINT64_MAX - starts[j], asked again
+                     * probes[p] ns later (never past the end). */
+                    const uint64_t first = UINT64_MAX - starts[j];
+                    if (probes[p] > starts[j]) {
+                        continue;
+                    }
+                    const uint64_t now = first + probes[p];
+                    rs_sliding_window *w = make(kinds[k], 2, windows[i], NULL);
+                    assert_true(rs_sliding_window_try_acquire_at(w, 2, first));
+                    uint64_t wait = rs_sliding_window_wait_ns_at(w, 1, now);
+                    rs_limiter l = rs_sliding_window_limiter(w);
+                    uint64_t limiter_wait = 0;
+                    int status = rs_limiter_acquire(&l, 1, 0, now, &limiter_wait);
+                    assert_int_equal(status, wait == 0 ? RS_OK : RS_E_LIMITED);
+                    assert_int_equal(limiter_wait, wait);
+                    if (wait == UINT64_MAX) {
+                        assert_false(rs_sliding_window_try_acquire_at(w, 1, UINT64_MAX));
+                    }
+                    if (wait == 0 || wait == UINT64_MAX) {
+                        rs_sliding_window_free(w);
+                        continue;
+                    }
+                    /* A real wait ends within 64-bit time, and is exact. */
+                    assert_true(wait <= UINT64_MAX - now);
+                    assert_false(rs_sliding_window_try_acquire_at(w, 1, now + wait - 1));
+                    assert_true(rs_sliding_window_try_acquire_at(w, 1, now + wait));
+                    rs_sliding_window_free(w);
+                }
+            }
+        }
+    }
+    /* The reported case: full at UINT64_MAX - 50, asked at UINT64_MAX. */
+    for (size_t k = 0; k < RS_TEST_ARRAY_LEN(kinds); k++) {
+        rs_sliding_window *w = make(kinds[k], 2, 100, NULL);
+        assert_true(rs_sliding_window_try_acquire_at(w, 2, UINT64_MAX - 50));
+        assert_false(rs_sliding_window_try_acquire_at(w, 1, UINT64_MAX));
+        assert_int_equal(rs_sliding_window_wait_ns_at(w, 1, UINT64_MAX), UINT64_MAX);
+        rs_sliding_window_free(w);
+    }
 }
 
 static void null_zero_and_oversized(void **state)
@@ -326,7 +394,8 @@ static void log_matches_the_reference_model(void **state)
 }
 
 /* The counter's model: a count for every fixed window ever, and the
- * estimate computed from scratch. */
+ * estimate computed from scratch. Its limits and windows are small enough
+ * (limit <= 50, window <= 3000 ns) for every product to fit in 64 bits. */
 typedef struct counter_model {
     uint64_t limit, window;
     uint64_t base;       /* first fixed window index */
@@ -343,9 +412,9 @@ static uint64_t *count_of(counter_model *m, uint64_t index)
 static bool counter_model_fits(counter_model *m, uint64_t n, uint64_t now)
 {
     uint64_t k = now / m->window, elapsed = now % m->window;
-    u128 estimate = (u128)*count_of(m, k - 1) * (m->window - elapsed) +
-                    (u128)(*count_of(m, k) + n) * m->window;
-    return estimate <= (u128)m->limit * m->window;
+    uint64_t estimate = *count_of(m, k - 1) * (m->window - elapsed) +
+                        (*count_of(m, k) + n) * m->window;
+    return estimate <= m->limit * m->window;
 }
 
 /* The first instant with room, by bisection: room only grows with time when
@@ -368,8 +437,8 @@ static uint64_t counter_model_wait(counter_model *m, uint64_t n, uint64_t now)
 static uint64_t counter_model_count(counter_model *m, uint64_t now)
 {
     uint64_t k = now / m->window, elapsed = now % m->window;
-    u128 weighted = (u128)*count_of(m, k - 1) * (m->window - elapsed);
-    return (uint64_t)((weighted + m->window - 1) / m->window) + *count_of(m, k);
+    uint64_t weighted = *count_of(m, k - 1) * (m->window - elapsed);
+    return (weighted + m->window - 1) / m->window + *count_of(m, k);
 }
 
 static void counter_matches_the_reference_model(void **state)
@@ -644,6 +713,7 @@ int main(void)
         cmocka_unit_test(null_zero_and_oversized),
         cmocka_unit_test(log_window_boundaries_are_exact),
         cmocka_unit_test(wait_ns_is_exact),
+        cmocka_unit_test(end_of_time_waits_agree_with_admission),
         cmocka_unit_test(limiter_adapter_answers_with_the_refusing_state),
         cmocka_unit_test(time_never_runs_backwards),
         cmocka_unit_test(system_clock_by_default),

@@ -13,8 +13,6 @@
 #define MS UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
 
-__extension__ typedef unsigned __int128 u128;
-
 static rs_token_bucket *make(double rate, uint64_t burst, rs_manual_clock *clock)
 {
     rs_token_bucket_config c = RS_TOKEN_BUCKET_CONFIG_DEFAULT;
@@ -41,36 +39,54 @@ static void rejects_invalid_configs(void **state)
 {
     (void)state;
     rs_token_bucket *tb = (rs_token_bucket *)0x1;
-    const rs_token_bucket_config bad[] = {
-        { 0.0, 1 },           { -1.0, 1 },        { NAN, 1 },
-        { INFINITY, 1 },      { -INFINITY, 1 },   { 1.0, 0 },
-        { 1e9 * 1.000001, 1 }, /* finer than 1 ns per token */
-        { 5e-11, 1 },          /* interval beyond 2^64 ns */
-        { 1e-10, 2 },          /* 1e19 ns per token: capacity overflows */
-        { 0.1, UINT64_C(1) << 32 }, /* 2^32 * 1e10 ns > 2^64 */
-        { 1e9, UINT64_MAX }, /* fine rate, but... */
+    const struct {
+        rs_token_bucket_config cfg;
+        const char *names; /* what rs_last_error() must say */
+    } bad[] = {
+        { { 0.0, 1 }, "rs_token_bucket_config.rate: 0, must be finite and > 0" },
+        { { -1.0, 1 }, "rs_token_bucket_config.rate: -1" },
+        { { NAN, 1 }, "rs_token_bucket_config.rate: " },
+        { { INFINITY, 1 }, "rs_token_bucket_config.rate: inf" },
+        { { -INFINITY, 1 }, "rs_token_bucket_config.rate: -inf" },
+        { { 1.0, 0 }, "rs_token_bucket_config.burst: 0, must be >= 1" },
+        { { 1e9 * 1.000001, 1 }, /* finer than 1 ns per token */
+          "rs_token_bucket_config.rate: 1e+09, must be <= 1e9" },
+        { { 5e-11, 1 }, /* interval beyond 2^64 ns */
+          "rs_token_bucket_config.rate: 5e-11, too low" },
+        { { 1e-10, 2 }, /* 1e19 ns per token: capacity overflows */
+          "rs_token_bucket_config.burst: 2, too large" },
+        { { 0.1, UINT64_C(1) << 32 }, /* 2^32 * 1e10 ns > 2^64 */
+          "rs_token_bucket_config.burst: 4294967296, too large" },
     };
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
-        if (i == RS_TEST_ARRAY_LEN(bad) - 1) {
-            /* ...UINT64_MAX tokens of 1 ns still fit: the last one is valid. */
-            assert_int_equal(rs_token_bucket_config_validate(&bad[i]), RS_OK);
-            continue;
-        }
-        assert_int_equal(rs_token_bucket_config_validate(&bad[i]), RS_E_INVAL);
-        assert_int_equal(rs_token_bucket_new(&bad[i], NULL, &tb), RS_E_INVAL);
+        RS_TEST_EXPECT_INVALID(rs_token_bucket_config_validate(&bad[i].cfg), bad[i].names);
+        RS_TEST_EXPECT_INVALID(rs_token_bucket_new(&bad[i].cfg, NULL, &tb), bad[i].names);
         assert_ptr_equal(tb, (rs_token_bucket *)0x1); /* out untouched on error */
     }
     rs_token_bucket_config good = RS_TOKEN_BUCKET_CONFIG_DEFAULT;
-    assert_int_equal(rs_token_bucket_config_validate(NULL), RS_E_INVAL);
-    assert_int_equal(rs_token_bucket_new(NULL, NULL, &tb), RS_E_INVAL);
-    assert_int_equal(rs_token_bucket_new(&good, NULL, NULL), RS_E_INVAL);
+    RS_TEST_EXPECT_INVALID(rs_token_bucket_config_validate(NULL), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_token_bucket_new(NULL, NULL, &tb), "cfg: NULL");
+    RS_TEST_EXPECT_INVALID(rs_token_bucket_new(&good, NULL, NULL), "out: NULL");
     const rs_token_bucket_config edges[] = {
-        { 1e9, 1 }, { 1e-10, 1 }, { 1.0, UINT64_C(1) << 32 }, { 1e6, UINT64_C(1) << 44 },
+        { 1e9, 1 },
+        { 1e-10, 1 },
+        { 1.0, UINT64_C(1) << 32 },
+        { 1e6, UINT64_C(1) << 44 },
+        { 1e9, UINT64_MAX }, /* UINT64_MAX tokens of 1 ns still fit */
     };
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(edges); i++) {
         assert_int_equal(rs_token_bucket_config_validate(&edges[i]), RS_OK);
     }
+    /* set_rate names its arguments. */
+    tb = make(1.0, 1, NULL);
+    RS_TEST_EXPECT_INVALID(rs_token_bucket_set_rate(tb, 0.0, 1), "rate: 0");
+    RS_TEST_EXPECT_INVALID(rs_token_bucket_set_rate(tb, 1.0, 0), "burst: 0");
+    RS_TEST_EXPECT_INVALID(rs_token_bucket_set_rate(NULL, 1.0, 1), "tb: NULL");
+    rs_token_bucket_free(tb);
 }
+
+/* The brace initializer works where a compound literal cannot: a static. */
+static const rs_token_bucket_config static_defaults = RS_TOKEN_BUCKET_CONFIG_INIT;
 
 static void defaults_are_documented_values(void **state)
 {
@@ -78,6 +94,8 @@ static void defaults_are_documented_values(void **state)
     rs_token_bucket_config c = RS_TOKEN_BUCKET_CONFIG_DEFAULT;
     assert_true(c.rate == 10.0);
     assert_int_equal(c.burst, 10);
+    assert_true(static_defaults.rate == 10.0);
+    assert_int_equal(static_defaults.burst, 10);
 }
 
 static void starts_full_and_refills_exactly(void **state)
@@ -318,6 +336,52 @@ static void end_of_time_saturates(void **state)
     rs_token_bucket_free(tb);
 }
 
+/* Issue 12 item 9: near the end of 64-bit time a full bucket refused 5
+ * tokens (their TAT would pass UINT64_MAX) while available() said 10. Every
+ * answer agrees with the grant decision now: available() counts the tokens
+ * that would be granted, wait_ns() is 0 exactly for them and UINT64_MAX
+ * exactly when no wait would do, and a finite wait is honoured. */
+static void end_of_time_answers_agree(void **state)
+{
+    (void)state;
+    const uint64_t before_end[] = { 0, 1, 9, 10, 11, 25, 49, 50, 51, 99, 100, 101, 1000 };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(before_end); i++) {
+        const uint64_t now = UINT64_MAX - before_end[i];
+        rs_token_bucket *tb = make(1e8, 10, NULL); /* 10 ns per token, full */
+        double available = rs_token_bucket_available_at(tb, now);
+        assert_true(available >= 0.0 && available <= 10.0);
+        for (uint64_t n = 1; n <= 10; n++) {
+            uint64_t wait = rs_token_bucket_wait_ns_at(tb, n, now);
+            assert_int_equal(wait == 0, (double)n <= available);
+            /* Nothing refills past the end of time: never, not "later". */
+            assert_int_equal(wait, wait == 0 ? 0 : UINT64_MAX);
+        }
+        uint64_t granted = 0;
+        while (rs_token_bucket_try_acquire_at(tb, 1, now)) {
+            granted++;
+        }
+        assert_int_equal(granted, (uint64_t)available);
+        rs_token_bucket_free(tb);
+
+        /* Reservations queue up to the end of time, and no further. */
+        tb = make(1e8, 10, NULL);
+        const uint64_t earlier = now - 1000;
+        for (int taken = 0;; taken++) {
+            uint64_t promised = rs_token_bucket_wait_ns_at(tb, 3, earlier), wait = 0;
+            int status = rs_token_bucket_reserve_at(tb, 3, UINT64_MAX, &wait, earlier);
+            assert_int_equal(wait, promised);
+            if (status != RS_OK) {
+                assert_int_equal(status, RS_E_LIMITED);
+                assert_int_equal(wait, UINT64_MAX);
+                assert_true(rs_token_bucket_available_at(tb, earlier) < 3.0);
+                break;
+            }
+            assert_true(taken < 200);
+        }
+        rs_token_bucket_free(tb);
+    }
+}
+
 /* A caller whose clock reading is older than the last grant's is judged at
  * its own time: it may be refused, never granted extra. */
 static void stale_instants_are_conservative(void **state)
@@ -450,14 +514,20 @@ static double model_available(const model *m)
 {
     int64_t whole = m->level / (int64_t)m->interval;
     int64_t part = m->level % (int64_t)m->interval;
-    return (double)whole + (double)part / (double)m->interval;
+    /* The fraction is a double of its own, as token_bucket.h describes it:
+     * x87 (FLT_EVAL_METHOD 2) would otherwise add it to the whole tokens
+     * with extra precision and round once, 1 ulp off the bucket's answer. */
+    double fraction = (double)part / (double)m->interval;
+    return (double)whole + fraction;
 }
 
 static void model_set_rate(model *m, uint64_t interval, uint64_t burst)
 {
-    /* The consumed tokens carry over: consumed ns * new / old, rounded up. */
+    /* The consumed tokens carry over: consumed ns * new / old, rounded up,
+     * taken as whole old intervals and a rest so no product overflows. */
     uint64_t consumed = (uint64_t)(model_capacity(m) - m->level);
-    u128 scaled = ((u128)consumed * interval + m->interval - 1) / m->interval;
+    uint64_t whole = consumed / m->interval, rest = consumed % m->interval;
+    uint64_t scaled = whole * interval + (rest * interval + m->interval - 1) / m->interval;
     m->interval = interval;
     m->burst = burst;
     m->level = model_capacity(m) - (int64_t)scaled;
@@ -730,6 +800,7 @@ int main(void)
         cmocka_unit_test(acquire_sleeps_on_the_bucket_clock),
         cmocka_unit_test(huge_bursts_keep_every_token),
         cmocka_unit_test(end_of_time_saturates),
+        cmocka_unit_test(end_of_time_answers_agree),
         cmocka_unit_test(stale_instants_are_conservative),
         cmocka_unit_test(set_rate_keeps_consumed_tokens),
         cmocka_unit_test(matches_the_reference_model),

@@ -15,7 +15,17 @@
  *
  * where `prev` is the previous decorrelated delay (base_ns at the start).
  * All arithmetic saturates: any attempt number up to UINT32_MAX gives a delay
- * no larger than max_ns. See docs/backoff.md for which one to choose.
+ * no larger than max_ns.
+ *
+ * **Precision.** exp(1) is exactly base_ns, and exp(n) is exact for
+ * multipliers 1 and 2 and whenever base_ns * multiplier^(n-1) is a whole
+ * number of ns; otherwise it is that product rounded to the nearest ns
+ * (computed with about 106 bits, so also for bases beyond 2^53 that a
+ * double cannot hold). It never falls below base_ns and never decreases
+ * with n. (Since 0.2.0; 0.1 rounded through one double, which could put
+ * even the first delay off base_ns.)
+ *
+ * See docs/backoff.md for which one to choose.
  */
 #ifndef RESILIENCE_BACKOFF_H
 #define RESILIENCE_BACKOFF_H
@@ -45,10 +55,22 @@ typedef struct rs_backoff_config {
     uint64_t seed;      /**< random seed; 0 = seed from the operating system */
 } rs_backoff_config;
 
-/** Defaults as a brace initializer, for static initializers and C++. @since 0.2.0 */
-#define RS_BACKOFF_CONFIG_INIT { 100000000u, 20000000000u, 2.0, RS_JITTER_FULL, 0 }
+/**
+ * Defaults as a brace initializer, for static initializers and C++ (the
+ * fields in declaration order): 100 ms base, 20 s cap, doubling, full
+ * jitter, OS seed.
+ * @since 0.2.0
+ */
+#define RS_BACKOFF_CONFIG_INIT                                                       \
+    {                                                                               \
+        100000000u,     /* base_ns: 100 ms */                                       \
+        20000000000u,   /* max_ns: 20 s */                                          \
+        2.0,            /* multiplier */                                            \
+        RS_JITTER_FULL, /* jitter */                                                \
+        0u              /* seed: from the OS */                                     \
+    }
 
-/** Defaults: 100 ms base, 20 s cap, doubling, full jitter, OS seed. @since 0.1.0 */
+/** Defaults: a compound literal of #RS_BACKOFF_CONFIG_INIT. @since 0.1.0 */
 #define RS_BACKOFF_CONFIG_DEFAULT ((rs_backoff_config)RS_BACKOFF_CONFIG_INIT)
 
 /** Opaque backoff generator. */
@@ -59,7 +81,8 @@ typedef struct rs_backoff rs_backoff;
  *
  * @return #RS_OK, or #RS_E_INVAL when @p cfg is NULL, base_ns is 0,
  *         base_ns > max_ns, multiplier is < 1, NaN or infinite, or jitter is
- *         not one of #rs_jitter.
+ *         not one of #rs_jitter; rs_last_error() names the field
+ *         (`"rs_backoff_config.max_ns: 5, must be >= base_ns (10)"`).
  * @note Thread-safe.
  * @since 0.1.0
  */
@@ -70,7 +93,8 @@ RS_API int rs_backoff_config_validate(const rs_backoff_config *cfg);
  *
  * @param cfg  validated as rs_backoff_config_validate(); copied.
  * @param out  receives the new object; untouched on error.
- * @return #RS_OK, #RS_E_INVAL (bad @p cfg, or @p out NULL), #RS_E_NOMEM.
+ * @return #RS_OK, #RS_E_INVAL (bad @p cfg, or @p out NULL; rs_last_error()
+ *         names which), #RS_E_NOMEM.
  * @since 0.1.0
  */
 RS_API int rs_backoff_new(const rs_backoff_config *cfg, rs_backoff **out);
@@ -108,7 +132,8 @@ RS_API void rs_backoff_reset(rs_backoff *b);
  * loop's state themselves (one policy serving many concurrent calls).
  *
  * @param cfg       a configuration that passes rs_backoff_config_validate()
- *                  (otherwise 0 is returned).
+ *                  (otherwise 0 is returned, and rs_last_error() is not
+ *                  touched).
  * @param attempt   1-based retry number; 0 gives 0.
  * @param prev_ns   the previous delay of this loop, for DECORRELATED (0 or
  *                  anything below base_ns counts as base_ns); ignored otherwise.

@@ -22,8 +22,9 @@
  * no timer or thread): at most `half_open_max_calls` probes are in flight at
  * once; `success_threshold` probe successes close the breaker, any probe
  * failure reopens it (or, with `half_open_success_rate`, the success ratio of
- * `half_open_max_calls` probes decides). Each reopening may lengthen the open
- * time (`open_multiplier`, up to `open_ns_max`).
+ * `half_open_max_calls` probes decides). Each open period lasts `open_ns`
+ * when it is set; by default (`open_ns` 0) it starts short and grows from
+ * one reopening to the next as `open_backoff`, a jittered backoff, says.
  *
  * Every transition starts a new *generation*: a permit issued before it is
  * ignored when recorded after it, so a slow call from before a trip neither
@@ -40,6 +41,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "resilience/backoff.h"
 #include "resilience/clock.h"
 #include "resilience/common.h"
 
@@ -64,6 +66,9 @@ typedef enum rs_breaker_window {
 
 /** Largest `window_size`: 2^20 outcomes (1 MiB) or seconds (12 days, 24 MiB). @since 0.1.0 */
 #define RS_BREAKER_MAX_WINDOW_SIZE (1u << 20)
+
+/** Largest `half_open_max_calls`: 1,024 probes (8 KiB of probe slots). @since 0.2.0 */
+#define RS_BREAKER_MAX_HALF_OPEN_CALLS 1024u
 
 /**
  * Breaker configuration; start from #RS_BREAKER_CONFIG_DEFAULT and change
@@ -93,9 +98,14 @@ typedef struct rs_breaker_config {
      *  a COUNT_BASED window caps it at `window_size`. Default 20. */
     uint32_t minimum_calls;
     /** How long the breaker stays OPEN after a trip (ns) before it lets probes
-     *  through. Default 30 s. */
+     *  through: a fixed time; 0 = a time that starts short and grows while
+     *  probes keep failing, as `open_backoff` says. Default 0 (growing:
+     *  0.5-1 s, then 1-2 s). @since 0.2.0: 0 selects open_backoff */
     uint64_t open_ns;
-    /** Probes allowed in flight at once in HALF_OPEN, >= 1. Default 3. */
+    /** Probes allowed in flight at once in HALF_OPEN, 1 to
+     *  #RS_BREAKER_MAX_HALF_OPEN_CALLS. Memory: 8 bytes per probe slot,
+     *  allocated at creation; allow and record in HALF_OPEN look through the
+     *  probes in flight, so keep it to a handful. Default 3. */
     uint32_t half_open_max_calls;
     /** Probe successes that close the breaker, >= 1 (ignored when
      *  `half_open_success_rate` is set). Default 3. */
@@ -112,13 +122,23 @@ typedef struct rs_breaker_config {
 
     /* Beyond the design contract: */
 
-    /** Cap on the grown open time (ns); a value below `open_ns` (0 included)
-     *  means no growth. Default 0. */
-    uint64_t open_ns_max;
-    /** Each reopening from HALF_OPEN multiplies the open time by this, up to
-     *  `open_ns_max`; finite and >= 1 (1 = fixed open time). Closing resets it
-     *  to `open_ns`. Default 1.0. */
-    double open_multiplier;
+    /** Open times that grow while the service stays down (Resilience4j's
+     *  `waitIntervalFunctionInOpenState`), used when `open_ns` is 0: the
+     *  k-th consecutive open period lasts
+     *  `rs_backoff_delay(&open_backoff, k, previous, random)`,
+     *  jitter included: k = 1 after a trip from CLOSED (or a forced open from
+     *  any state but HALF_OPEN), k + 1 each time the breaker reopens from
+     *  HALF_OPEN, back to 1 once it has closed; `previous` is the last open
+     *  period (for #RS_JITTER_DECORRELATED); the random bits come from a
+     *  generator seeded with `open_backoff.seed` (0 = from the operating
+     *  system). Validated as rs_backoff_config_validate() when `open_ns` is
+     *  0, ignored otherwise. Default: 1 s base, 2 s cap, doubling, equal
+     *  jitter: the first open period lasts 0.5-1 s, the next ones 1-2 s. A
+     *  short, jittered open time never delays recovery by more than a
+     *  probe's round, and jitter keeps a fleet's probes from arriving
+     *  together; docs/retry-storms.md has the simulation that chose it.
+     *  @since 0.2.0 */
+    rs_backoff_config open_backoff;
     /** When > 0, HALF_OPEN is judged by ratio instead of "any failure reopens":
      *  once `half_open_max_calls` probes have finished, the breaker closes if
      *  their success ratio is `>=` this, and reopens otherwise. In [0, 1];
@@ -127,29 +147,39 @@ typedef struct rs_breaker_config {
 } rs_breaker_config;
 
 /**
+ * Defaults as a brace initializer, for static initializers and C++:
+ * `static rs_breaker_config cfg = RS_BREAKER_CONFIG_INIT;`. The fields in
+ * declaration order; #RS_BREAKER_CONFIG_DEFAULT is the same values.
+ * @since 0.2.0
+ */
+#define RS_BREAKER_CONFIG_INIT                                                              \
+    {                                                                                      \
+        5u,                          /* failure_threshold */                               \
+        0.5,                         /* failure_rate */                                    \
+        0.0,                         /* slow_call_rate */                                  \
+        0u,                          /* slow_call_ns */                                    \
+        RS_WINDOW_COUNT_BASED,       /* window_type */                                     \
+        100u,                        /* window_size */                                     \
+        20u,                         /* minimum_calls */                                   \
+        0u,                          /* open_ns: 0 = grows as open_backoff says */         \
+        3u,                          /* half_open_max_calls */                             \
+        3u,                          /* success_threshold */                               \
+        60000000000u,                /* half_open_max_wait_ns: 60 s */                     \
+        0,                           /* on_state_change */                                 \
+        0,                           /* ctx */                                             \
+        { 1000000000u, 2000000000u, 2.0, RS_JITTER_EQUAL, 0u }, /* open_backoff */       \
+        0.0                          /* half_open_success_rate */                          \
+    }
+
+/**
  * Defaults: consecutive-failure rule at 5, failure-rate rule at 50% over the
- * last 100 calls once 20 are in, slow calls not tracked, 30 s open time
- * without growth, 3 probes at once and 3 successes to close, probes written
- * off after 60 s, no callback.
+ * last 100 calls once 20 are in, slow calls not tracked, an open time that
+ * starts at 0.5-1 s and grows to 1-2 s while probes keep failing (equal
+ * jitter), 3 probes at once and 3 successes to close, probes written off
+ * after 60 s, no callback. A compound literal of #RS_BREAKER_CONFIG_INIT.
  * @since 0.1.0
  */
-#define RS_BREAKER_CONFIG_DEFAULT                                                           \
-    ((rs_breaker_config){ .failure_threshold = 5u,                                         \
-                          .failure_rate = 0.5,                                             \
-                          .slow_call_rate = 0.0,                                           \
-                          .slow_call_ns = 0u,                                              \
-                          .window_type = RS_WINDOW_COUNT_BASED,                            \
-                          .window_size = 100u,                                             \
-                          .minimum_calls = 20u,                                            \
-                          .open_ns = 30000000000u,                                         \
-                          .half_open_max_calls = 3u,                                       \
-                          .success_threshold = 3u,                                         \
-                          .half_open_max_wait_ns = 60000000000u,                           \
-                          .on_state_change = 0,                                            \
-                          .ctx = 0,                                                        \
-                          .open_ns_max = 0u,                                               \
-                          .open_multiplier = 1.0,                                          \
-                          .half_open_success_rate = 0.0 })
+#define RS_BREAKER_CONFIG_DEFAULT ((rs_breaker_config)RS_BREAKER_CONFIG_INIT)
 
 /** Opaque circuit breaker. */
 typedef struct rs_breaker rs_breaker;
@@ -200,8 +230,13 @@ typedef struct rs_breaker_snapshot {
  *         [0, 1]; `slow_call_rate` > 0 with `slow_call_ns` 0; `window_type` is
  *         not one of #rs_breaker_window; `window_size`, `half_open_max_calls`
  *         or `success_threshold` is 0; `window_size` exceeds
- *         #RS_BREAKER_MAX_WINDOW_SIZE; `open_multiplier` is < 1, NaN or
- *         infinite.
+ *         #RS_BREAKER_MAX_WINDOW_SIZE; `half_open_max_calls` exceeds
+ *         #RS_BREAKER_MAX_HALF_OPEN_CALLS; `open_ns` is 0 and
+ *         rs_backoff_config_validate() refuses `open_backoff` (its `base_ns`
+ *         0 included).
+ *         rs_last_error() names the field
+ *         (`"rs_breaker_config.failure_rate: 1.5 is outside [0, 1]"`,
+ *         `"rs_breaker_config.open_backoff.max_ns: ..."`).
  * @note Thread-safe.
  * @since 0.1.0
  */
@@ -213,8 +248,8 @@ RS_API int rs_breaker_config_validate(const rs_breaker_config *cfg);
  * @param cfg    validated as rs_breaker_config_validate(); copied.
  * @param clock  time source; NULL = rs_clock_system(). Must outlive the breaker.
  * @param out    receives the new breaker; untouched on error.
- * @return #RS_OK, #RS_E_INVAL (bad @p cfg, or @p out NULL; nothing allocated),
- *         #RS_E_NOMEM.
+ * @return #RS_OK, #RS_E_INVAL (bad @p cfg, or @p out NULL; nothing allocated;
+ *         rs_last_error() names the field or argument), #RS_E_NOMEM.
  * @since 0.1.0
  */
 RS_API int rs_breaker_new(const rs_breaker_config *cfg, const rs_clock *clock,

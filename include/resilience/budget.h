@@ -70,11 +70,22 @@ typedef struct rs_budget_config {
     uint32_t sub_buckets;
 } rs_budget_config;
 
-/** Defaults: the free tier of docs/token-budget.md — 50,000 tokens per
- *  hour, 4,000 per request, 60 one-minute sub-buckets. @since 0.1.0 */
-#define RS_BUDGET_CONFIG_DEFAULT                                                    \
-    ((rs_budget_config){ .max_per_window = 50000u, .window_ns = 3600000000000u,     \
-                         .max_per_request = 4000u, .sub_buckets = 60u })
+/**
+ * Defaults as a brace initializer, for static initializers and C++ (the
+ * fields in declaration order): the free tier of docs/token-budget.md —
+ * 50,000 tokens per hour, 4,000 per request, 60 one-minute sub-buckets.
+ * @since 0.2.0
+ */
+#define RS_BUDGET_CONFIG_INIT                                                        \
+    {                                                                               \
+        50000u,          /* max_per_window */                                       \
+        3600000000000u,  /* window_ns: 1 h */                                       \
+        4000u,           /* max_per_request */                                      \
+        60u              /* sub_buckets */                                          \
+    }
+
+/** Defaults: a compound literal of #RS_BUDGET_CONFIG_INIT. @since 0.1.0 */
+#define RS_BUDGET_CONFIG_DEFAULT ((rs_budget_config)RS_BUDGET_CONFIG_INIT)
 
 /**
  * A reservation, to commit or cancel exactly once.
@@ -92,7 +103,8 @@ typedef struct rs_budget rs_budget;
  * Checks a budget configuration without creating anything.
  * @return #RS_OK, or #RS_E_INVAL when @p cfg is NULL, max_per_window,
  *         window_ns or max_per_request is 0, or sub_buckets is above
- *         #RS_BUDGET_MAX_SUB_BUCKETS.
+ *         #RS_BUDGET_MAX_SUB_BUCKETS; rs_last_error() names the field
+ *         (`"rs_budget_config.window_ns: 0, must be >= 1"`).
  * @since 0.1.0
  */
 RS_API int rs_budget_config_validate(const rs_budget_config *cfg);
@@ -104,7 +116,8 @@ RS_API int rs_budget_config_validate(const rs_budget_config *cfg);
  * @param clock  the time source; NULL = rs_clock_system(). Must outlive the
  *               budget.
  * @param out    receives the budget; untouched on error.
- * @return #RS_OK, #RS_E_INVAL (bad @p cfg or NULL @p out), #RS_E_NOMEM.
+ * @return #RS_OK, #RS_E_INVAL (bad @p cfg or NULL @p out; rs_last_error()
+ *         names which), #RS_E_NOMEM.
  * @since 0.1.0
  */
 RS_API int rs_budget_new(const rs_budget_config *cfg, const rs_clock *clock, rs_budget **out);
@@ -140,7 +153,12 @@ RS_API int rs_budget_reserve_at(rs_budget *b, uint64_t estimate, rs_budget_ticke
  * already left the window (the call outlived the window) nothing changes.
  *
  * Call it once per ticket (a second commit or cancel adjusts again; refunds
- * are capped so the counts never go negative). NULL @p b or @p t is ignored.
+ * are capped so the counts never go negative). A sub-bucket charged past its
+ * counter's range (2^32 - 1, or 2^64 - 1 when max_per_window >= 2^31)
+ * saturates and keeps that count, refunds included, until it leaves the
+ * window: the budget never admits past max_per_window, however large the
+ * charges (since 0.2.0; 0.1 could forget such a sub-bucket, or refund it
+ * below what it held, and admit again). NULL @p b or @p t is ignored.
  * @note Thread-safe; does not read the clock.
  * @since 0.1.0
  */
@@ -211,18 +229,31 @@ typedef const rs_budget_config *(*rs_budget_config_fn)(void *ctx, const void *ke
 /** Registry configuration for rs_budget_registry_new_ex(). @since 0.1.0 */
 typedef struct rs_budget_registry_config {
     rs_budget_config budget;            /**< default configuration of every key's budget */
-    size_t max_keys;                    /**< resident keys at most, >= 1; LRU eviction */
+    size_t max_keys;                    /**< resident keys at most, 1 to
+                                             #RS_REGISTRY_MAX_KEYS; LRU eviction */
     rs_budget_config_fn config_for_key; /**< per-key configuration; NULL = `budget` for all */
     void *ctx;                          /**< passed to config_for_key */
     uint64_t seed;                      /**< hash key; 0 = secret key from the OS */
 } rs_budget_registry_config;
 
-/** Defaults: #RS_BUDGET_CONFIG_DEFAULT for every key, 10,000 keys. @since 0.1.0 */
+/**
+ * Defaults as a brace initializer, for static initializers and C++ (the
+ * fields in declaration order): #RS_BUDGET_CONFIG_INIT for every key,
+ * 10,000 keys, no per-key hook, an OS-seeded hash.
+ * @since 0.2.0
+ */
+#define RS_BUDGET_REGISTRY_CONFIG_INIT                                                \
+    {                                                                                \
+        RS_BUDGET_CONFIG_INIT, /* budget */                                          \
+        10000u,                /* max_keys */                                        \
+        0,                     /* config_for_key */                                  \
+        0,                     /* ctx */                                             \
+        0u                     /* seed: from the OS */                               \
+    }
+
+/** Defaults: a compound literal of #RS_BUDGET_REGISTRY_CONFIG_INIT. @since 0.1.0 */
 #define RS_BUDGET_REGISTRY_CONFIG_DEFAULT                                             \
-    ((rs_budget_registry_config){                                                    \
-        .budget = { .max_per_window = 50000u, .window_ns = 3600000000000u,           \
-                    .max_per_request = 4000u, .sub_buckets = 60u },                  \
-        .max_keys = 10000u, .config_for_key = NULL, .ctx = NULL, .seed = 0 })
+    ((rs_budget_registry_config)RS_BUDGET_REGISTRY_CONFIG_INIT)
 
 /**
  * Creates a registry giving every key a budget with configuration @p cfg,
@@ -231,8 +262,10 @@ typedef struct rs_budget_registry_config {
  *
  * @param clock  shared by every budget; NULL = rs_clock_system().
  * @param out    untouched on error.
- * @return #RS_OK; #RS_E_INVAL (invalid @p cfg, max_keys 0, NULL @p out);
- *         #RS_E_NOMEM.
+ * @return #RS_OK; #RS_E_INVAL (NULL @p cfg or @p out, @p cfg refused by
+ *         rs_budget_config_validate(), @p max_keys 0 or above
+ *         #RS_REGISTRY_MAX_KEYS; nothing allocated, rs_last_error() names
+ *         which); #RS_E_NOMEM.
  * @since 0.1.0
  */
 RS_API int rs_budget_registry_new(const rs_budget_config *cfg, size_t max_keys,
@@ -240,8 +273,9 @@ RS_API int rs_budget_registry_new(const rs_budget_config *cfg, size_t max_keys,
 
 /**
  * Creates a registry with a per-key configuration hook (tiers).
- * @return as rs_budget_registry_new(); #RS_E_INVAL also when `cfg->budget`
- *         is invalid.
+ * @return as rs_budget_registry_new(); rs_last_error() names the field as
+ *         `"rs_budget_registry_config.budget.window_ns: ..."` or
+ *         `"rs_budget_registry_config.max_keys: ..."`.
  * @since 0.1.0
  */
 RS_API int rs_budget_registry_new_ex(const rs_budget_registry_config *cfg,
@@ -259,10 +293,15 @@ RS_API void rs_budget_registry_free(rs_budget_registry *r);
  * budget while the key stays resident, and valid until released even if the
  * key is evicted meanwhile.
  *
- * @param key  @p len arbitrary bytes (NULL only with len 0).
- * @return the budget, or NULL on error (NULL @p r, NULL @p key with len > 0,
- *         out of memory, or config_for_key returned an invalid
- *         configuration).
+ * @param key  @p len arbitrary bytes (NULL only with len 0), at most
+ *             UINT32_MAX of them.
+ * @return the budget, or NULL on error: NULL @p r, NULL @p key with len > 0,
+ *         len > UINT32_MAX, out of memory, or config_for_key returned an
+ *         invalid configuration. The signature has no status, so
+ *         rs_last_error() says which (`"key: NULL with len 3"`, `"out of
+ *         memory for the budget of a new key"`, `"config_for_key returned an
+ *         invalid configuration: rs_budget_config.window_ns: 0, must be >=
+ *         1"`); a hit touches no thread-local storage.
  * @note Thread-safe; a hit costs a hash and one short critical section.
  * @since 0.1.0
  */

@@ -98,7 +98,9 @@ RS_API const char *rs_last_error(void);
  * `return rs_set_last_error(RS_E_IO, "mydb %s: %s", host, why);`. For
  * limiters and accounts implemented outside the library, which follow the
  * same rule as the library's own: every #RS_E_INVAL from creation and every
- * #RS_E_IO says why. A NULL @p format clears the text.
+ * #RS_E_IO says why. An argument may be rs_last_error() itself, to add
+ * context to what failed beneath (`"tenant %s: %s", name, rs_last_error()`).
+ * A NULL @p format clears the text.
  * @note Thread-safe; never allocates.
  * @since 0.2.0
  */
@@ -132,7 +134,7 @@ typedef void (*rs_free_fn)(void *ptr);
  * allocator that was installed when it was created.
  *
  * @return #RS_OK, or #RS_E_INVAL if exactly one of the two is NULL (nothing
- *         is changed then).
+ *         is changed then; rs_last_error() names it).
  * @note The hook itself is stored atomically, but swapping allocators while
  *       objects are alive is the caller's bug.
  * @since 0.1.0

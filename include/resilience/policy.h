@@ -157,6 +157,17 @@ typedef struct rs_retry_config {
         call (#RS_STOP_RETRY_AFTER) rather than retry early; 0 = no cap */
     uint64_t max_retry_after_ns;
     /**
+     * Jitter after a server-requested wait (a Retry-After, or the shared
+     * pause): each call comes back at a random instant up to this fraction
+     * of the wait after its end, never before it, so the calls one 429 held
+     * do not all return in the same instant and earn the next 429 together
+     * (a fleet locked into pulses, in the retry-storm simulation). For the
+     * shared pause the jitter is cut to the call's patience, so it never
+     * turns a call that could wait out the pause into a refusal. In [0, 10];
+     * 0 = exactly at the end. Default 0.5 (docs/retry-storms.md). @since 0.2.0
+     */
+    double retry_after_jitter;
+    /**
      * Retry budget (gRPC A6 retry throttling), shared by every call on the
      * policy: a token bucket of `budget_max_tokens` that starts full, loses
      * one token per failed attempt and gains `budget_ratio` per successful
@@ -172,10 +183,12 @@ typedef struct rs_retry_config {
 } rs_retry_config;
 
 /** #RS_RETRY_CONFIG_DEFAULT as a brace initializer (static initializers, C++). @since 0.2.0 */
-#define RS_RETRY_CONFIG_INIT { 3u, RS_BACKOFF_CONFIG_INIT, true, 60000000000u, 0.1, 10.0 }
+#define RS_RETRY_CONFIG_INIT                                                              \
+    { 3u, RS_BACKOFF_CONFIG_INIT, true, 60000000000u, 0.5, 0.1, 10.0 }
 
 /** Defaults: 3 attempts, #RS_BACKOFF_CONFIG_DEFAULT, Retry-After honoured up
-    to 60 s, retry budget 0.1 per success over 10 tokens. @since 0.2.0 */
+    to 60 s with up to half of it again as jitter, retry budget 0.1 per
+    success over 10 tokens. @since 0.2.0 */
 #define RS_RETRY_CONFIG_DEFAULT ((rs_retry_config)RS_RETRY_CONFIG_INIT)
 
 /**

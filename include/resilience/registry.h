@@ -66,9 +66,18 @@ typedef int (*rs_registry_create_fn)(void *ctx, const void *key, size_t len, voi
  */
 typedef void (*rs_registry_destroy_fn)(void *ctx, void *value);
 
+/**
+ * Largest `max_keys`: 2^62 - 1. The resident count is a signed 64-bit word
+ * that concurrent inserters may push past max_keys for a moment; on 32-bit
+ * targets every size_t is below this.
+ * @since 0.2.0
+ */
+#define RS_REGISTRY_MAX_KEYS UINT64_C(0x3FFFFFFFFFFFFFFF)
+
 /** Registry configuration; start from #RS_REGISTRY_CONFIG_DEFAULT. @since 0.1.0 */
 typedef struct rs_registry_config {
-    size_t max_keys;                /**< resident keys at most, >= 1 (default 10,000) */
+    size_t max_keys;                /**< resident keys at most, 1 to #RS_REGISTRY_MAX_KEYS
+                                         (default 10,000) */
     rs_registry_create_fn create;   /**< required */
     rs_registry_destroy_fn destroy; /**< NULL = values need no destruction */
     void *ctx;                      /**< passed to both callbacks */
@@ -80,19 +89,45 @@ typedef struct rs_registry_config {
     uint64_t seed;                  /**< hash key; 0 = secret key from the OS */
 } rs_registry_config;
 
-/** Defaults: 10,000 keys, automatic shards, OS-seeded hash; set `create`. @since 0.1.0 */
-#define RS_REGISTRY_CONFIG_DEFAULT                                                   \
-    ((rs_registry_config){ .max_keys = 10000, .create = NULL, .destroy = NULL,      \
-                           .ctx = NULL, .shards = 0, .seed = 0 })
+/**
+ * Defaults as a brace initializer, for static initializers and C++ (the
+ * fields in declaration order): 10,000 keys, automatic shards, OS-seeded
+ * hash; set `create`.
+ * @since 0.2.0
+ */
+#define RS_REGISTRY_CONFIG_INIT                                                     \
+    {                                                                              \
+        10000u, /* max_keys */                                                     \
+        0,      /* create: required */                                             \
+        0,      /* destroy */                                                      \
+        0,      /* ctx */                                                          \
+        0u,     /* shards: automatic */                                            \
+        0u      /* seed: from the OS */                                            \
+    }
+
+/** Defaults: a compound literal of #RS_REGISTRY_CONFIG_INIT. @since 0.1.0 */
+#define RS_REGISTRY_CONFIG_DEFAULT ((rs_registry_config)RS_REGISTRY_CONFIG_INIT)
+
+/**
+ * Checks a registry configuration without creating anything.
+ *
+ * @return #RS_OK, or #RS_E_INVAL when @p cfg is NULL, max_keys is 0 or above
+ *         #RS_REGISTRY_MAX_KEYS, create is NULL, or shards is not 0 or a
+ *         power of two <= 256; rs_last_error() names the field
+ *         (`"rs_registry_config.max_keys: 0, must be in [1, ...]"`).
+ * @note Thread-safe.
+ * @since 0.2.0
+ */
+RS_API int rs_registry_config_validate(const rs_registry_config *cfg);
 
 /**
  * Creates an empty registry. Needs no clock: it only counts uses.
  *
- * @param cfg  copied.
+ * @param cfg  validated as rs_registry_config_validate(); copied.
  * @param out  receives the registry; untouched on error.
- * @return #RS_OK; #RS_E_INVAL when @p cfg or @p out is NULL, max_keys is 0,
- *         create is NULL, or shards is not 0 or a power of two <= 256;
- *         #RS_E_NOMEM.
+ * @return #RS_OK; #RS_E_INVAL when @p out is NULL or rs_registry_config_validate()
+ *         refuses @p cfg (nothing allocated; rs_last_error() names the field
+ *         or argument); #RS_E_NOMEM.
  * @since 0.1.0
  */
 RS_API int rs_registry_new(const rs_registry_config *cfg, rs_registry **out);
@@ -116,8 +151,9 @@ RS_API void rs_registry_free(rs_registry *r);
  * @param len    key length in bytes, <= UINT32_MAX.
  * @param entry  receives the held entry; untouched on error.
  * @return #RS_OK; #RS_E_INVAL (NULL @p r or @p entry, NULL @p key with
- *         len > 0, or len > UINT32_MAX); #RS_E_NOMEM; or what `create`
- *         returned. On error no entry was added.
+ *         len > 0, len > UINT32_MAX, or `create` returned a positive value;
+ *         rs_last_error() names which); #RS_E_NOMEM; or the negative status
+ *         `create` returned. On error no entry was added.
  * @note Thread-safe. A hit costs a hash, one short critical section on the
  *       key's stripe and one atomic increment; no allocation.
  * @since 0.1.0

@@ -31,8 +31,7 @@
  *    so any interval of length `window_ns` holds fewer than `2 * limit`,
  *    and that bound is approached by a burst at the end of one window
  *    followed by a steady stream through the next.
- *  On traffic that is roughly uniform the error is small (Cloudflare measured
- *  0.003% of requests wrongly allowed).
+ *  On traffic that is roughly uniform the error is small (docs/rate-limiting.md).
  *
  * **Time.** An instant earlier than the latest one the limiter has seen (a
  * thread whose clock reading is older than another's, or an `_at` caller
@@ -76,9 +75,21 @@ typedef struct rs_sliding_window_config {
     rs_window_kind kind; /**< default #RS_WINDOW_LOG */
 } rs_sliding_window_config;
 
-/** Defaults: 100 requests per second, exact log. @since 0.1.0 */
-#define RS_SLIDING_WINDOW_CONFIG_DEFAULT                                                     \
-    ((rs_sliding_window_config){ .limit = 100, .window_ns = 1000000000u, .kind = RS_WINDOW_LOG })
+/**
+ * Defaults as a brace initializer, for static initializers and C++ (the
+ * fields in declaration order): 100 requests per second, exact log.
+ * @since 0.2.0
+ */
+#define RS_SLIDING_WINDOW_CONFIG_INIT                                                 \
+    {                                                                               \
+        100u,          /* limit */                                                  \
+        1000000000u,   /* window_ns: 1 s */                                         \
+        RS_WINDOW_LOG  /* kind */                                                   \
+    }
+
+/** Defaults: a compound literal of #RS_SLIDING_WINDOW_CONFIG_INIT. @since 0.1.0 */
+#define RS_SLIDING_WINDOW_CONFIG_DEFAULT                                              \
+    ((rs_sliding_window_config)RS_SLIDING_WINDOW_CONFIG_INIT)
 
 /** Opaque sliding-window limiter. */
 typedef struct rs_sliding_window rs_sliding_window;
@@ -88,7 +99,8 @@ typedef struct rs_sliding_window rs_sliding_window;
  *
  * @return #RS_OK, or #RS_E_INVAL when @p cfg is NULL, limit or window_ns is
  *         0, kind is not one of #rs_window_kind, or kind is #RS_WINDOW_LOG
- *         and limit exceeds #RS_SLIDING_WINDOW_LOG_MAX_LIMIT.
+ *         and limit exceeds #RS_SLIDING_WINDOW_LOG_MAX_LIMIT; rs_last_error()
+ *         names the field (`"rs_sliding_window_config.limit: 0, must be >= 1"`).
  * @note Thread-safe.
  * @since 0.1.0
  */
@@ -103,7 +115,7 @@ RS_API int rs_sliding_window_config_validate(const rs_sliding_window_config *cfg
  *               outlive the limiter.
  * @param out    receives the new limiter; untouched on error.
  * @return #RS_OK, #RS_E_INVAL (bad @p cfg, or @p out NULL; nothing
- *         allocated), #RS_E_NOMEM.
+ *         allocated; rs_last_error() names which), #RS_E_NOMEM.
  * @since 0.1.0
  */
 RS_API int rs_sliding_window_new(const rs_sliding_window_config *cfg, const rs_clock *clock,
@@ -136,7 +148,10 @@ RS_API bool rs_sliding_window_try_acquire_at(rs_sliding_window *w, uint64_t n, u
  *
  * @param w  the limiter; NULL gives UINT64_MAX.
  * @param n  units; 0 gives 0; more than the limit gives UINT64_MAX (never).
- * @return the wait in ns; 0 = now.
+ * @return the wait in ns: 0 exactly when try_acquire() would admit now;
+ *         UINT64_MAX when @p n is never admitted, or not before the end of
+ *         64-bit time (since 0.2.0: a full window near UINT64_MAX no longer
+ *         answers 0 while it refuses).
  * @note Thread-safe. O(1) for the counter; for the log, O(slots that must
  *       expire first).
  * @since 0.1.0
@@ -148,9 +163,10 @@ RS_API uint64_t rs_sliding_window_wait_ns_at(rs_sliding_window *w, uint64_t n, u
 
 /**
  * @p w behind the rs_limiter interface (limiter.h): acquire admits now
- * (RS_OK, wait 0) or refuses with the wait until it may (RS_E_LIMITED), or
- * RS_E_INVAL when n exceeds the limit; wait_ns is
- * rs_sliding_window_wait_ns_at(). @p w must outlive the returned value;
+ * (RS_OK, wait 0) or refuses with the wait until it may (RS_E_LIMITED; the
+ * wait rs_sliding_window_wait_ns_at() gives, UINT64_MAX when not before
+ * the end of 64-bit time), or RS_E_INVAL when n exceeds the limit; wait_ns
+ * is rs_sliding_window_wait_ns_at(). @p w must outlive the returned value;
  * NULL gives an empty limiter.
  * @since 0.1.0
  */

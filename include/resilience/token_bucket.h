@@ -42,9 +42,9 @@
  * `_at` functions) overwritten by another thread first spins for about 1 us
  * (pause instructions, counted once per process against the system clock),
  * once per call, before its compare-exchange, so that
- * the other thread's next grants find the line in their cache. Two threads
- * hammering one bucket get twice the throughput they had without it,
- * 1.3-1.9x that of a mutex-protected bucket (docs/performance.md). No
+ * the other thread's next grants find the line in their cache: threads
+ * hammering one bucket then grant in runs instead of moving the line on
+ * every grant (the measurements are in docs/performance.md). No
  * caller ever waits for another (the spin is bounded and the last writer
  * never spins), so the bucket stays lock-free; refusals, a thread's own
  * set_rate(), and callers that use a bucket now and then never spin. See
@@ -79,8 +79,15 @@ typedef struct rs_token_bucket_config {
     uint64_t burst; /**< bucket capacity in tokens, >= 1 */
 } rs_token_bucket_config;
 
-/** Defaults: 10 tokens per second, burst 10. @since 0.1.0 */
-#define RS_TOKEN_BUCKET_CONFIG_DEFAULT ((rs_token_bucket_config){ .rate = 10.0, .burst = 10 })
+/**
+ * Defaults as a brace initializer, for static initializers and C++ (the
+ * fields in declaration order): 10 tokens per second, burst 10.
+ * @since 0.2.0
+ */
+#define RS_TOKEN_BUCKET_CONFIG_INIT { 10.0 /* rate */, 10u /* burst */ }
+
+/** Defaults: a compound literal of #RS_TOKEN_BUCKET_CONFIG_INIT. @since 0.1.0 */
+#define RS_TOKEN_BUCKET_CONFIG_DEFAULT ((rs_token_bucket_config)RS_TOKEN_BUCKET_CONFIG_INIT)
 
 /** Opaque token bucket. */
 typedef struct rs_token_bucket rs_token_bucket;
@@ -90,7 +97,9 @@ typedef struct rs_token_bucket rs_token_bucket;
  *
  * @return #RS_OK, or #RS_E_INVAL when @p cfg is NULL, rate is not finite, is
  *         <= 0 or > 1e9, its interval (ceil(1e9 / rate) ns) does not fit in
- *         64 bits, burst is 0, or `burst * interval` overflows 64 bits.
+ *         64 bits, burst is 0, or `burst * interval` overflows 64 bits;
+ *         rs_last_error() names the field
+ *         (`"rs_token_bucket_config.burst: 0, must be >= 1"`).
  * @note Thread-safe.
  * @since 0.1.0
  */
@@ -104,7 +113,7 @@ RS_API int rs_token_bucket_config_validate(const rs_token_bucket_config *cfg);
  *               monotonic clock. Must outlive the bucket.
  * @param out    receives the new bucket; untouched on error.
  * @return #RS_OK, #RS_E_INVAL (bad @p cfg, or @p out NULL; nothing
- *         allocated), #RS_E_NOMEM.
+ *         allocated; rs_last_error() names which), #RS_E_NOMEM.
  * @since 0.1.0
  */
 RS_API int rs_token_bucket_new(const rs_token_bucket_config *cfg, const rs_clock *clock,
@@ -204,7 +213,8 @@ RS_API int rs_token_bucket_acquire(rs_token_bucket *tb, uint64_t n, uint64_t tim
  * @param rate   tokens per second, as in #rs_token_bucket_config.
  * @param burst  capacity, as in #rs_token_bucket_config.
  * @return #RS_OK, or #RS_E_INVAL (@p tb NULL, or a configuration
- *         rs_token_bucket_config_validate() rejects; nothing changed).
+ *         rs_token_bucket_config_validate() rejects; nothing changed;
+ *         rs_last_error() names the argument: `"burst: 0, must be >= 1"`).
  * @note Thread-safe. Concurrent acquirers are never blocked by a lock, but
  *       they spin for the few dozen instructions the change takes (a seqlock);
  *       change rates occasionally, not per request.
@@ -221,8 +231,9 @@ RS_API int rs_token_bucket_set_rate_at(rs_token_bucket *tb, double rate, uint64_
  * reserve() would return now). Informative only: another thread may take
  * tokens first.
  *
- * @return ns from now (0 = at once); UINT64_MAX when @p tb is NULL or @p n
- *         exceeds the burst (never). 0 for @p n = 0.
+ * @return ns from now (0 = at once); UINT64_MAX when @p tb is NULL, @p n
+ *         exceeds the burst, or the tokens could not be used before the end
+ *         of 64-bit time (never). 0 for @p n = 0.
  * @note Thread-safe; reads only.
  * @since 0.1.0
  */
@@ -243,8 +254,11 @@ RS_API rs_limiter rs_token_bucket_limiter(rs_token_bucket *tb);
 /**
  * Tokens available now, with the fraction refilled so far (for example 2.5).
  * Negative when reservations are outstanding: -3.0 means the next token
- * after 3 owed ones have been refilled. Informative only: another thread
- * may take tokens before you act on it.
+ * after 3 owed ones have been refilled. Its whole part is what
+ * try_acquire() would grant now (since 0.2.0 also near the end of 64-bit
+ * time, where tokens that could only be used after UINT64_MAX are not
+ * counted). Informative only: another thread may take tokens before you act
+ * on it.
  *
  * @param tb  the bucket; NULL gives 0.
  * @return tokens, at most the burst.

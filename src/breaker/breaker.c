@@ -8,6 +8,7 @@
  * is released (breaker_events.h). */
 #include "resilience/breaker.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/atomics.h"
+#include "core/error.h"
+#include "core/rng.h"
 
 /* One call makes at most two transitions: HALF_OPEN -> OPEN (probes written
  * off) -> HALF_OPEN (an open time of 0). */
@@ -32,7 +35,6 @@ struct rs_breaker {
     const rs_clock *clock;
     uint32_t minimum_calls; /* effective: >= 1, <= window_size when COUNT_BASED */
     bool record_needs_time; /* a CLOSED-state record uses the time */
-    uint64_t open_cap_ns;   /* effective growth cap: >= open_ns */
     rs_breaker_config cfg;
 
     /* Written by every refusal, and nothing else. */
@@ -46,6 +48,12 @@ struct rs_breaker {
 
     rs__breaker_events events;
     uint64_t open_duration_ns; /* of the current or last OPEN period */
+    /* open_backoff: the openings since the breaker last closed (k), and the
+     * random bits the next opening's jitter will use, drawn in advance so
+     * that metrics can tell the next open time without drawing. */
+    uint32_t openings;
+    uint64_t open_random;
+    rs__rng open_rng;
     rs__breaker_probes probes;
     /* Finished probes of the current HALF_OPEN period; "bad" = failed, or
      * slow while the slow-call rule is on. */
@@ -71,32 +79,77 @@ static uint64_t clock_now(const rs_breaker *b) { return b->clock->now_ns(b->cloc
 
 static bool is_rate(double rate) { return rate >= 0.0 && rate <= 1.0; } /* false for NaN */
 
+static int refuse_rate(const char *field, double rate)
+{
+    return rs_set_last_error(RS_E_INVAL, "rs_breaker_config.%s: %g is outside [0, 1]", field,
+                             rate);
+}
+
+static int refuse_range(const char *field, uint32_t value, uint32_t max)
+{
+    return rs_set_last_error(RS_E_INVAL, "rs_breaker_config.%s: %" PRIu32
+                             ", must be in [1, %" PRIu32 "]", field, value, max);
+}
+
 int rs_breaker_config_validate(const rs_breaker_config *cfg)
 {
-    if (cfg == NULL || !is_rate(cfg->failure_rate) || !is_rate(cfg->slow_call_rate) ||
-        !is_rate(cfg->half_open_success_rate)) {
-        return RS_E_INVAL;
+    if (cfg == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "cfg: NULL");
+    }
+    if (!is_rate(cfg->failure_rate)) {
+        return refuse_rate("failure_rate", cfg->failure_rate);
+    }
+    if (!is_rate(cfg->slow_call_rate)) {
+        return refuse_rate("slow_call_rate", cfg->slow_call_rate);
+    }
+    if (!is_rate(cfg->half_open_success_rate)) {
+        return refuse_rate("half_open_success_rate", cfg->half_open_success_rate);
     }
     if (cfg->slow_call_rate > 0.0 && cfg->slow_call_ns == 0) {
-        return RS_E_INVAL;
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_breaker_config.slow_call_ns: 0 while slow_call_rate is %g, "
+                                 "must be > 0 (the duration that makes a call slow)",
+                                 cfg->slow_call_rate);
     }
     if (cfg->window_type != RS_WINDOW_COUNT_BASED && cfg->window_type != RS_WINDOW_TIME_BASED) {
-        return RS_E_INVAL;
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_breaker_config.window_type: %d, not an rs_breaker_window",
+                                 (int)cfg->window_type);
     }
-    if (cfg->window_size == 0 || cfg->window_size > RS_BREAKER_MAX_WINDOW_SIZE ||
-        cfg->half_open_max_calls == 0 || cfg->success_threshold == 0) {
-        return RS_E_INVAL;
+    if (cfg->window_size == 0 || cfg->window_size > RS_BREAKER_MAX_WINDOW_SIZE) {
+        return refuse_range("window_size", cfg->window_size, RS_BREAKER_MAX_WINDOW_SIZE);
     }
-    if (!isfinite(cfg->open_multiplier) || !(cfg->open_multiplier >= 1.0)) {
-        return RS_E_INVAL;
+    if (cfg->half_open_max_calls == 0 ||
+        cfg->half_open_max_calls > RS_BREAKER_MAX_HALF_OPEN_CALLS) {
+        return refuse_range("half_open_max_calls", cfg->half_open_max_calls,
+                            RS_BREAKER_MAX_HALF_OPEN_CALLS);
+    }
+    if (cfg->success_threshold == 0) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_breaker_config.success_threshold: 0, must be >= 1");
+    }
+    if (cfg->open_ns == 0) { /* the open time grows: open_backoff says how */
+        if (cfg->open_backoff.base_ns == 0) {
+            return rs_set_last_error(RS_E_INVAL,
+                                     "rs_breaker_config.open_ns: 0 while open_backoff.base_ns is "
+                                     "0: no open time");
+        }
+        int status = rs_backoff_config_validate(&cfg->open_backoff);
+        if (status != RS_OK) {
+            return rs__error_nest(status, "rs_breaker_config.open_backoff");
+        }
     }
     return RS_OK;
 }
 
 int rs_breaker_new(const rs_breaker_config *cfg, const rs_clock *clock, rs_breaker **out)
 {
-    if (out == NULL || rs_breaker_config_validate(cfg) != RS_OK) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "out: NULL");
+    }
+    int status = rs_breaker_config_validate(cfg);
+    if (status != RS_OK) {
+        return status;
     }
     /* The layout above needs the breaker on a cache-line boundary. */
     rs_breaker *b = rs__malloc_aligned(sizeof *b, _Alignof(rs_breaker));
@@ -119,9 +172,12 @@ int rs_breaker_new(const rs_breaker_config *cfg, const rs_clock *clock, rs_break
     if (cfg->window_type == RS_WINDOW_COUNT_BASED && b->minimum_calls > cfg->window_size) {
         b->minimum_calls = cfg->window_size;
     }
-    b->open_cap_ns = rs__max_u64(cfg->open_ns, cfg->open_ns_max);
     b->record_needs_time = cfg->slow_call_ns > 0 || cfg->window_type == RS_WINDOW_TIME_BASED;
-    b->open_duration_ns = cfg->open_ns;
+    b->open_duration_ns = cfg->open_ns != 0 ? cfg->open_ns : cfg->open_backoff.base_ns;
+    if (cfg->open_ns == 0) {
+        rs__rng_seed(&b->open_rng, cfg->open_backoff.seed);
+        b->open_random = rs__rng_next(&b->open_rng);
+    }
     rs__spin_init(&b->lock);
     rs__breaker_events_init(&b->events, &b->lock, cfg->on_state_change, cfg->ctx);
     atomic_init(&b->status, (uint64_t)RS_BREAKER_CLOSED);
@@ -160,15 +216,26 @@ const char *rs_breaker_state_name(rs_breaker_state s)
 
 /* ---- Under the lock from here on, unless a function says otherwise. ---- */
 
-/* The length of an OPEN period entered from `from`: a reopening after failed
- * probes grows the previous one, anything else starts at open_ns. */
-static uint64_t open_duration_from(const rs_breaker *b, rs_breaker_state from)
+/* Which consecutive opening one entered from `from` is: the next while
+ * probing keeps failing, the first otherwise. */
+static uint32_t opening_from(const rs_breaker *b, rs_breaker_state from)
 {
     if (from != RS_BREAKER_HALF_OPEN) {
+        return 1;
+    }
+    return b->openings < UINT32_MAX ? b->openings + 1 : UINT32_MAX;
+}
+
+/* The length of an OPEN period entered from `from`: open_ns, or the
+ * open_backoff delay of its place in the run of openings. */
+static uint64_t open_duration_from(const rs_breaker *b, rs_breaker_state from)
+{
+    if (b->cfg.open_ns != 0) {
         return b->cfg.open_ns;
     }
-    double grown = (double)b->open_duration_ns * b->cfg.open_multiplier;
-    return rs__min_u64(rs__sat_from_double(grown), b->open_cap_ns);
+    uint32_t k = opening_from(b, from);
+    return rs_backoff_delay(&b->cfg.open_backoff, k, k > 1 ? b->open_duration_ns : 0,
+                            b->open_random);
 }
 
 static void transition(rs_breaker *b, rs_breaker_state to, uint64_t now_ns)
@@ -183,10 +250,14 @@ static void transition(rs_breaker *b, rs_breaker_state to, uint64_t now_ns)
     }
     if (to == RS_BREAKER_OPEN) {
         b->open_duration_ns = open_duration_from(b, from);
+        b->openings = opening_from(b, from);
+        if (b->cfg.open_ns == 0) {
+            b->open_random = rs__rng_next(&b->open_rng);
+        }
         atomic_store_explicit(&b->open_until_ns, rs__sat_add(now_ns, b->open_duration_ns),
                               memory_order_relaxed);
     } else if (to == RS_BREAKER_CLOSED) {
-        b->open_duration_ns = b->cfg.open_ns;
+        b->openings = 0;
     }
     uint64_t generation = (uint64_t)(generation_of(status) + 1u);
     /* Release: a thread that sees the new state also sees open_until_ns. */

@@ -14,16 +14,21 @@
  * sub-bucket of time).
  *
  * Counters are 32-bit when max_per_window < 2^31 (halving the memory of a
- * per-user budget). Reservations never push a counter past max_per_window;
- * only a charged excess can reach 2^32 - 1, where it saturates. That loses
- * nothing observable: a saturated sub-bucket, even after every outstanding
- * refund (at most max_per_window more), still holds more than
- * max_per_window, so the budget stays at 0 remaining until that sub-bucket
- * leaves the window, exactly as with the true count; and wait_ns only asks
- * when such a sub-bucket leaves, not how much it holds. `used` is always the
- * exact sum of the (saturated) counters. */
+ * per-user budget), 64-bit otherwise. Reservations never push a counter
+ * past max_per_window; only a charged excess can reach the counter's
+ * maximum, where it saturates and then stays, refunds included, until its
+ * sub-bucket leaves the window. A saturated counter holds at least
+ * max_per_window, so the budget stays at 0 remaining while it is counted,
+ * as with the true count; a refund could have taken it below
+ * max_per_window while it truly held more (with 64-bit counters and
+ * max_per_window >= 2^63). wait_ns only asks when such a sub-bucket leaves,
+ * not how much it holds. `used` is the exact sum of the (saturated)
+ * counters in two words: up to 65,537 counters of 2^64 - 1 do not fit in
+ * one, and a saturated sum would forget a sub-bucket that is still counted
+ * once another leaves. */
 #include "resilience/budget.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -44,7 +49,7 @@ struct rs_budget {
     uint32_t ring_len;      /* sub_buckets + 1 */
     uint32_t head_pos;      /* ring position of the newest sub-bucket */
     uint64_t head;          /* absolute index of the newest sub-bucket */
-    uint64_t used;          /* sum of the ring */
+    rs__wide used;          /* sum of the ring, exact */
     const rs_clock *clock;
     _Atomic(void *) owner;  /* see budget_internal.h */
     bool narrow;            /* ring of uint32_t rather than uint64_t */
@@ -70,6 +75,18 @@ static void bucket_set(rs_budget *b, uint32_t pos, uint64_t value)
     }
 }
 
+static void wide_add(rs__wide *w, uint64_t n)
+{
+    w->lo += n;
+    w->hi += w->lo < n;
+}
+
+static void wide_sub(rs__wide *w, uint64_t n)
+{
+    w->hi -= w->lo < n;
+    w->lo -= n;
+}
+
 /* Adds n to a sub-bucket, saturating at the counter's width, and the same
  * amount to the sum. */
 static void bucket_add(rs_budget *b, uint32_t pos, uint64_t n)
@@ -77,31 +94,57 @@ static void bucket_add(rs_budget *b, uint32_t pos, uint64_t n)
     uint64_t old = bucket_get(b, pos);
     uint64_t next = rs__min_u64(rs__sat_add(old, n), counter_max(b));
     bucket_set(b, pos, next);
-    b->used = rs__sat_add(b->used, next - old);
+    wide_add(&b->used, next - old);
 }
 
-/* Takes min(n, what it holds) out of a sub-bucket and the sum. */
-static void bucket_take(rs_budget *b, uint32_t pos, uint64_t n)
+/* Refunds min(n, what it holds) from a sub-bucket and the sum; nothing from
+ * a saturated one, whose true count is unknown (see the top). */
+static void bucket_refund(rs_budget *b, uint32_t pos, uint64_t n)
 {
     uint64_t old = bucket_get(b, pos);
+    if (old == counter_max(b)) {
+        return;
+    }
     uint64_t taken = rs__min_u64(n, old);
     bucket_set(b, pos, old - taken);
-    b->used = rs__sat_sub(b->used, taken);
+    wide_sub(&b->used, taken);
+}
+
+/* Empties a sub-bucket that leaves the window. */
+static void bucket_clear(rs_budget *b, uint32_t pos)
+{
+    wide_sub(&b->used, bucket_get(b, pos));
+    bucket_set(b, pos, 0);
 }
 
 int rs_budget_config_validate(const rs_budget_config *cfg)
 {
-    if (cfg == NULL || cfg->max_per_window == 0 || cfg->window_ns == 0 ||
-        cfg->max_per_request == 0 || cfg->sub_buckets > RS_BUDGET_MAX_SUB_BUCKETS) {
-        return RS_E_INVAL;
+    if (cfg == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "cfg: NULL");
+    }
+    const char *zero = cfg->max_per_window == 0    ? "max_per_window"
+                       : cfg->window_ns == 0       ? "window_ns"
+                       : cfg->max_per_request == 0 ? "max_per_request"
+                                                   : NULL;
+    if (zero != NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_budget_config.%s: 0, must be >= 1", zero);
+    }
+    if (cfg->sub_buckets > RS_BUDGET_MAX_SUB_BUCKETS) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_budget_config.sub_buckets: %" PRIu32 ", must be <= %u",
+                                 cfg->sub_buckets, RS_BUDGET_MAX_SUB_BUCKETS);
     }
     return RS_OK;
 }
 
 int rs_budget_new(const rs_budget_config *cfg, const rs_clock *clock, rs_budget **out)
 {
-    if (out == NULL || rs_budget_config_validate(cfg) != RS_OK) {
-        return RS_E_INVAL;
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "out: NULL");
+    }
+    int status = rs_budget_config_validate(cfg);
+    if (status != RS_OK) {
+        return status;
     }
     uint64_t n = cfg->sub_buckets != 0 ? cfg->sub_buckets : DEFAULT_SUB_BUCKETS;
     n = rs__min_u64(n, cfg->window_ns); /* sub-buckets of at least 1 ns */
@@ -120,7 +163,7 @@ int rs_budget_new(const rs_budget_config *cfg, const rs_clock *clock, rs_budget 
     /* Starting at sub-bucket 0 with an empty ring accepts any first time. */
     b->head = 0;
     b->head_pos = 0;
-    b->used = 0;
+    b->used = (rs__wide){ 0, 0 };
     b->clock = clock != NULL ? clock : rs_clock_system();
     atomic_init(&b->owner, NULL);
     *out = b;
@@ -158,13 +201,13 @@ static uint64_t advance(rs_budget *b, uint64_t now_ns, uint64_t slot)
     uint64_t steps = slot - b->head;
     if (steps >= b->ring_len) {
         memset(b->ring, 0, b->ring_len * (b->narrow ? sizeof(uint32_t) : sizeof(uint64_t)));
-        b->used = 0;
+        b->used = (rs__wide){ 0, 0 };
         b->head_pos = (uint32_t)(slot % b->ring_len);
     } else {
         uint32_t pos = b->head_pos;
         for (uint64_t i = 0; i < steps; i++) {
             pos = pos + 1 == b->ring_len ? 0 : pos + 1;
-            bucket_take(b, pos, UINT64_MAX);
+            bucket_clear(b, pos);
         }
         b->head_pos = pos;
     }
@@ -174,7 +217,7 @@ static uint64_t advance(rs_budget *b, uint64_t now_ns, uint64_t slot)
 
 static uint64_t left(const rs_budget *b)
 {
-    return rs__sat_sub(b->max_per_window, b->used);
+    return b->used.hi != 0 ? 0 : rs__sat_sub(b->max_per_window, b->used.lo);
 }
 
 int rs_budget_reserve_at(rs_budget *b, uint64_t estimate, rs_budget_ticket *t, uint64_t now_ns)
@@ -236,7 +279,7 @@ void rs_budget_commit(rs_budget *b, const rs_budget_ticket *t, uint64_t actual)
     uint32_t pos;
     if (ticket_pos(b, slot, &pos)) {
         if (actual < t->reserved) {
-            bucket_take(b, pos, t->reserved - actual);
+            bucket_refund(b, pos, t->reserved - actual);
         } else {
             bucket_add(b, pos, actual - t->reserved);
         }
@@ -277,17 +320,18 @@ uint64_t rs_budget_wait_ns_at(rs_budget *b, uint64_t n, uint64_t now_ns)
     (void)advance(b, now_ns, now_slot);
     uint64_t wait = 0;
     if (n > left(b)) {
-        /* Walk from the oldest sub-bucket until enough has left. It ends at
-         * the newest at the latest: then used is freed and n <= max. */
-        uint64_t deficit = b->used - (b->max_per_window - n);
-        uint64_t freed = 0;
+        /* Walk from the oldest sub-bucket until enough has left: until what
+         * is still counted after it, used - freed, is at most max - n. It
+         * ends at the newest at the latest, where nothing is counted. */
+        const uint64_t allowed = b->max_per_window - n;
+        rs__wide counted = b->used;
         for (uint32_t age = b->ring_len; age-- > 0;) {
             if (age > b->head) {
                 continue; /* before time 0: never charged */
             }
             uint64_t slot = b->head - age;
-            freed = rs__sat_add(freed, bucket_get(b, pos_of_age(b, age)));
-            if (freed >= deficit) {
+            wide_sub(&counted, bucket_get(b, pos_of_age(b, age)));
+            if (counted.hi == 0 && counted.lo <= allowed) {
                 /* Sub-bucket `slot` is counted until the current one is
                  * slot + ring_len. */
                 uint64_t leaves_ns = rs__sat_mul(rs__sat_add(slot, b->ring_len), b->width_ns);

@@ -22,7 +22,9 @@ static _Atomic(const allocator *) current = &system_allocator;
 int rs_set_allocator(rs_malloc_fn malloc_fn, rs_free_fn free_fn)
 {
     if ((malloc_fn == NULL) != (free_fn == NULL)) {
-        return RS_E_INVAL;
+        return rs_set_last_error(RS_E_INVAL, "%s: NULL while %s is set: give both or neither",
+                                 malloc_fn == NULL ? "malloc_fn" : "free_fn",
+                                 malloc_fn == NULL ? "free_fn" : "malloc_fn");
     }
     if (malloc_fn == NULL) {
         atomic_store_explicit(&current, &system_allocator, memory_order_release);

@@ -4,6 +4,7 @@
  * RS_E_IO): a limiter's refusal never touches thread-local storage. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "resilience/common.h"
 
@@ -21,9 +22,13 @@ int rs_set_last_error(int status, const char *format, ...)
         last_error[0] = '\0';
         return status;
     }
+    /* Formatted aside first, so that an argument may be rs_last_error()
+     * itself (a wrapper adding context to what failed beneath it). */
+    char text[sizeof last_error];
     va_list args;
     va_start(args, format);
-    (void)vsnprintf(last_error, sizeof last_error, format, args);
+    (void)vsnprintf(text, sizeof text, format, args);
     va_end(args);
+    memcpy(last_error, text, sizeof last_error);
     return status;
 }

@@ -20,6 +20,11 @@ int rs__error_nest(int status, const char *outer)
     size_t name_len = strspn(inner, "abcdefghijklmnopqrstuvwxyz0123456789_");
     bool named = strncmp(inner, "rs_", 3) == 0 &&
                  (inner[name_len] == '.' || inner[name_len] == ':');
+    if (named && outer[0] == '\0') {
+        /* The field alone, passed as an argument of its own. */
+        return inner[name_len] == '.' ? rs_set_last_error(status, "%s", inner + name_len + 1)
+                                      : status;
+    }
     if (named) {
         return rs_set_last_error(status, "%s%s", outer, inner + name_len);
     }

@@ -46,8 +46,17 @@ typedef struct rs__gcra_verdict {
  * interval does not fit in 64 bits, burst is 0 or tau overflows. */
 int rs__gcra_init(rs__gcra *g, double rate, uint64_t burst);
 
+/* rs__gcra_init, and on RS_E_INVAL an rs_last_error() naming the field as
+ * the caller's API spells it (`rate_name` "rs_token_bucket_config.rate", or
+ * the argument "rate"): for creation and reconfiguration, never for a path
+ * that must not touch thread-local storage. */
+int rs__gcra_init_named(rs__gcra *g, double rate, uint64_t burst, const char *rate_name,
+                        const char *burst_name);
+
 /* Tokens available at `now` for a bucket whose TAT is tat_ns, with the
- * fraction refilled so far; negative while reservations are owed. */
+ * fraction refilled so far; negative while reservations are owed. Only
+ * tokens that rs__gcra_judge would grant count: near the end of 64-bit time
+ * fewer than the refill says. */
 double rs__gcra_available(const rs__gcra *g, uint64_t tat_ns, uint64_t now);
 
 /* GCRA for n >= 1 tokens at `now`. A wait of UINT64_MAX means never: n

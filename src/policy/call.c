@@ -167,9 +167,16 @@ static bool wait_out_pause(rs_call_state *c, uint64_t now_ns, rs_step *out)
     uint64_t until = rs__policy_pause_until(c->policy);
     if (now_ns < until) {
         uint64_t wait = until - now_ns;
-        *out = wait > limiter_patience(c, now_ns)
-                   ? finish(c, RS_E_LIMITED, RS_STOP_SERVER_PAUSE, now_ns)
-                   : wait_then(c, wait, RS__PHASE_PAUSE, true, now_ns);
+        uint64_t patience = limiter_patience(c, now_ns);
+        if (wait > patience) {
+            *out = finish(c, RS_E_LIMITED, RS_STOP_SERVER_PAUSE, now_ns);
+        } else {
+            /* Back at a random instant after the end, within the patience,
+             * so the calls the pause held do not all return at once. */
+            uint64_t jitter = rs__policy_pause_jitter(c->policy, rs__policy_pause_length(c->policy));
+            wait = rs__min_u64(rs__sat_add(wait, jitter), patience);
+            *out = wait_then(c, wait, RS__PHASE_PAUSE, true, now_ns);
+        }
         return false;
     }
     /* The pause may have let a trip happen meanwhile. */
@@ -381,7 +388,13 @@ static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
             /* Retrying earlier than the server asked only earns another 429. */
             return finish(c, RS_E_EXHAUSTED, RS_STOP_RETRY_AFTER, now_ns);
         }
-        delay = retry_after;
+        /* Later by a random part of it, so the calls one 429 stopped do
+         * not come back together; never so late that the deadline would
+         * end a call the plain Retry-After lets retry. */
+        delay = rs__sat_add(retry_after, rs__policy_pause_jitter(p, retry_after));
+        if (c->deadline_ns != 0 && rs__sat_add(now_ns, retry_after) < c->deadline_ns) {
+            delay = rs__min_u64(delay, c->deadline_ns - now_ns - 1);
+        }
     }
     uint64_t retry_at = rs__sat_add(now_ns, delay);
     /* The attempt just made may have tripped the breaker: if it will still

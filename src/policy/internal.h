@@ -31,6 +31,7 @@ struct rs_policy {
     /* The shared server pause: no attempt starts before this instant on
      * the policy's clock. Only ever moves forward. */
     rs__atomic_u64 pause_until_ns;
+    rs__atomic_u64 pause_length_ns; /* of the pause that set pause_until_ns */
     rs__policy_counters counters;
 };
 
@@ -83,7 +84,11 @@ void rs__policy_record_success(rs_policy *p);
 /* The shared server pause: starts (or lengthens) a pause of pause_ns from
  * now_ns, capped at retry.max_retry_after_ns; 0 does nothing. */
 void rs__policy_pause(rs_policy *p, uint64_t pause_ns, uint64_t now_ns);
-/* When the pause ends (0 or a past instant: none). */
+/* When the pause ends (0 or a past instant: none), and how long it was. */
 uint64_t rs__policy_pause_until(rs_policy *p);
+uint64_t rs__policy_pause_length(rs_policy *p);
+/* A random extra wait after a server-requested wait of wait_ns:
+ * uniform in [0, retry_after_jitter * wait_ns]. */
+uint64_t rs__policy_pause_jitter(rs_policy *p, uint64_t wait_ns);
 
 #endif /* RS_POLICY_INTERNAL_H */

@@ -32,6 +32,11 @@ static int check_retry(const rs_retry_config *retry)
                                  "or in [1e-6, 1e9]",
                                  ratio);
     }
+    if (!(retry->retry_after_jitter >= 0.0 && retry->retry_after_jitter <= 10.0)) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_policy_config.retry.retry_after_jitter: %g is outside [0, 10]",
+                                 retry->retry_after_jitter);
+    }
     double size = retry->budget_max_tokens;
     if (ratio > 0.0 && !(size >= 1.0 && size <= 1e9)) {
         return rs_set_last_error(RS_E_INVAL,
@@ -144,6 +149,7 @@ int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy 
     }
     atomic_init(&p->retry_micro_tokens, p->retry_max_micro);
     atomic_init(&p->pause_until_ns, 0);
+    atomic_init(&p->pause_length_ns, 0);
     *out = p;
     return RS_OK;
 }
@@ -197,6 +203,9 @@ void rs__policy_pause(rs_policy *p, uint64_t pause_ns, uint64_t now_ns)
     while (old < until) {
         if (atomic_compare_exchange_weak_explicit(&p->pause_until_ns, &old, until,
                                                   memory_order_relaxed, memory_order_relaxed)) {
+            /* Only the jitter's scale: a racing longer pause may pair its
+             * end with this length, which spreads a little less. */
+            atomic_store_explicit(&p->pause_length_ns, until - now_ns, memory_order_relaxed);
             rs__counter_add(&p->counters.server_pauses, 1);
             return;
         }
@@ -206,6 +215,18 @@ void rs__policy_pause(rs_policy *p, uint64_t pause_ns, uint64_t now_ns)
 uint64_t rs__policy_pause_until(rs_policy *p)
 {
     return atomic_load_explicit(&p->pause_until_ns, memory_order_relaxed);
+}
+
+uint64_t rs__policy_pause_jitter(rs_policy *p, uint64_t wait_ns)
+{
+    double spread = p->cfg.retry.retry_after_jitter * (double)wait_ns;
+    uint64_t range = rs__sat_from_double(spread);
+    return range == 0 ? 0 : rs__rng_next(&p->rng) % rs__sat_add(range, 1);
+}
+
+uint64_t rs__policy_pause_length(rs_policy *p)
+{
+    return atomic_load_explicit(&p->pause_length_ns, memory_order_relaxed);
 }
 
 void rs_policy_stats_get(rs_policy *p, rs_policy_stats *out)

@@ -38,4 +38,15 @@ static inline uint64_t rs_test_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* Asserts that rs_last_error() names `needle` (the field or argument an
+ * RS_E_INVAL must name), printing the text when it does not. */
+#define RS_TEST_EXPECT_LAST_ERROR(needle) rs_test_expect_last_error((needle), __FILE__, __LINE__)
+void rs_test_expect_last_error(const char *needle, const char *file, int line);
+
+/* Asserts that `status` is RS_E_INVAL and rs_last_error() names `needle`,
+ * then clears the text, so that each refusal is seen to set it anew. */
+#define RS_TEST_EXPECT_INVALID(status, needle)                                                 \
+    rs_test_expect_invalid((status), (needle), __FILE__, __LINE__)
+void rs_test_expect_invalid(int status, const char *needle, const char *file, int line);
+
 #endif /* RS_TESTS_TESTING_H */

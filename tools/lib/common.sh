@@ -38,6 +38,9 @@ BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3)
 # security stage.
 TEST_PACKAGES=(libcmocka-dev clang libclang-rt-14-dev g++ binutils libuv1-dev
                libhiredis-dev redis-server passwd util-linux mount)
+# What tools/storm needs on top of building: gnuplot (without X) for the
+# plots of docs/retry-storms.md.
+STORM_PACKAGES=(gnuplot-nox)
 
 # meson setup, or a reconfigure when the directory exists already.
 configure() {

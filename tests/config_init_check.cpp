@@ -1,0 +1,31 @@
+// The RS_X_CONFIG_INIT brace initializers, in C++ (C++11: no designated
+// initializers, no compound literals) and at namespace scope, where a
+// static initializer needs a constant.
+#include <resilience.h>
+
+namespace {
+
+const rs_backoff_config backoff = RS_BACKOFF_CONFIG_INIT;
+const rs_token_bucket_config token_bucket = RS_TOKEN_BUCKET_CONFIG_INIT;
+const rs_sliding_window_config sliding_window = RS_SLIDING_WINDOW_CONFIG_INIT;
+const rs_breaker_config breaker = RS_BREAKER_CONFIG_INIT;
+const rs_budget_config budget = RS_BUDGET_CONFIG_INIT;
+const rs_budget_registry_config budget_registry = RS_BUDGET_REGISTRY_CONFIG_INIT;
+const rs_registry_config registry = RS_REGISTRY_CONFIG_INIT;
+
+} // namespace
+
+int main()
+{
+    // Each default is valid as it stands (the registry's needs `create`).
+    int failures = 0;
+    failures += rs_backoff_config_validate(&backoff) != RS_OK;
+    failures += rs_token_bucket_config_validate(&token_bucket) != RS_OK;
+    failures += rs_sliding_window_config_validate(&sliding_window) != RS_OK;
+    failures += rs_breaker_config_validate(&breaker) != RS_OK;
+    failures += rs_budget_config_validate(&budget) != RS_OK;
+    failures += rs_budget_config_validate(&budget_registry.budget) != RS_OK;
+    failures += budget_registry.max_keys != 10000u;
+    failures += registry.max_keys != 10000u || registry.create != 0;
+    return failures == 0 ? 0 : 1;
+}
