@@ -1,5 +1,5 @@
 /* An LLM-style client over real HTTP with libresilience-curl: four threads
- * share one rs_client (8 requests per second, a breaker, a token budget);
+ * share one rs_client (4 requests per second, a breaker, a token budget);
  * every request is a libcurl POST whose 429s and Retry-After, 503s and
  * rate-limit headers the library handles, and whose response's token usage
  * is charged to the budget.
@@ -103,17 +103,14 @@ int main(int argc, char **argv)
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
-    /* The resilience code: a client with its limits, breaker and budget. */
-    rs_breaker_config breaker = RS_BREAKER_CONFIG_DEFAULT;
-    rs_budget_config budget = RS_BUDGET_CONFIG_DEFAULT;    /* 50,000 tokens per hour */
+    /* The resilience code: a client with its limit, breaker and budget. */
     rs_client_config cfg = RS_CLIENT_CONFIG_DEFAULT;       /* retries, jitter, retry budget */
-    cfg.requests_per_second = 8;                           /* the provider's limit, roughly */
-    cfg.burst = 4;
-    cfg.breaker = &breaker;
-    cfg.budget = &budget;
+    cfg.requests_per_second = 4;                           /* under the provider's 5 per second */
+    cfg.burst = 1;
+    cfg.breaker = &RS_BREAKER_CONFIG_DEFAULT;              /* copied by rs_client_new */
+    cfg.budget = &RS_BUDGET_CONFIG_DEFAULT;                /* 50,000 tokens per hour */
     cfg.token_estimate = 500;
-    cfg.max_limiter_wait_ns = RS_SEC(5);                   /* 4 threads may queue */
-    cfg.timeout_ns = RS_SEC(30);
+    cfg.max_limiter_wait_ns = RS_SEC(10);                  /* 4 threads queue for the bucket */
     int rc = rs_client_new(&cfg, NULL, &client);
     if (rc != RS_OK) {
         fprintf(stderr, "rs_client_new: %s: %s\n", rs_strerror(rc), rs_last_error());
