@@ -43,7 +43,7 @@ static() {
     local pc=$1 main=$2 libs
     # The .so sits beside the .a, so ask the linker for the archives by name.
     libs=$(pkg-config --static --libs "$pc" |
-        sed -E 's/-l(resilience(-redis)?)\b/-l:lib\1.a/g')
+        sed -E 's/-l(resilience(-redis|-curl)?)\b/-l:lib\1.a/g')
     # shellcheck disable=SC2046,SC2086
     cc -std=c11 -Wall -Wextra -Werror "$src/$main" -o "$work/static-$pc" \
         $(pkg-config --static --cflags "$pc") $libs &&
@@ -51,27 +51,41 @@ static() {
     "$work/static-$pc"
 }
 
+# The project's archives with a shared libcurl.
+static_curl() {
+    local libs
+    libs=$(pkg-config --libs resilience-curl |
+        sed -E 's/-l(resilience(-curl)?)\b/-l:lib\1.a/g')
+    # shellcheck disable=SC2046,SC2086
+    cc -std=c11 -Wall -Wextra -Werror "$src/main_curl.c" -o "$work/static-curl" \
+        $(pkg-config --cflags resilience-curl) $libs $(pkg-config --static --libs-only-other resilience) -lm &&
+    ! ldd "$work/static-curl" | grep libresilience >/dev/null &&
+    "$work/static-curl"
+}
+
 # The core's flags name no dependency of an optional backend.
 core_flags_clean() {
     local flags
     flags=$(pkg-config --cflags --libs resilience)
     echo "pkg-config --cflags --libs resilience: $flags"
-    ! grep -q -e hiredis -e _FILE_OFFSET_BITS <<<"$flags"
+    ! grep -q -e hiredis -e curl -e _FILE_OFFSET_BITS <<<"$flags"
 }
 
 subproject() {
     mkdir -p "$work/sub/subprojects" &&
-    cp "$src/meson.build" "$src/main.c" "$src/main_redis.c" "$work/sub/" &&
+    cp "$src/meson.build" "$src/main.c" "$src/main_redis.c" "$src/main_curl.c" "$work/sub/" &&
     # A clean copy of the tree, as a user vendoring it would have.
     mkdir -p "$work/sub/subprojects/resilience" &&
     (cd "$repo" && git ls-files -z --cached --others --exclude-standard |
         tar --null -T - -cf -) | tar -xf - -C "$work/sub/subprojects/resilience" &&
     env -u PKG_CONFIG_PATH meson setup "$work/sub/build" "$work/sub" \
-        --force-fallback-for=resilience,resilience-redis \
-        -Dresilience:default_library=static -Dresilience:redis=enabled &&
+        --force-fallback-for=resilience,resilience-redis,resilience-curl \
+        -Dresilience:default_library=static -Dresilience:redis=enabled \
+        -Dresilience:curl=enabled &&
     ninja -C "$work/sub/build" &&
     "$work/sub/build/consumer" &&
-    "$work/sub/build/consumer_redis"
+    "$work/sub/build/consumer_redis" &&
+    "$work/sub/build/consumer_curl"
 }
 
 check consumer_pkgconfig_shared shared resilience main.c libresilience
@@ -81,5 +95,9 @@ check consumer_design_contract shared resilience contract.c libresilience
 check consumer_core_flags_without_hiredis core_flags_clean
 check consumer_redis_pkgconfig_shared shared resilience-redis main_redis.c libresilience-redis
 check consumer_redis_pkgconfig_static static resilience-redis main_redis.c
+# libcurl itself stays shared in the static case: its own static
+# dependencies (TLS, HTTP/2, IDN...) are the system's business.
+check consumer_curl_pkgconfig_shared shared resilience-curl main_curl.c libresilience-curl
+check consumer_curl_archives static_curl
 check consumer_subproject subproject
 exit $status
