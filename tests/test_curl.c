@@ -427,6 +427,7 @@ static void breaker_trips_and_recovers(void **state)
     read_log(&log, "/flaky");
     /* Calls the open breaker refused never reached the backend. */
     assert_int_equal(log.count, (size_t)(calls - open));
+    control("/control/reset");
     curl_easy_cleanup(e);
     rs_policy_free(p);
     rs_breaker_free(b);
