@@ -68,7 +68,7 @@ core_flags_clean() {
     local flags
     flags=$(pkg-config --cflags --libs resilience)
     echo "pkg-config --cflags --libs resilience: $flags"
-    ! grep -q -e hiredis -e curl -e _FILE_OFFSET_BITS <<<"$flags"
+    ! grep -q -e hiredis -e -lcurl -e _FILE_OFFSET_BITS <<<"$flags"
 }
 
 subproject() {
