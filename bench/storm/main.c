@@ -235,7 +235,7 @@ static void run_sweep(const options *o, const scenario *base, const char *name)
     }
     printf("\nsweep over outage lengths (%s): amplification / recovery delay vs no retries\n",
            name);
-    printf("  %-44s", "outage (s)");
+    printf("  %-45s", "outage (s)");
     for (uint32_t s = o->sweep_from_s; s <= o->sweep_to_s; s += o->sweep_step_s) {
         printf(" %11u", s);
     }
@@ -275,7 +275,7 @@ static void run_sweep(const options *o, const scenario *base, const char *name)
         if (!selected(o, st)) {
             continue;
         }
-        printf("  %-44s", st->label);
+        printf("  %-45s", st->label);
         for (uint32_t p = 0; p < points; p++) {
             size_t cell = (size_t)p * storm_strategy_count + i;
             char text[32];

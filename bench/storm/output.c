@@ -87,7 +87,7 @@ void output_summary_row(FILE *csv, const strategy *st, const run_summary *s, dou
 void print_summary_header(const char *title)
 {
     printf("\n%s\n", title);
-    printf("  %-44s %7s %6s %8s %7s %7s %7s %7s %7s %7s %6s\n", "strategy", "amplif", "1st s",
+    printf("  %-45s %7s %6s %8s %7s %7s %7s %7s %7s %7s %6s\n", "strategy", "amplif", "1st s",
            "recovery", "delay", "goodput", "after", "latency", "refused", "shed", "trip");
 }
 
@@ -108,7 +108,7 @@ void print_summary_row(const strategy *st, const run_summary *s, double delay_s,
     } else {
         snprintf(delay, sizeof delay, "%+.1f s", delay_s);
     }
-    printf("  %-44s %7s %6s %8s %7s %6.1f%% %6.1f%% %5.2f s %7llu %7llu %5.0f%%\n", st->label,
+    printf("  %-45s %7s %6s %8s %7s %6.1f%% %6.1f%% %5.2f s %7llu %7llu %5.0f%%\n", st->label,
            amplification, first_second, recovery, delay, 100 * s->goodput,
            100 * s->goodput_after, s->latency_after_s, (unsigned long long)s->refused_after,
            (unsigned long long)s->shed, 100 * s->tripped_share);

@@ -4,7 +4,9 @@
 
 rs_backoff_config storm_open_backoff;
 double storm_budget_ratio, storm_budget_tokens;
-double storm_retry_after_jitter = -1.0;
+/* 1.0, not the library's 0.5: the default docs/retry-storms.md recommends
+ * (its --tune-jitter table); back to -1.0 once the library has it. */
+double storm_retry_after_jitter = 1.0;
 
 /* Every strategy but the library's own default turns off what it does not
  * name, so that each row adds one thing to the row before it. */
@@ -77,7 +79,7 @@ const strategy storm_strategies[] = {
     { "full", "full jitter", full_jitter },
     { "equal", "equal jitter", equal_jitter },
     { "decorrelated", "decorrelated jitter", decorrelated_jitter },
-    { "pause", "full jitter + shared pause, no return jitter", server_pause },
+    { "pause", "full jitter + shared pause (no return jitter)", server_pause },
     { "pause-jitter", "+ return jitter after the pause", pause_with_return_jitter },
     { "default", "+ retry budget (RS_POLICY_CONFIG_DEFAULT)", library_default },
     { "breaker", "+ default breaker (open 0.5-2 s)", default_breaker },

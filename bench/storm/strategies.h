@@ -24,7 +24,7 @@ typedef struct client_setup {
 
 typedef struct strategy {
     const char *key;   /* in file names and --strategies */
-    const char *label; /* in tables and plots */
+    const char *label; /* in tables and plots; no comma (CSV holds it unquoted) */
     /* Fills in the setup, which starts as RS_POLICY_CONFIG_DEFAULT and
      * nothing else. NULL: a place kept for a strategy still to come. */
     void (*configure)(client_setup *s);
