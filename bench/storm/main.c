@@ -9,6 +9,7 @@
  *                            contention race (a few seconds)
  *   storm --sweep            also every outage length (about a minute)
  *   storm --tune             also the breaker open-time candidates (minutes)
+ *   storm --tune-jitter      also the jitters after a Retry-After (seconds)
  *
  * Run `storm --help` for the options. CSV goes to --out (default
  * storm-out); tools/storm turns it into the plots of docs/img/storm. */
@@ -201,6 +202,12 @@ static scenario flaky_scenario(const scenario *base, double share)
 static uint32_t sweep_points(const options *o)
 {
     return (o->sweep_to_s - o->sweep_from_s) / o->sweep_step_s + 1;
+}
+
+/* The longest outage swept: the range's end need not be on a step. */
+static uint32_t sweep_last_s(const options *o)
+{
+    return o->sweep_from_s + (sweep_points(o) - 1) * o->sweep_step_s;
 }
 
 static uint64_t sweep_sim_ns(const options *o, const scenario *base)
@@ -411,7 +418,7 @@ static void run_tune(const options *o, const scenario *base)
     fclose(csv);
     bench_progress_finish(&job.display);
     printf("\nbreaker open-time candidates over outages of %u-%u s (and the burst)\n",
-           o->sweep_from_s, o->sweep_to_s);
+           o->sweep_from_s, sweep_last_s(o));
     printf("  %8s %8s %4s %-12s %9s %9s %17s %17s %8s %8s\n", "base", "cap", "mult", "jitter",
            "worst amp", "mean amp", "delay cold: worst", "warm: worst/mean", "tripped",
            "refused");
@@ -596,7 +603,7 @@ static void run_tune_jitter(const options *o, const scenario *base)
            "at 1.2x and 1.1x the offered load; 503 + Retry-After: 1 s over outages of %u-%u s.\n"
            "Delays are recovery against no retries; 429s are the server's; refused: locally.\n",
            base->burst_tolerance_s * 1e3, (unsigned)(base->outage_ns / RS_SEC(1)),
-           o->sweep_from_s, o->sweep_from_s + (points - 1) * o->sweep_step_s);
+           o->sweep_from_s, sweep_last_s(o));
     printf("  %6s %12s | %7s %6s %6s %7s %5s | %7s %6s %6s | %7s %7s | %14s %14s\n", "jitter",
            "lone client", "burst", "after", "429s", "refused", "pulse", "outage", "after",
            "429s", "1.1x: b", "outage", "503+RA: worst", "+ breaker");
