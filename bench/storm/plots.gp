@@ -119,10 +119,10 @@ set logscale y
 set key default; set key top left font ',9' samplen 2
 set title 'work: calls made by all clients'; set ylabel 'calls'
 plot for [k in "immediate exponential full equal decorrelated"] race(k) using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb race_color(k) title race_label(k)
-set title 'time until the last client is done'; set ylabel 'ms'
+set title 'time until the last client is done'; set ylabel 'ms'; set format y '%.0f'
 plot for [k in "immediate exponential full equal decorrelated"] race(k) using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb race_color(k) notitle
 unset multiplot; unset output
-unset logscale y; unset xlabel; unset ylabel
+unset logscale y; unset xlabel; unset ylabel; set format y
 
 # ---- 5. a short burst -----------------------------------------------------------------
 W = 1100; H = 800; eval term
