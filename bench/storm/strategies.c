@@ -4,9 +4,9 @@
 
 rs_backoff_config storm_open_backoff;
 double storm_budget_ratio, storm_budget_tokens;
-/* 1.0, not the library's 0.5: the default docs/retry-storms.md recommends
- * (its --tune-jitter table); back to -1.0 once the library has it. */
-double storm_retry_after_jitter = 1.0;
+/* The return jitter after a Retry-After for every strategy that uses one
+ * (--retry-after-jitter); -1.0 = the library's default. */
+double storm_retry_after_jitter = -1.0;
 
 /* Every strategy but the library's own default turns off what it does not
  * name, so that each row adds one thing to the row before it. */
