@@ -548,6 +548,39 @@ static rs_limit window_limit(rs_sliding_window *w)
     return requests(rs_sliding_window_limiter(w));
 }
 
+/* A call that passed the pause check and then waited for a limit does not
+ * run into a pause that began meanwhile: it keeps its token and runs when
+ * the pause ends. */
+static void server_pause_holds_calls_waiting_for_limits(void **state)
+{
+    (void)state;
+    rs_token_bucket *tb = make_bucket(1.0, 1);
+    rs_policy_config cfg = plain_config();
+    cfg.limits[0] = bucket_limit(tb);
+    cfg.max_limiter_wait_ns = 10 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    rs_step st;
+    rs_call_state *a = begin(p, NULL, t0, &st);
+    assert_int_equal(st.action, RS_STEP_RUN); /* took the only token */
+    rs_call_state *b = begin(p, NULL, t0, &st);
+    assert_int_equal(st.action, RS_STEP_WAIT); /* its token in 1 s */
+    assert_int_equal(st.wait_ns, 1 * SEC);
+    rs_call_attempt(a)->retry_after_ns = 2 * SEC; /* A's answer: a 429 */
+    rs_call_attempt(a)->caller_fault = true;
+    assert_int_equal(rs_call_complete_at(a, RS_RETRY, t0 + 500 * MS).action, RS_STEP_WAIT);
+    st = rs_call_next_at(b, t0 + 1 * SEC);
+    assert_int_equal(st.action, RS_STEP_WAIT); /* the pause, until t0 + 2.5 s */
+    assert_int_equal(st.wait_ns, 1500 * MS);
+    assert_int_equal(rs_call_next_at(b, t0 + 2500 * MS).action, RS_STEP_RUN);
+    /* it kept the token it had, and took no other: the bucket is full again */
+    assert_int_equal(rs_token_bucket_wait_ns_at(tb, 1, t0 + 2500 * MS), 0);
+    rs_call_end_at(b, NULL, t0 + 2500 * MS);
+    rs_call_end_at(a, NULL, t0 + 2500 * MS);
+    rs_policy_free(p);
+    rs_token_bucket_free(tb);
+}
+
 static void limiter_wait_is_bounded(void **state)
 {
     (void)state;
@@ -1983,6 +2016,7 @@ int main(void)
         cmocka_unit_test_setup(server_pause_holds_every_call, setup),
         cmocka_unit_test_setup(server_pause_can_be_per_call, setup),
         cmocka_unit_test_setup(retry_after_jitter_spreads_the_return, setup),
+        cmocka_unit_test_setup(server_pause_holds_calls_waiting_for_limits, setup),
         cmocka_unit_test_setup(per_call_account_on_another_clock_is_refused, setup),
         cmocka_unit_test_setup(retry_budget_leaves_caller_faults_alone, setup),
         cmocka_unit_test_setup(client_builds_and_owns_its_modules, setup),

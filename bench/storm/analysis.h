@@ -24,6 +24,16 @@ typedef struct run_summary {
     double peak_after_x_capacity;
     /* logical requests refused locally (never sent) after the event */
     uint64_t refused_after;
+    /* requests the server refused for overload (429, or 503 when it sheds
+     * with 503) over the whole run */
+    uint64_t shed;
+    /* mean time from issue to success of the requests issued after the
+     * event that succeeded: what waiting costs a user */
+    double latency_after_s;
+    /* the busiest 100 ms of server requests over the mean 100 ms, from
+     * 10 s after the event to the end: ~1.5 for a steady fleet, far more
+     * for one locked into pulses */
+    double pulse;
     /* the last instant, after the event, at which a breaker still refused,
      * counted from the event's end; 0 when none did */
     double breakers_open_until_s;

@@ -43,7 +43,6 @@ typedef struct fleet {
     server server;
     client *clients;
     rs_policy *shared_policy;
-    double retry_after_spread;
     /* Slots never move (the library holds pointers into their memory):
      * the array of pointers grows, the slots stay where they were made. */
     call_slot **slots;
@@ -173,6 +172,7 @@ static void follow(fleet *f, uint32_t i, rs_step step)
         tick *issued = timeline_at(&f->out->counts, s->issued_ns);
         if (report.status == RS_OK) {
             issued->succeeded++;
+            issued->latency_us += (now - s->issued_ns) / RS_US(1);
             timeline_at(&f->out->counts, now)->goodput++;
         } else if (report.attempts == 0) {
             issued->refused++;
@@ -195,15 +195,6 @@ static void issue(fleet *f, client *c)
     follow(f, i, rs_call_next_at(s->call, f->now_ns));
 }
 
-static uint64_t spread(fleet *f, client *c, uint64_t retry_after_ns)
-{
-    if (f->retry_after_spread == 0 || retry_after_ns == 0) {
-        return retry_after_ns;
-    }
-    double share = f->retry_after_spread * random_unit(&c->random);
-    return retry_after_ns + (uint64_t)((double)retry_after_ns * share);
-}
-
 /* The answer reaches the client: what a user function would say about it. */
 static void answer(fleet *f, uint32_t i)
 {
@@ -216,12 +207,12 @@ static void answer(fleet *f, uint32_t i)
         break;
     case REPLY_UNAVAILABLE:
         a->error = 503;
-        a->retry_after_ns = spread(f, &f->clients[s->client], s->reply.retry_after_ns);
+        a->retry_after_ns = s->reply.retry_after_ns;
         break;
     case REPLY_TOO_MANY:
         /* Over quota: the service is up, the caller sent too much. */
         a->error = 429;
-        a->retry_after_ns = spread(f, &f->clients[s->client], s->reply.retry_after_ns);
+        a->retry_after_ns = s->reply.retry_after_ns;
         a->caller_fault = true;
         break;
     case REPLY_TIMEOUT:
@@ -271,10 +262,7 @@ static void build_clients(fleet *f, const client_setup *setup)
             rs_breaker_config bc = setup->breaker;
             bc.on_state_change = on_breaker_change;
             bc.ctx = c;
-            if (setup->open_backoff.base_ns != 0) { /* 0: the breaker's fixed open_ns */
-                bc.open_backoff = setup->open_backoff;
-                bc.open_backoff.seed = random_stream_seed(seed, 1);
-            }
+            bc.open_backoff.seed = random_stream_seed(seed, 1);
             check(rs_breaker_new(&bc, clock, &c->breaker), "rs_breaker_new");
             pc.breaker = c->breaker;
         }
@@ -314,7 +302,6 @@ void fleet_run(const scenario *sc, const client_setup *setup, run_result *out,
     f.out = out;
     f.free_slot = NO_SLOT;
     f.state_size = rs_call_state_size();
-    f.retry_after_spread = setup->retry_after_spread;
     timeline_init(&out->counts, sc);
     rs_manual_clock_init(&f.clock, 0);
     event_queue_init(&f.queue);

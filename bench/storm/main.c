@@ -9,6 +9,7 @@
  *                            contention race (a few seconds)
  *   storm --sweep            also every outage length (about a minute)
  *   storm --tune             also the breaker open-time candidates (minutes)
+ *   storm --tune-jitter      also the jitters after a Retry-After (seconds)
  *
  * Run `storm --help` for the options. CSV goes to --out (default
  * storm-out); tools/storm turns it into the plots of docs/img/storm. */
@@ -27,7 +28,7 @@
 typedef struct options {
     const char *out_dir;
     const char *only;      /* comma-separated strategy keys; NULL = all */
-    bool sweep, tune, quiet, contention;
+    bool sweep, tune, tune_jitter, quiet, contention;
     uint32_t sweep_from_s, sweep_to_s, sweep_step_s;
     scenario base;
 } options;
@@ -203,6 +204,12 @@ static uint32_t sweep_points(const options *o)
     return (o->sweep_to_s - o->sweep_from_s) / o->sweep_step_s + 1;
 }
 
+/* The longest outage swept: the range's end need not be on a step. */
+static uint32_t sweep_last_s(const options *o)
+{
+    return o->sweep_from_s + (sweep_points(o) - 1) * o->sweep_step_s;
+}
+
 static uint64_t sweep_sim_ns(const options *o, const scenario *base)
 {
     uint64_t ns = 0;
@@ -235,7 +242,7 @@ static void run_sweep(const options *o, const scenario *base, const char *name)
     }
     printf("\nsweep over outage lengths (%s): amplification / recovery delay vs no retries\n",
            name);
-    printf("  %-42s", "outage (s)");
+    printf("  %-45s", "outage (s)");
     for (uint32_t s = o->sweep_from_s; s <= o->sweep_to_s; s += o->sweep_step_s) {
         printf(" %11u", s);
     }
@@ -275,7 +282,7 @@ static void run_sweep(const options *o, const scenario *base, const char *name)
         if (!selected(o, st)) {
             continue;
         }
-        printf("  %-42s", st->label);
+        printf("  %-45s", st->label);
         for (uint32_t p = 0; p < points; p++) {
             size_t cell = (size_t)p * storm_strategy_count + i;
             char text[32];
@@ -369,11 +376,11 @@ static void run_tune(const options *o, const scenario *base)
     fprintf(csv, "base_ms,max_ms,multiplier,jitter,worst_amplification,mean_amplification,"
                  "worst_delay_cold_s,mean_delay_cold_s,worst_delay_warm_s,mean_delay_warm_s,"
                  "burst_tripped_share,burst_refused_share\n");
-    const strategy *breaker = strategy_find("breaker-jitter");
+    const strategy *breaker = strategy_find("breaker");
     for (size_t c = 0; c < count; c++) {
         candidate *k = &candidates[c];
         client_setup setup = strategy_setup(breaker);
-        setup.open_backoff = k->open;
+        setup.breaker.open_backoff = k->open;
         for (size_t v = 0; v < 2; v++) {
             for (uint32_t p = 0; p < points; p++) {
                 scenario sc = with_outage(&servers[v], o->sweep_from_s + p * o->sweep_step_s);
@@ -411,7 +418,7 @@ static void run_tune(const options *o, const scenario *base)
     fclose(csv);
     bench_progress_finish(&job.display);
     printf("\nbreaker open-time candidates over outages of %u-%u s (and the burst)\n",
-           o->sweep_from_s, o->sweep_to_s);
+           o->sweep_from_s, sweep_last_s(o));
     printf("  %8s %8s %4s %-12s %9s %9s %17s %17s %8s %8s\n", "base", "cap", "mult", "jitter",
            "worst amp", "mean amp", "delay cold: worst", "warm: worst/mean", "tripped",
            "refused");
@@ -425,6 +432,186 @@ static void run_tune(const options *o, const scenario *base)
                100 * k->burst_tripped, 100 * k->burst_refused_share);
     }
     free(baselines);
+}
+
+/* ---- choosing the jitter after a server-requested wait ------------------------ */
+
+static const double jitter_candidates[] = { 0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5 };
+#define JITTER_CANDIDATES (sizeof jitter_candidates / sizeof jitter_candidates[0])
+
+/* A server that sheds overload with 429 + Retry-After: 1 s, at a capacity
+ * of `capacity_x` times the offered load. */
+static scenario shedding_429(const scenario *base, double capacity_x)
+{
+    scenario sc = *base;
+    sc.overload = OVERLOAD_429;
+    sc.overload_retry_after_ns = RS_SEC(1);
+    sc.capacity_per_s = capacity_x * sc.rate_per_client * sc.clients;
+    return sc;
+}
+
+/* One scenario of the jitter comparison and what no retries did in it. */
+typedef struct jitter_case {
+    scenario sc;
+    run_summary baseline;
+} jitter_case;
+
+/* The default policy (or `key`) with a return jitter of `j` on `jc`; the
+ * delay against no retries in *delay. */
+static run_summary run_with_jitter(const char *key, double j, const jitter_case *jc,
+                                   progress_job *job, double *delay)
+{
+    double saved = storm_retry_after_jitter;
+    storm_retry_after_jitter = j;
+    client_setup setup = strategy_setup(strategy_find(key));
+    storm_retry_after_jitter = saved;
+    run_result result;
+    run_summary s;
+    run_one(&jc->sc, &setup, job, &result, &s);
+    timeline_free(&result.counts);
+    *delay = delay_between(&s, &jc->baseline);
+    return s;
+}
+
+static void jitter_case_init(jitter_case *jc, const scenario *sc, progress_job *job)
+{
+    jc->sc = *sc;
+    client_setup plain = strategy_setup(strategy_find("none"));
+    run_result result;
+    run_one(sc, &plain, job, &result, &jc->baseline);
+    timeline_free(&result.counts);
+}
+
+static void print_seconds(double s)
+{
+    if (isnan(s)) {
+        printf(" %7s", "never");
+    } else {
+        printf(" %+5.1f s", s);
+    }
+}
+
+/* A delay for the CSV: -1 for "did not recover within the run". */
+static double csv_delay(double s) { return isnan(s) ? -1.0 : s; }
+
+enum { JITTER_BURST, JITTER_OUTAGE, JITTER_TIGHT_BURST, JITTER_TIGHT_OUTAGE, JITTER_CASES };
+
+typedef struct jitter_row {
+    double j;
+    run_summary r[JITTER_CASES];
+    double delay[JITTER_CASES];
+    /* over the sweep of 503 + Retry-After outages: [0] default, [1] + breaker */
+    double worst_amp[2], worst_delay[2];
+} jitter_row;
+
+static void jitter_row_print(const jitter_row *row)
+{
+    /* A lone client told "Retry-After: 1 s" waits 1 s plus a uniform share
+     * of up to j of it: what the jitter costs when nobody else is there to
+     * collide with. */
+    printf("  %6.2f +%.2f/%.2f s |", row->j, row->j / 2, row->j);
+    const run_summary *burst = &row->r[JITTER_BURST], *outage = &row->r[JITTER_OUTAGE];
+    print_seconds(row->delay[JITTER_BURST]);
+    printf(" %5.1f%% %6llu %7llu %5.1f |", 100 * burst->goodput_after,
+           (unsigned long long)burst->shed, (unsigned long long)burst->refused_after,
+           burst->pulse);
+    print_seconds(row->delay[JITTER_OUTAGE]);
+    printf(" %5.1f%% %6llu |", 100 * outage->goodput_after, (unsigned long long)outage->shed);
+    print_seconds(row->delay[JITTER_TIGHT_BURST]);
+    print_seconds(row->delay[JITTER_TIGHT_OUTAGE]);
+    printf(" | %5.2fx %+5.1f s %5.2fx %+5.1f s\n", row->worst_amp[0], row->worst_delay[0],
+           row->worst_amp[1], row->worst_delay[1]);
+}
+
+static void jitter_row_csv(FILE *csv, const jitter_row *row)
+{
+    const run_summary *burst = &row->r[JITTER_BURST], *outage = &row->r[JITTER_OUTAGE];
+    fprintf(csv, "%.2f,%.3f,%.3f,%.1f,%.4f,%llu,%llu,%.2f,%.1f,%.4f,%llu,%.1f,%.1f,%.3f,%.1f,"
+                 "%.3f,%.1f\n",
+            row->j, row->j / 2, row->j, csv_delay(row->delay[JITTER_BURST]),
+            burst->goodput_after, (unsigned long long)burst->shed,
+            (unsigned long long)burst->refused_after, burst->pulse,
+            csv_delay(row->delay[JITTER_OUTAGE]), outage->goodput_after,
+            (unsigned long long)outage->shed, csv_delay(row->delay[JITTER_TIGHT_BURST]),
+            csv_delay(row->delay[JITTER_TIGHT_OUTAGE]), row->worst_amp[0],
+            csv_delay(row->worst_delay[0]), row->worst_amp[1], csv_delay(row->worst_delay[1]));
+}
+
+/* The return jitter (retry_after_jitter) on the default policy where it
+ * matters: a short-queued server answering overload with 429 +
+ * Retry-After: 1 s, after a burst and after an outage, at 1.2x and at
+ * 1.1x the offered load; and where it must do no harm: every outage
+ * length when the outage's 503s carry Retry-After: 1 s, with and without
+ * the default breaker. jitter.csv. */
+static void run_tune_jitter(const options *o, const scenario *base)
+{
+    uint32_t points = sweep_points(o);
+    scenario with_ra = *base;
+    with_ra.outage_retry_after_ns = RS_SEC(1);
+    scenario loose = shedding_429(base, 1.2), tight = shedding_429(base, 1.1);
+    scenario cases[JITTER_CASES] = { burst_scenario(&loose), loose, burst_scenario(&tight),
+                                     tight };
+    uint64_t case_ns = 0;
+    for (size_t c = 0; c < JITTER_CASES; c++) {
+        case_ns += cases[c].end_ns;
+    }
+    uint64_t sweep_ns = sweep_sim_ns(o, &with_ra);
+    progress_job job;
+    job_start(&job, o, "jitter",
+              case_ns + sweep_ns + (case_ns + 2 * sweep_ns) * JITTER_CANDIDATES);
+    jitter_case jc[JITTER_CASES];
+    for (size_t c = 0; c < JITTER_CASES; c++) {
+        jitter_case_init(&jc[c], &cases[c], &job);
+    }
+    jitter_case *sweep = calloc(points, sizeof *sweep);
+    for (uint32_t p = 0; p < points; p++) {
+        scenario sc = with_outage(&with_ra, o->sweep_from_s + p * o->sweep_step_s);
+        jitter_case_init(&sweep[p], &sc, &job);
+    }
+    static const char *const sweep_keys[2] = { "default", "breaker" };
+    jitter_row rows[JITTER_CANDIDATES];
+    for (size_t k = 0; k < JITTER_CANDIDATES; k++) {
+        jitter_row *row = &rows[k];
+        row->j = jitter_candidates[k];
+        for (size_t c = 0; c < JITTER_CASES; c++) {
+            row->r[c] = run_with_jitter("default", row->j, &jc[c], &job, &row->delay[c]);
+        }
+        for (size_t v = 0; v < 2; v++) {
+            row->worst_amp[v] = 0;
+            row->worst_delay[v] = -INFINITY;
+            for (uint32_t p = 0; p < points; p++) {
+                double d;
+                run_summary s = run_with_jitter(sweep_keys[v], row->j, &sweep[p], &job, &d);
+                row->worst_amp[v] = fmax(row->worst_amp[v], s.amplification);
+                /* A run that never recovered is the worst of all. */
+                row->worst_delay[v] = isnan(d) || isnan(row->worst_delay[v])
+                                          ? NAN
+                                          : fmax(row->worst_delay[v], d);
+            }
+        }
+    }
+    free(sweep);
+    bench_progress_finish(&job.display);
+    FILE *csv = output_open(o->out_dir, "jitter.csv");
+    fprintf(csv, "jitter,single_mean_s,single_worst_s,burst_delay_s,burst_goodput_after,"
+                 "burst_shed,burst_refused,burst_pulse,outage_delay_s,outage_goodput_after,"
+                 "outage_shed,tight_burst_delay_s,tight_outage_delay_s,ra503_worst_amplification,"
+                 "ra503_worst_delay_s,ra503_breaker_worst_amplification,"
+                 "ra503_breaker_worst_delay_s\n");
+    printf("\nthe jitter after a server-requested wait (retry_after_jitter), default policy:\n"
+           "429 + Retry-After: 1 s from a server with a %.0f ms queue (a 2 s burst, a %u s outage)\n"
+           "at 1.2x and 1.1x the offered load; 503 + Retry-After: 1 s over outages of %u-%u s.\n"
+           "Delays are recovery against no retries; 429s are the server's; refused: locally.\n",
+           base->burst_tolerance_s * 1e3, (unsigned)(base->outage_ns / RS_SEC(1)),
+           o->sweep_from_s, sweep_last_s(o));
+    printf("  %6s %12s | %7s %6s %6s %7s %5s | %7s %6s %6s | %7s %7s | %14s %14s\n", "jitter",
+           "lone client", "burst", "after", "429s", "refused", "pulse", "outage", "after",
+           "429s", "1.1x: b", "outage", "503+RA: worst", "+ breaker");
+    for (size_t k = 0; k < JITTER_CANDIDATES; k++) {
+        jitter_row_print(&rows[k]);
+        jitter_row_csv(csv, &rows[k]);
+    }
+    fclose(csv);
 }
 
 /* ---- the contention race ---------------------------------------------------- */
@@ -453,6 +640,7 @@ static void usage(FILE *to)
             "  --out DIR             CSV files go here (default storm-out)\n"
             "  --sweep               also sweep the outage length (about a minute)\n"
             "  --tune                also try breaker open-time candidates (minutes)\n"
+            "  --tune-jitter         also compare return jitters after a Retry-After\n"
             "  --no-contention       skip the contention race\n"
             "  --strategies a,b,...  only these (keys below; 'none' always runs)\n"
             "  --clients N           clients (default 1000)\n"
@@ -461,13 +649,19 @@ static void usage(FILE *to)
             "  --outage-fails 503|timeout   how requests fail during the outage\n"
             "  --overload 503|429    what the server answers beyond capacity\n"
             "  --retry-after-ms N    Retry-After sent with overload answers (0 = none)\n"
+            "  --outage-retry-after-ms N  Retry-After sent with the outage's 503s\n"
+            "  --capacity N          requests/s the warm server serves (default 1200)\n"
             "  --cold-start F,S      capacity after the outage (share) and seconds to\n"
             "                        full capacity (default 0.25,15; 1,1 = warm restart)\n"
             "  --burst-tolerance-ms N  work the server banks while idle (default 50)\n"
-            "  --open-backoff B,C,M,J  candidate open time: base ms, cap ms, multiplier,\n"
-            "                        jitter (none|full|equal|decorrelated)\n"
+            "  --open-backoff B,C,M,J  the breaker's growing open time instead of the\n"
+            "                        library's: base ms, cap ms, multiplier, jitter\n"
+            "                        (none|full|equal|decorrelated)\n"
             "  --budget R,T          retry budget ratio and tokens instead of the\n"
             "                        library's, for every strategy that has one\n"
+            "  --retry-after-jitter J  jitter after a Retry-After or the shared pause\n"
+            "                        instead of the library's, for every strategy that\n"
+            "                        has one (0 to 10)\n"
             "  --seed N              (default 2026)\n"
             "  --quiet               no progress display\n"
             "strategies:");
@@ -514,6 +708,8 @@ static bool parse(int argc, char **argv, options *o)
             o->sweep = true, takes = false;
         } else if (strcmp(a, "--tune") == 0) {
             o->tune = true, takes = false;
+        } else if (strcmp(a, "--tune-jitter") == 0) {
+            o->tune_jitter = true, takes = false;
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = true, takes = false;
         } else if (strcmp(a, "--no-contention") == 0) {
@@ -550,13 +746,25 @@ static bool parse(int argc, char **argv, options *o)
             o->base.burst_tolerance_s = strtod(v, NULL) / 1e3;
         } else if (strcmp(a, "--retry-after-ms") == 0) {
             o->base.overload_retry_after_ns = RS_MS(strtoull(v, NULL, 10));
+        } else if (strcmp(a, "--outage-retry-after-ms") == 0) {
+            o->base.outage_retry_after_ns = RS_MS(strtoull(v, NULL, 10));
+        } else if (strcmp(a, "--capacity") == 0) {
+            o->base.capacity_per_s = strtod(v, NULL);
+            if (!(o->base.capacity_per_s > 0)) {
+                return false;
+            }
         } else if (strcmp(a, "--open-backoff") == 0) {
-            if (!parse_open_backoff(v, &storm_candidate_open_backoff)) {
+            if (!parse_open_backoff(v, &storm_open_backoff)) {
                 return false;
             }
         } else if (strcmp(a, "--budget") == 0) {
             if (sscanf(v, "%lf,%lf", &storm_budget_ratio, &storm_budget_tokens) != 2 ||
                 !(storm_budget_ratio > 0) || !(storm_budget_tokens >= 1)) {
+                return false;
+            }
+        } else if (strcmp(a, "--retry-after-jitter") == 0) {
+            storm_retry_after_jitter = strtod(v, NULL);
+            if (!(storm_retry_after_jitter >= 0 && storm_retry_after_jitter <= 10)) {
                 return false;
             }
         } else if (strcmp(a, "--seed") == 0) {
@@ -593,6 +801,9 @@ int main(int argc, char **argv)
     }
     if (o.sweep) {
         run_sweep(&o, &o.base, "outage");
+    }
+    if (o.tune_jitter) {
+        run_tune_jitter(&o, &o.base);
     }
     if (o.tune) {
         run_tune(&o, &o.base);

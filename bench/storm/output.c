@@ -71,23 +71,24 @@ void output_summary_header(FILE *csv)
 {
     fprintf(csv, "key,label,amplification,first_second_x_capacity,recovery_s,recovery_delay_s,"
                  "goodput,goodput_after,load_per_request,peak_after_x_capacity,refused_after,"
-                 "breakers_open_until_s,tripped_share\n");
+                 "breakers_open_until_s,tripped_share,shed,latency_after_s,pulse\n");
 }
 
 void output_summary_row(FILE *csv, const strategy *st, const run_summary *s, double delay_s)
 {
     /* Labels are written unquoted (gnuplot reads them): they hold no comma. */
-    fprintf(csv, "%s,%s,%.3f,%.3f,%.1f,%.1f,%.4f,%.4f,%.3f,%.3f,%llu,%.1f,%.3f\n", st->key,
-            st->label, s->amplification, s->first_second_x_capacity, s->recovery_s, delay_s,
-            s->goodput, s->goodput_after, s->load_per_request, s->peak_after_x_capacity,
-            (unsigned long long)s->refused_after, s->breakers_open_until_s, s->tripped_share);
+    fprintf(csv, "%s,%s,%.3f,%.3f,%.1f,%.1f,%.4f,%.4f,%.3f,%.3f,%llu,%.1f,%.3f,%llu,%.3f,%.2f\n",
+            st->key, st->label, s->amplification, s->first_second_x_capacity, s->recovery_s,
+            delay_s, s->goodput, s->goodput_after, s->load_per_request, s->peak_after_x_capacity,
+            (unsigned long long)s->refused_after, s->breakers_open_until_s, s->tripped_share,
+            (unsigned long long)s->shed, s->latency_after_s, s->pulse);
 }
 
 void print_summary_header(const char *title)
 {
     printf("\n%s\n", title);
-    printf("  %-42s %7s %7s %9s %7s %7s %7s %8s %7s\n", "strategy", "amplif", "1st s",
-           "recovery", "delay", "goodput", "after", "refused", "tripped");
+    printf("  %-45s %7s %6s %8s %7s %7s %7s %7s %7s %7s %6s\n", "strategy", "amplif", "1st s",
+           "recovery", "delay", "goodput", "after", "latency", "refused", "shed", "trip");
 }
 
 void print_summary_row(const strategy *st, const run_summary *s, double delay_s, bool outage)
@@ -107,7 +108,8 @@ void print_summary_row(const strategy *st, const run_summary *s, double delay_s,
     } else {
         snprintf(delay, sizeof delay, "%+.1f s", delay_s);
     }
-    printf("  %-42s %7s %7s %9s %7s %6.1f%% %6.1f%% %8llu %6.0f%%\n", st->label,
+    printf("  %-45s %7s %6s %8s %7s %6.1f%% %6.1f%% %5.2f s %7llu %7llu %5.0f%%\n", st->label,
            amplification, first_second, recovery, delay, 100 * s->goodput,
-           100 * s->goodput_after, (unsigned long long)s->refused_after, 100 * s->tripped_share);
+           100 * s->goodput_after, s->latency_after_s, (unsigned long long)s->refused_after,
+           (unsigned long long)s->shed, 100 * s->tripped_share);
 }

@@ -75,6 +75,7 @@ typedef struct tick {
     uint32_t served;        /* ... of which it served */
     uint32_t rejected;      /* ... of which it refused for overload */
     uint32_t breakers_open; /* clients whose breaker refused calls as the tick began */
+    uint64_t latency_us;    /* issue to success, summed over `succeeded` */
 } tick;
 
 typedef struct timeline {

@@ -2,13 +2,11 @@
 
 #include <string.h>
 
-/* Equal jitter from 1 s, doubling up to 2 s: open periods of 0.5-1 s, then
- * 1-2 s. The recommendation of docs/retry-storms.md, chosen with --tune:
- * the least load during an outage among the open times that keep the
- * recovery within 2 s of no breaker's when the server comes back warm. */
-rs_backoff_config storm_candidate_open_backoff = { RS_SEC(1), RS_SEC(2), 2.0, RS_JITTER_EQUAL, 0 };
-
+rs_backoff_config storm_open_backoff;
 double storm_budget_ratio, storm_budget_tokens;
+/* The return jitter after a Retry-After for every strategy that uses one
+ * (--retry-after-jitter); -1.0 = the library's default. */
+double storm_retry_after_jitter = -1.0;
 
 /* Every strategy but the library's own default turns off what it does not
  * name, so that each row adds one thing to the row before it. */
@@ -16,6 +14,7 @@ static void plain_retries(client_setup *s, rs_jitter jitter)
 {
     s->policy.retry.budget_ratio = 0;
     s->policy.share_server_pause = false;
+    s->policy.retry.retry_after_jitter = 0;
     s->policy.retry.backoff.jitter = jitter;
 }
 
@@ -39,14 +38,22 @@ static void full_jitter(client_setup *s) { plain_retries(s, RS_JITTER_FULL); }
 static void equal_jitter(client_setup *s) { plain_retries(s, RS_JITTER_EQUAL); }
 static void decorrelated_jitter(client_setup *s) { plain_retries(s, RS_JITTER_DECORRELATED); }
 
+/* The pause as it was first written: every call comes back the instant it
+ * ends, which locks a fleet into pulses against a short-queued 429. */
 static void server_pause(client_setup *s)
 {
     full_jitter(s);
     s->policy.share_server_pause = true;
 }
 
+static void pause_with_return_jitter(client_setup *s)
+{
+    server_pause(s);
+    s->policy.retry.retry_after_jitter = RS_POLICY_CONFIG_DEFAULT.retry.retry_after_jitter;
+}
+
 /* RS_POLICY_CONFIG_DEFAULT as it is: full jitter, the shared server pause
- * and the retry budget. */
+ * with its return jitter, and the retry budget. */
 static void library_default(client_setup *s) { (void)s; }
 
 static void default_breaker(client_setup *s)
@@ -55,19 +62,15 @@ static void default_breaker(client_setup *s)
     s->breaker = RS_BREAKER_CONFIG_DEFAULT;
 }
 
-static void jittered_breaker(client_setup *s)
+/* The breaker's default before the simulator chose a growing one: kept to
+ * show what a long fixed open time does to recovery. */
+static void fixed_30s_breaker(client_setup *s)
 {
     default_breaker(s);
-    s->open_backoff = storm_candidate_open_backoff;
+    s->breaker.open_ns = RS_SEC(30);
 }
 
 static void fleet_budget(client_setup *s) { s->shared_policy = true; }
-
-/* A server that answers a wave of requests with "Retry-After: 1" brings
- * the whole wave back one second later, and the shared pause adds each
- * client's fresh calls to it; waiting a random 1 to 2 s instead breaks the
- * wave up. The library does not do it (yet): the user function does. */
-static void spread_retry_after(client_setup *s) { s->retry_after_spread = 1.0; }
 
 const strategy storm_strategies[] = {
     { "none", "no retries", no_retries },
@@ -76,12 +79,12 @@ const strategy storm_strategies[] = {
     { "full", "full jitter", full_jitter },
     { "equal", "equal jitter", equal_jitter },
     { "decorrelated", "decorrelated jitter", decorrelated_jitter },
-    { "pause", "full jitter + shared server pause", server_pause },
+    { "pause", "full jitter + shared pause (no return jitter)", server_pause },
+    { "pause-jitter", "+ return jitter after the pause", pause_with_return_jitter },
     { "default", "+ retry budget (RS_POLICY_CONFIG_DEFAULT)", library_default },
-    { "breaker", "+ default breaker (30 s open)", default_breaker },
-    { "breaker-jitter", "+ breaker with 0.5-2 s jittered open", jittered_breaker },
+    { "breaker", "+ default breaker (open 0.5-2 s)", default_breaker },
+    { "breaker-30s", "+ breaker with a fixed 30 s open time", fixed_30s_breaker },
     { "fleet-budget", "default with one budget for the fleet", fleet_budget },
-    { "spread", "default + Retry-After jittered by 0-100%", spread_retry_after },
     /* Issue 15 adds adaptive limits; its row goes here. */
     { "adaptive", "+ adaptive limit", NULL },
 };
@@ -106,6 +109,12 @@ client_setup strategy_setup(const strategy *st)
     if (storm_budget_ratio > 0 && s.policy.retry.budget_ratio > 0) {
         s.policy.retry.budget_ratio = storm_budget_ratio;
         s.policy.retry.budget_max_tokens = storm_budget_tokens;
+    }
+    if (storm_retry_after_jitter >= 0 && s.policy.retry.retry_after_jitter > 0) {
+        s.policy.retry.retry_after_jitter = storm_retry_after_jitter;
+    }
+    if (s.with_breaker && s.breaker.open_ns == 0 && storm_open_backoff.base_ns != 0) {
+        s.breaker.open_backoff = storm_open_backoff;
     }
     return s;
 }

@@ -14,22 +14,17 @@
 typedef struct client_setup {
     rs_policy_config policy;    /* its breaker is filled in by the fleet */
     bool with_breaker;
+    /* The fleet seeds its open_backoff per client: the library would draw
+     * a seed from the operating system, and a run would not repeat. */
     rs_breaker_config breaker;
-    /* Growing, jittered open times (rs_breaker_config.open_backoff, seeded
-     * per client by the fleet); base_ns 0 = the breaker's fixed open_ns. */
-    rs_backoff_config open_backoff;
     /* One policy for the whole fleet: what a retry budget kept in shared
      * memory or Redis would be (its server pause is then shared too). */
     bool shared_policy;
-    /* The user function lengthens every Retry-After it reports by a
-     * random share up to this (0 = reports it as received), so that
-     * clients told "1 s" do not all come back at the same instant. */
-    double retry_after_spread;
 } client_setup;
 
 typedef struct strategy {
     const char *key;   /* in file names and --strategies */
-    const char *label; /* in tables and plots */
+    const char *label; /* in tables and plots; no comma (CSV holds it unquoted) */
     /* Fills in the setup, which starts as RS_POLICY_CONFIG_DEFAULT and
      * nothing else. NULL: a place kept for a strategy still to come. */
     void (*configure)(client_setup *s);
@@ -38,13 +33,17 @@ typedef struct strategy {
 extern const strategy storm_strategies[];
 extern const size_t storm_strategy_count;
 
-/* The open-time backoff the "+ breaker, jittered open" strategy uses; the
- * command line may change it (--open-backoff) to try another. */
-extern rs_backoff_config storm_candidate_open_backoff;
-
-/* A retry budget to try instead of the library's (--budget): applied to
- * every strategy that has one. A ratio of 0 = keep the library's. */
+/* What the command line may change, applied by strategy_setup() to every
+ * strategy that keeps the library's setting (so never to a row whose
+ * point is to turn it off):
+ * - the breaker's growing open time (--open-backoff); base_ns 0 = the
+ *   library's default; a strategy with a fixed open_ns keeps it;
+ * - the retry budget (--budget); a ratio of 0 = the library's;
+ * - the jitter after a server-requested wait (--retry-after-jitter);
+ *   negative = the library's. */
+extern rs_backoff_config storm_open_backoff;
 extern double storm_budget_ratio, storm_budget_tokens;
+extern double storm_retry_after_jitter;
 
 /* The strategy named `key`, or NULL. */
 const strategy *strategy_find(const char *key);

@@ -164,7 +164,9 @@ typedef struct rs_retry_config {
      * (a fleet locked into pulses, in the retry-storm simulation). For the
      * shared pause the jitter is cut to the call's patience, so it never
      * turns a call that could wait out the pause into a refusal. In [0, 10];
-     * 0 = exactly at the end. Default 0.5 (docs/retry-storms.md). @since 0.2.0
+     * 0 = exactly at the end. Default 1.0, from the retry-storm simulation
+     * (docs/retry-storms.md): less left the fleet recovering seconds late
+     * from a 429 burst, more bought nothing. @since 0.2.0
      */
     double retry_after_jitter;
     /**
@@ -184,10 +186,10 @@ typedef struct rs_retry_config {
 
 /** #RS_RETRY_CONFIG_DEFAULT as a brace initializer (static initializers, C++). @since 0.2.0 */
 #define RS_RETRY_CONFIG_INIT                                                              \
-    { 3u, RS_BACKOFF_CONFIG_INIT, true, 60000000000u, 0.5, 0.1, 10.0 }
+    { 3u, RS_BACKOFF_CONFIG_INIT, true, 60000000000u, 1.0, 0.1, 10.0 }
 
 /** Defaults: 3 attempts, #RS_BACKOFF_CONFIG_DEFAULT, Retry-After honoured up
-    to 60 s with up to half of it again as jitter, retry budget 0.1 per
+    to 60 s with up to as much again as jitter, retry budget 0.1 per
     success over 10 tokens. @since 0.2.0 */
 #define RS_RETRY_CONFIG_DEFAULT ((rs_retry_config)RS_RETRY_CONFIG_INIT)
 

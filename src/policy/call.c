@@ -160,23 +160,32 @@ static bool admit(rs_call_state *c, uint64_t now_ns, rs_step *out)
 
 /* The server asked every caller of the policy to wait: no attempt starts
  * before the shared pause ends. It is waited like a limiter, within the
- * attempt's patience; a call that cannot wait that long is refused at once
- * rather than sleep and fail. */
-static bool wait_out_pause(rs_call_state *c, uint64_t now_ns, rs_step *out)
+ * attempt's patience, and then the attempt resumes in `resume`; a call that
+ * cannot wait that long is refused at once rather than sleep and fail.
+ * True when the pause holds the call (*out says what to do). */
+static bool held_by_pause(rs_call_state *c, uint64_t now_ns, rs__call_phase resume, rs_step *out)
 {
     uint64_t until = rs__policy_pause_until(c->policy);
-    if (now_ns < until) {
-        uint64_t wait = until - now_ns;
-        uint64_t patience = limiter_patience(c, now_ns);
-        if (wait > patience) {
-            *out = finish(c, RS_E_LIMITED, RS_STOP_SERVER_PAUSE, now_ns);
-        } else {
-            /* Back at a random instant after the end, within the patience,
-             * so the calls the pause held do not all return at once. */
-            uint64_t jitter = rs__policy_pause_jitter(c->policy, rs__policy_pause_length(c->policy));
-            wait = rs__min_u64(rs__sat_add(wait, jitter), patience);
-            *out = wait_then(c, wait, RS__PHASE_PAUSE, true, now_ns);
-        }
+    if (now_ns >= until) {
+        return false;
+    }
+    uint64_t wait = until - now_ns;
+    uint64_t patience = limiter_patience(c, now_ns);
+    if (wait > patience) {
+        *out = finish(c, RS_E_LIMITED, RS_STOP_SERVER_PAUSE, now_ns);
+    } else {
+        /* Back at a random instant after the end, within the patience, so
+         * the calls the pause held do not all return at once. */
+        uint64_t jitter = rs__policy_pause_jitter(c->policy, rs__policy_pause_length(c->policy));
+        wait = rs__min_u64(rs__sat_add(wait, jitter), patience);
+        *out = wait_then(c, wait, resume, true, now_ns);
+    }
+    return true;
+}
+
+static bool wait_out_pause(rs_call_state *c, uint64_t now_ns, rs_step *out)
+{
+    if (held_by_pause(c, now_ns, RS__PHASE_PAUSE, out)) {
         return false;
     }
     /* The pause may have let a trip happen meanwhile. */
@@ -290,6 +299,11 @@ static bool pass_limiters(rs_call_state *c, uint64_t now_ns, rs_step *out)
 
 static void pass_breaker(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
+    /* A pause that began while this attempt waited for its limits holds it
+     * too: it keeps what the limits granted and runs when the pause ends. */
+    if (held_by_pause(c, now_ns, RS__PHASE_BREAKER, out)) {
+        return;
+    }
     rs_breaker *breaker = c->policy->cfg.breaker;
     if (breaker != NULL) {
         if (rs_breaker_allow_at(breaker, &c->permit, now_ns) != RS_OK) {
