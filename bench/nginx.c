@@ -20,14 +20,16 @@
 typedef struct scenario {
     const char *name;
     double rate;             /* the client's bucket, requests per second; 0 = none */
+    uint64_t burst;
     bool share_pause;
 } scenario;
 
 static const scenario scenarios[] = {
-    { "8 r/s, each call waits its own Retry-After", 8.0, false },
-    { "8 r/s, shared server pause (the default)", 8.0, true },
-    { "5 r/s, shared server pause", 5.0, true },
-    { "no rate, shared server pause", 0.0, true },
+    { "8 r/s burst 4, each call waits its own", 8.0, 4, false },
+    { "8 r/s burst 4, shared server pause", 8.0, 4, true },
+    { "5 r/s burst 4, shared server pause", 5.0, 4, true },
+    { "5 r/s burst 1, shared server pause", 5.0, 1, true },
+    { "no rate, shared server pause", 0.0, 0, true },
 };
 
 /* Every attempt's start and every 429's arrival, on one clock. */
@@ -150,7 +152,7 @@ int main(int argc, char **argv)
         ev.ok = ev.answered_429 = ev.other = ev.local_refusals = 0;
         rs_client_config cfg = RS_CLIENT_CONFIG_DEFAULT;
         cfg.requests_per_second = sc->rate;
-        cfg.burst = sc->rate > 0 ? 4 : 0;
+        cfg.burst = sc->burst;
         cfg.share_server_pause = sc->share_pause;
         cfg.max_limiter_wait_ns = RS_SEC(5);
         cfg.retry.max_attempts = 4;
