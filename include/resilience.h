@@ -18,6 +18,8 @@
 #include "resilience/token_bucket.h"
 #include "resilience/sliding_window.h"
 #include "resilience/breaker.h"
+#include "resilience/adaptive.h"
+#include "resilience/bulkhead.h"
 #include "resilience/http.h"
 #include "resilience/shm.h"
 

@@ -6,13 +6,15 @@
  * through them. Each attempt goes:
  *
  *     open breaker fails fast → shared server pause → account reserve
- *         → limits, in array order → breaker allow → fn → breaker record
+ *         → adaptive rate → limits, in array order → bulkhead enter
+ *         → breaker allow → fn → breaker record → bulkhead leave
  *         → account commit
  *
  * and a retryable failure waits (backoff, or the server's Retry-After) and
  * starts the next attempt, until success, a permanent failure, the attempt
- * limit, the retry budget, the deadline, or a local refusal. See
- * docs/composition.md.
+ * limit, the retry budget, the deadline, or a local refusal; an optional
+ * fallback hook may turn a refusal or a failed call into a degraded
+ * result. See docs/composition.md.
  *
  * The limits are one ordered list of #rs_limit: any limiter behind the
  * rs_limiter interface (a local token bucket or sliding window, a
@@ -38,8 +40,10 @@
 
 #include "resilience/account.h"
 #include "resilience/backoff.h"
+#include "resilience/adaptive.h"
 #include "resilience/breaker.h"
 #include "resilience/budget.h"
+#include "resilience/bulkhead.h"
 #include "resilience/clock.h"
 #include "resilience/common.h"
 #include "resilience/limiter.h"
@@ -104,7 +108,10 @@ typedef enum rs_stop_reason {
     /** local: the server asked every caller of the policy to wait (a shared
         Retry-After or spent quota) longer than this call's patience
         (RS_E_LIMITED). @since 0.2.0 */
-    RS_STOP_SERVER_PAUSE = 11
+    RS_STOP_SERVER_PAUSE = 11,
+    /** local: the bulkhead had no slot, and no place in its queue or not
+        within this call's patience (RS_E_LIMITED). @since 0.2.0 */
+    RS_STOP_BULKHEAD = 12
 } rs_stop_reason;
 
 /**
@@ -120,6 +127,12 @@ typedef struct rs_call_report {
     uint64_t elapsed_ns;      /**< begin to end, on the policy's clock */
     int last_error;           /**< attempt->error of the last attempt, 0 if fn never ran */
     uint64_t retry_after_ns;  /**< the last Retry-After the server gave, 0 = none */
+    /** the policy's fallback hook served a degraded result: `status` is
+        #RS_OK, `reason` says why the call itself failed. @since 0.2.0 */
+    bool fallback;
+    /** with `fallback`: the status the fallback replaced (#RS_E_OPEN,
+        #RS_E_LIMITED, ...); 0 otherwise. @since 0.2.0 */
+    int failed_status;
 } rs_call_report;
 
 /** What a limit charges per attempt. @since 0.2.0 */
@@ -194,6 +207,29 @@ typedef struct rs_retry_config {
 #define RS_RETRY_CONFIG_DEFAULT ((rs_retry_config)RS_RETRY_CONFIG_INIT)
 
 /**
+ * A fallback: turns a call that failed into a degraded result (cached
+ * data, a default) written wherever the caller expects its answer.
+ *
+ * Asked when a call ends with a local refusal (#RS_E_OPEN, #RS_E_LIMITED
+ * from a limit, the bulkhead or the server pause, #RS_E_BUDGET), retries
+ * used up (#RS_E_EXHAUSTED), the deadline (#RS_E_TIMEOUT) or a backend's
+ * failure (#RS_E_IO); never for #RS_E_INVAL (a mistake to fix, not to
+ * hide), #RS_E_FAILED (the service answered: the request itself is wrong)
+ * or a call its driver abandoned (rs_call_end() before it was done).
+ *
+ * @param ctx       the policy's `fallback_ctx` (a cache, say).
+ * @param call_ctx  the call's own context: rs_call()'s and rs_call_with()'s
+ *                  `ctx` (what fn writes its answer into), or
+ *                  `rs_call_options.context` for the step API.
+ * @param report    the call as it failed: `status`, `reason`, attempts.
+ * @return true when it served a result: the call then returns #RS_OK and
+ *         its report says `fallback` and `failed_status`; false to let the
+ *         failure stand.
+ * @since 0.2.0
+ */
+typedef bool (*rs_fallback_fn)(void *ctx, void *call_ctx, const rs_call_report *report);
+
+/**
  * Callbacks of a policy; any may be NULL. They run on the calling thread
  * with no library lock held, and may call into the library (not free the
  * policy).
@@ -202,7 +238,7 @@ typedef struct rs_retry_config {
 typedef struct rs_policy_hooks {
     /** a retry is scheduled after attempt @p a, in @p delay_ns */
     void (*on_retry)(void *ctx, const rs_attempt *a, uint64_t delay_ns);
-    /** a call ends with any status but #RS_OK */
+    /** a call ends with any status but #RS_OK (a fallback's result is #RS_OK) */
     void (*on_give_up)(void *ctx, const rs_call_report *report);
     void *ctx; /**< passed to both */
 } rs_policy_hooks;
@@ -216,6 +252,20 @@ typedef struct rs_policy_hooks {
 typedef struct rs_policy_config {
     /** admission checks, asked in array order; empty slots are skipped */
     rs_limit limits[RS_POLICY_MAX_LIMITS];
+    /**
+     * Concurrency limit, entered after the limits and left after the
+     * breaker records: an attempt holds one of its slots while fn runs, and
+     * waits for one in its queue within the attempt's limiter patience
+     * (`max_limiter_wait_ns` and the deadline, shared with the limits and
+     * the pause); no slot in time is #RS_E_LIMITED (#RS_STOP_BULKHEAD). With
+     * an #rs_adaptive_limit attached (rs_bulkhead_set_adaptive()) every
+     * attempt reports its latency and outcome to it. The blocking calls wait
+     * on the bulkhead's condition variable; the step API answers
+     * #RS_STEP_WAIT and either polls (every 1 ms) or, with
+     * `rs_call_options.wake`, is woken when the slot is its. NULL = none.
+     * @since 0.2.0
+     */
+    rs_bulkhead *bulkhead;
     rs_breaker *breaker;         /**< NULL = none */
     /** the budget every attempt reserves its token estimate from:
         rs_budget_account(b), a Redis budget, your own; `{0}` = none */
@@ -245,18 +295,34 @@ typedef struct rs_policy_config {
      */
     bool share_server_pause;
     rs_policy_hooks hooks;       /**< default none */
+    /**
+     * A request rate learnt from the server's answers: asked before the
+     * limits (it queues callers as a token bucket does, within the same
+     * patience), and told every attempt's outcome. A 429, a Retry-After or
+     * a spent quota (`pause_ns`) on an attempt counts as a throttle, which
+     * reduces the rate; other answers let it grow back. With no
+     * `initial_rate` it applies no rate until the first throttle: a policy
+     * with no configured rate then learns the server's. NULL = none.
+     * @since 0.2.0
+     */
+    rs_adaptive_rate *adaptive_rate;
+    /** serves a degraded result for a call that failed (#rs_fallback_fn);
+        NULL = none. @since 0.2.0 */
+    rs_fallback_fn fallback;
+    void *fallback_ctx;           /**< passed to `fallback` as its `ctx` */
 } rs_policy_config;
 
 /** #RS_POLICY_CONFIG_DEFAULT as a brace initializer (static initializers, C++). @since 0.2.0 */
 #define RS_POLICY_CONFIG_INIT                                                            \
-    { { { { NULL, NULL }, RS_UNITS_REQUESTS } }, NULL, { NULL, NULL }, 0u,               \
-      RS_RETRY_CONFIG_INIT, 0u, 1000000000u, true, { NULL, NULL, NULL } }
+    { { { { NULL, NULL }, RS_UNITS_REQUESTS } }, NULL, NULL, { NULL, NULL }, 0u,         \
+      RS_RETRY_CONFIG_INIT, 0u, 1000000000u, true, { NULL, NULL, NULL }, NULL, NULL, NULL }
 
 /**
- * Defaults: no limits, no breaker, no account, #RS_RETRY_CONFIG_DEFAULT (3
- * attempts, full-jitter backoff, Retry-After up to 60 s, retry budget 0.1),
- * no timeout, limits and the server pause waited for up to 1 s, the
- * server pause shared by every call, no hooks.
+ * Defaults: no limits, no bulkhead, no breaker, no account, no adaptive
+ * rate, #RS_RETRY_CONFIG_DEFAULT (3 attempts, full-jitter backoff,
+ * Retry-After up to 60 s, retry budget 0.1), no timeout, limits and the
+ * server pause waited for up to 1 s, the server pause shared by every
+ * call, no hooks, no fallback.
  * @since 0.1.0
  */
 #define RS_POLICY_CONFIG_DEFAULT ((rs_policy_config)RS_POLICY_CONFIG_INIT)
@@ -277,9 +343,10 @@ typedef struct rs_policy rs_policy;
  *         a limit whose limiter has no acquire operation or whose units are
  *         not an #rs_units; an account without a reserve operation;
  *         `token_estimate` 0 while an account or a #RS_UNITS_TOKENS limit is
- *         set; the breaker, a limit or the account running on another clock
- *         than @p clock (rs_breaker_clock(), rs_limiter_clock(),
- *         rs_account_clock()).
+ *         set; the breaker, a limit, the account, the bulkhead or the
+ *         adaptive rate running on another clock than @p clock
+ *         (rs_breaker_clock(), rs_limiter_clock(), rs_account_clock(),
+ *         rs_bulkhead_clock(), rs_adaptive_rate_clock()).
  * @note Thread-safe.
  * @since 0.2.0
  */
@@ -322,14 +389,16 @@ RS_API const rs_clock *rs_policy_clock(const rs_policy *p);
  *         `retry.max_retry_after_ns`); #RS_E_TIMEOUT (the deadline passed,
  *         or the next wait would cross it: returned at once, never after
  *         sleeping in vain); local refusals, where fn did not run (again):
- *         #RS_E_LIMITED (a limit would need to wait longer than
- *         max_limiter_wait_ns or past the deadline), #RS_E_OPEN (the
+ *         #RS_E_LIMITED (a limit, the shared server pause or the bulkhead
+ *         would need to wait longer than max_limiter_wait_ns or past the
+ *         deadline, or the bulkhead's queue is full), #RS_E_OPEN (the
  *         breaker, or a shared breaker flag, is open; never retried),
  *         #RS_E_BUDGET (the account refused); #RS_E_IO (a remote limit or
  *         account failed and its failure policy is to refuse;
  *         rs_last_error() says why); #RS_E_INVAL (NULL @p p or @p fn, or a
  *         request that can never be granted, e.g. more tokens than a
- *         bucket's burst).
+ *         bucket's burst). A fallback hook that serves a result turns any
+ *         of these but #RS_E_FAILED and #RS_E_INVAL into #RS_OK.
  * @note Thread-safe: one policy serves many threads at once. Does not
  *       allocate.
  * @since 0.1.0
@@ -345,6 +414,20 @@ typedef struct rs_call_options {
         rs_redis_budget_account() for the calling user); must run on the
         policy's clock; `{0}` = the policy's */
     rs_account account;
+    /** this call's own context, for the fallback hook (`call_ctx`) and
+        `wake`; NULL = none (rs_call() and rs_call_with() pass fn's `ctx`
+        when this is NULL). @since 0.2.0 */
+    void *context;
+    /**
+     * Step API: called, with `context`, when a call that answered
+     * #RS_STEP_WAIT may go on before its timer (its bulkhead slot is
+     * free): call rs_call_next() for it soon. It runs on the thread whose
+     * call left the bulkhead, with no library lock held, possibly inside
+     * that call's rs_call_complete(): only schedule, do not drive the call
+     * from inside it. NULL = none: a call queued for a bulkhead slot polls
+     * every 1 ms. The blocking calls ignore it. @since 0.2.0
+     */
+    void (*wake)(void *context);
 } rs_call_options;
 
 /**
@@ -488,7 +571,7 @@ RS_API void rs_call_end_at(rs_call_state *c, rs_call_report *report, uint64_t no
 /** Counters of a policy since creation. @since 0.1.0 */
 typedef struct rs_policy_stats {
     uint64_t calls;                 /**< calls started */
-    uint64_t successes;             /**< calls that returned RS_OK */
+    uint64_t successes;             /**< calls fn succeeded in (fallbacks are not counted) */
     uint64_t failures;              /**< calls that returned RS_E_FAILED */
     uint64_t exhausted;             /**< calls that returned RS_E_EXHAUSTED (retry budget included) */
     uint64_t timeouts;              /**< calls that returned RS_E_TIMEOUT */
@@ -503,6 +586,10 @@ typedef struct rs_policy_stats {
     uint64_t server_pauses;         /**< times a server's Retry-After or spent quota
                                          started or lengthened the shared pause (@since 0.2.0) */
     double retry_tokens;            /**< retry budget tokens now (0 when off) */
+    uint64_t rejected_bulkhead;     /**< calls refused for want of a bulkhead slot (@since 0.2.0) */
+    uint64_t fallbacks;             /**< calls the fallback hook served (also counted under
+                                         their failure: rejected_breaker, timeouts...)
+                                         (@since 0.2.0) */
 } rs_policy_stats;
 
 /**
@@ -518,7 +605,7 @@ RS_API const char *rs_stop_reason_name(rs_stop_reason reason);
 /**
  * True when the call was stopped by this process's own protection before
  * the service was asked (a limit, the breaker, the budget, the shared
- * server pause), not by the remote service. #RS_STOP_RETRY_BUDGET is not local: the budget withholds
+ * server pause, the bulkhead), not by the remote service. #RS_STOP_RETRY_BUDGET is not local: the budget withholds
  * retries because the service kept failing.
  * @since 0.1.0
  */
@@ -547,6 +634,17 @@ typedef struct rs_client_config {
     uint64_t requests_per_minute;    /**< exact sliding-window log over 60 s, 0 = none */
     const rs_breaker_config *breaker; /**< a breaker with this config (copied); NULL = none */
     const rs_budget_config *budget;  /**< a token budget with this config (copied); NULL = none */
+    /** a bulkhead with this config (copied); NULL = none, unless
+        `concurrency_limit` asks for one. @since 0.2.0 */
+    const rs_bulkhead_config *bulkhead;
+    /** an adaptive concurrency limit with this config (copied), attached to
+        the client's bulkhead (one with #RS_BULKHEAD_CONFIG_DEFAULT when
+        `bulkhead` is NULL); NULL = none. @since 0.2.0 */
+    const rs_adaptive_limit_config *concurrency_limit;
+    /** an adaptive rate with this config (copied), asked before the
+        client's own limiters; NULL = none. With `requests_per_second` as
+        well, the fixed bucket stays the ceiling. @since 0.2.0 */
+    const rs_adaptive_rate_config *adaptive_rate;
     /* Given (not owned), as in rs_policy_config: */
     /** asked after the client's own limiters (window, bucket, token bucket),
         in array order: Redis or shared-memory limits, a shared breaker flag */
@@ -562,12 +660,15 @@ typedef struct rs_client_config {
     uint64_t max_limiter_wait_ns;    /**< default 1 s */
     bool share_server_pause;         /**< default true */
     rs_policy_hooks hooks;           /**< default none */
+    rs_fallback_fn fallback;         /**< default none (@since 0.2.0) */
+    void *fallback_ctx;              /**< passed to `fallback` (@since 0.2.0) */
 } rs_client_config;
 
 /** #RS_CLIENT_CONFIG_DEFAULT as a brace initializer (static initializers, C++). @since 0.2.0 */
 #define RS_CLIENT_CONFIG_INIT                                                             \
-    { 0.0, 0u, 0.0, 0u, 0u, NULL, NULL, { { { NULL, NULL }, RS_UNITS_REQUESTS } },        \
-      { NULL, NULL }, 0u, RS_RETRY_CONFIG_INIT, 0u, 1000000000u, true, { NULL, NULL, NULL } }
+    { 0.0, 0u, 0.0, 0u, 0u, NULL, NULL, NULL, NULL, NULL,                                  \
+      { { { NULL, NULL }, RS_UNITS_REQUESTS } }, { NULL, NULL }, 0u, RS_RETRY_CONFIG_INIT,  \
+      0u, 1000000000u, true, { NULL, NULL, NULL }, NULL, NULL }
 
 /** Defaults: no modules, and what it shares with #RS_POLICY_CONFIG_DEFAULT
     as there (3 attempts, full-jitter backoff, retry budget 0.1, limits
@@ -623,6 +724,15 @@ RS_API rs_sliding_window *rs_client_window(rs_client *c);
 
 /** The client's budget (`budget`), or NULL. @since 0.2.0 */
 RS_API rs_budget *rs_client_budget(rs_client *c);
+
+/** The client's bulkhead (`bulkhead`, or the one `concurrency_limit` made), or NULL. @since 0.2.0 */
+RS_API rs_bulkhead *rs_client_bulkhead(rs_client *c);
+
+/** The client's adaptive concurrency limit (`concurrency_limit`), or NULL. @since 0.2.0 */
+RS_API rs_adaptive_limit *rs_client_concurrency_limit(rs_client *c);
+
+/** The client's adaptive rate (`adaptive_rate`), or NULL. @since 0.2.0 */
+RS_API rs_adaptive_rate *rs_client_adaptive_rate(rs_client *c);
 
 /** Frees the client and every module it owns; NULL is ignored. @since 0.1.0 */
 RS_API void rs_client_free(rs_client *c);

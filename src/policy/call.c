@@ -9,6 +9,11 @@
 #include "core/arith.h"
 #include "internal.h"
 
+/* How often a call of the step API that waits for a bulkhead slot looks
+ * again when its driver gave no wake function: short next to the remote
+ * calls a bulkhead guards, long enough not to spin a loop. */
+#define BULKHEAD_POLL_NS RS_MS(1)
+
 static rs_step step_run(void) { return (rs_step){ RS_STEP_RUN, 0, RS_OK }; }
 
 static rs_step step_done(int status) { return (rs_step){ RS_STEP_DONE, 0, status }; }
@@ -49,6 +54,8 @@ static void call_init(rs_call_state *c, rs_policy *p, const rs_call_options *opt
         if (opts->account.ops != NULL) {
             c->account = opts->account;
         }
+        c->context = opts->context;
+        c->wake = opts->wake;
     }
     c->deadline_ns = timeout != 0 ? rs__sat_add(now_ns, timeout) : 0;
     rs__counter_add(&p->counters.calls, 1);
@@ -59,6 +66,21 @@ static void release_budget(rs_call_state *c)
     if (c->ticket_held) {
         rs_account_cancel(&c->account, &c->ticket);
         c->ticket_held = false;
+    }
+}
+
+/* Gives back a bulkhead slot no attempt used (a refusal after the slot, a
+ * pause, the end), or the place in its queue. */
+static void release_slot(rs_call_state *c)
+{
+    rs_bulkhead *bulkhead = c->policy->cfg.bulkhead;
+    if (c->slot_ticket != NULL) {
+        rs_bulkhead_ticket_cancel(bulkhead, c->slot_ticket);
+        c->slot_ticket = NULL;
+    }
+    if (c->slot_held) {
+        rs_bulkhead_leave(bulkhead);
+        c->slot_held = false;
     }
 }
 
@@ -76,14 +98,55 @@ static rs__atomic_u64 *counter_for(rs__policy_counters *counters, rs_stop_reason
     case RS_STOP_BREAKER: return &counters->rejected_breaker;
     case RS_STOP_BUDGET: return &counters->rejected_budget;
     case RS_STOP_SERVER_PAUSE: return &counters->rejected_server_pause;
+    case RS_STOP_BULKHEAD: return &counters->rejected_bulkhead;
     case RS_STOP_NONE: break;
     }
     return NULL;
 }
 
+/* Whether the fallback may stand in for a call that ended so: a refusal,
+ * the service's repeated failure, a deadline, a backend down. Never a bad
+ * argument (a bug to fix), a permanent failure (the service answered: the
+ * request is wrong), or a call its driver walked away from. */
+static bool fallback_applies(int status, rs_stop_reason reason)
+{
+    switch (status) {
+    case RS_E_LIMITED:
+    case RS_E_OPEN:
+    case RS_E_BUDGET:
+    case RS_E_EXHAUSTED:
+    case RS_E_TIMEOUT:
+    case RS_E_IO: return reason != RS_STOP_ABANDONED;
+    default: return false;
+    }
+}
+
+/* The one place a fallback's use is recorded: the policy's counter, and
+ * any further report of the event belongs here too. */
+static void note_fallback_used(rs_call_state *c)
+{
+    rs__counter_add(&c->policy->counters.fallbacks, 1);
+}
+
+/* The fallback hook's turn: true when it served a result. */
+static bool served_by_fallback(rs_call_state *c, int status, rs_stop_reason reason)
+{
+    const rs_policy_config *cfg = &c->policy->cfg;
+    if (cfg->fallback == NULL || !fallback_applies(status, reason) ||
+        !cfg->fallback(cfg->fallback_ctx, c->context, &c->report)) {
+        return false;
+    }
+    c->report.fallback = true;
+    c->report.failed_status = status;
+    c->report.status = RS_OK;
+    note_fallback_used(c);
+    return true;
+}
+
 static rs_step finish(rs_call_state *c, int status, rs_stop_reason reason, uint64_t now_ns)
 {
     release_budget(c);
+    release_slot(c);
     c->phase = RS__PHASE_DONE;
     c->report.status = status;
     c->report.reason = reason;
@@ -94,6 +157,9 @@ static rs_step finish(rs_call_state *c, int status, rs_stop_reason reason, uint6
     }
     if (reason == RS_STOP_RETRY_BUDGET) {
         rs__counter_add(&c->policy->counters.rejected_retry_budget, 1);
+    }
+    if (served_by_fallback(c, status, reason)) {
+        status = RS_OK;
     }
     const rs_policy_hooks *hooks = &c->policy->cfg.hooks;
     if (status != RS_OK && hooks->on_give_up != NULL) {
@@ -293,6 +359,80 @@ static bool pass_limiters(rs_call_state *c, uint64_t now_ns, rs_step *out)
         }
         return false;
     }
+    c->phase = RS__PHASE_BULKHEAD;
+    return true;
+}
+
+/* Runs on the thread that freed the slot: the driver learns it may go on. */
+static void slot_granted(void *ctx)
+{
+    rs_call_state *c = ctx;
+    c->wake(c->context);
+}
+
+/* Waits for the queued slot: until woken (a wake function), or a poll. */
+static rs_step wait_for_slot(rs_call_state *c, uint64_t patience, uint64_t now_ns)
+{
+    uint64_t wait = c->wake != NULL ? patience : rs__min_u64(patience, BULKHEAD_POLL_NS);
+    return wait_then(c, wait, RS__PHASE_BULKHEAD, true, now_ns);
+}
+
+/* The bulkhead: a slot now, or a place in its queue within the attempt's
+ * limiter patience, which the pause and the limits share. The blocking
+ * driver waits on the bulkhead's condition variable; the step API gets a
+ * ticket and waits with RS_STEP_WAIT, woken or polling. */
+static bool pass_bulkhead(rs_call_state *c, uint64_t now_ns, rs_step *out)
+{
+    rs_bulkhead *bulkhead = c->policy->cfg.bulkhead;
+    if (bulkhead == NULL || c->slot_held) {
+        c->phase = RS__PHASE_BREAKER;
+        return true;
+    }
+    if (c->slot_ticket != NULL) {
+        if (rs_bulkhead_ticket_ready(bulkhead, c->slot_ticket)) {
+            c->slot_ticket = NULL;
+            c->slot_held = true;
+            c->phase = RS__PHASE_BREAKER;
+            return true;
+        }
+        uint64_t patience = limiter_patience(c, now_ns);
+        *out = patience == 0 ? finish(c, RS_E_LIMITED, RS_STOP_BULKHEAD, now_ns)
+                             : wait_for_slot(c, patience, now_ns);
+        return false;
+    }
+    /* The pause first: a slot held through a pause is a slot nobody uses. */
+    if (held_by_pause(c, now_ns, RS__PHASE_BULKHEAD, out)) {
+        return false;
+    }
+    if (rs_bulkhead_try_enter(bulkhead)) {
+        c->slot_held = true;
+        c->phase = RS__PHASE_BREAKER;
+        return true;
+    }
+    uint64_t patience = limiter_patience(c, now_ns);
+    int rc = RS_E_LIMITED;
+    if (patience != 0 && c->blocking) {
+        rc = rs_bulkhead_enter(bulkhead, patience);
+        if (rc == RS_OK) {
+            /* Time passed while blocked: go on from a fresh reading of the
+             * clock, the wait counted as limiter wait. */
+            c->slot_held = true;
+            *out = wait_then(c, 0, RS__PHASE_BREAKER, true, now_ns);
+            return false;
+        }
+    } else if (patience != 0) {
+        rc = rs_bulkhead_enter_async(bulkhead, c->wake != NULL ? slot_granted : NULL, c,
+                                     &c->slot_ticket);
+        if (rc == RS_OK && c->slot_ticket != NULL) {
+            *out = wait_for_slot(c, patience, now_ns);
+            return false;
+        }
+    }
+    if (rc != RS_OK) {
+        *out = finish(c, RS_E_LIMITED, RS_STOP_BULKHEAD, now_ns);
+        return false;
+    }
+    c->slot_held = true;
     c->phase = RS__PHASE_BREAKER;
     return true;
 }
@@ -300,8 +440,11 @@ static bool pass_limiters(rs_call_state *c, uint64_t now_ns, rs_step *out)
 static void pass_breaker(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
     /* A pause that began while this attempt waited for its limits holds it
-     * too: it keeps what the limits granted and runs when the pause ends. */
-    if (held_by_pause(c, now_ns, RS__PHASE_BREAKER, out)) {
+     * too: it keeps what the limits granted and runs when the pause ends.
+     * Its bulkhead slot goes back meanwhile, to be taken again after. */
+    rs__call_phase resume = c->policy->cfg.bulkhead != NULL ? RS__PHASE_BULKHEAD : RS__PHASE_BREAKER;
+    if (held_by_pause(c, now_ns, resume, out)) {
+        release_slot(c);
         return;
     }
     rs_breaker *breaker = c->policy->cfg.breaker;
@@ -313,6 +456,7 @@ static void pass_breaker(rs_call_state *c, uint64_t now_ns, rs_step *out)
         c->permit_held = true;
     }
     c->phase = RS__PHASE_RUNNING;
+    c->sent_ns = now_ns;
     rs__counter_add(&c->policy->counters.attempts, 1);
     *out = step_run();
 }
@@ -329,7 +473,9 @@ rs_step rs_call_next_at(rs_call_state *c, uint64_t now_ns)
     case RS__PHASE_RUNNING:
         return step_run();
     case RS__PHASE_WAITING:
-        if (now_ns < c->wake_ns) {
+        /* A call queued for a bulkhead slot looks at its ticket whenever it
+         * is asked: its driver may have been woken early. */
+        if (now_ns < c->wake_ns && c->slot_ticket == NULL) {
             return (rs_step){ RS_STEP_WAIT, c->wake_ns - now_ns, RS_OK };
         }
         {
@@ -363,6 +509,11 @@ rs_step rs_call_next_at(rs_call_state *c, uint64_t now_ns)
         /* fall through */
     case RS__PHASE_LIMITERS:
         if (!pass_limiters(c, now_ns, &out)) {
+            return out;
+        }
+        /* fall through */
+    case RS__PHASE_BULKHEAD:
+        if (!pass_bulkhead(c, now_ns, &out)) {
             return out;
         }
         /* fall through */
@@ -428,18 +579,51 @@ static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
     return wait_then(c, delay, RS__PHASE_ADMIT, false, now_ns);
 }
 
+/* What an attempt says about the server's load, to the concurrency limit:
+ * an answer measures it, a retryable failure (429, 503, a timeout) says too
+ * much was sent, a permanent failure says nothing about load. */
+static rs_outcome load_outcome(rs_verdict verdict)
+{
+    return verdict == RS_SUCCESS ? RS_OUTCOME_SUCCESS
+           : verdict == RS_RETRY ? RS_OUTCOME_THROTTLED
+                                 : RS_OUTCOME_IGNORED;
+}
+
+/* ... and to the adaptive rate: a throttle is an answer that asks the
+ * caller to send less (a 429) or to wait (a Retry-After, a spent quota). */
+static rs_outcome rate_outcome(const rs_attempt *a, rs_verdict verdict)
+{
+    if ((verdict == RS_RETRY && a->caller_fault) || a->retry_after_ns != 0 || a->pause_ns != 0) {
+        return RS_OUTCOME_THROTTLED;
+    }
+    return verdict == RS_SUCCESS ? RS_OUTCOME_SUCCESS : RS_OUTCOME_IGNORED;
+}
+
 /* The attempt that ran is over: the breaker judges it (unless it failed by
- * the caller's fault) and the budget is charged what it used. */
-static void settle_attempt(rs_call_state *c, bool success, uint64_t tokens_used, uint64_t now_ns)
+ * the caller's fault), the bulkhead gets its slot back with the attempt's
+ * latency and outcome, the adaptive rate learns the outcome, and the budget
+ * is charged what it used. */
+static void settle_attempt(rs_call_state *c, rs_verdict verdict, rs_outcome load,
+                           uint64_t tokens_used, uint64_t now_ns)
 {
     const rs_policy_config *cfg = &c->policy->cfg;
     if (c->permit_held) {
         if (c->attempt.caller_fault) {
             rs_breaker_release(cfg->breaker, &c->permit);
         } else {
-            rs_breaker_record_at(cfg->breaker, &c->permit, success, now_ns);
+            rs_breaker_record_at(cfg->breaker, &c->permit, verdict == RS_SUCCESS, now_ns);
         }
         c->permit_held = false;
+    }
+    if (c->slot_held) {
+        rs_bulkhead_leave_sample_at(cfg->bulkhead, c->sent_ns, load, now_ns);
+        c->slot_held = false;
+    }
+    if (cfg->adaptive_rate != NULL) {
+        rs_adaptive_rate_record_at(cfg->adaptive_rate, rate_outcome(&c->attempt, verdict),
+                                   c->sent_ns,
+                                   rs__max_u64(c->attempt.retry_after_ns, c->attempt.pause_ns),
+                                   now_ns);
     }
     if (c->ticket_held) {
         rs_account_commit(&c->account, &c->ticket, tokens_used);
@@ -461,7 +645,7 @@ rs_step rs_call_complete_at(rs_call_state *c, rs_verdict verdict, uint64_t now_n
     if (c->phase != RS__PHASE_RUNNING) {
         return rs_call_next_at(c, now_ns);
     }
-    settle_attempt(c, verdict == RS_SUCCESS, c->attempt.tokens_used, now_ns);
+    settle_attempt(c, verdict, load_outcome(verdict), c->attempt.tokens_used, now_ns);
     const rs_policy_config *cfg = &c->policy->cfg;
     if (cfg->share_server_pause && cfg->retry.honor_retry_after) {
         rs__policy_pause(c->policy, rs__max_u64(c->attempt.retry_after_ns, c->attempt.pause_ns),
@@ -563,7 +747,9 @@ int rs_call_begin(rs_policy *p, const rs_call_options *opts, rs_call_state **out
 static void call_end(rs_call_state *c, rs_call_report *report, uint64_t now_ns)
 {
     if (c->phase == RS__PHASE_RUNNING) {
-        settle_attempt(c, false, rs__max_u64(c->attempt.tokens_used, c->ticket.reserved), now_ns);
+        /* Its answer never came in time: a timeout, to the bulkhead's limit. */
+        settle_attempt(c, RS_FAIL, RS_OUTCOME_THROTTLED,
+                       rs__max_u64(c->attempt.tokens_used, c->ticket.reserved), now_ns);
     }
     if (c->phase != RS__PHASE_DONE) {
         (void)finish(c, RS_E_TIMEOUT, RS_STOP_ABANDONED, now_ns);
@@ -606,6 +792,10 @@ int rs_call_with(rs_policy *p, const rs_call_options *opts, rs_fn fn, void *ctx,
     const rs_clock *clock = p->clock;
     rs_call_state c; /* on the stack: the blocking driver never allocates */
     call_init(&c, p, opts, rs_clock_now(clock));
+    c.blocking = true;
+    if (c.context == NULL) {
+        c.context = ctx; /* what fn writes its answer into: the fallback's too */
+    }
     rs_step s = rs_call_next_at(&c, c.start_ns);
     while (s.action != RS_STEP_DONE) {
         if (s.action == RS_STEP_RUN) {

@@ -17,6 +17,9 @@ struct rs_client {
     rs_sliding_window *window;
     rs_breaker *breaker;
     rs_budget *budget;
+    rs_bulkhead *bulkhead;
+    rs_adaptive_limit *concurrency_limit;
+    rs_adaptive_rate *adaptive_rate;
 };
 
 /* Every module's configuration, derived from the flat one; `use_*` says
@@ -27,7 +30,11 @@ typedef struct client_plan {
     rs_sliding_window_config window;
     rs_breaker_config breaker;
     rs_budget_config budget;
+    rs_bulkhead_config bulkhead;
+    rs_adaptive_limit_config concurrency_limit;
+    rs_adaptive_rate_config adaptive_rate;
     bool use_bucket, use_token_bucket, use_window, use_breaker, use_budget;
+    bool use_bulkhead, use_concurrency_limit, use_adaptive_rate;
 } client_plan;
 
 static uint64_t burst_or_rate(uint64_t burst, double rate)
@@ -57,6 +64,16 @@ static int check_modules(const client_plan *plan)
     }
     if (plan->use_budget && rs_budget_config_validate(&plan->budget) != RS_OK) {
         return rs__error_nest(RS_E_INVAL, "rs_client_config.budget");
+    }
+    if (plan->use_bulkhead && rs_bulkhead_config_validate(&plan->bulkhead) != RS_OK) {
+        return rs__error_nest(RS_E_INVAL, "rs_client_config.bulkhead");
+    }
+    if (plan->use_concurrency_limit &&
+        rs_adaptive_limit_config_validate(&plan->concurrency_limit) != RS_OK) {
+        return rs__error_nest(RS_E_INVAL, "rs_client_config.concurrency_limit");
+    }
+    if (plan->use_adaptive_rate && rs_adaptive_rate_config_validate(&plan->adaptive_rate) != RS_OK) {
+        return rs__error_nest(RS_E_INVAL, "rs_client_config.adaptive_rate");
     }
     return RS_OK;
 }
@@ -89,6 +106,8 @@ static int plan_client(const rs_client_config *cfg, const rs_clock *clock, clien
     pc->max_limiter_wait_ns = cfg->max_limiter_wait_ns;
     pc->share_server_pause = cfg->share_server_pause;
     pc->hooks = cfg->hooks;
+    pc->fallback = cfg->fallback;
+    pc->fallback_ctx = cfg->fallback_ctx;
     /* Checked at the indices the caller wrote; build() moves them behind
      * the client's own limiters. */
     for (size_t i = 0; i < RS_CLIENT_MAX_LIMITS; i++) {
@@ -117,6 +136,17 @@ static int plan_client(const rs_client_config *cfg, const rs_clock *clock, clien
     plan->use_budget = cfg->budget != NULL;
     plan->budget = plan->use_budget ? *cfg->budget : RS_BUDGET_CONFIG_DEFAULT;
 
+    /* A concurrency limit needs a bulkhead to drive: the default one. */
+    plan->use_concurrency_limit = cfg->concurrency_limit != NULL;
+    plan->concurrency_limit = plan->use_concurrency_limit ? *cfg->concurrency_limit
+                                                          : RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    plan->use_bulkhead = cfg->bulkhead != NULL || plan->use_concurrency_limit;
+    plan->bulkhead = cfg->bulkhead != NULL ? *cfg->bulkhead : RS_BULKHEAD_CONFIG_DEFAULT;
+
+    plan->use_adaptive_rate = cfg->adaptive_rate != NULL;
+    plan->adaptive_rate = plan->use_adaptive_rate ? *cfg->adaptive_rate
+                                                  : RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+
     if (plan->use_budget && cfg->account.ops != NULL) {
         return invalid("account", "set together with budget: the client charges one of them");
     }
@@ -141,6 +171,9 @@ void rs_client_free(rs_client *c)
     rs_sliding_window_free(c->window);
     rs_breaker_free(c->breaker);
     rs_budget_free(c->budget);
+    rs_bulkhead_free(c->bulkhead);
+    rs_adaptive_limit_free(c->concurrency_limit);
+    rs_adaptive_rate_free(c->adaptive_rate);
     rs__free(c);
 }
 
@@ -162,6 +195,18 @@ static int build(rs_client *c, client_plan *plan, const rs_clock *clock)
     if (rc == RS_OK && plan->use_budget) {
         rc = rs_budget_new(&plan->budget, clock, &c->budget);
     }
+    if (rc == RS_OK && plan->use_bulkhead) {
+        rc = rs_bulkhead_new(&plan->bulkhead, clock, &c->bulkhead);
+    }
+    if (rc == RS_OK && plan->use_concurrency_limit) {
+        rc = rs_adaptive_limit_new(&plan->concurrency_limit, clock, &c->concurrency_limit);
+        if (rc == RS_OK) {
+            rc = rs_bulkhead_set_adaptive(c->bulkhead, c->concurrency_limit);
+        }
+    }
+    if (rc == RS_OK && plan->use_adaptive_rate) {
+        rc = rs_adaptive_rate_new(&plan->adaptive_rate, clock, &c->adaptive_rate);
+    }
     if (rc != RS_OK) {
         return rc;
     }
@@ -175,6 +220,8 @@ static int build(rs_client *c, client_plan *plan, const rs_clock *clock)
     pc->limits[1] = (rs_limit){ rs_token_bucket_limiter(c->bucket), RS_UNITS_REQUESTS };
     pc->limits[2] = (rs_limit){ rs_token_bucket_limiter(c->token_bucket), RS_UNITS_TOKENS };
     pc->breaker = c->breaker;
+    pc->bulkhead = c->bulkhead;
+    pc->adaptive_rate = c->adaptive_rate;
     if (c->budget != NULL) {
         pc->account = rs_budget_account(c->budget);
     }
@@ -241,4 +288,19 @@ rs_sliding_window *rs_client_window(rs_client *c)
 rs_budget *rs_client_budget(rs_client *c)
 {
     return c != NULL ? c->budget : NULL;
+}
+
+rs_bulkhead *rs_client_bulkhead(rs_client *c)
+{
+    return c != NULL ? c->bulkhead : NULL;
+}
+
+rs_adaptive_limit *rs_client_concurrency_limit(rs_client *c)
+{
+    return c != NULL ? c->concurrency_limit : NULL;
+}
+
+rs_adaptive_rate *rs_client_adaptive_rate(rs_client *c)
+{
+    return c != NULL ? c->adaptive_rate : NULL;
 }

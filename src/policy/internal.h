@@ -13,13 +13,14 @@
 typedef struct rs__policy_counters {
     rs__atomic_u64 calls, successes, failures, exhausted, timeouts, attempts, retries;
     rs__atomic_u64 rejected_limiter, rejected_breaker, rejected_budget, rejected_retry_budget;
-    rs__atomic_u64 rejected_server_pause, server_pauses;
+    rs__atomic_u64 rejected_server_pause, server_pauses, rejected_bulkhead, fallbacks;
 } rs__policy_counters;
 
 struct rs_policy {
     rs_policy_config cfg;
-    /* cfg.limits without the empty slots, in order: one loop asks them. */
-    rs_limit limits[RS_POLICY_MAX_LIMITS];
+    /* The adaptive rate (when set), then cfg.limits without the empty
+     * slots, in order: one loop asks them all. */
+    rs_limit limits[RS_POLICY_MAX_LIMITS + 1];
     unsigned limit_count;
     const rs_clock *clock;
     rs__rng rng; /* jitter for every call on the policy */
@@ -41,7 +42,8 @@ typedef enum rs__call_phase {
     RS__PHASE_PAUSE,   /* waiting out the policy's shared server pause */
     RS__PHASE_RESERVE, /* about to reserve from the account */
     RS__PHASE_LIMITERS, /* asking limit `limit_index` */
-    RS__PHASE_BREAKER, /* limiters passed; ask the breaker */
+    RS__PHASE_BULKHEAD, /* limiters passed; take a bulkhead slot */
+    RS__PHASE_BREAKER, /* holding the slot (if any); ask the breaker */
     RS__PHASE_RUNNING, /* fn is running */
     RS__PHASE_WAITING, /* a timer is running until wake_ns */
     RS__PHASE_DONE
@@ -68,6 +70,12 @@ struct rs_call_state {
     bool ticket_held;
     rs_permit permit;
     bool permit_held;
+    bool slot_held;             /* a bulkhead slot */
+    rs_bulkhead_ticket *slot_ticket; /* a place in the bulkhead's queue, or NULL */
+    uint64_t sent_ns;           /* when the running attempt started */
+    void *context;              /* the call's own: the fallback's call_ctx, wake's argument */
+    void (*wake)(void *context);
+    bool blocking;              /* driven by rs_call_with(): may block on the bulkhead */
     bool caller_memory;         /* placed by rs_call_begin_in: end does not free it */
 };
 

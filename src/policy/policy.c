@@ -100,6 +100,13 @@ int rs__policy_config_check(const rs_policy_config *cfg, const rs_clock *clock,
     if (cfg->breaker != NULL && on_other_clock(rs_breaker_clock(cfg->breaker), clock)) {
         return invalid("breaker", "runs on another clock than the policy's");
     }
+    if (cfg->bulkhead != NULL && on_other_clock(rs_bulkhead_clock(cfg->bulkhead), clock)) {
+        return invalid("bulkhead", "runs on another clock than the policy's");
+    }
+    if (cfg->adaptive_rate != NULL &&
+        on_other_clock(rs_adaptive_rate_clock(cfg->adaptive_rate), clock)) {
+        return invalid("adaptive_rate", "runs on another clock than the policy's");
+    }
     if (cfg->account.ops != NULL) {
         if (cfg->account.ops->reserve == NULL) {
             return invalid("account", "the account has no reserve operation");
@@ -136,6 +143,11 @@ int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy 
     }
     p->cfg = *cfg;
     p->clock = clock != NULL ? clock : rs_clock_system();
+    if (cfg->adaptive_rate != NULL) {
+        /* First: the rate paces every attempt the limits then judge. */
+        p->limits[p->limit_count++] =
+            (rs_limit){ rs_adaptive_rate_limiter(cfg->adaptive_rate), RS_UNITS_REQUESTS };
+    }
     for (size_t i = 0; i < RS_POLICY_MAX_LIMITS; i++) {
         if (cfg->limits[i].limiter.ops != NULL) {
             p->limits[p->limit_count++] = cfg->limits[i];
@@ -248,6 +260,8 @@ void rs_policy_stats_get(rs_policy *p, rs_policy_stats *out)
     out->rejected_retry_budget = rs__counter_get(&c->rejected_retry_budget);
     out->rejected_server_pause = rs__counter_get(&c->rejected_server_pause);
     out->server_pauses = rs__counter_get(&c->server_pauses);
+    out->rejected_bulkhead = rs__counter_get(&c->rejected_bulkhead);
+    out->fallbacks = rs__counter_get(&c->fallbacks);
     out->retry_tokens =
         (double)atomic_load_explicit(&p->retry_micro_tokens, memory_order_relaxed) / MICRO;
 }
@@ -258,7 +272,7 @@ const char *rs_stop_reason_name(rs_stop_reason reason)
         "RS_STOP_NONE",    "RS_STOP_SUCCESS", "RS_STOP_FAILED",       "RS_STOP_EXHAUSTED",
         "RS_STOP_TIMEOUT", "RS_STOP_LIMITER", "RS_STOP_BREAKER",      "RS_STOP_BUDGET",
         "RS_STOP_RETRY_BUDGET", "RS_STOP_RETRY_AFTER", "RS_STOP_ABANDONED",
-        "RS_STOP_SERVER_PAUSE",
+        "RS_STOP_SERVER_PAUSE", "RS_STOP_BULKHEAD",
     };
     size_t i = (size_t)reason;
     return i < sizeof names / sizeof names[0] ? names[i] : "RS_STOP_UNKNOWN";
@@ -267,5 +281,5 @@ const char *rs_stop_reason_name(rs_stop_reason reason)
 bool rs_stop_reason_is_local(rs_stop_reason reason)
 {
     return reason == RS_STOP_LIMITER || reason == RS_STOP_BREAKER || reason == RS_STOP_BUDGET ||
-           reason == RS_STOP_SERVER_PAUSE;
+           reason == RS_STOP_SERVER_PAUSE || reason == RS_STOP_BULKHEAD;
 }

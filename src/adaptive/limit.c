@@ -1,0 +1,276 @@
+/* The adaptive concurrency limit: AIMD and gradient, one window at a time.
+ *
+ * Samples accumulate in a window of about one round trip; when it closes
+ * the limit moves once, from the window's mean latency, its largest number
+ * of calls in flight and whether any call was throttled. Deciding per
+ * window rather than per sample keeps a burst of answers to one overload
+ * (every call in flight coming back 429 at once) from counting as many
+ * overloads, as TCP reduces its window once per round trip.
+ *
+ * The window's sums and the limit change together, so a sample takes a
+ * spinlock for a few dozen instructions; the limit itself is published in
+ * an atomic word that readers (the bulkhead) load without the lock. The
+ * reasoning behind every constant is in docs/adaptive.md. */
+#include <math.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/arith.h"
+#include "core/atomics.h"
+#include "core/lock.h"
+#include "resilience/adaptive.h"
+
+/* How fast the latency floor follows a latency that stays above it: it
+ * closes the gap by (window length / this) per window, so it tracks a
+ * server that became slower for good within tens of seconds, while the
+ * windows of a draining queue (the gradient's shrinking) pull it back down
+ * at once. */
+#define FLOOR_HORIZON_NS RS_SEC(10)
+
+/* In the band between `tolerance` and `queueing` the gradient takes one
+ * call off per window: the queue it allows keeps draining now and then, so
+ * windows at the true floor keep coming and the floor cannot creep up with
+ * a queue that never empties. */
+#define BAND_STEP 1.0
+
+/* Never shrink below half in one window: one slow window (a garbage
+ * collection, a noisy neighbour) must not throw away most of the limit. */
+#define MIN_GRADIENT 0.5
+
+struct rs_adaptive_limit {
+    rs__atomic_u32 published; /* the limit, as readers see it */
+    rs__spinlock lock;
+    rs_adaptive_limit_config cfg;
+    const rs_clock *clock;
+    /* Under the lock. */
+    double estimate;   /* the limit with its fraction */
+    double floor_ns;   /* the latency floor; 0 = none yet */
+    double latency_ns; /* the last judged window's mean */
+    uint64_t window_start_ns;
+    uint32_t window_count;    /* samples of any outcome */
+    uint32_t window_measured; /* successes, whose latency counts */
+    uint32_t window_in_flight; /* the most in flight seen */
+    double window_rtt_sum_ns;
+    bool window_throttled;
+    uint64_t samples, windows, throttled_windows;
+};
+
+static int invalid_field(const char *field, const char *why)
+{
+    return rs_set_last_error(RS_E_INVAL, "rs_adaptive_limit_config.%s: %s", field, why);
+}
+
+int rs_adaptive_limit_config_validate(const rs_adaptive_limit_config *cfg)
+{
+    if (cfg == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_adaptive_limit_config: NULL");
+    }
+    if (cfg->algorithm != RS_ADAPTIVE_GRADIENT && cfg->algorithm != RS_ADAPTIVE_AIMD) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_adaptive_limit_config.algorithm: %d is not an "
+                                 "rs_adaptive_algorithm",
+                                 (int)cfg->algorithm);
+    }
+    if (cfg->min_limit == 0) {
+        return invalid_field("min_limit", "0, must be >= 1");
+    }
+    if (cfg->max_limit < cfg->min_limit || cfg->max_limit > RS_ADAPTIVE_MAX_LIMIT) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_adaptive_limit_config.max_limit: %u, must be in "
+                                 "[min_limit (%u), %u]",
+                                 cfg->max_limit, cfg->min_limit, RS_ADAPTIVE_MAX_LIMIT);
+    }
+    if (cfg->initial_limit < cfg->min_limit || cfg->initial_limit > cfg->max_limit) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_adaptive_limit_config.initial_limit: %u, must be in "
+                                 "[%u, %u]",
+                                 cfg->initial_limit, cfg->min_limit, cfg->max_limit);
+    }
+    if (!(cfg->backoff > 0.0 && cfg->backoff < 1.0)) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_adaptive_limit_config.backoff: %g, must be in (0, 1)",
+                                 cfg->backoff);
+    }
+    if (!(cfg->increase > 0.0 && cfg->increase <= (double)cfg->max_limit)) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_adaptive_limit_config.increase: %g, must be in (0, max_limit]",
+                                 cfg->increase);
+    }
+    if (!(cfg->growth > 0.0 && cfg->growth <= 1.0)) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_adaptive_limit_config.growth: %g, must be in (0, 1]",
+                                 cfg->growth);
+    }
+    if (!(cfg->tolerance >= 1.0 && isfinite(cfg->tolerance))) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_adaptive_limit_config.tolerance: %g, must be finite and >= 1",
+                                 cfg->tolerance);
+    }
+    if (!(cfg->queueing > cfg->tolerance && isfinite(cfg->queueing))) {
+        return rs_set_last_error(RS_E_INVAL,
+                                 "rs_adaptive_limit_config.queueing: %g, must be finite and "
+                                 "above tolerance (%g)",
+                                 cfg->queueing, cfg->tolerance);
+    }
+    if (cfg->window_samples == 0) {
+        return invalid_field("window_samples", "0, must be >= 1");
+    }
+    if (cfg->max_window_ns == 0) {
+        return invalid_field("max_window_ns", "0, must be > 0");
+    }
+    return RS_OK;
+}
+
+int rs_adaptive_limit_new(const rs_adaptive_limit_config *cfg, const rs_clock *clock,
+                          rs_adaptive_limit **out)
+{
+    if (out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_adaptive_limit_new: out is NULL");
+    }
+    int rc = rs_adaptive_limit_config_validate(cfg);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    rs_adaptive_limit *l = rs__calloc(1, sizeof *l);
+    if (l == NULL) {
+        return RS_E_NOMEM;
+    }
+    l->cfg = *cfg;
+    l->clock = clock != NULL ? clock : rs_clock_system();
+    l->estimate = cfg->initial_limit;
+    rs__spin_init(&l->lock);
+    atomic_init(&l->published, cfg->initial_limit);
+    *out = l;
+    return RS_OK;
+}
+
+void rs_adaptive_limit_free(rs_adaptive_limit *l)
+{
+    rs__free(l);
+}
+
+/* The gradient's judgement of one window's latency: the new limit. */
+static double judge_latency(rs_adaptive_limit *l, double limit, uint64_t window_ns)
+{
+    const rs_adaptive_limit_config *cfg = &l->cfg;
+    /* Too few answers for a steady mean: hold rather than react to noise. */
+    if (2 * (uint64_t)l->window_measured < cfg->window_samples) {
+        return limit;
+    }
+    double latency = l->window_rtt_sum_ns / l->window_measured;
+    l->latency_ns = latency;
+    if (l->floor_ns == 0.0 || latency < l->floor_ns) {
+        l->floor_ns = latency;
+    } else {
+        double pull = (double)window_ns / (double)FLOOR_HORIZON_NS;
+        l->floor_ns += (latency - l->floor_ns) * (pull < 1.0 ? pull : 1.0);
+    }
+    double ratio = latency / l->floor_ns;
+    if (ratio <= cfg->tolerance) {
+        /* At the floor: more calls would still be served at once. Unless
+         * most of the limit went unused: then it proves nothing. */
+        if (2.0 * l->window_in_flight >= limit) {
+            limit += fmax(1.0, limit * cfg->growth);
+        }
+    } else if (ratio > cfg->queueing) {
+        /* Little's law: calls in flight grow latency in proportion once the
+         * server is full, so this many would bring it back to tolerance. */
+        limit *= fmax(MIN_GRADIENT, cfg->tolerance / ratio);
+    } else {
+        limit -= BAND_STEP;
+    }
+    return limit;
+}
+
+static void close_window(rs_adaptive_limit *l, uint64_t now_ns)
+{
+    const rs_adaptive_limit_config *cfg = &l->cfg;
+    double limit = l->estimate;
+    l->windows++;
+    if (l->window_throttled) {
+        l->throttled_windows++;
+        limit *= cfg->backoff;
+    } else if (cfg->algorithm == RS_ADAPTIVE_AIMD) {
+        if (2.0 * l->window_in_flight >= limit) {
+            limit += cfg->increase;
+        }
+    } else {
+        limit = judge_latency(l, limit, rs__sat_sub(now_ns, l->window_start_ns));
+    }
+    l->estimate = fmin((double)cfg->max_limit, fmax((double)cfg->min_limit, limit));
+    l->window_count = 0;
+    l->window_measured = 0;
+    l->window_in_flight = 0;
+    l->window_rtt_sum_ns = 0.0;
+    l->window_throttled = false;
+}
+
+uint32_t rs_adaptive_limit_sample_at(rs_adaptive_limit *l, uint64_t rtt_ns, uint32_t in_flight,
+                                     rs_outcome outcome, uint64_t now_ns)
+{
+    if (l == NULL) {
+        return 0;
+    }
+    const rs_adaptive_limit_config *cfg = &l->cfg;
+    rs__spin_lock(&l->lock);
+    l->samples++;
+    if (l->window_count == 0) {
+        l->window_start_ns = now_ns;
+    }
+    l->window_count++;
+    if (in_flight > l->window_in_flight) {
+        l->window_in_flight = in_flight;
+    }
+    if (outcome == RS_OUTCOME_THROTTLED || (cfg->timeout_ns != 0 && rtt_ns > cfg->timeout_ns)) {
+        l->window_throttled = true;
+    } else if (outcome == RS_OUTCOME_SUCCESS) {
+        l->window_measured++;
+        l->window_rtt_sum_ns += (double)rtt_ns;
+    }
+    /* About one round trip: as many answers as the limit lets out at once. */
+    double size = fmax((double)cfg->window_samples, l->estimate);
+    if ((double)l->window_count >= size ||
+        rs__sat_sub(now_ns, l->window_start_ns) >= cfg->max_window_ns) {
+        close_window(l, now_ns);
+    }
+    uint32_t limit = (uint32_t)l->estimate;
+    atomic_store_explicit(&l->published, limit, memory_order_relaxed);
+    rs__spin_unlock(&l->lock);
+    return limit;
+}
+
+uint32_t rs_adaptive_limit_sample(rs_adaptive_limit *l, uint64_t rtt_ns, uint32_t in_flight,
+                                  rs_outcome outcome)
+{
+    return l != NULL ? rs_adaptive_limit_sample_at(l, rtt_ns, in_flight, outcome,
+                                                   rs_clock_now(l->clock))
+                     : 0;
+}
+
+uint32_t rs_adaptive_limit_get(const rs_adaptive_limit *l)
+{
+    return l != NULL ? atomic_load_explicit(&((rs_adaptive_limit *)l)->published,
+                                            memory_order_relaxed)
+                     : 0;
+}
+
+void rs_adaptive_limit_stats_get(rs_adaptive_limit *l, rs_adaptive_limit_stats *out)
+{
+    if (l == NULL || out == NULL) {
+        return;
+    }
+    rs__spin_lock(&l->lock);
+    out->limit = (uint32_t)l->estimate;
+    out->estimate = l->estimate;
+    out->floor_ns = rs__sat_from_double(l->floor_ns);
+    out->latency_ns = rs__sat_from_double(l->latency_ns);
+    out->samples = l->samples;
+    out->windows = l->windows;
+    out->throttled_windows = l->throttled_windows;
+    rs__spin_unlock(&l->lock);
+}
+
+const rs_clock *rs_adaptive_limit_clock(const rs_adaptive_limit *l)
+{
+    return l != NULL ? l->clock : NULL;
+}
