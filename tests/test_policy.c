@@ -1913,6 +1913,453 @@ static void client_and_policy_defaults_agree(void **state)
     assert_null(static_client.breaker);
 }
 
+/* ---- the bulkhead, the adaptive rate, the fallback ------------------------ */
+
+static rs_bulkhead *make_bulkhead(uint32_t max_concurrent, uint32_t max_queue)
+{
+    rs_bulkhead_config bc = RS_BULKHEAD_CONFIG_DEFAULT;
+    bc.max_concurrent = max_concurrent;
+    bc.max_queue = max_queue;
+    rs_bulkhead *b = NULL;
+    assert_int_equal(rs_bulkhead_new(&bc, rs_manual_clock_get(&clock_), &b), RS_OK);
+    return b;
+}
+
+typedef struct nested {
+    rs_policy *p;
+    rs_bulkhead *b;
+    int inner_status;
+    rs_call_report inner;
+    uint32_t in_flight_inside;
+} nested;
+
+static rs_verdict call_inside(void *ctx, rs_attempt *a)
+{
+    (void)a;
+    nested *n = ctx;
+    n->in_flight_inside = rs_bulkhead_in_flight(n->b);
+    script s = always(RS_SUCCESS);
+    n->inner_status = rs_call_with(n->p, NULL, scripted, &s, &n->inner);
+    return RS_SUCCESS;
+}
+
+static void bulkhead_slot_is_held_while_fn_runs(void **state)
+{
+    (void)state;
+    rs_bulkhead *b = make_bulkhead(1, 0);
+    rs_policy_config cfg = plain_config();
+    cfg.bulkhead = b;
+    rs_policy *p = make_policy(&cfg);
+    nested n = { p, b, 0, { 0 }, 0 };
+    rs_call_report r;
+    assert_int_equal(rs_call_with(p, NULL, call_inside, &n, &r), RS_OK);
+    assert_int_equal(n.in_flight_inside, 1);
+    /* The only slot is the outer call's: the inner one is refused at once. */
+    assert_int_equal(n.inner_status, RS_E_LIMITED);
+    assert_int_equal(n.inner.reason, RS_STOP_BULKHEAD);
+    assert_int_equal(n.inner.attempts, 0);
+    assert_true(rs_stop_reason_is_local(RS_STOP_BULKHEAD));
+    assert_string_equal(rs_stop_reason_name(RS_STOP_BULKHEAD), "RS_STOP_BULKHEAD");
+    assert_int_equal(rs_bulkhead_in_flight(b), 0);
+    rs_policy_stats st;
+    rs_policy_stats_get(p, &st);
+    assert_int_equal(st.rejected_bulkhead, 1);
+    assert_int_equal(st.successes, 1);
+    /* A limit that refuses takes no slot: the bulkhead comes after it. */
+    rs_token_bucket *tb = make_bucket(1.0, 1);
+    assert_true(rs_token_bucket_try_acquire(tb, 1));
+    cfg.limits[0] = bucket_limit(tb);
+    cfg.max_limiter_wait_ns = 0;
+    rs_policy *limited = make_policy(&cfg);
+    script s = always(RS_SUCCESS);
+    assert_int_equal(rs_call_with(limited, NULL, scripted, &s, &r), RS_E_LIMITED);
+    assert_int_equal(r.reason, RS_STOP_LIMITER);
+    assert_int_equal(rs_bulkhead_in_flight(b), 0);
+    rs_policy_free(limited);
+    rs_token_bucket_free(tb);
+    rs_policy_free(p);
+    rs_bulkhead_free(b);
+}
+
+static int wakes_seen;
+static void note_wake(void *context)
+{
+    (void)context;
+    wakes_seen++;
+}
+
+static void step_api_queues_for_a_slot(void **state)
+{
+    (void)state;
+    rs_bulkhead *b = make_bulkhead(1, 4);
+    rs_policy_config cfg = plain_config();
+    cfg.bulkhead = b;
+    cfg.max_limiter_wait_ns = 2 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    uint64_t now = rs_manual_clock_now(&clock_);
+    rs_call_state *first = NULL, *second = NULL, *third = NULL;
+    assert_int_equal(rs_call_begin_at(p, NULL, &first, now), RS_OK);
+    assert_int_equal(rs_call_next_at(first, now).action, RS_STEP_RUN);
+
+    /* With a wake function: the call waits its whole patience, and is
+     * woken when the slot is its. */
+    wakes_seen = 0;
+    rs_call_options opts = { .context = &wakes_seen, .wake = note_wake };
+    assert_int_equal(rs_call_begin_at(p, &opts, &second, now), RS_OK);
+    rs_step st = rs_call_next_at(second, now);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    assert_int_equal(st.wait_ns, 2 * SEC);
+    assert_int_equal(rs_bulkhead_queued(b), 1);
+    /* Without one it polls. */
+    assert_int_equal(rs_call_begin_at(p, NULL, &third, now), RS_OK);
+    st = rs_call_next_at(third, now);
+    assert_int_equal(st.action, RS_STEP_WAIT);
+    assert_int_equal(st.wait_ns, 1 * MS);
+    st = rs_call_next_at(third, now + 1 * MS);
+    assert_int_equal(st.action, RS_STEP_WAIT); /* still second in line */
+    assert_int_equal(rs_bulkhead_queued(b), 2);
+
+    /* The first call's end hands the slot to the second, which is woken
+     * and goes on at once, long before its timer. */
+    st = rs_call_complete_at(first, RS_SUCCESS, now + 10 * MS);
+    assert_int_equal(st.action, RS_STEP_DONE);
+    assert_int_equal(wakes_seen, 1);
+    assert_int_equal(rs_call_next_at(second, now + 10 * MS).action, RS_STEP_RUN);
+    st = rs_call_complete_at(second, RS_SUCCESS, now + 20 * MS);
+    assert_int_equal(st.action, RS_STEP_DONE);
+    rs_call_report r;
+    rs_call_end_at(second, &r, now + 20 * MS);
+    assert_int_equal(r.limiter_wait_ns, 10 * MS);
+    /* The third found its slot at its next poll. */
+    assert_int_equal(rs_call_next_at(third, now + 21 * MS).action, RS_STEP_RUN);
+    /* Abandoned while running: the slot comes back. */
+    rs_call_end_at(third, &r, now + 30 * MS);
+    assert_int_equal(r.reason, RS_STOP_ABANDONED);
+    assert_int_equal(rs_bulkhead_in_flight(b), 0);
+    rs_call_end_at(first, NULL, now + 30 * MS);
+
+    /* Patience runs out in the queue: refused, its place given back. */
+    assert_true(rs_bulkhead_try_enter(b));
+    assert_int_equal(rs_call_begin_at(p, NULL, &first, now), RS_OK);
+    st = rs_call_next_at(first, now);
+    uint64_t t = now;
+    while (st.action == RS_STEP_WAIT) {
+        t += st.wait_ns;
+        st = rs_call_next_at(first, t);
+    }
+    assert_int_equal(st.action, RS_STEP_DONE);
+    assert_int_equal(st.status, RS_E_LIMITED);
+    assert_int_equal(t - now, 2 * SEC);
+    rs_call_end_at(first, &r, t);
+    assert_int_equal(r.reason, RS_STOP_BULKHEAD);
+    assert_int_equal(rs_bulkhead_queued(b), 0);
+    /* Abandoned in the queue: its place too. */
+    assert_int_equal(rs_call_begin_at(p, NULL, &first, t), RS_OK);
+    assert_int_equal(rs_call_next_at(first, t).action, RS_STEP_WAIT);
+    assert_int_equal(rs_bulkhead_queued(b), 1);
+    rs_call_end_at(first, &r, t);
+    assert_int_equal(rs_bulkhead_queued(b), 0);
+    assert_int_equal(rs_bulkhead_in_flight(b), 1);
+    rs_bulkhead_leave(b);
+    rs_policy_free(p);
+    rs_bulkhead_free(b);
+}
+
+static void attempts_feed_the_adaptive_limit(void **state)
+{
+    (void)state;
+    rs_adaptive_limit_config lc = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    lc.algorithm = RS_ADAPTIVE_AIMD;
+    lc.initial_limit = 10;
+    lc.window_samples = 1;
+    rs_adaptive_limit *l = NULL;
+    assert_int_equal(rs_adaptive_limit_new(&lc, rs_manual_clock_get(&clock_), &l), RS_OK);
+    rs_bulkhead *b = make_bulkhead(1, 0);
+    assert_int_equal(rs_bulkhead_set_adaptive(b, l), RS_OK);
+    rs_policy_config cfg = plain_config();
+    cfg.bulkhead = b;
+    cfg.retry.max_attempts = 1;
+    rs_policy *p = make_policy(&cfg);
+    /* Ten retryable failures (429, 503: too much was sent) make one window
+     * of ten: times 0.9. A permanent failure says nothing about load. */
+    script s = always(RS_RETRY);
+    s.duration_ns = 5 * MS;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(rs_call(p, scripted, &s), RS_E_EXHAUSTED);
+    }
+    assert_int_equal(rs_adaptive_limit_get(l), 9);
+    assert_int_equal(rs_bulkhead_max_concurrent(b), 9);
+    rs_adaptive_limit_stats ls;
+    rs_adaptive_limit_stats_get(l, &ls);
+    assert_int_equal(ls.samples, 10);
+    assert_int_equal(ls.throttled_windows, 1);
+    rs_policy_free(p);
+    rs_bulkhead_free(b);
+    rs_adaptive_limit_free(l);
+}
+
+/* A server that admits 5 requests a second with a burst of 6 (nginx's
+ * limit_req with burst=5) and answers the rest 429 with a Retry-After;
+ * each request takes 10 ms. */
+typedef struct rate_server {
+    rs_token_bucket *bucket;
+    uint64_t retry_after_ns;
+    int ok, refused;
+} rate_server;
+
+static rs_verdict rate_limited(void *ctx, rs_attempt *a)
+{
+    rate_server *s = ctx;
+    bool admitted = rs_token_bucket_try_acquire(s->bucket, 1);
+    rs_manual_clock_advance(&clock_, 10 * MS);
+    if (admitted) {
+        s->ok++;
+        return RS_SUCCESS;
+    }
+    s->refused++;
+    a->error = 429;
+    a->caller_fault = true;
+    a->retry_after_ns = s->retry_after_ns;
+    return RS_RETRY;
+}
+
+static void adaptive_rate_learns_from_throttles(void **state)
+{
+    (void)state;
+    const rs_clock *clock = rs_manual_clock_get(&clock_);
+    rs_adaptive_rate *ar = NULL;
+    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    assert_int_equal(rs_adaptive_rate_new(&rc, clock, &ar), RS_OK);
+    rate_server server = { make_bucket(5.0, 6), 1 * SEC, 0, 0 };
+    rs_policy_config cfg = plain_config();
+    cfg.adaptive_rate = ar;
+    cfg.retry.max_attempts = 1;
+    cfg.max_limiter_wait_ns = 10 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    /* No rate until the server says so: back to back, its burst gets
+     * through, the next is refused and asks for a second's pause. */
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(rs_call(p, rate_limited, &server), RS_OK);
+    }
+    assert_true(rs_adaptive_rate_get(ar) == 0.0);
+    assert_int_equal(rs_call(p, rate_limited, &server), RS_E_EXHAUSTED);
+    assert_true(rs_adaptive_rate_get(ar) == 0.0); /* decided after the pause */
+    /* The next call waits out the pause, and a rate applies: 0.7 of what
+     * got through in the second before the 429 (six requests). */
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    assert_int_equal(rs_call(p, rate_limited, &server), RS_OK);
+    assert_true(rs_manual_clock_now(&clock_) - t0 >= 1 * SEC);
+    assert_true(fabs(rs_adaptive_rate_get(ar) - 4.2) < 1e-9);
+    rs_adaptive_rate_stats st;
+    rs_adaptive_rate_stats_get(ar, &st);
+    assert_int_equal(st.throttles, 1);
+    assert_int_equal(st.reductions, 1);
+    assert_true(fabs(st.last_good_rate - 6.0) < 1e-9);
+    /* From then on it probes upwards, and a 429 brings it back under the
+     * server's rate: over two minutes it gets nearly all the server gives,
+     * and few requests are refused. */
+    t0 = rs_manual_clock_now(&clock_);
+    int refused = server.refused, ok = server.ok;
+    while (rs_manual_clock_now(&clock_) - t0 < 120 * SEC) {
+        int rc2 = rs_call(p, rate_limited, &server);
+        assert_true(rc2 == RS_OK || rc2 == RS_E_EXHAUSTED);
+    }
+    refused = server.refused - refused;
+    ok = server.ok - ok;
+    assert_true(ok >= 540); /* 90% of the server's 5 a second */
+    assert_true(ok <= 606);
+    assert_true(refused * 20 < ok + refused); /* under 5% refused */
+    rs_adaptive_rate_stats_get(ar, &st);
+    assert_true(st.rate > 3.0 && st.rate < 10.0);
+    rs_policy_free(p);
+    rs_adaptive_rate_free(ar);
+    rs_token_bucket_free(server.bucket);
+}
+
+typedef struct cache {
+    int asked;
+    bool serve;
+    void *last_call_ctx;
+    rs_call_report last;
+} cache;
+
+static bool from_cache(void *ctx, void *call_ctx, const rs_call_report *report)
+{
+    cache *c = ctx;
+    c->asked++;
+    c->last_call_ctx = call_ctx;
+    c->last = *report;
+    return c->serve;
+}
+
+static int gave_up;
+static void count_give_up(void *ctx, const rs_call_report *report)
+{
+    (void)ctx;
+    (void)report;
+    gave_up++;
+}
+
+static void fallback_serves_refusals_and_failures(void **state)
+{
+    (void)state;
+    rs_breaker *br = make_breaker(1, 30 * SEC);
+    rs_policy_config cfg = plain_config();
+    cache c = { 0, true, NULL, { 0 } };
+    cfg.breaker = br;
+    cfg.fallback = from_cache;
+    cfg.fallback_ctx = &c;
+    cfg.hooks.on_give_up = count_give_up;
+    cfg.retry.max_attempts = 2;
+    rs_policy *p = make_policy(&cfg);
+    gave_up = 0;
+    /* Retries used up: the fallback's result, and the report says why. */
+    script s = always(RS_RETRY);
+    rs_call_report r;
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
+    assert_int_equal(c.asked, 1);
+    assert_ptr_equal(c.last_call_ctx, &s);
+    assert_int_equal(c.last.status, RS_E_OPEN); /* the first failure tripped it */
+    assert_true(r.fallback);
+    assert_int_equal(r.status, RS_OK);
+    assert_int_equal(r.failed_status, RS_E_OPEN);
+    assert_int_equal(r.reason, RS_STOP_BREAKER);
+    assert_int_equal(gave_up, 0);
+    /* An open breaker: served again, fn never ran. */
+    size_t calls = s.calls;
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
+    assert_int_equal(s.calls, calls);
+    assert_int_equal(r.failed_status, RS_E_OPEN);
+    assert_int_equal(r.attempts, 0);
+    /* Declined: the failure stands. */
+    c.serve = false;
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_E_OPEN);
+    assert_false(r.fallback);
+    assert_int_equal(r.failed_status, 0);
+    assert_int_equal(gave_up, 1);
+    rs_policy_stats st;
+    rs_policy_stats_get(p, &st);
+    assert_int_equal(st.fallbacks, 2);
+    assert_int_equal(st.rejected_breaker, 3);
+    assert_int_equal(st.successes, 0);
+    rs_policy_free(p);
+
+    /* Never for a permanent failure, or a request that can never go. */
+    c.serve = true;
+    c.asked = 0;
+    cfg = plain_config();
+    cfg.fallback = from_cache;
+    cfg.fallback_ctx = &c;
+    rs_token_bucket *tb = make_bucket(1.0, 1);
+    cfg.limits[0] = (rs_limit){ rs_token_bucket_limiter(tb), RS_UNITS_TOKENS };
+    cfg.token_estimate = 5;
+    p = make_policy(&cfg);
+    script fail = always(RS_FAIL);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &fail, &r), RS_E_INVAL);
+    assert_int_equal(c.asked, 0);
+    rs_policy_free(p);
+    cfg.limits[0] = (rs_limit){ { NULL, NULL }, RS_UNITS_REQUESTS };
+    p = make_policy(&cfg);
+    assert_int_equal(rs_call_with(p, NULL, scripted, &fail, &r), RS_E_FAILED);
+    assert_int_equal(c.asked, 0);
+    /* The step API hands the fallback the options' context; an abandoned
+     * call is not the fallback's. */
+    int mine = 0;
+    rs_call_options opts = { .context = &mine, .timeout_ns = 1 * SEC };
+    rs_call_state *call = NULL;
+    uint64_t now = rs_manual_clock_now(&clock_);
+    assert_int_equal(rs_call_begin_at(p, &opts, &call, now), RS_OK);
+    assert_int_equal(rs_call_next_at(call, now).action, RS_STEP_RUN);
+    rs_step step = rs_call_complete_at(call, RS_RETRY, now + 2 * SEC);
+    assert_int_equal(step.action, RS_STEP_DONE);
+    assert_int_equal(step.status, RS_OK);
+    assert_ptr_equal(c.last_call_ctx, &mine);
+    assert_int_equal(c.last.status, RS_E_TIMEOUT);
+    rs_call_end_at(call, &r, now + 2 * SEC);
+    assert_true(r.fallback);
+    assert_int_equal(r.failed_status, RS_E_TIMEOUT);
+    assert_int_equal(rs_call_begin_at(p, &opts, &call, now), RS_OK);
+    rs_call_end_at(call, &r, now);
+    assert_int_equal(r.reason, RS_STOP_ABANDONED);
+    assert_false(r.fallback);
+    assert_int_equal(c.asked, 1);
+    rs_policy_free(p);
+    rs_token_bucket_free(tb);
+    rs_breaker_free(br);
+}
+
+static void new_modules_must_share_the_clock(void **state)
+{
+    (void)state;
+    rs_bulkhead_config bc = RS_BULKHEAD_CONFIG_DEFAULT;
+    rs_bulkhead *b = NULL;
+    assert_int_equal(rs_bulkhead_new(&bc, NULL, &b), RS_OK); /* system clock */
+    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    rs_adaptive_rate *ar = NULL;
+    assert_int_equal(rs_adaptive_rate_new(&rc, NULL, &ar), RS_OK);
+    rs_policy_config cfg = plain_config();
+    const rs_clock *manual = rs_manual_clock_get(&clock_);
+    rs_policy *p = NULL;
+    cfg.bulkhead = b;
+    RS_TEST_EXPECT_INVALID(rs_policy_new(&cfg, manual, &p), "rs_policy_config.bulkhead");
+    cfg.bulkhead = NULL;
+    cfg.adaptive_rate = ar;
+    RS_TEST_EXPECT_INVALID(rs_policy_new(&cfg, manual, &p), "rs_policy_config.adaptive_rate");
+    assert_int_equal(rs_policy_new(&cfg, NULL, &p), RS_OK);
+    rs_policy_free(p);
+    rs_adaptive_rate_free(ar);
+    rs_bulkhead_free(b);
+}
+
+static void client_makes_the_adaptive_modules(void **state)
+{
+    (void)state;
+    const rs_clock *clock = rs_manual_clock_get(&clock_);
+    rs_adaptive_limit_config lc = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    lc.initial_limit = 7;
+    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    rs_client_config cfg = RS_CLIENT_CONFIG_DEFAULT;
+    cfg.concurrency_limit = &lc;
+    cfg.adaptive_rate = &rc;
+    rs_client *c = NULL;
+    assert_int_equal(rs_client_new(&cfg, clock, &c), RS_OK);
+    assert_non_null(rs_client_bulkhead(c));
+    assert_non_null(rs_client_adaptive_rate(c));
+    assert_ptr_equal(rs_bulkhead_clock(rs_client_bulkhead(c)), clock);
+    assert_int_equal(rs_bulkhead_max_concurrent(rs_client_bulkhead(c)), 7);
+    assert_int_equal(rs_adaptive_limit_get(rs_client_concurrency_limit(c)), 7);
+    script s = always(RS_SUCCESS);
+    assert_int_equal(rs_client_call(c, scripted, &s), RS_OK);
+    rs_adaptive_limit_stats ls;
+    rs_adaptive_limit_stats_get(rs_client_concurrency_limit(c), &ls);
+    assert_int_equal(ls.samples, 1);
+    rs_client_free(c);
+    assert_null(rs_client_bulkhead(NULL));
+    assert_null(rs_client_concurrency_limit(NULL));
+    assert_null(rs_client_adaptive_rate(NULL));
+
+    /* A bulkhead alone, and mistakes named by the client's field. */
+    rs_bulkhead_config bc = RS_BULKHEAD_CONFIG_DEFAULT;
+    bc.max_concurrent = 3;
+    cfg = RS_CLIENT_CONFIG_DEFAULT;
+    cfg.bulkhead = &bc;
+    assert_int_equal(rs_client_new(&cfg, clock, &c), RS_OK);
+    assert_int_equal(rs_bulkhead_max_concurrent(rs_client_bulkhead(c)), 3);
+    assert_null(rs_client_concurrency_limit(c));
+    rs_client_free(c);
+    bc.max_concurrent = 0;
+    RS_TEST_EXPECT_INVALID(rs_client_new(&cfg, clock, &c), "rs_client_config.bulkhead.max_concurrent");
+    cfg.bulkhead = NULL;
+    lc.min_limit = 0;
+    cfg.concurrency_limit = &lc;
+    RS_TEST_EXPECT_INVALID(rs_client_new(&cfg, clock, &c),
+                           "rs_client_config.concurrency_limit.min_limit");
+    cfg.concurrency_limit = NULL;
+    rc.beta = 1.5;
+    cfg.adaptive_rate = &rc;
+    RS_TEST_EXPECT_INVALID(rs_client_new(&cfg, clock, &c), "rs_client_config.adaptive_rate.beta");
+}
+
 #if RS_TEST_THREADS
 static rs_policy *shared_policy;
 static _Atomic uint64_t shared_fn_calls;
@@ -2023,6 +2470,13 @@ int main(void)
         cmocka_unit_test_setup(client_takes_what_a_policy_takes, setup),
         cmocka_unit_test_setup(client_refuses_mistakes_naming_the_field, setup),
         cmocka_unit_test_setup(client_and_policy_defaults_agree, setup),
+        cmocka_unit_test_setup(bulkhead_slot_is_held_while_fn_runs, setup),
+        cmocka_unit_test_setup(step_api_queues_for_a_slot, setup),
+        cmocka_unit_test_setup(attempts_feed_the_adaptive_limit, setup),
+        cmocka_unit_test_setup(adaptive_rate_learns_from_throttles, setup),
+        cmocka_unit_test_setup(fallback_serves_refusals_and_failures, setup),
+        cmocka_unit_test_setup(new_modules_must_share_the_clock, setup),
+        cmocka_unit_test_setup(client_makes_the_adaptive_modules, setup),
 #if RS_TEST_THREADS
         cmocka_unit_test_setup(many_threads_share_one_policy, setup),
 #endif
