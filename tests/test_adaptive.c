@@ -1,1 +1,453 @@
-int main(void){return 0;}
+/* rs_adaptive_limit (AIMD, gradient) and rs_adaptive_rate (CUBIC), sample
+ * by sample on the manual clock: every rule of docs/adaptive.md. The
+ * closed-loop simulations are in test_simulation.c. */
+#include <math.h>
+#include <string.h>
+
+#include <resilience.h>
+
+#include "support/fault_alloc.h"
+#include "support/testing.h"
+
+#define MS UINT64_C(1000000)
+#define SEC UINT64_C(1000000000)
+
+static rs_manual_clock clock_;
+
+static int setup(void **state)
+{
+    (void)state;
+    rs_manual_clock_init(&clock_, 100 * SEC);
+    return 0;
+}
+
+static rs_adaptive_limit *make_limit(const rs_adaptive_limit_config *cfg)
+{
+    rs_adaptive_limit *l = NULL;
+    assert_int_equal(rs_adaptive_limit_new(cfg, rs_manual_clock_get(&clock_), &l), RS_OK);
+    return l;
+}
+
+/* One window of `count` answers of `rtt_ns` with `in_flight` in flight. */
+static uint32_t window(rs_adaptive_limit *l, uint32_t count, uint64_t rtt_ns, uint32_t in_flight,
+                       rs_outcome outcome)
+{
+    uint32_t limit = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        limit = rs_adaptive_limit_sample_at(l, rtt_ns, in_flight, outcome,
+                                            rs_manual_clock_now(&clock_));
+    }
+    rs_manual_clock_advance(&clock_, rtt_ns);
+    return limit;
+}
+
+static void limit_rejects_invalid_configs(void **state)
+{
+    (void)state;
+    rs_adaptive_limit *l = (rs_adaptive_limit *)0x1;
+    rs_adaptive_limit_config c = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    RS_TEST_EXPECT_INVALID(rs_adaptive_limit_new(NULL, NULL, &l), "rs_adaptive_limit_config");
+    RS_TEST_EXPECT_INVALID(rs_adaptive_limit_new(&c, NULL, NULL), "out");
+#define BAD(field, value)                                                                  \
+    do {                                                                                   \
+        c = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;                                              \
+        c.field = value;                                                                   \
+        RS_TEST_EXPECT_INVALID(rs_adaptive_limit_new(&c, NULL, &l), #field);              \
+    } while (0)
+    BAD(algorithm, (rs_adaptive_algorithm)7);
+    BAD(min_limit, 0);
+    BAD(max_limit, 0);
+    BAD(max_limit, RS_ADAPTIVE_MAX_LIMIT + 1);
+    BAD(initial_limit, 0);
+    BAD(initial_limit, 1001);
+    BAD(backoff, 0.0);
+    BAD(backoff, 1.0);
+    BAD(backoff, NAN);
+    BAD(increase, 0.0);
+    BAD(increase, 1e9);
+    BAD(growth, 0.0);
+    BAD(growth, 1.5);
+    BAD(tolerance, 0.9);
+    BAD(tolerance, INFINITY);
+    BAD(queueing, 1.1);
+    BAD(queueing, NAN);
+    BAD(window_samples, 0);
+    BAD(max_window_ns, 0);
+#undef BAD
+    assert_ptr_equal(l, (rs_adaptive_limit *)0x1);
+    static const rs_adaptive_limit_config init = RS_ADAPTIVE_LIMIT_CONFIG_INIT;
+    assert_int_equal(rs_adaptive_limit_config_validate(&init), RS_OK);
+    assert_int_equal(init.algorithm, RS_ADAPTIVE_GRADIENT);
+    assert_int_equal(init.initial_limit, 20);
+    assert_int_equal(init.min_limit, 1);
+    assert_int_equal(init.max_limit, 1000);
+    assert_true(init.backoff == 0.9 && init.increase == 1.0 && init.growth == 0.1);
+    assert_true(init.tolerance == 1.1 && init.queueing == 1.25);
+    assert_int_equal(init.window_samples, 20);
+    assert_int_equal(init.max_window_ns, SEC);
+    /* NULL is harmless. */
+    assert_int_equal(rs_adaptive_limit_sample(NULL, 1, 1, RS_OUTCOME_SUCCESS), 0);
+    assert_int_equal(rs_adaptive_limit_get(NULL), 0);
+    assert_null(rs_adaptive_limit_clock(NULL));
+    rs_adaptive_limit_stats_get(NULL, NULL);
+    rs_adaptive_limit_free(NULL);
+}
+
+static void aimd_adds_and_multiplies(void **state)
+{
+    (void)state;
+    rs_adaptive_limit_config c = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    c.algorithm = RS_ADAPTIVE_AIMD;
+    c.initial_limit = 10;
+    c.min_limit = 5;
+    c.max_limit = 12;
+    c.window_samples = 4;
+    c.timeout_ns = 500 * MS;
+    rs_adaptive_limit *l = make_limit(&c);
+    /* A window is max(4, limit) answers: 10 here. */
+    assert_int_equal(window(l, 9, 10 * MS, 10, RS_OUTCOME_SUCCESS), 10);
+    assert_int_equal(window(l, 1, 10 * MS, 10, RS_OUTCOME_SUCCESS), 11);
+    /* Most of it unused: no growth. */
+    assert_int_equal(window(l, 11, 10 * MS, 5, RS_OUTCOME_SUCCESS), 11);
+    /* Capped at max_limit. */
+    assert_int_equal(window(l, 11, 10 * MS, 11, RS_OUTCOME_SUCCESS), 12);
+    assert_int_equal(window(l, 12, 10 * MS, 12, RS_OUTCOME_SUCCESS), 12);
+    /* One throttled answer in a window: times 0.9, once. */
+    assert_int_equal(window(l, 1, 10 * MS, 12, RS_OUTCOME_THROTTLED), 12);
+    assert_int_equal(window(l, 11, 10 * MS, 12, RS_OUTCOME_THROTTLED), 10); /* 10.8 */
+    /* A call slower than timeout_ns counts as throttled. */
+    assert_int_equal(window(l, 10, 600 * MS, 10, RS_OUTCOME_SUCCESS), 9); /* 9.72 */
+    rs_adaptive_limit_stats st;
+    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(st.floor_ns, 0); /* AIMD does not look at latency */
+    assert_int_equal(st.throttled_windows, 2);
+    assert_int_equal(st.windows, 6);
+    rs_adaptive_limit_free(l);
+    /* Never below min_limit; ignored answers count for the window only. */
+    c.initial_limit = 5;
+    l = make_limit(&c);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(window(l, 5, 10 * MS, 5, RS_OUTCOME_THROTTLED), 5);
+    }
+    assert_int_equal(window(l, 5, 10 * MS, 5, RS_OUTCOME_IGNORED), 6);
+    rs_adaptive_limit_free(l);
+}
+
+static void windows_close_by_time(void **state)
+{
+    (void)state;
+    rs_adaptive_limit_config c = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    c.algorithm = RS_ADAPTIVE_AIMD;
+    c.initial_limit = 100;
+    c.max_window_ns = 1 * SEC;
+    rs_adaptive_limit *l = make_limit(&c);
+    /* Three throttled answers spread over more than a second: the window
+     * closes with the third, though it holds far fewer than 100. */
+    uint64_t t = rs_manual_clock_now(&clock_);
+    assert_int_equal(rs_adaptive_limit_sample_at(l, MS, 60, RS_OUTCOME_THROTTLED, t), 100);
+    assert_int_equal(rs_adaptive_limit_sample_at(l, MS, 60, RS_OUTCOME_SUCCESS, t + 500 * MS), 100);
+    assert_int_equal(rs_adaptive_limit_sample_at(l, MS, 60, RS_OUTCOME_SUCCESS, t + SEC), 90);
+    rs_adaptive_limit_stats st;
+    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(st.windows, 1);
+    assert_int_equal(st.samples, 3);
+    rs_adaptive_limit_free(l);
+}
+
+/* One whole window: max(window_samples, limit) answers. */
+static uint32_t full_window(rs_adaptive_limit *l, uint32_t window_samples, uint64_t rtt_ns,
+                            uint32_t in_flight, rs_outcome outcome)
+{
+    uint32_t limit = rs_adaptive_limit_get(l);
+    return window(l, limit > window_samples ? limit : window_samples, rtt_ns, in_flight, outcome);
+}
+
+static void gradient_follows_latency(void **state)
+{
+    (void)state;
+    rs_adaptive_limit_config c = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    c.initial_limit = 20;
+    rs_adaptive_limit *l = make_limit(&c);
+    rs_adaptive_limit_stats st;
+    /* The first window sets the floor; latency at it grows the limit by
+     * 10% a window (at least 1). */
+    assert_int_equal(full_window(l, 20, 50 * MS, 20, RS_OUTCOME_SUCCESS), 22);
+    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(st.floor_ns, 50 * MS);
+    assert_int_equal(full_window(l, 20, 54 * MS, 22, RS_OUTCOME_SUCCESS), 24); /* within 1.1 */
+    /* Latency 1.2 times the floor: the band, one call off. */
+    assert_int_equal(full_window(l, 20, 60 * MS, 24, RS_OUTCOME_SUCCESS), 23);
+    rs_adaptive_limit_stats_get(l, &st);
+    double estimate = st.estimate;
+    assert_true(fabs(estimate - 23.2) < 1e-9);
+    /* Twice the floor: queueing; shrink to tolerance / ratio. (The floor
+     * creeps up by a window's length over 10 s of the gap: these windows
+     * take no time.) */
+    rs_adaptive_limit_stats_get(l, &st);
+    double floor_ns = (double)st.floor_ns;
+    uint32_t limit = full_window(l, 20, 100 * MS, 24, RS_OUTCOME_SUCCESS);
+    rs_adaptive_limit_stats_get(l, &st);
+    assert_true(fabs(st.estimate - estimate * 1.1 * floor_ns / 100e6) < 0.01);
+    assert_int_equal(limit, (uint32_t)st.estimate);
+    /* Never more than half in one window. */
+    estimate = st.estimate;
+    (void)full_window(l, 20, 400 * MS, 20, RS_OUTCOME_SUCCESS);
+    rs_adaptive_limit_stats_get(l, &st);
+    assert_true(fabs(st.estimate - estimate * 0.5) < 1e-9);
+    /* A lower latency lowers the floor at once. */
+    (void)full_window(l, 20, 40 * MS, 20, RS_OUTCOME_SUCCESS);
+    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(st.floor_ns, 40 * MS);
+    assert_int_equal(st.latency_ns, 40 * MS);
+    /* Unused, it does not grow. */
+    uint32_t before = rs_adaptive_limit_get(l);
+    assert_int_equal(full_window(l, 20, 40 * MS, 2, RS_OUTCOME_SUCCESS), before);
+    /* No latency to judge (every answer ignored): hold. */
+    (void)full_window(l, 20, 40 * MS, 20, RS_OUTCOME_IGNORED);
+    assert_int_equal(rs_adaptive_limit_get(l), before);
+    /* Throttled: times backoff, whatever the latency. */
+    rs_adaptive_limit_stats_get(l, &st);
+    estimate = st.estimate;
+    (void)full_window(l, 20, 40 * MS, 20, RS_OUTCOME_THROTTLED);
+    rs_adaptive_limit_stats_get(l, &st);
+    assert_true(fabs(st.estimate - estimate * 0.9) < 1e-9);
+    rs_adaptive_limit_free(l);
+}
+
+static void gradient_floor_follows_a_slower_server(void **state)
+{
+    (void)state;
+    rs_adaptive_limit_config c = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    c.initial_limit = 40;
+    rs_adaptive_limit *l = make_limit(&c);
+    (void)window(l, 40, 50 * MS, 40, RS_OUTCOME_SUCCESS);
+    /* The server becomes twice as slow for good, not from load: the limit
+     * first shrinks, then the floor catches up and it grows again. */
+    for (int i = 0; i < 600; i++) {
+        uint32_t limit = rs_adaptive_limit_get(l);
+        (void)window(l, limit, 100 * MS, limit, RS_OUTCOME_SUCCESS);
+    }
+    rs_adaptive_limit_stats st;
+    rs_adaptive_limit_stats_get(l, &st);
+    assert_true(st.floor_ns > 90 * MS);
+    assert_true(st.limit >= 40);
+    rs_adaptive_limit_free(l);
+}
+
+static void limit_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    rs_adaptive_limit_config c = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    rs_adaptive_limit *l = NULL;
+    fault_alloc_install();
+    fault_alloc_fail_at(1);
+    assert_int_equal(rs_adaptive_limit_new(&c, NULL, &l), RS_E_NOMEM);
+    fault_alloc_fail_at(0);
+    assert_int_equal(fault_alloc_live(), 0);
+    fault_alloc_uninstall();
+    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    rs_adaptive_rate *r = NULL;
+    for (size_t n = 1; n <= 2; n++) {
+        fault_alloc_install();
+        fault_alloc_fail_at(n);
+        assert_int_equal(rs_adaptive_rate_new(&rc, NULL, &r), RS_E_NOMEM);
+        fault_alloc_fail_at(0);
+        assert_int_equal(fault_alloc_live(), 0);
+        fault_alloc_uninstall();
+    }
+}
+
+/* ---- the adaptive rate ----------------------------------------------------- */
+
+static rs_adaptive_rate *make_rate(const rs_adaptive_rate_config *cfg)
+{
+    rs_adaptive_rate *r = NULL;
+    assert_int_equal(rs_adaptive_rate_new(cfg, rs_manual_clock_get(&clock_), &r), RS_OK);
+    return r;
+}
+
+static void rate_rejects_invalid_configs(void **state)
+{
+    (void)state;
+    rs_adaptive_rate *r = (rs_adaptive_rate *)0x1;
+    rs_adaptive_rate_config c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    RS_TEST_EXPECT_INVALID(rs_adaptive_rate_new(NULL, NULL, &r), "rs_adaptive_rate_config");
+    RS_TEST_EXPECT_INVALID(rs_adaptive_rate_new(&c, NULL, NULL), "out");
+#define BAD(field, value)                                                                  \
+    do {                                                                                   \
+        c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;                                               \
+        c.field = value;                                                                   \
+        RS_TEST_EXPECT_INVALID(rs_adaptive_rate_new(&c, NULL, &r), #field);               \
+    } while (0)
+    BAD(min_rate, 0.0);
+    BAD(min_rate, 2e9);
+    BAD(min_rate, NAN);
+    BAD(max_rate, -1.0);
+    BAD(max_rate, 0.1); /* below min_rate */
+    BAD(max_rate, INFINITY);
+    BAD(initial_rate, 0.1);
+    BAD(initial_rate, -3.0);
+    BAD(beta, 0.0);
+    BAD(beta, 1.0);
+    BAD(recovery_ns, 0);
+    BAD(burst, 0);
+    c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    c.max_rate = 5;
+    c.initial_rate = 6;
+    RS_TEST_EXPECT_INVALID(rs_adaptive_rate_new(&c, NULL, &r), "initial_rate");
+    c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    c.min_rate = 1e-10;
+    c.burst = UINT64_MAX / 2;
+    RS_TEST_EXPECT_INVALID(rs_adaptive_rate_new(&c, NULL, &r), "burst");
+#undef BAD
+    assert_ptr_equal(r, (rs_adaptive_rate *)0x1);
+    static const rs_adaptive_rate_config init = RS_ADAPTIVE_RATE_CONFIG_INIT;
+    assert_int_equal(rs_adaptive_rate_config_validate(&init), RS_OK);
+    assert_true(init.initial_rate == 0.0 && init.min_rate == 0.5 && init.max_rate == 0.0);
+    assert_true(init.beta == 0.7);
+    assert_int_equal(init.recovery_ns, 3 * SEC);
+    assert_int_equal(init.burst, 1);
+    /* NULL is harmless. */
+    rs_adaptive_rate_record(NULL, RS_OUTCOME_THROTTLED, 0, 0);
+    assert_true(rs_adaptive_rate_get(NULL) == 0.0);
+    assert_null(rs_adaptive_rate_limiter(NULL).ops);
+    assert_null(rs_adaptive_rate_clock(NULL));
+    rs_adaptive_rate_stats_get(NULL, NULL);
+    rs_adaptive_rate_free(NULL);
+}
+
+/* Asks the rate's limiter for one request now, without waiting. */
+static bool admitted(rs_adaptive_rate *r)
+{
+    rs_limiter l = rs_adaptive_rate_limiter(r);
+    uint64_t wait = 0;
+    return rs_limiter_acquire(&l, 1, 0, rs_manual_clock_now(&clock_), &wait) == RS_OK;
+}
+
+static void record(rs_adaptive_rate *r, rs_outcome outcome, uint64_t sent_ns, uint64_t wait_ns)
+{
+    rs_adaptive_rate_record_at(r, outcome, sent_ns, wait_ns, rs_manual_clock_now(&clock_));
+}
+
+static void rate_is_unlimited_until_the_first_throttle(void **state)
+{
+    (void)state;
+    rs_adaptive_rate_config c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    rs_adaptive_rate *r = make_rate(&c);
+    assert_ptr_equal(rs_adaptive_rate_clock(r), rs_manual_clock_get(&clock_));
+    for (int i = 0; i < 1000; i++) {
+        assert_true(admitted(r));
+    }
+    assert_true(rs_adaptive_rate_get(r) == 0.0);
+    rs_limiter l = rs_adaptive_rate_limiter(r);
+    assert_int_equal(rs_limiter_wait_ns(&l, 1, rs_manual_clock_now(&clock_)), 0);
+    assert_ptr_equal(rs_limiter_clock(&l), rs_manual_clock_get(&clock_));
+    /* Eight successes, then a burst of 429s asking for a second's wait:
+     * one reduction, decided once the pause is over, from the successes of
+     * the second before (8) and those still arriving (2): 0.7 * 10. */
+    uint64_t sent = rs_manual_clock_now(&clock_);
+    for (int i = 0; i < 8; i++) {
+        record(r, RS_OUTCOME_SUCCESS, sent, 0);
+    }
+    for (int i = 0; i < 5; i++) {
+        record(r, RS_OUTCOME_THROTTLED, sent, 1 * SEC);
+    }
+    record(r, RS_OUTCOME_SUCCESS, sent, 0);
+    record(r, RS_OUTCOME_SUCCESS, sent, 0);
+    rs_manual_clock_advance(&clock_, 500 * MS);
+    assert_true(admitted(r)); /* still none: the pause is not over */
+    assert_true(rs_adaptive_rate_get(r) == 0.0);
+    rs_manual_clock_advance(&clock_, 500 * MS);
+    assert_true(admitted(r));
+    assert_true(fabs(rs_adaptive_rate_get(r) - 7.0) < 1e-9);
+    assert_false(admitted(r)); /* a burst of 1 */
+    rs_adaptive_rate_stats st;
+    rs_adaptive_rate_stats_get(r, &st);
+    assert_int_equal(st.throttles, 5);
+    assert_int_equal(st.reductions, 1);
+    assert_true(fabs(st.last_good_rate - 10.0) < 1e-9);
+    /* Answers to attempts sent before the reduction reduce nothing. */
+    record(r, RS_OUTCOME_THROTTLED, sent, 0);
+    assert_true(admitted(r) || true);
+    rs_adaptive_rate_stats_get(r, &st);
+    assert_int_equal(st.reductions, 1);
+    rs_adaptive_rate_free(r);
+}
+
+static void rate_grows_back_along_the_curve(void **state)
+{
+    (void)state;
+    rs_adaptive_rate_config c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    c.initial_rate = 10;
+    rs_adaptive_rate *r = make_rate(&c);
+    assert_true(fabs(rs_adaptive_rate_get(r) - 10.0) < 1e-9); /* at its plateau */
+    /* A throttle with a 2 s pause: 7 from when the pause ends, back to 10
+     * after recovery_ns (3 s), then above. */
+    uint64_t sent = rs_manual_clock_now(&clock_);
+    record(r, RS_OUTCOME_THROTTLED, sent, 2 * SEC);
+    rs_manual_clock_advance(&clock_, 2 * SEC);
+    (void)admitted(r);
+    assert_true(fabs(rs_adaptive_rate_get(r) - 7.0) < 1e-9);
+    uint64_t origin = rs_manual_clock_now(&clock_);
+    double expected[] = { 7.0, 9.1111, 9.8889, 10.0, 10.1111, 10.8889, 17.1111 };
+    double at_s[] = { 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0 };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(expected); i++) {
+        rs_manual_clock_set(&clock_, origin + (uint64_t)(at_s[i] * 1e9));
+        /* A success moves the bucket along the curve (when it moved 1%);
+         * attempts are recorded often enough to measure a sent rate that
+         * does not cap it. */
+        for (int k = 0; k < 40; k++) {
+            record(r, RS_OUTCOME_SUCCESS, rs_manual_clock_now(&clock_), 0);
+        }
+        double rate = rs_adaptive_rate_get(r);
+        assert_true(fabs(rate - expected[i]) <= 0.01 * expected[i] + 1e-3);
+    }
+    rs_adaptive_rate_free(r);
+}
+
+static void rate_stays_put_when_unused(void **state)
+{
+    (void)state;
+    rs_adaptive_rate_config c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    c.initial_rate = 10;
+    c.max_rate = 50;
+    rs_adaptive_rate *r = make_rate(&c);
+    /* One request a second, for a minute: the curve would be far above
+     * 10 by now, but a rate nobody sends at proves nothing. */
+    for (int i = 0; i < 60; i++) {
+        rs_manual_clock_advance(&clock_, 1 * SEC);
+        record(r, RS_OUTCOME_SUCCESS, rs_manual_clock_now(&clock_), 0);
+    }
+    assert_true(fabs(rs_adaptive_rate_get(r) - 10.0) < 1e-9);
+    /* Sending flat out, it may grow, up to max_rate. */
+    for (int i = 0; i < 6000; i++) {
+        rs_manual_clock_advance(&clock_, 10 * MS);
+        record(r, RS_OUTCOME_SUCCESS, rs_manual_clock_now(&clock_), 0);
+    }
+    assert_true(fabs(rs_adaptive_rate_get(r) - 50.0) < 1e-9);
+    /* And never below min_rate, however many throttles. */
+    for (int i = 0; i < 40; i++) {
+        record(r, RS_OUTCOME_THROTTLED, rs_manual_clock_now(&clock_), 0);
+        (void)admitted(r);
+        rs_manual_clock_advance(&clock_, 10 * MS);
+    }
+    assert_true(fabs(rs_adaptive_rate_get(r) - 0.5) < 1e-9);
+    rs_adaptive_rate_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(limit_rejects_invalid_configs, setup),
+        cmocka_unit_test_setup(aimd_adds_and_multiplies, setup),
+        cmocka_unit_test_setup(windows_close_by_time, setup),
+        cmocka_unit_test_setup(gradient_follows_latency, setup),
+        cmocka_unit_test_setup(gradient_floor_follows_a_slower_server, setup),
+        cmocka_unit_test_setup(limit_allocation_failure_is_clean, setup),
+        cmocka_unit_test_setup(rate_rejects_invalid_configs, setup),
+        cmocka_unit_test_setup(rate_is_unlimited_until_the_first_throttle, setup),
+        cmocka_unit_test_setup(rate_grows_back_along_the_curve, setup),
+        cmocka_unit_test_setup(rate_stays_put_when_unused, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

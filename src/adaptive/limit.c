@@ -33,6 +33,8 @@
  * a queue that never empties. */
 #define BAND_STEP 1.0
 
+static inline uint32_t rs__max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+
 /* Never shrink below half in one window: one slow window (a garbage
  * collection, a noisy neighbour) must not throw away most of the limit. */
 #define MIN_GRADIENT 0.5
@@ -228,8 +230,8 @@ uint32_t rs_adaptive_limit_sample_at(rs_adaptive_limit *l, uint64_t rtt_ns, uint
         l->window_rtt_sum_ns += (double)rtt_ns;
     }
     /* About one round trip: as many answers as the limit lets out at once. */
-    double size = fmax((double)cfg->window_samples, l->estimate);
-    if ((double)l->window_count >= size ||
+    uint32_t size = rs__max_u32(cfg->window_samples, (uint32_t)l->estimate);
+    if (l->window_count >= size ||
         rs__sat_sub(now_ns, l->window_start_ns) >= cfg->max_window_ns) {
         close_window(l, now_ns);
     }
