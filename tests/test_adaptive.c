@@ -69,8 +69,6 @@ static void limit_rejects_invalid_configs(void **state)
     BAD(growth, 1.5);
     BAD(tolerance, 0.9);
     BAD(tolerance, INFINITY);
-    BAD(queueing, 1.1);
-    BAD(queueing, NAN);
     BAD(window_samples, 0);
     BAD(max_window_ns, 0);
 #undef BAD
@@ -82,7 +80,7 @@ static void limit_rejects_invalid_configs(void **state)
     assert_int_equal(init.min_limit, 1);
     assert_int_equal(init.max_limit, 1000);
     assert_true(init.backoff == 0.9 && init.increase == 1.0 && init.growth == 0.1);
-    assert_true(init.tolerance == 1.1 && init.queueing == 1.25);
+    assert_true(init.tolerance == 1.1);
     assert_int_equal(init.window_samples, 20);
     assert_int_equal(init.max_window_ns, SEC);
     /* NULL is harmless. */

@@ -58,13 +58,15 @@ typedef enum rs_outcome {
 typedef enum rs_adaptive_algorithm {
     /**
      * Compares each window's mean latency (short term) with the latency
-     * floor (long term, the lowest window mean, creeping up slowly): while
-     * latency stays within `tolerance` of the floor the limit grows by
-     * `growth`; above `queueing` times the floor requests are queueing and
-     * the limit shrinks in proportion, toward where latency would be back
-     * at `tolerance`; a throttled window multiplies it by `backoff`. The
-     * default: it holds the limit near the server's real capacity, with a
-     * small queue.
+     * floor (long term: the lowest window mean, creeping up slowly) and
+     * moves the limit by their gradient, `tolerance * floor / latency`: a
+     * server that is full answers later in proportion to the calls queued
+     * (Little's law), so the limit heads for where latency would be
+     * `tolerance` times its floor, a small queue and no idle server. It
+     * shrinks by at most half a window, grows by at most `growth` (and at
+     * least one call) while the limit is in use; a throttled window
+     * multiplies it by `backoff`. Calls sent before a reduction do not
+     * count after it (one reduction per round trip). The default.
      */
     RS_ADAPTIVE_GRADIENT = 0,
     /**
@@ -103,15 +105,11 @@ typedef struct rs_adaptive_limit_config {
         within `tolerance` of the floor, in (0, 1] (default 0.1); at least one
         call a window */
     double growth;
-    /** GRADIENT: latency up to this many times the floor counts as the
-        floor: the limit may grow (default 1.1: window means spread by a few
-        percent, and the floor is their lowest) */
+    /** GRADIENT: the latency the limit aims at, as a multiple of the floor,
+        >= 1 (default 1.1: window means spread by a few percent and the
+        floor is their lowest, so 1 would read noise as queueing; much more
+        is a standing queue) */
     double tolerance;
-    /** GRADIENT: latency above this many times the floor is queueing: the
-        limit shrinks to `limit * tolerance / ratio`, never below half of it
-        in one window; > tolerance (default 1.25). Between the two the limit
-        holds. */
-    double queueing;
     /** a call slower than this counts as throttled (a timeout); 0 = none */
     uint64_t timeout_ns;
     /** fewest samples in a window, >= 1 (default 20: enough for its mean
@@ -127,8 +125,7 @@ typedef struct rs_adaptive_limit_config {
     {                                                                                      \
         RS_ADAPTIVE_GRADIENT, 20u /* initial */, 1u /* min */, 1000u /* max */,            \
             0.9 /* backoff */, 1.0 /* increase */, 0.1 /* growth */, 1.1 /* tolerance */,  \
-            1.25 /* queueing */, 0u /* timeout_ns */, 20u /* window_samples */,            \
-            1000000000u /* max_window_ns */                                                \
+            0u /* timeout_ns */, 20u /* window_samples */, 1000000000u /* max_window_ns */ \
     }
 
 /** Defaults: gradient, from 20 within [1, 1000], the parameters above. @since 0.2.0 */
@@ -144,8 +141,8 @@ typedef struct rs_adaptive_limit rs_adaptive_limit;
  *         below `min_limit` or above #RS_ADAPTIVE_MAX_LIMIT,
  *         `initial_limit` outside [min_limit, max_limit], `backoff` outside
  *         (0, 1), `increase` outside (0, max_limit], `growth` outside
- *         (0, 1], `tolerance` below 1 or not finite, `queueing` not above
- *         `tolerance` or not finite, `window_samples` 0, `max_window_ns` 0.
+ *         (0, 1], `tolerance` below 1 or not finite, `window_samples` 0,
+ *         `max_window_ns` 0.
  * @note Thread-safe.
  * @since 0.2.0
  */

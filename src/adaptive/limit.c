@@ -20,20 +20,22 @@
 #include "core/lock.h"
 #include "resilience/adaptive.h"
 
-/* How fast the latency floor follows a latency that stays above it: it
- * closes the gap by (window length / this) per window, so it tracks a
- * server that became slower for good within tens of seconds, while the
- * windows of a draining queue (the gradient's shrinking) pull it back down
- * at once. */
-#define FLOOR_HORIZON_NS RS_SEC(10)
-
-/* In the band between `tolerance` and `queueing` the gradient takes one
- * call off per window: the queue it allows keeps draining now and then, so
- * windows at the true floor keep coming and the floor cannot creep up with
- * a queue that never empties. */
-#define BAND_STEP 1.0
-
 static inline uint32_t rs__max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+
+/* The floor is the latency with no queue, and only the calls show it: a
+ * queue that never empties hides it, and the limit the gradient holds keeps
+ * a small queue. So when no window has come within FLOOR_CONFIRM of the
+ * floor for FLOOR_PROBE_NS, the limit drops to PROBE_SHARE of itself for a
+ * round trip (as BBR's ProbeRTT): the queue drains, and the next window's
+ * latency becomes the floor, lower or higher. Lower: the floor had crept up
+ * with a queue. Higher: the server became slower for good, and the old
+ * floor would hold the limit down forever. A probe that did not drain the
+ * whole queue leaves the floor too high, and the next one, lower, corrects
+ * it. It costs about a round trip at three quarters of the limit every few
+ * seconds: a fraction of a percent of the throughput. */
+#define FLOOR_CONFIRM 1.05
+#define FLOOR_PROBE_NS RS_SEC(5)
+#define PROBE_SHARE 0.75
 
 /* Never shrink below half in one window: one slow window (a garbage
  * collection, a noisy neighbour) must not throw away most of the limit. */
@@ -49,6 +51,10 @@ struct rs_adaptive_limit {
     double floor_ns;   /* the latency floor; 0 = none yet */
     double latency_ns; /* the last judged window's mean */
     uint64_t window_start_ns;
+    uint64_t floor_seen_ns;   /* the last window near the floor */
+    bool probing;             /* the next judged window measures the floor */
+    uint64_t reduced_ns;      /* the last reduction: calls sent before it are stale */
+    bool reduced;
     uint32_t window_count;    /* samples of any outcome */
     uint32_t window_measured; /* successes, whose latency counts */
     uint32_t window_in_flight; /* the most in flight seen */
@@ -108,12 +114,6 @@ int rs_adaptive_limit_config_validate(const rs_adaptive_limit_config *cfg)
                                  "rs_adaptive_limit_config.tolerance: %g, must be finite and >= 1",
                                  cfg->tolerance);
     }
-    if (!(cfg->queueing > cfg->tolerance && isfinite(cfg->queueing))) {
-        return rs_set_last_error(RS_E_INVAL,
-                                 "rs_adaptive_limit_config.queueing: %g, must be finite and "
-                                 "above tolerance (%g)",
-                                 cfg->queueing, cfg->tolerance);
-    }
     if (cfg->window_samples == 0) {
         return invalid_field("window_samples", "0, must be >= 1");
     }
@@ -152,7 +152,7 @@ void rs_adaptive_limit_free(rs_adaptive_limit *l)
 }
 
 /* The gradient's judgement of one window's latency: the new limit. */
-static double judge_latency(rs_adaptive_limit *l, double limit, uint64_t window_ns)
+static double judge_latency(rs_adaptive_limit *l, double limit, uint64_t now_ns)
 {
     const rs_adaptive_limit_config *cfg = &l->cfg;
     /* Too few answers for a steady mean: hold rather than react to noise. */
@@ -161,27 +161,32 @@ static double judge_latency(rs_adaptive_limit *l, double limit, uint64_t window_
     }
     double latency = l->window_rtt_sum_ns / l->window_measured;
     l->latency_ns = latency;
-    if (l->floor_ns == 0.0 || latency < l->floor_ns) {
+    if (l->floor_ns == 0.0 || latency < l->floor_ns || l->probing) {
         l->floor_ns = latency;
-    } else {
-        double pull = (double)window_ns / (double)FLOOR_HORIZON_NS;
-        l->floor_ns += (latency - l->floor_ns) * (pull < 1.0 ? pull : 1.0);
+        l->probing = false;
     }
-    double ratio = latency / l->floor_ns;
-    if (ratio <= cfg->tolerance) {
-        /* At the floor: more calls would still be served at once. Unless
-         * most of the limit went unused: then it proves nothing. */
-        if (2.0 * l->window_in_flight >= limit) {
-            limit += fmax(1.0, limit * cfg->growth);
-        }
-    } else if (ratio > cfg->queueing) {
-        /* Little's law: calls in flight grow latency in proportion once the
-         * server is full, so this many would bring it back to tolerance. */
-        limit *= fmax(MIN_GRADIENT, cfg->tolerance / ratio);
-    } else {
-        limit -= BAND_STEP;
+    if (latency <= l->floor_ns * FLOOR_CONFIRM || l->floor_seen_ns == 0) {
+        l->floor_seen_ns = now_ns;
+    } else if (now_ns - l->floor_seen_ns >= FLOOR_PROBE_NS) {
+        l->floor_seen_ns = now_ns;
+        l->probing = true;
+        return limit * PROBE_SHARE;
     }
-    return limit;
+    /* Little's law: once the server is full, calls in flight grow latency
+     * in proportion, so limit * tolerance / ratio calls would bring it to
+     * `tolerance` times the floor: a small queue, the server never idle.
+     * Below that the same ratio grows the limit, by at most `growth` a
+     * window (and at least one call, or small limits would crawl), unless
+     * most of the limit went unused: then latency proves nothing. */
+    double gradient = fmax(MIN_GRADIENT, fmin(1.0 + cfg->growth, cfg->tolerance / latency *
+                                                                      l->floor_ns));
+    if (gradient < 1.0) {
+        return limit * gradient;
+    }
+    if (2.0 * l->window_in_flight < limit) {
+        return limit;
+    }
+    return gradient > 1.0 ? fmax(limit * gradient, limit + 1.0) : limit;
 }
 
 static void close_window(rs_adaptive_limit *l, uint64_t now_ns)
@@ -197,9 +202,14 @@ static void close_window(rs_adaptive_limit *l, uint64_t now_ns)
             limit += cfg->increase;
         }
     } else {
-        limit = judge_latency(l, limit, rs__sat_sub(now_ns, l->window_start_ns));
+        limit = judge_latency(l, limit, now_ns);
     }
-    l->estimate = fmin((double)cfg->max_limit, fmax((double)cfg->min_limit, limit));
+    limit = fmin((double)cfg->max_limit, fmax((double)cfg->min_limit, limit));
+    if (limit < l->estimate) {
+        l->reduced = true;
+        l->reduced_ns = now_ns;
+    }
+    l->estimate = limit;
     l->window_count = 0;
     l->window_measured = 0;
     l->window_in_flight = 0;
@@ -216,13 +226,21 @@ uint32_t rs_adaptive_limit_sample_at(rs_adaptive_limit *l, uint64_t rtt_ns, uint
     const rs_adaptive_limit_config *cfg = &l->cfg;
     rs__spin_lock(&l->lock);
     l->samples++;
+    if (in_flight > l->window_in_flight) {
+        l->window_in_flight = in_flight;
+    }
+    /* A call sent before the last reduction ran under the old limit: its
+     * latency and its throttle say nothing new, and counting them would
+     * reduce again for the same overload (once per round trip, as TCP). */
+    if (l->reduced && rs__sat_sub(now_ns, rtt_ns) < l->reduced_ns) {
+        uint32_t stale = (uint32_t)l->estimate;
+        rs__spin_unlock(&l->lock);
+        return stale;
+    }
     if (l->window_count == 0) {
         l->window_start_ns = now_ns;
     }
     l->window_count++;
-    if (in_flight > l->window_in_flight) {
-        l->window_in_flight = in_flight;
-    }
     if (outcome == RS_OUTCOME_THROTTLED || (cfg->timeout_ns != 0 && rtt_ns > cfg->timeout_ns)) {
         l->window_throttled = true;
     } else if (outcome == RS_OUTCOME_SUCCESS) {

@@ -8,7 +8,9 @@
  *  - the rate a throttle reduces from is the curve's value when the
  *    throttle came, at most the measured rate of attempts, measured only
  *    over time that was not paused (a pause would drag the measure down and
- *    turn one 429 into a rate far below the server's);
+ *    turn one 429 into a rate far below the server's), and at least the
+ *    successes of the last second (so that throttles arriving faster than
+ *    a rate can act do not multiply it down to nothing);
  *  - the first throttle of a rate that was not limited yet reduces from the
  *    successes of the second before it and of the answers still arriving
  *    after it, counted when the first attempt after the pause asks to go:
@@ -58,6 +60,7 @@ struct rs_adaptive_rate {
     bool pending;
     uint64_t pending_ns;  /* when the throttle awaiting its reduction came */
     uint32_t ok_before;   /* successes in the second before it */
+    uint64_t active_before_ns; /* the part of that second not paused */
     uint32_t ok_after;    /* successes since */
     uint64_t pause_from_ns, pause_until_ns;
     uint64_t span_start_ns;
@@ -246,20 +249,30 @@ static void measure_sent(rs_adaptive_rate *r, uint64_t now_ns)
     r->span_sent = 0;
 }
 
-/* The reduction a throttle asked for, once the server's pause is over. */
+/* The reduction a throttle asked for, once the server's pause is over. It
+ * reduces from the rate it was sending at: the curve's value when the
+ * throttle came, or the measured rate of attempts if that is lower (an
+ * application that sends less than its rate). Never from less than what
+ * the server accepted in the second before the throttle and since: one
+ * second's successes. Without that floor, throttles that come faster than
+ * the rate can act (the answers to a full queue, a few milliseconds apart)
+ * would multiply the rate by beta again and again, far below what the
+ * server serves. The first throttle, with no rate yet, reduces from that
+ * floor alone. */
 static void reduce(rs_adaptive_rate *r, uint64_t now_ns)
 {
     uint32_t flags = atomic_load_explicit(&r->flags, memory_order_relaxed);
-    double from;
+    /* Per second of the time the server was asked: a pause in that second
+     * sent nothing, and must not make the server look slower. */
+    double active_s = (double)rs__max_u64(r->active_before_ns, SENT_MIN_ACTIVE_NS) / 1e9;
+    double accepted = ((double)r->ok_before + (double)r->ok_after) / active_s;
+    double from = accepted;
     if ((flags & FLAG_LIMITING) != 0) {
-        from = curve_at(r, r->pending_ns);
-    } else {
-        /* Per second: the successes of the second before the throttle and
-         * of the answers that came after it. */
-        from = (double)r->ok_before + (double)r->ok_after;
-    }
-    if (r->sent_rate > 0.0 && r->sent_rate < from) {
-        from = r->sent_rate;
+        double sending = curve_at(r, r->pending_ns);
+        if (r->sent_rate > 0.0 && r->sent_rate < sending) {
+            sending = r->sent_rate;
+        }
+        from = fmax(accepted, sending);
     }
     r->last_good = clamp_rate(r, from);
     r->epoch_ns = rs__max_u64(now_ns, r->pause_until_ns);
@@ -301,6 +314,8 @@ void rs_adaptive_rate_record_at(rs_adaptive_rate *r, rs_outcome outcome, uint64_
             r->pending = true;
             r->pending_ns = now_ns;
             r->ok_before = ok_recent;
+            r->active_before_ns =
+                RS_SEC(1) - paused_within(r, rs__sat_sub(now_ns, RS_SEC(1)), now_ns);
             r->ok_after = 0;
             atomic_fetch_or_explicit(&r->flags, FLAG_PENDING, memory_order_release);
         }

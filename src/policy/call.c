@@ -377,6 +377,28 @@ static rs_step wait_for_slot(rs_call_state *c, uint64_t patience, uint64_t now_n
     return wait_then(c, wait, RS__PHASE_BULKHEAD, true, now_ns);
 }
 
+/* A call the shared pause held after its limits let it through would come
+ * back with every other call the pause held, all within the return jitter:
+ * a burst at many times the rate, which earns the next 429 and the next
+ * pause. With an adaptive rate it goes through the rate once more (the
+ * policy's own pacing, no quota, so asking twice charges nobody) and the
+ * held calls come back at the rate. */
+static bool repace_after_pause(rs_call_state *c, uint64_t now_ns, rs_step *out)
+{
+    c->repace = false;
+    const rs_limiter *rate = &c->policy->limits[0].limiter; /* the adaptive rate comes first */
+    uint64_t wait = 0;
+    if (rs_limiter_acquire(rate, 1, limiter_patience(c, now_ns), now_ns, &wait) != RS_OK) {
+        *out = finish(c, RS_E_LIMITED, RS_STOP_LIMITER, now_ns);
+        return false;
+    }
+    if (wait != 0) {
+        *out = wait_then(c, wait, RS__PHASE_BULKHEAD, true, now_ns);
+        return false;
+    }
+    return true;
+}
+
 /* The bulkhead: a slot now, or a place in its queue within the attempt's
  * limiter patience, which the pause and the limits share. The blocking
  * driver waits on the bulkhead's condition variable; the step API gets a
@@ -384,6 +406,18 @@ static rs_step wait_for_slot(rs_call_state *c, uint64_t patience, uint64_t now_n
 static bool pass_bulkhead(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
     rs_bulkhead *bulkhead = c->policy->cfg.bulkhead;
+    if (!c->slot_held && c->slot_ticket == NULL) {
+        /* A pause that began while this attempt waited for its limits holds
+         * it too: it keeps what the limits granted and runs when the pause
+         * ends (taking a slot first would hold a slot nobody uses). */
+        if (held_by_pause(c, now_ns, RS__PHASE_BULKHEAD, out)) {
+            c->repace = c->policy->cfg.adaptive_rate != NULL;
+            return false;
+        }
+        if (c->repace && !repace_after_pause(c, now_ns, out)) {
+            return false;
+        }
+    }
     if (bulkhead == NULL || c->slot_held) {
         c->phase = RS__PHASE_BREAKER;
         return true;
@@ -398,10 +432,6 @@ static bool pass_bulkhead(rs_call_state *c, uint64_t now_ns, rs_step *out)
         uint64_t patience = limiter_patience(c, now_ns);
         *out = patience == 0 ? finish(c, RS_E_LIMITED, RS_STOP_BULKHEAD, now_ns)
                              : wait_for_slot(c, patience, now_ns);
-        return false;
-    }
-    /* The pause first: a slot held through a pause is a slot nobody uses. */
-    if (held_by_pause(c, now_ns, RS__PHASE_BULKHEAD, out)) {
         return false;
     }
     if (rs_bulkhead_try_enter(bulkhead)) {
@@ -439,12 +469,12 @@ static bool pass_bulkhead(rs_call_state *c, uint64_t now_ns, rs_step *out)
 
 static void pass_breaker(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
-    /* A pause that began while this attempt waited for its limits holds it
-     * too: it keeps what the limits granted and runs when the pause ends.
-     * Its bulkhead slot goes back meanwhile, to be taken again after. */
-    rs__call_phase resume = c->policy->cfg.bulkhead != NULL ? RS__PHASE_BULKHEAD : RS__PHASE_BREAKER;
-    if (held_by_pause(c, now_ns, resume, out)) {
+    /* A pause that began while this attempt waited for a bulkhead slot
+     * holds it as well: the slot goes back meanwhile, to be taken again
+     * after. */
+    if (held_by_pause(c, now_ns, RS__PHASE_BULKHEAD, out)) {
         release_slot(c);
+        c->repace = c->policy->cfg.adaptive_rate != NULL;
         return;
     }
     rs_breaker *breaker = c->policy->cfg.breaker;

@@ -76,6 +76,7 @@ struct rs_call_state {
     void *context;              /* the call's own: the fallback's call_ctx, wake's argument */
     void (*wake)(void *context);
     bool blocking;              /* driven by rs_call_with(): may block on the bulkhead */
+    bool repace;                /* held by a pause after its limits: the adaptive rate again */
     bool caller_memory;         /* placed by rs_call_begin_in: end does not free it */
 };
 
