@@ -1,9 +1,12 @@
 /* 20 threads against nginx (limit_req 5 r/s, 429 + Retry-After: 1) for 15 s
  * per configuration, through libresilience-curl: how many requests are
- * answered 429, how many get through, and whether any request ever left
- * before a Retry-After was over. The figures of docs/http.md come from it.
+ * answered 429 (over the run and after its first 2 s), how many get
+ * through, and whether any request ever left before a Retry-After was
+ * over. The figures of docs/http.md and docs/adaptive.md come from it.
  *
- *     bench_nginx URL [SECONDS [THREADS]]     (tools/bench-http starts nginx)
+ *     bench_nginx URL [SECONDS [THREADS [ONLY]]]   (tools/bench-http starts nginx)
+ *
+ * ONLY runs the configurations whose name contains it ("adaptive").
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -22,14 +25,17 @@ typedef struct scenario {
     double rate;             /* the client's bucket, requests per second; 0 = none */
     uint64_t burst;
     bool share_pause;
+    bool adaptive;           /* an adaptive rate (RS_ADAPTIVE_RATE_CONFIG_DEFAULT) too */
 } scenario;
 
 static const scenario scenarios[] = {
-    { "8 r/s burst 4, each call waits its own", 8.0, 4, false },
-    { "8 r/s burst 4, shared server pause", 8.0, 4, true },
-    { "5 r/s burst 4, shared server pause", 5.0, 4, true },
-    { "5 r/s burst 1, shared server pause", 5.0, 1, true },
-    { "no rate, shared server pause", 0.0, 0, true },
+    { "8 r/s burst 4, each call waits its own", 8.0, 4, false, false },
+    { "8 r/s burst 4, shared server pause", 8.0, 4, true, false },
+    { "8 r/s burst 4, shared pause, adaptive rate", 8.0, 4, true, true },
+    { "5 r/s burst 4, shared server pause", 5.0, 4, true, false },
+    { "5 r/s burst 1, shared server pause", 5.0, 1, true, false },
+    { "no rate, shared server pause", 0.0, 0, true, false },
+    { "no rate, shared pause, adaptive rate", 0.0, 0, true, true },
 };
 
 /* Every attempt's start and every 429's arrival, on one clock. */
@@ -41,12 +47,14 @@ typedef struct events {
     uint64_t refusal_wait[MAX_EVENTS];
     size_t refusal_count;
     uint64_t ok, answered_429, other, local_refusals;
+    uint64_t late_answers, late_429; /* answers to attempts started after the first 2 s */
 } events;
 
 static events ev;
 static rs_client *client;
 static const char *url;
-static uint64_t run_until_ns;
+static uint64_t run_until_ns, late_from_ns;
+static _Thread_local uint64_t attempt_started_ns;
 
 static size_t discard(char *data, size_t size, size_t count, void *ctx)
 {
@@ -60,9 +68,10 @@ static void note_start(void *ctx, CURL *easy, const rs_attempt *attempt)
     (void)ctx;
     (void)easy;
     (void)attempt;
+    attempt_started_ns = bench_now_ns();
     pthread_mutex_lock(&ev.lock);
     if (ev.start_count < MAX_EVENTS) {
-        ev.starts[ev.start_count++] = bench_now_ns();
+        ev.starts[ev.start_count++] = attempt_started_ns;
     }
     pthread_mutex_unlock(&ev.lock);
 }
@@ -72,6 +81,10 @@ static rs_verdict note_answer(void *ctx, CURLcode code, long status,
 {
     (void)ctx;
     pthread_mutex_lock(&ev.lock);
+    if (attempt_started_ns >= late_from_ns) {
+        ev.late_answers++;
+        ev.late_429 += status == 429 ? 1u : 0u;
+    }
     if (status == 429) {
         ev.answered_429++;
         if (ev.refusal_count < MAX_EVENTS) {
@@ -103,6 +116,10 @@ static void *worker(void *arg)
             pthread_mutex_lock(&ev.lock);
             ev.local_refusals++;
             pthread_mutex_unlock(&ev.lock);
+            /* As an application would: a refused caller tries again a
+             * little later, not in a tight loop. */
+            struct timespec pause = { 0, 50000000 };
+            nanosleep(&pause, NULL);
         }
     }
     curl_easy_cleanup(easy);
@@ -140,24 +157,34 @@ int main(int argc, char **argv)
     url = argv[1];
     unsigned seconds = argc > 2 ? (unsigned)atoi(argv[2]) : 15;
     unsigned threads = argc > 3 ? (unsigned)atoi(argv[3]) : 20;
+    const char *only = argc > 4 ? argv[4] : NULL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_mutex_init(&ev.lock, NULL);
     printf("%u threads, %u s per configuration, against %s\n\n", threads, seconds, url);
-    printf("%-46s %8s %8s %7s %8s %6s %9s\n", "configuration", "requests", "answered", "429s",
-           "ok/s", "early", "refused");
+    printf("%-46s %8s %8s %7s %9s %5s %8s %6s %9s\n", "configuration", "requests", "answered",
+           "429s", "after 2s", "ok", "ok/s", "early", "refused");
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
         const scenario *sc = &scenarios[i];
+        if (only != NULL && strstr(sc->name, only) == NULL) {
+            continue;
+        }
         memset(ev.starts, 0, sizeof ev.starts);
         ev.start_count = ev.refusal_count = 0;
         ev.ok = ev.answered_429 = ev.other = ev.local_refusals = 0;
+        ev.late_answers = ev.late_429 = 0;
         rs_client_config cfg = RS_CLIENT_CONFIG_DEFAULT;
         cfg.requests_per_second = sc->rate;
         cfg.burst = sc->burst;
         cfg.share_server_pause = sc->share_pause;
         cfg.max_limiter_wait_ns = RS_SEC(5);
         cfg.retry.max_attempts = 4;
+        rs_adaptive_rate_config adaptive = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+        if (getenv("RECOVERY_MS")) adaptive.recovery_ns = RS_MS(atoi(getenv("RECOVERY_MS")));
+        if (getenv("BETA")) adaptive.beta = atof(getenv("BETA"));
+        cfg.adaptive_rate = sc->adaptive ? &adaptive : NULL;
         bench_check(rs_client_new(&cfg, NULL, &client), "rs_client_new");
         run_until_ns = bench_now_ns() + (uint64_t)seconds * RS_SEC(1);
+        late_from_ns = run_until_ns - (uint64_t)seconds * RS_SEC(1) + RS_SEC(2);
         pthread_t t[64];
         for (unsigned k = 0; k < threads && k < 64; k++) {
             pthread_create(&t[k], NULL, worker, NULL);
@@ -168,10 +195,18 @@ int main(int argc, char **argv)
         size_t early, racing;
         count_early(&early, &racing);
         uint64_t answered = ev.ok + ev.answered_429 + ev.other;
-        printf("%-46s %8zu %8llu %6.1f%% %8.2f %6zu %9llu\n", sc->name, ev.start_count,
-               (unsigned long long)answered,
+        printf("%-46s %8zu %8llu %6.1f%% %8.1f%% %5llu %8.2f %6zu %9llu\n", sc->name,
+               ev.start_count, (unsigned long long)answered,
                answered > 0 ? 100.0 * (double)ev.answered_429 / (double)answered : 0.0,
-               (double)ev.ok / seconds, early, (unsigned long long)ev.local_refusals);
+               ev.late_answers > 0 ? 100.0 * (double)ev.late_429 / (double)ev.late_answers : 0.0,
+               (unsigned long long)ev.ok, (double)ev.ok / seconds, early,
+               (unsigned long long)ev.local_refusals);
+        if (sc->adaptive) {
+            rs_adaptive_rate_stats st;
+            rs_adaptive_rate_stats_get(rs_client_adaptive_rate(client), &st);
+            printf("%-46s (adaptive rate at the end %.2f r/s, last good %.2f, %llu reductions)\n",
+                   "", st.rate, st.last_good_rate, (unsigned long long)st.reductions);
+        }
         if (racing > 0) {
             printf("%-46s (%zu attempts were past the pause check when a 429 came)\n", "",
                    racing);

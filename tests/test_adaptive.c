@@ -28,16 +28,17 @@ static rs_adaptive_limit *make_limit(const rs_adaptive_limit_config *cfg)
     return l;
 }
 
-/* One window of `count` answers of `rtt_ns` with `in_flight` in flight. */
+/* `count` answers of `rtt_ns` with `in_flight` in flight: calls sent now,
+ * answered rtt_ns later (so never before the last reduction). */
 static uint32_t window(rs_adaptive_limit *l, uint32_t count, uint64_t rtt_ns, uint32_t in_flight,
                        rs_outcome outcome)
 {
+    rs_manual_clock_advance(&clock_, rtt_ns);
     uint32_t limit = 0;
     for (uint32_t i = 0; i < count; i++) {
         limit = rs_adaptive_limit_sample_at(l, rtt_ns, in_flight, outcome,
                                             rs_manual_clock_now(&clock_));
     }
-    rs_manual_clock_advance(&clock_, rtt_ns);
     return limit;
 }
 
@@ -115,6 +116,12 @@ static void aimd_adds_and_multiplies(void **state)
     assert_int_equal(window(l, 11, 10 * MS, 12, RS_OUTCOME_THROTTLED), 10); /* 10.8 */
     /* A call slower than timeout_ns counts as throttled. */
     assert_int_equal(window(l, 10, 600 * MS, 10, RS_OUTCOME_SUCCESS), 9); /* 9.72 */
+    /* Calls sent before that reduction change nothing. */
+    for (int i = 0; i < 20; i++) {
+        (void)rs_adaptive_limit_sample_at(l, 700 * MS, 10, RS_OUTCOME_THROTTLED,
+                                          rs_manual_clock_now(&clock_));
+    }
+    assert_int_equal(rs_adaptive_limit_get(l), 9);
     rs_adaptive_limit_stats st;
     rs_adaptive_limit_stats_get(l, &st);
     assert_int_equal(st.floor_ns, 0); /* AIMD does not look at latency */
@@ -168,25 +175,29 @@ static void gradient_follows_latency(void **state)
     rs_adaptive_limit *l = make_limit(&c);
     rs_adaptive_limit_stats st;
     /* The first window sets the floor; latency at it grows the limit by
-     * 10% a window (at least 1). */
+     * growth (10%) a window. */
     assert_int_equal(full_window(l, 20, 50 * MS, 20, RS_OUTCOME_SUCCESS), 22);
     rs_adaptive_limit_stats_get(l, &st);
     assert_int_equal(st.floor_ns, 50 * MS);
-    assert_int_equal(full_window(l, 20, 54 * MS, 22, RS_OUTCOME_SUCCESS), 24); /* within 1.1 */
-    /* Latency 1.2 times the floor: the band, one call off. */
-    assert_int_equal(full_window(l, 20, 60 * MS, 24, RS_OUTCOME_SUCCESS), 23);
+    /* Below tolerance * floor it grows by the gradient, at least one call. */
+    assert_int_equal(full_window(l, 20, 54 * MS, 22, RS_OUTCOME_SUCCESS), 23);
+    /* Above it, it shrinks by it: 1.1 * 50 / 60 of 23. */
+    (void)full_window(l, 20, 60 * MS, 23, RS_OUTCOME_SUCCESS);
     rs_adaptive_limit_stats_get(l, &st);
+    assert_true(fabs(st.estimate - 23.0 * 1.1 * 50.0 / 60.0) < 1e-9);
+    /* Calls sent before a reduction do not count after it: their answers,
+     * however slow, change nothing. */
     double estimate = st.estimate;
-    assert_true(fabs(estimate - 23.2) < 1e-9);
-    /* Twice the floor: queueing; shrink to tolerance / ratio. (The floor
-     * creeps up by a window's length over 10 s of the gap: these windows
-     * take no time.) */
+    for (int i = 0; i < 40; i++) {
+        (void)rs_adaptive_limit_sample_at(l, 500 * MS, 20, RS_OUTCOME_THROTTLED,
+                                          rs_manual_clock_now(&clock_) + 1);
+    }
     rs_adaptive_limit_stats_get(l, &st);
-    double floor_ns = (double)st.floor_ns;
-    uint32_t limit = full_window(l, 20, 100 * MS, 24, RS_OUTCOME_SUCCESS);
+    assert_true(st.estimate == estimate);
+    /* Twice the floor: 0.55 of it in one window. */
+    (void)full_window(l, 20, 100 * MS, 21, RS_OUTCOME_SUCCESS);
     rs_adaptive_limit_stats_get(l, &st);
-    assert_true(fabs(st.estimate - estimate * 1.1 * floor_ns / 100e6) < 0.01);
-    assert_int_equal(limit, (uint32_t)st.estimate);
+    assert_true(fabs(st.estimate - estimate * 0.55) < 1e-9);
     /* Never more than half in one window. */
     estimate = st.estimate;
     (void)full_window(l, 20, 400 * MS, 20, RS_OUTCOME_SUCCESS);
@@ -209,6 +220,36 @@ static void gradient_follows_latency(void **state)
     (void)full_window(l, 20, 40 * MS, 20, RS_OUTCOME_THROTTLED);
     rs_adaptive_limit_stats_get(l, &st);
     assert_true(fabs(st.estimate - estimate * 0.9) < 1e-9);
+    rs_adaptive_limit_free(l);
+}
+
+static void gradient_probes_the_floor(void **state)
+{
+    (void)state;
+    rs_adaptive_limit_config c = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    c.initial_limit = 40;
+    rs_adaptive_limit *l = make_limit(&c);
+    (void)full_window(l, 20, 50 * MS, 40, RS_OUTCOME_SUCCESS);
+    /* A standing queue: latency 1.1 times the floor, so the limit holds;
+     * after 5 s with no window near the floor, one window drops it to
+     * three quarters, and the next window's latency is the new floor. */
+    rs_adaptive_limit_stats st;
+    rs_adaptive_limit_stats_get(l, &st);
+    double held = st.estimate;
+    int windows = 0;
+    do {
+        (void)full_window(l, 20, 55 * MS, 44, RS_OUTCOME_SUCCESS);
+        rs_adaptive_limit_stats_get(l, &st);
+        windows++;
+    } while (st.estimate >= held && windows < 1000);
+    assert_true(fabs(st.estimate - held * 0.75) < 1e-9);
+    assert_true((double)windows * 55.0 >= 5000.0 - 55.0);
+    /* The probe's window shows a slower server (70 ms): that is the floor
+     * now, and the limit grows from it. */
+    (void)full_window(l, 20, 70 * MS, 44, RS_OUTCOME_SUCCESS);
+    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(st.floor_ns, 70 * MS);
+    assert_true(st.estimate > held * 0.75);
     rs_adaptive_limit_free(l);
 }
 
@@ -302,8 +343,8 @@ static void rate_rejects_invalid_configs(void **state)
     static const rs_adaptive_rate_config init = RS_ADAPTIVE_RATE_CONFIG_INIT;
     assert_int_equal(rs_adaptive_rate_config_validate(&init), RS_OK);
     assert_true(init.initial_rate == 0.0 && init.min_rate == 0.5 && init.max_rate == 0.0);
-    assert_true(init.beta == 0.7);
-    assert_int_equal(init.recovery_ns, 3 * SEC);
+    assert_true(init.beta == 0.8);
+    assert_int_equal(init.recovery_ns, 10 * SEC);
     assert_int_equal(init.burst, 1);
     /* NULL is harmless. */
     rs_adaptive_rate_record(NULL, RS_OUTCOME_THROTTLED, 0, 0);
@@ -342,7 +383,7 @@ static void rate_is_unlimited_until_the_first_throttle(void **state)
     assert_ptr_equal(rs_limiter_clock(&l), rs_manual_clock_get(&clock_));
     /* Eight successes, then a burst of 429s asking for a second's wait:
      * one reduction, decided once the pause is over, from the successes of
-     * the second before (8) and those still arriving (2): 0.7 * 10. */
+     * the second before (8) and those still arriving (2): beta (0.8) * 10. */
     uint64_t sent = rs_manual_clock_now(&clock_);
     for (int i = 0; i < 8; i++) {
         record(r, RS_OUTCOME_SUCCESS, sent, 0);
@@ -357,18 +398,33 @@ static void rate_is_unlimited_until_the_first_throttle(void **state)
     assert_true(rs_adaptive_rate_get(r) == 0.0);
     rs_manual_clock_advance(&clock_, 500 * MS);
     assert_true(admitted(r));
-    assert_true(fabs(rs_adaptive_rate_get(r) - 7.0) < 1e-9);
+    assert_true(fabs(rs_adaptive_rate_get(r) - 8.0) < 1e-9);
     assert_false(admitted(r)); /* a burst of 1 */
     rs_adaptive_rate_stats st;
     rs_adaptive_rate_stats_get(r, &st);
     assert_int_equal(st.throttles, 5);
     assert_int_equal(st.reductions, 1);
     assert_true(fabs(st.last_good_rate - 10.0) < 1e-9);
-    /* Answers to attempts sent before the reduction reduce nothing. */
+    /* Answers to attempts sent before the reduction reduce nothing; nor do
+     * throttles within a second of it. */
     record(r, RS_OUTCOME_THROTTLED, sent, 0);
-    assert_true(admitted(r) || true);
+    rs_manual_clock_advance(&clock_, 500 * MS);
+    record(r, RS_OUTCOME_THROTTLED, rs_manual_clock_now(&clock_), 0);
+    (void)admitted(r);
     rs_adaptive_rate_stats_get(r, &st);
     assert_int_equal(st.reductions, 1);
+    /* A throttle before the curve is back at the last good rate: the last
+     * good rate becomes (1 + beta) / 2 of the rate it came at. */
+    rs_manual_clock_advance(&clock_, 600 * MS);
+    uint64_t at = rs_manual_clock_now(&clock_);
+    record(r, RS_OUTCOME_THROTTLED, at, 0);
+    (void)admitted(r);
+    rs_adaptive_rate_stats_get(r, &st);
+    assert_int_equal(st.reductions, 2);
+    double x = 1.1 / 10.0 - 1.0; /* 1.1 s into a 10 s recovery */
+    double came_at = 10.0 * (1.0 + 0.2 * x * x * x);
+    assert_true(fabs(st.last_good_rate - came_at * 0.9) < 1e-9);
+    assert_true(fabs(st.rate - came_at * 0.9 * 0.8) < 1e-9);
     rs_adaptive_rate_free(r);
 }
 
@@ -377,6 +433,8 @@ static void rate_grows_back_along_the_curve(void **state)
     (void)state;
     rs_adaptive_rate_config c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
     c.initial_rate = 10;
+    c.beta = 0.7;
+    c.recovery_ns = 3 * SEC;
     rs_adaptive_rate *r = make_rate(&c);
     assert_true(fabs(rs_adaptive_rate_get(r) - 10.0) < 1e-9); /* at its plateau */
     /* A throttle with a 2 s pause: 7 from when the pause ends, back to 10
@@ -424,12 +482,13 @@ static void rate_stays_put_when_unused(void **state)
     }
     assert_true(fabs(rs_adaptive_rate_get(r) - 50.0) < 1e-9);
     /* And never below min_rate, however many throttles. */
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 60; i++) {
         record(r, RS_OUTCOME_THROTTLED, rs_manual_clock_now(&clock_), 0);
         (void)admitted(r);
-        rs_manual_clock_advance(&clock_, 10 * MS);
+        rs_manual_clock_advance(&clock_, 1100 * MS);
     }
-    assert_true(fabs(rs_adaptive_rate_get(r) - 0.5) < 1e-9);
+    /* (The bucket follows the curve in steps of 1%.) */
+    assert_true(fabs(rs_adaptive_rate_get(r) - 0.5) <= 0.01 * 0.5);
     rs_adaptive_rate_free(r);
 }
 
@@ -440,6 +499,7 @@ int main(void)
         cmocka_unit_test_setup(aimd_adds_and_multiplies, setup),
         cmocka_unit_test_setup(windows_close_by_time, setup),
         cmocka_unit_test_setup(gradient_follows_latency, setup),
+        cmocka_unit_test_setup(gradient_probes_the_floor, setup),
         cmocka_unit_test_setup(gradient_floor_follows_a_slower_server, setup),
         cmocka_unit_test_setup(limit_allocation_failure_is_clean, setup),
         cmocka_unit_test_setup(rate_rejects_invalid_configs, setup),

@@ -2144,12 +2144,12 @@ static void adaptive_rate_learns_from_throttles(void **state)
     assert_true(rs_adaptive_rate_get(ar) == 0.0);
     assert_int_equal(rs_call(p, rate_limited, &server), RS_E_EXHAUSTED);
     assert_true(rs_adaptive_rate_get(ar) == 0.0); /* decided after the pause */
-    /* The next call waits out the pause, and a rate applies: 0.7 of what
-     * got through in the second before the 429 (six requests). */
+    /* The next call waits out the pause, and a rate applies: beta (0.8) of
+     * what got through in the second before the 429 (six requests). */
     uint64_t t0 = rs_manual_clock_now(&clock_);
     assert_int_equal(rs_call(p, rate_limited, &server), RS_OK);
     assert_true(rs_manual_clock_now(&clock_) - t0 >= 1 * SEC);
-    assert_true(fabs(rs_adaptive_rate_get(ar) - 4.2) < 1e-9);
+    assert_true(fabs(rs_adaptive_rate_get(ar) - 4.8) < 1e-9);
     rs_adaptive_rate_stats st;
     rs_adaptive_rate_stats_get(ar, &st);
     assert_int_equal(st.throttles, 1);

@@ -384,10 +384,19 @@ sim_totals sim_sum(const sim_result *r, uint64_t from_ns, uint64_t to_ns)
 uint64_t sim_settled_at(const sim_result *r, uint64_t from_ns, uint64_t to_ns, double low,
                         double high)
 {
+    /* Judged on each second's mean limit: a floor probe takes a quarter
+     * off for one round trip, and a single tick of it is not unsettled. */
+    const size_t per_second = (size_t)(RS_SEC(1) / SIM_TICK_NS);
     uint64_t settled = UINT64_MAX;
-    for (size_t i = (size_t)(from_ns / SIM_TICK_NS); i < r->count && i < to_ns / SIM_TICK_NS; i++) {
-        double limit = r->ticks[i].limit;
-        if (limit < low || limit > high) {
+    size_t first = (size_t)(from_ns / SIM_TICK_NS), end = (size_t)(to_ns / SIM_TICK_NS);
+    for (size_t i = first; i < r->count && i < end; i++) {
+        double sum = 0.0;
+        size_t n = 0;
+        for (size_t k = i; k < i + per_second && k < end && k < r->count; k++, n++) {
+            sum += r->ticks[k].limit;
+        }
+        double mean = sum / (double)n;
+        if (mean < low || mean > high) {
             settled = UINT64_MAX;
         } else if (settled == UINT64_MAX) {
             settled = (uint64_t)i * SIM_TICK_NS;

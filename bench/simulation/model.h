@@ -104,8 +104,9 @@ typedef struct sim_totals {
 } sim_totals;
 sim_totals sim_sum(const sim_result *r, uint64_t from_ns, uint64_t to_ns);
 
-/* The first instant from `from_ns` on after which every tick's limit stays
- * within [low, high] until `to_ns`; UINT64_MAX if there is none. */
+/* The first instant from `from_ns` on after which the mean limit of every
+ * second (every window of 10 ticks starting at a tick) stays within
+ * [low, high] until `to_ns`; UINT64_MAX if there is none. */
 uint64_t sim_settled_at(const sim_result *r, uint64_t from_ns, uint64_t to_ns, double low,
                         double high);
 

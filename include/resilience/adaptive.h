@@ -219,9 +219,12 @@ RS_API const rs_clock *rs_adaptive_limit_clock(const rs_adaptive_limit *l);
  * at (the *last good rate*, w), and from the end of the server's pause it
  * grows back along CUBIC's curve `w * (1 + (1 - beta) * (t / recovery - 1)^3)`:
  * fast at first, flat near w (where the last throttle came), then faster
- * again as it probes above. A throttle reduces the rate at most once per
- * round trip: answers to attempts sent before the last reduction are not
- * counted again.
+ * again as it probes above. A throttle that comes before the curve is back
+ * at w sets w lower still, to (1 + beta) / 2 of the rate it came at
+ * (CUBIC's fast convergence). A throttle reduces the rate at most once per
+ * round trip and once a second: answers to attempts sent before the last
+ * reduction are not counted again. The first throttle of a rate that was
+ * not limited yet reduces from the successes of the second before it.
  * @since 0.2.0
  */
 typedef struct rs_adaptive_rate_config {
@@ -234,11 +237,14 @@ typedef struct rs_adaptive_rate_config {
     /** never above this; 0 = no ceiling (default 0) */
     double max_rate;
     /** after a throttle, the rate is this share of the last good rate,
-        in (0, 1) (default 0.7, as the AWS SDKs) */
+        in (0, 1) (default 0.8: gentler than the AWS SDKs' 0.7, since the
+        shared server pause already stops every call for the Retry-After;
+        docs/adaptive.md has the measurements) */
     double beta;
     /** time from a reduction (or the end of the server's pause) until the
-        rate is back at the last good rate, > 0 (default 3 s: see
-        docs/adaptive.md) */
+        rate is back at the last good rate, > 0 (default 10 s: every probe
+        above the server's rate costs a 429 and a pause of every call, so
+        probes are rare; docs/adaptive.md) */
     uint64_t recovery_ns;
     /** the bucket's burst while the rate is limited, >= 1 (default 1: calls
         are spaced evenly, which is what a server's limiter counts) */
@@ -249,11 +255,11 @@ typedef struct rs_adaptive_rate_config {
 #define RS_ADAPTIVE_RATE_CONFIG_INIT                                                      \
     {                                                                                      \
         0.0 /* initial_rate: none */, 0.5 /* min_rate */, 0.0 /* max_rate: none */,        \
-            0.7 /* beta */, 3000000000u /* recovery_ns */, 1u /* burst */                  \
+            0.8 /* beta */, 10000000000u /* recovery_ns */, 1u /* burst */                 \
     }
 
-/** Defaults: no rate until the first throttle, then CUBIC with beta 0.7,
-    3 s back to the last good rate, at least 0.5 requests per second, burst
+/** Defaults: no rate until the first throttle, then CUBIC with beta 0.8,
+    10 s back to the last good rate, at least 0.5 requests per second, burst
     1. @since 0.2.0 */
 #define RS_ADAPTIVE_RATE_CONFIG_DEFAULT ((rs_adaptive_rate_config)RS_ADAPTIVE_RATE_CONFIG_INIT)
 

@@ -5,12 +5,9 @@
  *  - the curve starts growing back when the server's pause ends, not when
  *    the throttle came: a rate that grew while nothing could be sent would
  *    be back at the rate that was throttled the moment the pause ends;
- *  - the rate a throttle reduces from is the curve's value when the
- *    throttle came, at most the measured rate of attempts, measured only
- *    over time that was not paused (a pause would drag the measure down and
- *    turn one 429 into a rate far below the server's), and at least the
- *    successes of the last second (so that throttles arriving faster than
- *    a rate can act do not multiply it down to nothing);
+ *  - the rate is reduced at most once a second, the window a server's
+ *    limiter needs to show a new rate (answers to a full queue arrive
+ *    milliseconds apart and would multiply it by beta again and again);
  *  - the first throttle of a rate that was not limited yet reduces from the
  *    successes of the second before it and of the answers still arriving
  *    after it, counted when the first attempt after the pause asks to go:
@@ -41,6 +38,9 @@
 /* Successes of the last second, in slots of 100 ms. */
 #define OK_SLOTS 10u
 #define OK_SLOT_NS RS_MS(100)
+
+/* At most one reduction in this long (see rs_adaptive_rate_record_at). */
+#define REDUCTION_SPACING_NS RS_SEC(1)
 
 /* The bucket's rate changes only when the curve moved by more than this
  * share: set_rate is a seqlock write, for occasional changes. */
@@ -249,30 +249,32 @@ static void measure_sent(rs_adaptive_rate *r, uint64_t now_ns)
     r->span_sent = 0;
 }
 
-/* The reduction a throttle asked for, once the server's pause is over. It
- * reduces from the rate it was sending at: the curve's value when the
- * throttle came, or the measured rate of attempts if that is lower (an
- * application that sends less than its rate). Never from less than what
- * the server accepted in the second before the throttle and since: one
- * second's successes. Without that floor, throttles that come faster than
- * the rate can act (the answers to a full queue, a few milliseconds apart)
- * would multiply the rate by beta again and again, far below what the
- * server serves. The first throttle, with no rate yet, reduces from that
- * floor alone. */
+/* The reduction a throttle asked for, once the server's pause is over.
+ *
+ * It reduces from the rate the curve had when the throttle came. When that
+ * is below the last good rate (the throttle came before the curve got back
+ * to it), the server's rate is below the last good rate too, and the new
+ * last good rate is set halfway between the throttled rate and its
+ * reduction, (1 + beta) / 2 of it: CUBIC's fast convergence. Without it a
+ * server with a burst (which lets a rate above its own through for a while
+ * before it throttles) keeps the last good rate above the server's, and
+ * every round of the curve ends in a 429 and a pause.
+ *
+ * The first throttle, with no rate yet, reduces from what the server
+ * accepted: the successes of the second before it and of the answers that
+ * came after, per second of that time the server was asked (not paused). */
 static void reduce(rs_adaptive_rate *r, uint64_t now_ns)
 {
     uint32_t flags = atomic_load_explicit(&r->flags, memory_order_relaxed);
-    /* Per second of the time the server was asked: a pause in that second
-     * sent nothing, and must not make the server look slower. */
-    double active_s = (double)rs__max_u64(r->active_before_ns, SENT_MIN_ACTIVE_NS) / 1e9;
-    double accepted = ((double)r->ok_before + (double)r->ok_after) / active_s;
-    double from = accepted;
+    double from;
     if ((flags & FLAG_LIMITING) != 0) {
-        double sending = curve_at(r, r->pending_ns);
-        if (r->sent_rate > 0.0 && r->sent_rate < sending) {
-            sending = r->sent_rate;
+        from = curve_at(r, r->pending_ns);
+        if (from < r->last_good) {
+            from *= (1.0 + r->cfg.beta) / 2.0;
         }
-        from = fmax(accepted, sending);
+    } else {
+        double active_s = (double)rs__max_u64(r->active_before_ns, SENT_MIN_ACTIVE_NS) / 1e9;
+        from = ((double)r->ok_before + (double)r->ok_after) / active_s;
     }
     r->last_good = clamp_rate(r, from);
     r->epoch_ns = rs__max_u64(now_ns, r->pause_until_ns);
@@ -308,9 +310,15 @@ void rs_adaptive_rate_record_at(rs_adaptive_rate *r, rs_outcome outcome, uint64_
     }
     if (outcome == RS_OUTCOME_THROTTLED) {
         r->throttles++;
-        /* Once per round trip: an attempt sent before the last reduction
-         * was sent at the old rate and says nothing about the new one. */
-        if (!r->pending && (r->reductions == 0 || sent_ns >= r->last_reduction_ns)) {
+        /* An attempt sent before the last reduction was sent at the old
+         * rate and says nothing about the new one (once per round trip);
+         * and a server's limiter counts over a window, about a second, before
+         * it can show a new rate: throttles that come faster (the answers
+         * to a full queue, milliseconds apart) would multiply the rate by
+         * beta again and again, far below what the server accepts. */
+        if (!r->pending &&
+            (r->reductions == 0 || (sent_ns >= r->last_reduction_ns &&
+                                    now_ns - r->last_reduction_ns >= REDUCTION_SPACING_NS))) {
             r->pending = true;
             r->pending_ns = now_ns;
             r->ok_before = ok_recent;
