@@ -179,8 +179,6 @@ int main(int argc, char **argv)
         cfg.max_limiter_wait_ns = RS_SEC(5);
         cfg.retry.max_attempts = 4;
         rs_adaptive_rate_config adaptive = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
-        if (getenv("RECOVERY_MS")) adaptive.recovery_ns = RS_MS(atoi(getenv("RECOVERY_MS")));
-        if (getenv("BETA")) adaptive.beta = atof(getenv("BETA"));
         cfg.adaptive_rate = sc->adaptive ? &adaptive : NULL;
         bench_check(rs_client_new(&cfg, NULL, &client), "rs_client_new");
         run_until_ns = bench_now_ns() + (uint64_t)seconds * RS_SEC(1);

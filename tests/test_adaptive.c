@@ -344,7 +344,7 @@ static void rate_rejects_invalid_configs(void **state)
     assert_int_equal(rs_adaptive_rate_config_validate(&init), RS_OK);
     assert_true(init.initial_rate == 0.0 && init.min_rate == 0.5 && init.max_rate == 0.0);
     assert_true(init.beta == 0.8);
-    assert_int_equal(init.recovery_ns, 10 * SEC);
+    assert_int_equal(init.recovery_ns, 3 * SEC);
     assert_int_equal(init.burst, 1);
     /* NULL is harmless. */
     rs_adaptive_rate_record(NULL, RS_OUTCOME_THROTTLED, 0, 0);
@@ -421,7 +421,7 @@ static void rate_is_unlimited_until_the_first_throttle(void **state)
     (void)admitted(r);
     rs_adaptive_rate_stats_get(r, &st);
     assert_int_equal(st.reductions, 2);
-    double x = 1.1 / 10.0 - 1.0; /* 1.1 s into a 10 s recovery */
+    double x = 1.1 / 3.0 - 1.0; /* 1.1 s into a 3 s recovery */
     double came_at = 10.0 * (1.0 + 0.2 * x * x * x);
     assert_true(fabs(st.last_good_rate - came_at * 0.9) < 1e-9);
     assert_true(fabs(st.rate - came_at * 0.9 * 0.8) < 1e-9);

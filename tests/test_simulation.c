@@ -37,7 +37,7 @@ static void assert_phase(const sim_result *r, uint64_t at_ns, uint64_t until_ns,
                          double capacity, double per_s, double band, double max_throttled)
 {
     uint64_t settled =
-        sim_settled_at(r, at_ns, until_ns, capacity * (1.0 - band), capacity * (1.0 + band));
+        sim_settled_at(r, SIM_LIMIT, at_ns, until_ns, capacity * (1.0 - band), capacity * (1.0 + band));
     assert_true(settled != UINT64_MAX);
     assert_true(settled - at_ns < RS_SEC(5));
     sim_totals t = sim_sum(r, settled, until_ns);
@@ -79,7 +79,7 @@ static void aimd_follows_it_too(void **state)
     sim_config cfg = sim_default();
     cfg.limit.algorithm = RS_ADAPTIVE_AIMD;
     sim_result r = run_once(&cfg);
-    uint64_t settled = sim_settled_at(&r, RS_SEC(20), RS_SEC(40), 0.8 * 70, 1.2 * 70);
+    uint64_t settled = sim_settled_at(&r, SIM_LIMIT, RS_SEC(20), RS_SEC(40), 0.8 * 70, 1.2 * 70);
     assert_true(settled != UINT64_MAX && settled - RS_SEC(20) < RS_SEC(5));
     sim_totals t = sim_sum(&r, settled + RS_SEC(1), RS_SEC(40));
     assert_true((double)t.served / t.seconds >= 0.9 * 400);

@@ -5,12 +5,14 @@
  *
  * Two scenarios, each with the adaptive client and a fixed one:
  *  - concurrency: 100 workers, 20 from 20 s, 100 again from 40 s; a queue of
- *    50 in front of them, 50 ms of work, 300 closed-loop clients;
- *  - rate: a limit of 400 requests a second, 100 from 20 s, 400 again from
- *    40 s, answered 429 + Retry-After: 1 past it, 300 clients.
+ *    50 in front of them (429 past it), 50 ms of work, 300 closed-loop
+ *    clients; fixed: a bulkhead of 100, set for the old capacity;
+ * *  - rate: a limit of 400 requests a second (a burst of 100), 100 from
+ *    20 s, 400 again from 40 s, answered 429 + Retry-After: 1 past it; 10 ms
+ *    of work, 300 clients, 90 s; fixed: a bucket of 400 a second.
  * Prints the figures the docs quote and writes one CSV per run (per 100 ms:
- * the limit, the capacity, requests, served, 429s) for tools/simulation's
- * plots. */
+ * the limit, the capacity, the rate, requests, served, 429s) for
+ * tools/simulation's plots. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,12 +58,12 @@ static double capacity_per_s(const sim_config *cfg, const sim_phase *p)
 }
 
 /* The figures after the phase change at `at_ns` until `until_ns`. */
-static void report(const run *r, const sim_result *res, uint64_t at_ns, uint64_t until_ns,
-                   double target)
+static void report(const run *r, const sim_result *res, sim_series series, uint64_t at_ns,
+                   uint64_t until_ns, double target)
 {
     const sim_config *cfg = &r->cfg;
     sim_phase p = sim_phase_at(cfg, at_ns);
-    uint64_t settled = sim_settled_at(res, at_ns, until_ns, 0.8 * target, 1.2 * target);
+    uint64_t settled = sim_settled_at(res, series, at_ns, until_ns, 0.8 * target, 1.2 * target);
     uint64_t from = settled != UINT64_MAX ? settled : at_ns + RS_SEC(5);
     sim_totals t = sim_sum(res, from, until_ns);
     double goodput = (double)t.served / t.seconds;
@@ -101,16 +103,20 @@ int main(int argc, char **argv)
     runs[1] = (run){ "concurrency-fixed", "fixed limit of 100", sim_default() };
     runs[1].cfg.kind = SIM_FIXED;
     runs[2] = (run){ "rate-adaptive", "adaptive rate", sim_default() };
-    runs[3] = (run){ "rate-fixed", "no rate (fixed limit of 100)", sim_default() };
+    runs[3] = (run){ "rate-fixed", "fixed rate of 400/s", sim_default() };
     for (int i = 2; i < 4; i++) {
         sim_config *c = &runs[i].cfg;
         c->phases[0] = (sim_phase){ 0, 0, 400.0 };
         c->phases[1] = (sim_phase){ RS_SEC(20), 0, 100.0 };
         c->phases[2] = (sim_phase){ RS_SEC(40), 0, 400.0 };
-        c->burst = 20;
+        c->burst = 100;
+        c->service_ns = RS_MS(10);
         c->retry_after_ns = RS_SEC(1);
+        c->end_ns = RS_SEC(90);
     }
     runs[3].cfg.kind = SIM_FIXED;
+    runs[3].cfg.fixed_limit = 300;
+    runs[3].cfg.fixed_rate = 400.0;
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         runs[i].cfg.seed = seed;
         sim_result res;
@@ -119,11 +125,12 @@ int main(int argc, char **argv)
         bool rate = runs[i].cfg.phases[0].rate != 0.0;
         printf("%s (%llu events)\n", runs[i].name, (unsigned long long)res.events);
         if (rate) {
-            report(&runs[i], &res, RS_SEC(20), RS_SEC(40), 100.0);
-            report(&runs[i], &res, RS_SEC(40), RS_SEC(60), 400.0);
+            report(&runs[i], &res, SIM_RATE, RS_SEC(2), RS_SEC(20), 400.0);
+            report(&runs[i], &res, SIM_RATE, RS_SEC(20), RS_SEC(40), 100.0);
+            report(&runs[i], &res, SIM_RATE, RS_SEC(40), RS_SEC(90), 400.0);
         } else {
-            report(&runs[i], &res, RS_SEC(20), RS_SEC(40), 20.0);
-            report(&runs[i], &res, RS_SEC(40), RS_SEC(60), 100.0);
+            report(&runs[i], &res, SIM_LIMIT, RS_SEC(20), RS_SEC(40), 20.0);
+            report(&runs[i], &res, SIM_LIMIT, RS_SEC(40), RS_SEC(60), 100.0);
         }
         sim_result_free(&res);
     }

@@ -38,6 +38,7 @@ typedef struct sim {
     worker *workers;
     rs_policy *policy;
     rs_bulkhead *bulkhead;
+    rs_token_bucket *fixed_rate;
     rs_adaptive_limit *limit;
     rs_adaptive_rate *rate;
     /* The server. */
@@ -266,6 +267,11 @@ static void build(sim *s)
             pc.adaptive_rate = s->rate;
         }
     }
+    if (cfg->kind == SIM_FIXED && cfg->fixed_rate != 0.0) {
+        rs_token_bucket_config tc = { cfg->fixed_rate, 1 };
+        check(rs_token_bucket_new(&tc, clock, &s->fixed_rate), "rs_token_bucket_new");
+        pc.limits[0] = (rs_limit){ rs_token_bucket_limiter(s->fixed_rate), RS_UNITS_REQUESTS };
+    }
     check(rs_policy_new(&pc, clock, &s->policy), "rs_policy_new");
     s->state_size = rs_call_state_size();
     s->workers = allocate(cfg->clients * sizeof *s->workers);
@@ -286,6 +292,7 @@ static void tear_down(sim *s)
     free(s->workers);
     rs_policy_free(s->policy);
     rs_bulkhead_free(s->bulkhead);
+    rs_token_bucket_free(s->fixed_rate);
     rs_adaptive_limit_free(s->limit);
     rs_adaptive_rate_free(s->rate);
     event_queue_free(&s->events);
@@ -381,8 +388,8 @@ sim_totals sim_sum(const sim_result *r, uint64_t from_ns, uint64_t to_ns)
     return t;
 }
 
-uint64_t sim_settled_at(const sim_result *r, uint64_t from_ns, uint64_t to_ns, double low,
-                        double high)
+uint64_t sim_settled_at(const sim_result *r, sim_series series, uint64_t from_ns, uint64_t to_ns,
+                        double low, double high)
 {
     /* Judged on each second's mean limit: a floor probe takes a quarter
      * off for one round trip, and a single tick of it is not unsettled. */
@@ -393,7 +400,7 @@ uint64_t sim_settled_at(const sim_result *r, uint64_t from_ns, uint64_t to_ns, d
         double sum = 0.0;
         size_t n = 0;
         for (size_t k = i; k < i + per_second && k < end && k < r->count; k++, n++) {
-            sum += r->ticks[k].limit;
+            sum += series == SIM_RATE ? r->ticks[k].rate : r->ticks[k].limit;
         }
         double mean = sum / (double)n;
         if (mean < low || mean > high) {

@@ -39,7 +39,7 @@ typedef struct sim_phase {
 
 /* How the clients limit themselves. */
 typedef enum sim_client_kind {
-    SIM_FIXED,    /* a bulkhead of `fixed_limit`, nothing adaptive */
+    SIM_FIXED,    /* a bulkhead of `fixed_limit` (and a bucket of `fixed_rate`), nothing adaptive */
     SIM_ADAPTIVE  /* the adaptive limit on the bulkhead, and the adaptive rate */
 } sim_client_kind;
 
@@ -59,6 +59,7 @@ typedef struct sim_config {
     uint64_t refused_think_ns;  /* after a call refused locally: a worker's backoff */
     sim_client_kind kind;
     uint32_t fixed_limit;
+    double fixed_rate;          /* SIM_FIXED: requests per second, burst 1; 0 = none */
     rs_adaptive_limit_config limit;
     rs_adaptive_rate_config rate;
     bool with_rate;             /* SIM_ADAPTIVE: the adaptive rate too */
@@ -104,10 +105,14 @@ typedef struct sim_totals {
 } sim_totals;
 sim_totals sim_sum(const sim_result *r, uint64_t from_ns, uint64_t to_ns);
 
-/* The first instant from `from_ns` on after which the mean limit of every
- * second (every window of 10 ticks starting at a tick) stays within
- * [low, high] until `to_ns`; UINT64_MAX if there is none. */
-uint64_t sim_settled_at(const sim_result *r, uint64_t from_ns, uint64_t to_ns, double low,
-                        double high);
+/* What sim_settled_at judges. */
+typedef enum sim_series { SIM_LIMIT, SIM_RATE } sim_series;
+
+/* The first instant from `from_ns` on after which the mean of `series`
+ * (the bulkhead's limit, or the adaptive rate) over every second (every
+ * window of 10 ticks starting at a tick) stays within [low, high] until
+ * `to_ns`; UINT64_MAX if there is none. */
+uint64_t sim_settled_at(const sim_result *r, sim_series series, uint64_t from_ns, uint64_t to_ns,
+                        double low, double high);
 
 #endif /* SIM_MODEL_H */

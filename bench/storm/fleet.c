@@ -18,6 +18,9 @@ enum {
 typedef struct client {
     rs_policy *policy; /* its own, or the fleet's shared one */
     rs_breaker *breaker;
+    rs_adaptive_rate *rate;       /* with an adaptive setup */
+    rs_adaptive_limit *limit;
+    rs_bulkhead *bulkhead;
     uint64_t random;   /* its arrivals */
     bool tripped;
     struct fleet *fleet;
@@ -266,6 +269,14 @@ static void build_clients(fleet *f, const client_setup *setup)
             check(rs_breaker_new(&bc, clock, &c->breaker), "rs_breaker_new");
             pc.breaker = c->breaker;
         }
+        if (setup->adaptive) {
+            check(rs_adaptive_rate_new(&setup->rate, clock, &c->rate), "rs_adaptive_rate_new");
+            check(rs_adaptive_limit_new(&setup->limit, clock, &c->limit), "rs_adaptive_limit_new");
+            check(rs_bulkhead_new(&setup->bulkhead, clock, &c->bulkhead), "rs_bulkhead_new");
+            check(rs_bulkhead_set_adaptive(c->bulkhead, c->limit), "rs_bulkhead_set_adaptive");
+            pc.adaptive_rate = c->rate;
+            pc.bulkhead = c->bulkhead;
+        }
         check(rs_policy_new(&pc, clock, &c->policy), "rs_policy_new");
     }
 }
@@ -285,6 +296,9 @@ static void tear_down(fleet *f)
             rs_policy_free(c->policy);
         }
         rs_breaker_free(c->breaker);
+        rs_bulkhead_free(c->bulkhead);
+        rs_adaptive_limit_free(c->limit);
+        rs_adaptive_rate_free(c->rate);
         f->out->clients_tripped += c->tripped ? 1u : 0u;
     }
     rs_policy_free(f->shared_policy);

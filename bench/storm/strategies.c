@@ -72,6 +72,20 @@ static void fixed_30s_breaker(client_setup *s)
 
 static void fleet_budget(client_setup *s) { s->shared_policy = true; }
 
+/* The default breaker row, learning: every client paces itself with an
+ * adaptive rate (none until its first 429 or Retry-After) and bounds its
+ * calls in flight with an adaptive concurrency limit, all at the
+ * library's defaults; a client never queues for its slot. */
+static void adaptive(client_setup *s)
+{
+    default_breaker(s);
+    s->adaptive = true;
+    s->rate = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    s->limit = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    s->bulkhead = RS_BULKHEAD_CONFIG_DEFAULT;
+    s->bulkhead.max_queue = 0;
+}
+
 const strategy storm_strategies[] = {
     { "none", "no retries", no_retries },
     { "naive", "naive: immediate retries", naive },
@@ -85,8 +99,7 @@ const strategy storm_strategies[] = {
     { "breaker", "+ default breaker (open 0.5-2 s)", default_breaker },
     { "breaker-30s", "+ breaker with a fixed 30 s open time", fixed_30s_breaker },
     { "fleet-budget", "default with one budget for the fleet", fleet_budget },
-    /* Issue 15 adds adaptive limits; its row goes here. */
-    { "adaptive", "+ adaptive limit", NULL },
+    { "adaptive", "+ adaptive rate and concurrency limit", adaptive },
 };
 const size_t storm_strategy_count = sizeof storm_strategies / sizeof storm_strategies[0];
 

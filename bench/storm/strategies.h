@@ -20,6 +20,12 @@ typedef struct client_setup {
     /* One policy for the whole fleet: what a retry budget kept in shared
      * memory or Redis would be (its server pause is then shared too). */
     bool shared_policy;
+    /* Each client learns: the fleet gives its policy an adaptive rate
+     * (rate) and a bulkhead whose limit adapts (limit, bulkhead). */
+    bool adaptive;
+    rs_adaptive_rate_config rate;
+    rs_adaptive_limit_config limit;
+    rs_bulkhead_config bulkhead;
 } client_setup;
 
 typedef struct strategy {

@@ -242,9 +242,10 @@ typedef struct rs_adaptive_rate_config {
         docs/adaptive.md has the measurements) */
     double beta;
     /** time from a reduction (or the end of the server's pause) until the
-        rate is back at the last good rate, > 0 (default 10 s: every probe
-        above the server's rate costs a 429 and a pause of every call, so
-        probes are rare; docs/adaptive.md) */
+        rate is back at the last good rate, > 0 (default 3 s: longer makes
+        the probes above the server's rate, each of which costs a 429 and a
+        pause, rarer, but finds a higher rate and recovers from an overload
+        more slowly; docs/adaptive.md has the measurements) */
     uint64_t recovery_ns;
     /** the bucket's burst while the rate is limited, >= 1 (default 1: calls
         are spaced evenly, which is what a server's limiter counts) */
@@ -255,11 +256,11 @@ typedef struct rs_adaptive_rate_config {
 #define RS_ADAPTIVE_RATE_CONFIG_INIT                                                      \
     {                                                                                      \
         0.0 /* initial_rate: none */, 0.5 /* min_rate */, 0.0 /* max_rate: none */,        \
-            0.8 /* beta */, 10000000000u /* recovery_ns */, 1u /* burst */                 \
+            0.8 /* beta */, 3000000000u /* recovery_ns */, 1u /* burst */                  \
     }
 
 /** Defaults: no rate until the first throttle, then CUBIC with beta 0.8,
-    10 s back to the last good rate, at least 0.5 requests per second, burst
+    3 s back to the last good rate, at least 0.5 requests per second, burst
     1. @since 0.2.0 */
 #define RS_ADAPTIVE_RATE_CONFIG_DEFAULT ((rs_adaptive_rate_config)RS_ADAPTIVE_RATE_CONFIG_INIT)
 
