@@ -2080,10 +2080,11 @@ static void attempts_feed_the_adaptive_limit(void **state)
     cfg.bulkhead = b;
     cfg.retry.max_attempts = 1;
     rs_policy *p = make_policy(&cfg);
-    /* Ten retryable failures (429, 503: too much was sent) make one window
-     * of ten: times 0.9. A permanent failure says nothing about load. */
+    /* Ten 429s (retryable, the caller's fault: too much was sent) make one
+     * window of ten: times 0.9. */
     script s = always(RS_RETRY);
     s.duration_ns = 5 * MS;
+    s.caller_fault = true;
     for (int i = 0; i < 10; i++) {
         assert_int_equal(rs_call(p, scripted, &s), RS_E_EXHAUSTED);
     }
@@ -2093,6 +2094,21 @@ static void attempts_feed_the_adaptive_limit(void **state)
     rs_adaptive_limit_stats_get(l, &ls);
     assert_int_equal(ls.samples, 10);
     assert_int_equal(ls.throttled_windows, 1);
+    /* A 503 or a permanent failure says nothing about load: the next
+     * windows (of nine) hold, in use but with no latency to judge. */
+    script failing = always(RS_RETRY);
+    failing.duration_ns = 5 * MS;
+    for (int i = 0; i < 9; i++) {
+        assert_int_equal(rs_call(p, scripted, &failing), RS_E_EXHAUSTED);
+    }
+    script permanent = always(RS_FAIL);
+    for (int i = 0; i < 9; i++) {
+        assert_int_equal(rs_call(p, scripted, &permanent), RS_E_FAILED);
+    }
+    rs_adaptive_limit_stats_get(l, &ls);
+    assert_int_equal(ls.throttled_windows, 1);
+    assert_int_equal(ls.windows, 3);
+    assert_int_equal(rs_adaptive_limit_get(l), 9);
     rs_policy_free(p);
     rs_bulkhead_free(b);
     rs_adaptive_limit_free(l);

@@ -57,27 +57,37 @@ static double capacity_per_s(const sim_config *cfg, const sim_phase *p)
     return by_workers < by_rate ? by_workers : by_rate;
 }
 
-/* The figures after the phase change at `at_ns` until `until_ns`. */
+/* The figures after the phase change at `at_ns` until `until_ns`. For the
+ * limit: when every one-second mean of it is within 20% of the capacity
+ * from then on, and goodput and 429s from then. For the rate, which a
+ * server with a burst allowance and a Retry-After paces in rounds of
+ * pause, burst and 429 rather than holds, goodput and 429s from 2 s after
+ * the change. */
 static void report(const run *r, const sim_result *res, sim_series series, uint64_t at_ns,
                    uint64_t until_ns, double target)
 {
     const sim_config *cfg = &r->cfg;
     sim_phase p = sim_phase_at(cfg, at_ns);
-    uint64_t settled = sim_settled_at(res, series, at_ns, until_ns, 0.8 * target, 1.2 * target);
-    uint64_t from = settled != UINT64_MAX ? settled : at_ns + RS_SEC(5);
+    double cap = capacity_per_s(cfg, &p);
+    char when[48] = "";
+    uint64_t from = at_ns + RS_SEC(2);
+    if (series == SIM_LIMIT) {
+        uint64_t settled = sim_settled_at(res, series, at_ns, until_ns, 0.8 * target, 1.2 * target);
+        if (settled == UINT64_MAX) {
+            snprintf(when, sizeof when, "limit within 20%%: never,");
+        } else {
+            snprintf(when, sizeof when, "limit within 20%% after %.1f s,",
+                     (double)(settled - at_ns) / 1e9);
+            from = settled;
+        }
+    }
     sim_totals t = sim_sum(res, from, until_ns);
     double goodput = (double)t.served / t.seconds;
-    double cap = capacity_per_s(cfg, &p);
-    char when[32];
-    if (settled == UINT64_MAX) {
-        snprintf(when, sizeof when, "never");
-    } else {
-        snprintf(when, sizeof when, "%.1f s", (double)(settled - at_ns) / 1e9);
-    }
-    printf("  %-34s %6.0f at %4.0f s: within 20%% after %-7s goodput %6.0f/s (%5.1f%% of %5.0f), "
-           "429s %5.1f%% of requests\n",
+    printf("  %-30s %5.0f at %2.0f s: %-32s goodput %6.0f/s (%5.1f%% of %5.0f), 429s %5.1f%%, "
+           "latency %3.0f ms\n",
            r->label, target, (double)at_ns / 1e9, when, goodput, 100.0 * goodput / cap, cap,
-           t.requests != 0 ? 100.0 * (double)t.throttled / (double)t.requests : 0.0);
+           t.requests != 0 ? 100.0 * (double)t.throttled / (double)t.requests : 0.0,
+           t.served != 0 ? (double)t.latency_us / (double)t.served / 1000.0 : 0.0);
 }
 
 int main(int argc, char **argv)

@@ -383,6 +383,7 @@ sim_totals sim_sum(const sim_result *r, uint64_t from_ns, uint64_t to_ns)
         t.served += r->ticks[i].served;
         t.throttled += r->ticks[i].throttled;
         t.refused += r->ticks[i].refused;
+        t.latency_us += r->ticks[i].latency_us;
         t.seconds += (double)SIM_TICK_NS / 1e9;
     }
     return t;

@@ -101,6 +101,7 @@ sim_phase sim_phase_at(const sim_config *cfg, uint64_t now_ns);
 /* Sums over the ticks of [from_ns, to_ns). */
 typedef struct sim_totals {
     uint64_t requests, served, throttled, refused;
+    uint64_t latency_us; /* of the served ones, summed */
     double seconds;
 } sim_totals;
 sim_totals sim_sum(const sim_result *r, uint64_t from_ns, uint64_t to_ns);

@@ -15,12 +15,17 @@ enum {
     EV_TICK      /* the start of a tick: sample the breakers */
 };
 
+/* A policy's adaptive modules, when the setup asks for them. */
+typedef struct learning {
+    rs_adaptive_rate *rate;
+    rs_adaptive_limit *limit;
+    rs_bulkhead *bulkhead;
+} learning;
+
 typedef struct client {
     rs_policy *policy; /* its own, or the fleet's shared one */
     rs_breaker *breaker;
-    rs_adaptive_rate *rate;       /* with an adaptive setup */
-    rs_adaptive_limit *limit;
-    rs_bulkhead *bulkhead;
+    learning learning; /* with an adaptive setup and a policy of its own */
     uint64_t random;   /* its arrivals */
     bool tripped;
     struct fleet *fleet;
@@ -46,6 +51,7 @@ typedef struct fleet {
     server server;
     client *clients;
     rs_policy *shared_policy;
+    learning shared_learning;
     /* Slots never move (the library holds pointers into their memory):
      * the array of pointers grows, the slots stay where they were made. */
     call_slot **slots;
@@ -237,6 +243,28 @@ static void sample_breakers(fleet *f)
 
 /* ---- setting up and tearing down ------------------------------------------ */
 
+/* Gives a policy config the adaptive modules the setup asks for. */
+static void learn(const client_setup *setup, const rs_clock *clock, learning *l,
+                  rs_policy_config *pc)
+{
+    if (!setup->adaptive) {
+        return;
+    }
+    check(rs_adaptive_rate_new(&setup->rate, clock, &l->rate), "rs_adaptive_rate_new");
+    check(rs_adaptive_limit_new(&setup->limit, clock, &l->limit), "rs_adaptive_limit_new");
+    check(rs_bulkhead_new(&setup->bulkhead, clock, &l->bulkhead), "rs_bulkhead_new");
+    check(rs_bulkhead_set_adaptive(l->bulkhead, l->limit), "rs_bulkhead_set_adaptive");
+    pc->adaptive_rate = l->rate;
+    pc->bulkhead = l->bulkhead;
+}
+
+static void forget(learning *l)
+{
+    rs_bulkhead_free(l->bulkhead);
+    rs_adaptive_limit_free(l->limit);
+    rs_adaptive_rate_free(l->rate);
+}
+
 static void build_clients(fleet *f, const client_setup *setup)
 {
     const scenario *sc = f->sc;
@@ -245,6 +273,7 @@ static void build_clients(fleet *f, const client_setup *setup)
     if (setup->shared_policy) {
         rs_policy_config pc = setup->policy;
         pc.retry.backoff.seed = random_stream_seed(sc->seed, UINT64_MAX);
+        learn(setup, clock, &f->shared_learning, &pc);
         check(rs_policy_new(&pc, clock, &f->shared_policy), "rs_policy_new (shared)");
     }
     for (uint32_t id = 0; id < sc->clients; id++) {
@@ -269,14 +298,7 @@ static void build_clients(fleet *f, const client_setup *setup)
             check(rs_breaker_new(&bc, clock, &c->breaker), "rs_breaker_new");
             pc.breaker = c->breaker;
         }
-        if (setup->adaptive) {
-            check(rs_adaptive_rate_new(&setup->rate, clock, &c->rate), "rs_adaptive_rate_new");
-            check(rs_adaptive_limit_new(&setup->limit, clock, &c->limit), "rs_adaptive_limit_new");
-            check(rs_bulkhead_new(&setup->bulkhead, clock, &c->bulkhead), "rs_bulkhead_new");
-            check(rs_bulkhead_set_adaptive(c->bulkhead, c->limit), "rs_bulkhead_set_adaptive");
-            pc.adaptive_rate = c->rate;
-            pc.bulkhead = c->bulkhead;
-        }
+        learn(setup, clock, &c->learning, &pc);
         check(rs_policy_new(&pc, clock, &c->policy), "rs_policy_new");
     }
 }
@@ -296,12 +318,11 @@ static void tear_down(fleet *f)
             rs_policy_free(c->policy);
         }
         rs_breaker_free(c->breaker);
-        rs_bulkhead_free(c->bulkhead);
-        rs_adaptive_limit_free(c->limit);
-        rs_adaptive_rate_free(c->rate);
+        forget(&c->learning);
         f->out->clients_tripped += c->tripped ? 1u : 0u;
     }
     rs_policy_free(f->shared_policy);
+    forget(&f->shared_learning);
     free(f->clients);
     event_queue_free(&f->queue);
 }

@@ -86,6 +86,7 @@ static void adaptive(client_setup *s)
     s->bulkhead.max_queue = 0;
 }
 
+
 const strategy storm_strategies[] = {
     { "none", "no retries", no_retries },
     { "naive", "naive: immediate retries", naive },

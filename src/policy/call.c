@@ -610,13 +610,19 @@ static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
 }
 
 /* What an attempt says about the server's load, to the concurrency limit:
- * an answer measures it, a retryable failure (429, 503, a timeout) says too
- * much was sent, a permanent failure says nothing about load. */
-static rs_outcome load_outcome(rs_verdict verdict)
+ * an answer measures it; a refusal that is the caller's fault and may be
+ * retried (a 429: over quota, or shed for load) says too much was sent.
+ * Other failures are the breaker's business: a service failing a share of
+ * its requests (5xx, broken connections) is not asking for fewer, and with
+ * a steady few failing, every window would hold one and the limit would
+ * sit at its minimum (the storm simulator's flaky service showed it). A
+ * slow attempt still counts through the limit's timeout_ns. */
+static rs_outcome load_outcome(const rs_attempt *a, rs_verdict verdict)
 {
-    return verdict == RS_SUCCESS ? RS_OUTCOME_SUCCESS
-           : verdict == RS_RETRY ? RS_OUTCOME_THROTTLED
-                                 : RS_OUTCOME_IGNORED;
+    if (verdict == RS_SUCCESS) {
+        return RS_OUTCOME_SUCCESS;
+    }
+    return verdict == RS_RETRY && a->caller_fault ? RS_OUTCOME_THROTTLED : RS_OUTCOME_IGNORED;
 }
 
 /* ... and to the adaptive rate: a throttle is an answer that asks the
@@ -675,7 +681,7 @@ rs_step rs_call_complete_at(rs_call_state *c, rs_verdict verdict, uint64_t now_n
     if (c->phase != RS__PHASE_RUNNING) {
         return rs_call_next_at(c, now_ns);
     }
-    settle_attempt(c, verdict, load_outcome(verdict), c->attempt.tokens_used, now_ns);
+    settle_attempt(c, verdict, load_outcome(&c->attempt, verdict), c->attempt.tokens_used, now_ns);
     const rs_policy_config *cfg = &c->policy->cfg;
     if (cfg->share_server_pause && cfg->retry.honor_retry_after) {
         rs__policy_pause(c->policy, rs__max_u64(c->attempt.retry_after_ns, c->attempt.pause_ns),
