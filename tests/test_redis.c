@@ -10,7 +10,7 @@
  *
  * hiredis is used directly only to set up or inspect server state. */
 #include "support/fault_alloc.h"
-#include "support/testing.h"
+#include "test_redis_common.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -33,198 +33,6 @@
 
 #include "resilience/policy.h"
 #include "resilience/redis.h"
-
-#define MS UINT64_C(1000000)
-#define SEC UINT64_C(1000000000)
-
-static char prefix[64];       /* keys of this run: "rs-test:<pid>:" */
-static const char *url;       /* the shared server, NULL when not given */
-static char server_host[64];
-static unsigned server_port;
-
-/* ------------------------------------------------------------------ */
-/* helpers                                                            */
-/* ------------------------------------------------------------------ */
-
-typedef struct errors {
-    int count;
-    int last_status;
-    char last[512];
-} errors;
-
-static void record_error(void *ctx, int status, const char *message)
-{
-    errors *e = ctx;
-    e->count++;
-    e->last_status = status;
-    (void)snprintf(e->last, sizeof e->last, "%s", message);
-}
-
-static rs_redis_config pool_config(const char *where, errors *e)
-{
-    rs_redis_config c = RS_REDIS_CONFIG_DEFAULT;
-    c.url = where;
-    c.key_prefix = prefix;
-    c.connect_timeout_ns = 500 * MS;
-    c.command_timeout_ns = 500 * MS;
-    c.reconnect.seed = 7;
-    if (e != NULL) {
-        c.on_error = record_error;
-        c.ctx = e;
-    }
-    return c;
-}
-
-static rs_redis *make_pool(rs_redis_config c, const rs_clock *clock)
-{
-    rs_redis *r = NULL;
-    assert_int_equal(rs_redis_new(&c, clock, &r), RS_OK);
-    assert_non_null(r);
-    return r;
-}
-
-static rs_redis_token_bucket *make_bucket(rs_redis *r, const char *name, double rate,
-                                          uint64_t burst, rs_redis_failure mode, double share,
-                                          const rs_clock *clock)
-{
-    rs_redis_token_bucket_config c = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
-    c.redis = r;
-    c.name = name;
-    c.rate = rate;
-    c.burst = burst;
-    c.on_failure = mode;
-    c.local_share = share;
-    rs_redis_token_bucket *tb = NULL;
-    assert_int_equal(rs_redis_token_bucket_new(&c, clock, &tb), RS_OK);
-    return tb;
-}
-
-static rs_redis_sliding_window *make_window(rs_redis *r, const char *name, uint64_t limit,
-                                            uint64_t window_ns, rs_redis_window_kind kind,
-                                            rs_redis_failure mode)
-{
-    rs_redis_sliding_window_config c = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
-    c.redis = r;
-    c.name = name;
-    c.limit = limit;
-    c.window_ns = window_ns;
-    c.kind = kind;
-    c.on_failure = mode;
-    rs_redis_sliding_window *w = NULL;
-    assert_int_equal(rs_redis_sliding_window_new(&c, NULL, &w), RS_OK);
-    return w;
-}
-
-static rs_redis_budget *make_budget(rs_redis *r, const char *name, uint64_t max,
-                                    uint64_t per_request, uint64_t window_ns,
-                                    rs_redis_failure mode, double share, const rs_clock *clock)
-{
-    rs_redis_budget_config c = RS_REDIS_BUDGET_CONFIG_DEFAULT;
-    c.redis = r;
-    c.name = name;
-    c.max_per_window = max;
-    c.max_per_request = per_request;
-    c.window_ns = window_ns;
-    c.on_failure = mode;
-    c.local_share = share;
-    c.seed = 1; /* the fallback cells' keys: fixed, so which keys share a cell is too */
-    rs_redis_budget *b = NULL;
-    assert_int_equal(rs_redis_budget_new(&c, clock, &b), RS_OK);
-    return b;
-}
-
-static rs_redis_breaker_state *make_flag(rs_redis *r, const char *name, rs_redis_failure mode,
-                                         const rs_clock *clock)
-{
-    rs_redis_breaker_state_config c = RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT;
-    c.redis = r;
-    c.name = name;
-    c.on_failure = mode;
-    rs_redis_breaker_state *s = NULL;
-    assert_int_equal(rs_redis_breaker_state_new(&c, clock, &s), RS_OK);
-    return s;
-}
-
-/* A TCP port nobody listens on right now. */
-static unsigned free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    (void)close(fd);
-    return ntohs(a.sin_port);
-}
-
-static uint64_t wall_us(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* A direct hiredis connection to the shared server, for set-up and checks. */
-static redisContext *raw_connect(void)
-{
-    struct timeval tv = { 2, 0 };
-    redisContext *c = redisConnectWithTimeout(server_host, (int)server_port, tv);
-    assert_non_null(c);
-    assert_int_equal(c->err, 0);
-    return c;
-}
-
-static long long raw_integer(redisContext *c, const char *fmt, const char *key)
-{
-    redisReply *reply = redisCommand(c, fmt, key);
-    assert_non_null(reply);
-    assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
-    long long v = reply->integer;
-    freeReplyObject(reply);
-    return v;
-}
-
-static void raw_ok(redisContext *c, const char *fmt, const char *key)
-{
-    redisReply *reply = redisCommand(c, fmt, key);
-    assert_non_null(reply);
-    assert_int_not_equal(reply->type, REDIS_REPLY_ERROR);
-    freeReplyObject(reply);
-}
-
-static void full_key(char *out, size_t len, const char *name, const char *suffix)
-{
-    (void)snprintf(out, len, "%s%s:%s", prefix, name, suffix);
-}
-
-/* raw_integer and raw_ok on the key the library uses for object `name`
- * (this run's prefix, the name, the module's suffix). */
-static long long key_integer(redisContext *c, const char *fmt, const char *name,
-                             const char *suffix)
-{
-    char key[128];
-    full_key(key, sizeof key, name, suffix);
-    return raw_integer(c, fmt, key);
-}
-
-static void key_ok(redisContext *c, const char *fmt, const char *name, const char *suffix)
-{
-    char key[128];
-    full_key(key, sizeof key, name, suffix);
-    raw_ok(c, fmt, key);
-}
-
-/* Cases that need a server show as skipped without one, never as passed. */
-#define NEED_SERVER()                                                                    \
-    do {                                                                                 \
-        if (url == NULL) {                                                               \
-            skip();                                                                      \
-        }                                                                                \
-    } while (0)
 
 /* ------------------------------------------------------------------ */
 /* without a server                                                   */
@@ -543,6 +351,38 @@ static void rejects_invalid_configs(void **state)
     assert_int_equal(rs_redis_breaker_state_new(NULL, NULL, &flag), RS_E_INVAL);
     names_field("rs_redis_breaker_state_new: cfg");
     assert_ptr_equal(flag, (rs_redis_breaker_state *)0x1);
+    /* A name that would open an empty hash tag "{}" (the keys would hash
+     * whole, on different cluster slots). */
+    s.redis = r;
+    s.on_failure = RS_REDIS_FAIL_OPEN;
+    s.name = "}x";
+    assert_int_equal(rs_redis_breaker_state_new(&s, NULL, &flag), RS_E_INVAL);
+    names_field("rs_redis_breaker_state_config.name");
+    assert_non_null(strstr(rs_last_error(), "hash tag"));
+    tb.name = "}";
+    assert_int_equal(rs_redis_token_bucket_new(&tb, NULL, &t), RS_E_INVAL);
+    names_field("rs_redis_token_bucket_config.name");
+    tb.name = "a}";
+    assert_int_equal(rs_redis_token_bucket_new(&tb, NULL, &t), RS_OK);
+    rs_redis_token_bucket_free(t);
+    rs_redis_free(r);
+    /* A prefix whose first tag is empty; one with a tag of its own is fine,
+     * and it decides the slot whatever the name. */
+    good.key_prefix = "app{}:";
+    r = (rs_redis *)0x1;
+    assert_int_equal(rs_redis_new(&good, NULL, &r), RS_E_INVAL);
+    names_field("rs_redis_config.key_prefix");
+    assert_ptr_equal(r, (rs_redis *)0x1);
+    good.legacy_key_names = true; /* no tags at all */
+    r = make_pool(good, NULL);
+    rs_redis_free(r);
+    good.legacy_key_names = false;
+    good.key_prefix = "{app}:";
+    r = make_pool(good, NULL);
+    tb.redis = r;
+    tb.name = "}x";
+    assert_int_equal(rs_redis_token_bucket_new(&tb, NULL, &t), RS_OK);
+    rs_redis_token_bucket_free(t);
     rs_redis_free(r);
 }
 
@@ -616,6 +456,8 @@ static void static_initializers_match_the_defaults(void **state)
     assert_int_equal(c.reconnect.jitter, static_pool.reconnect.jitter);
     assert_int_equal(c.reconnect.seed, static_pool.reconnect.seed);
     assert_true(c.on_error == static_pool.on_error && c.ctx == static_pool.ctx);
+    assert_true(c.sentinel_password == static_pool.sentinel_password);
+    assert_true(c.legacy_key_names == static_pool.legacy_key_names);
     rs_redis_token_bucket_config tb = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
     assert_true(tb.redis == static_bucket.redis && tb.name == static_bucket.name);
     assert_true(tb.rate == static_bucket.rate && tb.local_share == static_bucket.local_share);
@@ -710,6 +552,8 @@ static void defaults_are_documented_values(void **state)
     assert_int_equal(c.reconnect.base_ns, 50 * MS);
     assert_int_equal(c.reconnect.max_ns, 2 * SEC);
     assert_int_equal(rs_backoff_config_validate(&c.reconnect), RS_OK);
+    assert_null(c.sentinel_password);
+    assert_false(c.legacy_key_names); /* hash-tagged, cluster-safe names (since 0.3) */
     rs_redis_token_bucket_config tb = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
     assert_true(tb.rate == 10.0);
     assert_int_equal(tb.burst, 10);
@@ -1543,6 +1387,176 @@ static void breaker_flag_is_shared(void **state)
     rs_redis_free(rb);
 }
 
+/* Redis Cluster's slot of a key, computed here as the cluster
+ * specification defines it: CRC16 (XMODEM: polynomial 0x1021, initial 0)
+ * of the hash tag when the key has a non-empty one (between the first '{'
+ * and the first '}' after it), else of the whole key, modulo 16384. */
+static unsigned key_slot(const char *key, size_t len)
+{
+    const char *open = memchr(key, '{', len);
+    if (open != NULL) {
+        size_t after = (size_t)(open - key) + 1;
+        const char *close = memchr(key + after, '}', len - after);
+        if (close != NULL && close > open + 1) {
+            key = open + 1;
+            len = (size_t)(close - key);
+        }
+    }
+    unsigned crc = 0;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= (unsigned)(unsigned char)key[i] << 8;
+        for (int bit = 0; bit < 8; bit++) {
+            crc = (crc & 0x8000) ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+        }
+    }
+    return crc % 16384;
+}
+
+/* The slots of every key on the shared server that starts with `start`;
+ * returns how many keys there were, and their distinct slots in *slots. */
+static size_t slots_of_keys(redisContext *raw, const char *start, unsigned *first_slot,
+                            size_t *distinct)
+{
+    char pattern[256];
+    (void)snprintf(pattern, sizeof pattern, "%s*", start);
+    unsigned seen[64];
+    size_t keys = 0;
+    *distinct = 0;
+    char cursor[32] = "0";
+    do {
+        redisReply *reply = redisCommand(raw, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        assert_non_null(reply);
+        assert_int_equal(reply->type, REDIS_REPLY_ARRAY);
+        (void)snprintf(cursor, sizeof cursor, "%s", reply->element[0]->str);
+        const redisReply *list = reply->element[1];
+        for (size_t i = 0; i < list->elements; i++) {
+            unsigned slot = key_slot(list->element[i]->str, list->element[i]->len);
+            bool known = false;
+            for (size_t k = 0; k < *distinct; k++) {
+                known |= seen[k] == slot;
+            }
+            if (!known && *distinct < RS_TEST_ARRAY_LEN(seen)) {
+                seen[(*distinct)++] = slot;
+            }
+            keys++;
+        }
+        freeReplyObject(reply);
+    } while (strcmp(cursor, "0") != 0);
+    *first_slot = *distinct > 0 ? seen[0] : 0;
+    return keys;
+}
+
+/* Issue 16 item 3: every key of one object shares one hash tag, so each
+ * script touches one cluster slot; the CRC16 is computed here. A budget's
+ * per-user keys (any bytes, braces included) stay on its slot. */
+static void keys_share_one_cluster_slot(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    static const char *const names[] = { "slot-a", "slot-b:x", "slot{c}" };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(names); i++) {
+        rs_redis_token_bucket *tb = make_bucket(r, names[i], 1, 5, RS_REDIS_FAIL_CLOSED, 1, NULL);
+        rs_redis_sliding_window *log = make_window(r, names[i], 5, SEC, RS_REDIS_WINDOW_LOG,
+                                                   RS_REDIS_FAIL_CLOSED);
+        rs_redis_sliding_window *cnt = make_window(r, names[i], 5, SEC, RS_REDIS_WINDOW_COUNTER,
+                                                   RS_REDIS_FAIL_CLOSED);
+        rs_redis_budget *b = make_budget(r, names[i], 100, 10, 60 * SEC, RS_REDIS_FAIL_CLOSED, 1,
+                                         NULL);
+        rs_redis_breaker_state *flag = make_flag(r, names[i], RS_REDIS_FAIL_CLOSED, NULL);
+        assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+        assert_int_equal(rs_redis_sliding_window_try_acquire(log, 1), RS_OK);
+        assert_int_equal(rs_redis_sliding_window_try_acquire(cnt, 1), RS_OK);
+        static const char *const users[] = { "alice", "{bob}", "c}a{r}ol", "\xff\x00z" };
+        for (size_t u = 0; u < RS_TEST_ARRAY_LEN(users); u++) {
+            rs_redis_budget_ticket t;
+            size_t len = u == 3 ? 3 : strlen(users[u]);
+            assert_int_equal(rs_redis_budget_reserve(b, users[u], len, 1, &t), RS_OK);
+        }
+        rs_redis_budget_ticket t;
+        assert_int_equal(rs_redis_budget_reserve(b, NULL, 0, 1, &t), RS_OK);
+        assert_int_equal(rs_redis_breaker_state_publish_open(flag, 10 * SEC), RS_OK);
+        redisContext *raw = raw_connect();
+        char start[128];
+        (void)snprintf(start, sizeof start, "%s{%s}", prefix, names[i]);
+        /* glob: the braces and brackets of a name match themselves here */
+        unsigned slot = 0;
+        size_t distinct = 0;
+        size_t keys = slots_of_keys(raw, start, &slot, &distinct);
+        print_message("# %s: %zu keys, %zu slot(s), slot %u\n", names[i], keys, distinct, slot);
+        assert_int_equal(keys, 4 + 5); /* tb, log, cnt, open, budget and 4 users */
+        assert_int_equal(distinct, 1);
+        /* the slot of `<prefix>{<name>}` (for "slot{c}" the tag is "slot{c") */
+        assert_int_equal(slot, key_slot(start, strlen(start)));
+        redisFree(raw);
+        rs_redis_breaker_state_free(flag);
+        rs_redis_budget_free(b);
+        rs_redis_sliding_window_free(cnt);
+        rs_redis_sliding_window_free(log);
+        rs_redis_token_bucket_free(tb);
+    }
+    rs_redis_free(r);
+    /* A prefix with a tag of its own puts every object on its slot. */
+    char tagged[96];
+    (void)snprintf(tagged, sizeof tagged, "{%s}", prefix);
+    rs_redis_config c = pool_config(url, NULL);
+    c.key_prefix = tagged;
+    r = make_pool(c, NULL);
+    rs_redis_token_bucket *tb = make_bucket(r, "one", 1, 5, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    rs_redis_budget *b = make_budget(r, "two", 100, 10, 60 * SEC, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    rs_redis_budget_ticket t;
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+    assert_int_equal(rs_redis_budget_reserve(b, "u", 1, 1, &t), RS_OK);
+    redisContext *raw = raw_connect();
+    char key[160];
+    (void)snprintf(key, sizeof key, "%s{one}:tb", tagged);
+    assert_int_equal(raw_integer(raw, "EXISTS %s", key), 1);
+    (void)snprintf(key, sizeof key, "%s{two}:budget:u", tagged);
+    assert_int_equal(raw_integer(raw, "EXISTS %s", key), 1);
+    assert_int_equal(key_slot(key, strlen(key)), key_slot(prefix, strlen(prefix)));
+    redisFree(raw);
+    rs_redis_budget_free(b);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+}
+
+/* 0.2's key names on request, for a fleet that upgrades instance by
+ * instance: an old client's bucket and a new client's are one bucket. */
+static void legacy_key_names_are_shared_with_0_2(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    redisContext *raw = raw_connect();
+    /* What a 0.2 client wrote: the bucket's TAT under <prefix><name>:tb,
+     * an hour ahead (the bucket is empty). */
+    char key[128];
+    (void)snprintf(key, sizeof key, "%slegacy:tb", prefix);
+    long long tat = (long long)wall_us() - 1577836800LL * 1000000 + 3600LL * 1000000;
+    redisReply *reply = redisCommand(raw, "SET %s %lld PX 10000", key, tat);
+    freeReplyObject(reply);
+    rs_redis_config c = pool_config(url, NULL);
+    c.legacy_key_names = true;
+    rs_redis *old_names = make_pool(c, NULL);
+    rs_redis *new_names = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_token_bucket *a = make_bucket(old_names, "legacy", 1, 1, RS_REDIS_FAIL_CLOSED, 1,
+                                           NULL);
+    rs_redis_token_bucket *b = make_bucket(new_names, "legacy", 1, 1, RS_REDIS_FAIL_CLOSED, 1,
+                                           NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(a, 1), RS_E_LIMITED); /* the 0.2 key */
+    assert_int_equal(rs_redis_token_bucket_try_acquire(b, 1), RS_OK);        /* {legacy}:tb */
+    assert_int_equal(key_integer(raw, "EXISTS %s", "legacy", "tb"), 1);
+    /* Legacy names take any name, even one that would make an empty tag. */
+    rs_redis_token_bucket *odd = make_bucket(old_names, "}odd", 1, 1, RS_REDIS_FAIL_CLOSED, 1,
+                                             NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(odd, 1), RS_OK);
+    rs_redis_token_bucket_free(odd);
+    redisFree(raw);
+    rs_redis_token_bucket_free(b);
+    rs_redis_token_bucket_free(a);
+    rs_redis_free(new_names);
+    rs_redis_free(old_names);
+}
+
 /* A key of another type: RS_E_INVAL with WRONGTYPE explained, whatever the
  * failure policy (a naming mistake is not an outage: failing open would drop
  * the limit for good), and the pool stays healthy. */
@@ -1567,7 +1581,7 @@ static void foreign_key_types_are_reported(void **state)
     assert_int_equal(e.last_status, RS_E_INVAL);
     assert_non_null(strstr(e.last, "WRONGTYPE"));
     assert_non_null(strstr(e.last, "gcra"));
-    assert_non_null(strstr(e.last, "foreign:tb"));
+    assert_non_null(strstr(e.last, "{foreign}:tb"));
     rs_redis_token_bucket *junk = make_bucket(r, "junk", 1, 1, RS_REDIS_FAIL_CLOSED, 1, NULL);
     assert_int_equal(rs_redis_token_bucket_try_acquire(junk, 1), RS_E_INVAL);
     assert_non_null(strstr(e.last, "not a GCRA time"));
@@ -2728,24 +2742,10 @@ static void server_killed_under_load(void **state)
 
 /* ------------------------------------------------------------------ */
 
-/* Splits "redis://host:port..." of the shared server for hiredis. */
-static bool parse_server_url(const char *u)
-{
-    return sscanf(u, "redis://%63[^:/]:%u", server_host, &server_port) == 2;
-}
-
 int main(void)
 {
-    const char *given = getenv("RS_TEST_REDIS_URL");
-    url = given != NULL && *given != '\0' ? given : NULL;
-    if (url != NULL && !parse_server_url(url)) {
-        fprintf(stderr, "RS_TEST_REDIS_URL must look like redis://127.0.0.1:6379/0\n");
+    if (!redis_test_init("rs-test")) {
         return 1;
-    }
-    (void)snprintf(prefix, sizeof prefix, "rs-test:%ld:", (long)getpid());
-    if (url == NULL) {
-        printf("# RS_TEST_REDIS_URL not set: the cases that need a Redis server are "
-               "skipped\n");
     }
     const struct CMUnitTest offline[] = {
         cmocka_unit_test(rejects_malformed_urls),
@@ -2778,6 +2778,8 @@ int main(void)
         cmocka_unit_test(sliding_log_large_requests_cost_one_entry),
         cmocka_unit_test(stored_numbers_no_script_writes_are_invalid),
         cmocka_unit_test(extreme_token_bucket_rates_are_served),
+        cmocka_unit_test(keys_share_one_cluster_slot),
+        cmocka_unit_test(legacy_key_names_are_shared_with_0_2),
         cmocka_unit_test(processes_share_one_token_bucket),
         cmocka_unit_test(processes_share_one_sliding_log),
         cmocka_unit_test(processes_share_one_sliding_counter),

@@ -51,6 +51,7 @@
 #ifndef RESILIENCE_REDIS_H
 #define RESILIENCE_REDIS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,7 +112,10 @@ typedef struct rs_redis_config {
     const char *password;
     /**
      * Prepended to every key this library writes, default `"rs:"`; NULL is
-     * no prefix. Keys are `<prefix><name>:<kind>` (see each object).
+     * no prefix. Keys are `<prefix>{<name>}:<kind>` (see each object and
+     * legacy_key_names). A prefix may hold a hash tag of its own
+     * (`"{app}:"`: every object on one cluster slot), but not an empty one
+     * (`"{}"`, #RS_E_INVAL since 0.3.0).
      */
     const char *key_prefix;
     /** Connect timeout, ns, > 0 (default 200 ms). */
@@ -142,6 +146,25 @@ typedef struct rs_redis_config {
     rs_redis_error_fn on_error;
     /** Passed to on_error (named `error_ctx` before 0.2.0). */
     void *ctx;
+    /**
+     * Password of the sentinels of a `redis-sentinel://` URL when they
+     * require one (their own `requirepass`, not the master's): overrides
+     * the URL's `sentinel_password=` when not NULL ("" = none). Ignored for
+     * other URLs.
+     * @since 0.3.0
+     */
+    const char *sentinel_password;
+    /**
+     * Keep the key names of 0.2 and earlier, `<prefix><name>:<suffix>`,
+     * instead of `<prefix>{<name>}:<suffix>` (default false). The braces
+     * are a Redis Cluster hash tag: every key of one object then lives on
+     * one cluster slot, as its scripts need. Set this only while a fleet
+     * upgrades from 0.2, so that old and new instances share the same keys
+     * (see docs/distributed.md, "Key names and Redis Cluster"); legacy
+     * names are not cluster-safe.
+     * @since 0.3.0
+     */
+    bool legacy_key_names;
 } rs_redis_config;
 
 /**
@@ -151,7 +174,7 @@ typedef struct rs_redis_config {
  */
 #define RS_REDIS_CONFIG_INIT                                                          \
     { NULL, NULL, "rs:", 200000000u, 200000000u, 4,                                  \
-      { 50000000u, 2000000000u, 2.0, RS_JITTER_FULL, 0 }, NULL, NULL }
+      { 50000000u, 2000000000u, 2.0, RS_JITTER_FULL, 0 }, NULL, NULL, NULL, false }
 
 /** Defaults as documented on each field. @since 0.1.0 */
 #define RS_REDIS_CONFIG_DEFAULT ((rs_redis_config)RS_REDIS_CONFIG_INIT)

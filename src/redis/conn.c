@@ -50,6 +50,7 @@ struct rs_redis {
     char *where;                 /* "host:port" or the socket path, for messages */
     char *prefix;
     size_t prefix_len;
+    bool legacy_keys;            /* 0.2's key names, without a hash tag */
     uint64_t connect_timeout_ns;
     uint64_t command_timeout_ns;
     rs_backoff_config reconnect;
@@ -453,29 +454,33 @@ static bool read_result(const redisReply *reply, size_t min_results, rs__redis_r
 
 /* EVALSHA, loading the script first if this connection has not yet, and
  * again once if the server forgot it (NOSCRIPT: restarted or flushed). */
-static int run_script(call *c, rs__redis_script script, const char *key, size_t key_len,
+static int run_script(call *c, rs__redis_script script, const rs__redis_keys *keys,
                       size_t argc, const char *const *args, size_t min_results,
                       rs__redis_result *out)
 {
-    const char *argv[RS__REDIS_MAX_ARGS + 4];
-    size_t lens[RS__REDIS_MAX_ARGS + 4];
+    const char *argv[RS__REDIS_MAX_ARGS + RS__REDIS_MAX_KEYS + 3];
+    size_t lens[RS__REDIS_MAX_ARGS + RS__REDIS_MAX_KEYS + 3];
+    static const char *const numkeys[RS__REDIS_MAX_KEYS + 1] = { "0", "1", "2" };
     argv[0] = "EVALSHA";
-    argv[2] = "1";
-    argv[3] = key;
+    argv[2] = numkeys[keys->count];
     lens[0] = 7;
     lens[1] = SHA_LEN;
     lens[2] = 1;
-    lens[3] = key_len;
-    for (size_t i = 0; i < argc; i++) {
-        argv[4 + i] = args[i];
-        lens[4 + i] = strlen(args[i]);
+    size_t n = 3;
+    for (size_t i = 0; i < keys->count; i++, n++) {
+        argv[n] = keys->name[i];
+        lens[n] = keys->len[i];
+    }
+    for (size_t i = 0; i < argc; i++, n++) {
+        argv[n] = args[i];
+        lens[n] = strlen(args[i]);
     }
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!c->s->have_sha[script] && !load_script(c, script)) {
             return c->s->ctx == NULL ? TRANSPORT_FAILED : RS_E_IO;
         }
         argv[1] = c->s->sha[script];
-        redisReply *reply = command(c, (int)(argc + 4), argv, lens);
+        redisReply *reply = command(c, (int)n, argv, lens);
         if (reply == NULL) {
             return TRANSPORT_FAILED;
         }
@@ -485,7 +490,7 @@ static int run_script(call *c, rs__redis_script script, const char *key, size_t 
             continue;
         }
         char shown[80];
-        printable_key(shown, sizeof shown, key, key_len);
+        printable_key(shown, sizeof shown, keys->name[0], keys->len[0]);
         int rc = RS_OK;
         if (reply->type == REDIS_REPLY_ERROR) {
             explain(c, "redis %s: the %s script on key \"%s\" failed: %.*s", c->r->where,
@@ -508,14 +513,14 @@ static int run_script(call *c, rs__redis_script script, const char *key, size_t 
     return RS_E_IO;
 }
 
-int rs__redis_eval(rs_redis *r, rs__redis_script script, const char *key, size_t key_len,
-                   size_t argc, const char *const *argv, size_t min_results,
-                   rs__redis_result *out)
+int rs__redis_eval_keys(rs_redis *r, rs__redis_script script, const rs__redis_keys *keys,
+                        size_t argc, const char *const *argv, size_t min_results,
+                        rs__redis_result *out)
 {
     call c = { .r = r, .s = take_slot(r) };
     int rc = begin(&c, false);
     if (rc == RS_OK) {
-        rc = run_script(&c, script, key, key_len, argc, argv, min_results, out);
+        rc = run_script(&c, script, keys, argc, argv, min_results, out);
         if (rc == TRANSPORT_FAILED) {
             record_failure(&c);
             rc = RS_E_IO;
@@ -531,6 +536,14 @@ int rs__redis_eval(rs_redis *r, rs__redis_script script, const char *key, size_t
         rs__redis_report(r, rc, "%s", c.why);
     }
     return rc;
+}
+
+int rs__redis_eval(rs_redis *r, rs__redis_script script, const char *key, size_t key_len,
+                   size_t argc, const char *const *argv, size_t min_results,
+                   rs__redis_result *out)
+{
+    rs__redis_keys keys = { 1, { key, NULL }, { key_len, 0 } };
+    return rs__redis_eval_keys(r, script, &keys, argc, argv, min_results, out);
 }
 
 int rs_redis_ping(rs_redis *r, char *detail, size_t detail_len)
@@ -572,20 +585,15 @@ int rs_redis_ping(rs_redis *r, char *detail, size_t detail_len)
     return rc;
 }
 
-char *rs__redis_key(const rs_redis *r, const char *name, const char *suffix, size_t *len)
+const char *rs__redis_prefix(const rs_redis *r, size_t *len)
 {
-    size_t name_len = strlen(name), suffix_len = strlen(suffix);
-    size_t total = r->prefix_len + name_len + 1 + suffix_len;
-    char *key = rs__malloc(total + 1);
-    if (key == NULL) {
-        return NULL;
-    }
-    memcpy(key, r->prefix, r->prefix_len);
-    memcpy(key + r->prefix_len, name, name_len);
-    key[r->prefix_len + name_len] = ':';
-    memcpy(key + r->prefix_len + name_len + 1, suffix, suffix_len + 1);
-    *len = total;
-    return key;
+    *len = r->prefix_len;
+    return r->prefix;
+}
+
+bool rs__redis_legacy_keys(const rs_redis *r)
+{
+    return r->legacy_keys;
 }
 
 static char *copy_string(const char *s)
@@ -610,7 +618,9 @@ static int validate(const rs_redis_config *cfg)
     if (rs_backoff_config_validate(&cfg->reconnect) != RS_OK) {
         return rs__error_nest(RS_E_INVAL, "rs_redis_config.reconnect");
     }
-    return RS_OK;
+    return cfg->key_prefix != NULL && !cfg->legacy_key_names
+               ? rs__redis_check_prefix(cfg->key_prefix)
+               : RS_OK;
 }
 
 /* Fills the strings of a new pool; RS_E_INVAL (explained) or RS_E_NOMEM. */
@@ -699,6 +709,7 @@ int rs_redis_new(const rs_redis_config *cfg, const rs_clock *clock, rs_redis **o
     r->connect_timeout_ns = cfg->connect_timeout_ns;
     r->command_timeout_ns = cfg->command_timeout_ns;
     r->reconnect = cfg->reconnect;
+    r->legacy_keys = cfg->legacy_key_names;
     r->clock = clock != NULL ? clock : rs_clock_system();
     r->pool_size = cfg->pool_size;
     rs__rng_seed(&r->rng, cfg->reconnect.seed);

@@ -49,26 +49,53 @@ const char *rs__redis_script_name(rs__redis_script script);
 
 /* ---- Connection pool (conn.c) ---- */
 
-#define RS__REDIS_MAX_ARGS 8
-#define RS__REDIS_MAX_RESULTS 4
+#define RS__REDIS_MAX_ARGS 10
+#define RS__REDIS_MAX_RESULTS 6
+#define RS__REDIS_MAX_KEYS 2
 
 /* A script's reply: a flat array of integers. */
 typedef struct rs__redis_result {
     int64_t v[RS__REDIS_MAX_RESULTS];
 } rs__redis_result;
 
-/* Runs `script` on one key with argc string arguments (argc <=
+/* The keys a script touches (KEYS[1], KEYS[2]): always keys of one object,
+ * which share its hash tag (keys.c). */
+typedef struct rs__redis_keys {
+    size_t count; /* 1..RS__REDIS_MAX_KEYS */
+    const char *name[RS__REDIS_MAX_KEYS];
+    size_t len[RS__REDIS_MAX_KEYS];
+} rs__redis_keys;
+
+/* Runs `script` on `keys` with argc string arguments (argc <=
  * RS__REDIS_MAX_ARGS) and expects at least `min_results` integers back.
- * RS_OK, or RS_E_IO after reporting why through on_error (transport errors
- * also start the reconnect schedule; calls that fail fast are not
- * reported). */
+ * RS_OK, RS_E_INVAL (a key of another type: WRONGTYPE), or RS_E_IO after
+ * reporting why through on_error (transport errors also start the
+ * reconnect schedule; calls that fail fast are not reported). */
+int rs__redis_eval_keys(rs_redis *r, rs__redis_script script, const rs__redis_keys *keys,
+                        size_t argc, const char *const *argv, size_t min_results,
+                        rs__redis_result *out);
+/* rs__redis_eval_keys on one key. */
 int rs__redis_eval(rs_redis *r, rs__redis_script script, const char *key, size_t key_len,
                    size_t argc, const char *const *argv, size_t min_results,
                    rs__redis_result *out);
 
-/* `<prefix><name>:<suffix>` (rs__malloc'd, NUL-terminated; *len without
- * the NUL); NULL when out of memory. */
+/* The pool's key prefix (its length in *len) and whether it keeps 0.2's
+ * key names. */
+const char *rs__redis_prefix(const rs_redis *r, size_t *len);
+bool rs__redis_legacy_keys(const rs_redis *r);
+
+/* ---- Key names (keys.c) ---- */
+
+/* `<prefix>{<name>}:<suffix>`, or `<prefix><name>:<suffix>` for a pool with
+ * legacy key names (rs__malloc'd, NUL-terminated; *len without the NUL);
+ * NULL when out of memory. */
 char *rs__redis_key(const rs_redis *r, const char *name, const char *suffix, size_t *len);
+/* RS_OK, or RS_E_INVAL naming rs_redis_config.key_prefix when its first
+ * '{' opens an empty tag (every key would then hash whole). */
+int rs__redis_check_prefix(const char *prefix);
+/* RS_OK when every key of an object called `name` shares one hash tag;
+ * RS_E_INVAL naming `<config>.name` otherwise. */
+int rs__redis_check_name(const rs_redis *r, const char *config, const char *name);
 
 /* ns until the pool tries to reconnect (0 when it is not backing off). */
 uint64_t rs__redis_retry_in_ns(rs_redis *r);

@@ -1,0 +1,197 @@
+/* Helpers shared by the Redis test programs: see test_redis_common.h. */
+#include "test_redis_common.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+char prefix[64];
+const char *url;
+char server_host[64];
+unsigned server_port;
+
+void record_error(void *ctx, int status, const char *message)
+{
+    errors *e = ctx;
+    e->count++;
+    e->last_status = status;
+    (void)snprintf(e->last, sizeof e->last, "%s", message);
+}
+
+rs_redis_config pool_config(const char *where, errors *e)
+{
+    rs_redis_config c = RS_REDIS_CONFIG_DEFAULT;
+    c.url = where;
+    c.key_prefix = prefix;
+    c.connect_timeout_ns = 500 * MS;
+    c.command_timeout_ns = 500 * MS;
+    c.reconnect.seed = 7;
+    if (e != NULL) {
+        c.on_error = record_error;
+        c.ctx = e;
+    }
+    return c;
+}
+
+rs_redis *make_pool(rs_redis_config c, const rs_clock *clock)
+{
+    rs_redis *r = NULL;
+    assert_int_equal(rs_redis_new(&c, clock, &r), RS_OK);
+    assert_non_null(r);
+    return r;
+}
+
+rs_redis_token_bucket *make_bucket(rs_redis *r, const char *name, double rate,
+                                   uint64_t burst, rs_redis_failure mode, double share,
+                                   const rs_clock *clock)
+{
+    rs_redis_token_bucket_config c = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
+    c.redis = r;
+    c.name = name;
+    c.rate = rate;
+    c.burst = burst;
+    c.on_failure = mode;
+    c.local_share = share;
+    rs_redis_token_bucket *tb = NULL;
+    assert_int_equal(rs_redis_token_bucket_new(&c, clock, &tb), RS_OK);
+    return tb;
+}
+
+rs_redis_sliding_window *make_window(rs_redis *r, const char *name, uint64_t limit,
+                                     uint64_t window_ns, rs_redis_window_kind kind,
+                                     rs_redis_failure mode)
+{
+    rs_redis_sliding_window_config c = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
+    c.redis = r;
+    c.name = name;
+    c.limit = limit;
+    c.window_ns = window_ns;
+    c.kind = kind;
+    c.on_failure = mode;
+    rs_redis_sliding_window *w = NULL;
+    assert_int_equal(rs_redis_sliding_window_new(&c, NULL, &w), RS_OK);
+    return w;
+}
+
+rs_redis_budget *make_budget(rs_redis *r, const char *name, uint64_t max,
+                             uint64_t per_request, uint64_t window_ns,
+                             rs_redis_failure mode, double share, const rs_clock *clock)
+{
+    rs_redis_budget_config c = RS_REDIS_BUDGET_CONFIG_DEFAULT;
+    c.redis = r;
+    c.name = name;
+    c.max_per_window = max;
+    c.max_per_request = per_request;
+    c.window_ns = window_ns;
+    c.on_failure = mode;
+    c.local_share = share;
+    c.seed = 1; /* the fallback cells' keys: fixed, so which keys share a cell is too */
+    rs_redis_budget *b = NULL;
+    assert_int_equal(rs_redis_budget_new(&c, clock, &b), RS_OK);
+    return b;
+}
+
+rs_redis_breaker_state *make_flag(rs_redis *r, const char *name, rs_redis_failure mode,
+                                  const rs_clock *clock)
+{
+    rs_redis_breaker_state_config c = RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT;
+    c.redis = r;
+    c.name = name;
+    c.on_failure = mode;
+    rs_redis_breaker_state *s = NULL;
+    assert_int_equal(rs_redis_breaker_state_new(&c, clock, &s), RS_OK);
+    return s;
+}
+
+/* A TCP port nobody listens on right now. */
+unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    (void)close(fd);
+    return ntohs(a.sin_port);
+}
+
+uint64_t wall_us(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A direct hiredis connection to the shared server, for set-up and checks. */
+redisContext *raw_connect(void)
+{
+    struct timeval tv = { 2, 0 };
+    redisContext *c = redisConnectWithTimeout(server_host, (int)server_port, tv);
+    assert_non_null(c);
+    assert_int_equal(c->err, 0);
+    return c;
+}
+
+long long raw_integer(redisContext *c, const char *fmt, const char *key)
+{
+    redisReply *reply = redisCommand(c, fmt, key);
+    assert_non_null(reply);
+    assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+    long long v = reply->integer;
+    freeReplyObject(reply);
+    return v;
+}
+
+void raw_ok(redisContext *c, const char *fmt, const char *key)
+{
+    redisReply *reply = redisCommand(c, fmt, key);
+    assert_non_null(reply);
+    assert_int_not_equal(reply->type, REDIS_REPLY_ERROR);
+    freeReplyObject(reply);
+}
+
+void full_key(char *out, size_t len, const char *name, const char *suffix)
+{
+    (void)snprintf(out, len, "%s{%s}:%s", prefix, name, suffix);
+}
+
+/* raw_integer and raw_ok on the key the library uses for object `name`
+ * (this run's prefix, the name, the module's suffix). */
+long long key_integer(redisContext *c, const char *fmt, const char *name,
+                      const char *suffix)
+{
+    char key[128];
+    full_key(key, sizeof key, name, suffix);
+    return raw_integer(c, fmt, key);
+}
+
+void key_ok(redisContext *c, const char *fmt, const char *name, const char *suffix)
+{
+    char key[128];
+    full_key(key, sizeof key, name, suffix);
+    raw_ok(c, fmt, key);
+}
+
+bool redis_test_init(const char *program)
+{
+    const char *given = getenv("RS_TEST_REDIS_URL");
+    url = given != NULL && *given != '\0' ? given : NULL;
+    if (url != NULL && sscanf(url, "redis://%63[^:/]:%u", server_host, &server_port) != 2) {
+        fprintf(stderr, "RS_TEST_REDIS_URL must look like redis://127.0.0.1:6379/0\n");
+        return false;
+    }
+    (void)snprintf(prefix, sizeof prefix, "%s:%ld:", program, (long)getpid());
+    if (url == NULL) {
+        printf("# RS_TEST_REDIS_URL not set: the cases that need a Redis server are "
+               "skipped\n");
+    }
+    return true;
+}
