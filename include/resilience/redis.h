@@ -247,6 +247,100 @@ typedef enum rs_redis_failure {
 } rs_redis_failure;
 
 /* ------------------------------------------------------------------------ */
+/* Leases                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Leases: an option of the token bucket, the sliding window and the budget
+ * to take a batch of capacity from Redis in one round trip and hand it out
+ * in the process, lock-free and without I/O, until it is used up or
+ * expires; then the next round trip gives back what was left and takes a
+ * new batch. Off by default (`instances` 0): every decision is then one
+ * exact round trip, as before.
+ *
+ * Contract:
+ * - **Never granted twice.** Each unit of a lease goes either to exactly
+ *   one caller or back to the server, never both: units leave the lease by
+ *   one atomic exchange, and closing a lease empties it in one exchange.
+ *   A round trip whose reply is lost drops what it carried (back to the
+ *   server, or from it): the strict side, as in the exact mode.
+ * - **Over-admission is at most the units held in leases.** The server
+ *   counted a lease's units when it granted them. Over any interval, the
+ *   fleet admits at most what the exact mode allows plus the units that
+ *   leases held, unused, at the interval's start: at most `max_units` per
+ *   lease cell and process (one cell per object; for a budget, one per key
+ *   a process uses, at most 64 at once). A token bucket therefore grants
+ *   at most `burst + rate·T + P·max_units` over T with P processes, a
+ *   window at most `limit + P·max_units` per window, a budget at most
+ *   `max_per_window + P·max_units` per key and window.
+ * - **Units held are not lost.** What a lease still holds goes back with
+ *   the next round trip of its cell (one that takes a new lease), or when
+ *   the object is freed; until then it is simply not used (the strict
+ *   side). A bucket only gets back what has not refilled since, a sliding
+ *   log frees a returned entry's units once every older entry has left the
+ *   window, and a budget or counter gets them back in the sub-window or
+ *   window they were taken in.
+ * - **Sizing.** A lease is at most `max_units`: by default the capacity one
+ *   lease lifetime brings (rate × ttl_ns, never more than the burst, limit
+ *   or window's maximum), divided by `instances`, at least 1. Within that,
+ *   each cell adapts to demand: the first lease is the request itself; the
+ *   next doubles while leases run out before they expire, and halves when
+ *   one expires more than half unused.
+ * - **Requests from many threads share round trips.** One refill per cell
+ *   is in flight at a time; other callers wait for it (at most the pool's
+ *   connect plus command timeout) and take from the new lease. A caller
+ *   that waited once and finds yet another refill under way decides with
+ *   an exact round trip of its own, so a call waits for at most one other
+ *   round trip besides its own.
+ * - **Refusals are remembered.** A refused request of n units is refused
+ *   again without I/O until the wait the server gave has passed (buckets
+ *   and windows; budgets ask each time).
+ * - **Clocks.** Lease lifetimes run on the object's clock; the server's
+ *   TIME still decides every grant.
+ * - **Failures.** A refill that fails applies the object's failure policy
+ *   to the request; units already leased stay usable until they expire.
+ *
+ * @since 0.3.0
+ */
+typedef struct rs_redis_lease_config {
+    /** How many processes share the object's name: 0 (the default) = no
+     *  leases, every decision one exact round trip; otherwise sizes
+     *  `max_units`. */
+    uint32_t instances;
+    /** The largest lease in units; 0 (the default) = derived as above.
+     *  At most the object's capacity (burst, limit, max_per_window) and
+     *  2^32 - 1. */
+    uint64_t max_units;
+    /** How long a lease may be drawn on, 1 ms .. 1 h (default 100 ms):
+     *  shorter leases hold less for less long; longer ones cost fewer
+     *  round trips. */
+    uint64_t ttl_ns;
+} rs_redis_lease_config;
+
+/** Leases off, 100 ms lifetime, as a brace initializer for static
+ *  initializers and C++. @since 0.3.0 */
+#define RS_REDIS_LEASE_CONFIG_INIT { 0, 0, 100000000u }
+
+/** Leases off, 100 ms lifetime. @since 0.3.0 */
+#define RS_REDIS_LEASE_CONFIG_DEFAULT ((rs_redis_lease_config)RS_REDIS_LEASE_CONFIG_INIT)
+
+/**
+ * What an object's leases have done so far (all zero without leases).
+ * @since 0.3.0
+ */
+typedef struct rs_redis_lease_stats {
+    uint64_t round_trips;    /**< lease round trips: refills, refusals, failures */
+    uint64_t leases;         /**< leases taken */
+    uint64_t leased_units;   /**< units they held when taken (each refill's own
+                                  request included) */
+    uint64_t returned_units; /**< unused units sent back */
+    uint64_t held_units;     /**< units in this process's leases now: the most
+                                  they can still add to what the exact mode
+                                  would admit */
+    uint64_t max_units;      /**< the largest lease (configured or derived) */
+} rs_redis_lease_stats;
+
+/* ------------------------------------------------------------------------ */
 /* Distributed token bucket (GCRA)                                          */
 /* ------------------------------------------------------------------------ */
 
@@ -261,13 +355,19 @@ typedef struct rs_redis_token_bucket_config {
     uint64_t burst;           /**< bucket capacity, >= 1 */
     rs_redis_failure on_failure; /**< default #RS_REDIS_FAIL_CLOSED */
     double local_share;       /**< for #RS_REDIS_FAIL_LOCAL: share of rate and burst, (0, 1] */
+    /** Leases of tokens (default: off; see #rs_redis_lease_config). A lease
+     *  is a GCRA reservation of up to max_units tokens; the refund key
+     *  `<prefix>{<name>}:tb:r` keeps what came back. @since 0.3.0 */
+    rs_redis_lease_config lease;
 } rs_redis_token_bucket_config;
 
-/** Defaults: 10 tokens/s, burst 10, fail closed, local share 1, as a brace
- *  initializer for static initializers and C++. @since 0.2.0 */
-#define RS_REDIS_TOKEN_BUCKET_CONFIG_INIT { NULL, NULL, 10.0, 10, RS_REDIS_FAIL_CLOSED, 1.0 }
+/** Defaults: 10 tokens/s, burst 10, fail closed, local share 1, no leases,
+ *  as a brace initializer for static initializers and C++. @since 0.2.0 */
+#define RS_REDIS_TOKEN_BUCKET_CONFIG_INIT                                              \
+    { NULL, NULL, 10.0, 10, RS_REDIS_FAIL_CLOSED, 1.0, RS_REDIS_LEASE_CONFIG_INIT }
 
-/** Defaults: 10 tokens/s, burst 10, fail closed, local share 1. @since 0.1.0 */
+/** Defaults: 10 tokens/s, burst 10, fail closed, local share 1, no leases.
+ *  @since 0.1.0 */
 #define RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT                                           \
     ((rs_redis_token_bucket_config)RS_REDIS_TOKEN_BUCKET_CONFIG_INIT)
 
@@ -366,6 +466,16 @@ RS_API int rs_redis_token_bucket_wait_ns(rs_redis_token_bucket *tb, uint64_t n,
  */
 RS_API rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb);
 
+/**
+ * What the bucket's leases have done (#rs_redis_lease_stats; all zero
+ * without leases).
+ * @return #RS_OK; #RS_E_INVAL when @p tb or @p stats is NULL.
+ * @note Thread-safe; no I/O.
+ * @since 0.3.0
+ */
+RS_API int rs_redis_token_bucket_lease_stats(rs_redis_token_bucket *tb,
+                                             rs_redis_lease_stats *stats);
+
 /* ------------------------------------------------------------------------ */
 /* Distributed sliding window                                               */
 /* ------------------------------------------------------------------------ */
@@ -397,14 +507,21 @@ typedef struct rs_redis_sliding_window_config {
     rs_redis_failure on_failure; /**< default #RS_REDIS_FAIL_CLOSED */
     double local_share;       /**< for #RS_REDIS_FAIL_LOCAL, (0, 1]: a local GCRA at
                                    share*limit per window, burst share*limit */
+    /** Leases of requests (default: off; see #rs_redis_lease_config). A
+     *  lease is one log entry, or one addition to the counter, of up to
+     *  max_units requests. @since 0.3.0 */
+    rs_redis_lease_config lease;
 } rs_redis_sliding_window_config;
 
-/** Defaults: 100 per second, exact log, fail closed, local share 1, as a
- *  brace initializer for static initializers and C++. @since 0.2.0 */
+/** Defaults: 100 per second, exact log, fail closed, local share 1, no
+ *  leases, as a brace initializer for static initializers and C++.
+ *  @since 0.2.0 */
 #define RS_REDIS_SLIDING_WINDOW_CONFIG_INIT                                            \
-    { NULL, NULL, 100, 1000000000u, RS_REDIS_WINDOW_LOG, RS_REDIS_FAIL_CLOSED, 1.0 }
+    { NULL, NULL, 100, 1000000000u, RS_REDIS_WINDOW_LOG, RS_REDIS_FAIL_CLOSED, 1.0,    \
+      RS_REDIS_LEASE_CONFIG_INIT }
 
-/** Defaults: 100 per second, exact log, fail closed, local share 1. @since 0.1.0 */
+/** Defaults: 100 per second, exact log, fail closed, local share 1, no
+ *  leases. @since 0.1.0 */
 #define RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT                                         \
     ((rs_redis_sliding_window_config)RS_REDIS_SLIDING_WINDOW_CONFIG_INIT)
 
@@ -472,6 +589,16 @@ RS_API int rs_redis_sliding_window_count(rs_redis_sliding_window *w, uint64_t *c
  */
 RS_API rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w);
 
+/**
+ * What the window's leases have done (#rs_redis_lease_stats; all zero
+ * without leases).
+ * @return #RS_OK; #RS_E_INVAL when @p w or @p stats is NULL.
+ * @note Thread-safe; no I/O.
+ * @since 0.3.0
+ */
+RS_API int rs_redis_sliding_window_lease_stats(rs_redis_sliding_window *w,
+                                               rs_redis_lease_stats *stats);
+
 /* ------------------------------------------------------------------------ */
 /* Distributed token budget                                                 */
 /* ------------------------------------------------------------------------ */
@@ -494,16 +621,25 @@ typedef struct rs_redis_budget_config {
      * @since 0.2.0
      */
     uint64_t seed;
+    /**
+     * Leases of tokens per key (default: off; see #rs_redis_lease_config):
+     * each process keeps up to 64 keys' leases at once, one per cell that
+     * keys hash onto (with the secret above); a key sharing its cell with
+     * another key in use, or longer than 64 bytes, is decided exactly.
+     * @since 0.3.0
+     */
+    rs_redis_lease_config lease;
 } rs_redis_budget_config;
 
 /** Defaults: 100000 tokens per hour in 60 steps, 10000 per request, fail
- *  closed, as a brace initializer for static initializers and C++.
- *  @since 0.2.0 */
+ *  closed, no leases, as a brace initializer for static initializers and
+ *  C++. @since 0.2.0 */
 #define RS_REDIS_BUDGET_CONFIG_INIT                                                    \
     { NULL, NULL, 100000, UINT64_C(3600000000000), 10000, 60, RS_REDIS_FAIL_CLOSED,    \
-      1.0, 0 }
+      1.0, 0, RS_REDIS_LEASE_CONFIG_INIT }
 
-/** Defaults: 100000 tokens per hour in 60 steps, 10000 per request, fail closed. @since 0.1.0 */
+/** Defaults: 100000 tokens per hour in 60 steps, 10000 per request, fail
+ *  closed, no leases. @since 0.1.0 */
 #define RS_REDIS_BUDGET_CONFIG_DEFAULT ((rs_redis_budget_config)RS_REDIS_BUDGET_CONFIG_INIT)
 
 /** Where a budget reservation is held. @since 0.1.0 */

@@ -596,6 +596,11 @@ bool rs__redis_legacy_keys(const rs_redis *r)
     return r->legacy_keys;
 }
 
+uint64_t rs__redis_call_time_ns(const rs_redis *r)
+{
+    return rs__sat_add(r->connect_timeout_ns, r->command_timeout_ns);
+}
+
 static char *copy_string(const char *s)
 {
     return rs__copy_string(s, strlen(s));

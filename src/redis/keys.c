@@ -73,3 +73,17 @@ int rs__redis_check_name(const rs_redis *r, const char *config, const char *name
                                          "the object's keys would not share a cluster slot "
                                          "(a name must not start with '}')", config, name);
 }
+
+char *rs__redis_subkey(const rs__redis_object *o, const char *suffix, size_t *len)
+{
+    size_t suffix_len = strlen(suffix);
+    char *key = rs__malloc(o->key_len + 1 + suffix_len + 1);
+    if (key == NULL) {
+        return NULL;
+    }
+    memcpy(key, o->key, o->key_len);
+    key[o->key_len] = ':';
+    memcpy(key + o->key_len + 1, suffix, suffix_len + 1);
+    *len = o->key_len + 1 + suffix_len;
+    return key;
+}
