@@ -790,7 +790,7 @@ static void null_arguments_are_rejected(void **state)
 {
     (void)state;
     uint64_t wait = 0, count = 0;
-    rs_redis_budget_ticket t = { 0, 0, RS_REDIS_TICKET_REDIS };
+    rs_redis_budget_ticket t = { 0, 0, RS_REDIS_TICKET_REDIS, 0 };
     assert_int_equal(rs_redis_ping(NULL, NULL, 0), RS_E_INVAL);
     assert_int_equal(rs_redis_token_bucket_try_acquire(NULL, 1), RS_E_INVAL);
     assert_int_equal(rs_redis_token_bucket_reserve(NULL, 1, 0, &wait), RS_E_INVAL);

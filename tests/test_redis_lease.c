@@ -14,6 +14,8 @@
 #include "support/fault_alloc.h"
 #include "test_redis_common.h"
 
+#include "resilience/policy.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -545,6 +547,207 @@ static void window_over_admission_is_at_most_the_held_units(void **state)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* budgets                                                             */
+/* ------------------------------------------------------------------ */
+
+static rs_redis_budget *leased_budget(rs_redis *r, const char *name, uint64_t max,
+                                      uint64_t per_request, rs_redis_lease_config l,
+                                      const rs_clock *clock)
+{
+    rs_redis_budget_config c = RS_REDIS_BUDGET_CONFIG_DEFAULT;
+    c.redis = r;
+    c.name = name;
+    c.max_per_window = max;
+    c.max_per_request = per_request;
+    c.window_ns = 3600 * SEC;
+    c.seed = 3; /* which keys share a lease cell: fixed */
+    c.lease = l;
+    rs_redis_budget *b = NULL;
+    assert_int_equal(rs_redis_budget_new(&c, clock, &b), RS_OK);
+    return b;
+}
+
+static rs_redis_lease_stats budget_stats(rs_redis_budget *b)
+{
+    rs_redis_lease_stats s;
+    assert_int_equal(rs_redis_budget_lease_stats(b, &s), RS_OK);
+    return s;
+}
+
+static uint64_t remaining(rs_redis_budget *b, const char *key)
+{
+    uint64_t left = 0;
+    assert_int_equal(rs_redis_budget_remaining(b, key, key != NULL ? strlen(key) : 0, &left),
+                     RS_OK);
+    return left;
+}
+
+/* A key's lease serves reservations; commits settle the difference with the
+ * lease while it is open and with the server after; free gives the rest
+ * back, so the server ends up charging exactly what was used. */
+static void budget_leases_settle_commits(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_manual_clock m;
+    rs_manual_clock_init(&m, SEC);
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_budget *b = leased_budget(r, "lease-budget", 1000, 100, lease(1, 200, SEC),
+                                       rs_manual_clock_get(&m));
+    rs_redis_budget_ticket t1, t2, t3, t4;
+    assert_int_equal(rs_redis_budget_reserve(b, "alice", 5, 10, &t1), RS_OK);
+    assert_int_equal(t1.source, RS_REDIS_TICKET_LEASE);
+    assert_int_equal(t1.reserved, 10);
+    assert_int_equal(remaining(b, "alice"), 990); /* the first lease is the request */
+    /* Less used than reserved: back into the open lease, no round trip. */
+    assert_int_equal(rs_redis_budget_commit(b, "alice", 5, &t1, 4), RS_OK);
+    assert_int_equal(budget_stats(b).held_units, 6);
+    assert_int_equal(rs_redis_budget_reserve(b, "alice", 5, 5, &t2), RS_OK);
+    assert_int_equal(t2.lease, t1.lease);
+    assert_int_equal(budget_stats(b).round_trips, 1);
+    /* Short again: the next lease is twice the larger of 1 and 10. */
+    assert_int_equal(rs_redis_budget_reserve(b, "alice", 5, 10, &t3), RS_OK);
+    assert_true(t3.lease != t1.lease);
+    rs_redis_lease_stats s = budget_stats(b);
+    assert_int_equal(s.leases, 2);
+    assert_int_equal(s.leased_units, 10 + 20);
+    assert_int_equal(s.held_units, 10);
+    assert_int_equal(s.returned_units, 1);
+    assert_int_equal(remaining(b, "alice"), 1000 - 10 - 20 + 1);
+    /* t2's lease is closed: its 5 tokens, 2 used, go back to the server. */
+    assert_int_equal(rs_redis_budget_commit(b, "alice", 5, &t2, 2), RS_OK);
+    assert_int_equal(remaining(b, "alice"), 1000 - 30 + 1 + 3);
+    /* More than reserved: from the lease while it has them... */
+    assert_int_equal(rs_redis_budget_commit(b, "alice", 5, &t3, 15), RS_OK);
+    assert_int_equal(budget_stats(b).held_units, 5);
+    /* ...else charged on the server, as a ticket from it would be. */
+    assert_int_equal(rs_redis_budget_reserve(b, "alice", 5, 5, &t4), RS_OK);
+    assert_int_equal(budget_stats(b).held_units, 0);
+    assert_int_equal(rs_redis_budget_commit(b, "alice", 5, &t4, 25), RS_OK);
+    uint64_t used = 4 + 2 + 15 + 25;
+    rs_redis_budget_free(b);
+    rs_redis_budget *exact = make_budget(r, "lease-budget", 1000, 100, 3600 * SEC,
+                                         RS_REDIS_FAIL_CLOSED, 1, NULL);
+    assert_int_equal(remaining(exact, "alice"), 1000 - used);
+    rs_redis_budget_free(exact);
+    rs_redis_free(r);
+}
+
+/* Two keys on one lease cell: the second takes it over, and the first's
+ * unused tokens go back to the first's key in the same round trip. */
+static void budget_lease_cells_change_hands(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_manual_clock m;
+    rs_manual_clock_init(&m, SEC);
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_budget *b = leased_budget(r, "lease-cells", 1000, 100, lease(1, 100, 3600 * SEC),
+                                       rs_manual_clock_get(&m));
+    rs_redis_budget_ticket t;
+    /* "first" holds a lease of 20 with 10 unused. */
+    assert_int_equal(rs_redis_budget_reserve(b, "first", 5, 10, &t), RS_OK);
+    assert_int_equal(rs_redis_budget_reserve(b, "first", 5, 10, &t), RS_OK);
+    assert_int_equal(budget_stats(b).held_units, 10);
+    /* Keys until one lands in first's cell (the cells' secret is fixed);
+     * its first lease is its request: another key's demand is not its own. */
+    char other[32] = "";
+    for (int i = 0; i < 1000 && budget_stats(b).returned_units == 0; i++) {
+        (void)snprintf(other, sizeof other, "other-%d", i);
+        assert_int_equal(rs_redis_budget_reserve(b, other, strlen(other), 1, &t), RS_OK);
+    }
+    assert_int_equal(budget_stats(b).returned_units, 10);
+    assert_int_equal(remaining(b, "first"), 1000 - 20);
+    assert_int_equal(remaining(b, other), 1000 - 1);
+    rs_redis_budget_free(b);
+    rs_redis_free(r);
+}
+
+/* The budget's bound: a lease held while the server forgot the key's usage
+ * (here: the key is deleted, as a rolled window would) adds at most what it
+ * held. Keys too long for a cell and reservations of 0 are exact. */
+static void budget_over_admission_is_at_most_the_held_units(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_manual_clock m;
+    rs_manual_clock_init(&m, SEC);
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    redisContext *raw = raw_connect();
+    enum { MAX = 100, CAP = 32 };
+    rs_redis_budget *a = leased_budget(r, "lease-bbound", MAX, 4, lease(2, CAP, 3600 * SEC),
+                                       rs_manual_clock_get(&m));
+    rs_redis_budget_ticket t;
+    while (budget_stats(a).leased_units < 1 + 2 + 4 + 8 + 16 + 32) {
+        assert_int_equal(rs_redis_budget_reserve(a, NULL, 0, 1, &t), RS_OK);
+    }
+    uint64_t held = budget_stats(a).held_units;
+    assert_int_equal(held, CAP - 1);
+    key_ok(raw, "DEL %s", "lease-bbound", "budget");
+    rs_redis_budget *b = make_budget(r, "lease-bbound", MAX, 4, 3600 * SEC,
+                                     RS_REDIS_FAIL_CLOSED, 1, NULL);
+    uint64_t after = 0;
+    for (int i = 0; i < 2 * MAX; i++) {
+        after += rs_redis_budget_reserve(b, NULL, 0, 1, &t) == RS_OK;
+        after += rs_redis_budget_reserve(a, NULL, 0, 1, &t) == RS_OK;
+    }
+    print_message("# budget: %llu reserved after the window rolled, max %d, %llu held\n",
+                  (unsigned long long)after, MAX, (unsigned long long)held);
+    assert_true(after <= MAX + held);
+    assert_true(after >= MAX);
+    /* Exact: a reservation of 0, and a key longer than a cell holds. */
+    uint64_t trips = budget_stats(a).round_trips;
+    assert_int_equal(rs_redis_budget_reserve(a, NULL, 0, 0, &t), RS_OK);
+    assert_int_equal(t.source, RS_REDIS_TICKET_REDIS);
+    char longkey[RS_TEST_ARRAY_LEN("0123456789") * 7];
+    memset(longkey, 'k', sizeof longkey);
+    assert_int_equal(rs_redis_budget_reserve(a, longkey, sizeof longkey, 4, &t), RS_OK);
+    assert_int_equal(t.source, RS_REDIS_TICKET_REDIS);
+    assert_int_equal(budget_stats(a).round_trips, trips);
+    rs_redis_budget_free(b);
+    rs_redis_budget_free(a);
+    redisFree(raw);
+    rs_redis_free(r);
+}
+
+static rs_verdict spend(void *ctx, rs_attempt *attempt)
+{
+    (void)ctx;
+    attempt->tokens_used = 7;
+    return RS_SUCCESS;
+}
+
+/* Through rs_account (rs_policy): the lease ticket travels in the
+ * account's ticket and its commit finds the lease again. */
+static void budget_lease_tickets_pass_through_a_policy(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_budget *b = leased_budget(r, "lease-policy", 1000, 100, lease(1, 100, 3600 * SEC),
+                                       NULL);
+    rs_policy_config pc = RS_POLICY_CONFIG_DEFAULT;
+    pc.token_estimate = 20;
+    rs_policy *p = NULL;
+    assert_int_equal(rs_policy_new(&pc, NULL, &p), RS_OK);
+    rs_redis_budget_key user = { b, "carol", 5 };
+    rs_call_options opts = { .account = rs_redis_budget_account(&user) };
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(rs_call_with(p, &opts, spend, NULL, NULL), RS_OK);
+    }
+    rs_redis_lease_stats s = budget_stats(b);
+    print_message("# 10 calls: %llu lease round trips\n", (unsigned long long)s.round_trips);
+    assert_true(s.round_trips < 10);
+    rs_policy_free(p);
+    rs_redis_budget_free(b);
+    rs_redis_budget *exact = make_budget(r, "lease-policy", 1000, 100, 3600 * SEC,
+                                         RS_REDIS_FAIL_CLOSED, 1, NULL);
+    assert_int_equal(remaining(exact, "carol"), 1000 - 10 * 7);
+    rs_redis_budget_free(exact);
+    rs_redis_free(r);
+}
+
 #if RS_TEST_THREADS
 /* Requests from many threads share round trips, and every token is handed
  * out once: what the threads got is what the server owes after free. */
@@ -614,6 +817,10 @@ int main(void)
         cmocka_unit_test(log_leases_are_entries_given_back),
         cmocka_unit_test(counter_leases_give_back_to_their_window),
         cmocka_unit_test(window_over_admission_is_at_most_the_held_units),
+        cmocka_unit_test(budget_leases_settle_commits),
+        cmocka_unit_test(budget_lease_cells_change_hands),
+        cmocka_unit_test(budget_over_admission_is_at_most_the_held_units),
+        cmocka_unit_test(budget_lease_tickets_pass_through_a_policy),
 #if RS_TEST_THREADS
         cmocka_unit_test(bucket_threads_share_round_trips),
 #endif

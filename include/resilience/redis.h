@@ -283,9 +283,10 @@ typedef enum rs_redis_failure {
  * - **Sizing.** A lease is at most `max_units`: by default the capacity one
  *   lease lifetime brings (rate × ttl_ns, never more than the burst, limit
  *   or window's maximum), divided by `instances`, at least 1. Within that,
- *   each cell adapts to demand: the first lease is the request itself; the
- *   next doubles while leases run out before they expire, and halves when
- *   one expires more than half unused.
+ *   each cell adapts to demand: the first lease is the request itself;
+ *   while leases run out before they expire, the next is twice the larger
+ *   of the last size and the request; it halves when one expires more
+ *   than half unused.
  * - **Requests from many threads share round trips.** One refill per cell
  *   is in flight at a time; other callers wait for it (at most the pool's
  *   connect plus command timeout) and take from the new lease. A caller
@@ -624,8 +625,10 @@ typedef struct rs_redis_budget_config {
     /**
      * Leases of tokens per key (default: off; see #rs_redis_lease_config):
      * each process keeps up to 64 keys' leases at once, one per cell that
-     * keys hash onto (with the secret above); a key sharing its cell with
-     * another key in use, or longer than 64 bytes, is decided exactly.
+     * keys hash onto (with the secret above). A key that finds another
+     * key's lease in its cell takes the cell over, giving the other key's
+     * unused tokens back in the same round trip; keys longer than 64 bytes
+     * and reservations of 0 are decided exactly.
      * @since 0.3.0
      */
     rs_redis_lease_config lease;
@@ -646,7 +649,9 @@ typedef struct rs_redis_budget_config {
 typedef enum rs_redis_ticket_source {
     RS_REDIS_TICKET_REDIS = 0,     /**< in Redis */
     RS_REDIS_TICKET_LOCAL = 1,     /**< in the local fallback (Redis was failing) */
-    RS_REDIS_TICKET_UNTRACKED = 2  /**< nowhere: granted by #RS_REDIS_FAIL_OPEN */
+    RS_REDIS_TICKET_UNTRACKED = 2, /**< nowhere: granted by #RS_REDIS_FAIL_OPEN */
+    /** in Redis, through a lease of this process (since 0.3.0) */
+    RS_REDIS_TICKET_LEASE = 3
 } rs_redis_ticket_source;
 
 /**
@@ -656,9 +661,12 @@ typedef enum rs_redis_ticket_source {
  */
 typedef struct rs_redis_budget_ticket {
     uint64_t reserved;   /**< tokens held */
-    uint64_t at_ns;      /**< when: the server's Unix time in ns (REDIS), or the
-                              object's clock (LOCAL) */
+    uint64_t at_ns;      /**< when: the server's Unix time in ns (REDIS, LEASE: when
+                              the lease was taken), or the object's clock (LOCAL) */
     rs_redis_ticket_source source; /**< where the tokens are held */
+    /** Which lease of this process the tokens came from (#RS_REDIS_TICKET_LEASE);
+     *  0 otherwise. @since 0.3.0 */
+    uint64_t lease;
 } rs_redis_budget_ticket;
 
 /** Opaque distributed budget (one budget per key, created on first use). */
@@ -758,6 +766,15 @@ typedef struct rs_redis_budget_key {
  * @since 0.1.0
  */
 RS_API rs_account rs_redis_budget_account(rs_redis_budget_key *k);
+
+/**
+ * What the budget's leases have done, over all keys (#rs_redis_lease_stats;
+ * all zero without leases).
+ * @return #RS_OK; #RS_E_INVAL when @p b or @p stats is NULL.
+ * @note Thread-safe; no I/O.
+ * @since 0.3.0
+ */
+RS_API int rs_redis_budget_lease_stats(rs_redis_budget *b, rs_redis_lease_stats *stats);
 
 /* ------------------------------------------------------------------------ */
 /* Shared breaker state                                                     */

@@ -26,10 +26,11 @@
  * Sizing: a refill asks for `size` units (at least the caller's n), never
  * more than the cap, which is derived from the rate and the number of
  * instances: the fleet's capacity over one lease lifetime, split between
- * the instances. `size` starts at 1 and doubles whenever a lease runs out
- * before it expires (demand exceeds it) and halves whenever one expires
- * with more than half unused, so an idle instance holds little and a busy
- * one makes a round trip per lease lifetime or so. */
+ * the instances. `size` starts at 1; whenever a lease runs out before it
+ * expires (demand exceeds it) the next is twice the larger of `size` and
+ * the request, and whenever one expires with more than half unused `size`
+ * halves, so an idle instance holds little and a busy one makes a round
+ * trip per lease lifetime or so. */
 #include <math.h>
 #include <string.h>
 
@@ -405,7 +406,9 @@ static void adapt_size(rs__lease_set *set, rs__lease *cell, uint64_t left, uint6
     }
     bool expired = now_ns >= atomic_load_explicit(&cell->expires_ns, memory_order_relaxed);
     if (!expired && left < n) {
-        cell->size = rs__min_u64(rs__sat_mul(cell->size, 2), set->cap);
+        /* Requests of many units (a budget's estimates) grow it as fast as
+         * requests of one grow it from 1. */
+        cell->size = rs__min_u64(rs__sat_mul(rs__max_u64(cell->size, n), 2), set->cap);
     } else if (expired && left > cell->granted / 2) {
         cell->size = rs__max_u64(cell->size / 2, 1);
     }
@@ -418,7 +421,12 @@ static void refill(rs__lease_set *set, rs__lease *cell, rs__lease_key key, uint6
     uint64_t back_words[RS__LEASE_KEY_MAX / 8];
     rs__lease_trip_in in;
     close_for_return(cell, &in, back_words);
-    adapt_size(set, cell, in.give_back, n, now_ns);
+    if (in.back_key.len == key.len &&
+        (key.len == 0 || memcmp(in.back_key.bytes, key.bytes, key.len) == 0)) {
+        adapt_size(set, cell, in.give_back, n, now_ns);
+    } else {
+        cell->size = 1; /* another key: its demand is not known yet */
+    }
     in.want_min = n;
     in.want_max = rs__max_u64(n, cell->size);
     in.max_wait_ns = max_wait_ns;
