@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -2244,128 +2243,6 @@ static void processes_never_overspend_a_budget(void **state)
 /* ------------------------------------------------------------------ */
 /* a server of our own: passwords, unix socket, kill, freeze, restart */
 /* ------------------------------------------------------------------ */
-
-typedef struct own_server {
-    pid_t pid;
-    unsigned port;
-    char socket[96];
-    char tcp_url[128];
-} own_server;
-
-static own_server own;
-
-static const char *server_binary(void)
-{
-    const char *bin = getenv("RS_TEST_REDIS_SERVER");
-    return bin != NULL && *bin != '\0' ? bin : "redis-server";
-}
-
-static bool own_server_ready(void)
-{
-    struct timeval tv = { 0, 200000 };
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", (int)own.port, tv);
-    bool ok = false;
-    if (c != NULL && c->err == 0) {
-        redisReply *reply = redisCommand(c, "AUTH s3cret");
-        ok = reply != NULL && reply->type == REDIS_REPLY_STATUS;
-        freeReplyObject(reply);
-    }
-    redisFree(c);
-    return ok;
-}
-
-/* Starts redis-server on own.port (with a password and a Unix socket) and
- * waits until it answers. False when redis-server cannot run here. */
-static bool own_server_start(void)
-{
-    char port[16];
-    (void)snprintf(port, sizeof port, "%u", own.port);
-    own.pid = fork();
-    assert_true(own.pid >= 0);
-    if (own.pid == 0) {
-        /* Dies with the test even if the test crashes. */
-        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (freopen("/dev/null", "w", stdout) == NULL ||
-            freopen("/dev/null", "w", stderr) == NULL) {
-            _exit(126);
-        }
-        execlp(server_binary(), "redis-server", "--port", port, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--daemonize", "no", "--requirepass",
-               "s3cret", "--unixsocket", own.socket, "--unixsocketperm", "700",
-               (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 250; i++) {
-        if (own_server_ready()) {
-            return true;
-        }
-        int status;
-        if (waitpid(own.pid, &status, WNOHANG) == own.pid) {
-            own.pid = 0;
-            return false;
-        }
-        rs_clock_sleep(NULL, 20 * MS);
-    }
-    fail_msg("redis-server on port %u never became ready", own.port);
-    return false;
-}
-
-static void own_server_signal(int sig)
-{
-    if (own.pid > 0) {
-        (void)kill(own.pid, sig);
-        if (sig == SIGKILL) {
-            (void)waitpid(own.pid, NULL, 0);
-            own.pid = 0;
-        }
-    }
-}
-
-static int own_server_setup(void **state)
-{
-    (void)state;
-    memset(&own, 0, sizeof own);
-    if (url == NULL) {
-        return 0;
-    }
-    own.port = free_port();
-    (void)snprintf(own.socket, sizeof own.socket, "/tmp/rs-test-redis-%ld.sock", (long)getpid());
-    (void)snprintf(own.tcp_url, sizeof own.tcp_url, "redis://:s3cret@127.0.0.1:%u", own.port);
-    if (!own_server_start()) {
-        print_message("# redis-server could not be started: own-server tests skipped\n");
-    }
-    return 0;
-}
-
-static int own_server_teardown(void **state)
-{
-    (void)state;
-    if (own.pid > 0) {
-        (void)kill(own.pid, SIGCONT);
-    }
-    own_server_signal(SIGKILL);
-    (void)unlink(own.socket);
-    return 0;
-}
-
-/* A pool on the own server that notices an outage quickly: short timeouts
- * and a reconnect schedule of 10..50 ms, so a restart is seen within a test. */
-static rs_redis_config own_pool_config(errors *e)
-{
-    rs_redis_config c = pool_config(own.tcp_url, e);
-    c.connect_timeout_ns = 100 * MS;
-    c.command_timeout_ns = 100 * MS;
-    c.reconnect.base_ns = 10 * MS;
-    c.reconnect.max_ns = 50 * MS;
-    return c;
-}
-
-#define NEED_OWN_SERVER()                                                                \
-    do {                                                                                 \
-        if (own.pid <= 0) {                                                              \
-            skip();                                                                      \
-        }                                                                                \
-    } while (0)
 
 static void passwords_and_sockets(void **state)
 {

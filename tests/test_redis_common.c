@@ -2,10 +2,13 @@
 #include "test_redis_common.h"
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -178,6 +181,121 @@ void key_ok(redisContext *c, const char *fmt, const char *name, const char *suff
     char key[128];
     full_key(key, sizeof key, name, suffix);
     raw_ok(c, fmt, key);
+}
+
+own_server own;
+
+static const char *server_binary(void)
+{
+    const char *bin = getenv("RS_TEST_REDIS_SERVER");
+    return bin != NULL && *bin != '\0' ? bin : "redis-server";
+}
+
+static bool own_server_ready(void)
+{
+    struct timeval tv = { 0, 200000 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", (int)own.port, tv);
+    bool ok = false;
+    if (c != NULL && c->err == 0) {
+        redisReply *reply = redisCommand(c, "AUTH s3cret");
+        ok = reply != NULL && reply->type == REDIS_REPLY_STATUS;
+        freeReplyObject(reply);
+    }
+    redisFree(c);
+    return ok;
+}
+
+bool own_server_start(void)
+{
+    return own_server_start_with(NULL);
+}
+
+bool own_server_start_with(const char *const *extra)
+{
+    char port[16];
+    (void)snprintf(port, sizeof port, "%u", own.port);
+    own.pid = fork();
+    assert_true(own.pid >= 0);
+    if (own.pid == 0) {
+        /* Dies with the test even if the test crashes. */
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (freopen("/dev/null", "w", stdout) == NULL ||
+            freopen("/dev/null", "w", stderr) == NULL) {
+            _exit(126);
+        }
+        const char *argv[32] = { "redis-server", "--port", port, "--bind", "127.0.0.1",
+                                 "--save", "", "--appendonly", "no", "--daemonize", "no",
+                                 "--requirepass", "s3cret", "--unixsocket", own.socket,
+                                 "--unixsocketperm", "700" };
+        size_t argc = 17;
+        for (size_t i = 0; extra != NULL && extra[i] != NULL && argc < 31; i++) {
+            argv[argc++] = extra[i];
+        }
+        argv[argc] = NULL;
+        execvp(server_binary(), (char *const *)argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 250; i++) {
+        if (own_server_ready()) {
+            return true;
+        }
+        int status;
+        if (waitpid(own.pid, &status, WNOHANG) == own.pid) {
+            own.pid = 0;
+            return false;
+        }
+        rs_clock_sleep(NULL, 20 * MS);
+    }
+    fail_msg("redis-server on port %u never became ready", own.port);
+    return false;
+}
+
+void own_server_signal(int sig)
+{
+    if (own.pid > 0) {
+        (void)kill(own.pid, sig);
+        if (sig == SIGKILL) {
+            (void)waitpid(own.pid, NULL, 0);
+            own.pid = 0;
+        }
+    }
+}
+
+int own_server_setup(void **state)
+{
+    (void)state;
+    memset(&own, 0, sizeof own);
+    if (url == NULL) {
+        return 0;
+    }
+    own.port = free_port();
+    (void)snprintf(own.socket, sizeof own.socket, "/tmp/rs-test-redis-%ld.sock", (long)getpid());
+    (void)snprintf(own.tcp_url, sizeof own.tcp_url, "redis://:s3cret@127.0.0.1:%u", own.port);
+    if (!own_server_start()) {
+        print_message("# redis-server could not be started: own-server tests skipped\n");
+    }
+    return 0;
+}
+
+int own_server_teardown(void **state)
+{
+    (void)state;
+    if (own.pid > 0) {
+        (void)kill(own.pid, SIGCONT);
+    }
+    own_server_signal(SIGKILL);
+    (void)unlink(own.socket);
+    return 0;
+}
+
+rs_redis_config own_pool_config(errors *e)
+{
+    rs_redis_config c = pool_config(own.tcp_url, e);
+    c.connect_timeout_ns = 100 * MS;
+    c.command_timeout_ns = 100 * MS;
+    c.reconnect.base_ns = 10 * MS;
+    c.reconnect.max_ns = 50 * MS;
+    return c;
 }
 
 bool redis_test_init(const char *program)

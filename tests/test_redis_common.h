@@ -8,6 +8,7 @@
 #include "support/testing.h"
 
 #include <hiredis/hiredis.h>
+#include <sys/types.h>
 
 #include "resilience/redis.h"
 
@@ -67,6 +68,39 @@ void key_ok(redisContext *c, const char *fmt, const char *name, const char *suff
 #define NEED_SERVER()                                                                    \
     do {                                                                                 \
         if (url == NULL) {                                                               \
+            skip();                                                                      \
+        }                                                                                \
+    } while (0)
+
+
+/* A redis-server of the test's own, with the password "s3cret" and a Unix
+ * socket, that a test may kill, freeze and restart (RS_TEST_REDIS_SERVER or
+ * redis-server from PATH). Only with a shared server too (tools/test). */
+typedef struct own_server {
+    pid_t pid;
+    unsigned port;
+    char socket[96];
+    char tcp_url[128];
+} own_server;
+extern own_server own;
+
+/* Starts it on own.port and waits until it answers; false when
+ * redis-server cannot run here. `extra` (NULL-terminated, may be NULL):
+ * more arguments for redis-server. */
+bool own_server_start(void);
+bool own_server_start_with(const char *const *extra);
+/* Sends sig to it (SIGKILL also reaps it). */
+void own_server_signal(int sig);
+/* cmocka set-up and tear-down: a fresh server on a free port per case. */
+int own_server_setup(void **state);
+int own_server_teardown(void **state);
+/* A pool on it that notices an outage quickly: 100 ms timeouts and a
+ * reconnect schedule of 10..50 ms, so a restart is seen within a test. */
+rs_redis_config own_pool_config(errors *e);
+
+#define NEED_OWN_SERVER()                                                                \
+    do {                                                                                 \
+        if (own.pid <= 0) {                                                              \
             skip();                                                                      \
         }                                                                                \
     } while (0)

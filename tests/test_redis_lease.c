@@ -17,6 +17,7 @@
 #include "resilience/policy.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -748,6 +749,182 @@ static void budget_lease_tickets_pass_through_a_policy(void **state)
     rs_redis_free(r);
 }
 
+/* ------------------------------------------------------------------ */
+/* failures                                                            */
+/* ------------------------------------------------------------------ */
+
+static int create_leased_bucket(void *ctx, void **object)
+{
+    rs_redis_token_bucket_config c = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
+    c.redis = ctx;
+    c.name = "sweep";
+    c.lease = lease(4, 0, SEC);
+    return rs_redis_token_bucket_new(&c, NULL, (rs_redis_token_bucket **)object);
+}
+static void destroy_leased_bucket(void *object) { rs_redis_token_bucket_free(object); }
+
+static int create_leased_window(void *ctx, void **object)
+{
+    rs_redis_sliding_window_config c = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
+    c.redis = ctx;
+    c.name = "sweep";
+    c.lease = lease(4, 0, SEC);
+    return rs_redis_sliding_window_new(&c, NULL, (rs_redis_sliding_window **)object);
+}
+static void destroy_leased_window(void *object) { rs_redis_sliding_window_free(object); }
+
+static int create_leased_budget(void *ctx, void **object)
+{
+    rs_redis_budget_config c = RS_REDIS_BUDGET_CONFIG_DEFAULT;
+    c.redis = ctx;
+    c.name = "sweep";
+    c.lease = lease(4, 0, SEC);
+    return rs_redis_budget_new(&c, NULL, (rs_redis_budget **)object);
+}
+static void destroy_leased_budget(void *object) { rs_redis_budget_free(object); }
+
+/* Every allocation a leased object makes can fail cleanly. */
+static void leased_objects_survive_allocation_failures(void **state)
+{
+    (void)state;
+    rs_redis *r = make_pool(pool_config("redis://127.0.0.1:1", NULL), NULL);
+    /* object, key, lease cells, their condition variable; the refund key */
+    size_t expect_cond = RS_TEST_THREADS ? 1 : 0;
+    assert_int_equal(fault_alloc_sweep(create_leased_bucket, destroy_leased_bucket, r),
+                     4 + expect_cond);
+    assert_int_equal(fault_alloc_sweep(create_leased_window, destroy_leased_window, r),
+                     3 + expect_cond);
+    assert_int_equal(fault_alloc_sweep(create_leased_budget, destroy_leased_budget, r),
+                     3 + expect_cond);
+    rs_redis_free(r);
+}
+
+/* Redis unreachable: a refill fails and the failure policy answers, as
+ * without leases; nothing is leased. */
+static void failed_refills_apply_the_failure_policy(void **state)
+{
+    (void)state;
+    rs_manual_clock pm, m;
+    rs_manual_clock_init(&pm, SEC);
+    rs_manual_clock_init(&m, SEC);
+    char where[64];
+    (void)snprintf(where, sizeof where, "redis://127.0.0.1:%u", free_port());
+    rs_redis *r = make_pool(pool_config(where, NULL), rs_manual_clock_get(&pm));
+    static const rs_redis_failure modes[] = { RS_REDIS_FAIL_CLOSED, RS_REDIS_FAIL_OPEN,
+                                              RS_REDIS_FAIL_LOCAL };
+    static const int expect[] = { RS_E_IO, RS_OK, RS_OK };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(modes); i++) {
+        rs_redis_token_bucket_config c = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
+        c.redis = r;
+        c.name = "down";
+        c.on_failure = modes[i];
+        c.lease = lease(2, 5, SEC);
+        rs_redis_token_bucket *tb = NULL;
+        assert_int_equal(rs_redis_token_bucket_new(&c, rs_manual_clock_get(&m), &tb), RS_OK);
+        (void)rs_set_last_error(RS_OK, NULL);
+        assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), expect[i]);
+        assert_non_null(strstr(rs_last_error(), "redis 127.0.0.1"));
+        rs_redis_lease_stats s = bucket_stats(tb);
+        assert_int_equal(s.leases, 0);
+        assert_int_equal(s.held_units, 0);
+        rs_redis_token_bucket_free(tb);
+    }
+    rs_redis_free(r);
+}
+
+/* A lease taken before the server went away is still drawn on (the server
+ * granted it); the next refill meets the outage and the policy answers,
+ * within the pool's timeouts; after a restart leases work again. */
+static void leases_outlive_an_outage(void **state)
+{
+    (void)state;
+    NEED_OWN_SERVER();
+    rs_manual_clock m;
+    rs_manual_clock_init(&m, SEC);
+    rs_redis *r = make_pool(own_pool_config(NULL), NULL);
+    rs_redis_token_bucket *tb = leased_bucket(r, "outage", SLOW_RATE, 1000,
+                                              lease(1, 8, 3600 * SEC), RS_REDIS_FAIL_CLOSED,
+                                              rs_manual_clock_get(&m));
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+    }
+    assert_int_equal(bucket_stats(tb).held_units, 7);
+    own_server_signal(SIGKILL);
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+    }
+    uint64_t t0 = rs_test_now_ns();
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_E_IO);
+    assert_true(rs_test_now_ns() - t0 < 2 * (100 + 100) * MS);
+    assert_non_null(strstr(rs_last_error(), "redis 127.0.0.1:"));
+    assert_true(own_server_start());
+    uint64_t start = rs_test_now_ns();
+    int rc;
+    do {
+        rs_clock_sleep(NULL, 10 * MS);
+        rc = rs_redis_token_bucket_try_acquire(tb, 1);
+    } while (rc == RS_E_IO && rs_test_now_ns() - start < 3 * SEC);
+    assert_int_equal(rc, RS_OK);
+    assert_true(bucket_stats(tb).leases >= 5);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+}
+
+/* A refill whose reply is lost (the server froze past the command
+ * timeout): the caller gets the failure policy's answer, the leftover it
+ * carried is never used again, and whatever the server did with the
+ * request once it woke, it never charged less than the callers got. */
+static void lost_refills_never_hand_out_more_than_charged(void **state)
+{
+    (void)state;
+    NEED_OWN_SERVER();
+    rs_manual_clock m;
+    rs_manual_clock_init(&m, SEC);
+    rs_redis *r = make_pool(own_pool_config(NULL), NULL);
+    rs_redis_token_bucket *tb = leased_bucket(r, "lost", SLOW_RATE, 1000,
+                                              lease(1, 8, 3600 * SEC), RS_REDIS_FAIL_CLOSED,
+                                              rs_manual_clock_get(&m));
+    int used = 0;
+    for (int i = 0; i < 12; i++) { /* leases 1, 2, 4, 8: 3 held */
+        assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+        used++;
+    }
+    assert_int_equal(bucket_stats(tb).held_units, 3);
+    rs_manual_clock_advance(&m, 3600 * SEC); /* expired: the next call refills */
+    own_server_signal(SIGSTOP);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_E_IO);
+    assert_int_equal(bucket_stats(tb).held_units, 0); /* the 3 went with the request */
+    (void)kill(own.pid, SIGCONT);
+    /* Wait for the pool to come back, then read what the server owes. */
+    uint64_t start = rs_test_now_ns();
+    int rc;
+    do {
+        rs_clock_sleep(NULL, 10 * MS);
+        rc = rs_redis_token_bucket_wait_ns(tb, 1, &(uint64_t){ 0 });
+    } while (rc == RS_E_IO && rs_test_now_ns() - start < 3 * SEC);
+    assert_int_equal(rc, RS_OK);
+    redisContext *raw = redisConnectWithTimeout("127.0.0.1", (int)own.port,
+                                                (struct timeval){ 2, 0 });
+    assert_non_null(raw);
+    redisReply *reply = redisCommand(raw, "AUTH s3cret");
+    freeReplyObject(reply);
+    char key[160];
+    full_key(key, sizeof key, "lost", "tb");
+    reply = redisCommand(raw, "GET %s", key);
+    double tat = reply != NULL && reply->type == REDIS_REPLY_STRING ? atof(reply->str) : 0;
+    freeReplyObject(reply);
+    reply = redisCommand(raw, "TIME");
+    double now = (atof(reply->element[0]->str) - 1577836800.0) * 1e6 +
+                 atof(reply->element[1]->str);
+    freeReplyObject(reply);
+    long long owed = llround((tat - now) * SLOW_RATE / 1e6);
+    print_message("# lost refill: %d used, the server charges %lld\n", used, owed);
+    assert_true(owed >= used);
+    redisFree(raw);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+}
+
 #if RS_TEST_THREADS
 /* Requests from many threads share round trips, and every token is handed
  * out once: what the threads got is what the server owes after free. */
@@ -821,6 +998,12 @@ int main(void)
         cmocka_unit_test(budget_lease_cells_change_hands),
         cmocka_unit_test(budget_over_admission_is_at_most_the_held_units),
         cmocka_unit_test(budget_lease_tickets_pass_through_a_policy),
+        cmocka_unit_test(leased_objects_survive_allocation_failures),
+        cmocka_unit_test(failed_refills_apply_the_failure_policy),
+        cmocka_unit_test_setup_teardown(leases_outlive_an_outage, own_server_setup,
+                                        own_server_teardown),
+        cmocka_unit_test_setup_teardown(lost_refills_never_hand_out_more_than_charged,
+                                        own_server_setup, own_server_teardown),
 #if RS_TEST_THREADS
         cmocka_unit_test(bucket_threads_share_round_trips),
 #endif
