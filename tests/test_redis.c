@@ -104,6 +104,44 @@ static void rejects_malformed_urls(void **state)
         "unix:///tmp/r.sock?db=1&&password=x",
         "unix:///tmp/r.sock?password=",
         "unix:///tmp/r.sock#x",
+        /* Sentinels: at least one address, then the master's name. */
+        "redis-sentinel://",
+        "redis-sentinel:///mymaster",
+        "redis-sentinel://h1",
+        "redis-sentinel://h1/",
+        "redis-sentinel://h1//1",
+        "redis-sentinel://h1?sentinel_password=x",
+        "redis-sentinel://h1,/m",
+        "redis-sentinel://,h1/m",
+        "redis-sentinel://h1,,h2/m",
+        "redis-sentinel://h1:0/m",
+        "redis-sentinel://h1:65536/m",
+        "redis-sentinel://h1:x/m",
+        "redis-sentinel://h1:/m",
+        "redis-sentinel://h 1/m",
+        "redis-sentinel://h%31/m",
+        "redis-sentinel://[::1/m",
+        "redis-sentinel://[h1]/m",
+        "redis-sentinel://[::1]:1x/m",
+        "redis-sentinel://h1/m/x",
+        "redis-sentinel://h1/m/1/2",
+        "redis-sentinel://h1/m!x",
+        "redis-sentinel://h1/m%20x",
+        "redis-sentinel://h1/m#x",
+        "redis-sentinel://h1/m/1#x",
+        "redis-sentinel://h1/m?",
+        "redis-sentinel://h1/m?db=1",
+        "redis-sentinel://h1/m?password=x",
+        "redis-sentinel://h1/m?sentinel_password=",
+        "redis-sentinel://h1/m?sentinel_password=a&sentinel_password=b",
+        "redis-sentinel://h1/m?sentinel_password=%zz",
+        "redis-sentinel://h1/m?sentinel_password=a&",
+        "redis-sentinel://user@h1/m",
+        "redis-sentinel://:p%0@h1/m",
+        "redis-sentinels://h1/m",
+        "sentinel://h1/m",
+        /* 17 sentinels: more than any deployment needs, a typo's sign */
+        "redis-sentinel://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q/m",
     };
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
         errors e = { 0, 0, "" };
@@ -162,6 +200,15 @@ static void parses_good_urls(void **state)
         { "redis://localhost_2.example-3:1", "localhost_2.example-3:1" },
         { "redis://[::ffff:127.0.0.1]:1", "[::ffff:127.0.0.1]:1" },
         { "redis://[::1]:1/", "[::1]:1" },
+        /* Sentinels (nobody listens on ports 1 and 2): the master's name
+         * and the sentinel last asked show in the problem. */
+        { "redis-sentinel://127.0.0.1:1/mymaster", "mymaster via sentinel" },
+        { "redis-sentinel://127.0.0.1:1,127.0.0.1:2/mymaster", "sentinel 127.0.0.1:" },
+        { "redis-sentinel://127.0.0.1:2,[::1]:1/m/3", "m via sentinel" },
+        { "redis-sentinel://:pw@127.0.0.1:1/m-1.a_b/", "m-1.a_b via sentinel" },
+        { "redis-sentinel://user:pw@127.0.0.1:1/m?sentinel_password=pw2", "m via sentinel" },
+        { "redis-sentinel://127.0.0.1:1/m/0?sentinel_password=p%40w", "m via sentinel" },
+        { "redis-sentinel://[::1]:1,localhost_2.example-3:1/m", "m via sentinel" },
     };
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(good); i++) {
         errors e = { 0, 0, "" };
@@ -176,8 +223,14 @@ static void parses_good_urls(void **state)
         assert_int_equal(e.last_status, RS_E_IO);
         rs_redis_free(r);
     }
-    /* "redis://localhost" defaults to port 6379. */
+    /* "redis://localhost" defaults to port 6379, a sentinel to 26379. */
     rs_redis *r = make_pool(pool_config("redis://localhost", NULL), NULL);
+    rs_redis_free(r);
+    r = make_pool(pool_config("redis-sentinel://localhost,127.0.0.1/mymaster", NULL), NULL);
+    rs_redis_free(r);
+    /* As many sentinels as a URL may name. */
+    r = make_pool(pool_config("redis-sentinel://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p/m", NULL),
+                  NULL);
     rs_redis_free(r);
     /* The longest socket path a Unix socket address holds (107 bytes). */
     char path[160] = "unix:///";
@@ -625,6 +678,9 @@ static void allocation_failures_leak_nothing(void **state)
                                   (void *)"redis://user:pw@127.0.0.1:1/3") >= 5);
     assert_true(fault_alloc_sweep(create_pool, destroy_pool,
                                   (void *)"unix:///tmp/x.sock?db=1&password=p") >= 4);
+    assert_true(fault_alloc_sweep(create_pool, destroy_pool,
+                                  (void *)"redis-sentinel://u:pw@a:1,[::1]/m/2"
+                                          "?sentinel_password=s") >= 8);
     rs_redis *r = make_pool(pool_config("redis://127.0.0.1:1", NULL), NULL);
     assert_int_equal(fault_alloc_sweep(create_bucket, destroy_bucket, r), 2);
     assert_int_equal(fault_alloc_sweep(create_window, destroy_window, r), 2);
@@ -2543,6 +2599,183 @@ static void every_object_and_a_policy_survive_a_restart(void **state)
     rs_redis_free(r);
 }
 
+/* ------------------------------------------------------------------ */
+/* Sentinel discovery, against a sentinel of the test's own            */
+/* ------------------------------------------------------------------ */
+
+typedef struct sentinel_rig {
+    unsigned a, b, s; /* two servers and a sentinel */
+    pid_t pa, pb, ps;
+    char conf[96];
+} sentinel_rig;
+
+static sentinel_rig rig;
+
+/* Server `port` of the rig, password s3cret (also to its own master). */
+static pid_t rig_server(unsigned port)
+{
+    char p[16];
+    (void)snprintf(p, sizeof p, "%u", port);
+    const char *args[] = { "--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                           "no", "--requirepass", "s3cret", "--masterauth", "s3cret", NULL };
+    return spawn_redis(args, port, "s3cret");
+}
+
+/* A command to the rig's sentinel (password sp). */
+static void sentinel_command(const char *fmt, unsigned port)
+{
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", (int)rig.s, (struct timeval){ 2, 0 });
+    assert_non_null(c);
+    redisReply *reply = redisCommand(c, "AUTH sp");
+    freeReplyObject(reply);
+    reply = redisCommand(c, fmt, port);
+    assert_non_null(reply);
+    if (reply->type == REDIS_REPLY_ERROR) {
+        fail_msg("sentinel: %s", reply->str);
+    }
+    freeReplyObject(reply);
+    redisFree(c);
+}
+
+/* The sentinel names server `port` the master "mymaster". */
+static void sentinel_names(unsigned port)
+{
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", (int)rig.s, (struct timeval){ 2, 0 });
+    assert_non_null(c);
+    redisReply *reply = redisCommand(c, "AUTH sp");
+    freeReplyObject(reply);
+    reply = redisCommand(c, "SENTINEL REMOVE mymaster");
+    freeReplyObject(reply); /* an error when it was not monitored yet */
+    redisFree(c);
+    sentinel_command("SENTINEL MONITOR mymaster 127.0.0.1 %u 1", port);
+    sentinel_command("SENTINEL SET mymaster auth-pass s3cret%.0u", 0);
+}
+
+static int sentinel_rig_setup(void **state)
+{
+    (void)state;
+    memset(&rig, 0, sizeof rig);
+    if (url == NULL) {
+        return 0;
+    }
+    rig.a = free_port();
+    rig.pa = rig_server(rig.a);
+    rig.b = free_port();
+    rig.pb = rig_server(rig.b);
+    rig.s = free_port();
+    (void)snprintf(rig.conf, sizeof rig.conf, "/tmp/rs-test-sentinel-%ld.conf", (long)getpid());
+    FILE *f = fopen(rig.conf, "w");
+    assert_non_null(f);
+    fprintf(f, "port %u\nbind 127.0.0.1\nrequirepass sp\n", rig.s);
+    (void)fclose(f);
+    const char *args[] = { rig.conf, "--sentinel", NULL };
+    rig.ps = spawn_redis(args, rig.s, "sp");
+    if (rig.pa < 0 || rig.pb < 0 || rig.ps < 0) {
+        print_message("# redis-server could not be started: the sentinel test is skipped\n");
+    }
+    return 0;
+}
+
+static int sentinel_rig_teardown(void **state)
+{
+    (void)state;
+    pid_t pids[3] = { rig.pa, rig.pb, rig.ps };
+    for (size_t i = 0; i < 3; i++) {
+        if (pids[i] > 0) {
+            (void)kill(pids[i], SIGKILL);
+            (void)waitpid(pids[i], NULL, 0);
+        }
+    }
+    if (rig.conf[0] != '\0') {
+        (void)unlink(rig.conf);
+    }
+    return 0;
+}
+
+/* Issue 16 item 2, the discovery: the pool asks the sentinels (the first is
+ * dead, the second answers, with its own password) for the master; when
+ * the master is demoted it answers READONLY, and the pool asks again and
+ * follows the new master; a server the sentinels name that is not the
+ * master (ROLE) is refused; wrong sentinel passwords and unknown names are
+ * explained. */
+static void sentinel_discovery_follows_the_master(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    if (rig.pa <= 0 || rig.pb <= 0 || rig.ps <= 0) {
+        skip();
+    }
+    sentinel_names(rig.a);
+    char where[160], detail[256], expect[64];
+    (void)snprintf(where, sizeof where,
+                   "redis-sentinel://:s3cret@127.0.0.1:%u,127.0.0.1:%u/mymaster"
+                   "?sentinel_password=sp",
+                   free_port(), rig.s);
+    errors e = { 0, 0, "" };
+    rs_redis_config c = pool_config(where, &e);
+    c.connect_timeout_ns = 200 * MS;
+    c.command_timeout_ns = 200 * MS;
+    c.reconnect.base_ns = 10 * MS;
+    c.reconnect.max_ns = 20 * MS;
+    c.pool_size = 1; /* one connection: the one a's demotion finds open */
+    rs_redis *r = make_pool(c, NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_OK);
+    (void)snprintf(expect, sizeof expect, "(master 127.0.0.1:%u)", rig.a);
+    assert_non_null(strstr(detail, expect));
+    assert_non_null(strstr(detail, "mymaster via sentinel"));
+    rs_redis_token_bucket *tb = make_bucket(r, "sentinel", 1000, 1000, RS_REDIS_FAIL_CLOSED, 1,
+                                            NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+
+    /* A failover, by hand: the sentinel names b, a becomes b's replica. */
+    sentinel_names(rig.b);
+    redisContext *raw = redisConnectWithTimeout("127.0.0.1", (int)rig.a, (struct timeval){ 2, 0 });
+    assert_non_null(raw);
+    raw_ok(raw, "AUTH s3cret", NULL);
+    redisReply *reply = redisCommand(raw, "REPLICAOF 127.0.0.1 %u", rig.b);
+    freeReplyObject(reply);
+    redisFree(raw);
+    /* a's answer on the open connection: READONLY; the pool backs off
+     * (10 ms), asks the sentinels again and finds b. */
+    int rc = rs_redis_token_bucket_try_acquire(tb, 1);
+    assert_int_equal(rc, RS_E_IO);
+    assert_non_null(strstr(rs_last_error(), "answers READONLY"));
+    assert_true(e.count >= 1);
+    uint64_t start = rs_test_now_ns();
+    while (rc != RS_OK && rs_test_now_ns() - start < 3 * SEC) {
+        rs_clock_sleep(NULL, 10 * MS);
+        rc = rs_redis_token_bucket_try_acquire(tb, 1);
+    }
+    assert_int_equal(rc, RS_OK);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_OK);
+    (void)snprintf(expect, sizeof expect, "(master 127.0.0.1:%u)", rig.b);
+    assert_non_null(strstr(detail, expect));
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+
+    /* The sentinels name a replica (their answer lags a failover): refused. */
+    sentinel_names(rig.a);
+    r = make_pool(c, NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_E_IO);
+    assert_non_null(strstr(detail, "is not the master (ROLE: slave)"));
+    rs_redis_free(r);
+    /* A wrong sentinel password (the config's overrides the URL's). */
+    c.sentinel_password = "nope";
+    r = make_pool(c, NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_E_IO);
+    assert_non_null(strstr(detail, "AUTH (check sentinel_password) failed"));
+    assert_null(strstr(detail, "s3cret"));
+    rs_redis_free(r);
+    /* A master the sentinels do not know. */
+    (void)snprintf(where, sizeof where, "redis-sentinel://127.0.0.1:%u/other"
+                                        "?sentinel_password=sp", rig.s);
+    c = pool_config(where, NULL);
+    r = make_pool(c, NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_E_IO);
+    assert_non_null(strstr(detail, "knows no master named \"other\""));
+    rs_redis_free(r);
+}
+
 #if RS_TEST_THREADS
 /* Threads hammer one pool while the main thread kills the server and
  * starts it again: the pool's gate, probe and epoch under contention. */
@@ -2671,6 +2904,8 @@ int main(void)
                                         own_server_setup, own_server_teardown),
         cmocka_unit_test_setup_teardown(server_errors_give_an_unknown_wait, own_server_setup,
                                         own_server_teardown),
+        cmocka_unit_test_setup_teardown(sentinel_discovery_follows_the_master,
+                                        sentinel_rig_setup, sentinel_rig_teardown),
 #if RS_TEST_THREADS
         cmocka_unit_test_setup_teardown(server_killed_under_load, own_server_setup,
                                         own_server_teardown),

@@ -191,18 +191,55 @@ static const char *server_binary(void)
     return bin != NULL && *bin != '\0' ? bin : "redis-server";
 }
 
-static bool own_server_ready(void)
+/* The server on `port` answers (AUTH with `password` when not NULL). */
+static bool server_ready(unsigned port, const char *password)
 {
     struct timeval tv = { 0, 200000 };
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", (int)own.port, tv);
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", (int)port, tv);
     bool ok = false;
     if (c != NULL && c->err == 0) {
-        redisReply *reply = redisCommand(c, "AUTH s3cret");
+        redisReply *reply = password != NULL ? redisCommand(c, "AUTH %s", password)
+                                             : redisCommand(c, "PING");
         ok = reply != NULL && reply->type == REDIS_REPLY_STATUS;
         freeReplyObject(reply);
     }
     redisFree(c);
     return ok;
+}
+
+pid_t spawn_redis(const char *const *args, unsigned port, const char *password)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* Dies with the test even if the test crashes. */
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (freopen("/dev/null", "w", stdout) == NULL ||
+            freopen("/dev/null", "w", stderr) == NULL) {
+            _exit(126);
+        }
+        const char *argv[40] = { "redis-server" };
+        size_t argc = 1;
+        for (size_t i = 0; args[i] != NULL && argc < 39; i++) {
+            argv[argc++] = args[i];
+        }
+        argv[argc] = NULL;
+        execvp(server_binary(), (char *const *)argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 250; i++) {
+        if (server_ready(port, password)) {
+            return pid;
+        }
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            return -1;
+        }
+        rs_clock_sleep(NULL, 20 * MS);
+    }
+    (void)kill(pid, SIGKILL);
+    (void)waitpid(pid, NULL, 0);
+    fail_msg("redis-server on port %u never became ready", port);
+    return -1;
 }
 
 bool own_server_start(void)
@@ -214,40 +251,20 @@ bool own_server_start_with(const char *const *extra)
 {
     char port[16];
     (void)snprintf(port, sizeof port, "%u", own.port);
-    own.pid = fork();
-    assert_true(own.pid >= 0);
-    if (own.pid == 0) {
-        /* Dies with the test even if the test crashes. */
-        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (freopen("/dev/null", "w", stdout) == NULL ||
-            freopen("/dev/null", "w", stderr) == NULL) {
-            _exit(126);
-        }
-        const char *argv[32] = { "redis-server", "--port", port, "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no", "--daemonize", "no",
-                                 "--requirepass", "s3cret", "--unixsocket", own.socket,
-                                 "--unixsocketperm", "700" };
-        size_t argc = 17;
-        for (size_t i = 0; extra != NULL && extra[i] != NULL && argc < 31; i++) {
-            argv[argc++] = extra[i];
-        }
-        argv[argc] = NULL;
-        execvp(server_binary(), (char *const *)argv);
-        _exit(127);
+    const char *args[32] = { "--port", port, "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--daemonize", "no", "--requirepass",
+                             "s3cret", "--unixsocket", own.socket, "--unixsocketperm", "700" };
+    size_t argc = 16;
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && argc < 31; i++) {
+        args[argc++] = extra[i];
     }
-    for (int i = 0; i < 250; i++) {
-        if (own_server_ready()) {
-            return true;
-        }
-        int status;
-        if (waitpid(own.pid, &status, WNOHANG) == own.pid) {
-            own.pid = 0;
-            return false;
-        }
-        rs_clock_sleep(NULL, 20 * MS);
+    args[argc] = NULL;
+    own.pid = spawn_redis(args, own.port, "s3cret");
+    if (own.pid < 0) {
+        own.pid = 0;
+        return false;
     }
-    fail_msg("redis-server on port %u never became ready", own.port);
-    return false;
+    return true;
 }
 
 void own_server_signal(int sig)

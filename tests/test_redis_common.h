@@ -89,6 +89,11 @@ extern own_server own;
  * more arguments for redis-server. */
 bool own_server_start(void);
 bool own_server_start_with(const char *const *extra);
+/* Starts redis-server (RS_TEST_REDIS_SERVER or from PATH) with `args`
+ * (NULL-terminated) and waits until 127.0.0.1:port answers (AUTH with
+ * `password` when not NULL); its pid, or -1 when it exited. It dies with
+ * the test. */
+pid_t spawn_redis(const char *const *args, unsigned port, const char *password);
 /* Sends sig to it (SIGKILL also reaps it). */
 void own_server_signal(int sig);
 /* cmocka set-up and tear-down: a fresh server on a free port per case. */

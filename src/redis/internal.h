@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 #include "core/atomics.h"
 #include "core/gcra.h"
@@ -15,13 +16,26 @@
 
 /* ---- URL (url.c) ---- */
 
+#define RS__REDIS_MAX_SENTINELS 16
+#define RS__REDIS_SENTINEL_PORT 26379
+
+typedef struct rs__redis_endpoint {
+    char *host;      /* without brackets */
+    unsigned port;
+} rs__redis_endpoint;
+
 typedef struct rs__redis_url {
-    char *host;      /* TCP host without brackets; NULL for a Unix socket */
-    char *path;      /* Unix socket path; NULL for TCP */
+    char *host;      /* TCP host without brackets; NULL for a Unix socket or sentinels */
+    char *path;      /* Unix socket path; NULL otherwise */
     char *username;  /* NULL: AUTH with the password only */
     char *password;  /* NULL: no AUTH */
     unsigned port;
     unsigned long db;
+    /* redis-sentinel://: where to ask for the master `master_name` */
+    rs__redis_endpoint *sentinels;
+    size_t sentinel_count; /* 0: not a sentinel URL */
+    char *master_name;
+    char *sentinel_password; /* NULL: the sentinels need none */
 } rs__redis_url;
 
 /* Parses url into *out (strings allocated with rs__malloc). RS_E_INVAL with
@@ -82,6 +96,27 @@ int rs__redis_eval_keys(rs_redis *r, rs__redis_script script, const rs__redis_ke
 int rs__redis_eval(rs_redis *r, rs__redis_script script, const char *key, size_t key_len,
                    size_t argc, const char *const *argv, size_t min_results,
                    rs__redis_result *out);
+
+/* Sends one command on a hiredis context (socket timeouts set) and reads
+ * its reply, never raising SIGPIPE. NULL on a transport failure, with what
+ * happened in `why` (timeout_ns names the timeout in the message). */
+struct redisContext;
+struct redisReply;
+struct redisReply *rs__redis_exchange(struct redisContext *ctx, int argc, const char **argv,
+                                      const size_t *lens, uint64_t timeout_ns, char *why,
+                                      size_t why_len);
+
+/* A socket timeout for hiredis (at least 1 us: 0 would mean none). */
+struct timeval rs__redis_timeval(uint64_t ns);
+
+/* ---- Sentinel discovery (sentinel.c) ---- */
+
+/* Asks the sentinels of `url` (starting with *next, each with an equal
+ * share of what is left of budget_ns) for the address of its master: true
+ * with host (host_len bytes at most) and port, *next then naming the
+ * sentinel that answered; false with the last sentinel's problem in why. */
+bool rs__sentinel_master(const rs__redis_url *url, size_t *next, uint64_t budget_ns, char *host,
+                         size_t host_len, unsigned *port, char *why, size_t why_len);
 
 /* The pool's key prefix (its length in *len) and whether it keeps 0.2's
  * key names. */
