@@ -491,6 +491,15 @@ static const rs_redis_token_bucket_config static_bucket = RS_REDIS_TOKEN_BUCKET_
 static const rs_redis_sliding_window_config static_window = RS_REDIS_SLIDING_WINDOW_CONFIG_INIT;
 static const rs_redis_budget_config static_budget = RS_REDIS_BUDGET_CONFIG_INIT;
 static const rs_redis_breaker_state_config static_flag = RS_REDIS_BREAKER_STATE_CONFIG_INIT;
+static const rs_redis_lease_config static_lease = RS_REDIS_LEASE_CONFIG_INIT;
+
+/* Each field of two lease configs (padding bytes may differ). */
+static void same_lease(rs_redis_lease_config a, rs_redis_lease_config b)
+{
+    assert_int_equal(a.instances, b.instances);
+    assert_int_equal(a.max_units, b.max_units);
+    assert_int_equal(a.ttl_ns, b.ttl_ns);
+}
 
 static void static_initializers_match_the_defaults(void **state)
 {
@@ -534,6 +543,11 @@ static void static_initializers_match_the_defaults(void **state)
     rs_redis_breaker_state_config s = RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT;
     assert_true(s.redis == static_flag.redis && s.name == static_flag.name);
     assert_int_equal(s.on_failure, static_flag.on_failure);
+    same_lease(RS_REDIS_LEASE_CONFIG_DEFAULT, static_lease);
+    same_lease(tb.lease, static_bucket.lease);
+    same_lease(w.lease, static_window.lease);
+    same_lease(b.lease, static_budget.lease);
+    same_lease(tb.lease, static_lease);
     /* And a static config is a working config. */
     rs_redis_config p = static_pool;
     p.url = "redis://127.0.0.1:1";
@@ -619,6 +633,14 @@ static void defaults_are_documented_values(void **state)
     assert_int_equal(b.sub_windows, 60);
     rs_redis_breaker_state_config s = RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT;
     assert_int_equal(s.on_failure, RS_REDIS_FAIL_OPEN);
+    /* Leases off (the exact mode), 100 ms when on. */
+    rs_redis_lease_config l = RS_REDIS_LEASE_CONFIG_DEFAULT;
+    assert_int_equal(l.instances, 0);
+    assert_int_equal(l.max_units, 0);
+    assert_int_equal(l.ttl_ns, 100 * MS);
+    assert_int_equal(tb.lease.instances, 0);
+    assert_int_equal(w.lease.instances, 0);
+    assert_int_equal(b.lease.instances, 0);
     /* The kinds match the local module's rs_window_kind. */
     assert_int_equal(RS_REDIS_WINDOW_LOG, 0);
     assert_int_equal(RS_REDIS_WINDOW_COUNTER, 1);
