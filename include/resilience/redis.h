@@ -12,7 +12,18 @@
  *
  * Every decision is one atomic Lua script run with EVALSHA on the server, on
  * the server's clock (Redis TIME), so clients' clocks need not agree and
- * concurrent clients can never overspend. Keys expire on their own.
+ * concurrent clients can never overspend. Keys expire on their own. The
+ * keys of one object share a Redis Cluster hash tag, `{<name>}`, so every
+ * script touches one cluster slot (since 0.3.0).
+ *
+ * Leases (since 0.3.0, off by default; #rs_redis_lease_config) let the
+ * token bucket, the windows and the budget take a batch of capacity per
+ * round trip and decide locally, lock-free, at the price of a stated
+ * excess: at most the units the leases hold.
+ *
+ * The pool reaches one server (`redis://`, `unix://`) or, through Redis
+ * Sentinel (`redis-sentinel://`, since 0.3.0), whichever server the
+ * sentinels name the master, following failovers.
  *
  * One #rs_redis is a small pool of connections (hiredis contexts are not
  * thread-safe: each connection has its own lock). Create the pool first,
@@ -94,14 +105,28 @@ typedef struct rs_redis_config {
      *   and db to 0. `%XX` escapes are decoded in the username and password.
      * - `unix:///path/to/socket[?db=N][&password=P]` (also
      *   `unix://[[username]:password@]/path`): a Unix-domain socket.
+     * - `redis-sentinel://[[username]:password@]host[:port][,host[:port]...]/master[/db][?sentinel_password=P]`
+     *   (since 0.3.0): Redis Sentinel. The hosts are 1 to 16 sentinels
+     *   (port 26379 by default), `master` the name they monitor (letters,
+     *   digits, `-`, `.`, `_`); the user name, password and database are
+     *   the master's, `sentinel_password` the sentinels' own. The pool asks
+     *   the sentinels (`SENTINEL get-master-addr-by-name`, in turn, each
+     *   with an equal share of half the connect timeout) for the master's
+     *   address whenever it (re)connects after a failure, checks that the
+     *   server it reaches is the master (ROLE), and treats a READONLY
+     *   answer (a demoted master) as a failure: the pool backs off and
+     *   asks again, so it follows a failover within its reconnect
+     *   schedule. Calls keep the bound below: the sentinels are asked
+     *   within the connect timeout.
      *
      * Strict: a host name is letters, digits, `-`, `.` and `_`; brackets
      * hold only an IPv6 address; `%` is followed by exactly two hex digits
      * (not `%00`); numbers are digits only; `db=` and the password are
      * given at most once; a socket path fits a Unix socket address (107
-     * bytes on Linux; hiredis would silently cut a longer one). Bytes
-     * outside printable ASCII must be %-escaped (in the password). Anything
-     * else (`rediss://` TLS included, which hiredis 0.14 lacks) is
+     * bytes on Linux; hiredis would silently cut a longer one); sentinel
+     * addresses are separated by single commas. Bytes outside printable
+     * ASCII must be %-escaped (in the passwords). Anything else
+     * (`rediss://` TLS included, which hiredis 0.14 lacks) is
      * #RS_E_INVAL (since 0.2.0; 0.1 let some of it through). Host names are
      * resolved by getaddrinfo(), which no timeout bounds: use an address or
      * /etc/hosts where that matters.
@@ -348,7 +373,8 @@ typedef struct rs_redis_lease_stats {
 /** Token bucket configuration; start from #RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT. @since 0.1.0 */
 typedef struct rs_redis_token_bucket_config {
     rs_redis *redis;          /**< the pool, required; must outlive the bucket */
-    const char *name;         /**< required, non-empty; key `<prefix><name>:tb` */
+    const char *name;         /**< required, non-empty, not starting with '}'; key
+                                   `<prefix>{<name>}:tb` (since 0.3.0) */
     /** tokens per second, within the local bucket's limits: finite, > 0,
      *  at most 1e9, and 1/rate and burst/rate below 2^64 ns (about 584
      *  years: slower rates would need expiry times Redis refuses) */
@@ -377,7 +403,7 @@ typedef struct rs_redis_token_bucket rs_redis_token_bucket;
 
 /**
  * Creates a token bucket whose state (one GCRA theoretical arrival time)
- * lives in Redis under `<prefix><name>:tb`. Every client using the same name
+ * lives in Redis under `<prefix>{<name>}:tb`. Every client using the same name
  * shares it; they should use the same rate and burst. No I/O.
  *
  * @param clock  for blocking waits and the local fallback; NULL = system.
@@ -392,7 +418,12 @@ typedef struct rs_redis_token_bucket rs_redis_token_bucket;
 RS_API int rs_redis_token_bucket_new(const rs_redis_token_bucket_config *cfg,
                                      const rs_clock *clock, rs_redis_token_bucket **out);
 
-/** Frees @p tb (the key in Redis expires on its own); NULL is ignored. @since 0.1.0 */
+/**
+ * Frees @p tb (the key in Redis expires on its own); NULL is ignored. With
+ * leases, first gives back what the bucket's lease holds: one round trip,
+ * bounded by the pool's timeouts; if it fails the tokens simply refill.
+ * @since 0.1.0
+ */
 RS_API void rs_redis_token_bucket_free(rs_redis_token_bucket *tb);
 
 /**
@@ -405,7 +436,8 @@ RS_API void rs_redis_token_bucket_free(rs_redis_token_bucket *tb);
  *         #RS_E_INVAL (@p tb NULL, or the key holds something that is not
  *         a bucket: another type, or a number no bucket stores, such as
  *         `inf`; since 0.2.0 the latter is no longer a refusal forever).
- * @note Thread-safe; one round trip.
+ * @note Thread-safe; one round trip, or with leases none while the lease
+ *       holds @p n tokens (or a refusal of @p n is remembered).
  * @since 0.1.0
  */
 RS_API int rs_redis_token_bucket_try_acquire(rs_redis_token_bucket *tb, uint64_t n);
@@ -427,7 +459,8 @@ RS_API int rs_redis_token_bucket_try_acquire(rs_redis_token_bucket *tb, uint64_t
  * @return #RS_OK, #RS_E_LIMITED, #RS_E_IO (policy closed), #RS_E_INVAL
  *         (@p tb or @p wait_ns NULL, or n > burst: never, as the local
  *         bucket answers it, or a key that is not a bucket).
- * @note Thread-safe; one round trip.
+ * @note Thread-safe; one round trip (with leases: none while the lease holds
+ *       the tokens, or a refusal of @p n outlasts @p max_wait_ns).
  * @since 0.1.0
  */
 RS_API int rs_redis_token_bucket_reserve(rs_redis_token_bucket *tb, uint64_t n,
@@ -500,7 +533,7 @@ typedef enum rs_redis_window_kind {
 /** Sliding window configuration; start from #RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT. @since 0.1.0 */
 typedef struct rs_redis_sliding_window_config {
     rs_redis *redis;          /**< the pool, required */
-    const char *name;         /**< required; key `<prefix><name>:log` or `:cnt` */
+    const char *name;         /**< required; key `<prefix>{<name>}:log` or `:cnt` */
     uint64_t limit;           /**< requests per window, >= 1 (LOG: at most 1000000;
                                    COUNTER: at most 2^53) */
     uint64_t window_ns;       /**< >= 1 ms (the server clock has 1 us resolution) */
@@ -542,7 +575,9 @@ typedef struct rs_redis_sliding_window rs_redis_sliding_window;
 RS_API int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
                                        const rs_clock *clock, rs_redis_sliding_window **out);
 
-/** Frees @p w; NULL is ignored. @since 0.1.0 */
+/** Frees @p w; NULL is ignored. With leases, first gives back what the
+ *  window's lease holds (one round trip, bounded by the pool's timeouts).
+ *  @since 0.1.0 */
 RS_API void rs_redis_sliding_window_free(rs_redis_sliding_window *w);
 
 /**
@@ -553,7 +588,8 @@ RS_API void rs_redis_sliding_window_free(rs_redis_sliding_window *w);
  * @return #RS_OK (n == 0 always, without I/O); #RS_E_LIMITED (also n >
  *         limit); #RS_E_IO (policy closed); #RS_E_INVAL (@p w NULL, or the
  *         key holds something that is not this window).
- * @note Thread-safe; one round trip.
+ * @note Thread-safe; one round trip (with leases: none while the lease holds
+ *       @p n units, or a refusal of @p n is remembered).
  * @since 0.1.0
  */
 RS_API int rs_redis_sliding_window_try_acquire(rs_redis_sliding_window *w, uint64_t n);
@@ -572,7 +608,7 @@ RS_API int rs_redis_sliding_window_wait_ns(rs_redis_sliding_window *w, uint64_t 
 
 /**
  * Requests counted in the window now (LOG: exact; COUNTER: the weighted
- * estimate, rounded down).
+ * estimate, rounded down); with leases, the units leases hold count too.
  * @param count  required; written on #RS_OK only.
  * @return #RS_OK, #RS_E_IO (whatever the failure policy: there is no local
  *         count to give), #RS_E_INVAL.
@@ -607,7 +643,7 @@ RS_API int rs_redis_sliding_window_lease_stats(rs_redis_sliding_window *w,
 /** Budget configuration; start from #RS_REDIS_BUDGET_CONFIG_DEFAULT. @since 0.1.0 */
 typedef struct rs_redis_budget_config {
     rs_redis *redis;          /**< the pool, required */
-    const char *name;         /**< required; keys `<prefix><name>:budget[:<key>]` */
+    const char *name;         /**< required; keys `<prefix>{<name>}:budget[:<key>]` */
     uint64_t max_per_window;  /**< tokens per window, 1..2^53 */
     uint64_t window_ns;       /**< rolling window, >= sub_windows microseconds */
     uint64_t max_per_request; /**< largest single reservation, 1..max_per_window */
@@ -688,7 +724,9 @@ typedef struct rs_redis_budget rs_redis_budget;
 RS_API int rs_redis_budget_new(const rs_redis_budget_config *cfg, const rs_clock *clock,
                                rs_redis_budget **out);
 
-/** Frees @p b; NULL is ignored. @since 0.1.0 */
+/** Frees @p b; NULL is ignored. With leases, first gives back what each
+ *  key's lease holds (one round trip per key holding tokens, each bounded
+ *  by the pool's timeouts). @since 0.1.0 */
 RS_API void rs_redis_budget_free(rs_redis_budget *b);
 
 /**
@@ -702,7 +740,9 @@ RS_API void rs_redis_budget_free(rs_redis_budget *b);
  *         #RS_E_IO (policy closed); #RS_E_INVAL (@p b or @p ticket NULL,
  *         or the key holds something that is not a budget); #RS_E_NOMEM (a
  *         key too long for the stack, over ~200 bytes, and no memory for it).
- * @note Thread-safe; one round trip.
+ * @note Thread-safe; one round trip (with leases: none while the key's lease
+ *       holds @p estimate tokens; then the ticket's source is
+ *       #RS_REDIS_TICKET_LEASE).
  * @since 0.1.0
  */
 RS_API int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,
@@ -721,7 +761,9 @@ RS_API int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t k
  *
  * @return #RS_OK; #RS_E_IO (Redis failed: the estimate stays charged, the
  *         safe side); #RS_E_INVAL (@p b or @p ticket NULL).
- * @note Thread-safe; one round trip for a ticket held in Redis.
+ * @note Thread-safe; one round trip for a ticket held in Redis, none for a
+ *       lease ticket while its lease is open (or, for a larger @p actual,
+ *       while the key's lease has the difference).
  * @since 0.1.0
  */
 RS_API int rs_redis_budget_commit(rs_redis_budget *b, const void *key, size_t key_len,
@@ -733,7 +775,8 @@ RS_API int rs_redis_budget_cancel(rs_redis_budget *b, const void *key, size_t ke
                                   const rs_redis_budget_ticket *ticket);
 
 /**
- * Tokens still available in @p key's window now (0 when overspent).
+ * Tokens still available in @p key's window now (0 when overspent); with
+ * leases, the tokens leases hold are not available.
  * @param remaining  required; written on #RS_OK only.
  * @return #RS_OK, #RS_E_IO (whatever the policy), #RS_E_INVAL.
  * @note Thread-safe; one round trip.
@@ -783,7 +826,7 @@ RS_API int rs_redis_budget_lease_stats(rs_redis_budget *b, rs_redis_lease_stats 
 /** Shared breaker state configuration; start from #RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT. @since 0.1.0 */
 typedef struct rs_redis_breaker_state_config {
     rs_redis *redis;          /**< the pool, required */
-    const char *name;         /**< the dependency, required; key `<prefix><name>:open` */
+    const char *name;         /**< the dependency, required; key `<prefix>{<name>}:open` */
     /**
      * When Redis fails: #RS_REDIS_FAIL_OPEN (default) ignores the shared
      * state (the local breaker still protects), #RS_REDIS_FAIL_CLOSED refuses
