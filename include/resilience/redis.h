@@ -757,7 +757,10 @@ RS_API int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t k
  * the window, only an excess is charged, to the current sub-window. A
  * ticket of the local fallback gives back only what its reservation still
  * holds: tokens that have refilled since it was taken are not refunded
- * twice (since 0.2.0).
+ * twice (since 0.2.0). A lease ticket (since 0.3.0) settles with its lease
+ * while that is open (unused tokens go back into it; more tokens come from
+ * the key's current lease if it has them), else with the server, in the
+ * lease's sub-window, as a ticket held in Redis.
  *
  * @return #RS_OK; #RS_E_IO (Redis failed: the estimate stays charged, the
  *         safe side); #RS_E_INVAL (@p b or @p ticket NULL).
