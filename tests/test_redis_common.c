@@ -48,9 +48,9 @@ rs_redis *make_pool(rs_redis_config c, const rs_clock *clock)
     return r;
 }
 
-rs_redis_token_bucket *make_bucket(rs_redis *r, const char *name, double rate,
-                                   uint64_t burst, rs_redis_failure mode, double share,
-                                   const rs_clock *clock)
+rs_redis_token_bucket *make_bucket_with(rs_redis *r, const char *name, double rate,
+                                        uint64_t burst, rs_redis_failure mode, double share,
+                                        rs_redis_lease_config lease, const rs_clock *clock)
 {
     rs_redis_token_bucket_config c = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
     c.redis = r;
@@ -59,14 +59,24 @@ rs_redis_token_bucket *make_bucket(rs_redis *r, const char *name, double rate,
     c.burst = burst;
     c.on_failure = mode;
     c.local_share = share;
+    c.lease = lease;
     rs_redis_token_bucket *tb = NULL;
     assert_int_equal(rs_redis_token_bucket_new(&c, clock, &tb), RS_OK);
     return tb;
 }
 
-rs_redis_sliding_window *make_window(rs_redis *r, const char *name, uint64_t limit,
-                                     uint64_t window_ns, rs_redis_window_kind kind,
-                                     rs_redis_failure mode)
+rs_redis_token_bucket *make_bucket(rs_redis *r, const char *name, double rate,
+                                   uint64_t burst, rs_redis_failure mode, double share,
+                                   const rs_clock *clock)
+{
+    return make_bucket_with(r, name, rate, burst, mode, share, RS_REDIS_LEASE_CONFIG_DEFAULT,
+                            clock);
+}
+
+rs_redis_sliding_window *make_window_with(rs_redis *r, const char *name, uint64_t limit,
+                                          uint64_t window_ns, rs_redis_window_kind kind,
+                                          rs_redis_failure mode, rs_redis_lease_config lease,
+                                          const rs_clock *clock)
 {
     rs_redis_sliding_window_config c = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
     c.redis = r;
@@ -75,14 +85,24 @@ rs_redis_sliding_window *make_window(rs_redis *r, const char *name, uint64_t lim
     c.window_ns = window_ns;
     c.kind = kind;
     c.on_failure = mode;
+    c.lease = lease;
     rs_redis_sliding_window *w = NULL;
-    assert_int_equal(rs_redis_sliding_window_new(&c, NULL, &w), RS_OK);
+    assert_int_equal(rs_redis_sliding_window_new(&c, clock, &w), RS_OK);
     return w;
 }
 
-rs_redis_budget *make_budget(rs_redis *r, const char *name, uint64_t max,
-                             uint64_t per_request, uint64_t window_ns,
-                             rs_redis_failure mode, double share, const rs_clock *clock)
+rs_redis_sliding_window *make_window(rs_redis *r, const char *name, uint64_t limit,
+                                     uint64_t window_ns, rs_redis_window_kind kind,
+                                     rs_redis_failure mode)
+{
+    return make_window_with(r, name, limit, window_ns, kind, mode,
+                            RS_REDIS_LEASE_CONFIG_DEFAULT, NULL);
+}
+
+rs_redis_budget *make_budget_with(rs_redis *r, const char *name, uint64_t max,
+                                  uint64_t per_request, uint64_t window_ns,
+                                  rs_redis_failure mode, double share,
+                                  rs_redis_lease_config lease, const rs_clock *clock)
 {
     rs_redis_budget_config c = RS_REDIS_BUDGET_CONFIG_DEFAULT;
     c.redis = r;
@@ -92,10 +112,19 @@ rs_redis_budget *make_budget(rs_redis *r, const char *name, uint64_t max,
     c.window_ns = window_ns;
     c.on_failure = mode;
     c.local_share = share;
-    c.seed = 1; /* the fallback cells' keys: fixed, so which keys share a cell is too */
+    c.seed = 1; /* the cells' keys: fixed, so which keys share a cell is too */
+    c.lease = lease;
     rs_redis_budget *b = NULL;
     assert_int_equal(rs_redis_budget_new(&c, clock, &b), RS_OK);
     return b;
+}
+
+rs_redis_budget *make_budget(rs_redis *r, const char *name, uint64_t max,
+                             uint64_t per_request, uint64_t window_ns,
+                             rs_redis_failure mode, double share, const rs_clock *clock)
+{
+    return make_budget_with(r, name, max, per_request, window_ns, mode, share,
+                            RS_REDIS_LEASE_CONFIG_DEFAULT, clock);
 }
 
 rs_redis_breaker_state *make_flag(rs_redis *r, const char *name, rs_redis_failure mode,

@@ -47,6 +47,18 @@ rs_redis_budget *make_budget(rs_redis *r, const char *name, uint64_t max, uint64
                              const rs_clock *clock);
 rs_redis_breaker_state *make_flag(rs_redis *r, const char *name, rs_redis_failure mode,
                                   const rs_clock *clock);
+/* The same with leases (and, for the window, a clock). */
+rs_redis_token_bucket *make_bucket_with(rs_redis *r, const char *name, double rate,
+                                        uint64_t burst, rs_redis_failure mode, double share,
+                                        rs_redis_lease_config lease, const rs_clock *clock);
+rs_redis_sliding_window *make_window_with(rs_redis *r, const char *name, uint64_t limit,
+                                          uint64_t window_ns, rs_redis_window_kind kind,
+                                          rs_redis_failure mode, rs_redis_lease_config lease,
+                                          const rs_clock *clock);
+rs_redis_budget *make_budget_with(rs_redis *r, const char *name, uint64_t max,
+                                  uint64_t per_request, uint64_t window_ns,
+                                  rs_redis_failure mode, double share,
+                                  rs_redis_lease_config lease, const rs_clock *clock);
 
 /* A TCP port nobody listens on right now. */
 unsigned free_port(void);
@@ -64,13 +76,14 @@ void full_key(char *out, size_t len, const char *name, const char *suffix);
 long long key_integer(redisContext *c, const char *fmt, const char *name, const char *suffix);
 void key_ok(redisContext *c, const char *fmt, const char *name, const char *suffix);
 
-/* Cases that need a server show as skipped without one, never as passed. */
-#define NEED_SERVER()                                                                    \
+/* Cases that need something show as skipped without it, never as passed. */
+#define SKIP_UNLESS(condition)                                                           \
     do {                                                                                 \
-        if (url == NULL) {                                                               \
+        if (!(condition)) {                                                              \
             skip();                                                                      \
         }                                                                                \
     } while (0)
+#define NEED_SERVER() SKIP_UNLESS(url != NULL)
 
 
 /* A redis-server of the test's own, with the password "s3cret" and a Unix
@@ -103,11 +116,6 @@ int own_server_teardown(void **state);
  * reconnect schedule of 10..50 ms, so a restart is seen within a test. */
 rs_redis_config own_pool_config(errors *e);
 
-#define NEED_OWN_SERVER()                                                                \
-    do {                                                                                 \
-        if (own.pid <= 0) {                                                              \
-            skip();                                                                      \
-        }                                                                                \
-    } while (0)
+#define NEED_OWN_SERVER() SKIP_UNLESS(own.pid > 0)
 
 #endif /* RS_TEST_REDIS_COMMON_H */

@@ -30,6 +30,31 @@
 /* Seconds per token of the slow limits: nothing refills during a test. */
 #define SLOW_RATE 0.001
 
+/* What most cases start from: the shared server's pool and a manual clock
+ * for the objects (their lease lifetimes and remembered refusals). */
+typedef struct fixture {
+    rs_manual_clock m;
+    rs_redis *r;
+} fixture;
+
+static int fixture_setup(void **state)
+{
+    static fixture f;
+    rs_manual_clock_init(&f.m, SEC);
+    f.r = url != NULL ? make_pool(pool_config(url, NULL), NULL) : NULL;
+    *state = &f;
+    return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+    fixture *f = *state;
+    rs_redis_free(f->r);
+    return 0;
+}
+
+#define WITH_FIXTURE(test) cmocka_unit_test_setup_teardown(test, fixture_setup, fixture_teardown)
+
 static rs_redis_lease_config lease(uint32_t instances, uint64_t max_units, uint64_t ttl_ns)
 {
     rs_redis_lease_config l = RS_REDIS_LEASE_CONFIG_DEFAULT;
@@ -39,28 +64,19 @@ static rs_redis_lease_config lease(uint32_t instances, uint64_t max_units, uint6
     return l;
 }
 
-static rs_redis_token_bucket *leased_bucket(rs_redis *r, const char *name, double rate,
-                                            uint64_t burst, rs_redis_lease_config l,
-                                            rs_redis_failure mode, const rs_clock *clock)
+/* An object's lease statistics, read through its rs_redis_*_lease_stats()
+ * into `scratch` (the argument is evaluated before stats_ok runs). */
+static rs_redis_lease_stats scratch;
+
+static rs_redis_lease_stats stats_ok(int status)
 {
-    rs_redis_token_bucket_config c = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
-    c.redis = r;
-    c.name = name;
-    c.rate = rate;
-    c.burst = burst;
-    c.on_failure = mode;
-    c.lease = l;
-    rs_redis_token_bucket *tb = NULL;
-    assert_int_equal(rs_redis_token_bucket_new(&c, clock, &tb), RS_OK);
-    return tb;
+    assert_int_equal(status, RS_OK);
+    return scratch;
 }
 
-static rs_redis_lease_stats bucket_stats(rs_redis_token_bucket *tb)
-{
-    rs_redis_lease_stats s;
-    assert_int_equal(rs_redis_token_bucket_lease_stats(tb, &s), RS_OK);
-    return s;
-}
+#define bucket_stats(tb) stats_ok(rs_redis_token_bucket_lease_stats((tb), &scratch))
+#define window_stats(w) stats_ok(rs_redis_sliding_window_lease_stats((w), &scratch))
+#define budget_stats(b) stats_ok(rs_redis_budget_lease_stats((b), &scratch))
 
 /* Tokens the bucket `name` owes on the server now: (TAT - now) / interval,
  * rounded to the nearest token (the server's clock moves a few
@@ -182,15 +198,13 @@ static void lease_configs_are_validated(void **state)
  * once; what a lease did not use goes back when it expires and at free. */
 static void bucket_leases_grow_and_give_back(void **state)
 {
-    (void)state;
     NEED_SERVER();
-    rs_manual_clock m;
-    rs_manual_clock_init(&m, SEC);
-    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    fixture *f = *state;
+    rs_redis *r = f->r;
     redisContext *raw = raw_connect();
-    rs_redis_token_bucket *tb = leased_bucket(r, "lease-tb", SLOW_RATE, 1000,
-                                              lease(1, 8, SEC), RS_REDIS_FAIL_CLOSED,
-                                              rs_manual_clock_get(&m));
+    rs_redis_token_bucket *tb = make_bucket_with(r, "lease-tb", SLOW_RATE, 1000,
+                                                 RS_REDIS_FAIL_CLOSED, 1, lease(1, 8, SEC),
+                                                 rs_manual_clock_get(&f->m));
     /* The first lease is the request itself; then 2, 4, 8, 8: each runs
      * out before it expires, so the next doubles, up to max_units. */
     static const uint64_t leases_after[] = { 1, 2, 2, 3, 3, 3, 3, 4 };
@@ -207,7 +221,7 @@ static void bucket_leases_grow_and_give_back(void **state)
     assert_int_equal(bucket_debt(raw, "lease-tb", SLOW_RATE), 15);
     /* An expired lease is not drawn on: the next call gives its 7 tokens
      * back and takes a new one, halved (it expired more than half unused). */
-    rs_manual_clock_advance(&m, SEC);
+    rs_manual_clock_advance(&f->m, SEC);
     assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
     s = bucket_stats(tb);
     assert_int_equal(s.returned_units, 7);
@@ -219,20 +233,17 @@ static void bucket_leases_grow_and_give_back(void **state)
     rs_redis_token_bucket_free(tb);
     assert_int_equal(bucket_debt(raw, "lease-tb", SLOW_RATE), 9);
     redisFree(raw);
-    rs_redis_free(r);
 }
 
 /* A bucket with leases and one without share the same tokens. */
 static void bucket_leases_and_exact_clients_share_tokens(void **state)
 {
-    (void)state;
     NEED_SERVER();
-    rs_manual_clock m;
-    rs_manual_clock_init(&m, SEC);
-    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
-    rs_redis_token_bucket *leased = leased_bucket(r, "lease-mix", SLOW_RATE, 20,
-                                                  lease(2, 10, SEC), RS_REDIS_FAIL_CLOSED,
-                                                  rs_manual_clock_get(&m));
+    fixture *f = *state;
+    rs_redis *r = f->r;
+    rs_redis_token_bucket *leased = make_bucket_with(r, "lease-mix", SLOW_RATE, 20,
+                                                     RS_REDIS_FAIL_CLOSED, 1, lease(2, 10, SEC),
+                                                     rs_manual_clock_get(&f->m));
     rs_redis_token_bucket *exact = make_bucket(r, "lease-mix", SLOW_RATE, 20,
                                                RS_REDIS_FAIL_CLOSED, 1, NULL);
     int granted = 0;
@@ -249,7 +260,6 @@ static void bucket_leases_and_exact_clients_share_tokens(void **state)
     assert_true(wait > 900 * SEC && wait <= 1000 * SEC);
     rs_redis_token_bucket_free(exact);
     rs_redis_token_bucket_free(leased);
-    rs_redis_free(r);
 }
 
 /* A refusal is remembered for the wait the server gave: the same request
@@ -257,14 +267,12 @@ static void bucket_leases_and_exact_clients_share_tokens(void **state)
  * clock), then asked again. */
 static void bucket_refusals_are_remembered(void **state)
 {
-    (void)state;
     NEED_SERVER();
-    rs_manual_clock m;
-    rs_manual_clock_init(&m, SEC);
-    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
-    rs_redis_token_bucket *tb = leased_bucket(r, "lease-refused", SLOW_RATE, 3,
-                                              lease(1, 3, 3600 * SEC), RS_REDIS_FAIL_CLOSED,
-                                              rs_manual_clock_get(&m));
+    fixture *f = *state;
+    rs_redis *r = f->r;
+    rs_redis_token_bucket *tb = make_bucket_with(r, "lease-refused", SLOW_RATE, 3,
+                                                 RS_REDIS_FAIL_CLOSED, 1, lease(1, 3, 3600 * SEC),
+                                                 rs_manual_clock_get(&f->m));
     for (int i = 0; i < 3; i++) {
         assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
     }
@@ -274,7 +282,7 @@ static void bucket_refusals_are_remembered(void **state)
     assert_int_equal(bucket_stats(tb).round_trips, trips + 1);
     assert_true(wait > 990 * SEC && wait <= 1000 * SEC);
     uint64_t first = wait;
-    rs_manual_clock_advance(&m, 100 * SEC);
+    rs_manual_clock_advance(&f->m, 100 * SEC);
     for (int i = 0; i < 100; i++) {
         assert_int_equal(rs_redis_token_bucket_reserve(tb, 1, 0, &wait), RS_E_LIMITED);
     }
@@ -288,7 +296,6 @@ static void bucket_refusals_are_remembered(void **state)
     assert_int_equal(bucket_stats(tb).round_trips, trips + 3);
     assert_int_equal(bucket_stats(tb).held_units, 0);
     rs_redis_token_bucket_free(tb);
-    rs_redis_free(r);
 }
 
 /* The over-admission bound, as it arises: a lease holds units while the
@@ -298,16 +305,14 @@ static void bucket_refusals_are_remembered(void **state)
  * nothing once it has run out. */
 static void bucket_over_admission_is_at_most_the_held_units(void **state)
 {
-    (void)state;
     NEED_SERVER();
-    rs_manual_clock m;
-    rs_manual_clock_init(&m, SEC);
-    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    fixture *f = *state;
+    rs_redis *r = f->r;
     redisContext *raw = raw_connect();
     enum { BURST = 50, CAP = 16 };
-    rs_redis_token_bucket *a = leased_bucket(r, "lease-bound", SLOW_RATE, BURST,
-                                             lease(2, CAP, 3600 * SEC), RS_REDIS_FAIL_CLOSED,
-                                             rs_manual_clock_get(&m));
+    rs_redis_token_bucket *a = make_bucket_with(r, "lease-bound", SLOW_RATE, BURST,
+                                                RS_REDIS_FAIL_CLOSED, 1, lease(2, CAP, 3600 * SEC),
+                                                rs_manual_clock_get(&f->m));
     /* A's lease grows to CAP: 1 + 2 + 4 + 8 + 16 tokens taken, 1 + 2 + 4 +
      * 8 + 1 used. */
     int used = 0;
@@ -337,7 +342,6 @@ static void bucket_over_admission_is_at_most_the_held_units(void **state)
     rs_redis_token_bucket_free(b);
     rs_redis_token_bucket_free(a);
     redisFree(raw);
-    rs_redis_free(r);
 }
 
 /* A refund only gives back what the lease still holds on the TAT line.
@@ -349,20 +353,18 @@ static void bucket_over_admission_is_at_most_the_held_units(void **state)
  * tokens back: c's 10 must stay owed, however long the pause was. */
 static void bucket_refunds_never_exceed_what_a_lease_holds(void **state)
 {
-    (void)state;
     NEED_SERVER();
-    rs_manual_clock m;
-    rs_manual_clock_init(&m, SEC);
-    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    fixture *f = *state;
+    rs_redis *r = f->r;
     redisContext *raw = raw_connect();
     /* 100 tokens a second: a token every 10 ms of the server's clock. */
     const double rate = 100;
-    rs_redis_token_bucket *a = leased_bucket(r, "lease-shift", rate, 100,
-                                             lease(2, 8, 3600 * SEC), RS_REDIS_FAIL_CLOSED,
-                                             rs_manual_clock_get(&m));
-    rs_redis_token_bucket *b = leased_bucket(r, "lease-shift", rate, 100,
-                                             lease(2, 8, 3600 * SEC), RS_REDIS_FAIL_CLOSED,
-                                             rs_manual_clock_get(&m));
+    rs_redis_token_bucket *a = make_bucket_with(r, "lease-shift", rate, 100, RS_REDIS_FAIL_CLOSED,
+                                                1, lease(2, 8, 3600 * SEC),
+                                                rs_manual_clock_get(&f->m));
+    rs_redis_token_bucket *b = make_bucket_with(r, "lease-shift", rate, 100, RS_REDIS_FAIL_CLOSED,
+                                                1, lease(2, 8, 3600 * SEC),
+                                                rs_manual_clock_get(&f->m));
     rs_redis_token_bucket *c = make_bucket(r, "lease-shift", rate, 100, RS_REDIS_FAIL_CLOSED, 1,
                                            NULL);
     /* Both grow to a lease of 8 with 7 unused; b's is the last segment. */
@@ -386,35 +388,11 @@ static void bucket_refunds_never_exceed_what_a_lease_holds(void **state)
     assert_true((double)debt >= 10 - refilled - 1);
     rs_redis_token_bucket_free(c);
     redisFree(raw);
-    rs_redis_free(r);
 }
 
 /* ------------------------------------------------------------------ */
 /* sliding windows                                                     */
 /* ------------------------------------------------------------------ */
-
-static rs_redis_sliding_window *leased_window(rs_redis *r, const char *name, uint64_t limit,
-                                              uint64_t window_ns, rs_redis_window_kind kind,
-                                              rs_redis_lease_config l, const rs_clock *clock)
-{
-    rs_redis_sliding_window_config c = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
-    c.redis = r;
-    c.name = name;
-    c.limit = limit;
-    c.window_ns = window_ns;
-    c.kind = kind;
-    c.lease = l;
-    rs_redis_sliding_window *w = NULL;
-    assert_int_equal(rs_redis_sliding_window_new(&c, clock, &w), RS_OK);
-    return w;
-}
-
-static rs_redis_lease_stats window_stats(rs_redis_sliding_window *w)
-{
-    rs_redis_lease_stats s;
-    assert_int_equal(rs_redis_sliding_window_lease_stats(w, &s), RS_OK);
-    return s;
-}
 
 static uint64_t window_count(rs_redis_sliding_window *w)
 {
@@ -428,15 +406,13 @@ static uint64_t window_count(rs_redis_sliding_window *w)
  * which the count stops covering once every older entry has left. */
 static void log_leases_are_entries_given_back(void **state)
 {
-    (void)state;
     NEED_SERVER();
-    rs_manual_clock m;
-    rs_manual_clock_init(&m, SEC);
-    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    fixture *f = *state;
+    rs_redis *r = f->r;
     redisContext *raw = raw_connect();
-    rs_redis_sliding_window *a = leased_window(r, "lease-log", 100, 600 * SEC,
-                                               RS_REDIS_WINDOW_LOG, lease(2, 8, SEC),
-                                               rs_manual_clock_get(&m));
+    rs_redis_sliding_window *a = make_window_with(r, "lease-log", 100, 600 * SEC,
+                                                  RS_REDIS_WINDOW_LOG, RS_REDIS_FAIL_CLOSED,
+                                                  lease(2, 8, SEC), rs_manual_clock_get(&f->m));
     for (int i = 0; i < 8; i++) { /* leases of 1, 2, 4, 8 */
         assert_int_equal(rs_redis_sliding_window_try_acquire(a, 1), RS_OK);
     }
@@ -445,15 +421,15 @@ static void log_leases_are_entries_given_back(void **state)
     assert_int_equal(window_stats(a).held_units, 7);
     /* Expired while newest: the 7 go back exactly, and a new lease of 4
      * (halved) is a fifth entry. */
-    rs_manual_clock_advance(&m, SEC);
+    rs_manual_clock_advance(&f->m, SEC);
     assert_int_equal(rs_redis_sliding_window_try_acquire(a, 1), RS_OK);
     assert_int_equal(window_count(a), 15 - 7 + 4);
     assert_int_equal(key_integer(raw, "ZCARD %s", "lease-log", "log"), 5);
     /* Another instance's lease comes after a's: a's is no longer the newest
      * when it goes back at free. */
-    rs_redis_sliding_window *b = leased_window(r, "lease-log", 100, 600 * SEC,
-                                               RS_REDIS_WINDOW_LOG, lease(2, 8, SEC),
-                                               rs_manual_clock_get(&m));
+    rs_redis_sliding_window *b = make_window_with(r, "lease-log", 100, 600 * SEC,
+                                                  RS_REDIS_WINDOW_LOG, RS_REDIS_FAIL_CLOSED,
+                                                  lease(2, 8, SEC), rs_manual_clock_get(&f->m));
     assert_int_equal(rs_redis_sliding_window_try_acquire(b, 1), RS_OK);
     assert_int_equal(window_count(a), 13);
     rs_redis_sliding_window_free(a); /* 3 units back, from the entry's start */
@@ -476,26 +452,23 @@ static void log_leases_are_entries_given_back(void **state)
     assert_int_equal(window_count(b), 2); /* 11:1 and 12:1 */
     rs_redis_sliding_window_free(b);
     redisFree(raw);
-    rs_redis_free(r);
 }
 
 /* The counter: a lease is an addition to the current fixed window, and
  * what it did not use goes back to that window. */
 static void counter_leases_give_back_to_their_window(void **state)
 {
-    (void)state;
     NEED_SERVER();
-    rs_manual_clock m;
-    rs_manual_clock_init(&m, SEC);
-    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
-    rs_redis_sliding_window *w = leased_window(r, "lease-cnt", 100, 3600 * SEC,
-                                               RS_REDIS_WINDOW_COUNTER, lease(1, 8, SEC),
-                                               rs_manual_clock_get(&m));
+    fixture *f = *state;
+    rs_redis *r = f->r;
+    rs_redis_sliding_window *w = make_window_with(r, "lease-cnt", 100, 3600 * SEC,
+                                                  RS_REDIS_WINDOW_COUNTER, RS_REDIS_FAIL_CLOSED,
+                                                  lease(1, 8, SEC), rs_manual_clock_get(&f->m));
     for (int i = 0; i < 8; i++) {
         assert_int_equal(rs_redis_sliding_window_try_acquire(w, 1), RS_OK);
     }
     assert_int_equal(window_count(w), 15);
-    rs_manual_clock_advance(&m, SEC);
+    rs_manual_clock_advance(&f->m, SEC);
     assert_int_equal(rs_redis_sliding_window_try_acquire(w, 1), RS_OK);
     assert_int_equal(window_count(w), 15 - 7 + 4);
     rs_redis_sliding_window_free(w);
@@ -503,7 +476,6 @@ static void counter_leases_give_back_to_their_window(void **state)
                                                  RS_REDIS_WINDOW_COUNTER, RS_REDIS_FAIL_CLOSED);
     assert_int_equal(window_count(exact), 9); /* what was used */
     rs_redis_sliding_window_free(exact);
-    rs_redis_free(r);
 }
 
 /* The bound for windows: units held in a lease taken before the window
@@ -521,9 +493,10 @@ static void window_over_admission_is_at_most_the_held_units(void **state)
         const char *name = kinds[k] == RS_REDIS_WINDOW_LOG ? "lease-wbound-log"
                                                            : "lease-wbound-cnt";
         enum { LIMIT = 40, CAP = 8 };
-        rs_redis_sliding_window *a = leased_window(r, name, LIMIT, 3600 * SEC, kinds[k],
-                                                   lease(2, CAP, 3600 * SEC),
-                                                   rs_manual_clock_get(&m));
+        rs_redis_sliding_window *a = make_window_with(r, name, LIMIT, 3600 * SEC, kinds[k],
+                                                      RS_REDIS_FAIL_CLOSED,
+                                                      lease(2, CAP, 3600 * SEC),
+                                                      rs_manual_clock_get(&m));
         for (int i = 0; i < 8; i++) {
             assert_int_equal(rs_redis_sliding_window_try_acquire(a, 1), RS_OK);
         }
@@ -552,30 +525,6 @@ static void window_over_admission_is_at_most_the_held_units(void **state)
 /* budgets                                                             */
 /* ------------------------------------------------------------------ */
 
-static rs_redis_budget *leased_budget(rs_redis *r, const char *name, uint64_t max,
-                                      uint64_t per_request, rs_redis_lease_config l,
-                                      const rs_clock *clock)
-{
-    rs_redis_budget_config c = RS_REDIS_BUDGET_CONFIG_DEFAULT;
-    c.redis = r;
-    c.name = name;
-    c.max_per_window = max;
-    c.max_per_request = per_request;
-    c.window_ns = 3600 * SEC;
-    c.seed = 3; /* which keys share a lease cell: fixed */
-    c.lease = l;
-    rs_redis_budget *b = NULL;
-    assert_int_equal(rs_redis_budget_new(&c, clock, &b), RS_OK);
-    return b;
-}
-
-static rs_redis_lease_stats budget_stats(rs_redis_budget *b)
-{
-    rs_redis_lease_stats s;
-    assert_int_equal(rs_redis_budget_lease_stats(b, &s), RS_OK);
-    return s;
-}
-
 static uint64_t remaining(rs_redis_budget *b, const char *key)
 {
     uint64_t left = 0;
@@ -589,13 +538,12 @@ static uint64_t remaining(rs_redis_budget *b, const char *key)
  * back, so the server ends up charging exactly what was used. */
 static void budget_leases_settle_commits(void **state)
 {
-    (void)state;
     NEED_SERVER();
-    rs_manual_clock m;
-    rs_manual_clock_init(&m, SEC);
-    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
-    rs_redis_budget *b = leased_budget(r, "lease-budget", 1000, 100, lease(1, 200, SEC),
-                                       rs_manual_clock_get(&m));
+    fixture *f = *state;
+    rs_redis *r = f->r;
+    rs_redis_budget *b = make_budget_with(r, "lease-budget", 1000, 100, 3600 * SEC,
+                                          RS_REDIS_FAIL_CLOSED, 1, lease(1, 200, SEC),
+                                          rs_manual_clock_get(&f->m));
     rs_redis_budget_ticket t1, t2, t3, t4;
     assert_int_equal(rs_redis_budget_reserve(b, "alice", 5, 10, &t1), RS_OK);
     assert_int_equal(t1.source, RS_REDIS_TICKET_LEASE);
@@ -632,20 +580,18 @@ static void budget_leases_settle_commits(void **state)
                                          RS_REDIS_FAIL_CLOSED, 1, NULL);
     assert_int_equal(remaining(exact, "alice"), 1000 - used);
     rs_redis_budget_free(exact);
-    rs_redis_free(r);
 }
 
 /* Two keys on one lease cell: the second takes it over, and the first's
  * unused tokens go back to the first's key in the same round trip. */
 static void budget_lease_cells_change_hands(void **state)
 {
-    (void)state;
     NEED_SERVER();
-    rs_manual_clock m;
-    rs_manual_clock_init(&m, SEC);
-    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
-    rs_redis_budget *b = leased_budget(r, "lease-cells", 1000, 100, lease(1, 100, 3600 * SEC),
-                                       rs_manual_clock_get(&m));
+    fixture *f = *state;
+    rs_redis *r = f->r;
+    rs_redis_budget *b = make_budget_with(r, "lease-cells", 1000, 100, 3600 * SEC,
+                                          RS_REDIS_FAIL_CLOSED, 1, lease(1, 100, 3600 * SEC),
+                                          rs_manual_clock_get(&f->m));
     rs_redis_budget_ticket t;
     /* "first" holds a lease of 20 with 10 unused. */
     assert_int_equal(rs_redis_budget_reserve(b, "first", 5, 10, &t), RS_OK);
@@ -662,7 +608,6 @@ static void budget_lease_cells_change_hands(void **state)
     assert_int_equal(remaining(b, "first"), 1000 - 20);
     assert_int_equal(remaining(b, other), 1000 - 1);
     rs_redis_budget_free(b);
-    rs_redis_free(r);
 }
 
 /* The budget's bound: a lease held while the server forgot the key's usage
@@ -670,15 +615,14 @@ static void budget_lease_cells_change_hands(void **state)
  * held. Keys too long for a cell and reservations of 0 are exact. */
 static void budget_over_admission_is_at_most_the_held_units(void **state)
 {
-    (void)state;
     NEED_SERVER();
-    rs_manual_clock m;
-    rs_manual_clock_init(&m, SEC);
-    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    fixture *f = *state;
+    rs_redis *r = f->r;
     redisContext *raw = raw_connect();
     enum { MAX = 100, CAP = 32 };
-    rs_redis_budget *a = leased_budget(r, "lease-bbound", MAX, 4, lease(2, CAP, 3600 * SEC),
-                                       rs_manual_clock_get(&m));
+    rs_redis_budget *a = make_budget_with(r, "lease-bbound", MAX, 4, 3600 * SEC,
+                                          RS_REDIS_FAIL_CLOSED, 1, lease(2, CAP, 3600 * SEC),
+                                          rs_manual_clock_get(&f->m));
     rs_redis_budget_ticket t;
     while (budget_stats(a).leased_units < 1 + 2 + 4 + 8 + 16 + 32) {
         assert_int_equal(rs_redis_budget_reserve(a, NULL, 0, 1, &t), RS_OK);
@@ -709,7 +653,6 @@ static void budget_over_admission_is_at_most_the_held_units(void **state)
     rs_redis_budget_free(b);
     rs_redis_budget_free(a);
     redisFree(raw);
-    rs_redis_free(r);
 }
 
 static rs_verdict spend(void *ctx, rs_attempt *attempt)
@@ -726,8 +669,8 @@ static void budget_lease_tickets_pass_through_a_policy(void **state)
     (void)state;
     NEED_SERVER();
     rs_redis *r = make_pool(pool_config(url, NULL), NULL);
-    rs_redis_budget *b = leased_budget(r, "lease-policy", 1000, 100, lease(1, 100, 3600 * SEC),
-                                       NULL);
+    rs_redis_budget *b = make_budget_with(r, "lease-policy", 1000, 100, 3600 * SEC,
+                                          RS_REDIS_FAIL_CLOSED, 1, lease(1, 100, 3600 * SEC), NULL);
     rs_policy_config pc = RS_POLICY_CONFIG_DEFAULT;
     pc.token_estimate = 20;
     rs_policy *p = NULL;
@@ -753,35 +696,48 @@ static void budget_lease_tickets_pass_through_a_policy(void **state)
 /* failures                                                            */
 /* ------------------------------------------------------------------ */
 
-static int create_leased_bucket(void *ctx, void **object)
-{
-    rs_redis_token_bucket_config c = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
-    c.redis = ctx;
-    c.name = "sweep";
-    c.lease = lease(4, 0, SEC);
-    return rs_redis_token_bucket_new(&c, NULL, (rs_redis_token_bucket **)object);
-}
-static void destroy_leased_bucket(void *object) { rs_redis_token_bucket_free(object); }
+/* One leased object of each kind, for the allocation-failure sweeps. */
+typedef enum leased_kind { LEASED_BUCKET, LEASED_WINDOW, LEASED_BUDGET } leased_kind;
+static leased_kind sweep_kind; /* which kind create_leased and destroy_leased make */
 
-static int create_leased_window(void *ctx, void **object)
+static int create_leased(void *ctx, void **object)
 {
-    rs_redis_sliding_window_config c = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
-    c.redis = ctx;
-    c.name = "sweep";
-    c.lease = lease(4, 0, SEC);
-    return rs_redis_sliding_window_new(&c, NULL, (rs_redis_sliding_window **)object);
-}
-static void destroy_leased_window(void *object) { rs_redis_sliding_window_free(object); }
-
-static int create_leased_budget(void *ctx, void **object)
-{
+    rs_redis_lease_config l = lease(4, 0, SEC);
+    if (sweep_kind == LEASED_BUCKET) {
+        rs_redis_token_bucket_config c = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
+        c.redis = ctx;
+        c.name = "sweep";
+        c.lease = l;
+        return rs_redis_token_bucket_new(&c, NULL, (rs_redis_token_bucket **)object);
+    }
+    if (sweep_kind == LEASED_WINDOW) {
+        rs_redis_sliding_window_config c = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
+        c.redis = ctx;
+        c.name = "sweep";
+        c.lease = l;
+        return rs_redis_sliding_window_new(&c, NULL, (rs_redis_sliding_window **)object);
+    }
     rs_redis_budget_config c = RS_REDIS_BUDGET_CONFIG_DEFAULT;
     c.redis = ctx;
     c.name = "sweep";
-    c.lease = lease(4, 0, SEC);
+    c.lease = l;
     return rs_redis_budget_new(&c, NULL, (rs_redis_budget **)object);
 }
-static void destroy_leased_budget(void *object) { rs_redis_budget_free(object); }
+
+static void destroy_leased(void *object)
+{
+    switch (sweep_kind) {
+    case LEASED_BUCKET:
+        rs_redis_token_bucket_free(object);
+        break;
+    case LEASED_WINDOW:
+        rs_redis_sliding_window_free(object);
+        break;
+    case LEASED_BUDGET:
+        rs_redis_budget_free(object);
+        break;
+    }
+}
 
 /* Every allocation a leased object makes can fail cleanly. */
 static void leased_objects_survive_allocation_failures(void **state)
@@ -790,12 +746,12 @@ static void leased_objects_survive_allocation_failures(void **state)
     rs_redis *r = make_pool(pool_config("redis://127.0.0.1:1", NULL), NULL);
     /* object, key, lease cells, their condition variable; the refund key */
     size_t expect_cond = RS_TEST_THREADS ? 1 : 0;
-    assert_int_equal(fault_alloc_sweep(create_leased_bucket, destroy_leased_bucket, r),
-                     4 + expect_cond);
-    assert_int_equal(fault_alloc_sweep(create_leased_window, destroy_leased_window, r),
-                     3 + expect_cond);
-    assert_int_equal(fault_alloc_sweep(create_leased_budget, destroy_leased_budget, r),
-                     3 + expect_cond);
+    static const size_t allocations[] = { 4, 3, 3 };
+    for (int kind = LEASED_BUCKET; kind <= LEASED_BUDGET; kind++) {
+        sweep_kind = (leased_kind)kind;
+        assert_int_equal(fault_alloc_sweep(create_leased, destroy_leased, r),
+                         allocations[kind] + expect_cond);
+    }
     rs_redis_free(r);
 }
 
@@ -842,9 +798,9 @@ static void leases_outlive_an_outage(void **state)
     rs_manual_clock m;
     rs_manual_clock_init(&m, SEC);
     rs_redis *r = make_pool(own_pool_config(NULL), NULL);
-    rs_redis_token_bucket *tb = leased_bucket(r, "outage", SLOW_RATE, 1000,
-                                              lease(1, 8, 3600 * SEC), RS_REDIS_FAIL_CLOSED,
-                                              rs_manual_clock_get(&m));
+    rs_redis_token_bucket *tb = make_bucket_with(r, "outage", SLOW_RATE, 1000, RS_REDIS_FAIL_CLOSED,
+                                                 1, lease(1, 8, 3600 * SEC),
+                                                 rs_manual_clock_get(&m));
     for (int i = 0; i < 8; i++) {
         assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
     }
@@ -881,9 +837,9 @@ static void lost_refills_never_hand_out_more_than_charged(void **state)
     rs_manual_clock m;
     rs_manual_clock_init(&m, SEC);
     rs_redis *r = make_pool(own_pool_config(NULL), NULL);
-    rs_redis_token_bucket *tb = leased_bucket(r, "lost", SLOW_RATE, 1000,
-                                              lease(1, 8, 3600 * SEC), RS_REDIS_FAIL_CLOSED,
-                                              rs_manual_clock_get(&m));
+    rs_redis_token_bucket *tb = make_bucket_with(r, "lost", SLOW_RATE, 1000, RS_REDIS_FAIL_CLOSED,
+                                                 1, lease(1, 8, 3600 * SEC),
+                                                 rs_manual_clock_get(&m));
     int used = 0;
     for (int i = 0; i < 12; i++) { /* leases 1, 2, 4, 8: 3 held */
         assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
@@ -959,8 +915,8 @@ static void bucket_threads_share_round_trips(void **state)
     shared_run run;
     memset(&run, 0, sizeof run);
     /* 8 threads x 5000 = 40000 requests for a burst of 30000. */
-    run.tb = leased_bucket(r, "lease-threads", SLOW_RATE, 30000, lease(1, 500, 3600 * SEC),
-                           RS_REDIS_FAIL_CLOSED, NULL);
+    run.tb = make_bucket_with(r, "lease-threads", SLOW_RATE, 30000, RS_REDIS_FAIL_CLOSED, 1,
+                              lease(1, 500, 3600 * SEC), NULL);
     rs_test_run_threads(8, take_many, &run);
     rs_redis_lease_stats s = bucket_stats(run.tb);
     uint64_t granted = atomic_load(&run.granted);
@@ -986,17 +942,17 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lease_configs_are_validated),
-        cmocka_unit_test(bucket_leases_grow_and_give_back),
-        cmocka_unit_test(bucket_leases_and_exact_clients_share_tokens),
-        cmocka_unit_test(bucket_refusals_are_remembered),
-        cmocka_unit_test(bucket_over_admission_is_at_most_the_held_units),
-        cmocka_unit_test(bucket_refunds_never_exceed_what_a_lease_holds),
-        cmocka_unit_test(log_leases_are_entries_given_back),
-        cmocka_unit_test(counter_leases_give_back_to_their_window),
+        WITH_FIXTURE(bucket_leases_grow_and_give_back),
+        WITH_FIXTURE(bucket_leases_and_exact_clients_share_tokens),
+        WITH_FIXTURE(bucket_refusals_are_remembered),
+        WITH_FIXTURE(bucket_over_admission_is_at_most_the_held_units),
+        WITH_FIXTURE(bucket_refunds_never_exceed_what_a_lease_holds),
+        WITH_FIXTURE(log_leases_are_entries_given_back),
+        WITH_FIXTURE(counter_leases_give_back_to_their_window),
         cmocka_unit_test(window_over_admission_is_at_most_the_held_units),
-        cmocka_unit_test(budget_leases_settle_commits),
-        cmocka_unit_test(budget_lease_cells_change_hands),
-        cmocka_unit_test(budget_over_admission_is_at_most_the_held_units),
+        WITH_FIXTURE(budget_leases_settle_commits),
+        WITH_FIXTURE(budget_lease_cells_change_hands),
+        WITH_FIXTURE(budget_over_admission_is_at_most_the_held_units),
         cmocka_unit_test(budget_lease_tickets_pass_through_a_policy),
         cmocka_unit_test(leased_objects_survive_allocation_failures),
         cmocka_unit_test(failed_refills_apply_the_failure_policy),

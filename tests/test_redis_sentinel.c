@@ -24,18 +24,13 @@
  *   burst (a bucket's state is one TAT, at most a burst ahead of its
  *   refill). A bucket therefore admits at most burst + rate x T + burst over
  *   any T that spans one failover, plus, with leases, what leases held. */
-#include "support/testing.h"
+#include "test_redis_common.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-
-#include "resilience/redis.h"
-
-#define MS UINT64_C(1000000)
-#define SEC UINT64_C(1000000000)
 
 #define CONNECT_NS (100 * MS)
 #define COMMAND_NS (100 * MS)
@@ -51,43 +46,27 @@ static pid_t master_pid;
 static unsigned master_port, replica_port;
 static uint64_t down_after_ns, failover_timeout_ns;
 
-#define NEED_SENTINELS()                                                                 \
-    do {                                                                                 \
-        if (sentinel_url == NULL) {                                                      \
-            skip();                                                                      \
-        }                                                                                \
-    } while (0)
+#define NEED_SENTINELS() SKIP_UNLESS(sentinel_url != NULL)
 
-static rs_redis *make_pool(void)
+/* A pool through the sentinels that notices a failure quickly. */
+static rs_redis *sentinel_pool(void)
 {
-    rs_redis_config c = RS_REDIS_CONFIG_DEFAULT;
-    c.url = sentinel_url;
+    rs_redis_config c = pool_config(sentinel_url, NULL);
     c.key_prefix = "rs-sentinel-test:";
     c.connect_timeout_ns = CONNECT_NS;
     c.command_timeout_ns = COMMAND_NS;
     c.pool_size = 2;
     c.reconnect.base_ns = 10 * MS;
     c.reconnect.max_ns = RECONNECT_MAX_NS;
-    c.reconnect.seed = 5;
-    rs_redis *r = NULL;
-    assert_int_equal(rs_redis_new(&c, NULL, &r), RS_OK);
-    return r;
+    return make_pool(c, NULL);
 }
 
 static rs_redis_token_bucket *bucket(rs_redis *r, const char *name, rs_redis_failure mode,
                                      uint32_t lease_instances)
 {
-    rs_redis_token_bucket_config c = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
-    c.redis = r;
-    c.name = name;
-    c.rate = RATE;
-    c.burst = BURST;
-    c.on_failure = mode;
-    c.local_share = 0.5;
-    c.lease.instances = lease_instances;
-    rs_redis_token_bucket *tb = NULL;
-    assert_int_equal(rs_redis_token_bucket_new(&c, NULL, &tb), RS_OK);
-    return tb;
+    rs_redis_lease_config lease = RS_REDIS_LEASE_CONFIG_DEFAULT;
+    lease.instances = lease_instances;
+    return make_bucket_with(r, name, RATE, BURST, mode, 0.5, lease, NULL);
 }
 
 /* The server the pool reaches now, from its ping ("master 127.0.0.1:P"). */
@@ -102,7 +81,7 @@ static void sentinels_name_the_master(void **state)
 {
     (void)state;
     NEED_SENTINELS();
-    rs_redis *r = make_pool();
+    rs_redis *r = sentinel_pool();
     assert_true(pool_reaches(r, master_port));
     rs_redis_free(r);
 }
@@ -144,7 +123,7 @@ static void failover_keeps_timeouts_policies_and_bounds(void **state)
 {
     (void)state;
     NEED_SENTINELS();
-    rs_redis *r = make_pool();
+    rs_redis *r = sentinel_pool();
     enum { EXACT, LEASED, LOCAL, OPEN, COUNT };
     tally t[COUNT] = {
         { "closed, exact", bucket(r, "fo-exact", RS_REDIS_FAIL_CLOSED, 0), 0, { 0 }, { 0 },

@@ -407,10 +407,6 @@ rs_account rs_redis_budget_account(rs_redis_budget_key *k)
 
 int rs_redis_budget_lease_stats(rs_redis_budget *b, rs_redis_lease_stats *stats)
 {
-    if (b == NULL || stats == NULL) {
-        return rs_set_last_error(RS_E_INVAL, "rs_redis_budget_lease_stats: %s is NULL",
-                                 b == NULL ? "b" : "stats");
-    }
-    rs__lease_stats(b->leases, stats);
-    return RS_OK;
+    return rs__lease_stats("rs_redis_budget_lease_stats", "b", b != NULL,
+                           b != NULL ? b->leases : NULL, stats);
 }

@@ -326,8 +326,11 @@ bool rs__lease_give_back(rs__lease *cell, uint32_t generation, uint64_t units);
  * has not expired (a budget's usage beyond its estimate). */
 bool rs__lease_take_more(rs__lease_set *set, rs__lease *cell, rs__lease_key key, uint64_t units);
 
-/* The lease-related statistics (held: units in leases now). */
-void rs__lease_stats(rs__lease_set *set, rs_redis_lease_stats *out);
+/* rs_redis_*_lease_stats(): RS_E_INVAL naming `function`'s NULL argument
+ * (`object_arg` when !have_object), else RS_OK and the statistics of `set`
+ * (all zero for NULL: no leases). */
+int rs__lease_stats(const char *function, const char *object_arg, bool have_object,
+                    rs__lease_set *set, rs_redis_lease_stats *out);
 
 /* Reads the reply every lease script gives, {granted?, units, wait_us
  * (-1 = never), id0, id1, id2}, into *out when out->status is RS_OK (the

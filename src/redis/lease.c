@@ -523,11 +523,16 @@ bool rs__lease_take_more(rs__lease_set *set, rs__lease *cell, rs__lease_key key,
            take(cell, key, units, rs_clock_now(set->clock), NULL);
 }
 
-void rs__lease_stats(rs__lease_set *set, rs_redis_lease_stats *out)
+int rs__lease_stats(const char *function, const char *object_arg, bool have_object,
+                    rs__lease_set *set, rs_redis_lease_stats *out)
 {
+    if (!have_object || out == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "%s: %s is NULL", function,
+                                 !have_object ? object_arg : "stats");
+    }
     memset(out, 0, sizeof *out);
     if (set == NULL) {
-        return;
+        return RS_OK;
     }
     out->round_trips = rs__counter_get(&set->round_trips);
     out->leases = rs__counter_get(&set->leases);
@@ -538,6 +543,7 @@ void rs__lease_stats(rs__lease_set *set, rs_redis_lease_stats *out)
         out->held_units += units_of(atomic_load_explicit(&set->cells[i].word,
                                                          memory_order_relaxed));
     }
+    return RS_OK;
 }
 
 void rs__lease_set_free(rs__lease_set *set)

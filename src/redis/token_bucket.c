@@ -235,10 +235,6 @@ rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb)
 
 int rs_redis_token_bucket_lease_stats(rs_redis_token_bucket *tb, rs_redis_lease_stats *stats)
 {
-    if (tb == NULL || stats == NULL) {
-        return rs_set_last_error(RS_E_INVAL, "rs_redis_token_bucket_lease_stats: %s is NULL",
-                                 tb == NULL ? "tb" : "stats");
-    }
-    rs__lease_stats(tb->leases, stats);
-    return RS_OK;
+    return rs__lease_stats("rs_redis_token_bucket_lease_stats", "tb", tb != NULL,
+                           tb != NULL ? tb->leases : NULL, stats);
 }

@@ -220,10 +220,6 @@ rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w)
 
 int rs_redis_sliding_window_lease_stats(rs_redis_sliding_window *w, rs_redis_lease_stats *stats)
 {
-    if (w == NULL || stats == NULL) {
-        return rs_set_last_error(RS_E_INVAL, "rs_redis_sliding_window_lease_stats: %s is NULL",
-                                 w == NULL ? "w" : "stats");
-    }
-    rs__lease_stats(w->leases, stats);
-    return RS_OK;
+    return rs__lease_stats("rs_redis_sliding_window_lease_stats", "w", w != NULL,
+                           w != NULL ? w->leases : NULL, stats);
 }
