@@ -2798,6 +2798,152 @@ static void sentinel_discovery_follows_the_master(void **state)
     rs_redis_free(r);
 }
 
+/* ------------------------------------------------------------------ */
+/* a cluster-enabled server of our own                                 */
+/* ------------------------------------------------------------------ */
+
+static char cluster_conf[96];
+
+/* A one-node cluster that owns every slot: it runs scripts only when the
+ * keys they name share a slot (CROSSSLOT otherwise), and says each key's
+ * slot (CLUSTER KEYSLOT). */
+static int cluster_server_setup(void **state)
+{
+    (void)state;
+    memset(&own, 0, sizeof own);
+    if (url == NULL) {
+        return 0;
+    }
+    own.port = free_port();
+    (void)snprintf(own.socket, sizeof own.socket, "/tmp/rs-test-cluster-%ld.sock",
+                   (long)getpid());
+    (void)snprintf(own.tcp_url, sizeof own.tcp_url, "redis://:s3cret@127.0.0.1:%u", own.port);
+    (void)snprintf(cluster_conf, sizeof cluster_conf, "/tmp/rs-test-nodes-%ld.conf",
+                   (long)getpid());
+    (void)unlink(cluster_conf);
+    const char *const extra[] = { "--cluster-enabled", "yes", "--cluster-config-file",
+                                  cluster_conf, NULL };
+    if (!own_server_start_with(extra)) {
+        print_message("# redis-server could not be started: the cluster test is skipped\n");
+        return 0;
+    }
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", (int)own.port, (struct timeval){ 2, 0 });
+    assert_non_null(c);
+    raw_ok(c, "AUTH s3cret", NULL);
+    raw_ok(c, "CLUSTER ADDSLOTSRANGE 0 16383", NULL);
+    bool up = false;
+    for (int i = 0; i < 200 && !up; i++) {
+        redisReply *reply = redisCommand(c, "CLUSTER INFO");
+        up = reply != NULL && reply->type == REDIS_REPLY_STRING &&
+             strstr(reply->str, "cluster_state:ok") != NULL;
+        freeReplyObject(reply);
+        if (!up) {
+            rs_clock_sleep(NULL, 50 * MS);
+        }
+    }
+    redisFree(c);
+    assert_true(up);
+    return 0;
+}
+
+static int cluster_server_teardown(void **state)
+{
+    own_server_teardown(state);
+    if (cluster_conf[0] != '\0') {
+        (void)unlink(cluster_conf);
+    }
+    return 0;
+}
+
+/* Every object, exact and leased, on a cluster node: each script names
+ * keys of one slot (a budget lease that takes a cell over names two),
+ * and the server's CLUSTER KEYSLOT agrees with the CRC16 computed here.
+ * With 0.2's names the same two-key script is refused (CROSSSLOT): the
+ * check would catch keys that do not share a tag. */
+static void scripts_run_on_one_cluster_slot(void **state)
+{
+    (void)state;
+    NEED_OWN_SERVER();
+    rs_redis_lease_config lease = RS_REDIS_LEASE_CONFIG_DEFAULT;
+    lease.instances = 1;
+    lease.ttl_ns = 3600 * SEC;
+    for (int legacy = 0; legacy <= 1; legacy++) {
+        rs_redis_config c = pool_config(own.tcp_url, NULL);
+        c.legacy_key_names = legacy == 1;
+        rs_redis *r = make_pool(c, NULL);
+        if (legacy == 0) {
+            rs_redis_token_bucket *tb = make_bucket_with(r, "cl", 1000, 100,
+                                                         RS_REDIS_FAIL_CLOSED, 1, lease, NULL);
+            rs_redis_sliding_window *log = make_window_with(r, "cl", 100, SEC,
+                                                            RS_REDIS_WINDOW_LOG,
+                                                            RS_REDIS_FAIL_CLOSED, lease, NULL);
+            rs_redis_sliding_window *cnt = make_window_with(r, "cl", 100, SEC,
+                                                            RS_REDIS_WINDOW_COUNTER,
+                                                            RS_REDIS_FAIL_CLOSED, lease, NULL);
+            rs_redis_breaker_state *flag = make_flag(r, "cl", RS_REDIS_FAIL_CLOSED, NULL);
+            /* Leases grow; their unused units go back at free (refunds). */
+            for (int i = 0; i < 20; i++) {
+                assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+                assert_int_equal(rs_redis_sliding_window_try_acquire(log, 1), RS_OK);
+                assert_int_equal(rs_redis_sliding_window_try_acquire(cnt, 1), RS_OK);
+            }
+            assert_int_equal(rs_redis_breaker_state_publish_open(flag, SEC), RS_OK);
+            rs_redis_breaker_state_free(flag);
+            rs_redis_sliding_window_free(cnt);
+            rs_redis_sliding_window_free(log);
+            rs_redis_token_bucket_free(tb);
+        }
+        rs_redis_budget *b = make_budget_with(r, "cl", 1000, 10, 60 * SEC, RS_REDIS_FAIL_CLOSED,
+                                              1, lease, NULL);
+        rs_redis_budget_ticket t;
+        assert_int_equal(rs_redis_budget_reserve(b, "first", 5, 10, &t), RS_OK);
+        assert_int_equal(rs_redis_budget_reserve(b, "first", 5, 10, &t), RS_OK);
+        /* Keys until one takes first's cell over: first's unused tokens go
+         * back in the round trip that takes the new key's, on two keys. */
+        int rc = RS_OK;
+        rs_redis_lease_stats s = { 0, 0, 0, 0, 0, 0 };
+        for (int i = 0; i < 1000 && s.returned_units == 0; i++) {
+            char other[32];
+            (void)snprintf(other, sizeof other, "other-%d", i);
+            rc = rs_redis_budget_reserve(b, other, strlen(other), 1, &t);
+            assert_int_equal(rs_redis_budget_lease_stats(b, &s), RS_OK);
+            assert_true(rc == RS_OK || s.returned_units > 0);
+        }
+        assert_true(s.returned_units > 0);
+        if (legacy == 1) { /* 0.2's names put the two keys on two slots */
+            assert_int_equal(rc, RS_E_IO);
+            assert_non_null(strstr(rs_last_error(), "CROSSSLOT"));
+        } else {
+            assert_int_equal(rc, RS_OK);
+        }
+        rs_redis_budget_free(b);
+        rs_redis_free(r);
+    }
+    /* What is on the server: every key of the tagged objects on one slot,
+     * which is the slot the CRC16 here gives and the server's. */
+    redisContext *raw = redisConnectWithTimeout("127.0.0.1", (int)own.port,
+                                                (struct timeval){ 2, 0 });
+    assert_non_null(raw);
+    raw_ok(raw, "AUTH s3cret", NULL);
+    char start[96];
+    (void)snprintf(start, sizeof start, "%s{cl}", prefix);
+    unsigned slot = 0;
+    size_t distinct = 0;
+    size_t keys = slots_of_keys(raw, start, &slot, &distinct);
+    print_message("# cluster node: %zu keys of {cl}, %zu slot(s)\n", keys, distinct);
+    assert_true(keys >= 6); /* tb, tb:r, log, cnt, open, budget keys */
+    assert_int_equal(distinct, 1);
+    char key[128];
+    (void)snprintf(key, sizeof key, "%s{cl}:tb:r", prefix);
+    assert_int_equal(raw_integer(raw, "EXISTS %s", key), 1);
+    redisReply *reply = redisCommand(raw, "CLUSTER KEYSLOT %s", key);
+    assert_non_null(reply);
+    assert_int_equal(reply->integer, (long long)slot);
+    assert_int_equal(slot, key_slot(key, strlen(key)));
+    freeReplyObject(reply);
+    redisFree(raw);
+}
+
 #if RS_TEST_THREADS
 /* Threads hammer one pool while the main thread kills the server and
  * starts it again: the pool's gate, probe and epoch under contention. */
@@ -2928,6 +3074,8 @@ int main(void)
                                         own_server_teardown),
         cmocka_unit_test_setup_teardown(sentinel_discovery_follows_the_master,
                                         sentinel_rig_setup, sentinel_rig_teardown),
+        cmocka_unit_test_setup_teardown(scripts_run_on_one_cluster_slot, cluster_server_setup,
+                                        cluster_server_teardown),
 #if RS_TEST_THREADS
         cmocka_unit_test_setup_teardown(server_killed_under_load, own_server_setup,
                                         own_server_teardown),

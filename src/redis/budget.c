@@ -163,17 +163,18 @@ static int run(rs_redis_budget *b, const void *key, size_t key_len, const char *
 
 /* One lease round trip (lease.c): give the closed lease's tokens back to
  * its key, then take a batch for the asking key (both keys of this
- * budget); a give-back alone names the same key twice. */
+ * budget); a give-back alone, or a take with nothing to give back, names
+ * one key twice. */
 static void lease_trip(void *object, const rs__lease_trip_in *in, rs__lease_trip_out *out)
 {
     rs_redis_budget *b = object;
     rs__lease_key take = in->want_max > 0 ? in->key : in->back_key;
+    rs__lease_key back = in->give_back > 0 ? in->back_key : take;
     char take_buf[KEY_ON_STACK], back_buf[KEY_ON_STACK];
     char *take_heap, *back_heap;
     rs__redis_keys keys = { 2, { NULL, NULL }, { 0, 0 } };
     keys.name[0] = key_name(b, take.bytes, take.len, take_buf, &take_heap, &keys.len[0]);
-    keys.name[1] = key_name(b, in->back_key.bytes, in->back_key.len, back_buf, &back_heap,
-                            &keys.len[1]);
+    keys.name[1] = key_name(b, back.bytes, back.len, back_buf, &back_heap, &keys.len[1]);
     if (keys.name[0] == NULL || keys.name[1] == NULL) {
         out->status = RS_E_NOMEM;
     } else {
