@@ -19,7 +19,22 @@
 #include "core/arith.h"
 #include "internal.h"
 
-/* One sentinel's answer: true with the master's address. */
+/* One command within what is left until deadline_ns (real time), so that a
+ * sentinel's connection and commands together keep its share. */
+static redisReply *exchange_by(redisContext *ctx, uint64_t deadline_ns, int argc,
+                               const char **argv, const size_t *lens, char *why,
+                               size_t why_len)
+{
+    uint64_t left = rs__sat_sub(deadline_ns, rs_clock_now(NULL));
+    if (left == 0 || redisSetTimeout(ctx, rs__redis_timeval(left)) != REDIS_OK) {
+        (void)snprintf(why, why_len, "no time left for %s", argv[0]);
+        return NULL;
+    }
+    return rs__redis_exchange(ctx, argc, argv, lens, left, why, why_len);
+}
+
+/* One sentinel's answer (within timeout_ns): true with the master's
+ * address. */
 static bool ask_one(const rs__redis_url *url, const rs__redis_endpoint *sentinel,
                     uint64_t timeout_ns, char *host, size_t host_len, unsigned *port,
                     char *why, size_t why_len)
@@ -28,6 +43,7 @@ static bool ask_one(const rs__redis_url *url, const rs__redis_endpoint *sentinel
     char where[280];
     (void)snprintf(where, sizeof where, "sentinel %s%s%s:%u", v6 ? "[" : "", sentinel->host,
                    v6 ? "]" : "", sentinel->port);
+    uint64_t deadline = rs__sat_add(rs_clock_now(NULL), timeout_ns);
     redisContext *ctx = redisConnectWithTimeout(sentinel->host, (int)sentinel->port,
                                                 rs__redis_timeval(timeout_ns));
     if (ctx == NULL || ctx->err != 0) {
@@ -36,14 +52,12 @@ static bool ask_one(const rs__redis_url *url, const rs__redis_endpoint *sentinel
         redisFree(ctx);
         return false;
     }
-    (void)redisSetTimeout(ctx, rs__redis_timeval(timeout_ns));
     char problem[200];
     bool ok = true;
     if (url->sentinel_password != NULL) {
         const char *argv[2] = { "AUTH", url->sentinel_password };
         size_t lens[2] = { 4, strlen(url->sentinel_password) };
-        redisReply *reply = rs__redis_exchange(ctx, 2, argv, lens, timeout_ns, problem,
-                                               sizeof problem);
+        redisReply *reply = exchange_by(ctx, deadline, 2, argv, lens, problem, sizeof problem);
         ok = reply != NULL && reply->type == REDIS_REPLY_STATUS;
         if (!ok) {
             (void)snprintf(why, why_len, "%s: AUTH (check sentinel_password) failed: %.*s",
@@ -55,8 +69,7 @@ static bool ask_one(const rs__redis_url *url, const rs__redis_endpoint *sentinel
     if (ok) {
         const char *argv[3] = { "SENTINEL", "get-master-addr-by-name", url->master_name };
         size_t lens[3] = { 8, 23, strlen(url->master_name) };
-        redisReply *reply = rs__redis_exchange(ctx, 3, argv, lens, timeout_ns, problem,
-                                               sizeof problem);
+        redisReply *reply = exchange_by(ctx, deadline, 3, argv, lens, problem, sizeof problem);
         unsigned long value = 0;
         ok = reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
              reply->element[0]->type == REDIS_REPLY_STRING &&
