@@ -176,7 +176,7 @@ typedef struct rs_redis_config {
      * require one (their own `requirepass`, not the master's): overrides
      * the URL's `sentinel_password=` when not NULL ("" = none). Ignored for
      * other URLs.
-     * @since 0.3.0
+     * @since 0.2.0
      */
     const char *sentinel_password;
     /**
@@ -187,7 +187,7 @@ typedef struct rs_redis_config {
      * upgrades from 0.2, so that old and new instances share the same keys
      * (see docs/distributed.md, "Key names and Redis Cluster"); legacy
      * names are not cluster-safe.
-     * @since 0.3.0
+     * @since 0.2.0
      */
     bool legacy_key_names;
 } rs_redis_config;
@@ -326,7 +326,7 @@ typedef enum rs_redis_failure {
  * - **Failures.** A refill that fails applies the object's failure policy
  *   to the request; units already leased stay usable until they expire.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 typedef struct rs_redis_lease_config {
     /** How many processes share the object's name: 0 (the default) = no
@@ -344,15 +344,15 @@ typedef struct rs_redis_lease_config {
 } rs_redis_lease_config;
 
 /** Leases off, 100 ms lifetime, as a brace initializer for static
- *  initializers and C++. @since 0.3.0 */
+ *  initializers and C++. @since 0.2.0 */
 #define RS_REDIS_LEASE_CONFIG_INIT { 0, 0, 100000000u }
 
-/** Leases off, 100 ms lifetime. @since 0.3.0 */
+/** Leases off, 100 ms lifetime. @since 0.2.0 */
 #define RS_REDIS_LEASE_CONFIG_DEFAULT ((rs_redis_lease_config)RS_REDIS_LEASE_CONFIG_INIT)
 
 /**
  * What an object's leases have done so far (all zero without leases).
- * @since 0.3.0
+ * @since 0.2.0
  */
 typedef struct rs_redis_lease_stats {
     uint64_t round_trips;    /**< lease round trips: refills, refusals, failures */
@@ -384,7 +384,7 @@ typedef struct rs_redis_token_bucket_config {
     double local_share;       /**< for #RS_REDIS_FAIL_LOCAL: share of rate and burst, (0, 1] */
     /** Leases of tokens (default: off; see #rs_redis_lease_config). A lease
      *  is a GCRA reservation of up to max_units tokens; the refund key
-     *  `<prefix>{<name>}:tb:r` keeps what came back. @since 0.3.0 */
+     *  `<prefix>{<name>}:tb:r` keeps what came back. @since 0.2.0 */
     rs_redis_lease_config lease;
 } rs_redis_token_bucket_config;
 
@@ -505,7 +505,7 @@ RS_API rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb);
  * without leases).
  * @return #RS_OK; #RS_E_INVAL when @p tb or @p stats is NULL.
  * @note Thread-safe; no I/O.
- * @since 0.3.0
+ * @since 0.2.0
  */
 RS_API int rs_redis_token_bucket_lease_stats(rs_redis_token_bucket *tb,
                                              rs_redis_lease_stats *stats);
@@ -543,7 +543,7 @@ typedef struct rs_redis_sliding_window_config {
                                    share*limit per window, burst share*limit */
     /** Leases of requests (default: off; see #rs_redis_lease_config). A
      *  lease is one log entry, or one addition to the counter, of up to
-     *  max_units requests. @since 0.3.0 */
+     *  max_units requests. @since 0.2.0 */
     rs_redis_lease_config lease;
 } rs_redis_sliding_window_config;
 
@@ -631,7 +631,7 @@ RS_API rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w);
  * without leases).
  * @return #RS_OK; #RS_E_INVAL when @p w or @p stats is NULL.
  * @note Thread-safe; no I/O.
- * @since 0.3.0
+ * @since 0.2.0
  */
 RS_API int rs_redis_sliding_window_lease_stats(rs_redis_sliding_window *w,
                                                rs_redis_lease_stats *stats);
@@ -665,7 +665,7 @@ typedef struct rs_redis_budget_config {
      * key's lease in its cell takes the cell over, giving the other key's
      * unused tokens back in the same round trip; keys longer than 64 bytes
      * and reservations of 0 are decided exactly.
-     * @since 0.3.0
+     * @since 0.2.0
      */
     rs_redis_lease_config lease;
 } rs_redis_budget_config;
@@ -701,7 +701,7 @@ typedef struct rs_redis_budget_ticket {
                               the lease was taken), or the object's clock (LOCAL) */
     rs_redis_ticket_source source; /**< where the tokens are held */
     /** Which lease of this process the tokens came from (#RS_REDIS_TICKET_LEASE);
-     *  0 otherwise. @since 0.3.0 */
+     *  0 otherwise. @since 0.2.0 */
     uint64_t lease;
 } rs_redis_budget_ticket;
 
@@ -818,7 +818,7 @@ RS_API rs_account rs_redis_budget_account(rs_redis_budget_key *k);
  * all zero without leases).
  * @return #RS_OK; #RS_E_INVAL when @p b or @p stats is NULL.
  * @note Thread-safe; no I/O.
- * @since 0.3.0
+ * @since 0.2.0
  */
 RS_API int rs_redis_budget_lease_stats(rs_redis_budget *b, rs_redis_lease_stats *stats);
 
