@@ -14,15 +14,15 @@
  * the server's clock (Redis TIME), so clients' clocks need not agree and
  * concurrent clients can never overspend. Keys expire on their own. The
  * keys of one object share a Redis Cluster hash tag, `{<name>}`, so every
- * script touches one cluster slot (since 0.3.0).
+ * script touches one cluster slot (since 0.2.0).
  *
- * Leases (since 0.3.0, off by default; #rs_redis_lease_config) let the
+ * Leases (since 0.2.0, off by default; #rs_redis_lease_config) let the
  * token bucket, the windows and the budget take a batch of capacity per
  * round trip and decide locally, lock-free, at the price of a stated
  * excess: at most the units the leases hold.
  *
  * The pool reaches one server (`redis://`, `unix://`) or, through Redis
- * Sentinel (`redis-sentinel://`, since 0.3.0), whichever server the
+ * Sentinel (`redis-sentinel://`, since 0.2.0), whichever server the
  * sentinels name the master, following failovers.
  *
  * One #rs_redis is a small pool of connections (hiredis contexts are not
@@ -106,7 +106,7 @@ typedef struct rs_redis_config {
      * - `unix:///path/to/socket[?db=N][&password=P]` (also
      *   `unix://[[username]:password@]/path`): a Unix-domain socket.
      * - `redis-sentinel://[[username]:password@]host[:port][,host[:port]...]/master[/db][?sentinel_password=P]`
-     *   (since 0.3.0): Redis Sentinel. The hosts are 1 to 16 sentinels
+     *   (since 0.2.0): Redis Sentinel. The hosts are 1 to 16 sentinels
      *   (port 26379 by default), `master` the name they monitor (letters,
      *   digits, `-`, `.`, `_`); the user name, password and database are
      *   the master's, `sentinel_password` the sentinels' own. The pool asks
@@ -140,7 +140,7 @@ typedef struct rs_redis_config {
      * no prefix. Keys are `<prefix>{<name>}:<kind>` (see each object and
      * legacy_key_names). A prefix may hold a hash tag of its own
      * (`"{app}:"`: every object on one cluster slot), but not an empty one
-     * (`"{}"`, #RS_E_INVAL since 0.3.0).
+     * (`"{}"`, #RS_E_INVAL since 0.2.0).
      */
     const char *key_prefix;
     /** Connect timeout, ns, > 0 (default 200 ms). */
@@ -374,7 +374,7 @@ typedef struct rs_redis_lease_stats {
 typedef struct rs_redis_token_bucket_config {
     rs_redis *redis;          /**< the pool, required; must outlive the bucket */
     const char *name;         /**< required, non-empty, not starting with '}'; key
-                                   `<prefix>{<name>}:tb` (since 0.3.0) */
+                                   `<prefix>{<name>}:tb` (since 0.2.0) */
     /** tokens per second, within the local bucket's limits: finite, > 0,
      *  at most 1e9, and 1/rate and burst/rate below 2^64 ns (about 584
      *  years: slower rates would need expiry times Redis refuses) */
@@ -686,7 +686,7 @@ typedef enum rs_redis_ticket_source {
     RS_REDIS_TICKET_REDIS = 0,     /**< in Redis */
     RS_REDIS_TICKET_LOCAL = 1,     /**< in the local fallback (Redis was failing) */
     RS_REDIS_TICKET_UNTRACKED = 2, /**< nowhere: granted by #RS_REDIS_FAIL_OPEN */
-    /** in Redis, through a lease of this process (since 0.3.0) */
+    /** in Redis, through a lease of this process (since 0.2.0) */
     RS_REDIS_TICKET_LEASE = 3
 } rs_redis_ticket_source;
 
@@ -757,7 +757,7 @@ RS_API int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t k
  * the window, only an excess is charged, to the current sub-window. A
  * ticket of the local fallback gives back only what its reservation still
  * holds: tokens that have refilled since it was taken are not refunded
- * twice (since 0.2.0). A lease ticket (since 0.3.0) settles with its lease
+ * twice (since 0.2.0). A lease ticket (since 0.2.0) settles with its lease
  * while that is open (unused tokens go back into it; more tokens come from
  * the key's current lease if it has them), else with the server, in the
  * lease's sub-window, as a ticket held in Redis.
