@@ -45,6 +45,9 @@ int rs__redis_object_new(size_t size, const char *config, rs_redis *redis, const
                                  name == NULL ? "NULL" : "empty");
     }
     int rc = rs__redis_failure_validate(config, mode, share);
+    if (rc == RS_OK) {
+        rc = rs__redis_check_name(redis, config, name);
+    }
     if (rc != RS_OK) {
         return rc;
     }

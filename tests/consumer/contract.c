@@ -1,8 +1,8 @@
 /* The design contract (DESIGN.md) as a user writes it, compiled outside the
  * tree against the installed library: every name and signature the
  * contract fixes for the core, used once. It runs on a manual clock and
- * checks a few semantics on the way. (http.h and curl.h join when those
- * land.) */
+ * checks a few semantics on the way. (curl.h's rs_curl_perform is in
+ * main_curl.c, against its own library.) */
 #include <stdio.h>
 #include <string.h>
 
@@ -191,6 +191,29 @@ int main(void)
     EXPECT(rs_client_call(client, ok_once, &calls) == RS_OK);
     EXPECT(rs_client_policy(client) != NULL);
     rs_client_free(client);
+
+    /* http.h */
+    bool caller_fault = false;
+    EXPECT(rs_http_classify(429, &caller_fault) == RS_RETRY && caller_fault);
+    EXPECT(rs_http_classify(503, &caller_fault) == RS_RETRY && !caller_fault);
+    EXPECT(rs_http_classify(404, NULL) == RS_FAIL);
+    uint64_t delay_ns = 0;
+    EXPECT(rs_http_retry_after("120", 3, 0, &delay_ns) == RS_OK && delay_ns == RS_SEC(120));
+    EXPECT(rs_http_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 29, 784111767, &delay_ns) ==
+               RS_OK &&
+           delay_ns == RS_SEC(10));
+    EXPECT(rs_http_retry_after("soon", 4, 0, &delay_ns) == RS_E_INVAL);
+    rs_http_feedback fb;
+    rs_http_feedback_init(&fb);
+    EXPECT(rs_http_feedback_header(&fb, "x-ratelimit-remaining-requests", 30, "0", 1, 0) == RS_OK);
+    EXPECT(rs_http_feedback_header(&fb, "x-ratelimit-reset-requests", 26, "6m0s", 4, 0) == RS_OK);
+    EXPECT(fb.remaining_requests == 0 && fb.reset_requests_ns == RS_MIN(6));
+    EXPECT(fb.limit_tokens == -1 && fb.retry_after_ns == 0);
+    rs_attempt attempt;
+    memset(&attempt, 0, sizeof attempt);
+    rs_http_feedback_apply(&fb, &attempt);
+    EXPECT(attempt.pause_ns == RS_MIN(6));
+    EXPECT(pc.share_server_pause);
 
     /* bulkhead.h, and its slot in the policy */
     rs_bulkhead_config hc = { 1, 2 };     /* max_concurrent, max_queue */
