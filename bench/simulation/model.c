@@ -90,24 +90,6 @@ sim_phase sim_phase_at(const sim_config *cfg, uint64_t now_ns)
     return p;
 }
 
-static void check(int status, const char *what)
-{
-    if (status != RS_OK) {
-        fprintf(stderr, "simulation: %s: %s (%s)\n", what, rs_strerror(status), rs_last_error());
-        exit(1);
-    }
-}
-
-static void *allocate(size_t size)
-{
-    void *p = calloc(1, size);
-    if (p == NULL) {
-        fprintf(stderr, "simulation: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
 static sim_tick *tick_at(sim *s, uint64_t now_ns)
 {
     size_t i = (size_t)(now_ns / SIM_TICK_NS);
@@ -197,7 +179,7 @@ static void begin(sim *s, worker *w)
     memset(&opts, 0, sizeof opts);
     opts.context = w;
     opts.wake = on_wake;
-    check(rs_call_begin_in_at(s->policy, &opts, w->memory, s->state_size, &w->call, s->now_ns),
+    sim_check(rs_call_begin_in_at(s->policy, &opts, w->memory, s->state_size, &w->call, s->now_ns),
           "rs_call_begin_in_at");
 }
 
@@ -254,32 +236,32 @@ static void build(sim *s)
     rs_bulkhead_config bc = RS_BULKHEAD_CONFIG_DEFAULT;
     bc.max_concurrent = cfg->kind == SIM_FIXED ? cfg->fixed_limit : cfg->limit.initial_limit;
     bc.max_queue = cfg->clients;
-    check(rs_bulkhead_new(&bc, clock, &s->bulkhead), "rs_bulkhead_new");
+    sim_check(rs_bulkhead_new(&bc, clock, &s->bulkhead), "rs_bulkhead_new");
     rs_policy_config pc = RS_POLICY_CONFIG_DEFAULT;
     pc.bulkhead = s->bulkhead;
     pc.retry.backoff.seed = random_stream_seed(cfg->seed, 1);
     pc.max_limiter_wait_ns = RS_SEC(60); /* a worker waits in the local queue, not refused */
     if (cfg->kind == SIM_ADAPTIVE) {
-        check(rs_adaptive_limit_new(&cfg->limit, clock, &s->limit), "rs_adaptive_limit_new");
-        check(rs_bulkhead_set_adaptive(s->bulkhead, s->limit), "rs_bulkhead_set_adaptive");
+        sim_check(rs_adaptive_limit_new(&cfg->limit, clock, &s->limit), "rs_adaptive_limit_new");
+        sim_check(rs_bulkhead_set_adaptive(s->bulkhead, s->limit), "rs_bulkhead_set_adaptive");
         if (cfg->with_rate) {
-            check(rs_adaptive_rate_new(&cfg->rate, clock, &s->rate), "rs_adaptive_rate_new");
+            sim_check(rs_adaptive_rate_new(&cfg->rate, clock, &s->rate), "rs_adaptive_rate_new");
             pc.adaptive_rate = s->rate;
         }
     }
     if (cfg->kind == SIM_FIXED && cfg->fixed_rate != 0.0) {
         rs_token_bucket_config tc = { cfg->fixed_rate, 1 };
-        check(rs_token_bucket_new(&tc, clock, &s->fixed_rate), "rs_token_bucket_new");
+        sim_check(rs_token_bucket_new(&tc, clock, &s->fixed_rate), "rs_token_bucket_new");
         pc.limits[0] = (rs_limit){ rs_token_bucket_limiter(s->fixed_rate), RS_UNITS_REQUESTS };
     }
-    check(rs_policy_new(&pc, clock, &s->policy), "rs_policy_new");
+    sim_check(rs_policy_new(&pc, clock, &s->policy), "rs_policy_new");
     s->state_size = rs_call_state_size();
-    s->workers = allocate(cfg->clients * sizeof *s->workers);
+    s->workers = sim_alloc(cfg->clients * sizeof *s->workers);
     for (uint32_t i = 0; i < cfg->clients; i++) {
         worker *w = &s->workers[i];
         w->sim = s;
         w->id = i;
-        w->memory = allocate(s->state_size);
+        w->memory = sim_alloc(s->state_size);
     }
 }
 
@@ -305,7 +287,7 @@ void sim_run(const sim_config *cfg, sim_result *out)
     s.cfg = cfg;
     s.out = out;
     out->count = (size_t)(cfg->end_ns / SIM_TICK_NS) + 1;
-    out->ticks = allocate(out->count * sizeof *out->ticks);
+    out->ticks = sim_alloc(out->count * sizeof *out->ticks);
     out->events = 0;
     rs_manual_clock_init(&s.clock, 0);
     event_queue_init(&s.events);

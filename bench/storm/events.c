@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <resilience.h>
+
 static bool before(const sim_event *a, const sim_event *b)
 {
     return a->at_ns != b->at_ns ? a->at_ns < b->at_ns : a->seq < b->seq;
@@ -74,4 +76,22 @@ bool event_pop(event_queue *q, sim_event *out)
         q->heap[hole] = last;
     }
     return true;
+}
+
+void sim_check(int status, const char *what)
+{
+    if (status != RS_OK) {
+        fprintf(stderr, "%s: %s (%s)\n", what, rs_strerror(status), rs_last_error());
+        exit(1);
+    }
+}
+
+void *sim_alloc(size_t size)
+{
+    void *p = calloc(1, size);
+    if (p == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return p;
 }

@@ -1,4 +1,6 @@
-/* The simulator's event queue: a binary min-heap of timed events.
+/* The simulators' event queue: a binary min-heap of timed events, and how
+ * they stop on what they cannot carry on from (bench/storm and
+ * bench/simulation share both).
  *
  * Events at the same instant come out in the order they were pushed, so a
  * run depends only on its seeds, never on how the heap happens to break
@@ -32,5 +34,12 @@ void event_push(event_queue *q, uint64_t at_ns, uint32_t kind, uint32_t who, uin
 
 /* Takes the earliest event into *out; false when the queue is empty. */
 bool event_pop(event_queue *q, sim_event *out);
+
+/* Ends the program, saying what failed and why, unless status is RS_OK:
+ * for the set-up calls into the library (`what` names the call). */
+void sim_check(int status, const char *what);
+
+/* calloc(1, size), or the end of the program. */
+void *sim_alloc(size_t size);
 
 #endif /* STORM_EVENTS_H */

@@ -62,24 +62,6 @@ typedef struct fleet {
     run_result *out;
 } fleet;
 
-static void check(int status, const char *what)
-{
-    if (status != RS_OK) {
-        fprintf(stderr, "storm: %s: %s (%s)\n", what, rs_strerror(status), rs_last_error());
-        exit(1);
-    }
-}
-
-static void *allocate(size_t size)
-{
-    void *p = calloc(1, size);
-    if (p == NULL) {
-        fprintf(stderr, "storm: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
 static uint32_t slot_take(fleet *f)
 {
     if (f->free_slot != NO_SLOT) {
@@ -97,8 +79,8 @@ static uint32_t slot_take(fleet *f)
         f->slots = grown;
         f->slot_cap = cap;
     }
-    call_slot *s = allocate(sizeof *s);
-    s->memory = allocate(f->state_size); /* calloc: aligned for any object */
+    call_slot *s = sim_alloc(sizeof *s);
+    s->memory = sim_alloc(f->state_size); /* calloc: aligned for any object */
     f->slots[f->slot_count] = s;
     return f->slot_count++;
 }
@@ -199,7 +181,7 @@ static void issue(fleet *f, client *c)
     s->client = c->id;
     s->issued_ns = f->now_ns;
     timeline_at(&f->out->counts, f->now_ns)->issued++;
-    check(rs_call_begin_in_at(c->policy, NULL, s->memory, f->state_size, &s->call, f->now_ns),
+    sim_check(rs_call_begin_in_at(c->policy, NULL, s->memory, f->state_size, &s->call, f->now_ns),
           "rs_call_begin_in_at");
     follow(f, i, rs_call_next_at(s->call, f->now_ns));
 }
@@ -250,10 +232,10 @@ static void learn(const client_setup *setup, const rs_clock *clock, learning *l,
     if (!setup->adaptive) {
         return;
     }
-    check(rs_adaptive_rate_new(&setup->rate, clock, &l->rate), "rs_adaptive_rate_new");
-    check(rs_adaptive_limit_new(&setup->limit, clock, &l->limit), "rs_adaptive_limit_new");
-    check(rs_bulkhead_new(&setup->bulkhead, clock, &l->bulkhead), "rs_bulkhead_new");
-    check(rs_bulkhead_set_adaptive(l->bulkhead, l->limit), "rs_bulkhead_set_adaptive");
+    sim_check(rs_adaptive_rate_new(&setup->rate, clock, &l->rate), "rs_adaptive_rate_new");
+    sim_check(rs_adaptive_limit_new(&setup->limit, clock, &l->limit), "rs_adaptive_limit_new");
+    sim_check(rs_bulkhead_new(&setup->bulkhead, clock, &l->bulkhead), "rs_bulkhead_new");
+    sim_check(rs_bulkhead_set_adaptive(l->bulkhead, l->limit), "rs_bulkhead_set_adaptive");
     pc->adaptive_rate = l->rate;
     pc->bulkhead = l->bulkhead;
 }
@@ -269,12 +251,12 @@ static void build_clients(fleet *f, const client_setup *setup)
 {
     const scenario *sc = f->sc;
     const rs_clock *clock = rs_manual_clock_get(&f->clock);
-    f->clients = allocate(sc->clients * sizeof *f->clients);
+    f->clients = sim_alloc(sc->clients * sizeof *f->clients);
     if (setup->shared_policy) {
         rs_policy_config pc = setup->policy;
         pc.retry.backoff.seed = random_stream_seed(sc->seed, UINT64_MAX);
         learn(setup, clock, &f->shared_learning, &pc);
-        check(rs_policy_new(&pc, clock, &f->shared_policy), "rs_policy_new (shared)");
+        sim_check(rs_policy_new(&pc, clock, &f->shared_policy), "rs_policy_new (shared)");
     }
     for (uint32_t id = 0; id < sc->clients; id++) {
         client *c = &f->clients[id];
@@ -295,11 +277,11 @@ static void build_clients(fleet *f, const client_setup *setup)
             bc.on_state_change = on_breaker_change;
             bc.ctx = c;
             bc.open_backoff.seed = random_stream_seed(seed, 1);
-            check(rs_breaker_new(&bc, clock, &c->breaker), "rs_breaker_new");
+            sim_check(rs_breaker_new(&bc, clock, &c->breaker), "rs_breaker_new");
             pc.breaker = c->breaker;
         }
         learn(setup, clock, &c->learning, &pc);
-        check(rs_policy_new(&pc, clock, &c->policy), "rs_policy_new");
+        sim_check(rs_policy_new(&pc, clock, &c->policy), "rs_policy_new");
     }
 }
 
