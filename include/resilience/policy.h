@@ -260,9 +260,11 @@ typedef struct rs_policy_config {
      * the pause); no slot in time is #RS_E_LIMITED (#RS_STOP_BULKHEAD). With
      * an #rs_adaptive_limit attached (rs_bulkhead_set_adaptive()) every
      * attempt reports its latency and outcome to it. The blocking calls wait
-     * on the bulkhead's condition variable; the step API answers
-     * #RS_STEP_WAIT and either polls (every 1 ms) or, with
-     * `rs_call_options.wake`, is woken when the slot is its. NULL = none.
+     * on the bulkhead's condition variable (on a manual clock that wait ends
+     * only when another thread leaves or moves the clock: drive such tests
+     * through the step API); the step API answers #RS_STEP_WAIT and either
+     * polls (every 1 ms) or, with `rs_call_options.wake`, is woken when the
+     * slot is its. NULL = none.
      * @since 0.2.0
      */
     rs_bulkhead *bulkhead;
@@ -522,10 +524,12 @@ RS_API int rs_call_begin_in_at(rs_policy *p, const rs_call_options *opts, void *
                                size_t size, rs_call_state **out, uint64_t now_ns);
 
 /**
- * What to do now: at the start, and after a RS_STEP_WAIT timer fired. A
- * call made before the wait is over answers RS_STEP_WAIT with the
- * remainder; a call while fn is running answers RS_STEP_RUN again.
- * Reads the policy's clock once.
+ * What to do now: at the start, after a RS_STEP_WAIT timer fired, and
+ * after `rs_call_options.wake` ran. A call made before the wait is over
+ * answers RS_STEP_WAIT with the remainder, except for a call queued for a
+ * bulkhead slot, which looks at its place in the queue whenever it is asked
+ * (and goes on at once when the slot is its); a call while fn is running
+ * answers RS_STEP_RUN again. Reads the policy's clock once.
  * @since 0.1.0
  */
 RS_API rs_step rs_call_next(rs_call_state *c);
