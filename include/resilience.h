@@ -20,5 +20,7 @@
 #include "resilience/breaker.h"
 #include "resilience/http.h"
 #include "resilience/shm.h"
+#include "resilience/events.h"
+#include "resilience/metrics.h"
 
 #endif /* RESILIENCE_H */
