@@ -140,20 +140,20 @@ static int reserve(rs_redis_budget *b, const void *key, size_t key_len, uint64_t
                    const uint64_t *now_ns, rs_redis_budget_ticket *ticket)
 {
     if (estimate > b->max_per_request) {
-        return RS_E_BUDGET;
+        return rs__redis_count(&b->base, RS_E_BUDGET, false);
     }
     rs__redis_result res;
     int rc = run(b, key, key_len, "r", estimate, NULL, &res);
     if (rc == RS_OK) {
         if (res.v[0] != 1) {
-            return RS_E_BUDGET;
+            return rs__redis_count(&b->base, RS_E_BUDGET, false);
         }
         ticket->reserved = estimate;
         ticket->at_ns = rs__sat_mul(rs__sat_add((uint64_t)(res.v[2] < 0 ? 0 : res.v[2]),
                                                 (uint64_t)RS__REDIS_EPOCH_S * 1000000),
                                     1000);
         ticket->source = RS_REDIS_TICKET_REDIS;
-        return RS_OK;
+        return rs__redis_count(&b->base, RS_OK, false);
     }
     if (rc != RS_E_IO) {
         return rc;
@@ -162,20 +162,20 @@ static int reserve(rs_redis_budget *b, const void *key, size_t key_len, uint64_t
     if (b->base.on_failure == RS_REDIS_FAIL_LOCAL) {
         uint64_t wait;
         if (rs__redis_local_reserve(local_cell(b, key, key_len), estimate, 0, now, &wait) != RS_OK) {
-            return RS_E_BUDGET;
+            return rs__redis_count(&b->base, RS_E_BUDGET, true);
         }
         ticket->source = RS_REDIS_TICKET_LOCAL;
     } else {
         uint64_t ignored;
         rc = rs__redis_failed(b->base.redis, b->base.on_failure, &ignored);
         if (rc != RS_OK) {
-            return rc;
+            return rs__redis_count(&b->base, rc, true);
         }
         ticket->source = RS_REDIS_TICKET_UNTRACKED;
     }
     ticket->reserved = estimate;
     ticket->at_ns = now;
-    return RS_OK;
+    return rs__redis_count(&b->base, RS_OK, true);
 }
 
 int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,

@@ -82,6 +82,33 @@ const rs_clock *rs__redis_object_clock(void *object)
     return o->on_failure == RS_REDIS_FAIL_LOCAL ? o->clock : NULL;
 }
 
+int rs__redis_count(rs__redis_object *o, int rc, bool by_fallback)
+{
+    rs__atomic_u64 *counter = rc == RS_OK ? &o->granted
+                              : rc == RS_E_LIMITED || rc == RS_E_BUDGET || rc == RS_E_OPEN
+                                  ? &o->refused
+                              : rc == RS_E_IO ? &o->failed
+                                              : NULL;
+    if (counter != NULL) {
+        rs__counter_add(counter, 1);
+        if (by_fallback) {
+            rs__counter_add(&o->fallback, 1);
+        }
+    }
+    return rc;
+}
+
+int rs__redis_object_metrics(const void *object, rs_redis_object_snapshot *m)
+{
+    if (object == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    const rs__redis_object *o = object;
+    *m = (rs_redis_object_snapshot){ rs__counter_get(&o->granted), rs__counter_get(&o->refused),
+                                     rs__counter_get(&o->failed), rs__counter_get(&o->fallback) };
+    return RS_OK;
+}
+
 int rs__redis_failed(rs_redis *r, rs_redis_failure mode, uint64_t *wait_ns)
 {
     if (mode == RS_REDIS_FAIL_OPEN) {

@@ -136,6 +136,8 @@ typedef struct rs__redis_object {
     double local_share;          /* what the local cells enforce: the configured
                                   * share under RS_REDIS_FAIL_LOCAL, else all */
     size_t size;                 /* of the whole object, for the free */
+    /* Decisions, for metrics (rs__redis_count()). */
+    rs__atomic_u64 granted, refused, failed, fallback;
 } rs__redis_object;
 
 /* RS_OK when a _new's cfg and out are both given, else RS_E_INVAL with
@@ -152,6 +154,13 @@ int rs__redis_object_new(size_t size, const char *config, rs_redis *redis, const
  * its own under RS_REDIS_FAIL_LOCAL, whose fallback decides at the caller's
  * now_ns; NULL otherwise (Redis's TIME decides, now_ns is ignored). */
 const rs_clock *rs__redis_object_clock(void *object);
+/* Counts a decision that answered rc, given by the failure policy (not by
+ * Redis) when by_fallback; returns rc. Errors that are not decisions
+ * (RS_E_INVAL: a foreign key, a request too large) are not counted. */
+int rs__redis_count(rs__redis_object *o, int rc, bool by_fallback);
+/* The object's decisions, for the rs_redis_X_metrics() functions. */
+int rs__redis_object_metrics(const void *object, rs_redis_object_snapshot *m);
+
 /* Frees such an object (its local cells forgotten by the contention
  * hand-off of this thread); NULL is ignored. */
 void rs__redis_object_free(void *object);

@@ -92,30 +92,32 @@ static int decide(rs_redis_token_bucket *tb, uint64_t n, uint64_t max_wait_ns, u
                             rs__redis_fmt_double(max_wait_arg, (double)max_wait_ns / 1000.0),
                             peek ? "1" : "0" };
     rs__redis_result res;
-    const rs__redis_object *o = &tb->base;
+    rs__redis_object *o = &tb->base;
     int rc = rs__redis_eval(o->redis, RS__SCRIPT_GCRA, o->key, o->key_len, 5, argv, 2, &res);
     if (rc == RS_OK) {
         uint64_t wait = rs__redis_us_to_ns(res.v[1]);
         if (res.v[0] == 1) {
             /* Rounding to whole microseconds must not break the promise. */
             *wait_ns = peek ? wait : rs__min_u64(wait, max_wait_ns);
-            return RS_OK;
+            return peek ? RS_OK : rs__redis_count(o, RS_OK, false);
         }
         *wait_ns = wait;
-        return RS_E_LIMITED;
+        return rs__redis_count(o, RS_E_LIMITED, false);
     }
     if (rc == RS_E_INVAL) { /* the key holds something else: no policy mends that */
         *wait_ns = UINT64_MAX;
         return rc;
     }
     if (o->on_failure != RS_REDIS_FAIL_LOCAL) {
-        return rs__redis_failed(o->redis, o->on_failure, wait_ns);
+        rc = rs__redis_failed(o->redis, o->on_failure, wait_ns);
+        return peek ? rc : rs__redis_count(o, rc, true);
     }
     if (peek) {
         *wait_ns = rs__redis_local_wait_ns(&tb->local, n, now_ns);
         return RS_OK;
     }
-    return rs__redis_local_reserve(&tb->local, n, max_wait_ns, now_ns, wait_ns);
+    return rs__redis_count(o, rs__redis_local_reserve(&tb->local, n, max_wait_ns, now_ns, wait_ns),
+                           true);
 }
 
 int rs_redis_token_bucket_reserve(rs_redis_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,

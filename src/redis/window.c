@@ -100,20 +100,25 @@ static int decide(rs_redis_sliding_window *w, uint64_t n, uint64_t now_ns, bool 
     int rc = run(w, n, peek, &res);
     if (rc == RS_OK) {
         *wait_ns = res.v[0] == 1 ? 0 : res.v[1] < 0 ? UINT64_MAX : rs__redis_us_to_ns(res.v[1]);
-        return res.v[0] == 1 || peek ? RS_OK : RS_E_LIMITED;
+        if (peek) {
+            return RS_OK;
+        }
+        return rs__redis_count(&w->base, res.v[0] == 1 ? RS_OK : RS_E_LIMITED, false);
     }
     if (rc == RS_E_INVAL) { /* the key holds something else: no policy mends that */
         *wait_ns = UINT64_MAX;
         return rc;
     }
     if (w->base.on_failure != RS_REDIS_FAIL_LOCAL) {
-        return rs__redis_failed(w->base.redis, w->base.on_failure, wait_ns);
+        rc = rs__redis_failed(w->base.redis, w->base.on_failure, wait_ns);
+        return peek ? rc : rs__redis_count(&w->base, rc, true);
     }
     if (peek) {
         *wait_ns = rs__redis_local_wait_ns(&w->local, n, now_ns);
         return RS_OK;
     }
-    return rs__redis_local_reserve(&w->local, n, 0, now_ns, wait_ns);
+    return rs__redis_count(&w->base, rs__redis_local_reserve(&w->local, n, 0, now_ns, wait_ns),
+                           true);
 }
 
 int rs_redis_sliding_window_try_acquire(rs_redis_sliding_window *w, uint64_t n)
