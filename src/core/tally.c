@@ -84,12 +84,22 @@ unsigned rs__tally_claim_slot(void)
     return slot;
 }
 
+unsigned rs__tally_slots_taken(void)
+{
+    return (unsigned)__builtin_popcount(atomic_load_explicit(&taken, memory_order_relaxed));
+}
+
 #else /* !RS_HAVE_THREADS: one thread, which owns slot 0 */
 
 unsigned rs__tally_claim_slot(void)
 {
     rs__tally_my_slot = 1;
     return 0;
+}
+
+unsigned rs__tally_slots_taken(void)
+{
+    return rs__tally_my_slot != 0;
 }
 
 #endif

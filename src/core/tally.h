@@ -78,6 +78,9 @@ static inline void rs__tally_add(rs__atomic_u64 *counter, uint64_t n, unsigned s
         }                                                                                     \
     } while (0)
 
+/* How many slots live threads hold now: for tests. */
+unsigned rs__tally_slots_taken(void);
+
 /* Every counter of `shards` (an array of RS__TALLY_SHARDS shard structs of
  * `shard_size` bytes, each field an rs__atomic_u64) starts at 0. */
 void rs__tally_init(void *shards, size_t shard_size);
