@@ -128,7 +128,7 @@ int main(int argc, char **argv)
     CHECK(rs_registry_new(&rc, &reg));
     for (int i = 0; i < 5; i++) {
         rs_registry_entry *entry = NULL;
-        CHECK(rs_registry_get(reg, "abcde" + i % 3, 1, &entry));
+        CHECK(rs_registry_get(reg, &"abcde"[i % 3], 1, &entry));
         rs_registry_release(reg, entry);
     }
     CHECK(rs_exporter_add_registry(e, "hosts", reg));
