@@ -37,7 +37,9 @@ void rs__metrics_put(rs__metrics_out *o, const char *s, size_t n)
 {
     if (o->fn == NULL) {
         size_t room = o->size > o->total + 1 ? o->size - 1 - o->total : 0;
-        memcpy(o->buf + o->total, s, n < room ? n : room);
+        if (room > 0) { /* else buf may be NULL: a size query */
+            memcpy(o->buf + o->total, s, n < room ? n : room);
+        }
         o->total += n;
         return;
     }
