@@ -32,8 +32,9 @@
 
 #include <resilience.h>
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping; /* by a signal, for the main thread */
 static void on_signal(int sig) { (void)sig; stopping = 1; }
+static atomic_bool done; /* for the worker thread */
 
 /* ---- the work the metrics describe ---------------------------------------- */
 
@@ -63,7 +64,7 @@ static void *work(void *arg)
 {
     rs_client *client = arg;
     service s = { 0 };
-    while (!stopping) {
+    while (!atomic_load(&done)) {
         (void)rs_client_call(client, call_service, &s);
         usleep(2000);
     }
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
         usleep(100000);
     }
     bool scraped = scrape_self(port);
-    stopping = 1;
+    atomic_store(&done, true);
     pthread_join(worker, NULL);
     MHD_stop_daemon(d);
     rs_exporter_free(exporter);

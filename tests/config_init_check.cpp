@@ -12,6 +12,7 @@ const rs_breaker_config breaker = RS_BREAKER_CONFIG_INIT;
 const rs_budget_config budget = RS_BUDGET_CONFIG_INIT;
 const rs_budget_registry_config budget_registry = RS_BUDGET_REGISTRY_CONFIG_INIT;
 const rs_registry_config registry = RS_REGISTRY_CONFIG_INIT;
+const rs_exporter_config exporter = RS_EXPORTER_CONFIG_INIT;
 
 } // namespace
 
@@ -27,5 +28,8 @@ int main()
     failures += rs_budget_config_validate(&budget_registry.budget) != RS_OK;
     failures += budget_registry.max_keys != 10000u;
     failures += registry.max_keys != 10000u || registry.create != 0;
+    rs_exporter *e = 0;
+    failures += rs_exporter_new(&exporter, &e) != RS_OK;
+    rs_exporter_free(e);
     return failures == 0 ? 0 : 1;
 }

@@ -83,7 +83,9 @@ typedef struct rs_metric_desc {
     /** The name after the exporter's prefix and `_`, e.g.
         `"token_bucket_available_tokens"`: letters, digits and `_`, not
         starting with a digit; with its unit (`_seconds`, `_tokens`) as
-        Prometheus names go; a counter's ends in `_total`. */
+        Prometheus names go; a counter's ends in `_total`, and no name ends
+        in `_count`, `_sum`, `_bucket`, `_created` or `_info` (the formats
+        reserve them). */
     const char *name;
     const char *help;        /**< one line of English; required */
     rs_metric_type type;     /**< gauge or counter */

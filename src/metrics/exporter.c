@@ -99,6 +99,22 @@ static bool ends_with_total(const char *name)
     return len > TOTAL_LEN && strcmp(name + len - TOTAL_LEN, TOTAL) == 0;
 }
 
+/* Suffixes the formats give a meaning of their own (summaries, histograms,
+ * OpenMetrics' creation times and info metrics): a family named with one
+ * would be read as something else. */
+static bool has_reserved_suffix(const char *name)
+{
+    static const char *const reserved[] = { "_count", "_sum", "_bucket", "_created", "_info" };
+    size_t len = strlen(name);
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+        size_t n = strlen(reserved[i]);
+        if (len > n && strcmp(name + len - n, reserved[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static size_t label_value_count(const rs_metric_desc *d)
 {
     size_t n = 0;
@@ -128,6 +144,10 @@ static int check_desc(const rs_metrics_source *s, size_t i)
     const rs_metric_desc *d = &s->metrics[i];
     if (!rs__metrics_valid_name(d->name, false)) {
         return refuse_metric(s, i, "the name is not letters, digits and '_' (not first a digit)");
+    }
+    if (has_reserved_suffix(d->name)) {
+        return refuse_metric(s, i, "the name ends in _count, _sum, _bucket, _created or _info, "
+                                   "which the formats reserve");
     }
     if (d->help == NULL) {
         return refuse_metric(s, i, "help is NULL");
