@@ -35,7 +35,9 @@ struct rs_token_bucket {
     rs__atomic_u64 interval_ns; /* ns per token, >= 1 */
     rs__atomic_u64 tau_ns;      /* burst * interval_ns: the capacity as time */
     rs__atomic_u64 burst;
-    rs__atomic_u64 rate_bits;   /* the configured rate, a double's bits: for metrics */
+    /* The configured rate, a double's bits, for metrics only: read apart
+     * from the seqlock, so that the grant path does not pay for it. */
+    rs__atomic_u64 rate_bits;
     const rs_clock *clock;
     /* Written by every grant: a cache line of its own (the bucket is
      * allocated line-aligned), so the line that moves between granting
@@ -51,7 +53,6 @@ typedef struct snapshot {
     uint64_t tat_ns;
     uint64_t offset;
     rs__gcra config;
-    double rate; /* as configured */
 } snapshot;
 
 static uint64_t bits_of(double value)
@@ -128,7 +129,7 @@ static uint64_t now_of(const rs_token_bucket *tb)
 
 /* Reads the state word and its configuration consistently (the seqlock
  * reader: data loads between two reads of an even, unchanged version). */
-static snapshot read_snapshot(rs_token_bucket *tb)
+static inline snapshot read_snapshot(rs_token_bucket *tb)
 {
     snapshot s;
     for (;;) {
@@ -142,7 +143,6 @@ static snapshot read_snapshot(rs_token_bucket *tb)
         s.config.interval_ns = atomic_load_explicit(&tb->interval_ns, memory_order_relaxed);
         s.config.tau_ns = atomic_load_explicit(&tb->tau_ns, memory_order_relaxed);
         s.config.burst = atomic_load_explicit(&tb->burst, memory_order_relaxed);
-        s.rate = double_of(atomic_load_explicit(&tb->rate_bits, memory_order_relaxed));
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&tb->version, memory_order_relaxed) == before) {
             s.tat_ns = s.word + s.offset; /* wraps by design: the offset is mod 2^64 */
@@ -319,7 +319,8 @@ int rs_token_bucket_metrics_at(rs_token_bucket *tb, rs_token_bucket_snapshot *m,
     }
     snapshot s = read_snapshot(tb);
     rs_token_bucket_snapshot snap = { 0 };
-    snap.rate = s.rate;
+    /* A set_rate() racing with this may show its rate with the old burst. */
+    snap.rate = double_of(atomic_load_explicit(&tb->rate_bits, memory_order_relaxed));
     snap.burst = s.config.burst;
     snap.available = rs__gcra_available(&s.config, s.tat_ns, now_ns);
     rs__gcra_counts_sum(tb->counts, &snap);

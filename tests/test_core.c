@@ -440,7 +440,8 @@ static void locks_exclude(void **state)
 /* ---- counter shards ------------------------------------------------------------------ */
 
 typedef struct shard {
-    _Alignas(RS__CACHE_LINE) rs__atomic_u64 n, m;
+    _Alignas(RS__CACHE_LINE) rs__atomic_u64 n;
+    rs__atomic_u64 m;
 } shard;
 
 /* One thread: its own shard, plain stores, summed by the reader. */

@@ -69,7 +69,8 @@ struct rs_breaker {
      * would not fit, and on a shared line they would move it between the
      * cores of two recording threads with every record. */
     struct outcome_counts {
-        _Alignas(RS__CACHE_LINE) rs__atomic_u64 successes, failures, slow;
+        _Alignas(RS__CACHE_LINE) rs__atomic_u64 successes; /* the shard, not each field */
+        rs__atomic_u64 failures, slow;
     } outcomes[RS__TALLY_SHARDS];
     char name[]; /* the configured name, "" for none */
 };

@@ -46,18 +46,21 @@ typedef struct rs__gcra_verdict {
  * or without a wait), the tokens they took, requests refused. A request
  * above the burst is an error, not a refusal, and is not counted. */
 typedef struct rs__gcra_counts {
-    _Alignas(RS__CACHE_LINE) rs__atomic_u64 granted, granted_tokens, refused;
+    _Alignas(RS__CACHE_LINE) rs__atomic_u64 granted; /* the shard, not each field */
+    rs__atomic_u64 granted_tokens, refused;
 } rs__gcra_counts;
 
 /* Counts the outcome of asking for n >= 1 tokens: the plain stores of this
  * thread's shard, no locked instruction on the grant path. */
 static inline void rs__gcra_count(rs__gcra_counts *shards, const rs__gcra_verdict *v, uint64_t n)
 {
+    unsigned slot = rs__tally_slot();
+    rs__gcra_counts *mine = &shards[slot];
     if (v->taken) {
-        RS__TALLY_ADD(shards, granted, 1);
-        RS__TALLY_ADD(shards, granted_tokens, n);
+        rs__tally_add(&mine->granted, 1, slot);
+        rs__tally_add(&mine->granted_tokens, n, slot);
     } else if (!v->oversized) {
-        RS__TALLY_ADD(shards, refused, 1);
+        rs__tally_add(&mine->refused, 1, slot);
     }
 }
 

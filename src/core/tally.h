@@ -17,13 +17,21 @@
  * the writers are done, never counts anything twice, and never goes back
  * between two reads of the same thread (each shard only grows).
  *
- * A module declares its shard type with the counters it needs, aligned to
- * a cache line, and an array of RS__TALLY_SHARDS of them:
+ * A module declares its shard type with the counters it needs, its first
+ * field aligned to a cache line (only the first: _Alignas on a declaration
+ * of several fields would give each a line), and an array of
+ * RS__TALLY_SHARDS of them:
  *
- *     typedef struct counts { _Alignas(RS__CACHE_LINE) rs__atomic_u64 granted, refused; } counts;
+ *     typedef struct counts {
+ *         _Alignas(RS__CACHE_LINE) rs__atomic_u64 granted;
+ *         rs__atomic_u64 refused;
+ *     } counts;
  *     counts shards[RS__TALLY_SHARDS];
  *     RS__TALLY_ADD(obj->shards, granted, 1);
  *     uint64_t granted; RS__TALLY_SUM(granted, obj->shards, granted);
+ *
+ * An operation that adds to several counters takes the slot once and adds
+ * with rs__tally_add() to its own shard.
  */
 #ifndef RS_CORE_TALLY_H
 #define RS_CORE_TALLY_H

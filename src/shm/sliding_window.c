@@ -56,7 +56,8 @@ struct rs_shm_sliding_window {
     /* This process's admissions through this handle, a cache line per
      * thread (core/tally.h): the file holds only the shared state. */
     struct counts {
-        _Alignas(RS__CACHE_LINE) rs__atomic_u64 admitted, admitted_units, refused;
+        _Alignas(RS__CACHE_LINE) rs__atomic_u64 admitted; /* the shard, not each field */
+        rs__atomic_u64 admitted_units, refused;
     } counts[RS__TALLY_SHARDS];
 };
 
