@@ -91,6 +91,22 @@ static rs_event_kind end_event(rs_stop_reason reason)
     return rs_stop_reason_is_local(reason) ? RS_EVENT_CALL_REFUSED : RS_EVENT_GIVE_UP;
 }
 
+/* RS_EVENT_RETRY and RS_EVENT_SERVER_PAUSE: about the attempt just made,
+ * with the wait it led to. */
+static void emit_about_attempt(rs_call_state *c, rs_event_kind kind, uint64_t wait_ns,
+                               uint64_t now_ns)
+{
+    if (rs__policy_hears(c->policy)) {
+        rs_event e = { 0 };
+        e.kind = kind;
+        e.at_ns = now_ns;
+        e.attempt = c->attempt_number;
+        e.wait_ns = wait_ns;
+        e.last_attempt = &c->attempt;
+        rs__policy_emit(c->policy, &e);
+    }
+}
+
 static void count_end(rs_call_state *c, rs_stop_reason reason)
 {
     unsigned slot = rs__tally_slot();
@@ -456,15 +472,7 @@ static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
     if (cfg->hooks.on_retry != NULL) {
         cfg->hooks.on_retry(cfg->hooks.ctx, &c->attempt, delay);
     }
-    if (rs__policy_hears(p)) {
-        rs_event e = { 0 };
-        e.kind = RS_EVENT_RETRY;
-        e.at_ns = now_ns;
-        e.attempt = c->attempt_number;
-        e.wait_ns = delay;
-        e.last_attempt = &c->attempt;
-        rs__policy_emit(p, &e);
-    }
+    emit_about_attempt(c, RS_EVENT_RETRY, delay, now_ns);
     c->report.retries++;
     RS__POLICY_COUNT(p, retries, 1);
     c->attempt_number++;
@@ -509,14 +517,8 @@ rs_step rs_call_complete_at(rs_call_state *c, rs_verdict verdict, uint64_t now_n
     if (cfg->share_server_pause && cfg->retry.honor_retry_after) {
         uint64_t paused = rs__policy_pause(
             c->policy, rs__max_u64(c->attempt.retry_after_ns, c->attempt.pause_ns), now_ns);
-        if (paused != 0 && rs__policy_hears(c->policy)) {
-            rs_event e = { 0 };
-            e.kind = RS_EVENT_SERVER_PAUSE;
-            e.at_ns = now_ns;
-            e.attempt = c->attempt_number;
-            e.wait_ns = paused;
-            e.last_attempt = &c->attempt;
-            rs__policy_emit(c->policy, &e);
+        if (paused != 0) {
+            emit_about_attempt(c, RS_EVENT_SERVER_PAUSE, paused, now_ns);
         }
     }
     switch (verdict) {
