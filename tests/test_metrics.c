@@ -367,6 +367,16 @@ static void bad_arguments_are_refused(void **state)
     RS_TEST_EXPECT_INVALID(rs_exporter_add(e, NULL, &fake_source, &f), "name");
     RS_TEST_EXPECT_INVALID(rs_exporter_add(e, "x", NULL, &f), "source");
     RS_TEST_EXPECT_INVALID(rs_exporter_add(e, "x", &fake_source, NULL), "object");
+    static const char *const not_utf8[] = {
+        "\xff", "a\xc3", "\xc0\xaf" /* overlong '/' */, "\xed\xa0\x80" /* a surrogate */,
+        "\xf4\x90\x80\x80" /* beyond U+10FFFF */, "\xe2\x82", "\x80",
+    };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(not_utf8); i++) {
+        RS_TEST_EXPECT_INVALID(rs_exporter_add(e, not_utf8[i], &fake_source, &f), "UTF-8");
+    }
+    assert_int_equal(rs_exporter_add(e, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", &fake_source, &f),
+                     RS_OK); /* é € and an emoji */
+    assert_int_equal(rs_exporter_remove(e, &f), RS_OK);
     RS_TEST_EXPECT_INVALID(rs_exporter_add_token_bucket(e, "x", NULL), "object");
     RS_TEST_EXPECT_INVALID(rs_exporter_add_client(e, "x", NULL), "c");
     RS_TEST_EXPECT_INVALID(rs_exporter_remove(e, &f), "nothing was added");

@@ -163,15 +163,16 @@ RS_API void rs_exporter_free(rs_exporter *e);
 /**
  * Adds @p object, of the kind @p source describes, under @p name.
  *
- * @param name    the value of the `name` label of its samples (any UTF-8;
- *                escaped as the formats require); copied. Two objects whose
- *                families overlap need different names.
+ * @param name    the value of the `name` label of its samples: any valid
+ *                UTF-8 (escaped as the formats require); copied. Two
+ *                objects whose families overlap need different names.
  * @param source  static; checked: the names, types and labels of its
  *                families, and that a family another source declared has
  *                the same type and label there.
  * @param object  passed to `source->collect`; must stay valid until
  *                removed (rs_exporter_remove()) or the exporter is freed.
- * @return #RS_OK; #RS_E_INVAL (NULL argument, an invalid source, a family
+ * @return #RS_OK; #RS_E_INVAL (NULL argument, a name that is not UTF-8, an
+ *         invalid source, a family
  *         declared differently by another source, or a series of the same
  *         family and name already added; rs_last_error() says which);
  *         #RS_E_NOMEM (nothing added).

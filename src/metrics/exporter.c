@@ -343,6 +343,10 @@ int rs__exporter_add_parts(rs_exporter *e, const void *key, const rs__metrics_pa
                            size_t count)
 {
     for (size_t i = 0; i < count; i++) {
+        if (!rs__metrics_valid_utf8(parts[i].name)) {
+            return rs_set_last_error(RS_E_INVAL, "rs_exporter_add: name: not valid UTF-8, "
+                                                 "which label values must be");
+        }
         int rc = check_source(parts[i].source);
         if (rc != RS_OK) {
             return rc;

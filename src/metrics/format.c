@@ -173,6 +173,36 @@ bool rs__metrics_valid_name(const char *s, bool colons)
     return true;
 }
 
+bool rs__metrics_valid_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != 0) {
+        unsigned char c = *p++;
+        if (c < 0x80) {
+            continue;
+        }
+        /* Lead byte: how many continuation bytes, and the smallest code
+         * point it may encode (overlong forms are invalid). */
+        unsigned more = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2
+                        : c >= 0xF0 && c <= 0xF4 ? 3 : 0;
+        if (more == 0) {
+            return false;
+        }
+        uint32_t cp = c & (0x3Fu >> more);
+        for (unsigned i = 0; i < more; i++, p++) {
+            if ((*p & 0xC0) != 0x80) {
+                return false;
+            }
+            cp = cp << 6 | (*p & 0x3Fu);
+        }
+        if ((more == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (more == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 double rs__metrics_seconds(uint64_t ns)
 {
     return ns == UINT64_MAX ? INFINITY : (double)ns / 1e9;

@@ -53,6 +53,10 @@ int rs__exporter_add_parts(rs_exporter *e, const void *key, const rs__metrics_pa
 /* [a-zA-Z_:][a-zA-Z0-9_:]*, without ':' when !colons (label names). */
 bool rs__metrics_valid_name(const char *s, bool colons);
 
+/* Whether s is valid UTF-8 (no overlong forms, surrogates or code points
+ * beyond U+10FFFF): label values must be. */
+bool rs__metrics_valid_utf8(const char *s);
+
 /* Nanoseconds as seconds; UINT64_MAX ("never") as +Inf. */
 double rs__metrics_seconds(uint64_t ns);
 
