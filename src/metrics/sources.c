@@ -3,7 +3,6 @@
  * into them. The names are the table of docs/observability.md. A module
  * of the library adds its metrics here: its families, a collect that
  * reads its snapshot, and an rs_exporter_add_X() (see that page). */
-#include <math.h>
 
 #include "internal.h"
 

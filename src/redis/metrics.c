@@ -1,7 +1,6 @@
 /* The backend's objects as metric sources for an exporter (metrics.h):
  * the core's exporter knows nothing of Redis; these plug in through
  * rs_metrics_source like any kind of object of a user's. */
-#include <math.h>
 
 #include "internal.h"
 
