@@ -437,6 +437,12 @@ static void invalid_sources_are_refused(void **state)
     }
     rs_metrics_source empty = { "empty", fake_metrics, 0, collect_fake };
     RS_TEST_EXPECT_INVALID(rs_exporter_add(e, "x", &empty, &f), "needs metrics");
+    static const rs_metric_desc twice_over[] = {
+        { "twice", "h", RS_METRIC_GAUGE, NULL, NULL },
+        { "twice_total", "h", RS_METRIC_COUNTER, NULL, NULL }, /* the same in OpenMetrics */
+    };
+    rs_metrics_source doubled = { "d", twice_over, 2, collect_fake };
+    RS_TEST_EXPECT_INVALID(rs_exporter_add(e, "x", &doubled, &f), "declared twice");
     rs_metrics_source no_collect = { "nc", fake_metrics, 1, NULL };
     RS_TEST_EXPECT_INVALID(rs_exporter_add(e, "x", &no_collect, &f), "collect");
     /* Nothing was added by any of them. */

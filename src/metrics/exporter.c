@@ -178,6 +178,8 @@ static int check_desc(const rs_metrics_source *s, size_t i)
     return RS_OK;
 }
 
+static bool same_family_name(const rs_metric_desc *a, const rs_metric_desc *b);
+
 static int check_source(const rs_metrics_source *s)
 {
     if (s->metrics == NULL || s->metric_count == 0 || s->collect == NULL) {
@@ -187,6 +189,11 @@ static int check_source(const rs_metrics_source *s)
     }
     for (size_t i = 0; i < s->metric_count; i++) {
         int rc = check_desc(s, i);
+        for (size_t j = 0; rc == RS_OK && j < i; j++) {
+            if (same_family_name(&s->metrics[j], &s->metrics[i])) {
+                rc = refuse_metric(s, i, "the family is declared twice");
+            }
+        }
         if (rc != RS_OK) {
             return rc;
         }
