@@ -34,7 +34,9 @@ static size_t on_body(char *data, size_t size, size_t count, void *ctx)
     return n;
 }
 
-/* A failed attempt's body must not stay in front of the next one's. */
+/* snippet: hooks */
+/* Before each attempt: a failed attempt's body must not stay in front of
+ * the next one's. */
 static void empty_body(void *ctx, CURL *easy, const rs_attempt *attempt)
 {
     (void)easy;
@@ -42,13 +44,15 @@ static void empty_body(void *ctx, CURL *easy, const rs_attempt *attempt)
     ((response *)ctx)->len = 0;
 }
 
-/* The tokens the answer says it used: "total_tokens": N. */
+/* After each answer: the tokens it says it used ("total_tokens": N),
+ * charged to the budget. */
 static uint64_t tokens_used(void *ctx, CURL *easy)
 {
     (void)easy;
     const char *at = strstr(((response *)ctx)->body, "\"total_tokens\":");
     return at != NULL ? strtoull(at + 15, NULL, 10) : 0;
 }
+/* end snippet */
 
 static rs_client *client;
 static const char *url;
@@ -68,12 +72,14 @@ static void *worker(void *arg)
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, &r);
     for (int i = 0; i < REQUESTS_PER_THREAD; i++) {
+        /* snippet: perform */
         rs_curl_options opts = RS_CURL_OPTIONS_DEFAULT;
         opts.before_attempt = empty_body;
         opts.tokens_used = tokens_used;
         opts.ctx = &r;
         rs_call_report report;
         int rc = rs_curl_perform(rs_client_policy(client), easy, &opts, &report);
+        /* end snippet */
         pthread_mutex_lock(&counts);
         succeeded += rc == RS_OK;
         failed += rc != RS_OK;

@@ -9,9 +9,17 @@
  * on_state_change callback publishes the open state, and every worker's
  * policy refuses calls (RS_E_OPEN) until the flag expires.
  *
+ * The provider's quota is a hard contract, so its bucket decides exactly:
+ * one round trip per call. The workers also emit events (log lines to a
+ * shared collector) under a fleet-wide soft limit of 2000 a second, a
+ * hundred decisions per provider call: that bucket uses leases, batches of
+ * tokens taken in one round trip and handed out in the process, so a few
+ * dozen round trips serve thousands of decisions, and the fleet may exceed
+ * that limit by at most what the leases held (4 x max_units).
+ *
  * Usage: redis_workers [redis://host:port/db]   (or RS_REDIS_URL)
- * Exits 77 (skipped) without a URL, 1 if the workers together exceeded the
- * quota or the shared state did not reach them. */
+ * Exits 77 (skipped) without a URL, 1 if the workers together exceeded a
+ * limit or the shared state did not reach them. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +36,18 @@
 #define RUN_NS UINT64_C(1200000000)
 #define OPEN_NS UINT64_C(300000000)
 #define MS UINT64_C(1000000)
+#define EVENT_RATE 2000.0
+#define EVENT_BURST 200
+#define EVENTS_PER_CALL 100
 
 typedef struct tally {
     unsigned long calls;        /* provider calls made (admitted by the quota) */
     unsigned long refused_open; /* refused by the shared breaker flag */
     unsigned long errors;       /* Redis failed (the policy here: fail closed) */
+    unsigned long events;       /* events admitted by the leased bucket */
+    unsigned long event_decisions;
+    unsigned long event_round_trips;
+    unsigned long lease_max;    /* the largest lease a worker takes */
 } tally;
 
 static void report(void *ctx, int status, const char *message)
@@ -128,8 +143,28 @@ static int worker(int id, const char *url, const char *name, tally *t)
         fprintf(stderr, "worker %d: set-up failed: %s\n", id, rs_strerror(status));
         return 1;
     }
+    /* The soft limit on events: leases of tokens, sized for 4 workers. */
+    rs_redis_token_bucket *events = NULL;
+    rs_redis_token_bucket_config ec = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
+    ec.redis = redis;
+    char events_name[96];
+    (void)snprintf(events_name, sizeof events_name, "%s-events", name);
+    ec.name = events_name;
+    ec.rate = EVENT_RATE;
+    ec.burst = EVENT_BURST;
+    ec.lease.instances = WORKERS;
+    if ((status = rs_redis_token_bucket_new(&ec, NULL, &events)) != RS_OK) {
+        fprintf(stderr, "worker %d: %s\n", id, rs_last_error());
+        return 1;
+    }
     provider_call call = { id, rs_clock_now(NULL), t };
     while (rs_clock_now(NULL) < call.start_ns + RUN_NS) {
+        for (int e = 0; e < EVENTS_PER_CALL; e++) {
+            int answer = rs_redis_token_bucket_try_acquire(events, 1);
+            t->event_decisions++;
+            t->events += answer == RS_OK;
+            t->errors += answer != RS_OK && answer != RS_E_LIMITED;
+        }
         switch (rs_call(policy, call_provider, &call)) {
         case RS_OK:
         case RS_E_EXHAUSTED: /* worker 1's failures */
@@ -145,6 +180,12 @@ static int worker(int id, const char *url, const char *name, tally *t)
             break;
         }
     }
+    rs_redis_lease_stats stats;
+    if (rs_redis_token_bucket_lease_stats(events, &stats) == RS_OK) {
+        t->event_round_trips = stats.round_trips;
+        t->lease_max = stats.max_units;
+    }
+    rs_redis_token_bucket_free(events); /* gives back what its lease held */
     rs_policy_free(policy);
     rs_breaker_free(breaker);
     rs_redis_breaker_state_free(shared);
@@ -181,7 +222,7 @@ int main(int argc, char **argv)
         }
         if (pids[i] == 0) {
             close(p[0]);
-            tally t = { 0, 0, 0 };
+            tally t = { 0, 0, 0, 0, 0, 0, 0 };
             int rc = worker(i, url, name, &t);
             ssize_t n = write(p[1], &t, sizeof t);
             _exit(rc != 0 || n != (ssize_t)sizeof t);
@@ -189,10 +230,10 @@ int main(int argc, char **argv)
         close(p[1]);
         fds[i] = p[0];
     }
-    tally total = { 0, 0, 0 };
+    tally total = { 0, 0, 0, 0, 0, 0, 0 };
     int failed = 0, paused = 0;
     for (int i = 0; i < WORKERS; i++) {
-        tally t = { 0, 0, 0 };
+        tally t = { 0, 0, 0, 0, 0, 0, 0 };
         int status = 0;
         bool got = read(fds[i], &t, sizeof t) == (ssize_t)sizeof t;
         close(fds[i]);
@@ -201,12 +242,16 @@ int main(int argc, char **argv)
             fprintf(stderr, "worker %d failed\n", i);
             failed = 1;
         }
-        printf("  worker %d: %3lu calls, %3lu refused while the breaker was open, %lu errors\n",
-               i, t.calls, t.refused_open, t.errors);
+        printf("  worker %d: %3lu calls, %3lu refused while the breaker was open, %lu errors; "
+               "%lu events of %lu asked in %lu round trips\n",
+               i, t.calls, t.refused_open, t.errors, t.events, t.event_decisions,
+               t.event_round_trips);
         paused += t.refused_open > 0;
         total.calls += t.calls;
         total.refused_open += t.refused_open;
         total.errors += t.errors;
+        total.events += t.events;
+        total.lease_max = t.lease_max;
     }
     double elapsed = (double)(rs_clock_now(NULL) - start) / 1e9;
     /* At most the burst plus what refilled, and nothing while open (which
@@ -218,6 +263,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "FAILED: the workers exceeded the shared quota\n");
         return 1;
     }
+    /* Leases: the exact bound plus what the 4 leases may have held. */
+    double event_limit = EVENT_BURST + EVENT_RATE * elapsed;
+    double lease_bound = (double)(WORKERS * total.lease_max);
+    printf("events: %lu in %.2f s, limit %.0f, leases may add %.0f (4 x %lu)\n", total.events,
+           elapsed, event_limit, lease_bound, total.lease_max);
+    if ((double)total.events > event_limit + lease_bound) {
+        fprintf(stderr, "FAILED: the workers exceeded the events limit beyond the leases\n");
+        return 1;
+    }
     if (paused != WORKERS) {
         fprintf(stderr, "FAILED: only %d of %d workers saw the shared breaker open\n", paused,
                 WORKERS);
@@ -227,6 +281,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "FAILED: Redis errors\n");
         return 1;
     }
-    printf("ok: within the quota; every worker paused while the breaker was open\n");
+    printf("ok: within the quota and the events limit; every worker paused while the breaker "
+           "was open\n");
     return 0;
 }

@@ -164,6 +164,7 @@ int main(int argc, char **argv)
     rtc.redis = redis;
     rtc.name = "exposition";
     rtc.on_failure = RS_REDIS_FAIL_OPEN;
+    rtc.lease.instances = 4; /* the lease families too */
     rs_redis_token_bucket *rtb = NULL;
     CHECK(rs_redis_token_bucket_new(&rtc, NULL, &rtb));
     for (int i = 0; i < 3; i++) {

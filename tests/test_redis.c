@@ -10,7 +10,7 @@
  *
  * hiredis is used directly only to set up or inspect server state. */
 #include "support/fault_alloc.h"
-#include "support/testing.h"
+#include "test_redis_common.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,198 +32,6 @@
 
 #include "resilience/policy.h"
 #include "resilience/redis.h"
-
-#define MS UINT64_C(1000000)
-#define SEC UINT64_C(1000000000)
-
-static char prefix[64];       /* keys of this run: "rs-test:<pid>:" */
-static const char *url;       /* the shared server, NULL when not given */
-static char server_host[64];
-static unsigned server_port;
-
-/* ------------------------------------------------------------------ */
-/* helpers                                                            */
-/* ------------------------------------------------------------------ */
-
-typedef struct errors {
-    int count;
-    int last_status;
-    char last[512];
-} errors;
-
-static void record_error(void *ctx, int status, const char *message)
-{
-    errors *e = ctx;
-    e->count++;
-    e->last_status = status;
-    (void)snprintf(e->last, sizeof e->last, "%s", message);
-}
-
-static rs_redis_config pool_config(const char *where, errors *e)
-{
-    rs_redis_config c = RS_REDIS_CONFIG_DEFAULT;
-    c.url = where;
-    c.key_prefix = prefix;
-    c.connect_timeout_ns = 500 * MS;
-    c.command_timeout_ns = 500 * MS;
-    c.reconnect.seed = 7;
-    if (e != NULL) {
-        c.on_error = record_error;
-        c.ctx = e;
-    }
-    return c;
-}
-
-static rs_redis *make_pool(rs_redis_config c, const rs_clock *clock)
-{
-    rs_redis *r = NULL;
-    assert_int_equal(rs_redis_new(&c, clock, &r), RS_OK);
-    assert_non_null(r);
-    return r;
-}
-
-static rs_redis_token_bucket *make_bucket(rs_redis *r, const char *name, double rate,
-                                          uint64_t burst, rs_redis_failure mode, double share,
-                                          const rs_clock *clock)
-{
-    rs_redis_token_bucket_config c = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
-    c.redis = r;
-    c.name = name;
-    c.rate = rate;
-    c.burst = burst;
-    c.on_failure = mode;
-    c.local_share = share;
-    rs_redis_token_bucket *tb = NULL;
-    assert_int_equal(rs_redis_token_bucket_new(&c, clock, &tb), RS_OK);
-    return tb;
-}
-
-static rs_redis_sliding_window *make_window(rs_redis *r, const char *name, uint64_t limit,
-                                            uint64_t window_ns, rs_redis_window_kind kind,
-                                            rs_redis_failure mode)
-{
-    rs_redis_sliding_window_config c = RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT;
-    c.redis = r;
-    c.name = name;
-    c.limit = limit;
-    c.window_ns = window_ns;
-    c.kind = kind;
-    c.on_failure = mode;
-    rs_redis_sliding_window *w = NULL;
-    assert_int_equal(rs_redis_sliding_window_new(&c, NULL, &w), RS_OK);
-    return w;
-}
-
-static rs_redis_budget *make_budget(rs_redis *r, const char *name, uint64_t max,
-                                    uint64_t per_request, uint64_t window_ns,
-                                    rs_redis_failure mode, double share, const rs_clock *clock)
-{
-    rs_redis_budget_config c = RS_REDIS_BUDGET_CONFIG_DEFAULT;
-    c.redis = r;
-    c.name = name;
-    c.max_per_window = max;
-    c.max_per_request = per_request;
-    c.window_ns = window_ns;
-    c.on_failure = mode;
-    c.local_share = share;
-    c.seed = 1; /* the fallback cells' keys: fixed, so which keys share a cell is too */
-    rs_redis_budget *b = NULL;
-    assert_int_equal(rs_redis_budget_new(&c, clock, &b), RS_OK);
-    return b;
-}
-
-static rs_redis_breaker_state *make_flag(rs_redis *r, const char *name, rs_redis_failure mode,
-                                         const rs_clock *clock)
-{
-    rs_redis_breaker_state_config c = RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT;
-    c.redis = r;
-    c.name = name;
-    c.on_failure = mode;
-    rs_redis_breaker_state *s = NULL;
-    assert_int_equal(rs_redis_breaker_state_new(&c, clock, &s), RS_OK);
-    return s;
-}
-
-/* A TCP port nobody listens on right now. */
-static unsigned free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    (void)close(fd);
-    return ntohs(a.sin_port);
-}
-
-static uint64_t wall_us(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* A direct hiredis connection to the shared server, for set-up and checks. */
-static redisContext *raw_connect(void)
-{
-    struct timeval tv = { 2, 0 };
-    redisContext *c = redisConnectWithTimeout(server_host, (int)server_port, tv);
-    assert_non_null(c);
-    assert_int_equal(c->err, 0);
-    return c;
-}
-
-static long long raw_integer(redisContext *c, const char *fmt, const char *key)
-{
-    redisReply *reply = redisCommand(c, fmt, key);
-    assert_non_null(reply);
-    assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
-    long long v = reply->integer;
-    freeReplyObject(reply);
-    return v;
-}
-
-static void raw_ok(redisContext *c, const char *fmt, const char *key)
-{
-    redisReply *reply = redisCommand(c, fmt, key);
-    assert_non_null(reply);
-    assert_int_not_equal(reply->type, REDIS_REPLY_ERROR);
-    freeReplyObject(reply);
-}
-
-static void full_key(char *out, size_t len, const char *name, const char *suffix)
-{
-    (void)snprintf(out, len, "%s%s:%s", prefix, name, suffix);
-}
-
-/* raw_integer and raw_ok on the key the library uses for object `name`
- * (this run's prefix, the name, the module's suffix). */
-static long long key_integer(redisContext *c, const char *fmt, const char *name,
-                             const char *suffix)
-{
-    char key[128];
-    full_key(key, sizeof key, name, suffix);
-    return raw_integer(c, fmt, key);
-}
-
-static void key_ok(redisContext *c, const char *fmt, const char *name, const char *suffix)
-{
-    char key[128];
-    full_key(key, sizeof key, name, suffix);
-    raw_ok(c, fmt, key);
-}
-
-/* Cases that need a server show as skipped without one, never as passed. */
-#define NEED_SERVER()                                                                    \
-    do {                                                                                 \
-        if (url == NULL) {                                                               \
-            skip();                                                                      \
-        }                                                                                \
-    } while (0)
 
 /* ------------------------------------------------------------------ */
 /* without a server                                                   */
@@ -297,6 +104,44 @@ static void rejects_malformed_urls(void **state)
         "unix:///tmp/r.sock?db=1&&password=x",
         "unix:///tmp/r.sock?password=",
         "unix:///tmp/r.sock#x",
+        /* Sentinels: at least one address, then the master's name. */
+        "redis-sentinel://",
+        "redis-sentinel:///mymaster",
+        "redis-sentinel://h1",
+        "redis-sentinel://h1/",
+        "redis-sentinel://h1//1",
+        "redis-sentinel://h1?sentinel_password=x",
+        "redis-sentinel://h1,/m",
+        "redis-sentinel://,h1/m",
+        "redis-sentinel://h1,,h2/m",
+        "redis-sentinel://h1:0/m",
+        "redis-sentinel://h1:65536/m",
+        "redis-sentinel://h1:x/m",
+        "redis-sentinel://h1:/m",
+        "redis-sentinel://h 1/m",
+        "redis-sentinel://h%31/m",
+        "redis-sentinel://[::1/m",
+        "redis-sentinel://[h1]/m",
+        "redis-sentinel://[::1]:1x/m",
+        "redis-sentinel://h1/m/x",
+        "redis-sentinel://h1/m/1/2",
+        "redis-sentinel://h1/m!x",
+        "redis-sentinel://h1/m%20x",
+        "redis-sentinel://h1/m#x",
+        "redis-sentinel://h1/m/1#x",
+        "redis-sentinel://h1/m?",
+        "redis-sentinel://h1/m?db=1",
+        "redis-sentinel://h1/m?password=x",
+        "redis-sentinel://h1/m?sentinel_password=",
+        "redis-sentinel://h1/m?sentinel_password=a&sentinel_password=b",
+        "redis-sentinel://h1/m?sentinel_password=%zz",
+        "redis-sentinel://h1/m?sentinel_password=a&",
+        "redis-sentinel://user@h1/m",
+        "redis-sentinel://:p%0@h1/m",
+        "redis-sentinels://h1/m",
+        "sentinel://h1/m",
+        /* 17 sentinels: more than any deployment needs, a typo's sign */
+        "redis-sentinel://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q/m",
     };
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(bad); i++) {
         errors e = { 0, 0, "" };
@@ -355,6 +200,15 @@ static void parses_good_urls(void **state)
         { "redis://localhost_2.example-3:1", "localhost_2.example-3:1" },
         { "redis://[::ffff:127.0.0.1]:1", "[::ffff:127.0.0.1]:1" },
         { "redis://[::1]:1/", "[::1]:1" },
+        /* Sentinels (nobody listens on ports 1 and 2): the master's name
+         * and the sentinel last asked show in the problem. */
+        { "redis-sentinel://127.0.0.1:1/mymaster", "mymaster via sentinel" },
+        { "redis-sentinel://127.0.0.1:1,127.0.0.1:2/mymaster", "sentinel 127.0.0.1:" },
+        { "redis-sentinel://127.0.0.1:2,[::1]:1/m/3", "m via sentinel" },
+        { "redis-sentinel://:pw@127.0.0.1:1/m-1.a_b/", "m-1.a_b via sentinel" },
+        { "redis-sentinel://user:pw@127.0.0.1:1/m?sentinel_password=pw2", "m via sentinel" },
+        { "redis-sentinel://127.0.0.1:1/m/0?sentinel_password=p%40w", "m via sentinel" },
+        { "redis-sentinel://[::1]:1,localhost_2.example-3:1/m", "m via sentinel" },
     };
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(good); i++) {
         errors e = { 0, 0, "" };
@@ -369,8 +223,14 @@ static void parses_good_urls(void **state)
         assert_int_equal(e.last_status, RS_E_IO);
         rs_redis_free(r);
     }
-    /* "redis://localhost" defaults to port 6379. */
+    /* "redis://localhost" defaults to port 6379, a sentinel to 26379. */
     rs_redis *r = make_pool(pool_config("redis://localhost", NULL), NULL);
+    rs_redis_free(r);
+    r = make_pool(pool_config("redis-sentinel://localhost,127.0.0.1/mymaster", NULL), NULL);
+    rs_redis_free(r);
+    /* As many sentinels as a URL may name. */
+    r = make_pool(pool_config("redis-sentinel://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p/m", NULL),
+                  NULL);
     rs_redis_free(r);
     /* The longest socket path a Unix socket address holds (107 bytes). */
     char path[160] = "unix:///";
@@ -543,6 +403,38 @@ static void rejects_invalid_configs(void **state)
     assert_int_equal(rs_redis_breaker_state_new(NULL, NULL, &flag), RS_E_INVAL);
     names_field("rs_redis_breaker_state_new: cfg");
     assert_ptr_equal(flag, (rs_redis_breaker_state *)0x1);
+    /* A name that would open an empty hash tag "{}" (the keys would hash
+     * whole, on different cluster slots). */
+    s.redis = r;
+    s.on_failure = RS_REDIS_FAIL_OPEN;
+    s.name = "}x";
+    assert_int_equal(rs_redis_breaker_state_new(&s, NULL, &flag), RS_E_INVAL);
+    names_field("rs_redis_breaker_state_config.name");
+    assert_non_null(strstr(rs_last_error(), "hash tag"));
+    tb.name = "}";
+    assert_int_equal(rs_redis_token_bucket_new(&tb, NULL, &t), RS_E_INVAL);
+    names_field("rs_redis_token_bucket_config.name");
+    tb.name = "a}";
+    assert_int_equal(rs_redis_token_bucket_new(&tb, NULL, &t), RS_OK);
+    rs_redis_token_bucket_free(t);
+    rs_redis_free(r);
+    /* A prefix whose first tag is empty; one with a tag of its own is fine,
+     * and it decides the slot whatever the name. */
+    good.key_prefix = "app{}:";
+    r = (rs_redis *)0x1;
+    assert_int_equal(rs_redis_new(&good, NULL, &r), RS_E_INVAL);
+    names_field("rs_redis_config.key_prefix");
+    assert_ptr_equal(r, (rs_redis *)0x1);
+    good.legacy_key_names = true; /* no tags at all */
+    r = make_pool(good, NULL);
+    rs_redis_free(r);
+    good.legacy_key_names = false;
+    good.key_prefix = "{app}:";
+    r = make_pool(good, NULL);
+    tb.redis = r;
+    tb.name = "}x";
+    assert_int_equal(rs_redis_token_bucket_new(&tb, NULL, &t), RS_OK);
+    rs_redis_token_bucket_free(t);
     rs_redis_free(r);
 }
 
@@ -599,6 +491,15 @@ static const rs_redis_token_bucket_config static_bucket = RS_REDIS_TOKEN_BUCKET_
 static const rs_redis_sliding_window_config static_window = RS_REDIS_SLIDING_WINDOW_CONFIG_INIT;
 static const rs_redis_budget_config static_budget = RS_REDIS_BUDGET_CONFIG_INIT;
 static const rs_redis_breaker_state_config static_flag = RS_REDIS_BREAKER_STATE_CONFIG_INIT;
+static const rs_redis_lease_config static_lease = RS_REDIS_LEASE_CONFIG_INIT;
+
+/* Each field of two lease configs (padding bytes may differ). */
+static void same_lease(rs_redis_lease_config a, rs_redis_lease_config b)
+{
+    assert_int_equal(a.instances, b.instances);
+    assert_int_equal(a.max_units, b.max_units);
+    assert_int_equal(a.ttl_ns, b.ttl_ns);
+}
 
 static void static_initializers_match_the_defaults(void **state)
 {
@@ -616,6 +517,8 @@ static void static_initializers_match_the_defaults(void **state)
     assert_int_equal(c.reconnect.jitter, static_pool.reconnect.jitter);
     assert_int_equal(c.reconnect.seed, static_pool.reconnect.seed);
     assert_true(c.on_error == static_pool.on_error && c.ctx == static_pool.ctx);
+    assert_true(c.sentinel_password == static_pool.sentinel_password);
+    assert_true(c.legacy_key_names == static_pool.legacy_key_names);
     rs_redis_token_bucket_config tb = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
     assert_true(tb.redis == static_bucket.redis && tb.name == static_bucket.name);
     assert_true(tb.rate == static_bucket.rate && tb.local_share == static_bucket.local_share);
@@ -640,6 +543,11 @@ static void static_initializers_match_the_defaults(void **state)
     rs_redis_breaker_state_config s = RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT;
     assert_true(s.redis == static_flag.redis && s.name == static_flag.name);
     assert_int_equal(s.on_failure, static_flag.on_failure);
+    same_lease(RS_REDIS_LEASE_CONFIG_DEFAULT, static_lease);
+    same_lease(tb.lease, static_bucket.lease);
+    same_lease(w.lease, static_window.lease);
+    same_lease(b.lease, static_budget.lease);
+    same_lease(tb.lease, static_lease);
     /* And a static config is a working config. */
     rs_redis_config p = static_pool;
     p.url = "redis://127.0.0.1:1";
@@ -710,6 +618,8 @@ static void defaults_are_documented_values(void **state)
     assert_int_equal(c.reconnect.base_ns, 50 * MS);
     assert_int_equal(c.reconnect.max_ns, 2 * SEC);
     assert_int_equal(rs_backoff_config_validate(&c.reconnect), RS_OK);
+    assert_null(c.sentinel_password);
+    assert_false(c.legacy_key_names); /* hash-tagged, cluster-safe names (since 0.3) */
     rs_redis_token_bucket_config tb = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
     assert_true(tb.rate == 10.0);
     assert_int_equal(tb.burst, 10);
@@ -723,6 +633,14 @@ static void defaults_are_documented_values(void **state)
     assert_int_equal(b.sub_windows, 60);
     rs_redis_breaker_state_config s = RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT;
     assert_int_equal(s.on_failure, RS_REDIS_FAIL_OPEN);
+    /* Leases off (the exact mode), 100 ms when on. */
+    rs_redis_lease_config l = RS_REDIS_LEASE_CONFIG_DEFAULT;
+    assert_int_equal(l.instances, 0);
+    assert_int_equal(l.max_units, 0);
+    assert_int_equal(l.ttl_ns, 100 * MS);
+    assert_int_equal(tb.lease.instances, 0);
+    assert_int_equal(w.lease.instances, 0);
+    assert_int_equal(b.lease.instances, 0);
     /* The kinds match the local module's rs_window_kind. */
     assert_int_equal(RS_REDIS_WINDOW_LOG, 0);
     assert_int_equal(RS_REDIS_WINDOW_COUNTER, 1);
@@ -782,6 +700,9 @@ static void allocation_failures_leak_nothing(void **state)
                                   (void *)"redis://user:pw@127.0.0.1:1/3") >= 5);
     assert_true(fault_alloc_sweep(create_pool, destroy_pool,
                                   (void *)"unix:///tmp/x.sock?db=1&password=p") >= 4);
+    assert_true(fault_alloc_sweep(create_pool, destroy_pool,
+                                  (void *)"redis-sentinel://u:pw@a:1,[::1]/m/2"
+                                          "?sentinel_password=s") >= 8);
     rs_redis *r = make_pool(pool_config("redis://127.0.0.1:1", NULL), NULL);
     assert_int_equal(fault_alloc_sweep(create_bucket, destroy_bucket, r), 2);
     assert_int_equal(fault_alloc_sweep(create_window, destroy_window, r), 2);
@@ -946,7 +867,7 @@ static void null_arguments_are_rejected(void **state)
 {
     (void)state;
     uint64_t wait = 0, count = 0;
-    rs_redis_budget_ticket t = { 0, 0, RS_REDIS_TICKET_REDIS };
+    rs_redis_budget_ticket t = { 0, 0, RS_REDIS_TICKET_REDIS, 0 };
     assert_int_equal(rs_redis_ping(NULL, NULL, 0), RS_E_INVAL);
     assert_int_equal(rs_redis_token_bucket_try_acquire(NULL, 1), RS_E_INVAL);
     assert_int_equal(rs_redis_token_bucket_reserve(NULL, 1, 0, &wait), RS_E_INVAL);
@@ -1543,6 +1464,176 @@ static void breaker_flag_is_shared(void **state)
     rs_redis_free(rb);
 }
 
+/* Redis Cluster's slot of a key, computed here as the cluster
+ * specification defines it: CRC16 (XMODEM: polynomial 0x1021, initial 0)
+ * of the hash tag when the key has a non-empty one (between the first '{'
+ * and the first '}' after it), else of the whole key, modulo 16384. */
+static unsigned key_slot(const char *key, size_t len)
+{
+    const char *open = memchr(key, '{', len);
+    if (open != NULL) {
+        size_t after = (size_t)(open - key) + 1;
+        const char *close = memchr(key + after, '}', len - after);
+        if (close != NULL && close > open + 1) {
+            key = open + 1;
+            len = (size_t)(close - key);
+        }
+    }
+    unsigned crc = 0;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= (unsigned)(unsigned char)key[i] << 8;
+        for (int bit = 0; bit < 8; bit++) {
+            crc = (crc & 0x8000) ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+        }
+    }
+    return crc % 16384;
+}
+
+/* The slots of every key on the shared server that starts with `start`;
+ * returns how many keys there were, and their distinct slots in *slots. */
+static size_t slots_of_keys(redisContext *raw, const char *start, unsigned *first_slot,
+                            size_t *distinct)
+{
+    char pattern[256];
+    (void)snprintf(pattern, sizeof pattern, "%s*", start);
+    unsigned seen[64];
+    size_t keys = 0;
+    *distinct = 0;
+    char cursor[32] = "0";
+    do {
+        redisReply *reply = redisCommand(raw, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        assert_non_null(reply);
+        assert_int_equal(reply->type, REDIS_REPLY_ARRAY);
+        (void)snprintf(cursor, sizeof cursor, "%s", reply->element[0]->str);
+        const redisReply *list = reply->element[1];
+        for (size_t i = 0; i < list->elements; i++) {
+            unsigned slot = key_slot(list->element[i]->str, list->element[i]->len);
+            bool known = false;
+            for (size_t k = 0; k < *distinct; k++) {
+                known |= seen[k] == slot;
+            }
+            if (!known && *distinct < RS_TEST_ARRAY_LEN(seen)) {
+                seen[(*distinct)++] = slot;
+            }
+            keys++;
+        }
+        freeReplyObject(reply);
+    } while (strcmp(cursor, "0") != 0);
+    *first_slot = *distinct > 0 ? seen[0] : 0;
+    return keys;
+}
+
+/* Issue 16 item 3: every key of one object shares one hash tag, so each
+ * script touches one cluster slot; the CRC16 is computed here. A budget's
+ * per-user keys (any bytes, braces included) stay on its slot. */
+static void keys_share_one_cluster_slot(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    static const char *const names[] = { "slot-a", "slot-b:x", "slot{c}" };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(names); i++) {
+        rs_redis_token_bucket *tb = make_bucket(r, names[i], 1, 5, RS_REDIS_FAIL_CLOSED, 1, NULL);
+        rs_redis_sliding_window *log = make_window(r, names[i], 5, SEC, RS_REDIS_WINDOW_LOG,
+                                                   RS_REDIS_FAIL_CLOSED);
+        rs_redis_sliding_window *cnt = make_window(r, names[i], 5, SEC, RS_REDIS_WINDOW_COUNTER,
+                                                   RS_REDIS_FAIL_CLOSED);
+        rs_redis_budget *b = make_budget(r, names[i], 100, 10, 60 * SEC, RS_REDIS_FAIL_CLOSED, 1,
+                                         NULL);
+        rs_redis_breaker_state *flag = make_flag(r, names[i], RS_REDIS_FAIL_CLOSED, NULL);
+        assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+        assert_int_equal(rs_redis_sliding_window_try_acquire(log, 1), RS_OK);
+        assert_int_equal(rs_redis_sliding_window_try_acquire(cnt, 1), RS_OK);
+        static const char *const users[] = { "alice", "{bob}", "c}a{r}ol", "\xff\x00z" };
+        for (size_t u = 0; u < RS_TEST_ARRAY_LEN(users); u++) {
+            rs_redis_budget_ticket t;
+            size_t len = u == 3 ? 3 : strlen(users[u]);
+            assert_int_equal(rs_redis_budget_reserve(b, users[u], len, 1, &t), RS_OK);
+        }
+        rs_redis_budget_ticket t;
+        assert_int_equal(rs_redis_budget_reserve(b, NULL, 0, 1, &t), RS_OK);
+        assert_int_equal(rs_redis_breaker_state_publish_open(flag, 10 * SEC), RS_OK);
+        redisContext *raw = raw_connect();
+        char start[128];
+        (void)snprintf(start, sizeof start, "%s{%s}", prefix, names[i]);
+        /* glob: the braces and brackets of a name match themselves here */
+        unsigned slot = 0;
+        size_t distinct = 0;
+        size_t keys = slots_of_keys(raw, start, &slot, &distinct);
+        print_message("# %s: %zu keys, %zu slot(s), slot %u\n", names[i], keys, distinct, slot);
+        assert_int_equal(keys, 4 + 5); /* tb, log, cnt, open, budget and 4 users */
+        assert_int_equal(distinct, 1);
+        /* the slot of `<prefix>{<name>}` (for "slot{c}" the tag is "slot{c") */
+        assert_int_equal(slot, key_slot(start, strlen(start)));
+        redisFree(raw);
+        rs_redis_breaker_state_free(flag);
+        rs_redis_budget_free(b);
+        rs_redis_sliding_window_free(cnt);
+        rs_redis_sliding_window_free(log);
+        rs_redis_token_bucket_free(tb);
+    }
+    rs_redis_free(r);
+    /* A prefix with a tag of its own puts every object on its slot. */
+    char tagged[96];
+    (void)snprintf(tagged, sizeof tagged, "{%s}", prefix);
+    rs_redis_config c = pool_config(url, NULL);
+    c.key_prefix = tagged;
+    r = make_pool(c, NULL);
+    rs_redis_token_bucket *tb = make_bucket(r, "one", 1, 5, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    rs_redis_budget *b = make_budget(r, "two", 100, 10, 60 * SEC, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    rs_redis_budget_ticket t;
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+    assert_int_equal(rs_redis_budget_reserve(b, "u", 1, 1, &t), RS_OK);
+    redisContext *raw = raw_connect();
+    char key[160];
+    (void)snprintf(key, sizeof key, "%s{one}:tb", tagged);
+    assert_int_equal(raw_integer(raw, "EXISTS %s", key), 1);
+    (void)snprintf(key, sizeof key, "%s{two}:budget:u", tagged);
+    assert_int_equal(raw_integer(raw, "EXISTS %s", key), 1);
+    assert_int_equal(key_slot(key, strlen(key)), key_slot(prefix, strlen(prefix)));
+    redisFree(raw);
+    rs_redis_budget_free(b);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+}
+
+/* 0.2's key names on request, for a fleet that upgrades instance by
+ * instance: an old client's bucket and a new client's are one bucket. */
+static void legacy_key_names_are_shared_with_0_2(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    redisContext *raw = raw_connect();
+    /* What a 0.2 client wrote: the bucket's TAT under <prefix><name>:tb,
+     * an hour ahead (the bucket is empty). */
+    char key[128];
+    (void)snprintf(key, sizeof key, "%slegacy:tb", prefix);
+    long long tat = (long long)wall_us() - 1577836800LL * 1000000 + 3600LL * 1000000;
+    redisReply *reply = redisCommand(raw, "SET %s %lld PX 10000", key, tat);
+    freeReplyObject(reply);
+    rs_redis_config c = pool_config(url, NULL);
+    c.legacy_key_names = true;
+    rs_redis *old_names = make_pool(c, NULL);
+    rs_redis *new_names = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_token_bucket *a = make_bucket(old_names, "legacy", 1, 1, RS_REDIS_FAIL_CLOSED, 1,
+                                           NULL);
+    rs_redis_token_bucket *b = make_bucket(new_names, "legacy", 1, 1, RS_REDIS_FAIL_CLOSED, 1,
+                                           NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(a, 1), RS_E_LIMITED); /* the 0.2 key */
+    assert_int_equal(rs_redis_token_bucket_try_acquire(b, 1), RS_OK);        /* {legacy}:tb */
+    assert_int_equal(key_integer(raw, "EXISTS %s", "legacy", "tb"), 1);
+    /* Legacy names take any name, even one that would make an empty tag. */
+    rs_redis_token_bucket *odd = make_bucket(old_names, "}odd", 1, 1, RS_REDIS_FAIL_CLOSED, 1,
+                                             NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(odd, 1), RS_OK);
+    rs_redis_token_bucket_free(odd);
+    redisFree(raw);
+    rs_redis_token_bucket_free(b);
+    rs_redis_token_bucket_free(a);
+    rs_redis_free(new_names);
+    rs_redis_free(old_names);
+}
+
 /* A key of another type: RS_E_INVAL with WRONGTYPE explained, whatever the
  * failure policy (a naming mistake is not an outage: failing open would drop
  * the limit for good), and the pool stays healthy. */
@@ -1567,7 +1658,7 @@ static void foreign_key_types_are_reported(void **state)
     assert_int_equal(e.last_status, RS_E_INVAL);
     assert_non_null(strstr(e.last, "WRONGTYPE"));
     assert_non_null(strstr(e.last, "gcra"));
-    assert_non_null(strstr(e.last, "foreign:tb"));
+    assert_non_null(strstr(e.last, "{foreign}:tb"));
     rs_redis_token_bucket *junk = make_bucket(r, "junk", 1, 1, RS_REDIS_FAIL_CLOSED, 1, NULL);
     assert_int_equal(rs_redis_token_bucket_try_acquire(junk, 1), RS_E_INVAL);
     assert_non_null(strstr(e.last, "not a GCRA time"));
@@ -2231,128 +2322,6 @@ static void processes_never_overspend_a_budget(void **state)
 /* a server of our own: passwords, unix socket, kill, freeze, restart */
 /* ------------------------------------------------------------------ */
 
-typedef struct own_server {
-    pid_t pid;
-    unsigned port;
-    char socket[96];
-    char tcp_url[128];
-} own_server;
-
-static own_server own;
-
-static const char *server_binary(void)
-{
-    const char *bin = getenv("RS_TEST_REDIS_SERVER");
-    return bin != NULL && *bin != '\0' ? bin : "redis-server";
-}
-
-static bool own_server_ready(void)
-{
-    struct timeval tv = { 0, 200000 };
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", (int)own.port, tv);
-    bool ok = false;
-    if (c != NULL && c->err == 0) {
-        redisReply *reply = redisCommand(c, "AUTH s3cret");
-        ok = reply != NULL && reply->type == REDIS_REPLY_STATUS;
-        freeReplyObject(reply);
-    }
-    redisFree(c);
-    return ok;
-}
-
-/* Starts redis-server on own.port (with a password and a Unix socket) and
- * waits until it answers. False when redis-server cannot run here. */
-static bool own_server_start(void)
-{
-    char port[16];
-    (void)snprintf(port, sizeof port, "%u", own.port);
-    own.pid = fork();
-    assert_true(own.pid >= 0);
-    if (own.pid == 0) {
-        /* Dies with the test even if the test crashes. */
-        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (freopen("/dev/null", "w", stdout) == NULL ||
-            freopen("/dev/null", "w", stderr) == NULL) {
-            _exit(126);
-        }
-        execlp(server_binary(), "redis-server", "--port", port, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--daemonize", "no", "--requirepass",
-               "s3cret", "--unixsocket", own.socket, "--unixsocketperm", "700",
-               (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 250; i++) {
-        if (own_server_ready()) {
-            return true;
-        }
-        int status;
-        if (waitpid(own.pid, &status, WNOHANG) == own.pid) {
-            own.pid = 0;
-            return false;
-        }
-        rs_clock_sleep(NULL, 20 * MS);
-    }
-    fail_msg("redis-server on port %u never became ready", own.port);
-    return false;
-}
-
-static void own_server_signal(int sig)
-{
-    if (own.pid > 0) {
-        (void)kill(own.pid, sig);
-        if (sig == SIGKILL) {
-            (void)waitpid(own.pid, NULL, 0);
-            own.pid = 0;
-        }
-    }
-}
-
-static int own_server_setup(void **state)
-{
-    (void)state;
-    memset(&own, 0, sizeof own);
-    if (url == NULL) {
-        return 0;
-    }
-    own.port = free_port();
-    (void)snprintf(own.socket, sizeof own.socket, "/tmp/rs-test-redis-%ld.sock", (long)getpid());
-    (void)snprintf(own.tcp_url, sizeof own.tcp_url, "redis://:s3cret@127.0.0.1:%u", own.port);
-    if (!own_server_start()) {
-        print_message("# redis-server could not be started: own-server tests skipped\n");
-    }
-    return 0;
-}
-
-static int own_server_teardown(void **state)
-{
-    (void)state;
-    if (own.pid > 0) {
-        (void)kill(own.pid, SIGCONT);
-    }
-    own_server_signal(SIGKILL);
-    (void)unlink(own.socket);
-    return 0;
-}
-
-/* A pool on the own server that notices an outage quickly: short timeouts
- * and a reconnect schedule of 10..50 ms, so a restart is seen within a test. */
-static rs_redis_config own_pool_config(errors *e)
-{
-    rs_redis_config c = pool_config(own.tcp_url, e);
-    c.connect_timeout_ns = 100 * MS;
-    c.command_timeout_ns = 100 * MS;
-    c.reconnect.base_ns = 10 * MS;
-    c.reconnect.max_ns = 50 * MS;
-    return c;
-}
-
-#define NEED_OWN_SERVER()                                                                \
-    do {                                                                                 \
-        if (own.pid <= 0) {                                                              \
-            skip();                                                                      \
-        }                                                                                \
-    } while (0)
-
 static void passwords_and_sockets(void **state)
 {
     (void)state;
@@ -2652,6 +2621,333 @@ static void every_object_and_a_policy_survive_a_restart(void **state)
     rs_redis_free(r);
 }
 
+/* ------------------------------------------------------------------ */
+/* Sentinel discovery, against a sentinel of the test's own            */
+/* ------------------------------------------------------------------ */
+
+typedef struct sentinel_rig {
+    unsigned a, b, s; /* two servers and a sentinel */
+    pid_t pa, pb, ps;
+    char conf[96];
+} sentinel_rig;
+
+static sentinel_rig rig;
+
+/* Server `port` of the rig, password s3cret (also to its own master). */
+static pid_t rig_server(unsigned port)
+{
+    char p[16];
+    (void)snprintf(p, sizeof p, "%u", port);
+    const char *args[] = { "--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                           "no", "--requirepass", "s3cret", "--masterauth", "s3cret", NULL };
+    return spawn_redis(args, port, "s3cret");
+}
+
+/* A command to the rig's sentinel (password sp). */
+static void sentinel_command(const char *fmt, unsigned port)
+{
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", (int)rig.s, (struct timeval){ 2, 0 });
+    assert_non_null(c);
+    redisReply *reply = redisCommand(c, "AUTH sp");
+    freeReplyObject(reply);
+    reply = redisCommand(c, fmt, port);
+    assert_non_null(reply);
+    if (reply->type == REDIS_REPLY_ERROR) {
+        fail_msg("sentinel: %s", reply->str);
+    }
+    freeReplyObject(reply);
+    redisFree(c);
+}
+
+/* The sentinel names server `port` the master "mymaster". */
+static void sentinel_names(unsigned port)
+{
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", (int)rig.s, (struct timeval){ 2, 0 });
+    assert_non_null(c);
+    redisReply *reply = redisCommand(c, "AUTH sp");
+    freeReplyObject(reply);
+    reply = redisCommand(c, "SENTINEL REMOVE mymaster");
+    freeReplyObject(reply); /* an error when it was not monitored yet */
+    redisFree(c);
+    sentinel_command("SENTINEL MONITOR mymaster 127.0.0.1 %u 1", port);
+    sentinel_command("SENTINEL SET mymaster auth-pass s3cret%.0u", 0);
+}
+
+static int sentinel_rig_setup(void **state)
+{
+    (void)state;
+    memset(&rig, 0, sizeof rig);
+    if (url == NULL) {
+        return 0;
+    }
+    rig.a = free_port();
+    rig.pa = rig_server(rig.a);
+    rig.b = free_port();
+    rig.pb = rig_server(rig.b);
+    rig.s = free_port();
+    (void)snprintf(rig.conf, sizeof rig.conf, "/tmp/rs-test-sentinel-%ld.conf", (long)getpid());
+    FILE *f = fopen(rig.conf, "w");
+    assert_non_null(f);
+    fprintf(f, "port %u\nbind 127.0.0.1\nrequirepass sp\n", rig.s);
+    (void)fclose(f);
+    const char *args[] = { rig.conf, "--sentinel", NULL };
+    rig.ps = spawn_redis(args, rig.s, "sp");
+    if (rig.pa < 0 || rig.pb < 0 || rig.ps < 0) {
+        print_message("# redis-server could not be started: the sentinel test is skipped\n");
+    }
+    return 0;
+}
+
+static int sentinel_rig_teardown(void **state)
+{
+    (void)state;
+    pid_t pids[3] = { rig.pa, rig.pb, rig.ps };
+    for (size_t i = 0; i < 3; i++) {
+        if (pids[i] > 0) {
+            (void)kill(pids[i], SIGKILL);
+            (void)waitpid(pids[i], NULL, 0);
+        }
+    }
+    if (rig.conf[0] != '\0') {
+        (void)unlink(rig.conf);
+    }
+    return 0;
+}
+
+/* Issue 16 item 2, the discovery: the pool asks the sentinels (the first is
+ * dead, the second answers, with its own password) for the master; when
+ * the master is demoted it answers READONLY, and the pool asks again and
+ * follows the new master; a server the sentinels name that is not the
+ * master (ROLE) is refused; wrong sentinel passwords and unknown names are
+ * explained. */
+static void sentinel_discovery_follows_the_master(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    if (rig.pa <= 0 || rig.pb <= 0 || rig.ps <= 0) {
+        skip();
+    }
+    sentinel_names(rig.a);
+    char where[160], detail[256], expect[64];
+    (void)snprintf(where, sizeof where,
+                   "redis-sentinel://:s3cret@127.0.0.1:%u,127.0.0.1:%u/mymaster"
+                   "?sentinel_password=sp",
+                   free_port(), rig.s);
+    errors e = { 0, 0, "" };
+    rs_redis_config c = pool_config(where, &e);
+    c.connect_timeout_ns = 200 * MS;
+    c.command_timeout_ns = 200 * MS;
+    c.reconnect.base_ns = 10 * MS;
+    c.reconnect.max_ns = 20 * MS;
+    c.pool_size = 1; /* one connection: the one a's demotion finds open */
+    rs_redis *r = make_pool(c, NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_OK);
+    (void)snprintf(expect, sizeof expect, "(master 127.0.0.1:%u)", rig.a);
+    assert_non_null(strstr(detail, expect));
+    assert_non_null(strstr(detail, "mymaster via sentinel"));
+    rs_redis_token_bucket *tb = make_bucket(r, "sentinel", 1000, 1000, RS_REDIS_FAIL_CLOSED, 1,
+                                            NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+
+    /* A failover, by hand: the sentinel names b, a becomes b's replica. */
+    sentinel_names(rig.b);
+    redisContext *raw = redisConnectWithTimeout("127.0.0.1", (int)rig.a, (struct timeval){ 2, 0 });
+    assert_non_null(raw);
+    raw_ok(raw, "AUTH s3cret", NULL);
+    redisReply *reply = redisCommand(raw, "REPLICAOF 127.0.0.1 %u", rig.b);
+    freeReplyObject(reply);
+    redisFree(raw);
+    /* a's answer on the open connection: READONLY; the pool backs off
+     * (10 ms), asks the sentinels again and finds b. */
+    int rc = rs_redis_token_bucket_try_acquire(tb, 1);
+    assert_int_equal(rc, RS_E_IO);
+    assert_non_null(strstr(rs_last_error(), "answers READONLY"));
+    assert_true(e.count >= 1);
+    uint64_t start = rs_test_now_ns();
+    while (rc != RS_OK && rs_test_now_ns() - start < 3 * SEC) {
+        rs_clock_sleep(NULL, 10 * MS);
+        rc = rs_redis_token_bucket_try_acquire(tb, 1);
+    }
+    assert_int_equal(rc, RS_OK);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_OK);
+    (void)snprintf(expect, sizeof expect, "(master 127.0.0.1:%u)", rig.b);
+    assert_non_null(strstr(detail, expect));
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+
+    /* The sentinels name a replica (their answer lags a failover): refused. */
+    sentinel_names(rig.a);
+    r = make_pool(c, NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_E_IO);
+    assert_non_null(strstr(detail, "is not the master (ROLE: slave)"));
+    rs_redis_free(r);
+    /* A wrong sentinel password (the config's overrides the URL's). */
+    c.sentinel_password = "nope";
+    r = make_pool(c, NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_E_IO);
+    assert_non_null(strstr(detail, "AUTH (check sentinel_password) failed"));
+    assert_null(strstr(detail, "s3cret"));
+    rs_redis_free(r);
+    /* A master the sentinels do not know. */
+    (void)snprintf(where, sizeof where, "redis-sentinel://127.0.0.1:%u/other"
+                                        "?sentinel_password=sp", rig.s);
+    c = pool_config(where, NULL);
+    r = make_pool(c, NULL);
+    assert_int_equal(rs_redis_ping(r, detail, sizeof detail), RS_E_IO);
+    assert_non_null(strstr(detail, "knows no master named \"other\""));
+    rs_redis_free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* a cluster-enabled server of our own                                 */
+/* ------------------------------------------------------------------ */
+
+static char cluster_conf[96];
+
+/* A one-node cluster that owns every slot: it runs scripts only when the
+ * keys they name share a slot (CROSSSLOT otherwise), and says each key's
+ * slot (CLUSTER KEYSLOT). */
+static int cluster_server_setup(void **state)
+{
+    (void)state;
+    memset(&own, 0, sizeof own);
+    if (url == NULL) {
+        return 0;
+    }
+    own.port = free_port();
+    (void)snprintf(own.socket, sizeof own.socket, "/tmp/rs-test-cluster-%ld.sock",
+                   (long)getpid());
+    (void)snprintf(own.tcp_url, sizeof own.tcp_url, "redis://:s3cret@127.0.0.1:%u", own.port);
+    (void)snprintf(cluster_conf, sizeof cluster_conf, "/tmp/rs-test-nodes-%ld.conf",
+                   (long)getpid());
+    (void)unlink(cluster_conf);
+    /* The cluster bus needs a port of its own: by default port + 10000,
+     * which is out of range for half the ports free_port() gives. */
+    char bus[16];
+    (void)snprintf(bus, sizeof bus, "%u", free_port());
+    const char *const extra[] = { "--cluster-enabled", "yes", "--cluster-config-file",
+                                  cluster_conf, "--cluster-port", bus, NULL };
+    if (!own_server_start_with(extra)) {
+        print_message("# redis-server could not be started: the cluster test is skipped\n");
+        return 0;
+    }
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", (int)own.port, (struct timeval){ 2, 0 });
+    assert_non_null(c);
+    raw_ok(c, "AUTH s3cret", NULL);
+    raw_ok(c, "CLUSTER ADDSLOTSRANGE 0 16383", NULL);
+    bool up = false;
+    for (int i = 0; i < 200 && !up; i++) {
+        redisReply *reply = redisCommand(c, "CLUSTER INFO");
+        up = reply != NULL && reply->type == REDIS_REPLY_STRING &&
+             strstr(reply->str, "cluster_state:ok") != NULL;
+        freeReplyObject(reply);
+        if (!up) {
+            rs_clock_sleep(NULL, 50 * MS);
+        }
+    }
+    redisFree(c);
+    assert_true(up);
+    return 0;
+}
+
+static int cluster_server_teardown(void **state)
+{
+    own_server_teardown(state);
+    if (cluster_conf[0] != '\0') {
+        (void)unlink(cluster_conf);
+    }
+    return 0;
+}
+
+/* Every object, exact and leased, on a cluster node: each script names
+ * keys of one slot (a budget lease that takes a cell over names two),
+ * and the server's CLUSTER KEYSLOT agrees with the CRC16 computed here.
+ * With 0.2's names the same two-key script is refused (CROSSSLOT): the
+ * check would catch keys that do not share a tag. */
+static void scripts_run_on_one_cluster_slot(void **state)
+{
+    (void)state;
+    NEED_OWN_SERVER();
+    rs_redis_lease_config lease = RS_REDIS_LEASE_CONFIG_DEFAULT;
+    lease.instances = 1;
+    lease.ttl_ns = 3600 * SEC;
+    for (int legacy = 0; legacy <= 1; legacy++) {
+        rs_redis_config c = pool_config(own.tcp_url, NULL);
+        c.legacy_key_names = legacy == 1;
+        rs_redis *r = make_pool(c, NULL);
+        if (legacy == 0) {
+            rs_redis_token_bucket *tb = make_bucket_with(r, "cl", 1000, 100,
+                                                         RS_REDIS_FAIL_CLOSED, 1, lease, NULL);
+            rs_redis_sliding_window *log = make_window_with(r, "cl", 100, SEC,
+                                                            RS_REDIS_WINDOW_LOG,
+                                                            RS_REDIS_FAIL_CLOSED, lease, NULL);
+            rs_redis_sliding_window *cnt = make_window_with(r, "cl", 100, SEC,
+                                                            RS_REDIS_WINDOW_COUNTER,
+                                                            RS_REDIS_FAIL_CLOSED, lease, NULL);
+            rs_redis_breaker_state *flag = make_flag(r, "cl", RS_REDIS_FAIL_CLOSED, NULL);
+            /* Leases grow; their unused units go back at free (refunds). */
+            for (int i = 0; i < 20; i++) {
+                assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+                assert_int_equal(rs_redis_sliding_window_try_acquire(log, 1), RS_OK);
+                assert_int_equal(rs_redis_sliding_window_try_acquire(cnt, 1), RS_OK);
+            }
+            assert_int_equal(rs_redis_breaker_state_publish_open(flag, SEC), RS_OK);
+            rs_redis_breaker_state_free(flag);
+            rs_redis_sliding_window_free(cnt);
+            rs_redis_sliding_window_free(log);
+            rs_redis_token_bucket_free(tb);
+        }
+        rs_redis_budget *b = make_budget_with(r, "cl", 1000, 10, 60 * SEC, RS_REDIS_FAIL_CLOSED,
+                                              1, lease, NULL);
+        rs_redis_budget_ticket t;
+        assert_int_equal(rs_redis_budget_reserve(b, "first", 5, 10, &t), RS_OK);
+        assert_int_equal(rs_redis_budget_reserve(b, "first", 5, 10, &t), RS_OK);
+        /* Keys until one takes first's cell over: first's unused tokens go
+         * back in the round trip that takes the new key's, on two keys. */
+        int rc = RS_OK;
+        rs_redis_lease_stats s = { 0, 0, 0, 0, 0, 0 };
+        for (int i = 0; i < 1000 && s.returned_units == 0; i++) {
+            char other[32];
+            (void)snprintf(other, sizeof other, "other-%d", i);
+            rc = rs_redis_budget_reserve(b, other, strlen(other), 1, &t);
+            assert_int_equal(rs_redis_budget_lease_stats(b, &s), RS_OK);
+            assert_true(rc == RS_OK || s.returned_units > 0);
+        }
+        assert_true(s.returned_units > 0);
+        if (legacy == 1) { /* 0.2's names put the two keys on two slots */
+            assert_int_equal(rc, RS_E_IO);
+            assert_non_null(strstr(rs_last_error(), "CROSSSLOT"));
+        } else {
+            assert_int_equal(rc, RS_OK);
+        }
+        rs_redis_budget_free(b);
+        rs_redis_free(r);
+    }
+    /* What is on the server: every key of the tagged objects on one slot,
+     * which is the slot the CRC16 here gives and the server's. */
+    redisContext *raw = redisConnectWithTimeout("127.0.0.1", (int)own.port,
+                                                (struct timeval){ 2, 0 });
+    assert_non_null(raw);
+    raw_ok(raw, "AUTH s3cret", NULL);
+    char start[96];
+    (void)snprintf(start, sizeof start, "%s{cl}", prefix);
+    unsigned slot = 0;
+    size_t distinct = 0;
+    size_t keys = slots_of_keys(raw, start, &slot, &distinct);
+    print_message("# cluster node: %zu keys of {cl}, %zu slot(s)\n", keys, distinct);
+    assert_true(keys >= 6); /* tb, tb:r, log, cnt, open, budget keys */
+    assert_int_equal(distinct, 1);
+    char key[128];
+    (void)snprintf(key, sizeof key, "%s{cl}:tb:r", prefix);
+    assert_int_equal(raw_integer(raw, "EXISTS %s", key), 1);
+    redisReply *reply = redisCommand(raw, "CLUSTER KEYSLOT %s", key);
+    assert_non_null(reply);
+    assert_int_equal(reply->integer, (long long)slot);
+    assert_int_equal(slot, key_slot(key, strlen(key)));
+    freeReplyObject(reply);
+    redisFree(raw);
+}
+
 #if RS_TEST_THREADS
 /* Threads hammer one pool while the main thread kills the server and
  * starts it again: the pool's gate, probe and epoch under contention. */
@@ -2727,13 +3023,6 @@ static void server_killed_under_load(void **state)
 #endif
 
 /* ------------------------------------------------------------------ */
-
-/* Splits "redis://host:port..." of the shared server for hiredis. */
-static bool parse_server_url(const char *u)
-{
-    return sscanf(u, "redis://%63[^:/]:%u", server_host, &server_port) == 2;
-}
-
 
 /* ------------------------------------------------------------------ */
 /* metrics                                                            */
@@ -2825,10 +3114,7 @@ static void metrics_without_a_server(void **state)
     assert_int_equal(rs_exporter_add_redis_budget(e, "budget", b), RS_OK);
     assert_int_equal(rs_exporter_add_redis_breaker_state(e, "flag", flag), RS_OK);
     assert_int_equal(rs_exporter_add_redis_breaker_state(e, "open", flag), RS_E_INVAL);
-    static char text[16384];
-    size_t needed = 0;
-    assert_int_equal(rs_exporter_write_buffer(e, RS_METRICS_PROMETHEUS, text, sizeof text, &needed),
-                     RS_OK);
+    const char *text = exposition_of(e);
     assert_non_null(strstr(text, "resilience_redis_pool_skipped_total{name=\"cache\"} 6\n"));
     assert_non_null(strstr(text, "resilience_redis_pool_reconnect_remaining_seconds{name=\"cache\"} 0.1\n"));
     assert_non_null(strstr(text, "resilience_redis_decisions_total{name=\"open\",outcome=\"granted\"} 2\n"));
@@ -2871,16 +3157,8 @@ static void metrics_with_the_server(void **state)
 
 int main(void)
 {
-    const char *given = getenv("RS_TEST_REDIS_URL");
-    url = given != NULL && *given != '\0' ? given : NULL;
-    if (url != NULL && !parse_server_url(url)) {
-        fprintf(stderr, "RS_TEST_REDIS_URL must look like redis://127.0.0.1:6379/0\n");
+    if (!redis_test_init("rs-test")) {
         return 1;
-    }
-    (void)snprintf(prefix, sizeof prefix, "rs-test:%ld:", (long)getpid());
-    if (url == NULL) {
-        printf("# RS_TEST_REDIS_URL not set: the cases that need a Redis server are "
-               "skipped\n");
     }
     const struct CMUnitTest offline[] = {
         cmocka_unit_test(rejects_malformed_urls),
@@ -2915,6 +3193,8 @@ int main(void)
         cmocka_unit_test(sliding_log_large_requests_cost_one_entry),
         cmocka_unit_test(stored_numbers_no_script_writes_are_invalid),
         cmocka_unit_test(extreme_token_bucket_rates_are_served),
+        cmocka_unit_test(keys_share_one_cluster_slot),
+        cmocka_unit_test(legacy_key_names_are_shared_with_0_2),
         cmocka_unit_test(processes_share_one_token_bucket),
         cmocka_unit_test(processes_share_one_sliding_log),
         cmocka_unit_test(processes_share_one_sliding_counter),
@@ -2929,6 +3209,10 @@ int main(void)
                                         own_server_setup, own_server_teardown),
         cmocka_unit_test_setup_teardown(server_errors_give_an_unknown_wait, own_server_setup,
                                         own_server_teardown),
+        cmocka_unit_test_setup_teardown(sentinel_discovery_follows_the_master,
+                                        sentinel_rig_setup, sentinel_rig_teardown),
+        cmocka_unit_test_setup_teardown(scripts_run_on_one_cluster_slot, cluster_server_setup,
+                                        cluster_server_teardown),
 #if RS_TEST_THREADS
         cmocka_unit_test_setup_teardown(server_killed_under_load, own_server_setup,
                                         own_server_teardown),

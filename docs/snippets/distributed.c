@@ -10,8 +10,9 @@
 
 #define OPEN_NS RS_SEC(30)
 
-static int calls;
+static int calls, events_sent;
 static void call_the_api(void) { calls++; }
+static void send_event(void) { events_sent++; }
 static void come_back_later(void) {}
 static void redis_is_failing(void) { exit(1); }
 
@@ -49,6 +50,7 @@ int main(void)
         return 77;
     }
     setenv("REDIS_PASSWORD", "", 0);
+    setenv("SENTINEL_PASSWORD", "", 0);
     /* snippet: bucket */
     rs_redis_config rc = RS_REDIS_CONFIG_DEFAULT;
     rc.url = url;                                 /* "redis://10.0.0.5:6379/0", "unix:///run/redis.sock?db=1" */
@@ -83,6 +85,43 @@ int main(void)
     case RS_E_IO:      redis_is_failing(); break;       /* only with RS_REDIS_FAIL_CLOSED */
     }
     /* end snippet */
+
+    /* snippet: lease */
+    rs_redis_token_bucket_config ec = RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT;
+    ec.redis = redis;
+    ec.name = "events";                           /* a soft limit, decided millions of times */
+    ec.rate = 5000.0;
+    ec.burst = 500;
+    ec.lease.instances = 4;                       /* leases of at most 5000 x 0.1 s / 4 = 125 */
+    rs_redis_token_bucket *events;
+    if (rs_redis_token_bucket_new(&ec, NULL, &events) != RS_OK) {
+        fprintf(stderr, "%s\n", rs_last_error());
+        return 1;
+    }
+    for (int i = 0; i < 1000; i++) {
+        if (rs_redis_token_bucket_try_acquire(events, 1) == RS_OK) { /* mostly no I/O */
+            send_event();
+        }
+    }
+    rs_redis_lease_stats ls;
+    rs_redis_token_bucket_lease_stats(events, &ls);
+    printf("%llu round trips for 1000 decisions; at most %llu tokens held\n",
+           (unsigned long long)ls.round_trips, (unsigned long long)ls.max_units);
+    rs_redis_token_bucket_free(events);           /* gives back what the lease held */
+    /* end snippet */
+
+    /* snippet: sentinel */
+    rs_redis_config sentinel = RS_REDIS_CONFIG_DEFAULT;
+    sentinel.url = "redis-sentinel://10.0.0.5:26379,10.0.0.6:26379,10.0.0.7:26379/mymaster/0";
+    sentinel.password = getenv("REDIS_PASSWORD");          /* the master's */
+    sentinel.sentinel_password = getenv("SENTINEL_PASSWORD"); /* the sentinels', if any */
+    rs_redis *ha;
+    if (rs_redis_new(&sentinel, NULL, &ha) != RS_OK) {     /* no I/O yet */
+        fprintf(stderr, "%s\n", rs_last_error());
+        return 1;
+    }
+    /* end snippet */
+    rs_redis_free(ha);
 
     rs_redis_breaker_state_config sc = RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT;
     sc.redis = redis;
@@ -128,7 +167,8 @@ int main(void)
     int rc2 = rs_call_with(policy, &opts, ask_model, &request, &report);
     /* RS_E_BUDGET: this user's hourly tokens are spent, fleet-wide */
     /* end snippet */
-    printf("bucket: %d call(s); budget call: %s\n", calls, rs_status_name(rc2));
+    printf("bucket: %d call(s); %d events; budget call: %s\n", calls, events_sent,
+           rs_status_name(rc2));
     rs_policy_free(policy);
     rs_redis_budget_free(budget);
     rs_breaker_free(breaker);

@@ -12,7 +12,18 @@
  *
  * Every decision is one atomic Lua script run with EVALSHA on the server, on
  * the server's clock (Redis TIME), so clients' clocks need not agree and
- * concurrent clients can never overspend. Keys expire on their own.
+ * concurrent clients can never overspend. Keys expire on their own. The
+ * keys of one object share a Redis Cluster hash tag, `{<name>}`, so every
+ * script touches one cluster slot (since 0.2.0).
+ *
+ * Leases (since 0.2.0, off by default; #rs_redis_lease_config) let the
+ * token bucket, the windows and the budget take a batch of capacity per
+ * round trip and decide locally, lock-free, at the price of a stated
+ * excess: at most the units the leases hold.
+ *
+ * The pool reaches one server (`redis://`, `unix://`) or, through Redis
+ * Sentinel (`redis-sentinel://`, since 0.2.0), whichever server the
+ * sentinels name the master, following failovers.
  *
  * One #rs_redis is a small pool of connections (hiredis contexts are not
  * thread-safe: each connection has its own lock). Create the pool first,
@@ -51,6 +62,7 @@
 #ifndef RESILIENCE_REDIS_H
 #define RESILIENCE_REDIS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,14 +106,28 @@ typedef struct rs_redis_config {
      *   and db to 0. `%XX` escapes are decoded in the username and password.
      * - `unix:///path/to/socket[?db=N][&password=P]` (also
      *   `unix://[[username]:password@]/path`): a Unix-domain socket.
+     * - `redis-sentinel://[[username]:password@]host[:port][,host[:port]...]/master[/db][?sentinel_password=P]`
+     *   (since 0.2.0): Redis Sentinel. The hosts are 1 to 16 sentinels
+     *   (port 26379 by default), `master` the name they monitor (letters,
+     *   digits, `-`, `.`, `_`); the user name, password and database are
+     *   the master's, `sentinel_password` the sentinels' own. The pool asks
+     *   the sentinels (`SENTINEL get-master-addr-by-name`, in turn, each
+     *   with an equal share of half the connect timeout) for the master's
+     *   address whenever it (re)connects after a failure, checks that the
+     *   server it reaches is the master (ROLE), and treats a READONLY
+     *   answer (a demoted master) as a failure: the pool backs off and
+     *   asks again, so it follows a failover within its reconnect
+     *   schedule. Calls keep the bound below: the sentinels are asked
+     *   within the connect timeout.
      *
      * Strict: a host name is letters, digits, `-`, `.` and `_`; brackets
      * hold only an IPv6 address; `%` is followed by exactly two hex digits
      * (not `%00`); numbers are digits only; `db=` and the password are
      * given at most once; a socket path fits a Unix socket address (107
-     * bytes on Linux; hiredis would silently cut a longer one). Bytes
-     * outside printable ASCII must be %-escaped (in the password). Anything
-     * else (`rediss://` TLS included, which hiredis 0.14 lacks) is
+     * bytes on Linux; hiredis would silently cut a longer one); sentinel
+     * addresses are separated by single commas. Bytes outside printable
+     * ASCII must be %-escaped (in the passwords). Anything else
+     * (`rediss://` TLS included, which hiredis 0.14 lacks) is
      * #RS_E_INVAL (since 0.2.0; 0.1 let some of it through). Host names are
      * resolved by getaddrinfo(), which no timeout bounds: use an address or
      * /etc/hosts where that matters.
@@ -112,7 +138,10 @@ typedef struct rs_redis_config {
     const char *password;
     /**
      * Prepended to every key this library writes, default `"rs:"`; NULL is
-     * no prefix. Keys are `<prefix><name>:<kind>` (see each object).
+     * no prefix. Keys are `<prefix>{<name>}:<kind>` (see each object and
+     * legacy_key_names). A prefix may hold a hash tag of its own
+     * (`"{app}:"`: every object on one cluster slot), but not an empty one
+     * (`"{}"`, #RS_E_INVAL since 0.2.0).
      */
     const char *key_prefix;
     /** Connect timeout, ns, > 0 (default 200 ms). */
@@ -143,6 +172,25 @@ typedef struct rs_redis_config {
     rs_redis_error_fn on_error;
     /** Passed to on_error (named `error_ctx` before 0.2.0). */
     void *ctx;
+    /**
+     * Password of the sentinels of a `redis-sentinel://` URL when they
+     * require one (their own `requirepass`, not the master's): overrides
+     * the URL's `sentinel_password=` when not NULL ("" = none). Ignored for
+     * other URLs.
+     * @since 0.2.0
+     */
+    const char *sentinel_password;
+    /**
+     * Keep the key names of 0.2 and earlier, `<prefix><name>:<suffix>`,
+     * instead of `<prefix>{<name>}:<suffix>` (default false). The braces
+     * are a Redis Cluster hash tag: every key of one object then lives on
+     * one cluster slot, as its scripts need. Set this only while a fleet
+     * upgrades from 0.2, so that old and new instances share the same keys
+     * (see docs/distributed.md, "Key names and Redis Cluster"); legacy
+     * names are not cluster-safe.
+     * @since 0.2.0
+     */
+    bool legacy_key_names;
 } rs_redis_config;
 
 /**
@@ -152,7 +200,7 @@ typedef struct rs_redis_config {
  */
 #define RS_REDIS_CONFIG_INIT                                                          \
     { NULL, NULL, "rs:", 200000000u, 200000000u, 4,                                  \
-      { 50000000u, 2000000000u, 2.0, RS_JITTER_FULL, 0 }, NULL, NULL }
+      { 50000000u, 2000000000u, 2.0, RS_JITTER_FULL, 0 }, NULL, NULL, NULL, false }
 
 /** Defaults as documented on each field. @since 0.1.0 */
 #define RS_REDIS_CONFIG_DEFAULT ((rs_redis_config)RS_REDIS_CONFIG_INIT)
@@ -225,13 +273,113 @@ typedef enum rs_redis_failure {
 } rs_redis_failure;
 
 /* ------------------------------------------------------------------------ */
+/* Leases                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Leases: an option of the token bucket, the sliding window and the budget
+ * to take a batch of capacity from Redis in one round trip and hand it out
+ * in the process, lock-free and without I/O, until it is used up or
+ * expires; then the next round trip gives back what was left and takes a
+ * new batch. Off by default (`instances` 0): every decision is then one
+ * exact round trip, as before.
+ *
+ * Contract:
+ * - **Never granted twice.** Each unit of a lease goes either to exactly
+ *   one caller or back to the server, never both: units leave the lease by
+ *   one atomic exchange, and closing a lease empties it in one exchange.
+ *   A round trip whose reply is lost drops what it carried (back to the
+ *   server, or from it): the strict side, as in the exact mode.
+ * - **Over-admission is at most the units held in leases.** The server
+ *   counted a lease's units when it granted them. Over any interval, the
+ *   fleet admits at most what the exact mode allows plus the units that
+ *   leases held, unused, at the interval's start: at most `max_units` per
+ *   lease cell and process (one cell per object; for a budget, one per key
+ *   a process uses, at most 64 at once). A token bucket therefore grants
+ *   at most `burst + rate·T + P·max_units` over T with P processes, a
+ *   window at most `limit + P·max_units` per window, a budget at most
+ *   `max_per_window + P·max_units` per key and window.
+ * - **Units held are not lost.** What a lease still holds goes back with
+ *   the next round trip of its cell (one that takes a new lease), or when
+ *   the object is freed; until then it is simply not used (the strict
+ *   side). A bucket only gets back what has not refilled since, a sliding
+ *   log frees a returned entry's units once every older entry has left the
+ *   window, and a budget or counter gets them back in the sub-window or
+ *   window they were taken in.
+ * - **Sizing.** A lease is at most `max_units`: by default the capacity one
+ *   lease lifetime brings (rate × ttl_ns, never more than the burst, limit
+ *   or window's maximum), divided by `instances`, at least 1. Within that,
+ *   each cell adapts to demand: the first lease is the request itself;
+ *   while leases run out before they expire, the next is twice the larger
+ *   of the last size and the request; it halves when one expires more
+ *   than half unused.
+ * - **Requests from many threads share round trips.** One refill per cell
+ *   is in flight at a time; other callers wait for it (at most the pool's
+ *   connect plus command timeout) and take from the new lease. A caller
+ *   that waited once and finds yet another refill under way decides with
+ *   an exact round trip of its own, so a call waits for at most one other
+ *   round trip besides its own.
+ * - **Refusals are remembered.** A refused request of n units is refused
+ *   again without I/O until the wait the server gave has passed (buckets
+ *   and windows; budgets ask each time).
+ * - **Clocks.** Lease lifetimes run on the object's clock; the server's
+ *   TIME still decides every grant.
+ * - **Failures.** A refill that fails applies the object's failure policy
+ *   to the request; units already leased stay usable until they expire.
+ * - **Metrics.** A decision from a lease counts as any other in the
+ *   object's metrics (rs_redis_token_bucket_metrics() and twins), and in
+ *   rs_redis_object_snapshot.leased when it made no round trip of its
+ *   own; counted in the calling thread's counter shard, without a lock.
+ *
+ * @since 0.2.0
+ */
+typedef struct rs_redis_lease_config {
+    /** How many processes share the object's name: 0 (the default) = no
+     *  leases, every decision one exact round trip; otherwise sizes
+     *  `max_units`. */
+    uint32_t instances;
+    /** The largest lease in units; 0 (the default) = derived as above.
+     *  At most the object's capacity (burst, limit, max_per_window) and
+     *  2^32 - 1. */
+    uint64_t max_units;
+    /** How long a lease may be drawn on, 1 ms .. 1 h (default 100 ms):
+     *  shorter leases hold less for less long; longer ones cost fewer
+     *  round trips. */
+    uint64_t ttl_ns;
+} rs_redis_lease_config;
+
+/** Leases off, 100 ms lifetime, as a brace initializer for static
+ *  initializers and C++. @since 0.2.0 */
+#define RS_REDIS_LEASE_CONFIG_INIT { 0, 0, 100000000u }
+
+/** Leases off, 100 ms lifetime. @since 0.2.0 */
+#define RS_REDIS_LEASE_CONFIG_DEFAULT ((rs_redis_lease_config)RS_REDIS_LEASE_CONFIG_INIT)
+
+/**
+ * What an object's leases have done so far (all zero without leases).
+ * @since 0.2.0
+ */
+typedef struct rs_redis_lease_stats {
+    uint64_t round_trips;    /**< lease round trips: refills, refusals, failures */
+    uint64_t leases;         /**< leases taken */
+    uint64_t leased_units;   /**< units they held when taken (each refill's own
+                                  request included) */
+    uint64_t returned_units; /**< unused units sent back */
+    uint64_t held_units;     /**< units in this process's leases now: the most
+                                  they can still add to what the exact mode
+                                  would admit */
+    uint64_t max_units;      /**< the largest lease (configured or derived) */
+} rs_redis_lease_stats;
+
+/* ------------------------------------------------------------------------ */
 /* Distributed token bucket (GCRA)                                          */
 /* ------------------------------------------------------------------------ */
 
 /** Token bucket configuration; start from #RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT. @since 0.1.0 */
 typedef struct rs_redis_token_bucket_config {
     rs_redis *redis;          /**< the pool, required; must outlive the bucket */
-    const char *name;         /**< required, non-empty; key `<prefix><name>:tb` */
+    const char *name;         /**< required, non-empty, not starting with '}'; key
+                                   `<prefix>{<name>}:tb` (since 0.2.0) */
     /** tokens per second, within the local bucket's limits: finite, > 0,
      *  at most 1e9, and 1/rate and burst/rate below 2^64 ns (about 584
      *  years: slower rates would need expiry times Redis refuses) */
@@ -239,13 +387,19 @@ typedef struct rs_redis_token_bucket_config {
     uint64_t burst;           /**< bucket capacity, >= 1 */
     rs_redis_failure on_failure; /**< default #RS_REDIS_FAIL_CLOSED */
     double local_share;       /**< for #RS_REDIS_FAIL_LOCAL: share of rate and burst, (0, 1] */
+    /** Leases of tokens (default: off; see #rs_redis_lease_config). A lease
+     *  is a GCRA reservation of up to max_units tokens; the refund key
+     *  `<prefix>{<name>}:tb:r` keeps what came back. @since 0.2.0 */
+    rs_redis_lease_config lease;
 } rs_redis_token_bucket_config;
 
-/** Defaults: 10 tokens/s, burst 10, fail closed, local share 1, as a brace
- *  initializer for static initializers and C++. @since 0.2.0 */
-#define RS_REDIS_TOKEN_BUCKET_CONFIG_INIT { NULL, NULL, 10.0, 10, RS_REDIS_FAIL_CLOSED, 1.0 }
+/** Defaults: 10 tokens/s, burst 10, fail closed, local share 1, no leases,
+ *  as a brace initializer for static initializers and C++. @since 0.2.0 */
+#define RS_REDIS_TOKEN_BUCKET_CONFIG_INIT                                              \
+    { NULL, NULL, 10.0, 10, RS_REDIS_FAIL_CLOSED, 1.0, RS_REDIS_LEASE_CONFIG_INIT }
 
-/** Defaults: 10 tokens/s, burst 10, fail closed, local share 1. @since 0.1.0 */
+/** Defaults: 10 tokens/s, burst 10, fail closed, local share 1, no leases.
+ *  @since 0.1.0 */
 #define RS_REDIS_TOKEN_BUCKET_CONFIG_DEFAULT                                           \
     ((rs_redis_token_bucket_config)RS_REDIS_TOKEN_BUCKET_CONFIG_INIT)
 
@@ -254,7 +408,7 @@ typedef struct rs_redis_token_bucket rs_redis_token_bucket;
 
 /**
  * Creates a token bucket whose state (one GCRA theoretical arrival time)
- * lives in Redis under `<prefix><name>:tb`. Every client using the same name
+ * lives in Redis under `<prefix>{<name>}:tb`. Every client using the same name
  * shares it; they should use the same rate and burst. No I/O.
  *
  * @param clock  for blocking waits and the local fallback; NULL = system.
@@ -269,7 +423,12 @@ typedef struct rs_redis_token_bucket rs_redis_token_bucket;
 RS_API int rs_redis_token_bucket_new(const rs_redis_token_bucket_config *cfg,
                                      const rs_clock *clock, rs_redis_token_bucket **out);
 
-/** Frees @p tb (the key in Redis expires on its own); NULL is ignored. @since 0.1.0 */
+/**
+ * Frees @p tb (the key in Redis expires on its own); NULL is ignored. With
+ * leases, first gives back what the bucket's lease holds: one round trip,
+ * bounded by the pool's timeouts; if it fails the tokens simply refill.
+ * @since 0.1.0
+ */
 RS_API void rs_redis_token_bucket_free(rs_redis_token_bucket *tb);
 
 /**
@@ -282,7 +441,8 @@ RS_API void rs_redis_token_bucket_free(rs_redis_token_bucket *tb);
  *         #RS_E_INVAL (@p tb NULL, or the key holds something that is not
  *         a bucket: another type, or a number no bucket stores, such as
  *         `inf`; since 0.2.0 the latter is no longer a refusal forever).
- * @note Thread-safe; one round trip.
+ * @note Thread-safe; one round trip, or with leases none while the lease
+ *       holds @p n tokens (or a refusal of @p n is remembered).
  * @since 0.1.0
  */
 RS_API int rs_redis_token_bucket_try_acquire(rs_redis_token_bucket *tb, uint64_t n);
@@ -304,7 +464,8 @@ RS_API int rs_redis_token_bucket_try_acquire(rs_redis_token_bucket *tb, uint64_t
  * @return #RS_OK, #RS_E_LIMITED, #RS_E_IO (policy closed), #RS_E_INVAL
  *         (@p tb or @p wait_ns NULL, or n > burst: never, as the local
  *         bucket answers it, or a key that is not a bucket).
- * @note Thread-safe; one round trip.
+ * @note Thread-safe; one round trip (with leases: none while the lease holds
+ *       the tokens, or a refusal of @p n outlasts @p max_wait_ns).
  * @since 0.1.0
  */
 RS_API int rs_redis_token_bucket_reserve(rs_redis_token_bucket *tb, uint64_t n,
@@ -344,6 +505,16 @@ RS_API int rs_redis_token_bucket_wait_ns(rs_redis_token_bucket *tb, uint64_t n,
  */
 RS_API rs_limiter rs_redis_token_bucket_limiter(rs_redis_token_bucket *tb);
 
+/**
+ * What the bucket's leases have done (#rs_redis_lease_stats; all zero
+ * without leases).
+ * @return #RS_OK; #RS_E_INVAL when @p tb or @p stats is NULL.
+ * @note Thread-safe; no I/O.
+ * @since 0.2.0
+ */
+RS_API int rs_redis_token_bucket_lease_stats(rs_redis_token_bucket *tb,
+                                             rs_redis_lease_stats *stats);
+
 /* ------------------------------------------------------------------------ */
 /* Distributed sliding window                                               */
 /* ------------------------------------------------------------------------ */
@@ -367,7 +538,7 @@ typedef enum rs_redis_window_kind {
 /** Sliding window configuration; start from #RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT. @since 0.1.0 */
 typedef struct rs_redis_sliding_window_config {
     rs_redis *redis;          /**< the pool, required */
-    const char *name;         /**< required; key `<prefix><name>:log` or `:cnt` */
+    const char *name;         /**< required; key `<prefix>{<name>}:log` or `:cnt` */
     uint64_t limit;           /**< requests per window, >= 1 (LOG: at most 1000000;
                                    COUNTER: at most 2^53) */
     uint64_t window_ns;       /**< >= 1 ms (the server clock has 1 us resolution) */
@@ -375,14 +546,21 @@ typedef struct rs_redis_sliding_window_config {
     rs_redis_failure on_failure; /**< default #RS_REDIS_FAIL_CLOSED */
     double local_share;       /**< for #RS_REDIS_FAIL_LOCAL, (0, 1]: a local GCRA at
                                    share*limit per window, burst share*limit */
+    /** Leases of requests (default: off; see #rs_redis_lease_config). A
+     *  lease is one log entry, or one addition to the counter, of up to
+     *  max_units requests. @since 0.2.0 */
+    rs_redis_lease_config lease;
 } rs_redis_sliding_window_config;
 
-/** Defaults: 100 per second, exact log, fail closed, local share 1, as a
- *  brace initializer for static initializers and C++. @since 0.2.0 */
+/** Defaults: 100 per second, exact log, fail closed, local share 1, no
+ *  leases, as a brace initializer for static initializers and C++.
+ *  @since 0.2.0 */
 #define RS_REDIS_SLIDING_WINDOW_CONFIG_INIT                                            \
-    { NULL, NULL, 100, 1000000000u, RS_REDIS_WINDOW_LOG, RS_REDIS_FAIL_CLOSED, 1.0 }
+    { NULL, NULL, 100, 1000000000u, RS_REDIS_WINDOW_LOG, RS_REDIS_FAIL_CLOSED, 1.0,    \
+      RS_REDIS_LEASE_CONFIG_INIT }
 
-/** Defaults: 100 per second, exact log, fail closed, local share 1. @since 0.1.0 */
+/** Defaults: 100 per second, exact log, fail closed, local share 1, no
+ *  leases. @since 0.1.0 */
 #define RS_REDIS_SLIDING_WINDOW_CONFIG_DEFAULT                                         \
     ((rs_redis_sliding_window_config)RS_REDIS_SLIDING_WINDOW_CONFIG_INIT)
 
@@ -402,7 +580,9 @@ typedef struct rs_redis_sliding_window rs_redis_sliding_window;
 RS_API int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
                                        const rs_clock *clock, rs_redis_sliding_window **out);
 
-/** Frees @p w; NULL is ignored. @since 0.1.0 */
+/** Frees @p w; NULL is ignored. With leases, first gives back what the
+ *  window's lease holds (one round trip, bounded by the pool's timeouts).
+ *  @since 0.1.0 */
 RS_API void rs_redis_sliding_window_free(rs_redis_sliding_window *w);
 
 /**
@@ -413,7 +593,8 @@ RS_API void rs_redis_sliding_window_free(rs_redis_sliding_window *w);
  * @return #RS_OK (n == 0 always, without I/O); #RS_E_LIMITED (also n >
  *         limit); #RS_E_IO (policy closed); #RS_E_INVAL (@p w NULL, or the
  *         key holds something that is not this window).
- * @note Thread-safe; one round trip.
+ * @note Thread-safe; one round trip (with leases: none while the lease holds
+ *       @p n units, or a refusal of @p n is remembered).
  * @since 0.1.0
  */
 RS_API int rs_redis_sliding_window_try_acquire(rs_redis_sliding_window *w, uint64_t n);
@@ -432,7 +613,7 @@ RS_API int rs_redis_sliding_window_wait_ns(rs_redis_sliding_window *w, uint64_t 
 
 /**
  * Requests counted in the window now (LOG: exact; COUNTER: the weighted
- * estimate, rounded down).
+ * estimate, rounded down); with leases, the units leases hold count too.
  * @param count  required; written on #RS_OK only.
  * @return #RS_OK, #RS_E_IO (whatever the failure policy: there is no local
  *         count to give), #RS_E_INVAL.
@@ -450,6 +631,16 @@ RS_API int rs_redis_sliding_window_count(rs_redis_sliding_window *w, uint64_t *c
  */
 RS_API rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w);
 
+/**
+ * What the window's leases have done (#rs_redis_lease_stats; all zero
+ * without leases).
+ * @return #RS_OK; #RS_E_INVAL when @p w or @p stats is NULL.
+ * @note Thread-safe; no I/O.
+ * @since 0.2.0
+ */
+RS_API int rs_redis_sliding_window_lease_stats(rs_redis_sliding_window *w,
+                                               rs_redis_lease_stats *stats);
+
 /* ------------------------------------------------------------------------ */
 /* Distributed token budget                                                 */
 /* ------------------------------------------------------------------------ */
@@ -457,7 +648,7 @@ RS_API rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w);
 /** Budget configuration; start from #RS_REDIS_BUDGET_CONFIG_DEFAULT. @since 0.1.0 */
 typedef struct rs_redis_budget_config {
     rs_redis *redis;          /**< the pool, required */
-    const char *name;         /**< required; keys `<prefix><name>:budget[:<key>]` */
+    const char *name;         /**< required; keys `<prefix>{<name>}:budget[:<key>]` */
     uint64_t max_per_window;  /**< tokens per window, 1..2^53 */
     uint64_t window_ns;       /**< rolling window, >= sub_windows microseconds */
     uint64_t max_per_request; /**< largest single reservation, 1..max_per_window */
@@ -472,23 +663,36 @@ typedef struct rs_redis_budget_config {
      * @since 0.2.0
      */
     uint64_t seed;
+    /**
+     * Leases of tokens per key (default: off; see #rs_redis_lease_config):
+     * each process keeps up to 64 keys' leases at once, one per cell that
+     * keys hash onto (with the secret above). A key that finds another
+     * key's lease in its cell takes the cell over, giving the other key's
+     * unused tokens back in the same round trip; keys longer than 64 bytes
+     * and reservations of 0 are decided exactly.
+     * @since 0.2.0
+     */
+    rs_redis_lease_config lease;
 } rs_redis_budget_config;
 
 /** Defaults: 100000 tokens per hour in 60 steps, 10000 per request, fail
- *  closed, as a brace initializer for static initializers and C++.
- *  @since 0.2.0 */
+ *  closed, no leases, as a brace initializer for static initializers and
+ *  C++. @since 0.2.0 */
 #define RS_REDIS_BUDGET_CONFIG_INIT                                                    \
     { NULL, NULL, 100000, UINT64_C(3600000000000), 10000, 60, RS_REDIS_FAIL_CLOSED,    \
-      1.0, 0 }
+      1.0, 0, RS_REDIS_LEASE_CONFIG_INIT }
 
-/** Defaults: 100000 tokens per hour in 60 steps, 10000 per request, fail closed. @since 0.1.0 */
+/** Defaults: 100000 tokens per hour in 60 steps, 10000 per request, fail
+ *  closed, no leases. @since 0.1.0 */
 #define RS_REDIS_BUDGET_CONFIG_DEFAULT ((rs_redis_budget_config)RS_REDIS_BUDGET_CONFIG_INIT)
 
 /** Where a budget reservation is held. @since 0.1.0 */
 typedef enum rs_redis_ticket_source {
     RS_REDIS_TICKET_REDIS = 0,     /**< in Redis */
     RS_REDIS_TICKET_LOCAL = 1,     /**< in the local fallback (Redis was failing) */
-    RS_REDIS_TICKET_UNTRACKED = 2  /**< nowhere: granted by #RS_REDIS_FAIL_OPEN */
+    RS_REDIS_TICKET_UNTRACKED = 2, /**< nowhere: granted by #RS_REDIS_FAIL_OPEN */
+    /** in Redis, through a lease of this process (since 0.2.0) */
+    RS_REDIS_TICKET_LEASE = 3
 } rs_redis_ticket_source;
 
 /**
@@ -498,9 +702,12 @@ typedef enum rs_redis_ticket_source {
  */
 typedef struct rs_redis_budget_ticket {
     uint64_t reserved;   /**< tokens held */
-    uint64_t at_ns;      /**< when: the server's Unix time in ns (REDIS), or the
-                              object's clock (LOCAL) */
+    uint64_t at_ns;      /**< when: the server's Unix time in ns (REDIS, LEASE: when
+                              the lease was taken), or the object's clock (LOCAL) */
     rs_redis_ticket_source source; /**< where the tokens are held */
+    /** Which lease of this process the tokens came from (#RS_REDIS_TICKET_LEASE);
+     *  0 otherwise. @since 0.2.0 */
+    uint64_t lease;
 } rs_redis_budget_ticket;
 
 /** Opaque distributed budget (one budget per key, created on first use). */
@@ -522,7 +729,9 @@ typedef struct rs_redis_budget rs_redis_budget;
 RS_API int rs_redis_budget_new(const rs_redis_budget_config *cfg, const rs_clock *clock,
                                rs_redis_budget **out);
 
-/** Frees @p b; NULL is ignored. @since 0.1.0 */
+/** Frees @p b; NULL is ignored. With leases, first gives back what each
+ *  key's lease holds (one round trip per key holding tokens, each bounded
+ *  by the pool's timeouts). @since 0.1.0 */
 RS_API void rs_redis_budget_free(rs_redis_budget *b);
 
 /**
@@ -536,7 +745,9 @@ RS_API void rs_redis_budget_free(rs_redis_budget *b);
  *         #RS_E_IO (policy closed); #RS_E_INVAL (@p b or @p ticket NULL,
  *         or the key holds something that is not a budget); #RS_E_NOMEM (a
  *         key too long for the stack, over ~200 bytes, and no memory for it).
- * @note Thread-safe; one round trip.
+ * @note Thread-safe; one round trip (with leases: none while the key's lease
+ *       holds @p estimate tokens; then the ticket's source is
+ *       #RS_REDIS_TICKET_LEASE).
  * @since 0.1.0
  */
 RS_API int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,
@@ -551,11 +762,16 @@ RS_API int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t k
  * the window, only an excess is charged, to the current sub-window. A
  * ticket of the local fallback gives back only what its reservation still
  * holds: tokens that have refilled since it was taken are not refunded
- * twice (since 0.2.0).
+ * twice (since 0.2.0). A lease ticket (since 0.2.0) settles with its lease
+ * while that is open (unused tokens go back into it; more tokens come from
+ * the key's current lease if it has them), else with the server, in the
+ * lease's sub-window, as a ticket held in Redis.
  *
  * @return #RS_OK; #RS_E_IO (Redis failed: the estimate stays charged, the
  *         safe side); #RS_E_INVAL (@p b or @p ticket NULL).
- * @note Thread-safe; one round trip for a ticket held in Redis.
+ * @note Thread-safe; one round trip for a ticket held in Redis, none for a
+ *       lease ticket while its lease is open (or, for a larger @p actual,
+ *       while the key's lease has the difference).
  * @since 0.1.0
  */
 RS_API int rs_redis_budget_commit(rs_redis_budget *b, const void *key, size_t key_len,
@@ -567,7 +783,8 @@ RS_API int rs_redis_budget_cancel(rs_redis_budget *b, const void *key, size_t ke
                                   const rs_redis_budget_ticket *ticket);
 
 /**
- * Tokens still available in @p key's window now (0 when overspent).
+ * Tokens still available in @p key's window now (0 when overspent); with
+ * leases, the tokens leases hold are not available.
  * @param remaining  required; written on #RS_OK only.
  * @return #RS_OK, #RS_E_IO (whatever the policy), #RS_E_INVAL.
  * @note Thread-safe; one round trip.
@@ -601,6 +818,15 @@ typedef struct rs_redis_budget_key {
  */
 RS_API rs_account rs_redis_budget_account(rs_redis_budget_key *k);
 
+/**
+ * What the budget's leases have done, over all keys (#rs_redis_lease_stats;
+ * all zero without leases).
+ * @return #RS_OK; #RS_E_INVAL when @p b or @p stats is NULL.
+ * @note Thread-safe; no I/O.
+ * @since 0.2.0
+ */
+RS_API int rs_redis_budget_lease_stats(rs_redis_budget *b, rs_redis_lease_stats *stats);
+
 /* ------------------------------------------------------------------------ */
 /* Shared breaker state                                                     */
 /* ------------------------------------------------------------------------ */
@@ -608,7 +834,7 @@ RS_API rs_account rs_redis_budget_account(rs_redis_budget_key *k);
 /** Shared breaker state configuration; start from #RS_REDIS_BREAKER_STATE_CONFIG_DEFAULT. @since 0.1.0 */
 typedef struct rs_redis_breaker_state_config {
     rs_redis *redis;          /**< the pool, required */
-    const char *name;         /**< the dependency, required; key `<prefix><name>:open` */
+    const char *name;         /**< the dependency, required; key `<prefix>{<name>}:open` */
     /**
      * When Redis fails: #RS_REDIS_FAIL_OPEN (default) ignores the shared
      * state (the local breaker still protects), #RS_REDIS_FAIL_CLOSED refuses
@@ -741,6 +967,11 @@ typedef struct rs_redis_object_snapshot {
     /** answered by the failure policy because Redis failed (the decisions
         above that Redis did not make, those of #RS_E_IO included) */
     uint64_t fallback;
+    /** answered in this process from a lease, without a round trip of
+        their own: granted from its units, or refused by the refusal a
+        refill brought back (counted in granted and refused too; 0 without
+        leases) */
+    uint64_t leased;
 } rs_redis_object_snapshot;
 
 /** The decisions of @p tb. No I/O. #RS_OK, or #RS_E_INVAL for a NULL
@@ -766,7 +997,10 @@ RS_API int rs_exporter_add_redis(rs_exporter *e, const char *name, rs_redis *r);
  * Adds a distributed object to an exporter under @p name: the
  * `redis_decisions_total` and `redis_fallback_decisions_total` families,
  * which every kind of distributed object shares (so names must differ
- * between them). Statuses as rs_exporter_add().
+ * between them); for a token bucket, sliding window or budget with leases
+ * also the `redis_lease_*` families (rs_redis_object_snapshot.leased and
+ * #rs_redis_lease_stats; left out of the exposition without leases).
+ * Statuses as rs_exporter_add().
  * @since 0.2.0
  */
 RS_API int rs_exporter_add_redis_token_bucket(rs_exporter *e, const char *name,

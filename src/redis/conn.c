@@ -36,9 +36,12 @@
 #define MAX_POOL 64
 #define WHY_LEN 320
 
+#define HOST_LEN 256             /* a master's address as a sentinel gives it */
+
 typedef struct slot {
     rs__mutex lock;
     redisContext *ctx;           /* NULL: not connected */
+    char peer[HOST_LEN + 8];     /* the master it is connected to (sentinel URLs) */
     uint64_t epoch;              /* the pool's failure epoch when ctx connected */
     bool timeout_shortened;      /* socket timeout below command_timeout_ns */
     bool have_sha[RS__SCRIPT_COUNT];
@@ -50,6 +53,7 @@ struct rs_redis {
     char *where;                 /* "host:port" or the socket path, for messages */
     char *prefix;
     size_t prefix_len;
+    bool legacy_keys;            /* 0.2's key names, without a hash tag */
     uint64_t connect_timeout_ns;
     uint64_t command_timeout_ns;
     rs_backoff_config reconnect;
@@ -58,6 +62,13 @@ struct rs_redis {
     void *ctx;
     rs__mutex cause_lock;        /* guards cause */
     char cause[WHY_LEN / 2];     /* the failure that started the backoff */
+    /* redis-sentinel:// URLs: the master the sentinels named in an epoch */
+    rs__mutex master_lock;       /* guards the four below */
+    bool master_known;
+    uint64_t master_epoch;
+    char master_host[HOST_LEN];
+    unsigned master_port;
+    size_t sentinel_next;        /* the sentinel to ask first */
     rs__rng rng;
     rs__atomic_u64 down_until_ns; /* 0: not backing off */
     rs__atomic_u64 failures;      /* consecutive failures, the backoff attempt */
@@ -119,7 +130,7 @@ const char *rs__redis_fmt_double(char *buf, double value)
     return buf;
 }
 
-static struct timeval to_timeval(uint64_t ns)
+struct timeval rs__redis_timeval(uint64_t ns)
 {
     uint64_t us = rs__max_u64(ns / 1000, 1); /* 0 would mean "no timeout" */
     struct timeval tv;
@@ -196,7 +207,7 @@ uint64_t rs__redis_retry_in_ns(rs_redis *r)
 
 static bool set_timeout(redisContext *ctx, uint64_t ns)
 {
-    return redisSetTimeout(ctx, to_timeval(ns)) == REDIS_OK;
+    return redisSetTimeout(ctx, rs__redis_timeval(ns)) == REDIS_OK;
 }
 
 static bool starts_with(const redisReply *reply, const char *prefix)
@@ -204,6 +215,52 @@ static bool starts_with(const redisReply *reply, const char *prefix)
     size_t n = strlen(prefix);
     return reply->type == REDIS_REPLY_ERROR && reply->len >= n &&
            memcmp(reply->str, prefix, n) == 0;
+}
+
+redisReply *rs__redis_exchange(redisContext *ctx, int argc, const char **argv,
+                               const size_t *lens, uint64_t timeout_ns, char *why,
+                               size_t why_len)
+{
+    char *text = NULL;
+    int len = redisFormatCommandArgv(&text, argc, argv, lens);
+    if (len < 0) {
+        (void)snprintf(why, why_len, "out of memory formatting %s", argv[0]);
+        return NULL;
+    }
+    /* send() with MSG_NOSIGNAL rather than hiredis's write(): a server that
+     * went away must give an error, not a SIGPIPE that kills the program. */
+    size_t off = 0;
+    while (off < (size_t)len) {
+        ssize_t n = send(ctx->fd, text + off, (size_t)len - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            int err = errno;
+            if (err == EAGAIN || err == EWOULDBLOCK) {
+                (void)snprintf(why, why_len, "timed out sending %s", argv[0]);
+            } else {
+                (void)snprintf(why, why_len, "sending %s failed: %s", argv[0], strerror(err));
+            }
+            redisFreeCommand(text);
+            return NULL;
+        }
+        off += (size_t)n;
+    }
+    redisFreeCommand(text);
+    void *reply = NULL;
+    if (redisGetReply(ctx, &reply) != REDIS_OK || reply == NULL) {
+        int err = errno;
+        if (ctx->err == REDIS_ERR_IO && (err == EAGAIN || err == EWOULDBLOCK)) {
+            (void)snprintf(why, why_len, "no reply to %s within %llu ms", argv[0],
+                           (unsigned long long)(timeout_ns / 1000000));
+        } else {
+            (void)snprintf(why, why_len, "%s failed: %s", argv[0],
+                           ctx->errstr[0] != '\0' ? ctx->errstr : "no reply");
+        }
+        return NULL;
+    }
+    return reply;
 }
 
 /* Sends one command and reads its reply within the call's deadline. NULL
@@ -234,46 +291,11 @@ static redisReply *command(call *c, int argc, const char **argv, const size_t *l
             s->timeout_shortened = true;
         }
     }
-    char *text = NULL;
-    int len = redisFormatCommandArgv(&text, argc, argv, lens);
-    if (len < 0) {
-        explain(c, "redis %s: out of memory formatting %s", r->where, argv[0]);
-        drop(s);
-        return NULL;
-    }
-    /* send() with MSG_NOSIGNAL rather than hiredis's write(): a server that
-     * went away must give an error, not a SIGPIPE that kills the program. */
-    size_t off = 0;
-    while (off < (size_t)len) {
-        ssize_t n = send(s->ctx->fd, text + off, (size_t)len - off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            int err = errno;
-            if (err == EAGAIN || err == EWOULDBLOCK) {
-                explain(c, "redis %s: timed out sending %s", r->where, argv[0]);
-            } else {
-                explain(c, "redis %s: sending %s failed: %s", r->where, argv[0],
-                        strerror(err));
-            }
-            redisFreeCommand(text);
-            drop(s);
-            return NULL;
-        }
-        off += (size_t)n;
-    }
-    redisFreeCommand(text);
-    void *reply = NULL;
-    if (redisGetReply(s->ctx, &reply) != REDIS_OK || reply == NULL) {
-        int err = errno;
-        if (s->ctx->err == REDIS_ERR_IO && (err == EAGAIN || err == EWOULDBLOCK)) {
-            explain(c, "redis %s: no reply to %s within %llu ms", r->where, argv[0],
-                    (unsigned long long)(r->command_timeout_ns / 1000000));
-        } else {
-            explain(c, "redis %s: %s failed: %s", r->where, argv[0],
-                    s->ctx->errstr[0] != '\0' ? s->ctx->errstr : "no reply");
-        }
+    char problem[WHY_LEN / 2];
+    redisReply *reply = rs__redis_exchange(s->ctx, argc, argv, lens, r->command_timeout_ns,
+                                           problem, sizeof problem);
+    if (reply == NULL) {
+        explain(c, "redis %s: %s", r->where, problem);
         drop(s);
         return NULL;
     }
@@ -310,22 +332,100 @@ static bool handshake_step(call *c, int argc, const char **argv, const char *wha
     return ok;
 }
 
-/* Opens the slot's connection: connect, AUTH, SELECT. */
+/* The master's address for a connection opened in `epoch`: the one the
+ * sentinels named in this epoch, or theirs now (asked within half the
+ * connect timeout, leaving the other half for the connection itself). */
+static bool find_master(call *c, uint64_t epoch, char *host, unsigned *port)
+{
+    rs_redis *r = c->r;
+    rs__mutex_lock(&r->master_lock);
+    bool known = r->master_known && r->master_epoch == epoch;
+    if (known) {
+        memcpy(host, r->master_host, HOST_LEN);
+        *port = r->master_port;
+    }
+    size_t next = r->sentinel_next;
+    rs__mutex_unlock(&r->master_lock);
+    if (known) {
+        return true;
+    }
+    char problem[WHY_LEN / 2];
+    if (!rs__sentinel_master(&r->url, &next, r->connect_timeout_ns / 2, host, HOST_LEN, port,
+                             problem, sizeof problem)) {
+        explain(c, "redis %s: %s", r->where, problem);
+        return false;
+    }
+    rs__mutex_lock(&r->master_lock);
+    r->master_known = true;
+    r->master_epoch = epoch;
+    memcpy(r->master_host, host, HOST_LEN);
+    r->master_port = *port;
+    r->sentinel_next = next;
+    rs__mutex_unlock(&r->master_lock);
+    return true;
+}
+
+/* A sentinel's answer can lag a failover: the server must say it is the
+ * master (ROLE) before any script runs on it. */
+static bool is_master(call *c)
+{
+    const char *argv[1] = { "ROLE" };
+    size_t lens[1] = { 4 };
+    redisReply *reply = command(c, 1, argv, lens);
+    if (reply == NULL) {
+        return false;
+    }
+    bool master = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                  reply->element[0]->type == REDIS_REPLY_STRING &&
+                  strcmp(reply->element[0]->str, "master") == 0;
+    if (!master) {
+        explain(c, "redis %s: %s is not the master (ROLE: %s): the sentinels' answer is out "
+                   "of date, a failover may be under way",
+                c->r->where, c->s->peer,
+                reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                        reply->element[0]->type == REDIS_REPLY_STRING
+                    ? reply->element[0]->str
+                    : "unexpected reply");
+        drop(c->s);
+    }
+    freeReplyObject(reply);
+    return master;
+}
+
+/* Opens the slot's connection: (ask the sentinels,) connect, AUTH, SELECT
+ * (, ROLE). */
 static bool connect_slot(call *c)
 {
     rs_redis *r = c->r;
     slot *s = c->s;
     uint64_t epoch = atomic_load_explicit(&r->epoch, memory_order_acquire);
-    struct timeval tv = to_timeval(r->connect_timeout_ns);
+    uint64_t connect_ns = r->connect_timeout_ns;
+    char master[HOST_LEN];
+    const char *host = r->url.host;
+    unsigned port = r->url.port;
+    bool sentinel = r->url.sentinel_count > 0;
+    if (sentinel) {
+        uint64_t start = real_now_ns();
+        if (!find_master(c, epoch, master, &port)) {
+            return false;
+        }
+        host = master;
+        connect_ns = rs__max_u64(rs__sat_sub(connect_ns, real_now_ns() - start),
+                                 connect_ns / 2);
+        bool v6 = strchr(host, ':') != NULL;
+        (void)snprintf(s->peer, sizeof s->peer, "%s%s%s:%u", v6 ? "[" : "", host,
+                       v6 ? "]" : "", port);
+    }
+    struct timeval tv = rs__redis_timeval(connect_ns);
     redisContext *ctx = r->url.path != NULL ? redisConnectUnixWithTimeout(r->url.path, tv)
-                                            : redisConnectWithTimeout(r->url.host,
-                                                                      (int)r->url.port, tv);
+                                            : redisConnectWithTimeout(host, (int)port, tv);
     if (ctx == NULL) {
         explain(c, "redis %s: out of memory creating a hiredis context", r->where);
         return false;
     }
     if (ctx->err != 0) {
-        explain(c, "redis %s: cannot connect: %s", r->where, ctx->errstr);
+        explain(c, "redis %s: cannot connect%s%s: %s", r->where, sentinel ? " to master " : "",
+                sentinel ? s->peer : "", ctx->errstr);
         redisFree(ctx);
         return false;
     }
@@ -352,7 +452,7 @@ static bool connect_slot(call *c)
             return false;
         }
     }
-    return true;
+    return !sentinel || is_master(c);
 }
 
 /* Gate and connection for a call. RS_OK when the slot is connected and
@@ -459,29 +559,33 @@ static bool read_result(const redisReply *reply, size_t min_results, rs__redis_r
 
 /* EVALSHA, loading the script first if this connection has not yet, and
  * again once if the server forgot it (NOSCRIPT: restarted or flushed). */
-static int run_script(call *c, rs__redis_script script, const char *key, size_t key_len,
+static int run_script(call *c, rs__redis_script script, const rs__redis_keys *keys,
                       size_t argc, const char *const *args, size_t min_results,
                       rs__redis_result *out)
 {
-    const char *argv[RS__REDIS_MAX_ARGS + 4];
-    size_t lens[RS__REDIS_MAX_ARGS + 4];
+    const char *argv[RS__REDIS_MAX_ARGS + RS__REDIS_MAX_KEYS + 3];
+    size_t lens[RS__REDIS_MAX_ARGS + RS__REDIS_MAX_KEYS + 3];
+    static const char *const numkeys[RS__REDIS_MAX_KEYS + 1] = { "0", "1", "2" };
     argv[0] = "EVALSHA";
-    argv[2] = "1";
-    argv[3] = key;
+    argv[2] = numkeys[keys->count];
     lens[0] = 7;
     lens[1] = SHA_LEN;
     lens[2] = 1;
-    lens[3] = key_len;
-    for (size_t i = 0; i < argc; i++) {
-        argv[4 + i] = args[i];
-        lens[4 + i] = strlen(args[i]);
+    size_t n = 3;
+    for (size_t i = 0; i < keys->count; i++, n++) {
+        argv[n] = keys->name[i];
+        lens[n] = keys->len[i];
+    }
+    for (size_t i = 0; i < argc; i++, n++) {
+        argv[n] = args[i];
+        lens[n] = strlen(args[i]);
     }
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!c->s->have_sha[script] && !load_script(c, script)) {
             return c->s->ctx == NULL ? TRANSPORT_FAILED : RS_E_IO;
         }
         argv[1] = c->s->sha[script];
-        redisReply *reply = command(c, (int)(argc + 4), argv, lens);
+        redisReply *reply = command(c, (int)n, argv, lens);
         if (reply == NULL) {
             return TRANSPORT_FAILED;
         }
@@ -490,8 +594,17 @@ static int run_script(call *c, rs__redis_script script, const char *key, size_t 
             freeReplyObject(reply);
             continue;
         }
+        if (c->r->url.sentinel_count > 0 && starts_with(reply, "READONLY")) {
+            /* The master was demoted (a failover): like a lost connection,
+             * the pool backs off and asks the sentinels again. */
+            explain(c, "redis %s: %s answers READONLY: it is no longer the master",
+                    c->r->where, c->s->peer);
+            freeReplyObject(reply);
+            drop(c->s);
+            return TRANSPORT_FAILED;
+        }
         char shown[80];
-        printable_key(shown, sizeof shown, key, key_len);
+        printable_key(shown, sizeof shown, keys->name[0], keys->len[0]);
         int rc = RS_OK;
         if (reply->type == REDIS_REPLY_ERROR) {
             explain(c, "redis %s: the %s script on key \"%s\" failed: %.*s", c->r->where,
@@ -514,15 +627,15 @@ static int run_script(call *c, rs__redis_script script, const char *key, size_t 
     return RS_E_IO;
 }
 
-int rs__redis_eval(rs_redis *r, rs__redis_script script, const char *key, size_t key_len,
-                   size_t argc, const char *const *argv, size_t min_results,
-                   rs__redis_result *out)
+int rs__redis_eval_keys(rs_redis *r, rs__redis_script script, const rs__redis_keys *keys,
+                        size_t argc, const char *const *argv, size_t min_results,
+                        rs__redis_result *out)
 {
     call c = { .r = r, .s = take_slot(r) };
     int rc = begin(&c, false);
     if (rc == RS_OK) {
         uint64_t start = real_now_ns();
-        rc = run_script(&c, script, key, key_len, argc, argv, min_results, out);
+        rc = run_script(&c, script, keys, argc, argv, min_results, out);
         rs__counter_add(&r->commands, 1);
         rs__counter_add(&r->command_ns, real_now_ns() - start);
         if (rc == TRANSPORT_FAILED) {
@@ -545,6 +658,14 @@ int rs__redis_eval(rs_redis *r, rs__redis_script script, const char *key, size_t
     return rc;
 }
 
+int rs__redis_eval(rs_redis *r, rs__redis_script script, const char *key, size_t key_len,
+                   size_t argc, const char *const *argv, size_t min_results,
+                   rs__redis_result *out)
+{
+    rs__redis_keys keys = { 1, { key, NULL }, { key_len, 0 } };
+    return rs__redis_eval_keys(r, script, &keys, argc, argv, min_results, out);
+}
+
 int rs_redis_ping(rs_redis *r, char *detail, size_t detail_len)
 {
     if (r == NULL) {
@@ -565,7 +686,10 @@ int rs_redis_ping(rs_redis *r, char *detail, size_t detail_len)
                         reply->str);
                 rc = RS_E_IO;
             } else {
-                (void)snprintf(c.why, sizeof c.why, "PONG from %s", r->where);
+                (void)snprintf(c.why, sizeof c.why, "PONG from %s%s%s%s", r->where,
+                               r->url.sentinel_count > 0 ? " (master " : "",
+                               r->url.sentinel_count > 0 ? c.s->peer : "",
+                               r->url.sentinel_count > 0 ? ")" : "");
                 record_success(r);
             }
             freeReplyObject(reply);
@@ -584,20 +708,20 @@ int rs_redis_ping(rs_redis *r, char *detail, size_t detail_len)
     return rc;
 }
 
-char *rs__redis_key(const rs_redis *r, const char *name, const char *suffix, size_t *len)
+const char *rs__redis_prefix(const rs_redis *r, size_t *len)
 {
-    size_t name_len = strlen(name), suffix_len = strlen(suffix);
-    size_t total = r->prefix_len + name_len + 1 + suffix_len;
-    char *key = rs__malloc(total + 1);
-    if (key == NULL) {
-        return NULL;
-    }
-    memcpy(key, r->prefix, r->prefix_len);
-    memcpy(key + r->prefix_len, name, name_len);
-    key[r->prefix_len + name_len] = ':';
-    memcpy(key + r->prefix_len + name_len + 1, suffix, suffix_len + 1);
-    *len = total;
-    return key;
+    *len = r->prefix_len;
+    return r->prefix;
+}
+
+bool rs__redis_legacy_keys(const rs_redis *r)
+{
+    return r->legacy_keys;
+}
+
+uint64_t rs__redis_call_time_ns(const rs_redis *r)
+{
+    return rs__sat_add(r->connect_timeout_ns, r->command_timeout_ns);
 }
 
 static char *copy_string(const char *s)
@@ -622,7 +746,9 @@ static int validate(const rs_redis_config *cfg)
     if (rs_backoff_config_validate(&cfg->reconnect) != RS_OK) {
         return rs__error_nest(RS_E_INVAL, "rs_redis_config.reconnect");
     }
-    return RS_OK;
+    return cfg->key_prefix != NULL && !cfg->legacy_key_names
+               ? rs__redis_check_prefix(cfg->key_prefix)
+               : RS_OK;
 }
 
 /* Fills the strings of a new pool; RS_E_INVAL (explained) or RS_E_NOMEM. */
@@ -649,9 +775,19 @@ static int init_strings(rs_redis *r, const rs_redis_config *cfg)
         return RS_E_NOMEM;
     }
     r->prefix_len = strlen(r->prefix);
+    if (cfg->sentinel_password != NULL && r->url.sentinel_count > 0) {
+        rs__free(r->url.sentinel_password);
+        r->url.sentinel_password = NULL;
+        if (cfg->sentinel_password[0] != '\0' &&
+            (r->url.sentinel_password = copy_string(cfg->sentinel_password)) == NULL) {
+            return RS_E_NOMEM;
+        }
+    }
     char where[WHY_LEN];
     if (r->url.path != NULL) {
         (void)snprintf(where, sizeof where, "unix:%s", r->url.path);
+    } else if (r->url.sentinel_count > 0) {
+        (void)snprintf(where, sizeof where, "%s via sentinel", r->url.master_name);
     } else {
         bool v6 = strchr(r->url.host, ':') != NULL;
         (void)snprintf(where, sizeof where, "%s%s%s:%u", v6 ? "[" : "", r->url.host,
@@ -670,6 +806,7 @@ static void release(rs_redis *r, uint32_t initialised_slots)
         rs__mutex_destroy(&r->slots[i].lock);
     }
     rs__mutex_destroy(&r->cause_lock);
+    rs__mutex_destroy(&r->master_lock);
     rs__redis_url_clear(&r->url);
     rs__free(r->where);
     rs__free(r->prefix);
@@ -693,6 +830,11 @@ int rs_redis_new(const rs_redis_config *cfg, const rs_clock *clock, rs_redis **o
         rs__free(r);
         return RS_E_NOMEM;
     }
+    if (rs__mutex_init(&r->master_lock) != 0) {
+        rs__mutex_destroy(&r->cause_lock);
+        rs__free(r);
+        return RS_E_NOMEM;
+    }
     r->on_error = cfg->on_error;
     r->ctx = cfg->ctx;
     rc = init_strings(r, cfg);
@@ -711,6 +853,7 @@ int rs_redis_new(const rs_redis_config *cfg, const rs_clock *clock, rs_redis **o
     r->connect_timeout_ns = cfg->connect_timeout_ns;
     r->command_timeout_ns = cfg->command_timeout_ns;
     r->reconnect = cfg->reconnect;
+    r->legacy_keys = cfg->legacy_key_names;
     r->clock = clock != NULL ? clock : rs_clock_system();
     r->pool_size = cfg->pool_size;
     rs__rng_seed(&r->rng, cfg->reconnect.seed);

@@ -1,5 +1,8 @@
-/* Redis URLs: redis://[[user]:password@]host[:port][/db] and
- * unix://[[user]:password@]/path[?db=N][&password=P].
+/* Redis URLs: redis://[[user]:password@]host[:port][/db],
+ * unix://[[user]:password@]/path[?db=N][&password=P] and
+ * redis-sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db]
+ * [?sentinel_password=P] (the sentinels' addresses, default port 26379; the
+ * user and password are the master's).
  *
  * Strict on purpose: a typo in a URL should be an error at start-up, not a
  * connection to the wrong place. Every part accepts exactly one spelling
@@ -165,13 +168,15 @@ static bool valid_ipv6(const char *begin, const char *end)
     return true;
 }
 
-/* host[:port][/db] */
-static int parse_tcp(const char *p, rs__redis_url *out, char *why, size_t why_len)
+/* host[:port] in [begin, end): a host name, an IPv4 address or [an IPv6
+ * address], copied into *host, and the port (default_port when absent). */
+static int parse_endpoint(const char *begin, const char *end, unsigned long default_port,
+                          char **host, unsigned *port, char *why, size_t why_len)
 {
-    const char *host_begin = p, *host_end;
-    if (*p == '[') {
-        host_begin = p + 1;
-        host_end = strchr(host_begin, ']');
+    const char *host_begin = begin, *host_end, *p;
+    if (begin < end && *begin == '[') {
+        host_begin = begin + 1;
+        host_end = memchr(host_begin, ']', (size_t)(end - host_begin));
         if (host_end == NULL) {
             return fail(why, why_len, "'[' without ']' around an IPv6 address");
         }
@@ -180,7 +185,10 @@ static int parse_tcp(const char *p, rs__redis_url *out, char *why, size_t why_le
         }
         p = host_end + 1;
     } else {
-        host_end = p + strcspn(p, ":/?#");
+        host_end = memchr(begin, ':', (size_t)(end - begin));
+        if (host_end == NULL) {
+            host_end = end;
+        }
         p = host_end;
         if (!valid_name(host_begin, host_end)) {
             return fail(why, why_len, "invalid character in the host name");
@@ -189,32 +197,57 @@ static int parse_tcp(const char *p, rs__redis_url *out, char *why, size_t why_le
     if (host_end == host_begin) {
         return fail(why, why_len, "no host name");
     }
-    unsigned long port = 6379, db = 0;
-    if (*p == ':') {
-        const char *port_end = p + 1 + strcspn(p + 1, "/?#");
-        if (!parse_number(p + 1, port_end, 65535, &port) || port == 0) {
+    unsigned long value = default_port;
+    if (p < end && *p == ':') {
+        if (!parse_number(p + 1, end, 65535, &value) || value == 0) {
             return fail(why, why_len, "the port must be a number in 1..65535");
         }
-        p = port_end;
+        p = end;
     }
-    if (*p == '/') {
-        const char *db_end = p + 1 + strlen(p + 1);
-        if (db_end > p + 1 && !parse_number(p + 1, db_end, INT_MAX, &db)) {
-            return fail(why, why_len, "the database (after '/') must be a number");
-        }
-        p = db_end;
+    if (p != end) {
+        return fail(why, why_len, "unexpected text after the host");
+    }
+    *port = (unsigned)value;
+    return copy_span(host_begin, host_end, host);
+}
+
+/* "/db" at p (or nothing) up to the first of `stops`: the database number,
+ * or an empty one (0). Returns where it ended, NULL when it is no number. */
+static const char *parse_db(const char *p, const char *stops, unsigned long *db)
+{
+    if (*p != '/') {
+        return p;
+    }
+    const char *db_end = p + 1 + strcspn(p + 1, stops);
+    if (db_end > p + 1 && !parse_number(p + 1, db_end, INT_MAX, db)) {
+        return NULL;
+    }
+    return db_end;
+}
+
+/* host[:port][/db] */
+static int parse_tcp(const char *p, rs__redis_url *out, char *why, size_t why_len)
+{
+    const char *end = p + strcspn(p, "/?#");
+    int rc = parse_endpoint(p, end, 6379, &out->host, &out->port, why, why_len);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    p = parse_db(end, "", &out->db);
+    if (p == NULL) {
+        return fail(why, why_len, "the database (after '/') must be a number");
     }
     if (*p != '\0') {
         return fail(why, why_len, "unexpected text after the host (query strings are "
-                                  "only for unix:// URLs)");
+                                  "only for unix:// and redis-sentinel:// URLs)");
     }
-    out->port = (unsigned)port;
-    out->db = db;
-    return copy_span(host_begin, host_end, &out->host);
+    return RS_OK;
 }
 
-/* The query of a unix:// URL: db=N and password=P, each at most once. */
-static int parse_query(const char *q, rs__redis_url *out, char *why, size_t why_len)
+/* The query of a unix:// URL (db=N and password=P) or of a
+ * redis-sentinel:// URL (sentinel_password=P), each item at most once. */
+static int parse_query(const char *q, bool sentinel, rs__redis_url *out, char *why,
+                       size_t why_len)
 {
     bool have_db = false;
     for (;;) {
@@ -223,8 +256,9 @@ static int parse_query(const char *q, rs__redis_url *out, char *why, size_t why_
         if (eq == NULL) {
             return fail(why, why_len, "query items must be name=value");
         }
+        size_t name_len = (size_t)(eq - q);
         int rc = RS_OK;
-        if (eq - q == 2 && memcmp(q, "db", 2) == 0) {
+        if (!sentinel && name_len == 2 && memcmp(q, "db", 2) == 0) {
             if (have_db) {
                 return fail(why, why_len, "db= is given twice");
             }
@@ -232,11 +266,15 @@ static int parse_query(const char *q, rs__redis_url *out, char *why, size_t why_
                 return fail(why, why_len, "db= must be a number");
             }
             have_db = true;
-        } else if (eq - q == 8 && memcmp(q, "password", 8) == 0) {
+        } else if (!sentinel && name_len == 8 && memcmp(q, "password", 8) == 0) {
             rc = take_password(eq + 1, item_end, &out->password, why, why_len);
+        } else if (sentinel && name_len == 17 && memcmp(q, "sentinel_password", 17) == 0) {
+            rc = take_password(eq + 1, item_end, &out->sentinel_password, why, why_len);
         } else {
-            return fail(why, why_len, "unknown query item (db= and password= are "
-                                      "understood)");
+            return fail(why, why_len, sentinel ? "unknown query item (sentinel_password= is "
+                                                 "understood)"
+                                               : "unknown query item (db= and password= "
+                                                 "are understood)");
         }
         if (rc != RS_OK || *item_end == '\0') {
             return rc;
@@ -264,9 +302,68 @@ static int parse_unix(const char *p, rs__redis_url *out, char *why, size_t why_l
     }
     int rc = copy_span(p, path_end, &out->path);
     if (rc == RS_OK && *path_end == '?') {
-        rc = parse_query(path_end + 1, out, why, why_len);
+        rc = parse_query(path_end + 1, false, out, why, why_len);
     }
     return rc;
+}
+
+/* host[:port][,host[:port]...]/master[/db][?sentinel_password=P] */
+static int parse_sentinel(const char *p, rs__redis_url *out, char *why, size_t why_len)
+{
+    const char *list_end = p + strcspn(p, "/?#");
+    size_t count = 1;
+    for (const char *c = p; c < list_end; c++) {
+        count += *c == ',';
+    }
+    if (count > RS__REDIS_MAX_SENTINELS) {
+        return fail(why, why_len, "more than 16 sentinels");
+    }
+    out->sentinels = rs__calloc(count, sizeof *out->sentinels);
+    if (out->sentinels == NULL) {
+        return RS_E_NOMEM;
+    }
+    for (const char *item = p; out->sentinel_count < count;) {
+        const char *item_end = memchr(item, ',', (size_t)(list_end - item));
+        if (item_end == NULL) {
+            item_end = list_end;
+        }
+        if (item_end == item) {
+            return fail(why, why_len, item == p && count == 1
+                                          ? "no sentinel address"
+                                          : "empty sentinel address (',' at an end or twice)");
+        }
+        rs__redis_endpoint *e = &out->sentinels[out->sentinel_count];
+        int rc = parse_endpoint(item, item_end, RS__REDIS_SENTINEL_PORT, &e->host, &e->port,
+                                why, why_len);
+        if (rc != RS_OK) {
+            return rc;
+        }
+        out->sentinel_count++;
+        item = item_end + 1;
+    }
+    if (*list_end != '/' || list_end[1] == '\0' || strchr("/?#", list_end[1]) != NULL) {
+        return fail(why, why_len, "the master's name must follow the sentinels "
+                                  "(redis-sentinel://host:26379/mymaster)");
+    }
+    const char *name = list_end + 1, *name_end = name + strcspn(name, "/?#");
+    if (!valid_name(name, name_end)) {
+        return fail(why, why_len, "invalid character in the master's name");
+    }
+    int rc = copy_span(name, name_end, &out->master_name);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    p = parse_db(name_end, "?#", &out->db);
+    if (p == NULL) {
+        return fail(why, why_len, "the database (after the master's name) must be a number");
+    }
+    if (*p == '?') {
+        return parse_query(p + 1, true, out, why, why_len);
+    }
+    if (*p != '\0') {
+        return fail(why, why_len, "unexpected '#' in a redis-sentinel:// URL");
+    }
+    return RS_OK;
 }
 
 int rs__redis_url_parse(const char *url, rs__redis_url *out, char *why, size_t why_len)
@@ -275,19 +372,23 @@ int rs__redis_url_parse(const char *url, rs__redis_url *out, char *why, size_t w
     if (url == NULL || *url == '\0') {
         return fail(why, why_len, "no URL given");
     }
-    bool is_unix;
+    enum { TCP, UNIX, SENTINEL } kind;
     const char *p;
     if (strncmp(url, "redis://", 8) == 0) {
-        is_unix = false;
+        kind = TCP;
         p = url + 8;
     } else if (strncmp(url, "unix://", 7) == 0) {
-        is_unix = true;
+        kind = UNIX;
         p = url + 7;
+    } else if (strncmp(url, "redis-sentinel://", 17) == 0) {
+        kind = SENTINEL;
+        p = url + 17;
     } else if (strncmp(url, "rediss://", 9) == 0) {
         return fail(why, why_len, "TLS (rediss://) is not supported: hiredis 0.14 has no TLS");
     } else {
-        return fail(why, why_len, "the scheme must be redis:// or unix://");
+        return fail(why, why_len, "the scheme must be redis://, unix:// or redis-sentinel://");
     }
+    bool is_unix = kind == UNIX;
     for (const char *c = p; *c != '\0'; c++) {
         if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f) {
             return fail(why, why_len, "spaces, control characters and non-ASCII bytes are "
@@ -309,7 +410,9 @@ int rs__redis_url_parse(const char *url, rs__redis_url *out, char *why, size_t w
         p = at + 1;
     }
     if (rc == RS_OK) {
-        rc = is_unix ? parse_unix(p, out, why, why_len) : parse_tcp(p, out, why, why_len);
+        rc = kind == UNIX    ? parse_unix(p, out, why, why_len)
+             : kind == TCP   ? parse_tcp(p, out, why, why_len)
+                             : parse_sentinel(p, out, why, why_len);
     }
     if (rc != RS_OK) {
         rs__redis_url_clear(out);
@@ -317,15 +420,26 @@ int rs__redis_url_parse(const char *url, rs__redis_url *out, char *why, size_t w
     return rc;
 }
 
+/* Not a security boundary, but no reason to leave a secret in freed memory. */
+static void free_secret(char *secret)
+{
+    if (secret != NULL) {
+        memset(secret, 0, strlen(secret));
+        rs__free(secret);
+    }
+}
+
 void rs__redis_url_clear(rs__redis_url *u)
 {
     rs__free(u->host);
     rs__free(u->path);
     rs__free(u->username);
-    if (u->password != NULL) {
-        /* Not a security boundary, but no reason to leave it in freed memory. */
-        memset(u->password, 0, strlen(u->password));
-        rs__free(u->password);
+    free_secret(u->password);
+    for (size_t i = 0; i < u->sentinel_count; i++) {
+        rs__free(u->sentinels[i].host);
     }
+    rs__free(u->sentinels);
+    rs__free(u->master_name);
+    free_secret(u->sentinel_password);
     memset(u, 0, sizeof *u);
 }

@@ -1,6 +1,8 @@
 /* Distributed sliding window: the sliding-log or sliding-counter script
  * (scripts.c) on one key, with the local GCRA as the optional fallback
- * (limit per window as a rate, the limit as its burst). */
+ * (limit per window as a rate, the limit as its burst), and optionally
+ * leases (lease.c): a log entry, or an addition to the counter, of several
+ * requests at once. */
 #include "core/arith.h"
 #include "core/limiter.h"
 #include "internal.h"
@@ -15,6 +17,7 @@ struct rs_redis_sliding_window {
     char window_us[RS__REDIS_NUM_LEN];
     char limit_arg[RS__REDIS_NUM_LEN];
     rs__redis_local local;
+    rs__lease_set *leases; /* NULL: every decision one exact round trip */
 };
 
 #define CONFIG "rs_redis_sliding_window_config"
@@ -39,6 +42,8 @@ static int validate(const rs_redis_sliding_window_config *cfg)
     }
     return RS_OK;
 }
+
+static void lease_trip(void *object, const rs__lease_trip_in *in, rs__lease_trip_out *out);
 
 int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
                                 const rs_clock *clock, rs_redis_sliding_window **out)
@@ -65,13 +70,44 @@ int rs_redis_sliding_window_new(const rs_redis_sliding_window_config *cfg,
     (void)rs__redis_fmt_u64(w->limit_arg, cfg->limit);
     double rate = (double)cfg->limit * 1e9 / (double)cfg->window_ns;
     rs__redis_local_init(&w->local, rate, cfg->limit, w->base.local_share);
+    rc = rs__lease_set_new(&cfg->lease, CONFIG, cfg->limit, rate, 1, cfg->redis, w->base.clock,
+                           w, lease_trip, &w->leases);
+    if (rc != RS_OK) {
+        rs_redis_sliding_window_free(w);
+        return rc;
+    }
     *out = w;
     return RS_OK;
 }
 
 void rs_redis_sliding_window_free(rs_redis_sliding_window *w)
 {
+    if (w != NULL) {
+        rs__lease_set_free(w->leases);
+    }
     rs__redis_object_free(w);
+}
+
+/* One lease round trip: give back, then take a batch (lease.c). A log
+ * lease is named by its entry's first unit and size, a counter lease by
+ * its fixed window. */
+static void lease_trip(void *object, const rs__lease_trip_in *in, rs__lease_trip_out *out)
+{
+    rs_redis_sliding_window *w = object;
+    bool log = w->script == RS__SCRIPT_LOG;
+    char arg[5][RS__REDIS_NUM_LEN];
+    const char *argv[7] = { w->window_us,
+                            w->limit_arg,
+                            rs__redis_fmt_u64(arg[0], in->want_min),
+                            rs__redis_fmt_u64(arg[1], in->want_max),
+                            rs__redis_fmt_u64(arg[2], in->give_back),
+                            rs__redis_fmt_u64(arg[3], in->back_id[0]),
+                            rs__redis_fmt_u64(arg[4], in->back_granted) };
+    const rs__redis_object *o = &w->base;
+    rs__redis_result res;
+    out->status = rs__redis_eval(o->redis, log ? RS__SCRIPT_LOG_LEASE : RS__SCRIPT_COUNTER_LEASE,
+                                 o->key, o->key_len, log ? 7 : 6, argv, 6, &res);
+    rs__redis_lease_result(&res, in, RS_E_LIMITED, out);
 }
 
 /* Runs the window's script; RS_OK with the result, or RS_E_IO. */
@@ -84,7 +120,8 @@ static int run(rs_redis_sliding_window *w, uint64_t n, bool peek, rs__redis_resu
     return rs__redis_eval(o->redis, w->script, o->key, o->key_len, 4, argv, 3, res);
 }
 
-/* One admission decision; peek only computes the wait. */
+/* One admission decision, through the window's lease when it has leases
+ * (not for a peek, which takes nothing); peek only computes the wait. */
 static int decide(rs_redis_sliding_window *w, uint64_t n, uint64_t now_ns, bool peek,
                   uint64_t *wait_ns)
 {
@@ -96,14 +133,27 @@ static int decide(rs_redis_sliding_window *w, uint64_t n, uint64_t now_ns, bool 
         *wait_ns = UINT64_MAX;
         return peek ? RS_OK : RS_E_LIMITED;
     }
-    rs__redis_result res;
-    int rc = run(w, n, peek, &res);
-    if (rc == RS_OK) {
-        *wait_ns = res.v[0] == 1 ? 0 : res.v[1] < 0 ? UINT64_MAX : rs__redis_us_to_ns(res.v[1]);
-        if (peek) {
-            return RS_OK;
+    int rc;
+    rs__redis_by by = RS__BY_REDIS;
+    rs__lease_answer lease;
+    if (!peek && w->leases != NULL &&
+        rs__lease_decide(w->leases, &w->leases->cells[0], (rs__lease_key){ NULL, 0 }, n, 0,
+                         &lease)) {
+        rc = lease.status;
+        *wait_ns = lease.wait_ns;
+        by = lease.by;
+    } else {
+        rs__redis_result res;
+        rc = run(w, n, peek, &res);
+        if (rc == RS_OK) {
+            *wait_ns = res.v[0] == 1 ? 0
+                       : res.v[1] < 0 ? UINT64_MAX
+                                      : rs__redis_us_to_ns(res.v[1]);
+            rc = res.v[0] == 1 || peek ? RS_OK : RS_E_LIMITED;
         }
-        return rs__redis_count(&w->base, res.v[0] == 1 ? RS_OK : RS_E_LIMITED, false);
+    }
+    if (rc == RS_OK || rc == RS_E_LIMITED) {
+        return peek ? rc : rs__redis_count(&w->base, rc, by);
     }
     if (rc == RS_E_INVAL) { /* the key holds something else: no policy mends that */
         *wait_ns = UINT64_MAX;
@@ -111,14 +161,14 @@ static int decide(rs_redis_sliding_window *w, uint64_t n, uint64_t now_ns, bool 
     }
     if (w->base.on_failure != RS_REDIS_FAIL_LOCAL) {
         rc = rs__redis_failed(w->base.redis, w->base.on_failure, wait_ns);
-        return peek ? rc : rs__redis_count(&w->base, rc, true);
+        return peek ? rc : rs__redis_count(&w->base, rc, RS__BY_FALLBACK);
     }
     if (peek) {
         *wait_ns = rs__redis_local_wait_ns(&w->local, n, now_ns);
         return RS_OK;
     }
     return rs__redis_count(&w->base, rs__redis_local_reserve(&w->local, n, 0, now_ns, wait_ns),
-                           true);
+                           RS__BY_FALLBACK);
 }
 
 int rs_redis_sliding_window_try_acquire(rs_redis_sliding_window *w, uint64_t n)
@@ -170,4 +220,10 @@ static const rs_limiter_ops limiter_ops = { limiter_acquire, "redis_sliding_wind
 rs_limiter rs_redis_sliding_window_limiter(rs_redis_sliding_window *w)
 {
     return rs__limiter_of(&limiter_ops, w);
+}
+
+int rs_redis_sliding_window_lease_stats(rs_redis_sliding_window *w, rs_redis_lease_stats *stats)
+{
+    return rs__lease_stats("rs_redis_sliding_window_lease_stats", "w", w != NULL,
+                           w != NULL ? w->leases : NULL, stats);
 }

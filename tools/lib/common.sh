@@ -43,6 +43,10 @@ TEST_PACKAGES=(libcmocka-dev clang libclang-rt-14-dev g++ binutils libuv1-dev
                libhiredis-dev redis-server passwd util-linux mount
                libcurl4-openssl-dev libmicrohttpd-dev nginx-light
                prometheus python3-prometheus-client curl)
+# What tools/test's Sentinel stage needs on top (tools/lib/sentinel_stage.sh):
+# Redis Sentinel, installed by the stage itself, which is skipped, not
+# failed, where it cannot be.
+SENTINEL_PACKAGES=(redis-sentinel)
 # What tools/storm needs on top of building: gnuplot (without X) for the
 # plots of docs/retry-storms.md.
 STORM_PACKAGES=(gnuplot-nox)
