@@ -4,10 +4,10 @@
  * A cell holds at most one lease. Its units live in one atomic word with a
  * generation (lease.h's layout in internal.h), so handing out is one
  * compare-exchange: no lock, no allocation, no I/O, one clock read for the
- * expiry; the object counts the decision in its counter shards (core/
- * tally.h: a plain store for the first threads, never a lock). A unit
- * leaves the word exactly once, either to a caller or, when
- * the lease is closed (exchanged for an empty word of the next generation),
+ * expiry; the object then counts the decision in its counter shards
+ * (core/tally.h: plain stores for the first threads, never a lock). A
+ * unit leaves the word exactly once, either to a caller or, when the
+ * lease is closed (exchanged for an empty word of the next generation),
  * back to the server: it can never be both. The server counted the units
  * when it granted the lease, so what the fleet hands out is what the
  * servers granted minus what was given back, and the only excess over the
