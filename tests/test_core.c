@@ -475,7 +475,9 @@ typedef struct slots_seen {
 static void *note_slot(void *arg)
 {
     slots_seen *s = arg;
-    s->slot[atomic_fetch_add(&s->next, 1)] = rs__tally_slot();
+    /* Claimed before it is announced: a waiter on `next` sees it taken. */
+    unsigned slot = rs__tally_slot();
+    s->slot[atomic_fetch_add(&s->next, 1)] = slot;
     return NULL;
 }
 
