@@ -22,5 +22,7 @@
 #include "resilience/bulkhead.h"
 #include "resilience/http.h"
 #include "resilience/shm.h"
+#include "resilience/events.h"
+#include "resilience/metrics.h"
 
 #endif /* RESILIENCE_H */

@@ -47,6 +47,8 @@ typedef struct shard {
     size_t count;
     rs_registry_entry *newest;
     rs_registry_entry *oldest;
+    /* Written under the lock (rs__counter_bump()), read without it. */
+    rs__atomic_u64 hits, misses, removals;
 } shard;
 
 struct rs_registry {
@@ -424,10 +426,12 @@ int rs_registry_get(rs_registry *r, const void *key, size_t len, rs_registry_ent
     rs_registry_entry *e = lock_and_find(r, key, len, &hash, &s);
     if (e != NULL) {
         hold_and_touch(s, e);
+        rs__counter_bump(&s->hits, 1);
         rs__mutex_unlock(&s->lock);
         *entry = e;
         return RS_OK;
     }
+    rs__counter_bump(&s->misses, 1);
     rs__mutex_unlock(&s->lock);
     return insert(r, s, hash, key, len, entry);
 }
@@ -455,6 +459,7 @@ bool rs_registry_remove(rs_registry *r, const void *key, size_t len)
     if (e != NULL) {
         unlink_entry(s, e);
         atomic_fetch_sub_explicit(&r->resident, 1, memory_order_relaxed);
+        rs__counter_bump(&s->removals, 1);
     }
     rs__mutex_unlock(&s->lock);
     if (e == NULL) {
@@ -476,4 +481,21 @@ size_t rs_registry_count(rs_registry *r)
 uint64_t rs_registry_evictions(rs_registry *r)
 {
     return r != NULL ? rs__counter_get(&r->evictions) : 0;
+}
+
+int rs_registry_metrics(rs_registry *r, rs_registry_snapshot *m)
+{
+    if (r == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    rs_registry_snapshot snap = { rs_registry_count(r), r->cfg.max_keys, 0, 0,
+                                  rs_registry_evictions(r), 0 };
+    for (uint32_t i = 0; i < r->shard_count; i++) {
+        const shard *s = &r->shards[i];
+        snap.hits += rs__counter_get(&s->hits);
+        snap.misses += rs__counter_get(&s->misses);
+        snap.removals += rs__counter_get(&s->removals);
+    }
+    *m = snap;
+    return RS_OK;
 }

@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/arith.h"
+#include "core/atomics.h"
 #include "core/limiter.h"
 #include "core/lock.h"
 #include "core/window_counter.h"
@@ -28,6 +29,8 @@ struct rs_sliding_window {
     rs_window_kind kind;
     const rs_clock *clock;
     uint64_t latest_ns; /* the latest instant seen: time never goes back */
+    /* Written under the lock, read by metrics: see rs__counter_bump(). */
+    rs__atomic_u64 admitted, admitted_units, refused;
     /* RS_WINDOW_COUNTER */
     uint64_t fixed_index; /* which fixed window `current` counts: now / window_ns */
     uint64_t previous;    /* units admitted in fixed window fixed_index - 1 */
@@ -252,8 +255,14 @@ static bool admit_or_wait(rs_sliding_window *w, uint64_t n, uint64_t now_ns, uin
     rs__spin_lock(&w->lock);
     at = advance(w, at);
     bool admitted = w->kind == RS_WINDOW_LOG ? log_admit(w, n, at.ns) : counter_admit(w, n, at);
-    if (!admitted && wait_ns != NULL) {
-        *wait_ns = wait_locked(w, n, at, now_ns);
+    if (admitted) {
+        rs__counter_bump(&w->admitted, 1);
+        rs__counter_bump(&w->admitted_units, n);
+    } else {
+        rs__counter_bump(&w->refused, 1);
+        if (wait_ns != NULL) {
+            *wait_ns = wait_locked(w, n, at, now_ns);
+        }
     }
     rs__spin_unlock(&w->lock);
     return admitted;
@@ -302,6 +311,16 @@ uint64_t rs_sliding_window_wait_ns(rs_sliding_window *w, uint64_t n)
     return rs_sliding_window_wait_ns_at(w, n, now_of(w));
 }
 
+/* Under the lock: the units counted against the window at `at`. */
+static uint64_t count_locked(rs_sliding_window *w, instant at)
+{
+    if (w->kind == RS_WINDOW_LOG) {
+        log_evict(w, at.ns);
+        return w->total;
+    }
+    return counter_estimate(w, at);
+}
+
 uint64_t rs_sliding_window_count_at(rs_sliding_window *w, uint64_t now_ns)
 {
     if (w == NULL) {
@@ -309,14 +328,7 @@ uint64_t rs_sliding_window_count_at(rs_sliding_window *w, uint64_t now_ns)
     }
     instant at = instant_of(w, now_ns);
     rs__spin_lock(&w->lock);
-    at = advance(w, at);
-    uint64_t count;
-    if (w->kind == RS_WINDOW_LOG) {
-        log_evict(w, at.ns);
-        count = w->total;
-    } else {
-        count = counter_estimate(w, at);
-    }
+    uint64_t count = count_locked(w, advance(w, at));
     rs__spin_unlock(&w->lock);
     return count;
 }
@@ -359,4 +371,27 @@ static const rs_limiter_ops limiter_ops = { limiter_acquire, "sliding_window", l
 rs_limiter rs_sliding_window_limiter(rs_sliding_window *w)
 {
     return rs__limiter_of(&limiter_ops, w);
+}
+
+int rs_sliding_window_metrics_at(rs_sliding_window *w, rs_sliding_window_snapshot *m,
+                                 uint64_t now_ns)
+{
+    if (w == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    rs_sliding_window_snapshot snap = { w->limit, w->window_ns, w->kind, 0, 0, 0, 0 };
+    instant at = instant_of(w, now_ns);
+    rs__spin_lock(&w->lock);
+    snap.count = count_locked(w, advance(w, at));
+    snap.admitted = rs__counter_get(&w->admitted);
+    snap.admitted_units = rs__counter_get(&w->admitted_units);
+    snap.refused = rs__counter_get(&w->refused);
+    rs__spin_unlock(&w->lock);
+    *m = snap;
+    return RS_OK;
+}
+
+int rs_sliding_window_metrics(rs_sliding_window *w, rs_sliding_window_snapshot *m)
+{
+    return rs_sliding_window_metrics_at(w, m, now_of(w));
 }

@@ -19,6 +19,8 @@
  *    while one thread is stalled between two instructions). */
 #include "resilience/token_bucket.h"
 
+#include <string.h>
+
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/atomics.h"
@@ -33,11 +35,16 @@ struct rs_token_bucket {
     rs__atomic_u64 interval_ns; /* ns per token, >= 1 */
     rs__atomic_u64 tau_ns;      /* burst * interval_ns: the capacity as time */
     rs__atomic_u64 burst;
+    /* The configured rate, a double's bits, for metrics only: read apart
+     * from the seqlock, so that the grant path does not pay for it. */
+    rs__atomic_u64 rate_bits;
     const rs_clock *clock;
     /* Written by every grant: a cache line of its own (the bucket is
      * allocated line-aligned), so the line that moves between granting
      * cores carries neither the configuration nor a neighbour's data. */
     _Alignas(RS__CACHE_LINE) rs__atomic_u64 word; /* TAT - offset, mod 2^64; strictly increasing */
+    /* Grants and refusals, a cache line per thread (core/tally.h). */
+    rs__gcra_counts counts[RS__TALLY_SHARDS];
 };
 
 /* One consistent view: the state word and the configuration it belongs to. */
@@ -47,6 +54,20 @@ typedef struct snapshot {
     uint64_t offset;
     rs__gcra config;
 } snapshot;
+
+static uint64_t bits_of(double value)
+{
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return bits;
+}
+
+static double double_of(uint64_t bits)
+{
+    double value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
 
 /* The integer configuration of cfg, or RS_E_INVAL naming the field. */
 static int derive_config(const rs_token_bucket_config *cfg, rs__gcra *config)
@@ -85,6 +106,8 @@ int rs_token_bucket_new(const rs_token_bucket_config *cfg, const rs_clock *clock
     atomic_init(&tb->interval_ns, config.interval_ns);
     atomic_init(&tb->tau_ns, config.tau_ns);
     atomic_init(&tb->burst, config.burst);
+    atomic_init(&tb->rate_bits, bits_of(cfg->rate));
+    rs__tally_init(tb->counts, sizeof tb->counts[0]);
     tb->clock = clock != NULL ? clock : rs_clock_system();
     *out = tb;
     return RS_OK;
@@ -106,7 +129,7 @@ static uint64_t now_of(const rs_token_bucket *tb)
 
 /* Reads the state word and its configuration consistently (the seqlock
  * reader: data loads between two reads of an even, unchanged version). */
-static snapshot read_snapshot(rs_token_bucket *tb)
+static inline snapshot read_snapshot(rs_token_bucket *tb)
 {
     snapshot s;
     for (;;) {
@@ -138,6 +161,7 @@ static rs__gcra_verdict take(void *bucket, uint64_t n, uint64_t max_wait_ns, uin
         snapshot s = read_snapshot(tb);
         if (rs__gcra_attempt(&tb->word, &s.word, s.offset, &s.config, n, max_wait_ns, now,
                              &handed_off, &v)) {
+            rs__gcra_count(tb->counts, &v, n);
             return v;
         }
     }
@@ -223,6 +247,7 @@ int rs_token_bucket_set_rate_at(rs_token_bucket *tb, double rate, uint64_t burst
     atomic_store_explicit(&tb->interval_ns, config.interval_ns, memory_order_relaxed);
     atomic_store_explicit(&tb->tau_ns, config.tau_ns, memory_order_relaxed);
     atomic_store_explicit(&tb->burst, config.burst, memory_order_relaxed);
+    atomic_store_explicit(&tb->rate_bits, bits_of(rate), memory_order_relaxed);
     atomic_store_explicit(&tb->version, version + 2, memory_order_release);
     return RS_OK;
 }
@@ -285,4 +310,25 @@ double rs_token_bucket_available_at(rs_token_bucket *tb, uint64_t now_ns)
 double rs_token_bucket_available(rs_token_bucket *tb)
 {
     return rs_token_bucket_available_at(tb, now_of(tb));
+}
+
+int rs_token_bucket_metrics_at(rs_token_bucket *tb, rs_token_bucket_snapshot *m, uint64_t now_ns)
+{
+    if (tb == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    snapshot s = read_snapshot(tb);
+    rs_token_bucket_snapshot snap = { 0 };
+    /* A set_rate() racing with this may show its rate with the old burst. */
+    snap.rate = double_of(atomic_load_explicit(&tb->rate_bits, memory_order_relaxed));
+    snap.burst = s.config.burst;
+    snap.available = rs__gcra_available(&s.config, s.tat_ns, now_ns);
+    rs__gcra_counts_sum(tb->counts, &snap);
+    *m = snap;
+    return RS_OK;
+}
+
+int rs_token_bucket_metrics(rs_token_bucket *tb, rs_token_bucket_snapshot *m)
+{
+    return rs_token_bucket_metrics_at(tb, m, now_of(tb));
 }

@@ -17,6 +17,7 @@ const rs_adaptive_limit_config adaptive_limit = RS_ADAPTIVE_LIMIT_CONFIG_INIT;
 const rs_adaptive_rate_config adaptive_rate = RS_ADAPTIVE_RATE_CONFIG_INIT;
 const rs_policy_config policy = RS_POLICY_CONFIG_INIT;
 const rs_client_config client = RS_CLIENT_CONFIG_INIT;
+const rs_exporter_config exporter = RS_EXPORTER_CONFIG_INIT;
 
 } // namespace
 
@@ -40,5 +41,8 @@ int main()
                 policy.fallback != nullptr;
     failures += client.bulkhead != nullptr || client.concurrency_limit != nullptr ||
                 client.adaptive_rate != nullptr || client.fallback != nullptr;
+    rs_exporter *e = 0;
+    failures += rs_exporter_new(&exporter, &e) != RS_OK;
+    rs_exporter_free(e);
     return failures == 0 ? 0 : 1;
 }

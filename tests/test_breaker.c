@@ -1770,6 +1770,65 @@ static void closed_records_add_up_under_threads(void **state)
 }
 #endif
 
+/* ---- metrics since creation ----------------------------------------------------------- */
+
+/* Judged outcomes, slow ones, released permits and transitions add up
+ * across states; the window's counts start afresh, the totals do not. */
+static void totals_count_since_creation(void **state)
+{
+    (void)state;
+    rs_breaker_config c = RS_BREAKER_CONFIG_DEFAULT;
+    c.failure_threshold = 2;
+    c.slow_call_ns = 10 * MS;
+    c.open_ns = SEC;
+    c.success_threshold = 1;
+    rs_breaker *b = make(c);
+    call(b, true);
+    call_lasting(b, true, 20 * MS); /* slow */
+    rs_permit p = admit(b);
+    rs_breaker_release(b, &p);
+    calls(b, false, 2); /* trips */
+    refused(b);
+    rs_breaker_snapshot m = metrics(b);
+    assert_int_equal(m.state, RS_BREAKER_OPEN);
+    assert_int_equal(m.calls, 0); /* a fresh window */
+    assert_int_equal(m.total_successes, 2);
+    assert_int_equal(m.total_failures, 2);
+    assert_int_equal(m.total_slow_calls, 1);
+    assert_int_equal(m.total_released, 1);
+    assert_int_equal(m.total_transitions, 1);
+    assert_int_equal(m.rejected, 1);
+    advance(SEC);
+    call(b, true); /* the probe closes it */
+    m = metrics(b);
+    assert_int_equal(m.state, RS_BREAKER_CLOSED);
+    assert_int_equal(m.total_successes, 3);
+    assert_int_equal(m.total_transitions, 3); /* OPEN, HALF_OPEN, CLOSED */
+    rs_breaker_free(b);
+}
+
+/* A caller that refuses on the breaker's behalf counts in its rejected,
+ * exactly when the breaker would have refused. */
+static void fail_fast_counts_as_rejected(void **state)
+{
+    (void)state;
+    rs_breaker_config c = RS_BREAKER_CONFIG_DEFAULT;
+    c.open_ns = SEC;
+    rs_breaker *b = make(c);
+    uint64_t now = rs_manual_clock_now(&clock_);
+    assert_false(rs_breaker_fail_fast_at(b, now));
+    rs_breaker_force(b, RS_BREAKER_OPEN);
+    assert_true(rs_breaker_fail_fast_at(b, now));
+    assert_true(rs_breaker_would_refuse_at(b, now)); /* counts nothing */
+    assert_false(rs_breaker_fail_fast_at(b, now + SEC));
+    rs_breaker_force(b, RS_BREAKER_FORCED_OPEN);
+    assert_true(rs_breaker_fail_fast_at(b, now + 100 * SEC));
+    assert_int_equal(metrics(b).rejected, 2);
+    assert_int_equal(metrics(b).state, RS_BREAKER_FORCED_OPEN); /* no state changed */
+    assert_false(rs_breaker_fail_fast_at(NULL, now));
+    rs_breaker_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1810,6 +1869,8 @@ int main(void)
         cmocka_unit_test(callback_flood_keeps_order),
         cmocka_unit_test(metrics_describe_the_window),
         cmocka_unit_test(allocation_failure_is_clean),
+        cmocka_unit_test(totals_count_since_creation),
+        cmocka_unit_test(fail_fast_counts_as_rejected),
 #if RS_TEST_THREADS
         cmocka_unit_test(half_open_never_exceeds_max_probes),
         cmocka_unit_test(half_open_churn_never_exceeds_max_probes),

@@ -1126,6 +1126,75 @@ static void registry_shared_between_threads(void **state)
 }
 #endif
 
+/* ---- metrics ------------------------------------------------------------------------ */
+
+static void metrics_count_reservations(void **state)
+{
+    (void)state;
+    rs_manual_clock m;
+    rs_manual_clock_init(&m, 0);
+    rs_budget *b = per_minute(&m);
+    rs_budget_ticket t1, t2, t3;
+    assert_int_equal(rs_budget_reserve(b, 300, &t1), RS_OK);
+    assert_int_equal(rs_budget_reserve(b, 400, &t2), RS_OK);
+    assert_int_equal(rs_budget_reserve(b, 401, &t3), RS_E_BUDGET); /* above per request */
+    assert_int_equal(rs_budget_reserve(b, 400, &t3), RS_E_BUDGET); /* 300 left */
+    rs_budget_commit(b, &t1, 500);  /* 200 more than reserved */
+    rs_budget_cancel(b, &t2);       /* spent nothing */
+    rs_budget_snapshot s;
+    assert_int_equal(rs_budget_metrics(b, &s), RS_OK);
+    assert_int_equal(s.max_per_window, 1000);
+    assert_int_equal(s.max_per_request, 400);
+    assert_int_equal(s.used, 500);
+    assert_int_equal(s.remaining, 500);
+    assert_int_equal(s.granted, 2);
+    assert_int_equal(s.refused, 2);
+    assert_int_equal(s.granted_tokens, 700);
+    assert_int_equal(s.spent_tokens, 500);
+    /* Over the limit by a charged excess: used says so, remaining is 0. */
+    assert_int_equal(rs_budget_reserve(b, 400, &t1), RS_OK);
+    rs_budget_commit(b, &t1, 900);
+    assert_int_equal(rs_budget_metrics_at(b, &s, 0), RS_OK);
+    assert_int_equal(s.used, 1400);
+    assert_int_equal(s.remaining, 0);
+    /* A window later it has all left. */
+    assert_int_equal(rs_budget_metrics_at(b, &s, 2 * MINUTE), RS_OK);
+    assert_int_equal(s.used, 0);
+    assert_int_equal(s.remaining, 1000);
+    assert_int_equal(s.spent_tokens, 1400);
+    assert_int_equal(rs_budget_metrics(NULL, &s), RS_E_INVAL);
+    assert_int_equal(rs_budget_metrics(b, NULL), RS_E_INVAL);
+    rs_budget_free(b);
+}
+
+static void registry_metrics_count_keys(void **state)
+{
+    (void)state;
+    rs_manual_clock m;
+    rs_manual_clock_init(&m, 0);
+    rs_budget_config c = RS_BUDGET_CONFIG_DEFAULT;
+    rs_budget_registry *r = NULL;
+    assert_int_equal(rs_budget_registry_new(&c, 2, rs_manual_clock_get(&m), &r), RS_OK);
+    const char *keys[] = { "a", "b", "a", "c" }; /* c evicts b */
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(keys); i++) {
+        rs_budget *b = rs_budget_registry_get(r, keys[i], 1);
+        assert_non_null(b);
+        rs_budget_registry_release(r, b);
+    }
+    assert_true(rs_budget_registry_remove(r, "a", 1));
+    rs_registry_snapshot s;
+    assert_int_equal(rs_budget_registry_metrics(r, &s), RS_OK);
+    assert_int_equal(s.keys, 1);
+    assert_int_equal(s.max_keys, 2);
+    assert_int_equal(s.hits, 1);
+    assert_int_equal(s.misses, 3);
+    assert_int_equal(s.evictions, 1);
+    assert_int_equal(s.removals, 1);
+    assert_int_equal(rs_budget_registry_metrics(NULL, &s), RS_E_INVAL);
+    assert_int_equal(rs_budget_registry_metrics(r, NULL), RS_E_INVAL);
+    rs_budget_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1144,6 +1213,8 @@ int main(void)
         cmocka_unit_test(saturated_sub_buckets_are_never_forgotten),
         cmocka_unit_test(matches_the_reference_model),
         cmocka_unit_test(allocation_failure_is_clean),
+        cmocka_unit_test(metrics_count_reservations),
+        cmocka_unit_test(registry_metrics_count_keys),
 #if RS_TEST_THREADS
         cmocka_unit_test(concurrent_reservations_never_overspend),
 #endif

@@ -6,6 +6,13 @@
 #include <math.h>
 #include <string.h>
 
+#if RS_TEST_THREADS
+#include <pthread.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
 #include "core/alloc.h"
 #include "core/arith.h"
 #include "core/atomics.h"
@@ -13,6 +20,7 @@
 #include "core/gcra.h"
 #include "core/lock.h"
 #include "core/rng.h"
+#include "core/tally.h"
 #include "resilience/shm.h"
 #include "resilience/token_bucket.h"
 
@@ -429,6 +437,119 @@ static void locks_exclude(void **state)
 }
 #endif
 
+/* ---- counter shards ------------------------------------------------------------------ */
+
+typedef struct shard {
+    _Alignas(RS__CACHE_LINE) rs__atomic_u64 n;
+    rs__atomic_u64 m;
+} shard;
+
+/* One thread: its own shard, plain stores, summed by the reader. */
+static void tally_counts_and_sums(void **state)
+{
+    (void)state;
+    shard shards[RS__TALLY_SHARDS];
+    rs__tally_init(shards, sizeof shards[0]);
+    for (int i = 0; i < 10; i++) {
+        RS__TALLY_ADD(shards, n, 2);
+    }
+    RS__TALLY_ADD(shards, m, 7);
+    uint64_t n = 99, m = 99;
+    RS__TALLY_SUM(n, shards, n);
+    RS__TALLY_SUM(m, shards, m);
+    assert_int_equal(n, 20);
+    assert_int_equal(m, 7);
+    unsigned slot = rs__tally_slot();
+    assert_true(slot < RS__TALLY_SLOTS); /* a thread of its own */
+    assert_int_equal(rs__tally_slot(), slot); /* and it keeps it */
+    assert_int_equal(rs__counter_get(&shards[slot].n), 20);
+}
+
+#if RS_TEST_THREADS
+typedef struct slots_seen {
+    _Atomic unsigned next;
+    unsigned slot[16];
+    pthread_barrier_t all_in;
+} slots_seen;
+
+static void *note_slot(void *arg)
+{
+    slots_seen *s = arg;
+    /* Claimed before it is announced: a waiter on `next` sees it taken. */
+    unsigned slot = rs__tally_slot();
+    s->slot[atomic_fetch_add(&s->next, 1)] = slot;
+    return NULL;
+}
+
+static void *note_slot_held(void *arg)
+{
+    slots_seen *s = arg;
+    note_slot(arg);
+    (void)pthread_barrier_wait(&s->all_in); /* all alive at once */
+    return NULL;
+}
+
+/* Threads alive at once never share a slot, those beyond the slots share
+ * the last shard, and a thread's slot goes back when it exits. */
+static void tally_slots_are_exclusive_and_given_back(void **state)
+{
+    (void)state;
+    (void)rs__tally_slot(); /* this thread holds one throughout */
+    static slots_seen s;
+    for (int round = 0; round < 3; round++) {
+        memset(&s, 0, sizeof s);
+        assert_int_equal(pthread_barrier_init(&s.all_in, NULL, 8), 0);
+        rs_test_run_threads(8, note_slot_held, &s);
+        pthread_barrier_destroy(&s.all_in);
+        unsigned own = 0, shared = 0;
+        for (unsigned i = 0; i < 8; i++) {
+            if (s.slot[i] == RS__TALLY_SLOTS) {
+                shared++;
+                continue;
+            }
+            assert_true(s.slot[i] < RS__TALLY_SLOTS);
+            own++;
+            for (unsigned j = 0; j < i; j++) {
+                assert_true(s.slot[j] != s.slot[i]);
+            }
+        }
+        /* Every slot but this thread's went to one of them, every round:
+         * the last round's threads gave theirs back. */
+        assert_int_equal(own, RS__TALLY_SLOTS - 1);
+        assert_int_equal(shared, 8 - own);
+    }
+}
+
+/* After fork() only the forking thread's slot is taken in the child: the
+ * parent's other threads do not exist there. */
+static void tally_child_gets_the_slots_back(void **state)
+{
+    (void)state;
+    static slots_seen parent;
+    memset(&parent, 0, sizeof parent);
+    (void)rs__tally_slot();
+    assert_int_equal(pthread_barrier_init(&parent.all_in, NULL, 2), 0);
+    pthread_t holder;
+    /* A parent thread holds a slot while the parent forks. */
+    assert_int_equal(pthread_create(&holder, NULL, note_slot_held, &parent), 0);
+    while (atomic_load(&parent.next) == 0) {
+        sched_yield();
+    }
+    assert_int_equal(rs__tally_slots_taken(), 2);
+    pid_t child = fork();
+    if (child == 0) { /* no thread started here: sanitizers allow that */
+        _exit(rs__tally_slots_taken() == 1 ? 0 : 1);
+    }
+    (void)pthread_barrier_wait(&parent.all_in);
+    pthread_join(holder, NULL);
+    pthread_barrier_destroy(&parent.all_in);
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,7 +567,10 @@ int main(void)
         cmocka_unit_test(hand_off_calibrates_its_spin),
         cmocka_unit_test(aligned_allocation),
         cmocka_unit_test(contention_memory_follows_our_own_changes),
+        cmocka_unit_test(tally_counts_and_sums),
 #if RS_TEST_THREADS
+        cmocka_unit_test(tally_slots_are_exclusive_and_given_back),
+        cmocka_unit_test(tally_child_gets_the_slots_back),
         cmocka_unit_test(token_bucket_hands_off_only_to_other_threads),
         cmocka_unit_test(contention_memory_is_per_thread),
         cmocka_unit_test(locks_exclude),

@@ -2441,6 +2441,109 @@ static void many_threads_share_one_policy(void **state)
 }
 #endif
 
+/* ---- the policy's snapshot ---------------------------------------------------------- */
+
+/* Times add up over the calls that ended; a call in progress shows; the
+ * pause left and the retry budget's size are the state now. */
+static void metrics_add_up_the_calls(void **state)
+{
+    (void)state;
+    rs_policy_config cfg = plain_config();
+    cfg.retry.budget_ratio = 0.5;
+    cfg.retry.budget_max_tokens = 8;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    s.verdicts[1] = RS_SUCCESS;
+    s.count = 2;
+    s.duration_ns = 10 * MS;
+    s.retry_after_ns = 300 * MS; /* longer than the 100 ms backoff: a shared pause */
+    rs_call_report r;
+    assert_int_equal(rs_call_with(p, NULL, scripted, &s, &r), RS_OK);
+    rs_policy_snapshot m;
+    assert_int_equal(rs_policy_metrics(p, &m), RS_OK);
+    assert_int_equal(m.calls, 1);
+    assert_int_equal(m.successes, 1);
+    assert_int_equal(m.attempts, 2);
+    assert_int_equal(m.retries, 1);
+    assert_int_equal(m.server_pauses, 2); /* both answers carried a Retry-After */
+    assert_int_equal(m.elapsed_ns, r.elapsed_ns);
+    assert_int_equal(m.elapsed_ns, 320 * MS);
+    assert_int_equal(m.waited_ns, r.waited_ns);
+    assert_int_equal(m.waited_ns, 300 * MS);
+    assert_int_equal(m.limiter_wait_ns, r.limiter_wait_ns);
+    assert_int_equal(m.in_progress, 0);
+    assert_true(m.retry_max_tokens == 8.0);
+    assert_true(m.retry_tokens == 7.5); /* -1 for the failure, +0.5 for the success */
+    assert_int_equal(m.pause_remaining_ns, 300 * MS); /* the success's Retry-After */
+    rs_manual_clock_advance(&clock_, 300 * MS);
+
+    /* A call in progress, and the pause its answer started. */
+    rs_call_state *c = NULL;
+    assert_int_equal(rs_call_begin(p, NULL, &c), RS_OK);
+    assert_int_equal(rs_call_next(c).action, RS_STEP_RUN);
+    rs_attempt *a = rs_call_attempt(c);
+    a->pause_ns = 2 * SEC;
+    assert_int_equal(rs_call_complete(c, RS_RETRY).action, RS_STEP_WAIT);
+    assert_int_equal(rs_policy_metrics(p, &m), RS_OK);
+    assert_int_equal(m.calls, 2);
+    assert_int_equal(m.in_progress, 1);
+    assert_int_equal(m.pause_remaining_ns, 2 * SEC);
+    assert_int_equal(rs_policy_metrics_at(p, &m, rs_manual_clock_now(&clock_) + SEC), RS_OK);
+    assert_int_equal(m.pause_remaining_ns, SEC);
+    rs_call_end(c, NULL);
+    assert_int_equal(rs_policy_metrics(p, &m), RS_OK);
+    assert_int_equal(m.in_progress, 0);
+    assert_int_equal(m.timeouts, 1); /* abandoned */
+
+    /* The 0.1 name fills the same. */
+    rs_policy_stats old;
+    rs_policy_stats_get(p, &old);
+    assert_int_equal(old.calls, m.calls);
+    assert_int_equal(old.elapsed_ns, m.elapsed_ns);
+    rs_policy_stats_get(NULL, &old);
+    rs_policy_stats_get(p, NULL);
+    assert_int_equal(rs_policy_metrics(NULL, &m), RS_E_INVAL);
+    assert_int_equal(rs_policy_metrics(p, NULL), RS_E_INVAL);
+    rs_policy_free(p);
+}
+
+/* Every call the policy refuses because the breaker is open counts once in
+ * the breaker's rejected too: failing fast at the start, before a retry
+ * that would find it open, and when allow itself refuses. */
+static void breaker_refusals_agree_across_layers(void **state)
+{
+    (void)state;
+    rs_breaker_config bc = RS_BREAKER_CONFIG_DEFAULT;
+    bc.failure_threshold = 1;
+    bc.open_ns = 10 * SEC;
+    bc.half_open_max_calls = 1;
+    rs_breaker *b = NULL;
+    assert_int_equal(rs_breaker_new(&bc, rs_manual_clock_get(&clock_), &b), RS_OK);
+    rs_policy_config cfg = plain_config();
+    cfg.breaker = b;
+    rs_policy *p = make_policy(&cfg);
+    script s = always(RS_RETRY);
+    /* The failure trips it; the retry would find it open: refused now. */
+    assert_int_equal(rs_call(p, scripted, &s), RS_E_OPEN);
+    /* Open: failing fast. */
+    assert_int_equal(rs_call(p, scripted, &s), RS_E_OPEN);
+    assert_int_equal(rs_call(p, scripted, &s), RS_E_OPEN);
+    /* Half-open with its one probe slot taken: allow refuses. */
+    rs_manual_clock_advance(&clock_, 10 * SEC);
+    rs_permit probe;
+    assert_int_equal(rs_breaker_allow(b, &probe), RS_OK);
+    assert_int_equal(rs_call(p, scripted, &s), RS_E_OPEN);
+    rs_breaker_snapshot bm;
+    rs_policy_snapshot pm;
+    assert_int_equal(rs_breaker_metrics(b, &bm), RS_OK);
+    assert_int_equal(rs_policy_metrics(p, &pm), RS_OK);
+    assert_int_equal(pm.rejected_breaker, 4);
+    assert_int_equal(bm.rejected, pm.rejected_breaker);
+    rs_breaker_release(b, &probe);
+    rs_policy_free(p);
+    rs_breaker_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2493,6 +2596,8 @@ int main(void)
         cmocka_unit_test_setup(fallback_serves_refusals_and_failures, setup),
         cmocka_unit_test_setup(new_modules_must_share_the_clock, setup),
         cmocka_unit_test_setup(client_makes_the_adaptive_modules, setup),
+        cmocka_unit_test_setup(metrics_add_up_the_calls, setup),
+        cmocka_unit_test_setup(breaker_refusals_agree_across_layers, setup),
 #if RS_TEST_THREADS
         cmocka_unit_test_setup(many_threads_share_one_policy, setup),
 #endif

@@ -3024,6 +3024,137 @@ static void server_killed_under_load(void **state)
 
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* metrics                                                            */
+/* ------------------------------------------------------------------ */
+
+static rs_redis_object_snapshot decisions_of(const void *object,
+                                             int (*get)(void *, rs_redis_object_snapshot *))
+{
+    rs_redis_object_snapshot m;
+    memset(&m, 0xab, sizeof m);
+    assert_int_equal(get((void *)object, &m), RS_OK);
+    return m;
+}
+
+#define DECISIONS(kind, object)                                                          \
+    decisions_of((object), (int (*)(void *, rs_redis_object_snapshot *))rs_redis_##kind##_metrics)
+
+/* Redis down: the pool counts the call that tried and the calls that
+ * failed fast; each object counts its failure policy's answers. */
+static void metrics_without_a_server(void **state)
+{
+    (void)state;
+    rs_manual_clock pm;
+    rs_manual_clock_init(&pm, 1000 * SEC);
+    char where[64];
+    (void)snprintf(where, sizeof where, "redis://127.0.0.1:%u", free_port());
+    rs_redis_config c = pool_config(where, NULL);
+    c.pool_size = 2;
+    c.reconnect.jitter = RS_JITTER_NONE;
+    c.reconnect.base_ns = 100 * MS;
+    rs_redis *r = make_pool(c, rs_manual_clock_get(&pm));
+    rs_redis_token_bucket *open = make_bucket(r, "m", 10, 10, RS_REDIS_FAIL_OPEN, 1, NULL);
+    rs_redis_token_bucket *closed = make_bucket(r, "m", 10, 10, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    rs_redis_sliding_window *w = make_window(r, "m", 5, SEC, RS_REDIS_WINDOW_LOG,
+                                             RS_REDIS_FAIL_CLOSED);
+    rs_redis_budget *b = make_budget(r, "m", 100, 10, SEC, RS_REDIS_FAIL_LOCAL, 1, NULL);
+    rs_redis_breaker_state *flag = make_flag(r, "m", RS_REDIS_FAIL_OPEN, NULL);
+    assert_int_equal(rs_redis_token_bucket_try_acquire(open, 1), RS_OK);   /* tried, failed */
+    assert_int_equal(rs_redis_token_bucket_try_acquire(open, 1), RS_OK);   /* failed fast */
+    assert_int_equal(rs_redis_token_bucket_try_acquire(closed, 1), RS_E_IO);
+    uint64_t wait;
+    assert_int_equal(rs_redis_token_bucket_wait_ns(closed, 1, &wait), RS_E_IO); /* not a decision */
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 1), RS_E_IO);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 0), RS_OK); /* no decision */
+    rs_redis_budget_ticket t;
+    assert_int_equal(rs_redis_budget_reserve(b, "u", 1, 10, &t), RS_OK);  /* local */
+    assert_int_equal(rs_redis_budget_reserve(b, "u", 1, 11, &t), RS_E_BUDGET); /* too big */
+    assert_int_equal(rs_redis_breaker_state_check(flag, NULL), RS_OK);
+
+    rs_redis_snapshot p;
+    assert_int_equal(rs_redis_metrics(r, &p), RS_OK);
+    assert_int_equal(p.pool_size, 2);
+    assert_int_equal(p.commands, 0);
+    assert_int_equal(p.failures, 1);
+    assert_int_equal(p.skipped, 6);
+    assert_int_equal(p.connects, 0);
+    assert_int_equal(p.consecutive_failures, 1);
+    assert_int_equal(p.retry_in_ns, 100 * MS);
+
+    rs_redis_object_snapshot m = DECISIONS(token_bucket, open);
+    assert_int_equal(m.granted, 2);
+    assert_int_equal(m.refused + m.failed, 0);
+    assert_int_equal(m.fallback, 2);
+    m = DECISIONS(token_bucket, closed);
+    assert_int_equal(m.failed, 1);
+    assert_int_equal(m.granted + m.refused, 0);
+    assert_int_equal(m.fallback, 1);
+    m = DECISIONS(sliding_window, w);
+    assert_int_equal(m.failed, 1);
+    m = DECISIONS(budget, b);
+    assert_int_equal(m.granted, 1);
+    assert_int_equal(m.refused, 1);
+    assert_int_equal(m.fallback, 1); /* the refusal above the cap asked nobody */
+    m = DECISIONS(breaker_state, flag);
+    assert_int_equal(m.granted, 1);
+    assert_int_equal(m.fallback, 1);
+    assert_int_equal(rs_redis_metrics(NULL, &p), RS_E_INVAL);
+    assert_int_equal(rs_redis_metrics(r, NULL), RS_E_INVAL);
+    assert_int_equal(rs_redis_token_bucket_metrics(NULL, &m), RS_E_INVAL);
+    assert_int_equal(rs_redis_budget_metrics(b, NULL), RS_E_INVAL);
+
+    /* Through an exporter: the pool's families and the objects' shared ones. */
+    rs_exporter *e = NULL;
+    assert_int_equal(rs_exporter_new(NULL, &e), RS_OK);
+    assert_int_equal(rs_exporter_add_redis(e, "cache", r), RS_OK);
+    assert_int_equal(rs_exporter_add_redis_token_bucket(e, "open", open), RS_OK);
+    assert_int_equal(rs_exporter_add_redis_token_bucket(e, "closed", closed), RS_OK);
+    assert_int_equal(rs_exporter_add_redis_sliding_window(e, "window", w), RS_OK);
+    assert_int_equal(rs_exporter_add_redis_budget(e, "budget", b), RS_OK);
+    assert_int_equal(rs_exporter_add_redis_breaker_state(e, "flag", flag), RS_OK);
+    assert_int_equal(rs_exporter_add_redis_breaker_state(e, "open", flag), RS_E_INVAL);
+    const char *text = exposition_of(e);
+    assert_non_null(strstr(text, "resilience_redis_pool_skipped_total{name=\"cache\"} 6\n"));
+    assert_non_null(strstr(text, "resilience_redis_pool_reconnect_remaining_seconds{name=\"cache\"} 0.1\n"));
+    assert_non_null(strstr(text, "resilience_redis_decisions_total{name=\"open\",outcome=\"granted\"} 2\n"));
+    assert_non_null(strstr(text, "resilience_redis_decisions_total{name=\"closed\",outcome=\"failed\"} 1\n"));
+    assert_non_null(strstr(text, "resilience_redis_fallback_decisions_total{name=\"flag\"} 1\n"));
+    rs_exporter_free(e);
+    rs_redis_breaker_state_free(flag);
+    rs_redis_budget_free(b);
+    rs_redis_sliding_window_free(w);
+    rs_redis_token_bucket_free(open);
+    rs_redis_token_bucket_free(closed);
+    rs_redis_free(r);
+}
+
+/* With the server: its answers, counted as Redis's; the round trips timed. */
+static void metrics_with_the_server(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    rs_redis *r = make_pool(pool_config(url, NULL), NULL);
+    rs_redis_token_bucket *tb = make_bucket(r, "metrics", 1, 2, RS_REDIS_FAIL_CLOSED, 1, NULL);
+    for (int i = 0; i < 3; i++) {
+        (void)rs_redis_token_bucket_try_acquire(tb, 1);
+    }
+    rs_redis_object_snapshot m = DECISIONS(token_bucket, tb);
+    assert_int_equal(m.granted, 2);
+    assert_int_equal(m.refused, 1);
+    assert_int_equal(m.failed + m.fallback, 0);
+    rs_redis_snapshot p;
+    assert_int_equal(rs_redis_metrics(r, &p), RS_OK);
+    assert_int_equal(p.commands, 3);
+    assert_true(p.command_ns > 0);
+    assert_int_equal(p.failures + p.skipped, 0);
+    assert_true(p.connects >= 1);
+    assert_int_equal(p.consecutive_failures, 0);
+    assert_int_equal(p.retry_in_ns, 0);
+    rs_redis_token_bucket_free(tb);
+    rs_redis_free(r);
+}
+
 int main(void)
 {
     if (!redis_test_init("rs-test")) {
@@ -3043,9 +3174,11 @@ int main(void)
         cmocka_unit_test(io_failures_set_last_error),
         cmocka_unit_test(local_budget_refunds_only_what_it_holds),
         cmocka_unit_test(local_budget_cells_are_keyed),
+        cmocka_unit_test(metrics_without_a_server),
     };
     const struct CMUnitTest online[] = {
         cmocka_unit_test(ping_reaches_the_server),
+        cmocka_unit_test(metrics_with_the_server),
         cmocka_unit_test(token_bucket_script_is_exact),
         cmocka_unit_test(sliding_log_script_is_exact),
         cmocka_unit_test(sliding_log_never_overwrites_a_member),

@@ -140,6 +140,15 @@ rs_redis_breaker_state *make_flag(rs_redis *r, const char *name, rs_redis_failur
 }
 
 /* A TCP port nobody listens on right now. */
+const char *exposition_of(rs_exporter *e)
+{
+    static char text[16384];
+    size_t needed = 0;
+    assert_int_equal(rs_exporter_write_buffer(e, RS_METRICS_PROMETHEUS, text, sizeof text, &needed),
+                     RS_OK);
+    return text;
+}
+
 unsigned free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -60,6 +60,10 @@ rs_redis_budget *make_budget_with(rs_redis *r, const char *name, uint64_t max,
                                   rs_redis_failure mode, double share,
                                   rs_redis_lease_config lease, const rs_clock *clock);
 
+/* The Prometheus text of `e`, asserted written whole (a static buffer,
+ * overwritten by the next call). */
+const char *exposition_of(rs_exporter *e);
+
 /* A TCP port nobody listens on right now. */
 unsigned free_port(void);
 /* CLOCK_REALTIME in microseconds: the clock Redis's TIME reads. */

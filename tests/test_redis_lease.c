@@ -881,6 +881,94 @@ static void lost_refills_never_hand_out_more_than_charged(void **state)
     rs_redis_free(r);
 }
 
+/* ------------------------------------------------------------------ */
+/* metrics                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A decision answered from a lease is a decision: counted by its answer,
+ * and as leased when it made no round trip of its own, so the leased ones
+ * and the pool's commands add up to every decision. The lease statistics
+ * are families of the exporter for each kind with leases, left out for an
+ * object without. */
+static void leased_decisions_are_counted_and_exported(void **state)
+{
+    NEED_SERVER();
+    fixture *f = *state;
+    rs_redis *r = f->r;
+    const rs_clock *clock = rs_manual_clock_get(&f->m);
+    rs_redis_token_bucket *tb = make_bucket_with(r, "lease-metrics", SLOW_RATE, 3,
+                                                 RS_REDIS_FAIL_CLOSED, 1, lease(1, 3, 3600 * SEC),
+                                                 clock);
+    /* Leases of 1 and 2: two round trips, the third token from the lease;
+     * then a refusal from the server, remembered for the next four. */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_OK);
+    }
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(rs_redis_token_bucket_try_acquire(tb, 1), RS_E_LIMITED);
+    }
+    rs_redis_object_snapshot m;
+    assert_int_equal(rs_redis_token_bucket_metrics(tb, &m), RS_OK);
+    rs_redis_snapshot p;
+    assert_int_equal(rs_redis_metrics(r, &p), RS_OK);
+    assert_int_equal(m.granted, 3);
+    assert_int_equal(m.refused, 5);
+    assert_int_equal(m.failed + m.fallback, 0);
+    assert_int_equal(m.leased, 1 + 4);
+    assert_int_equal(p.commands, bucket_stats(tb).round_trips);
+    assert_int_equal(m.leased + p.commands, 3 + 5);
+
+    rs_redis_sliding_window *w = make_window_with(r, "lease-metrics", 10, 3600 * SEC,
+                                                  RS_REDIS_WINDOW_COUNTER, RS_REDIS_FAIL_CLOSED,
+                                                  lease(1, 4, 3600 * SEC), clock);
+    rs_redis_budget *b = make_budget_with(r, "lease-metrics", 100, 10, 3600 * SEC,
+                                          RS_REDIS_FAIL_CLOSED, 1, lease(1, 50, 3600 * SEC),
+                                          clock);
+    rs_redis_token_bucket *exact = make_bucket(r, "lease-metrics-exact", SLOW_RATE, 3,
+                                               RS_REDIS_FAIL_CLOSED, 1, NULL);
+    assert_int_equal(rs_redis_sliding_window_try_acquire(w, 1), RS_OK);
+    rs_redis_budget_ticket t;
+    assert_int_equal(rs_redis_budget_reserve(b, "k", 1, 5, &t), RS_OK);
+    assert_int_equal(rs_redis_budget_metrics(b, &m), RS_OK);
+    assert_int_equal(m.granted, 1);
+    assert_int_equal(m.leased, 0); /* the first lease came with its own round trip */
+
+    rs_exporter *e = NULL;
+    assert_int_equal(rs_exporter_new(NULL, &e), RS_OK);
+    assert_int_equal(rs_exporter_add_redis_token_bucket(e, "tb", tb), RS_OK);
+    assert_int_equal(rs_exporter_add_redis_sliding_window(e, "window", w), RS_OK);
+    assert_int_equal(rs_exporter_add_redis_budget(e, "budget", b), RS_OK);
+    assert_int_equal(rs_exporter_add_redis_token_bucket(e, "exact", exact), RS_OK);
+    const char *text = exposition_of(e);
+    static const char *const expected[] = {
+        "resilience_redis_decisions_total{name=\"tb\",outcome=\"refused\"} 5\n",
+        "resilience_redis_lease_decisions_total{name=\"tb\"} 5\n",
+        "resilience_redis_lease_round_trips_total{name=\"tb\"} 3\n",
+        "resilience_redis_lease_taken_total{name=\"tb\"} 2\n",
+        "resilience_redis_lease_units_total{name=\"tb\"} 3\n",
+        "resilience_redis_lease_returned_units_total{name=\"tb\"} 0\n",
+        "resilience_redis_lease_held_units{name=\"tb\"} 0\n",
+        "resilience_redis_lease_max_units{name=\"tb\"} 3\n",
+        "resilience_redis_lease_taken_total{name=\"window\"} 1\n",
+        "resilience_redis_lease_max_units{name=\"window\"} 4\n",
+        "resilience_redis_lease_taken_total{name=\"budget\"} 1\n",
+        "resilience_redis_lease_units_total{name=\"budget\"} 5\n",
+        "resilience_redis_decisions_total{name=\"exact\",outcome=\"granted\"} 0\n",
+    };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(expected); i++) {
+        if (strstr(text, expected[i]) == NULL) {
+            fail_msg("missing: %s in\n%s", expected[i], text);
+        }
+    }
+    assert_null(strstr(text, "lease_decisions_total{name=\"exact\""));
+    assert_null(strstr(text, "lease_max_units{name=\"exact\""));
+    rs_exporter_free(e);
+    rs_redis_token_bucket_free(exact);
+    rs_redis_budget_free(b);
+    rs_redis_sliding_window_free(w);
+    rs_redis_token_bucket_free(tb);
+}
+
 #if RS_TEST_THREADS
 /* Requests from many threads share round trips, and every token is handed
  * out once: what the threads got is what the server owes after free. */
@@ -926,6 +1014,15 @@ static void bucket_threads_share_round_trips(void **state)
     assert_int_equal(atomic_load(&run.other), 0);
     assert_int_equal(granted + s.held_units, 30000); /* all of it, once */
     assert_true(s.round_trips < granted / 20);
+    /* Every decision counted once, from whichever thread's counter shard,
+     * and each either answered from the lease or sent one command. */
+    rs_redis_object_snapshot m;
+    assert_int_equal(rs_redis_token_bucket_metrics(run.tb, &m), RS_OK);
+    rs_redis_snapshot p;
+    assert_int_equal(rs_redis_metrics(r, &p), RS_OK);
+    assert_int_equal(m.granted, granted);
+    assert_int_equal(m.refused, 8 * 5000 - granted);
+    assert_int_equal(m.leased + p.commands, 8 * 5000);
     rs_redis_token_bucket_free(run.tb);
     assert_int_equal(bucket_debt(raw, "lease-threads", SLOW_RATE), (long long)granted);
     redisFree(raw);
@@ -960,6 +1057,7 @@ int main(void)
                                         own_server_teardown),
         cmocka_unit_test_setup_teardown(lost_refills_never_hand_out_more_than_charged,
                                         own_server_setup, own_server_teardown),
+        WITH_FIXTURE(leased_decisions_are_counted_and_exported),
 #if RS_TEST_THREADS
         cmocka_unit_test(bucket_threads_share_round_trips),
 #endif

@@ -670,6 +670,36 @@ static void eviction_under_concurrent_use(void **state)
 }
 #endif
 
+/* Hits, misses, evictions and removals, summed over the shards. */
+static void metrics_sum_the_shards(void **state)
+{
+    (void)state;
+    counts c = { 0 };
+    rs_registry *r = make(&c, 100, 8);
+    char key[8];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 150; i++) { /* 50 evicted in the first round */
+            snprintf(key, sizeof key, "k%d", i);
+            rs_registry_entry *e = NULL;
+            assert_int_equal(rs_registry_get(r, key, strlen(key), &e), RS_OK);
+            rs_registry_release(r, e);
+        }
+    }
+    assert_true(rs_registry_remove(r, "k149", 4));
+    rs_registry_snapshot s;
+    assert_int_equal(rs_registry_metrics(r, &s), RS_OK);
+    assert_int_equal(s.keys, rs_registry_count(r));
+    assert_int_equal(s.max_keys, 100);
+    assert_int_equal(s.hits + s.misses, 300);
+    assert_int_equal(s.misses, atomic_load(&c.created));
+    assert_int_equal(s.evictions, rs_registry_evictions(r));
+    assert_true(s.evictions >= 50);
+    assert_int_equal(s.removals, 1);
+    assert_int_equal(rs_registry_metrics(NULL, &s), RS_E_INVAL);
+    assert_int_equal(rs_registry_metrics(r, NULL), RS_E_INVAL);
+    rs_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -685,6 +715,7 @@ int main(void)
         cmocka_unit_test(grows_to_many_keys),
         cmocka_unit_test(allocation_failure_is_clean),
         cmocka_unit_test(holds_any_object),
+        cmocka_unit_test(metrics_sum_the_shards),
 #if RS_TEST_THREADS
         cmocka_unit_test(eviction_under_concurrent_use),
 #endif

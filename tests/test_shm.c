@@ -1491,6 +1491,66 @@ static void shm_handoff_never_waits_for_an_idle_thread(void **state)
 }
 #endif /* RS_TEST_THREADS */
 
+/* ---- metrics ---------------------------------------------------------------------- */
+
+/* The state is the file's, the counters this handle's own. */
+static void metrics_report_the_file_and_this_process(void **state)
+{
+    (void)state;
+    const char *name = fresh_name(false);
+    rs_token_bucket_config tc = { 10, 4 };
+    rs_shm_token_bucket *a = NULL, *b = NULL;
+    assert_int_equal(rs_shm_token_bucket_open(name, &tc, RS_SHM_CREATE, &a), RS_OK);
+    assert_int_equal(rs_shm_token_bucket_open(name, &tc, 0, &b), RS_OK);
+    uint64_t now = rs_clock_now(NULL), wait = 0;
+    assert_int_equal(rs_shm_token_bucket_try_acquire_at(a, 3, now), RS_OK);
+    assert_int_equal(rs_shm_token_bucket_try_acquire_at(b, 2, now), RS_E_LIMITED);
+    assert_int_equal(rs_shm_token_bucket_reserve_at(b, 1, 0, &wait, now), RS_OK);
+    assert_int_equal(rs_shm_token_bucket_try_acquire_at(b, 5, now), RS_E_INVAL); /* not counted */
+    rs_token_bucket_snapshot m;
+    assert_int_equal(rs_shm_token_bucket_metrics_at(a, &m, now), RS_OK);
+    assert_true(m.rate == 10.0);
+    assert_int_equal(m.burst, 4);
+    assert_true(m.available == 0.0);
+    assert_int_equal(m.granted, 1);
+    assert_int_equal(m.granted_tokens, 3);
+    assert_int_equal(m.refused, 0);
+    assert_int_equal(rs_shm_token_bucket_metrics_at(b, &m, now), RS_OK);
+    assert_true(m.available == 0.0); /* the same file */
+    assert_int_equal(m.granted, 1);
+    assert_int_equal(m.granted_tokens, 1);
+    assert_int_equal(m.refused, 1);
+    assert_int_equal(rs_shm_token_bucket_metrics(NULL, &m), RS_E_INVAL);
+    assert_int_equal(rs_shm_token_bucket_metrics(a, NULL), RS_E_INVAL);
+    rs_shm_token_bucket_close(a);
+    rs_shm_token_bucket_close(b);
+
+    name = fresh_name(false);
+    rs_sliding_window_config wc = { 5, SEC, RS_WINDOW_COUNTER };
+    rs_shm_sliding_window *w = NULL, *v = NULL;
+    assert_int_equal(rs_shm_sliding_window_open(name, &wc, RS_SHM_CREATE, &w), RS_OK);
+    assert_int_equal(rs_shm_sliding_window_open(name, &wc, 0, &v), RS_OK);
+    now = rs_clock_now(NULL);
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(w, 4, now), RS_OK);
+    assert_int_equal(rs_shm_sliding_window_try_acquire_at(v, 2, now), RS_E_LIMITED);
+    rs_limiter l = rs_shm_sliding_window_limiter(v);
+    assert_int_equal(rs_limiter_acquire(&l, 1, 0, now, &wait), RS_OK);
+    rs_sliding_window_snapshot s;
+    assert_int_equal(rs_shm_sliding_window_metrics_at(v, &s, now), RS_OK);
+    assert_int_equal(s.limit, 5);
+    assert_int_equal(s.window_ns, SEC);
+    assert_int_equal(s.kind, RS_WINDOW_COUNTER);
+    assert_true(s.count >= 4); /* the limiter read its own clock, a little later */
+    assert_int_equal(s.admitted, 1);
+    assert_int_equal(s.admitted_units, 1);
+    assert_int_equal(s.refused, 1);
+    assert_int_equal(rs_shm_sliding_window_metrics(w, &s), RS_OK);
+    assert_int_equal(s.admitted_units, 4);
+    assert_int_equal(rs_shm_sliding_window_metrics(NULL, &s), RS_E_INVAL);
+    rs_shm_sliding_window_close(w);
+    rs_shm_sliding_window_close(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1513,6 +1573,7 @@ int main(void)
         cmocka_unit_test(creation_race_between_processes),
         cmocka_unit_test(a_killed_process_holds_nothing),
         cmocka_unit_test(allocation_failure_is_clean),
+        cmocka_unit_test(metrics_report_the_file_and_this_process),
 #if RS_TEST_THREADS
         cmocka_unit_test(processes_share_one_bucket),
         cmocka_unit_test(shm_handoff_never_waits_for_an_idle_thread),

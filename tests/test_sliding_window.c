@@ -705,6 +705,46 @@ static void limiter_adapter_answers_with_the_refusing_state(void **state)
     }
 }
 
+/* ---- metrics ---------------------------------------------------------------------- */
+
+/* Admissions, their units and refusals, in both kinds; requests above the
+ * limit and for nothing are not counted; the count is the window's now. */
+static void metrics_count_every_request(void **state)
+{
+    (void)state;
+    const rs_window_kind both[] = { RS_WINDOW_LOG, RS_WINDOW_COUNTER };
+    for (size_t k = 0; k < RS_TEST_ARRAY_LEN(both); k++) {
+        rs_manual_clock clock;
+        rs_manual_clock_init(&clock, 10 * SEC);
+        rs_sliding_window *w = make(both[k], 5, SEC, &clock);
+        assert_true(rs_sliding_window_try_acquire(w, 2));
+        assert_true(rs_sliding_window_try_acquire(w, 3));
+        assert_false(rs_sliding_window_try_acquire(w, 1));
+        assert_false(rs_sliding_window_try_acquire(w, 6)); /* never: not counted */
+        assert_true(rs_sliding_window_try_acquire(w, 0));
+        rs_limiter l = rs_sliding_window_limiter(w);
+        uint64_t wait = 0;
+        assert_int_equal(rs_limiter_acquire(&l, 1, 0, rs_manual_clock_now(&clock), &wait),
+                         RS_E_LIMITED);
+        rs_sliding_window_snapshot m;
+        assert_int_equal(rs_sliding_window_metrics(w, &m), RS_OK);
+        assert_int_equal(m.limit, 5);
+        assert_int_equal(m.window_ns, SEC);
+        assert_int_equal(m.kind, both[k]);
+        assert_int_equal(m.count, 5);
+        assert_int_equal(m.admitted, 2);
+        assert_int_equal(m.admitted_units, 5);
+        assert_int_equal(m.refused, 2);
+        rs_manual_clock_advance(&clock, 2 * SEC);
+        assert_int_equal(rs_sliding_window_metrics(w, &m), RS_OK);
+        assert_int_equal(m.count, 0);
+        assert_int_equal(m.admitted, 2);
+        assert_int_equal(rs_sliding_window_metrics_at(w, NULL, 0), RS_E_INVAL);
+        assert_int_equal(rs_sliding_window_metrics(NULL, &m), RS_E_INVAL);
+        rs_sliding_window_free(w);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -722,6 +762,7 @@ int main(void)
         cmocka_unit_test(counter_worst_case_over_admission),
         cmocka_unit_test(counter_handles_the_largest_limit),
         cmocka_unit_test(allocation_failure_is_clean),
+        cmocka_unit_test(metrics_count_every_request),
 #if RS_TEST_THREADS
         cmocka_unit_test(racing_threads_get_exactly_the_limit),
         cmocka_unit_test(real_clock_stress_log),

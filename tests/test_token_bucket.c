@@ -786,6 +786,90 @@ static void real_clock_stress_with_rate_changes(void **state)
 
 #endif /* RS_TEST_THREADS */
 
+/* ---- metrics ---------------------------------------------------------------------- */
+
+/* Every way of asking counts once: granted requests and their tokens,
+ * refusals; requests above the burst and for nothing are not counted. */
+static void metrics_count_every_request(void **state)
+{
+    (void)state;
+    rs_manual_clock clock;
+    rs_manual_clock_init(&clock, SEC);
+    rs_token_bucket *tb = make(10, 5, &clock);
+    uint64_t wait = 0;
+    assert_true(rs_token_bucket_try_acquire(tb, 3));
+    assert_int_equal(rs_token_bucket_reserve(tb, 4, SEC, &wait), RS_OK); /* owes 2 */
+    assert_int_equal(wait, 200 * MS);
+    assert_int_equal(rs_token_bucket_reserve(tb, 5, 0, &wait), RS_E_LIMITED);
+    assert_false(rs_token_bucket_try_acquire(tb, 6)); /* above the burst */
+    assert_int_equal(rs_token_bucket_reserve(tb, 6, SEC, &wait), RS_E_INVAL);
+    assert_true(rs_token_bucket_try_acquire(tb, 0));
+    assert_int_equal(rs_token_bucket_acquire(tb, 1, SEC), RS_OK); /* sleeps 300 ms */
+    rs_token_bucket_snapshot m;
+    assert_int_equal(rs_token_bucket_metrics(tb, &m), RS_OK);
+    assert_true(m.rate == 10.0);
+    assert_int_equal(m.burst, 5);
+    assert_true(m.available == rs_token_bucket_available(tb));
+    assert_true(m.available == 0.0);
+    assert_int_equal(m.granted, 3);
+    assert_int_equal(m.granted_tokens, 8);
+    assert_int_equal(m.refused, 1);
+    /* A later instant: what has refilled; the configuration as last set. */
+    assert_int_equal(rs_token_bucket_set_rate(tb, 3, 7), RS_OK);
+    assert_int_equal(rs_token_bucket_metrics_at(tb, &m, rs_manual_clock_now(&clock) + SEC), RS_OK);
+    assert_true(m.rate == 3.0);
+    assert_int_equal(m.burst, 7);
+    assert_true(fabs(m.available - 5.0) < 1e-6); /* 7 - 5 owed + 3 refilled */
+    assert_int_equal(m.granted, 3);
+    assert_int_equal(rs_token_bucket_metrics(NULL, &m), RS_E_INVAL);
+    assert_int_equal(rs_token_bucket_metrics(tb, NULL), RS_E_INVAL);
+    rs_token_bucket_free(tb);
+}
+
+#if RS_TEST_THREADS
+typedef struct counted_bucket {
+    rs_token_bucket *plenty; /* never runs dry */
+    rs_token_bucket *dry;    /* always refuses */
+} counted_bucket;
+
+static void *grant_and_refuse(void *arg)
+{
+    counted_bucket *b = arg;
+    for (int i = 0; i < 20000; i++) {
+        if (!rs_token_bucket_try_acquire(b->plenty, 1 + (uint64_t)(i & 1))) {
+            return (void *)1;
+        }
+        if (i % 4 == 0 && rs_token_bucket_try_acquire(b->dry, 1)) {
+            return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+/* More threads than own counter shards, several rounds of threads that
+ * come and go (their slots given back and taken again): every request is
+ * counted exactly once. */
+static void metrics_exact_under_threads(void **state)
+{
+    (void)state;
+    counted_bucket b = { make(1e9, UINT64_C(1) << 33, NULL), make(1e-9, 1, NULL) };
+    assert_true(rs_token_bucket_try_acquire(b.dry, 1));
+    for (int round = 0; round < 3; round++) {
+        rs_test_run_threads(8, grant_and_refuse, &b);
+    }
+    rs_token_bucket_snapshot m;
+    assert_int_equal(rs_token_bucket_metrics(b.plenty, &m), RS_OK);
+    assert_int_equal(m.granted, 3 * 8 * 20000);
+    assert_int_equal(m.granted_tokens, 3 * 8 * 30000);
+    assert_int_equal(m.refused, 0);
+    assert_int_equal(rs_token_bucket_metrics(b.dry, &m), RS_OK);
+    assert_int_equal(m.granted, 1);
+    assert_int_equal(m.refused, 3 * 8 * 5000);
+    rs_token_bucket_free(b.plenty);
+    rs_token_bucket_free(b.dry);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -805,7 +889,9 @@ int main(void)
         cmocka_unit_test(set_rate_keeps_consumed_tokens),
         cmocka_unit_test(matches_the_reference_model),
         cmocka_unit_test(allocation_failure_is_clean),
+        cmocka_unit_test(metrics_count_every_request),
 #if RS_TEST_THREADS
+        cmocka_unit_test(metrics_exact_under_threads),
         cmocka_unit_test(racing_threads_get_exactly_the_tokens),
         cmocka_unit_test(concurrent_reservations_form_one_queue),
         cmocka_unit_test(real_clock_stress_stays_within_the_bound),

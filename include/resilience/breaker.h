@@ -144,6 +144,15 @@ typedef struct rs_breaker_config {
      *  their success ratio is `>=` this, and reopens otherwise. In [0, 1];
      *  0 = off. Default 0. */
     double half_open_success_rate;
+    /** The breaker's name in its events (#rs_event.name); copied. NULL (the
+     *  default) = none. @since 0.2.0 */
+    const char *name;
+    /** Hears every state change as an #RS_EVENT_STATE_CHANGE event
+     *  (resilience/events.h), after `on_state_change` and under the same
+     *  rules: once per transition, in transition order, one at a time, no
+     *  lock held. Give a policy's `events` the same hook to hear the
+     *  breaker and the policy in one place. Default none. @since 0.2.0 */
+    rs_event_hook events;
 } rs_breaker_config;
 
 /**
@@ -168,7 +177,9 @@ typedef struct rs_breaker_config {
         0,                           /* on_state_change */                                 \
         0,                           /* ctx */                                             \
         { 1000000000u, 2000000000u, 2.0, RS_JITTER_EQUAL, 0u }, /* open_backoff */       \
-        0.0                          /* half_open_success_rate */                          \
+        0.0,                         /* half_open_success_rate */                          \
+        0,                           /* name */                                            \
+        { 0, 0 }                     /* events */                                          \
     }
 
 /**
@@ -200,9 +211,11 @@ typedef struct rs_permit {
 } rs_permit;
 
 /**
- * What rs_breaker_metrics() reports: a consistent snapshot. In CLOSED the counts describe the
- * window; in HALF_OPEN they describe the probes of the current half-open
- * period; in the other states they are 0 (their windows are empty).
+ * What rs_breaker_metrics() reports: a consistent snapshot. In CLOSED the
+ * counts from `calls` to `slow_calls` describe the window; in HALF_OPEN
+ * they describe the probes of the current half-open period; in the other
+ * states they are 0 (their windows are empty). The fields from `rejected`
+ * on, and the totals added in 0.2.0, count since creation.
  * @since 0.1.0
  */
 typedef struct rs_breaker_snapshot {
@@ -213,13 +226,23 @@ typedef struct rs_breaker_snapshot {
     uint64_t successes;             /**< calls - failures */
     uint64_t failures;              /**< failed outcomes (probes written off included) */
     uint64_t slow_calls;            /**< outcomes slower than slow_call_ns */
-    uint64_t rejected;              /**< allows refused with #RS_E_OPEN since creation */
+    /** calls refused because the breaker was open, since creation: allows
+        refused with #RS_E_OPEN, and (since 0.2.0) calls a composition
+        refused on the breaker's behalf (rs_breaker_fail_fast_at()), such as
+        the calls an rs_policy fails fast while the breaker is open */
+    uint64_t rejected;
     uint64_t until_half_open_ns;    /**< OPEN: ns until the next allow probes (0 = now);
                                          FORCED_OPEN: UINT64_MAX; otherwise 0 */
     uint64_t open_duration_ns;      /**< length of the current (or, if not OPEN, the
                                          next) open period */
     uint32_t consecutive_failures;  /**< CLOSED: the current run of failures */
     uint32_t probes_in_flight;      /**< HALF_OPEN: probes admitted and not finished */
+    /* Since creation, @since 0.2.0: */
+    uint64_t total_successes;       /**< outcomes judged successful (in CLOSED or as probes) */
+    uint64_t total_failures;        /**< outcomes judged failed, probes written off included */
+    uint64_t total_slow_calls;      /**< judged outcomes that were slow (either kind) */
+    uint64_t total_released;        /**< permits given back unjudged (rs_breaker_release()) */
+    uint64_t total_transitions;     /**< state changes */
 } rs_breaker_snapshot;
 
 /**
@@ -303,6 +326,22 @@ RS_API int rs_breaker_allow_at(rs_breaker *b, rs_permit *p, uint64_t now_ns);
  * @since 0.1.0
  */
 RS_API bool rs_breaker_would_refuse_at(rs_breaker *b, uint64_t now_ns);
+
+/**
+ * rs_breaker_would_refuse_at() for a caller that refuses the call itself
+ * when the answer is true: the refusal then counts in the breaker's
+ * `rejected`, as a refused rs_breaker_allow() does, so that the breaker's
+ * count agrees with the caller's. rs_policy fails fast with it; a
+ * composition of your own should too. Takes no permit, changes no state.
+ *
+ * @return true when the breaker is OPEN (its open time not over at
+ *         @p now_ns) or FORCED_OPEN: do not make the call; false otherwise
+ *         (no promise: ask rs_breaker_allow()). NULL gives false.
+ * @note Thread-safe and lock-free (a refusal is one relaxed atomic add,
+ *       as in allow).
+ * @since 0.2.0
+ */
+RS_API bool rs_breaker_fail_fast_at(rs_breaker *b, uint64_t now_ns);
 
 /**
  * The clock @p b runs on (the one given to rs_breaker_new(), or

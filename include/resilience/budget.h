@@ -49,6 +49,7 @@
 #include "resilience/account.h"
 #include "resilience/clock.h"
 #include "resilience/common.h"
+#include "resilience/registry.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -209,6 +210,42 @@ RS_API uint64_t rs_budget_wait_ns(rs_budget *b, uint64_t n);
 /** rs_budget_wait_ns() at @p now_ns. @since 0.1.0 */
 RS_API uint64_t rs_budget_wait_ns_at(rs_budget *b, uint64_t n, uint64_t now_ns);
 
+/**
+ * What rs_budget_metrics() reports: one consistent snapshot. The counters
+ * count since the budget was created.
+ * @since 0.2.0
+ */
+typedef struct rs_budget_snapshot {
+    uint64_t max_per_window;  /**< tokens per rolling window */
+    uint64_t max_per_request; /**< largest single reservation */
+    /** tokens the window holds now: reserved and not refunded, charged
+        excess included, so it may exceed max_per_window (UINT64_MAX when it
+        holds more than 64 bits count) */
+    uint64_t used;
+    uint64_t remaining;       /**< as rs_budget_remaining() */
+    uint64_t granted;         /**< reservations granted */
+    uint64_t refused;         /**< reservations refused with #RS_E_BUDGET */
+    uint64_t granted_tokens;  /**< tokens the granted reservations took (their estimates) */
+    /** tokens the calls really used, as rs_budget_commit() reported them (a
+        cancel reports 0), saturating at UINT64_MAX */
+    uint64_t spent_tokens;
+} rs_budget_snapshot;
+
+/**
+ * Fills @p m with the budget's limits, its window now and its counters,
+ * as one consistent snapshot (reads the clock once; one critical
+ * section). The counters cost reserve and commit a store or two inside the
+ * critical section they take anyway.
+ *
+ * @return #RS_OK, or #RS_E_INVAL when @p b or @p m is NULL (@p m untouched).
+ * @note Thread-safe.
+ * @since 0.2.0
+ */
+RS_API int rs_budget_metrics(rs_budget *b, rs_budget_snapshot *m);
+
+/** rs_budget_metrics() at @p now_ns. @since 0.2.0 */
+RS_API int rs_budget_metrics_at(rs_budget *b, rs_budget_snapshot *m, uint64_t now_ns);
+
 /* ---- per-key budgets ------------------------------------------------------ */
 
 /** Opaque registry of budgets keyed by bytes (user id, API key, ...). */
@@ -327,6 +364,16 @@ RS_API void rs_budget_registry_release(rs_budget_registry *r, rs_budget *b);
  * @since 0.1.0
  */
 RS_API bool rs_budget_registry_remove(rs_budget_registry *r, const void *key, size_t len);
+
+/**
+ * The registry's keys and counters (rs_registry_metrics() of the registry
+ * that holds the budgets): resident keys, hits, misses, evictions,
+ * removals. Each budget reports its own with rs_budget_metrics().
+ * @return #RS_OK, or #RS_E_INVAL when @p r or @p m is NULL.
+ * @note Thread-safe and lock-free.
+ * @since 0.2.0
+ */
+RS_API int rs_budget_registry_metrics(rs_budget_registry *r, rs_registry_snapshot *m);
 
 #ifdef __cplusplus
 }

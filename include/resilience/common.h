@@ -121,6 +121,34 @@ RS_API const char *rs_version_string(void);
  */
 RS_API unsigned rs_version_hex(void);
 
+/**
+ * One event of the library: a breaker's state change, a retry, a refused
+ * call... Its fields are declared in resilience/events.h; only the hook
+ * type below is needed where a configuration takes a hook.
+ * @since 0.2.0
+ */
+typedef struct rs_event rs_event;
+
+/**
+ * Receives events (resilience/events.h). Called on the thread where the
+ * event happened, with no library lock held: it may call back into the
+ * library (not free the object that emits the event). @p event and
+ * everything it points to are valid during the call only.
+ * @since 0.2.0
+ */
+typedef void (*rs_event_fn)(void *ctx, const rs_event *event);
+
+/**
+ * An event hook: the function and its context. `{NULL, NULL}` (the
+ * default everywhere) means none. One hook may be given to any number of
+ * objects (a policy and the breaker it holds, say): every event names its
+ * source. @since 0.2.0
+ */
+typedef struct rs_event_hook {
+    rs_event_fn fn; /**< NULL = no hook */
+    void *ctx;      /**< passed to `fn` */
+} rs_event_hook;
+
 /** Allocation function: same contract as malloc(3). */
 typedef void *(*rs_malloc_fn)(size_t size);
 /** Release function: same contract as free(3) (must accept NULL). */

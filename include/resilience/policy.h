@@ -312,12 +312,21 @@ typedef struct rs_policy_config {
         NULL = none. @since 0.2.0 */
     rs_fallback_fn fallback;
     void *fallback_ctx;           /**< passed to `fallback` as its `ctx` */
+    /** Hears every event of the policy's calls (resilience/events.h):
+        retries, refusals and why, budget refusals, server pauses,
+        give-ups; each after the hook above of the same occurrence. Default
+        none. @since 0.2.0 */
+    rs_event_hook events;
+    /** The policy's name in its events (#rs_event.name); copied. NULL (the
+        default) = none. @since 0.2.0 */
+    const char *name;
 } rs_policy_config;
 
 /** #RS_POLICY_CONFIG_DEFAULT as a brace initializer (static initializers, C++). @since 0.2.0 */
 #define RS_POLICY_CONFIG_INIT                                                            \
     { { { { NULL, NULL }, RS_UNITS_REQUESTS } }, NULL, NULL, { NULL, NULL }, 0u,         \
-      RS_RETRY_CONFIG_INIT, 0u, 1000000000u, true, { NULL, NULL, NULL }, NULL, NULL, NULL }
+      RS_RETRY_CONFIG_INIT, 0u, 1000000000u, true, { NULL, NULL, NULL }, NULL, NULL, NULL, \
+      { NULL, NULL }, NULL }
 
 /**
  * Defaults: no limits, no bulkhead, no breaker, no account, no adaptive
@@ -572,7 +581,16 @@ RS_API void rs_call_end_at(rs_call_state *c, rs_call_report *report, uint64_t no
 
 /* ---- Introspection -------------------------------------------------------- */
 
-/** Counters of a policy since creation. @since 0.1.0 */
+/**
+ * Counters of a policy since creation, and its state now: the policy's
+ * snapshot, filled by rs_policy_metrics() (or the older
+ * rs_policy_stats_get()). Every call ends in exactly one of `successes`,
+ * `failures`, `exhausted`, `timeouts`, `rejected_limiter`,
+ * `rejected_bulkhead`, `rejected_breaker`, `rejected_budget` or
+ * `rejected_server_pause`; a call the fallback hook served is counted there
+ * and in `fallbacks` as well.
+ * @since 0.1.0
+ */
 typedef struct rs_policy_stats {
     uint64_t calls;                 /**< calls started */
     uint64_t successes;             /**< calls fn succeeded in (fallbacks are not counted) */
@@ -590,15 +608,41 @@ typedef struct rs_policy_stats {
     uint64_t server_pauses;         /**< times a server's Retry-After or spent quota
                                          started or lengthened the shared pause (@since 0.2.0) */
     double retry_tokens;            /**< retry budget tokens now (0 when off) */
+    /* @since 0.2.0: */
+    uint64_t in_progress;           /**< calls started and not ended yet */
+    uint64_t elapsed_ns;            /**< time the ended calls took, begin to end, in total */
+    uint64_t waited_ns;             /**< time the ended calls waited (backoff, limits,
+                                         pauses), in total */
+    uint64_t limiter_wait_ns;       /**< the part of waited_ns spent on limits and pauses */
+    uint64_t pause_remaining_ns;    /**< the shared server pause left now (0 = none) */
+    double retry_max_tokens;        /**< the retry budget's size (0 when off) */
     uint64_t rejected_bulkhead;     /**< calls refused for want of a bulkhead slot (@since 0.2.0) */
     uint64_t fallbacks;             /**< calls the fallback hook served (also counted under
                                          their failure: rejected_breaker, timeouts...)
                                          (@since 0.2.0) */
 } rs_policy_stats;
 
+/** The policy's snapshot, named as every module's (rs_X_metrics() fills an
+ *  rs_X_snapshot). @since 0.2.0 */
+typedef rs_policy_stats rs_policy_snapshot;
+
 /**
- * Reads the counters. Lock-free; each counter is exact, the set is not a
- * single atomic snapshot. NULL arguments are ignored.
+ * Fills @p m with the policy's counters and state (reads the clock once,
+ * for the pause). Lock-free: each counter is exact once the calls it counts
+ * are done and never goes back between two reads; the set is not one
+ * atomic snapshot (a call may show in `calls` before its end shows).
+ *
+ * @return #RS_OK, or #RS_E_INVAL when @p p or @p m is NULL (@p m untouched).
+ * @note Thread-safe; costs a few dozen loads (docs/performance.md).
+ * @since 0.2.0
+ */
+RS_API int rs_policy_metrics(rs_policy *p, rs_policy_snapshot *m);
+
+/** rs_policy_metrics() at the instant @p now_ns on the policy's clock. @since 0.2.0 */
+RS_API int rs_policy_metrics_at(rs_policy *p, rs_policy_snapshot *m, uint64_t now_ns);
+
+/**
+ * rs_policy_metrics() under its 0.1 name; NULL arguments are ignored.
  * @since 0.1.0
  */
 RS_API void rs_policy_stats_get(rs_policy *p, rs_policy_stats *out);
@@ -666,13 +710,20 @@ typedef struct rs_client_config {
     rs_policy_hooks hooks;           /**< default none */
     rs_fallback_fn fallback;         /**< default none (@since 0.2.0) */
     void *fallback_ctx;              /**< passed to `fallback` (@since 0.2.0) */
+    /** as rs_policy_config.events, and it also hears the client's own
+        breaker's state changes, unless the `breaker` config has a hook of
+        its own. Default none. @since 0.2.0 */
+    rs_event_hook events;
+    /** The client's name in events (its policy's and its breaker's, unless
+        the breaker config names it); copied. NULL = none. @since 0.2.0 */
+    const char *name;
 } rs_client_config;
 
 /** #RS_CLIENT_CONFIG_DEFAULT as a brace initializer (static initializers, C++). @since 0.2.0 */
 #define RS_CLIENT_CONFIG_INIT                                                             \
     { 0.0, 0u, 0.0, 0u, 0u, NULL, NULL, NULL, NULL, NULL,                                  \
       { { { NULL, NULL }, RS_UNITS_REQUESTS } }, { NULL, NULL }, 0u, RS_RETRY_CONFIG_INIT,  \
-      0u, 1000000000u, true, { NULL, NULL, NULL }, NULL, NULL }
+      0u, 1000000000u, true, { NULL, NULL, NULL }, NULL, NULL, { NULL, NULL }, NULL }
 
 /** Defaults: no modules, and what it shares with #RS_POLICY_CONFIG_DEFAULT
     as there (3 attempts, full-jitter backoff, retry budget 0.1, limits

@@ -71,6 +71,7 @@
 #include "resilience/clock.h"
 #include "resilience/common.h"
 #include "resilience/limiter.h"
+#include "resilience/metrics.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -325,6 +326,10 @@ typedef enum rs_redis_failure {
  *   TIME still decides every grant.
  * - **Failures.** A refill that fails applies the object's failure policy
  *   to the request; units already leased stay usable until they expire.
+ * - **Metrics.** A decision from a lease counts as any other in the
+ *   object's metrics (rs_redis_token_bucket_metrics() and twins), and in
+ *   rs_redis_object_snapshot.leased when it made no round trip of its
+ *   own; counted in the calling thread's counter shard, without a lock.
  *
  * @since 0.2.0
  */
@@ -914,6 +919,100 @@ RS_API int rs_redis_breaker_state_check(rs_redis_breaker_state *s, uint64_t *rem
  * @since 0.1.0
  */
 RS_API rs_limiter rs_redis_breaker_state_limiter(rs_redis_breaker_state *s);
+
+/* ------------------------------------------------------------------------ */
+/* Metrics                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * What rs_redis_metrics() reports about a connection pool. The counters
+ * count since the pool was created.
+ * @since 0.2.0
+ */
+typedef struct rs_redis_snapshot {
+    uint32_t pool_size;            /**< connections the pool may hold */
+    uint64_t commands;             /**< calls that sent their script (one round trip or two) */
+    uint64_t command_ns;           /**< real time those took, in total */
+    uint64_t failures;             /**< calls that tried and failed (#RS_E_IO: a connection,
+                                        timeout or server error) */
+    uint64_t skipped;              /**< calls that failed fast, untried, while the pool
+                                        waited to reconnect */
+    uint64_t connects;             /**< connections opened */
+    uint64_t consecutive_failures; /**< failures in a row now (0 when healthy) */
+    uint64_t retry_in_ns;          /**< until the next connection attempt (0 when not
+                                        backing off) */
+} rs_redis_snapshot;
+
+/**
+ * Fills @p m with the pool's counters and state. No I/O.
+ * @return #RS_OK, or #RS_E_INVAL when an argument is NULL.
+ * @note Thread-safe and lock-free.
+ * @since 0.2.0
+ */
+RS_API int rs_redis_metrics(rs_redis *r, rs_redis_snapshot *m);
+
+/**
+ * What the metrics functions of the distributed objects report: their
+ * decisions since creation, by answer. A decision is a limiter's acquire
+ * (not a wait query), a budget's reservation, or a check of the breaker
+ * flag; requests that can never be granted and foreign keys (#RS_E_INVAL)
+ * are not counted. Counted locally, per process: every process reports
+ * its own.
+ * @since 0.2.0
+ */
+typedef struct rs_redis_object_snapshot {
+    uint64_t granted;  /**< answered #RS_OK (the flag: found closed) */
+    uint64_t refused;  /**< answered #RS_E_LIMITED, #RS_E_BUDGET (the flag: #RS_E_OPEN) */
+    uint64_t failed;   /**< answered #RS_E_IO: Redis failed and the policy refuses */
+    /** answered by the failure policy because Redis failed (the decisions
+        above that Redis did not make, those of #RS_E_IO included) */
+    uint64_t fallback;
+    /** answered in this process from a lease, without a round trip of
+        their own: granted from its units, or refused by the refusal a
+        refill brought back (counted in granted and refused too; 0 without
+        leases) */
+    uint64_t leased;
+} rs_redis_object_snapshot;
+
+/** The decisions of @p tb. No I/O. #RS_OK, or #RS_E_INVAL for a NULL
+ *  argument. @note Thread-safe. @since 0.2.0 */
+RS_API int rs_redis_token_bucket_metrics(rs_redis_token_bucket *tb, rs_redis_object_snapshot *m);
+/** The decisions of @p w, as rs_redis_token_bucket_metrics(). @since 0.2.0 */
+RS_API int rs_redis_sliding_window_metrics(rs_redis_sliding_window *w,
+                                           rs_redis_object_snapshot *m);
+/** The reservations of @p b (every key), as rs_redis_token_bucket_metrics(). @since 0.2.0 */
+RS_API int rs_redis_budget_metrics(rs_redis_budget *b, rs_redis_object_snapshot *m);
+/** The checks of @p s, as rs_redis_token_bucket_metrics(). @since 0.2.0 */
+RS_API int rs_redis_breaker_state_metrics(rs_redis_breaker_state *s, rs_redis_object_snapshot *m);
+
+/**
+ * Adds the pool to an exporter (metrics.h) under @p name: the
+ * `redis_pool_*` families of docs/observability.md. Statuses as
+ * rs_exporter_add().
+ * @since 0.2.0
+ */
+RS_API int rs_exporter_add_redis(rs_exporter *e, const char *name, rs_redis *r);
+
+/**
+ * Adds a distributed object to an exporter under @p name: the
+ * `redis_decisions_total` and `redis_fallback_decisions_total` families,
+ * which every kind of distributed object shares (so names must differ
+ * between them); for a token bucket, sliding window or budget with leases
+ * also the `redis_lease_*` families (rs_redis_object_snapshot.leased and
+ * #rs_redis_lease_stats; left out of the exposition without leases).
+ * Statuses as rs_exporter_add().
+ * @since 0.2.0
+ */
+RS_API int rs_exporter_add_redis_token_bucket(rs_exporter *e, const char *name,
+                                              rs_redis_token_bucket *tb);
+/** As rs_exporter_add_redis_token_bucket(). @since 0.2.0 */
+RS_API int rs_exporter_add_redis_sliding_window(rs_exporter *e, const char *name,
+                                                rs_redis_sliding_window *w);
+/** As rs_exporter_add_redis_token_bucket(). @since 0.2.0 */
+RS_API int rs_exporter_add_redis_budget(rs_exporter *e, const char *name, rs_redis_budget *b);
+/** As rs_exporter_add_redis_token_bucket(). @since 0.2.0 */
+RS_API int rs_exporter_add_redis_breaker_state(rs_exporter *e, const char *name,
+                                               rs_redis_breaker_state *s);
 
 #ifdef __cplusplus
 }

@@ -203,6 +203,31 @@ RS_API size_t rs_registry_count(rs_registry *r);
  */
 RS_API uint64_t rs_registry_evictions(rs_registry *r);
 
+/**
+ * What rs_registry_metrics() reports. The counters count since creation.
+ * @since 0.2.0
+ */
+typedef struct rs_registry_snapshot {
+    size_t keys;        /**< resident keys now, as rs_registry_count() */
+    size_t max_keys;    /**< the bound */
+    uint64_t hits;      /**< gets that found their key resident */
+    uint64_t misses;    /**< gets that did not, and called `create` */
+    uint64_t evictions; /**< keys evicted to stay within max_keys, as rs_registry_evictions() */
+    uint64_t removals;  /**< keys removed by rs_registry_remove() */
+} rs_registry_snapshot;
+
+/**
+ * Fills @p m with the registry's keys and counters. Each shard counts
+ * under the lock its operations take anyway; this sums the shards without
+ * locking: each counter is exact once the operations are done, the set is
+ * not one atomic snapshot.
+ *
+ * @return #RS_OK, or #RS_E_INVAL when @p r or @p m is NULL (@p m untouched).
+ * @note Thread-safe and lock-free.
+ * @since 0.2.0
+ */
+RS_API int rs_registry_metrics(rs_registry *r, rs_registry_snapshot *m);
+
 #ifdef __cplusplus
 }
 #endif

@@ -288,6 +288,24 @@ RS_API int rs_shm_token_bucket_available_at(rs_shm_token_bucket *tb, double *tok
  */
 RS_API rs_limiter rs_shm_token_bucket_limiter(rs_shm_token_bucket *tb);
 
+/**
+ * rs_token_bucket_metrics() for the shared bucket: its configuration and
+ * the tokens available now come from the shared file, so every process
+ * sees the same; the counters are this process's requests through
+ * @p tb (each process counts its own, as a Prometheus target per process
+ * would report it; sum them across processes in the query).
+ *
+ * @param m  receives the snapshot; untouched on error.
+ * @return #RS_OK, or #RS_E_INVAL when an argument is NULL.
+ * @note Thread-safe and lock-free: loads only.
+ * @since 0.2.0
+ */
+RS_API int rs_shm_token_bucket_metrics(rs_shm_token_bucket *tb, rs_token_bucket_snapshot *m);
+
+/** rs_shm_token_bucket_metrics() at @p now_ns (CLOCK_MONOTONIC). @since 0.2.0 */
+RS_API int rs_shm_token_bucket_metrics_at(rs_shm_token_bucket *tb, rs_token_bucket_snapshot *m,
+                                          uint64_t now_ns);
+
 /* ---- sliding counter --------------------------------------------------------- */
 
 /** Largest `limit` of a shared sliding counter (counts are 32-bit in the file). @since 0.1.0 */
@@ -393,6 +411,23 @@ RS_API int rs_shm_sliding_window_count_at(rs_shm_sliding_window *w, uint64_t *co
  * @since 0.1.0
  */
 RS_API rs_limiter rs_shm_sliding_window_limiter(rs_shm_sliding_window *w);
+
+/**
+ * rs_sliding_window_metrics() for the shared counter: configuration and
+ * count from the shared file (every process sees the same), counters of
+ * this process's requests through @p w, as for
+ * rs_shm_token_bucket_metrics().
+ *
+ * @return #RS_OK, or #RS_E_INVAL when an argument is NULL.
+ * @note Thread- and process-safe, lock-free (it may seal the previous
+ *       window's count, as every call does).
+ * @since 0.2.0
+ */
+RS_API int rs_shm_sliding_window_metrics(rs_shm_sliding_window *w, rs_sliding_window_snapshot *m);
+
+/** rs_shm_sliding_window_metrics() at @p now_ns (CLOCK_MONOTONIC). @since 0.2.0 */
+RS_API int rs_shm_sliding_window_metrics_at(rs_shm_sliding_window *w,
+                                            rs_sliding_window_snapshot *m, uint64_t now_ns);
 
 #ifdef __cplusplus
 }

@@ -186,6 +186,43 @@ RS_API uint64_t rs_sliding_window_count(rs_sliding_window *w);
 /** rs_sliding_window_count() at the instant @p now_ns. @since 0.1.0 */
 RS_API uint64_t rs_sliding_window_count_at(rs_sliding_window *w, uint64_t now_ns);
 
+/**
+ * What rs_sliding_window_metrics() reports. The counters count since the
+ * window was created; a request above the limit (never admissible, an
+ * error) and a request for 0 units are not counted. The shared-memory
+ * window reports the same fields (rs_shm_sliding_window_metrics()).
+ * @since 0.2.0
+ */
+typedef struct rs_sliding_window_snapshot {
+    uint64_t limit;          /**< units per window */
+    uint64_t window_ns;      /**< the window's length */
+    rs_window_kind kind;     /**< the algorithm */
+    uint64_t count;          /**< units counted against the window now, as
+                                  rs_sliding_window_count() */
+    uint64_t admitted;       /**< requests admitted */
+    uint64_t admitted_units; /**< units the admitted requests took */
+    uint64_t refused;        /**< requests refused (nothing recorded) */
+} rs_sliding_window_snapshot;
+
+/**
+ * Fills @p m with the window's configuration, its count now and its
+ * counters, as one consistent snapshot (one critical section; reads the
+ * clock once). The counters cost the admission path two stores inside the
+ * critical section it takes anyway.
+ *
+ * @param w  the limiter.
+ * @param m  receives the snapshot; untouched on error.
+ * @return #RS_OK, or #RS_E_INVAL when @p w or @p m is NULL.
+ * @note Thread-safe: the same short critical section as
+ *       rs_sliding_window_count().
+ * @since 0.2.0
+ */
+RS_API int rs_sliding_window_metrics(rs_sliding_window *w, rs_sliding_window_snapshot *m);
+
+/** rs_sliding_window_metrics() at the instant @p now_ns. @since 0.2.0 */
+RS_API int rs_sliding_window_metrics_at(rs_sliding_window *w, rs_sliding_window_snapshot *m,
+                                        uint64_t now_ns);
+
 #ifdef __cplusplus
 }
 #endif

@@ -270,6 +270,48 @@ RS_API double rs_token_bucket_available(rs_token_bucket *tb);
 /** rs_token_bucket_available() at the instant @p now_ns. @since 0.1.0 */
 RS_API double rs_token_bucket_available_at(rs_token_bucket *tb, uint64_t now_ns);
 
+/**
+ * What rs_token_bucket_metrics() reports. The counters count since the
+ * bucket was created; a request above the burst (never grantable, an
+ * error) and a request for 0 tokens are not counted. The shared-memory
+ * bucket reports the same fields (rs_shm_token_bucket_metrics()).
+ * @since 0.2.0
+ */
+typedef struct rs_token_bucket_snapshot {
+    double rate;             /**< tokens per second, as configured (or last set) */
+    uint64_t burst;          /**< capacity in tokens */
+    double available;        /**< tokens available now, as rs_token_bucket_available() */
+    uint64_t granted;        /**< requests granted: try_acquire() true, reserve() and
+                                  acquire() #RS_OK (with or without a wait) */
+    uint64_t granted_tokens; /**< tokens the granted requests took */
+    uint64_t refused;        /**< requests refused: try_acquire() false, reserve() and
+                                  acquire() #RS_E_LIMITED */
+} rs_token_bucket_snapshot;
+
+/**
+ * Fills @p m with the bucket's configuration, its tokens now and its
+ * counters (reads the clock once).
+ *
+ * Counting costs the grant path no locked instruction: each of the first
+ * few threads that count keeps its counters on a cache line of its own in
+ * every bucket (the rest share one line with atomic adds), and this sums
+ * them. Each counter is exact once the callers are done and never goes
+ * back between two reads; the fields are not one atomic snapshot (a grant
+ * may show in `available` and not yet in `granted`).
+ *
+ * @param tb  the bucket.
+ * @param m   receives the snapshot; untouched on error.
+ * @return #RS_OK, or #RS_E_INVAL when @p tb or @p m is NULL.
+ * @note Thread-safe and lock-free: loads only, no clock read beyond the
+ *       one for `available`.
+ * @since 0.2.0
+ */
+RS_API int rs_token_bucket_metrics(rs_token_bucket *tb, rs_token_bucket_snapshot *m);
+
+/** rs_token_bucket_metrics() at the instant @p now_ns. @since 0.2.0 */
+RS_API int rs_token_bucket_metrics_at(rs_token_bucket *tb, rs_token_bucket_snapshot *m,
+                                      uint64_t now_ns);
+
 #ifdef __cplusplus
 }
 #endif

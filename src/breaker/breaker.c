@@ -21,6 +21,7 @@
 #include "core/atomics.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/tally.h"
 
 /* One call makes at most two transitions: HALF_OPEN -> OPEN (probes written
  * off) -> HALF_OPEN (an open time of 0). */
@@ -61,6 +62,17 @@ struct rs_breaker {
     uint32_t probe_failures;
     uint32_t probe_slow;
     uint32_t probe_bad;
+    /* Since creation, for metrics; rare, so under the lock. */
+    uint64_t total_released, total_transitions;
+    /* Judged outcomes since creation, a cache line per thread
+     * (core/tally.h): counted under the lock, but on the lock's line they
+     * would not fit, and on a shared line they would move it between the
+     * cores of two recording threads with every record. */
+    struct outcome_counts {
+        _Alignas(RS__CACHE_LINE) rs__atomic_u64 successes; /* the shard, not each field */
+        rs__atomic_u64 failures, slow;
+    } outcomes[RS__TALLY_SHARDS];
+    char name[]; /* the configured name, "" for none */
 };
 
 _Static_assert(offsetof(struct rs_breaker, window) + sizeof(rs__breaker_window) <=
@@ -152,11 +164,13 @@ int rs_breaker_new(const rs_breaker_config *cfg, const rs_clock *clock, rs_break
         return status;
     }
     /* The layout above needs the breaker on a cache-line boundary. */
-    rs_breaker *b = rs__malloc_aligned(sizeof *b, _Alignof(rs_breaker));
+    size_t name_size = cfg->name != NULL ? strlen(cfg->name) + 1 : 1;
+    rs_breaker *b = rs__malloc_aligned(sizeof *b + name_size, _Alignof(rs_breaker));
     if (b == NULL) {
         return RS_E_NOMEM;
     }
-    memset(b, 0, sizeof *b);
+    memset(b, 0, sizeof *b); /* the counters of `outcomes` included */
+    memcpy(b->name, cfg->name != NULL ? cfg->name : "", name_size);
     if (rs__breaker_window_init(&b->window, cfg->window_type, cfg->window_size) != RS_OK) {
         rs__free_aligned(b);
         return RS_E_NOMEM;
@@ -179,7 +193,9 @@ int rs_breaker_new(const rs_breaker_config *cfg, const rs_clock *clock, rs_break
         b->open_random = rs__rng_next(&b->open_rng);
     }
     rs__spin_init(&b->lock);
-    rs__breaker_events_init(&b->events, &b->lock, cfg->on_state_change, cfg->ctx);
+    rs__breaker_events_init(&b->events, &b->lock, cfg->on_state_change, cfg->ctx, cfg->events, b,
+                            b->name);
+    b->cfg.name = b->name; /* the caller's string need not outlive the breaker */
     atomic_init(&b->status, (uint64_t)RS_BREAKER_CLOSED);
     atomic_init(&b->open_until_ns, 0);
     atomic_init(&b->rejected, 0);
@@ -262,7 +278,8 @@ static void transition(rs_breaker *b, rs_breaker_state to, uint64_t now_ns)
     uint64_t generation = (uint64_t)(generation_of(status) + 1u);
     /* Release: a thread that sees the new state also sees open_until_ns. */
     atomic_store_explicit(&b->status, generation << 32 | (uint64_t)to, memory_order_release);
-    rs__breaker_events_push(&b->events, from, to);
+    b->total_transitions++;
+    rs__breaker_events_push(&b->events, from, to, now_ns);
 }
 
 static bool is_slow(const rs_breaker *b, const rs_permit *p, uint64_t now_ns)
@@ -313,8 +330,22 @@ static bool judge_probes(rs_breaker *b, uint64_t now_ns)
     return false;
 }
 
+/* Every judged outcome, for metrics. */
+static void count_outcome(rs_breaker *b, bool failure, bool slow)
+{
+    if (failure) {
+        RS__TALLY_ADD(b->outcomes, failures, 1);
+    } else {
+        RS__TALLY_ADD(b->outcomes, successes, 1);
+    }
+    if (slow) {
+        RS__TALLY_ADD(b->outcomes, slow, 1);
+    }
+}
+
 static void count_probe(rs_breaker *b, bool failure, bool slow)
 {
+    count_outcome(b, failure, slow);
     b->probe_calls++;
     b->probe_failures += failure;
     b->probe_slow += slow;
@@ -418,7 +449,9 @@ static inline void record_locked(rs_breaker *b, const rs_permit *p, bool success
     if (state_of(status) != RS_BREAKER_CLOSED) {
         return;
     }
-    rs__breaker_window_add(&b->window, !success, is_slow(b, p, now_ns), now_ns);
+    bool slow = is_slow(b, p, now_ns);
+    count_outcome(b, !success, slow);
+    rs__breaker_window_add(&b->window, !success, slow, now_ns);
     if (!success) {
         b->consecutive_failures++;
     } else if (b->consecutive_failures != 0) {
@@ -478,6 +511,11 @@ bool rs_breaker_would_refuse_at(rs_breaker *b, uint64_t now_ns)
     return b != NULL && refusing(b, state_of(load_status(b)), now_ns);
 }
 
+bool rs_breaker_fail_fast_at(rs_breaker *b, uint64_t now_ns)
+{
+    return rs_breaker_would_refuse_at(b, now_ns) && refuse(b) == RS_E_OPEN;
+}
+
 int rs_breaker_allow(rs_breaker *b, rs_permit *p)
 {
     if (b == NULL || p == NULL) {
@@ -524,6 +562,7 @@ void rs_breaker_release(rs_breaker *b, const rs_permit *p)
         return;
     }
     rs__breaker_events_lock(&b->events, 0);
+    b->total_released++;
     uint64_t status = atomic_load_explicit(&b->status, memory_order_relaxed);
     if (generation_of(status) == p->generation && state_of(status) == RS_BREAKER_HALF_OPEN) {
         (void)rs__breaker_probes_remove(&b->probes, p->start_ns);
@@ -584,6 +623,11 @@ int rs_breaker_metrics_at(rs_breaker *b, rs_breaker_snapshot *m, uint64_t now_ns
         snap.until_half_open_ns = state == RS_BREAKER_FORCED_OPEN ? UINT64_MAX : 0;
         snap.open_duration_ns = open_duration_from(b, state);
     }
+    RS__TALLY_SUM(snap.total_successes, b->outcomes, successes);
+    RS__TALLY_SUM(snap.total_failures, b->outcomes, failures);
+    RS__TALLY_SUM(snap.total_slow_calls, b->outcomes, slow);
+    snap.total_released = b->total_released;
+    snap.total_transitions = b->total_transitions;
     rs__breaker_events_unlock(&b->events);
     snap.successes = snap.calls - snap.failures;
     if (snap.calls > 0) {

@@ -1,5 +1,6 @@
 /* The breaker's lock, and the state-change callbacks it defers until the
- * lock is released, private to the breaker.
+ * lock is released, private to the breaker: `on_state_change` and the
+ * event hook (#RS_EVENT_STATE_CHANGE), both for each transition.
  *
  * Transitions happen under the lock and queue their (from, to) here; the
  * callback must never run under the lock (it may call back into the
@@ -23,6 +24,7 @@
 #include "core/build_config.h"
 #include "core/lock.h"
 #include "resilience/breaker.h"
+#include "resilience/events.h"
 
 #define RS__BREAKER_EVENTS_CAPACITY 64u
 
@@ -32,6 +34,9 @@ typedef struct rs__breaker_events {
     rs__spinlock *lock;  /* the breaker's lock: guards the breaker and the queue */
     rs__breaker_callback callback;
     void *ctx;
+    rs_event_hook hook;  /* hears each transition after `callback` */
+    const void *object;  /* the breaker, and its name, for the events */
+    const char *name;
     uint32_t head;       /* oldest queued event */
     uint32_t count;      /* queued events; > 0 implies delivering */
     bool delivering;
@@ -40,12 +45,14 @@ typedef struct rs__breaker_events {
 #endif
     uint8_t from[RS__BREAKER_EVENTS_CAPACITY];
     uint8_t to[RS__BREAKER_EVENTS_CAPACITY];
+    uint64_t at_ns[RS__BREAKER_EVENTS_CAPACITY];
 } rs__breaker_events;
 
 /* `lock` lives with the data it guards (the breaker keeps it on the cache line
  * its hot path writes); the queue borrows it. */
 void rs__breaker_events_init(rs__breaker_events *e, rs__spinlock *lock,
-                             rs__breaker_callback callback, void *ctx);
+                             rs__breaker_callback callback, void *ctx, rs_event_hook hook,
+                             const void *object, const char *name);
 
 /* The slow halves of the two calls below. */
 void rs__breaker_events_wait_for_room(rs__breaker_events *e, uint32_t room);
@@ -72,7 +79,9 @@ static inline void rs__breaker_events_unlock(rs__breaker_events *e)
     }
 }
 
-/* Under the lock: queues a transition (nothing when there is no callback). */
-void rs__breaker_events_push(rs__breaker_events *e, rs_breaker_state from, rs_breaker_state to);
+/* Under the lock: queues a transition made at at_ns (nothing when there is
+ * neither a callback nor a hook). */
+void rs__breaker_events_push(rs__breaker_events *e, rs_breaker_state from, rs_breaker_state to,
+                             uint64_t at_ns);
 
 #endif /* RS_BREAKER_EVENTS_H */

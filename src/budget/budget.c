@@ -36,6 +36,7 @@
 #include "core/account.h"
 #include "core/alloc.h"
 #include "core/arith.h"
+#include "core/atomics.h"
 #include "core/lock.h"
 
 #define DEFAULT_SUB_BUCKETS 60u
@@ -52,6 +53,8 @@ struct rs_budget {
     rs__wide used;          /* sum of the ring, exact */
     const rs_clock *clock;
     _Atomic(void *) owner;  /* see budget_internal.h */
+    /* Since creation, written under the lock (rs__counter_bump()). */
+    rs__atomic_u64 granted, refused, granted_tokens, spent_tokens;
     bool narrow;            /* ring of uint32_t rather than uint64_t */
     uint64_t ring[];        /* ring_len counters, of either width */
 };
@@ -226,17 +229,23 @@ int rs_budget_reserve_at(rs_budget *b, uint64_t estimate, rs_budget_ticket *t, u
         return RS_E_INVAL;
     }
     if (estimate > b->max_per_request) {
+        rs__spin_lock(&b->lock); /* the counters are written under it */
+        rs__counter_bump(&b->refused, 1);
+        rs__spin_unlock(&b->lock);
         return RS_E_BUDGET;
     }
     uint64_t slot = slot_of(b, now_ns);
     rs__spin_lock(&b->lock);
     uint64_t at_ns = advance(b, now_ns, slot);
     if (estimate > left(b)) {
+        rs__counter_bump(&b->refused, 1);
         rs__spin_unlock(&b->lock);
         return RS_E_BUDGET;
     }
     /* Never saturates: the counter is at most used + estimate <= max_per_window. */
     bucket_add(b, b->head_pos, estimate);
+    rs__counter_bump(&b->granted, 1);
+    rs__counter_bump(&b->granted_tokens, estimate);
     rs__spin_unlock(&b->lock);
     t->reserved = estimate;
     t->at_ns = at_ns;
@@ -276,6 +285,9 @@ void rs_budget_commit(rs_budget *b, const rs_budget_ticket *t, uint64_t actual)
     }
     uint64_t slot = slot_of(b, t->at_ns);
     rs__spin_lock(&b->lock);
+    /* Saturates: commits may report any amount. */
+    atomic_store_explicit(&b->spent_tokens, rs__sat_add(rs__counter_get(&b->spent_tokens), actual),
+                          memory_order_relaxed);
     uint32_t pos;
     if (ticket_pos(b, slot, &pos)) {
         if (actual < t->reserved) {
@@ -348,6 +360,36 @@ uint64_t rs_budget_wait_ns_at(rs_budget *b, uint64_t n, uint64_t now_ns)
 uint64_t rs_budget_wait_ns(rs_budget *b, uint64_t n)
 {
     return rs_budget_wait_ns_at(b, n, now_of(b));
+}
+
+int rs_budget_metrics_at(rs_budget *b, rs_budget_snapshot *m, uint64_t now_ns)
+{
+    if (b == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    rs_budget_snapshot snap = { 0 };
+    snap.max_per_window = b->max_per_window;
+    snap.max_per_request = b->max_per_request;
+    uint64_t slot = slot_of(b, now_ns);
+    rs__spin_lock(&b->lock);
+    (void)advance(b, now_ns, slot);
+    snap.used = b->used.hi != 0 ? UINT64_MAX : b->used.lo;
+    snap.remaining = left(b);
+    snap.granted = rs__counter_get(&b->granted);
+    snap.refused = rs__counter_get(&b->refused);
+    snap.granted_tokens = rs__counter_get(&b->granted_tokens);
+    snap.spent_tokens = rs__counter_get(&b->spent_tokens);
+    rs__spin_unlock(&b->lock);
+    *m = snap;
+    return RS_OK;
+}
+
+int rs_budget_metrics(rs_budget *b, rs_budget_snapshot *m)
+{
+    if (b == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    return rs_budget_metrics_at(b, m, now_of(b));
 }
 
 void rs__budget_set_owner(rs_budget *b, void *owner)

@@ -159,3 +159,11 @@ void rs_budget_registry_release(rs_budget_registry *r, rs_budget *b)
         rs_registry_release(r->keys, rs__budget_owner(b));
     }
 }
+
+int rs_budget_registry_metrics(rs_budget_registry *r, rs_registry_snapshot *m)
+{
+    if (r == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    return rs_registry_metrics(r->keys, m);
+}

@@ -36,6 +36,15 @@ static inline void rs__counter_add(rs__atomic_u64 *counter, uint64_t n)
     atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
 }
 
+/* A statistics counter that one thread at a time writes (under a lock, or
+ * owned by the thread): a plain load and store, no locked instruction,
+ * while readers may load it at any moment without the lock. */
+static inline void rs__counter_bump(rs__atomic_u64 *counter, uint64_t n)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
 static inline uint64_t rs__counter_get(const rs__atomic_u64 *counter)
 {
     return atomic_load_explicit((rs__atomic_u64 *)counter, memory_order_relaxed);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "core/atomics.h"
+#include "core/tls.h"
 
 /* A write counts as "moments ago" below this age, in the time base the
  * caller acts on: long enough to cover one spin plus the next operation,
@@ -44,18 +45,8 @@ typedef struct rs__last_write {
     uint64_t hand_offs; /* spins so far: for tests, off the hot path */
 } rs__last_write;
 
-/* The calling thread's last write. On glibc it is initial-exec: one
- * thread-pointer-relative access and no lazy allocation, also when the
- * library is dlopen()ed (glibc keeps spare static TLS for that; this needs
- * 32 bytes of it). Elsewhere (musl and bionic refuse initial-exec in a
- * dlopen()ed library) the default model: where the runtime allocates a
- * thread's block lazily (a dlopen()ed library, emulated TLS), it does so
- * once per thread, outside rs_set_allocator(). */
-#if defined(__GLIBC__) && defined(__GNUC__)
-#define RS__TLS_MODEL __attribute__((tls_model("initial-exec")))
-#else
-#define RS__TLS_MODEL
-#endif
+/* The calling thread's last write (32 bytes of thread-local storage, in
+ * the model core/tls.h describes). */
 extern _Thread_local rs__last_write rs__my_last_write RS__TLS_MODEL;
 
 /* True when this thread wrote `word` within the window before `now_ns`

@@ -19,10 +19,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/alloc.h"
 #include "core/arith.h"
 #include "core/atomics.h"
 #include "core/contention.h"
+#include "core/tally.h"
 #include "resilience/common.h"
+#include "resilience/token_bucket.h"
 
 /* A validated configuration in integer time. */
 typedef struct rs__gcra {
@@ -38,6 +41,36 @@ typedef struct rs__gcra_verdict {
     bool oversized;      /* n > burst: never */
     bool taken;
 } rs__gcra_verdict;
+
+/* What a bucket counts, per thread (core/tally.h): requests granted (with
+ * or without a wait), the tokens they took, requests refused. A request
+ * above the burst is an error, not a refusal, and is not counted. */
+typedef struct rs__gcra_counts {
+    _Alignas(RS__CACHE_LINE) rs__atomic_u64 granted; /* the shard, not each field */
+    rs__atomic_u64 granted_tokens, refused;
+} rs__gcra_counts;
+
+/* Counts the outcome of asking for n >= 1 tokens: the plain stores of this
+ * thread's shard, no locked instruction on the grant path. */
+static inline void rs__gcra_count(rs__gcra_counts *shards, const rs__gcra_verdict *v, uint64_t n)
+{
+    unsigned slot = rs__tally_slot();
+    rs__gcra_counts *mine = &shards[slot];
+    if (v->taken) {
+        rs__tally_add(&mine->granted, 1, slot);
+        rs__tally_add(&mine->granted_tokens, n, slot);
+    } else if (!v->oversized) {
+        rs__tally_add(&mine->refused, 1, slot);
+    }
+}
+
+/* Fills the counters of a snapshot with the totals of `shards`. */
+static inline void rs__gcra_counts_sum(const rs__gcra_counts *shards, rs_token_bucket_snapshot *m)
+{
+    RS__TALLY_SUM(m->granted, shards, granted);
+    RS__TALLY_SUM(m->granted_tokens, shards, granted_tokens);
+    RS__TALLY_SUM(m->refused, shards, refused);
+}
 
 /* Validates a rate (tokens per second) and burst and derives the integer
  * configuration: interval = ceil(1e9 / rate), where a quotient within 1e-12

@@ -58,7 +58,7 @@ static void call_init(rs_call_state *c, rs_policy *p, const rs_call_options *opt
         c->wake = opts->wake;
     }
     c->deadline_ns = timeout != 0 ? rs__sat_add(now_ns, timeout) : 0;
-    rs__counter_add(&p->counters.calls, 1);
+    RS__POLICY_COUNT(p, calls, 1);
 }
 
 static void release_budget(rs_call_state *c)
@@ -121,12 +121,6 @@ static bool fallback_applies(int status, rs_stop_reason reason)
     }
 }
 
-/* The one place a fallback's use is recorded: the policy's counter, and
- * any further report of the event belongs here too. */
-static void note_fallback_used(rs_call_state *c)
-{
-    rs__counter_add(&c->policy->counters.fallbacks, 1);
-}
 
 /* The fallback hook's turn: true when it served a result. */
 static bool served_by_fallback(rs_call_state *c, int status, rs_stop_reason reason)
@@ -139,8 +133,50 @@ static bool served_by_fallback(rs_call_state *c, int status, rs_stop_reason reas
     c->report.fallback = true;
     c->report.failed_status = status;
     c->report.status = RS_OK;
-    note_fallback_used(c);
+    RS__POLICY_COUNT(c->policy, fallbacks, 1);
     return true;
+}
+
+/* The event that ends a call that did not succeed: a refusal by this
+ * process's own protection, a budget's refusal, or a give-up. */
+static rs_event_kind end_event(rs_stop_reason reason)
+{
+    if (reason == RS_STOP_BUDGET || reason == RS_STOP_RETRY_BUDGET) {
+        return RS_EVENT_BUDGET_REFUSED;
+    }
+    return rs_stop_reason_is_local(reason) ? RS_EVENT_CALL_REFUSED : RS_EVENT_GIVE_UP;
+}
+
+/* RS_EVENT_RETRY and RS_EVENT_SERVER_PAUSE: about the attempt just made,
+ * with the wait it led to. */
+static void emit_about_attempt(rs_call_state *c, rs_event_kind kind, uint64_t wait_ns,
+                               uint64_t now_ns)
+{
+    if (rs__policy_hears(c->policy)) {
+        rs_event e = { 0 };
+        e.kind = kind;
+        e.at_ns = now_ns;
+        e.attempt = c->attempt_number;
+        e.wait_ns = wait_ns;
+        e.last_attempt = &c->attempt;
+        rs__policy_emit(c->policy, &e);
+    }
+}
+
+static void count_end(rs_call_state *c, rs_stop_reason reason)
+{
+    unsigned slot = rs__tally_slot();
+    rs__policy_counters *mine = &c->policy->counters[slot];
+    rs__atomic_u64 *counter = counter_for(mine, reason);
+    if (counter != NULL) {
+        rs__tally_add(counter, 1, slot);
+    }
+    if (reason == RS_STOP_RETRY_BUDGET) {
+        rs__tally_add(&mine->rejected_retry_budget, 1, slot);
+    }
+    rs__tally_add(&mine->elapsed_ns, c->report.elapsed_ns, slot);
+    rs__tally_add(&mine->waited_ns, c->report.waited_ns, slot);
+    rs__tally_add(&mine->limiter_wait_ns, c->report.limiter_wait_ns, slot);
 }
 
 static rs_step finish(rs_call_state *c, int status, rs_stop_reason reason, uint64_t now_ns)
@@ -151,19 +187,26 @@ static rs_step finish(rs_call_state *c, int status, rs_stop_reason reason, uint6
     c->report.status = status;
     c->report.reason = reason;
     c->report.elapsed_ns = rs__sat_sub(now_ns, c->start_ns);
-    rs__atomic_u64 *counter = counter_for(&c->policy->counters, reason);
-    if (counter != NULL) {
-        rs__counter_add(counter, 1);
-    }
-    if (reason == RS_STOP_RETRY_BUDGET) {
-        rs__counter_add(&c->policy->counters.rejected_retry_budget, 1);
-    }
-    if (served_by_fallback(c, status, reason)) {
+    count_end(c, reason);
+    bool served = served_by_fallback(c, status, reason);
+    if (served) {
         status = RS_OK;
     }
     const rs_policy_hooks *hooks = &c->policy->cfg.hooks;
     if (status != RS_OK && hooks->on_give_up != NULL) {
         hooks->on_give_up(hooks->ctx, &c->report);
+    }
+    /* One event ends a call that did not succeed; a fallback's replaces
+     * the refusal or give-up it stood in for, as on_give_up stays silent. */
+    if ((status != RS_OK || served) && rs__policy_hears(c->policy)) {
+        rs_event e = { 0 };
+        e.kind = served ? RS_EVENT_FALLBACK : end_event(reason);
+        e.at_ns = now_ns;
+        e.attempt = c->report.attempts;
+        e.reason = reason;
+        e.status = served ? c->report.failed_status : status;
+        e.report = &c->report;
+        rs__policy_emit(c->policy, &e);
     }
     return step_done(status);
 }
@@ -195,11 +238,12 @@ static uint64_t limiter_patience(const rs_call_state *c, uint64_t now_ns)
  * (returns false): wait, run fn, or done. */
 
 /* An open breaker refuses before anything else: failing fast must cost no
- * wait and no reservation (a round trip with a remote budget). */
+ * wait and no reservation (a round trip with a remote budget). The breaker
+ * counts the refusal as its own. */
 static bool breaker_refuses(rs_call_state *c, uint64_t now_ns, rs_step *out)
 {
     rs_breaker *breaker = c->policy->cfg.breaker;
-    if (breaker != NULL && rs_breaker_would_refuse_at(breaker, now_ns)) {
+    if (breaker != NULL && rs_breaker_fail_fast_at(breaker, now_ns)) {
         *out = finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
         return true;
     }
@@ -487,7 +531,7 @@ static void pass_breaker(rs_call_state *c, uint64_t now_ns, rs_step *out)
     }
     c->phase = RS__PHASE_RUNNING;
     c->sent_ns = now_ns;
-    rs__counter_add(&c->policy->counters.attempts, 1);
+    RS__POLICY_COUNT(c->policy, attempts, 1);
     *out = step_run();
 }
 
@@ -593,8 +637,9 @@ static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
     }
     uint64_t retry_at = rs__sat_add(now_ns, delay);
     /* The attempt just made may have tripped the breaker: if it will still
-     * be open when the retry is due, stop now rather than sleep first. */
-    if (cfg->breaker != NULL && rs_breaker_would_refuse_at(cfg->breaker, retry_at)) {
+     * be open when the retry is due, stop now rather than sleep first (a
+     * refusal the breaker counts as its own). */
+    if (cfg->breaker != NULL && rs_breaker_fail_fast_at(cfg->breaker, retry_at)) {
         return finish(c, RS_E_OPEN, RS_STOP_BREAKER, now_ns);
     }
     if (c->deadline_ns != 0 && retry_at >= c->deadline_ns) {
@@ -603,8 +648,9 @@ static rs_step schedule_retry(rs_call_state *c, uint64_t now_ns)
     if (cfg->hooks.on_retry != NULL) {
         cfg->hooks.on_retry(cfg->hooks.ctx, &c->attempt, delay);
     }
+    emit_about_attempt(c, RS_EVENT_RETRY, delay, now_ns);
     c->report.retries++;
-    rs__counter_add(&p->counters.retries, 1);
+    RS__POLICY_COUNT(p, retries, 1);
     c->attempt_number++;
     return wait_then(c, delay, RS__PHASE_ADMIT, false, now_ns);
 }
@@ -684,8 +730,11 @@ rs_step rs_call_complete_at(rs_call_state *c, rs_verdict verdict, uint64_t now_n
     settle_attempt(c, verdict, load_outcome(&c->attempt, verdict), c->attempt.tokens_used, now_ns);
     const rs_policy_config *cfg = &c->policy->cfg;
     if (cfg->share_server_pause && cfg->retry.honor_retry_after) {
-        rs__policy_pause(c->policy, rs__max_u64(c->attempt.retry_after_ns, c->attempt.pause_ns),
-                         now_ns);
+        uint64_t paused = rs__policy_pause(
+            c->policy, rs__max_u64(c->attempt.retry_after_ns, c->attempt.pause_ns), now_ns);
+        if (paused != 0) {
+            emit_about_attempt(c, RS_EVENT_SERVER_PAUSE, paused, now_ns);
+        }
     }
     switch (verdict) {
     case RS_SUCCESS:

@@ -108,6 +108,8 @@ static int plan_client(const rs_client_config *cfg, const rs_clock *clock, clien
     pc->hooks = cfg->hooks;
     pc->fallback = cfg->fallback;
     pc->fallback_ctx = cfg->fallback_ctx;
+    pc->events = cfg->events;
+    pc->name = cfg->name;
     /* Checked at the indices the caller wrote; build() moves them behind
      * the client's own limiters. */
     for (size_t i = 0; i < RS_CLIENT_MAX_LIMITS; i++) {
@@ -132,6 +134,14 @@ static int plan_client(const rs_client_config *cfg, const rs_clock *clock, clien
 
     plan->use_breaker = cfg->breaker != NULL;
     plan->breaker = plan->use_breaker ? *cfg->breaker : RS_BREAKER_CONFIG_DEFAULT;
+    /* The client's hook hears its own breaker too, under the client's name,
+     * unless the breaker's config says otherwise. */
+    if (plan->breaker.events.fn == NULL) {
+        plan->breaker.events = cfg->events;
+    }
+    if (plan->breaker.name == NULL) {
+        plan->breaker.name = cfg->name;
+    }
 
     plan->use_budget = cfg->budget != NULL;
     plan->budget = plan->use_budget ? *cfg->budget : RS_BUDGET_CONFIG_DEFAULT;

@@ -6,15 +6,25 @@
 
 #include <stdbool.h>
 
+#include "core/alloc.h"
 #include "core/atomics.h"
 #include "core/rng.h"
+#include "core/tally.h"
+#include "resilience/events.h"
 #include "resilience/policy.h"
 
+/* One thread's shard of the policy's counters (core/tally.h): every call
+ * counts on the calling thread's own cache line, with plain stores. */
 typedef struct rs__policy_counters {
-    rs__atomic_u64 calls, successes, failures, exhausted, timeouts, attempts, retries;
+    _Alignas(RS__CACHE_LINE) rs__atomic_u64 calls;
+    rs__atomic_u64 successes, failures, exhausted, timeouts, attempts, retries;
     rs__atomic_u64 rejected_limiter, rejected_breaker, rejected_budget, rejected_retry_budget;
     rs__atomic_u64 rejected_server_pause, server_pauses, rejected_bulkhead, fallbacks;
+    rs__atomic_u64 elapsed_ns, waited_ns, limiter_wait_ns; /* of the calls that ended */
 } rs__policy_counters;
+
+/* Adds n to counter `field` of policy p, on this thread's shard. */
+#define RS__POLICY_COUNT(p, field, n) RS__TALLY_ADD((p)->counters, field, n)
 
 struct rs_policy {
     rs_policy_config cfg;
@@ -33,7 +43,8 @@ struct rs_policy {
      * the policy's clock. Only ever moves forward. */
     rs__atomic_u64 pause_until_ns;
     rs__atomic_u64 pause_length_ns; /* of the pause that set pause_until_ns */
-    rs__policy_counters counters;
+    rs__policy_counters counters[RS__TALLY_SHARDS];
+    char name[]; /* cfg.name points here: "" for none */
 };
 
 /* Where a call is between two instructions. */
@@ -91,13 +102,26 @@ bool rs__policy_retry_allowed_after_failure(rs_policy *p);
 void rs__policy_record_success(rs_policy *p);
 
 /* The shared server pause: starts (or lengthens) a pause of pause_ns from
- * now_ns, capped at retry.max_retry_after_ns; 0 does nothing. */
-void rs__policy_pause(rs_policy *p, uint64_t pause_ns, uint64_t now_ns);
+ * now_ns, capped at retry.max_retry_after_ns; 0 does nothing. Returns the
+ * length of the pause it set from now_ns, 0 when it set none (a pause as
+ * long or longer was in force). */
+uint64_t rs__policy_pause(rs_policy *p, uint64_t pause_ns, uint64_t now_ns);
 /* When the pause ends (0 or a past instant: none), and how long it was. */
 uint64_t rs__policy_pause_until(rs_policy *p);
 uint64_t rs__policy_pause_length(rs_policy *p);
 /* A random extra wait after a server-requested wait of wait_ns:
  * uniform in [0, retry_after_jitter * wait_ns]. */
 uint64_t rs__policy_pause_jitter(rs_policy *p, uint64_t wait_ns);
+
+/* Delivers an event of the policy to its hook, if it has one, filling in
+ * the source: the caller sets the kind and what the kind says. */
+void rs__policy_emit(const rs_policy *p, rs_event *e);
+
+/* Whether the policy has an event hook: the emission points build no
+ * event without one. */
+static inline bool rs__policy_hears(const rs_policy *p)
+{
+    return p->cfg.events.fn != NULL;
+}
 
 #endif /* RS_POLICY_INTERNAL_H */

@@ -2,6 +2,7 @@
  * per-call logic is in call.c. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -137,11 +138,16 @@ int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy 
     if (rc != RS_OK) {
         return rc;
     }
-    rs_policy *p = rs__calloc(1, sizeof *p);
+    /* The counters' shards need the policy on a cache-line boundary. */
+    size_t name_size = cfg->name != NULL ? strlen(cfg->name) + 1 : 1;
+    rs_policy *p = rs__malloc_aligned(sizeof *p + name_size, _Alignof(rs_policy));
     if (p == NULL) {
         return RS_E_NOMEM;
     }
+    memset(p, 0, sizeof *p); /* the counters included */
+    memcpy(p->name, cfg->name != NULL ? cfg->name : "", name_size);
     p->cfg = *cfg;
+    p->cfg.name = p->name; /* the caller's string need not outlive the policy */
     p->clock = clock != NULL ? clock : rs_clock_system();
     if (cfg->adaptive_rate != NULL) {
         /* First: the rate paces every attempt the limits then judge. */
@@ -168,7 +174,7 @@ int rs_policy_new(const rs_policy_config *cfg, const rs_clock *clock, rs_policy 
 
 void rs_policy_free(rs_policy *p)
 {
-    rs__free(p);
+    rs__free_aligned(p);
 }
 
 const rs_clock *rs_policy_clock(const rs_policy *p)
@@ -204,10 +210,10 @@ void rs__policy_record_success(rs_policy *p)
                                                     memory_order_relaxed, memory_order_relaxed));
 }
 
-void rs__policy_pause(rs_policy *p, uint64_t pause_ns, uint64_t now_ns)
+uint64_t rs__policy_pause(rs_policy *p, uint64_t pause_ns, uint64_t now_ns)
 {
     if (pause_ns == 0) {
-        return;
+        return 0;
     }
     uint64_t cap = p->cfg.retry.max_retry_after_ns;
     uint64_t until = rs__sat_add(now_ns, cap != 0 ? rs__min_u64(pause_ns, cap) : pause_ns);
@@ -218,10 +224,11 @@ void rs__policy_pause(rs_policy *p, uint64_t pause_ns, uint64_t now_ns)
             /* Only the jitter's scale: a racing longer pause may pair its
              * end with this length, which spreads a little less. */
             atomic_store_explicit(&p->pause_length_ns, until - now_ns, memory_order_relaxed);
-            rs__counter_add(&p->counters.server_pauses, 1);
-            return;
+            RS__POLICY_COUNT(p, server_pauses, 1);
+            return until - now_ns;
         }
     }
+    return 0;
 }
 
 uint64_t rs__policy_pause_until(rs_policy *p)
@@ -241,29 +248,67 @@ uint64_t rs__policy_pause_length(rs_policy *p)
     return atomic_load_explicit(&p->pause_length_ns, memory_order_relaxed);
 }
 
+int rs_policy_metrics_at(rs_policy *p, rs_policy_snapshot *m, uint64_t now_ns)
+{
+    if (p == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    rs_policy_snapshot snap = { 0 };
+    const rs__policy_counters *c = p->counters;
+    RS__TALLY_SUM(snap.calls, c, calls);
+    RS__TALLY_SUM(snap.successes, c, successes);
+    RS__TALLY_SUM(snap.failures, c, failures);
+    RS__TALLY_SUM(snap.exhausted, c, exhausted);
+    RS__TALLY_SUM(snap.timeouts, c, timeouts);
+    RS__TALLY_SUM(snap.attempts, c, attempts);
+    RS__TALLY_SUM(snap.retries, c, retries);
+    RS__TALLY_SUM(snap.rejected_limiter, c, rejected_limiter);
+    RS__TALLY_SUM(snap.rejected_breaker, c, rejected_breaker);
+    RS__TALLY_SUM(snap.rejected_budget, c, rejected_budget);
+    RS__TALLY_SUM(snap.rejected_retry_budget, c, rejected_retry_budget);
+    RS__TALLY_SUM(snap.rejected_server_pause, c, rejected_server_pause);
+    RS__TALLY_SUM(snap.server_pauses, c, server_pauses);
+    RS__TALLY_SUM(snap.rejected_bulkhead, c, rejected_bulkhead);
+    RS__TALLY_SUM(snap.fallbacks, c, fallbacks);
+    RS__TALLY_SUM(snap.elapsed_ns, c, elapsed_ns);
+    RS__TALLY_SUM(snap.waited_ns, c, waited_ns);
+    RS__TALLY_SUM(snap.limiter_wait_ns, c, limiter_wait_ns);
+    uint64_t ended = snap.successes + snap.failures + snap.exhausted + snap.timeouts +
+                     snap.rejected_limiter + snap.rejected_bulkhead + snap.rejected_breaker +
+                     snap.rejected_budget + snap.rejected_server_pause;
+    /* `calls` is read first: a call that starts and ends while the other
+     * counters are read makes the figure low for this read, never below 0. */
+    snap.in_progress = rs__sat_sub(snap.calls, ended);
+    snap.retry_tokens =
+        (double)atomic_load_explicit(&p->retry_micro_tokens, memory_order_relaxed) / MICRO;
+    snap.retry_max_tokens = (double)p->retry_max_micro / MICRO;
+    snap.pause_remaining_ns = rs__sat_sub(rs__policy_pause_until(p), now_ns);
+    *m = snap;
+    return RS_OK;
+}
+
+int rs_policy_metrics(rs_policy *p, rs_policy_snapshot *m)
+{
+    if (p == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    return rs_policy_metrics_at(p, m, rs_clock_now(p->clock));
+}
+
 void rs_policy_stats_get(rs_policy *p, rs_policy_stats *out)
 {
-    if (p == NULL || out == NULL) {
-        return;
+    (void)rs_policy_metrics(p, out);
+}
+
+void rs__policy_emit(const rs_policy *p, rs_event *e)
+{
+    const rs_event_hook *hook = &p->cfg.events;
+    if (hook->fn != NULL) {
+        e->source = RS_EVENT_SOURCE_POLICY;
+        e->name = p->name;
+        e->object = p;
+        hook->fn(hook->ctx, e);
     }
-    const rs__policy_counters *c = &p->counters;
-    out->calls = rs__counter_get(&c->calls);
-    out->successes = rs__counter_get(&c->successes);
-    out->failures = rs__counter_get(&c->failures);
-    out->exhausted = rs__counter_get(&c->exhausted);
-    out->timeouts = rs__counter_get(&c->timeouts);
-    out->attempts = rs__counter_get(&c->attempts);
-    out->retries = rs__counter_get(&c->retries);
-    out->rejected_limiter = rs__counter_get(&c->rejected_limiter);
-    out->rejected_breaker = rs__counter_get(&c->rejected_breaker);
-    out->rejected_budget = rs__counter_get(&c->rejected_budget);
-    out->rejected_retry_budget = rs__counter_get(&c->rejected_retry_budget);
-    out->rejected_server_pause = rs__counter_get(&c->rejected_server_pause);
-    out->server_pauses = rs__counter_get(&c->server_pauses);
-    out->rejected_bulkhead = rs__counter_get(&c->rejected_bulkhead);
-    out->fallbacks = rs__counter_get(&c->fallbacks);
-    out->retry_tokens =
-        (double)atomic_load_explicit(&p->retry_micro_tokens, memory_order_relaxed) / MICRO;
 }
 
 const char *rs_stop_reason_name(rs_stop_reason reason)

@@ -112,15 +112,17 @@ static int check(rs_redis_breaker_state *s, uint64_t now_ns, uint64_t *remaining
     if (rc == RS_OK) {
         remember(s, ttl);
         remaining = ttl == -1 ? UINT64_MAX : ttl > 0 ? (uint64_t)ttl * NS_PER_MS : 0;
-        rc = ttl == -2 ? RS_OK : RS_E_OPEN;
+        rc = rs__redis_count(&s->base, ttl == -2 ? RS_OK : RS_E_OPEN, RS__BY_REDIS);
     } else if (rc == RS_E_INVAL) { /* the key holds something else: never usable */
         remaining = UINT64_MAX;
     } else if (s->base.on_failure == RS_REDIS_FAIL_LOCAL) {
         uint64_t until = atomic_load_explicit(&s->open_until_ns, memory_order_relaxed);
         remaining = rs__sat_sub(until, now_ns);
-        rc = remaining > 0 ? RS_E_OPEN : RS_OK;
+        rc = rs__redis_count(&s->base, remaining > 0 ? RS_E_OPEN : RS_OK, RS__BY_FALLBACK);
     } else {
-        rc = rs__redis_failed(s->base.redis, s->base.on_failure, &remaining);
+        rc = rs__redis_count(&s->base, rs__redis_failed(s->base.redis, s->base.on_failure,
+                                                        &remaining),
+                             RS__BY_FALLBACK);
     }
     if (remaining_ns != NULL) {
         *remaining_ns = remaining;

@@ -230,56 +230,58 @@ static int reserve(rs_redis_budget *b, const void *key, size_t key_len, uint64_t
                    const uint64_t *now_ns, rs_redis_budget_ticket *ticket)
 {
     if (estimate > b->max_per_request) {
-        return RS_E_BUDGET;
+        return rs__redis_count(&b->base, RS_E_BUDGET, RS__BY_REDIS);
     }
     int rc;
+    rs__redis_by by = RS__BY_REDIS;
     rs__lease_answer lease;
     /* A reservation of 0 asks whether anything is left: the server knows. */
     if (estimate > 0 && b->leases != NULL &&
         rs__lease_decide(b->leases, lease_cell(b, key, key_len), lease_key(key, key_len),
                          estimate, 0, &lease)) {
         rc = lease.status;
+        by = lease.by;
         if (rc == RS_OK) {
             *ticket = (rs_redis_budget_ticket){ estimate, server_us_to_unix_ns(lease.id[0]),
                                                 RS_REDIS_TICKET_LEASE, lease.generation };
-            return RS_OK;
+            return rs__redis_count(&b->base, RS_OK, by);
         }
     } else {
         rs__redis_result res;
         rc = run(b, key, key_len, "r", estimate, NULL, &res);
         if (rc == RS_OK) {
             if (res.v[0] != 1) {
-                return RS_E_BUDGET;
+                return rs__redis_count(&b->base, RS_E_BUDGET, by);
             }
             *ticket = (rs_redis_budget_ticket){
                 estimate, server_us_to_unix_ns(res.v[2] < 0 ? 0 : (uint64_t)res.v[2]),
                 RS_REDIS_TICKET_REDIS, 0
             };
-            return RS_OK;
+            return rs__redis_count(&b->base, RS_OK, by);
         }
     }
-    if (rc != RS_E_IO) {
-        return rc;
+    if (rc != RS_E_IO) { /* a lease's refusal, or not a decision (a foreign key) */
+        return rs__redis_count(&b->base, rc, by);
     }
     uint64_t now = now_ns != NULL ? *now_ns : rs_clock_now(b->base.clock);
     if (b->base.on_failure == RS_REDIS_FAIL_LOCAL) {
         uint64_t wait;
         if (rs__redis_local_reserve(local_cell(b, key, key_len), estimate, 0, now, &wait) != RS_OK) {
-            return RS_E_BUDGET;
+            return rs__redis_count(&b->base, RS_E_BUDGET, RS__BY_FALLBACK);
         }
         ticket->source = RS_REDIS_TICKET_LOCAL;
     } else {
         uint64_t ignored;
         rc = rs__redis_failed(b->base.redis, b->base.on_failure, &ignored);
         if (rc != RS_OK) {
-            return rc;
+            return rs__redis_count(&b->base, rc, RS__BY_FALLBACK);
         }
         ticket->source = RS_REDIS_TICKET_UNTRACKED;
     }
     ticket->reserved = estimate;
     ticket->at_ns = now;
     ticket->lease = 0;
-    return RS_OK;
+    return rs__redis_count(&b->base, RS_OK, RS__BY_FALLBACK);
 }
 
 int rs_redis_budget_reserve(rs_redis_budget *b, const void *key, size_t key_len,

@@ -76,6 +76,9 @@ struct rs_redis {
     rs__atomic_u64 epoch;         /* moves on at every failure */
     rs__atomic_u32 next_slot;
     uint32_t pool_size;
+    /* For rs_redis_metrics(): every call pays a round trip, so plain
+     * atomic adds cost nothing that shows. */
+    rs__atomic_u64 commands, command_ns, call_failures, skipped, connects;
     slot slots[];
 };
 
@@ -86,6 +89,7 @@ typedef struct call {
     uint64_t deadline_ns;        /* real time by which the commands must be done */
     bool started;                /* a command already ran in this call */
     bool report;                 /* why holds a message for on_error too */
+    bool skipped;                /* failed fast, without trying: the pool backs off */
     char why[WHY_LEN];           /* the problem, for rs_last_error(); "" = none */
 } call;
 
@@ -175,6 +179,7 @@ static void record_failure(call *c)
 static void explain_fast_failure(call *c, uint64_t until, uint64_t now)
 {
     rs_redis *r = c->r;
+    c->skipped = true;
     rs__mutex_lock(&r->cause_lock);
     (void)snprintf(c->why, sizeof c->why,
                    "redis %s: not tried, next connection attempt in %llu ms (after: %s)",
@@ -424,6 +429,7 @@ static bool connect_slot(call *c)
         redisFree(ctx);
         return false;
     }
+    rs__counter_add(&r->connects, 1);
     s->ctx = ctx;
     s->epoch = epoch;
     s->timeout_shortened = true; /* the first command sets it */
@@ -628,7 +634,10 @@ int rs__redis_eval_keys(rs_redis *r, rs__redis_script script, const rs__redis_ke
     call c = { .r = r, .s = take_slot(r) };
     int rc = begin(&c, false);
     if (rc == RS_OK) {
+        uint64_t start = real_now_ns();
         rc = run_script(&c, script, keys, argc, argv, min_results, out);
+        rs__counter_add(&r->commands, 1);
+        rs__counter_add(&r->command_ns, real_now_ns() - start);
         if (rc == TRANSPORT_FAILED) {
             record_failure(&c);
             rc = RS_E_IO;
@@ -637,6 +646,9 @@ int rs__redis_eval_keys(rs_redis *r, rs__redis_script script, const rs__redis_ke
         }
     }
     rs__mutex_unlock(&c.s->lock);
+    if (rc == RS_E_IO) {
+        rs__counter_add(c.skipped ? &r->skipped : &r->call_failures, 1);
+    }
     if (rc != RS_OK) {
         (void)rs_set_last_error(rc, "%s", c.why);
     }
@@ -859,4 +871,22 @@ void rs_redis_free(rs_redis *r)
     if (r != NULL) {
         release(r, r->pool_size);
     }
+}
+
+int rs_redis_metrics(rs_redis *r, rs_redis_snapshot *m)
+{
+    if (r == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    rs_redis_snapshot snap = { 0 };
+    snap.pool_size = r->pool_size;
+    snap.commands = rs__counter_get(&r->commands);
+    snap.command_ns = rs__counter_get(&r->command_ns);
+    snap.failures = rs__counter_get(&r->call_failures);
+    snap.skipped = rs__counter_get(&r->skipped);
+    snap.connects = rs__counter_get(&r->connects);
+    snap.consecutive_failures = atomic_load_explicit(&r->failures, memory_order_relaxed);
+    snap.retry_in_ns = rs__redis_retry_in_ns(r);
+    *m = snap;
+    return RS_OK;
 }

@@ -3,6 +3,7 @@
  * behind RS_REDIS_FAIL_LOCAL: one atomic TAT word over core/gcra.h's
  * arithmetic, used only while Redis is failing. */
 #include <math.h>
+#include <string.h>
 
 #include "core/alloc.h"
 #include "core/arith.h"
@@ -51,13 +52,15 @@ int rs__redis_object_new(size_t size, const char *config, rs_redis *redis, const
     if (rc != RS_OK) {
         return rc;
     }
-    rs__redis_object *object = rs__calloc(1, size);
+    /* Aligned: the decision counters are shards of a cache line each. */
+    rs__redis_object *object = rs__malloc_aligned(size, _Alignof(rs__redis_object));
     if (object == NULL) {
         return RS_E_NOMEM;
     }
+    memset(object, 0, size);
     object->key = rs__redis_key(redis, name, suffix, &object->key_len);
     if (object->key == NULL) {
-        rs__free(object);
+        rs__free_aligned(object);
         return RS_E_NOMEM;
     }
     object->redis = redis;
@@ -75,7 +78,7 @@ void rs__redis_object_free(void *object)
         rs__redis_object *o = object;
         rs__forget_writes_within(o, o->size);
         rs__free(o->key);
-        rs__free(o);
+        rs__free_aligned(o);
     }
 }
 
@@ -83,6 +86,40 @@ const rs_clock *rs__redis_object_clock(void *object)
 {
     const rs__redis_object *o = object;
     return o->on_failure == RS_REDIS_FAIL_LOCAL ? o->clock : NULL;
+}
+
+int rs__redis_count(rs__redis_object *o, int rc, rs__redis_by by)
+{
+    bool refused = rc == RS_E_LIMITED || rc == RS_E_BUDGET || rc == RS_E_OPEN;
+    if (rc != RS_OK && rc != RS_E_IO && !refused) {
+        return rc;
+    }
+    unsigned slot = rs__tally_slot();
+    rs__redis_counts *mine = &o->counts[slot];
+    rs__tally_add(rc == RS_OK ? &mine->granted : refused ? &mine->refused : &mine->failed, 1,
+                  slot);
+    if (by == RS__BY_FALLBACK) {
+        rs__tally_add(&mine->fallback, 1, slot);
+    } else if (by == RS__BY_LEASE) {
+        rs__tally_add(&mine->leased, 1, slot);
+    }
+    return rc;
+}
+
+int rs__redis_object_metrics(const void *object, rs_redis_object_snapshot *m)
+{
+    if (object == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    const rs__redis_object *o = object;
+    rs_redis_object_snapshot snap;
+    RS__TALLY_SUM(snap.granted, o->counts, granted);
+    RS__TALLY_SUM(snap.refused, o->counts, refused);
+    RS__TALLY_SUM(snap.failed, o->counts, failed);
+    RS__TALLY_SUM(snap.fallback, o->counts, fallback);
+    RS__TALLY_SUM(snap.leased, o->counts, leased);
+    *m = snap;
+    return RS_OK;
 }
 
 int rs__redis_failed(rs_redis *r, rs_redis_failure mode, uint64_t *wait_ns)

@@ -9,9 +9,11 @@
 #include <stdint.h>
 #include <sys/time.h>
 
+#include "core/alloc.h"
 #include "core/atomics.h"
 #include "core/gcra.h"
 #include "core/lock.h"
+#include "core/tally.h"
 #include "resilience/redis.h"
 
 /* ---- URL (url.c) ---- */
@@ -196,6 +198,14 @@ uint64_t rs__redis_us_to_ns(int64_t us);
  * config struct's type name). */
 int rs__redis_failure_validate(const char *config, rs_redis_failure mode, double share);
 
+/* Who answered a decision, for the object's metrics (rs__redis_count()). */
+typedef enum rs__redis_by {
+    RS__BY_REDIS,   /* a script, in a round trip of the decision's own */
+    RS__BY_LEASE,   /* this process, from a lease's units or the refusal it
+                     * remembers: no round trip of its own */
+    RS__BY_FALLBACK /* the failure policy, because Redis failed */
+} rs__redis_by;
+
 /* ---- Leases (lease.c) ----
  *
  * A lease is a batch of an object's capacity taken from Redis in one round
@@ -292,6 +302,8 @@ typedef struct rs__lease_answer {
     uint64_t id[RS__LEASE_IDS];
     bool leased;            /* the units came from a lease (else: reserved
                              * ahead, refused or failed) */
+    rs__redis_by by;        /* RS__BY_LEASE when answered without a round
+                             * trip of its own, else RS__BY_REDIS */
 } rs__lease_answer;
 
 /* Validates `cfg` of the object whose config type is `config` (for
@@ -341,6 +353,13 @@ void rs__redis_lease_result(const rs__redis_result *res, const rs__lease_trip_in
 
 /* ---- What every distributed object starts with (fallback.c) ---- */
 
+/* An object's decisions by answer (one shard of core/tally.h): `fallback`
+ * and `leased` count some of the others again, by who answered. */
+typedef struct rs__redis_counts {
+    _Alignas(RS__CACHE_LINE) rs__atomic_u64 granted; /* the shard, not each field */
+    rs__atomic_u64 refused, failed, fallback, leased;
+} rs__redis_counts;
+
 struct rs__redis_object {
     rs_redis *redis;
     const rs_clock *clock;       /* never NULL */
@@ -350,6 +369,9 @@ struct rs__redis_object {
     double local_share;          /* what the local cells enforce: the configured
                                   * share under RS_REDIS_FAIL_LOCAL, else all */
     size_t size;                 /* of the whole object, for the free */
+    /* Decisions, for metrics (rs__redis_count()): counter shards, since a
+     * decision answered from a lease takes no lock and makes no round trip. */
+    rs__redis_counts counts[RS__TALLY_SHARDS];
 };
 typedef struct rs__redis_object rs__redis_object;
 
@@ -367,6 +389,15 @@ int rs__redis_object_new(size_t size, const char *config, rs_redis *redis, const
  * its own under RS_REDIS_FAIL_LOCAL, whose fallback decides at the caller's
  * now_ns; NULL otherwise (Redis's TIME decides, now_ns is ignored). */
 const rs_clock *rs__redis_object_clock(void *object);
+/* Counts a decision that answered rc, given `by` Redis, a lease or the
+ * failure policy; returns rc. Lock-free and without allocation (a counter
+ * shard of this thread's), as a lease's hand-out must be. Errors that are
+ * not decisions (RS_E_INVAL: a foreign key, a request too large;
+ * RS_E_NOMEM) are not counted. */
+int rs__redis_count(rs__redis_object *o, int rc, rs__redis_by by);
+/* The object's decisions, for the rs_redis_X_metrics() functions. */
+int rs__redis_object_metrics(const void *object, rs_redis_object_snapshot *m);
+
 /* Frees such an object (its local cells forgotten by the contention
  * hand-off of this thread); NULL is ignored. */
 void rs__redis_object_free(void *object);

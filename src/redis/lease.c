@@ -4,8 +4,10 @@
  * A cell holds at most one lease. Its units live in one atomic word with a
  * generation (lease.h's layout in internal.h), so handing out is one
  * compare-exchange: no lock, no allocation, no I/O, one clock read for the
- * expiry. A unit leaves the word exactly once, either to a caller or, when
- * the lease is closed (exchanged for an empty word of the next generation),
+ * expiry; the object then counts the decision in its counter shards
+ * (core/tally.h: plain stores for the first threads, never a lock). A
+ * unit leaves the word exactly once, either to a caller or, when the
+ * lease is closed (exchanged for an empty word of the next generation),
  * back to the server: it can never be both. The server counted the units
  * when it granted the lease, so what the fleet hands out is what the
  * servers granted minus what was given back, and the only excess over the
@@ -274,6 +276,7 @@ static bool take(rs__lease *cell, rs__lease_key key, uint64_t n, uint64_t now_ns
                 out->wait_ns = 0;
                 out->generation = generation_of(word);
                 out->leased = true;
+                out->by = RS__BY_LEASE;
             }
             return true;
         }
@@ -452,6 +455,7 @@ static void refill(rs__lease_set *set, rs__lease *cell, rs__lease_key key, uint6
     out->status = trip.status;
     out->wait_ns = trip.wait_ns;
     out->leased = false;
+    out->by = RS__BY_REDIS;
     memcpy(out->id, trip.id, sizeof out->id);
     if (trip.status == RS_OK && trip.wait_ns == 0) {
         /* The caller's n first; the rest is the new lease. */
@@ -487,6 +491,7 @@ bool rs__lease_decide(rs__lease_set *set, rs__lease *cell, rs__lease_key key, ui
             out->status = RS_E_LIMITED;
             out->wait_ns = wait;
             out->leased = false;
+            out->by = RS__BY_LEASE;
             return true;
         }
         switch (claim_refill(set, cell, &waited)) {

@@ -150,36 +150,40 @@ static int decide(rs_redis_token_bucket *tb, uint64_t n, uint64_t max_wait_ns, u
         return peek ? RS_OK : RS_E_INVAL;
     }
     int rc;
+    rs__redis_by by = RS__BY_REDIS;
     rs__lease_answer lease;
     if (!peek && tb->leases != NULL &&
         rs__lease_decide(tb->leases, &tb->leases->cells[0], (rs__lease_key){ NULL, 0 }, n,
                          max_wait_ns, &lease)) {
         rc = lease.status;
         *wait_ns = lease.wait_ns;
+        by = lease.by;
     } else {
         rc = exact(tb, n, max_wait_ns, peek, wait_ns);
     }
+    rs__redis_object *o = &tb->base;
     if (rc == RS_OK) {
         /* Rounding to whole microseconds must not break the promise. */
         *wait_ns = peek ? *wait_ns : rs__min_u64(*wait_ns, max_wait_ns);
-        return RS_OK;
+        return peek ? RS_OK : rs__redis_count(o, RS_OK, by);
     }
     if (rc == RS_E_LIMITED) {
-        return rc;
+        return peek ? rc : rs__redis_count(o, rc, by);
     }
     if (rc == RS_E_INVAL) { /* the key holds something else: no policy mends that */
         *wait_ns = UINT64_MAX;
         return rc;
     }
-    const rs__redis_object *o = &tb->base;
     if (o->on_failure != RS_REDIS_FAIL_LOCAL) {
-        return rs__redis_failed(o->redis, o->on_failure, wait_ns);
+        rc = rs__redis_failed(o->redis, o->on_failure, wait_ns);
+        return peek ? rc : rs__redis_count(o, rc, RS__BY_FALLBACK);
     }
     if (peek) {
         *wait_ns = rs__redis_local_wait_ns(&tb->local, n, now_ns);
         return RS_OK;
     }
-    return rs__redis_local_reserve(&tb->local, n, max_wait_ns, now_ns, wait_ns);
+    return rs__redis_count(o, rs__redis_local_reserve(&tb->local, n, max_wait_ns, now_ns, wait_ns),
+                           RS__BY_FALLBACK);
 }
 
 int rs_redis_token_bucket_reserve(rs_redis_token_bucket *tb, uint64_t n, uint64_t max_wait_ns,

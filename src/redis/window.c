@@ -134,12 +134,14 @@ static int decide(rs_redis_sliding_window *w, uint64_t n, uint64_t now_ns, bool 
         return peek ? RS_OK : RS_E_LIMITED;
     }
     int rc;
+    rs__redis_by by = RS__BY_REDIS;
     rs__lease_answer lease;
     if (!peek && w->leases != NULL &&
         rs__lease_decide(w->leases, &w->leases->cells[0], (rs__lease_key){ NULL, 0 }, n, 0,
                          &lease)) {
         rc = lease.status;
         *wait_ns = lease.wait_ns;
+        by = lease.by;
     } else {
         rs__redis_result res;
         rc = run(w, n, peek, &res);
@@ -151,20 +153,22 @@ static int decide(rs_redis_sliding_window *w, uint64_t n, uint64_t now_ns, bool 
         }
     }
     if (rc == RS_OK || rc == RS_E_LIMITED) {
-        return rc;
+        return peek ? rc : rs__redis_count(&w->base, rc, by);
     }
     if (rc == RS_E_INVAL) { /* the key holds something else: no policy mends that */
         *wait_ns = UINT64_MAX;
         return rc;
     }
     if (w->base.on_failure != RS_REDIS_FAIL_LOCAL) {
-        return rs__redis_failed(w->base.redis, w->base.on_failure, wait_ns);
+        rc = rs__redis_failed(w->base.redis, w->base.on_failure, wait_ns);
+        return peek ? rc : rs__redis_count(&w->base, rc, RS__BY_FALLBACK);
     }
     if (peek) {
         *wait_ns = rs__redis_local_wait_ns(&w->local, n, now_ns);
         return RS_OK;
     }
-    return rs__redis_local_reserve(&w->local, n, 0, now_ns, wait_ns);
+    return rs__redis_count(&w->base, rs__redis_local_reserve(&w->local, n, 0, now_ns, wait_ns),
+                           RS__BY_FALLBACK);
 }
 
 int rs_redis_sliding_window_try_acquire(rs_redis_sliding_window *w, uint64_t n)

@@ -40,6 +40,7 @@
 #include "core/arith.h"
 #include "core/atomics.h"
 #include "core/limiter.h"
+#include "core/tally.h"
 #include "core/window_counter.h"
 #include "internal.h"
 
@@ -52,6 +53,12 @@ struct rs_shm_sliding_window {
     rs__atomic_u64 *latest; /* ns on CLOCK_MONOTONIC */
     rs__atomic_u64 *slots;  /* [2] */
     rs__window_counter counter;
+    /* This process's admissions through this handle, a cache line per
+     * thread (core/tally.h): the file holds only the shared state. */
+    struct counts {
+        _Alignas(RS__CACHE_LINE) rs__atomic_u64 admitted; /* the shard, not each field */
+        rs__atomic_u64 admitted_units, refused;
+    } counts[RS__TALLY_SHARDS];
 };
 
 static uint64_t slot_word(uint64_t index, uint64_t count, bool sealed)
@@ -103,15 +110,16 @@ int rs_shm_sliding_window_open(const char *name, const rs_sliding_window_config 
         words[0] = cfg->limit;
         words[1] = cfg->window_ns;
     }
-    rs_shm_sliding_window *w = rs__malloc(sizeof *w);
+    rs_shm_sliding_window *w = rs__malloc_aligned(sizeof *w, _Alignof(rs_shm_sliding_window));
     if (w == NULL) {
         return RS_E_NOMEM;
     }
+    rs__tally_init(w->counts, sizeof w->counts[0]);
     uint64_t in_force[RS__SHM_CONFIG_WORDS];
     int status = rs__shm_map(name, &window_kind, cfg != NULL ? words : NULL, flags, in_force,
                              &w->file);
     if (status != RS_OK) {
-        rs__free(w);
+        rs__free_aligned(w);
         return status;
     }
     w->latest = &w->file->state[0];
@@ -125,7 +133,7 @@ void rs_shm_sliding_window_close(rs_shm_sliding_window *w)
 {
     if (w != NULL) {
         rs__shm_unmap(w->file);
-        rs__free(w);
+        rs__free_aligned(w);
     }
 }
 
@@ -251,9 +259,9 @@ static uint64_t wait_until(uint64_t fit, uint64_t now_ns)
     return fit == UINT64_MAX ? UINT64_MAX : fit - now_ns;
 }
 
-/* Admits 1 <= n <= limit at now_ns, or, when fit_ns is given, says when
- * they would fit (fit_after()), judged on the view that refused them. */
-static bool admit_or_fit(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns, uint64_t *fit_ns)
+/* admit_or_fit() without counting. */
+static bool admit_or_fit_uncounted(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns,
+                                   uint64_t *fit_ns)
 {
     for (;;) {
         view v = observe(w, now_ns);
@@ -272,6 +280,20 @@ static bool admit_or_fit(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns, 
             }
         } while (judge_current(w, &v));
     }
+}
+
+/* Admits 1 <= n <= limit at now_ns, or, when fit_ns is given, says when
+ * they would fit (fit_after()), judged on the view that refused them. */
+static bool admit_or_fit(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns, uint64_t *fit_ns)
+{
+    bool admitted = admit_or_fit_uncounted(w, n, now_ns, fit_ns);
+    if (admitted) {
+        RS__TALLY_ADD(w->counts, admitted, 1);
+        RS__TALLY_ADD(w->counts, admitted_units, n);
+    } else {
+        RS__TALLY_ADD(w->counts, refused, 1);
+    }
+    return admitted;
 }
 
 int rs_shm_sliding_window_try_acquire_at(rs_shm_sliding_window *w, uint64_t n, uint64_t now_ns)
@@ -320,6 +342,27 @@ int rs_shm_sliding_window_count_at(rs_shm_sliding_window *w, uint64_t *count, ui
 int rs_shm_sliding_window_count(rs_shm_sliding_window *w, uint64_t *count)
 {
     return rs_shm_sliding_window_count_at(w, count, rs_clock_now(NULL));
+}
+
+int rs_shm_sliding_window_metrics_at(rs_shm_sliding_window *w, rs_sliding_window_snapshot *m,
+                                     uint64_t now_ns)
+{
+    if (w == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    rs_sliding_window_snapshot snap = { w->counter.limit, w->counter.window_ns,
+                                        RS_WINDOW_COUNTER, 0, 0, 0, 0 };
+    (void)rs_shm_sliding_window_count_at(w, &snap.count, now_ns);
+    RS__TALLY_SUM(snap.admitted, w->counts, admitted);
+    RS__TALLY_SUM(snap.admitted_units, w->counts, admitted_units);
+    RS__TALLY_SUM(snap.refused, w->counts, refused);
+    *m = snap;
+    return RS_OK;
+}
+
+int rs_shm_sliding_window_metrics(rs_shm_sliding_window *w, rs_sliding_window_snapshot *m)
+{
+    return rs_shm_sliding_window_metrics_at(w, m, rs_clock_now(NULL));
 }
 
 /* now_ns is ignored, as for the shared bucket: CLOCK_MONOTONIC is the time

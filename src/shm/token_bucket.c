@@ -22,6 +22,9 @@ struct rs_shm_token_bucket {
     rs__atomic_u64 *tat; /* TAT in ns on CLOCK_MONOTONIC */
     rs__gcra config;
     double rate;
+    /* This process's grants and refusals through this handle, a cache line
+     * per thread (core/tally.h): the file holds only the shared state. */
+    rs__gcra_counts counts[RS__TALLY_SHARDS];
 };
 
 static uint64_t bits_of(double value)
@@ -75,15 +78,16 @@ int rs_shm_token_bucket_open(const char *name, const rs_token_bucket_config *cfg
         words[1] = wanted.burst;
         words[2] = bits_of(cfg->rate);
     }
-    rs_shm_token_bucket *tb = rs__malloc(sizeof *tb);
+    rs_shm_token_bucket *tb = rs__malloc_aligned(sizeof *tb, _Alignof(rs_shm_token_bucket));
     if (tb == NULL) {
         return RS_E_NOMEM;
     }
+    rs__tally_init(tb->counts, sizeof tb->counts[0]);
     uint64_t in_force[RS__SHM_CONFIG_WORDS];
     int status = rs__shm_map(name, &bucket_kind, cfg != NULL ? words : NULL, flags, in_force,
                              &tb->file);
     if (status != RS_OK) {
-        rs__free(tb);
+        rs__free_aligned(tb);
         return status;
     }
     (void)config_from_words(in_force, &tb->config, &tb->rate); /* valid: rs__shm_map checked */
@@ -97,7 +101,7 @@ void rs_shm_token_bucket_close(rs_shm_token_bucket *tb)
     if (tb != NULL) {
         rs__forget_writes_within(tb->tat, sizeof *tb->tat); /* may be mapped again */
         rs__shm_unmap(tb->file);
-        rs__free(tb);
+        rs__free_aligned(tb);
     }
 }
 
@@ -114,7 +118,9 @@ int rs_shm_token_bucket_config_get(const rs_shm_token_bucket *tb, rs_token_bucke
 static rs__gcra_verdict take(void *bucket, uint64_t n, uint64_t max_wait_ns, uint64_t now)
 {
     rs_shm_token_bucket *tb = bucket;
-    return rs__gcra_take_fixed(tb->tat, &tb->config, n, max_wait_ns, now);
+    rs__gcra_verdict v = rs__gcra_take_fixed(tb->tat, &tb->config, n, max_wait_ns, now);
+    rs__gcra_count(tb->counts, &v, n);
+    return v;
 }
 
 int rs_shm_token_bucket_try_acquire_at(rs_shm_token_bucket *tb, uint64_t n, uint64_t now_ns)
@@ -179,6 +185,26 @@ int rs_shm_token_bucket_available_at(rs_shm_token_bucket *tb, double *tokens, ui
 int rs_shm_token_bucket_available(rs_shm_token_bucket *tb, double *tokens)
 {
     return rs_shm_token_bucket_available_at(tb, tokens, rs_clock_now(NULL));
+}
+
+int rs_shm_token_bucket_metrics_at(rs_shm_token_bucket *tb, rs_token_bucket_snapshot *m,
+                                   uint64_t now_ns)
+{
+    if (tb == NULL || m == NULL) {
+        return RS_E_INVAL;
+    }
+    rs_token_bucket_snapshot snap = { 0 };
+    snap.rate = tb->rate;
+    snap.burst = tb->config.burst;
+    (void)rs_shm_token_bucket_available_at(tb, &snap.available, now_ns);
+    rs__gcra_counts_sum(tb->counts, &snap);
+    *m = snap;
+    return RS_OK;
+}
+
+int rs_shm_token_bucket_metrics(rs_shm_token_bucket *tb, rs_token_bucket_snapshot *m)
+{
+    return rs_shm_token_bucket_metrics_at(tb, m, rs_clock_now(NULL));
 }
 
 /* The policy's now_ns is ignored: this bucket's instants are CLOCK_MONOTONIC

@@ -36,10 +36,13 @@ BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3)
 # event-loop example, hiredis and a Redis server for the Redis backend and
 # its tests; useradd, runuser, unshare and mount for the shared-memory
 # security stage; libcurl and libmicrohttpd for libresilience-curl and the
-# server example, nginx in front of the scripted HTTP backend.
+# server example, nginx in front of the scripted HTTP backend; promtool
+# (prometheus) and the OpenMetrics parser (python3-prometheus-client) for
+# the metrics exposition, curl to scrape the metrics server.
 TEST_PACKAGES=(libcmocka-dev clang libclang-rt-14-dev g++ binutils libuv1-dev
                libhiredis-dev redis-server passwd util-linux mount
-               libcurl4-openssl-dev libmicrohttpd-dev nginx-light)
+               libcurl4-openssl-dev libmicrohttpd-dev nginx-light
+               prometheus python3-prometheus-client curl)
 # What tools/test's Sentinel stage needs on top (tools/lib/sentinel_stage.sh):
 # Redis Sentinel, installed by the stage itself, which is skipped, not
 # failed, where it cannot be.
