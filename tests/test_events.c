@@ -65,7 +65,11 @@ static void on_event(void *ctx, const rs_event *e)
     h->had_attempt = e->last_attempt != NULL;
     h->had_report = e->report != NULL;
     if (e->report != NULL) {
-        assert_int_equal(e->report->status, e->status);
+        /* A fallback's event says how the call had failed; its report
+         * says what it returns. */
+        bool served = e->kind == RS_EVENT_FALLBACK;
+        assert_int_equal(e->report->fallback, served);
+        assert_int_equal(served ? e->report->failed_status : e->report->status, e->status);
         assert_int_equal(e->report->reason, e->reason);
     }
     /* No lock is held: calling back into both objects must not deadlock. */
@@ -128,7 +132,7 @@ typedef struct world {
     rs_policy *policy;
 } world;
 
-static void build(world *w)
+static void build_with(world *w, rs_fallback_fn fallback, void *fallback_ctx)
 {
     memset(w, 0, sizeof *w);
     rs_manual_clock_init(&w->clock, SEC);
@@ -162,10 +166,17 @@ static void build(world *w)
     pc.hooks = (rs_policy_hooks){ on_retry, on_give_up, &w->rec };
     pc.events = hook;
     pc.name = "api";
+    pc.fallback = fallback;
+    pc.fallback_ctx = fallback_ctx;
     assert_int_equal(rs_policy_new(&pc, clock, &w->policy), RS_OK);
     w->rec.clock = &w->clock;
     w->rec.policy = w->policy;
     w->rec.breaker = w->breaker;
+}
+
+static void build(world *w)
+{
+    build_with(w, NULL, NULL);
 }
 
 static void destroy(world *w)
@@ -331,6 +342,59 @@ static void every_kind_fires_in_order(void **state)
     destroy(&w);
 }
 
+/* Serves the first call it is asked for, declines the others. */
+static bool serve_once(void *ctx, void *call_ctx, const rs_call_report *report)
+{
+    int *asked = ctx;
+    (void)call_ctx;
+    (void)report;
+    return (*asked)++ == 0;
+}
+
+/* A call the fallback answers ends with RS_EVENT_FALLBACK in place of its
+ * refusal's event (and without on_give_up); one it declines, or may not
+ * answer (a permanent failure), ends as it would without it. */
+static void a_fallback_replaces_the_end_event(void **state)
+{
+    (void)state;
+    world w;
+    int asked = 0;
+    build_with(&w, serve_once, &asked);
+    recorder *r = &w.rec;
+    size_t i = 0;
+    script ok[] = { { RS_SUCCESS, 0, 0, 10, false } };
+    assert_int_equal(rs_call(w.policy, run, ok), RS_OK); /* the bucket's one token */
+    assert_int_equal(r->count, 0);
+
+    rs_call_report report;
+    assert_int_equal(rs_call_with(w.policy, NULL, run, ok, &report), RS_OK);
+    assert_true(report.fallback);
+    assert_int_equal(report.failed_status, RS_E_LIMITED);
+    expect_call_end(expect(r, i++, RS_EVENT_FALLBACK), RS_STOP_LIMITER, RS_E_LIMITED, 0);
+    assert_int_equal(r->count, i);
+
+    assert_int_equal(rs_call(w.policy, run, ok), RS_E_LIMITED); /* declined */
+    assert_int_equal(asked, 2);
+    expect(r, i++, OLD_GIVE_UP);
+    expect_call_end(expect(r, i++, RS_EVENT_CALL_REFUSED), RS_STOP_LIMITER, RS_E_LIMITED, 0);
+
+    rs_manual_clock_advance(&w.clock, SEC);
+    asked = 0;
+    script bad[] = { { RS_FAIL, 0, 0, 10, false } };
+    assert_int_equal(rs_call(w.policy, run, bad), RS_E_FAILED);
+    assert_int_equal(asked, 0); /* never asked for a permanent failure */
+    expect(r, i++, OLD_GIVE_UP);
+    expect_call_end(expect(r, i++, RS_EVENT_GIVE_UP), RS_STOP_FAILED, RS_E_FAILED, 1);
+    assert_int_equal(r->count, i);
+
+    rs_policy_snapshot p;
+    assert_int_equal(rs_policy_metrics(w.policy, &p), RS_OK);
+    assert_int_equal(p.fallbacks, 1);
+    assert_int_equal(p.rejected_limiter, 2);
+    assert_int_equal(p.successes, 1);
+    destroy(&w);
+}
+
 /* A policy without a hook builds no event, and a breaker without one queues
  * none (on_state_change alone still runs). */
 static void no_hook_no_event(void **state)
@@ -489,6 +553,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_kind_fires_in_order),
+        cmocka_unit_test(a_fallback_replaces_the_end_event),
         cmocka_unit_test(no_hook_no_event),
         cmocka_unit_test(a_client_wires_its_breaker),
         cmocka_unit_test(names_are_copied),
