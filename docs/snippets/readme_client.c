@@ -49,10 +49,12 @@ int main(void)
     struct request req = { 0 };
     rs_breaker_config breaker = RS_BREAKER_CONFIG_DEFAULT; /* 5 failures in a row: fail fast */
     rs_budget_config budget = RS_BUDGET_CONFIG_DEFAULT;    /* 50,000 tokens per hour */
+    rs_adaptive_rate_config learn = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
     rs_client_config cfg = RS_CLIENT_CONFIG_DEFAULT;       /* 3 attempts, jittered backoff,
                                                               Retry-After, retry budget */
     cfg.requests_per_second = 8;                           /* stay under the provider's limit */
     cfg.burst = 4;
+    cfg.adaptive_rate = &learn;                            /* slower on 429s, if 8 is too many */
     cfg.breaker = &breaker;
     cfg.budget = &budget;
     cfg.token_estimate = 2000;                             /* reserved per attempt */
