@@ -199,6 +199,13 @@ typedef struct rs_http_quota {
     int64_t remaining;  /**< units left in the window; -1 = not given */
     uint64_t reset_ns;  /**< until the quota resets (or, IETF, the effective window ends); 0 = not given */
     uint64_t window_ns; /**< the policy's window (IETF `w` only); 0 = not given */
+    /** requests per second the slot's policies allow on average: the least
+        `q / w` (or `limit;w=`) among every request policy with a window
+        that its fields named, also the ones `limit` and `window_ns` do not
+        keep (a burst policy keeps `limit`, a daily one may set this);
+        0 = no policy with a window, or a quota of 0 (IETF slots only).
+        @since 0.2.0 */
+    double rate;
 } rs_http_quota;
 
 /**
@@ -319,13 +326,65 @@ RS_API int rs_http_feedback_header(rs_http_feedback *f, const char *name, size_t
  */
 RS_API uint64_t rs_http_feedback_pause_ns(const rs_http_feedback *f);
 
+/** The window the request limits of OpenAI (`x-ratelimit-limit-requests`)
+    and Anthropic (`anthropic-ratelimit-requests-limit`) are read over by
+    rs_http_feedback_request_rate(): one minute. @since 0.2.0 */
+#define RS_HTTP_LLM_REQUEST_WINDOW_NS UINT64_C(60000000000)
+
+/** The highest rate rs_http_feedback_request_rate() answers, requests per
+    second: the finest a token bucket takes (one per nanosecond). @since 0.2.0 */
+#define RS_HTTP_MAX_REQUEST_RATE 1e9
+
+/**
+ * The request rate the server advertises, requests per second: what a
+ * client may send on average and stay within every request quota the
+ * headers described. The lowest of:
+ *
+ * - each IETF slot's `rate` (#RS_HTTP_QUOTA_IETF, #RS_HTTP_QUOTA_IETF_FIELDS):
+ *   `q / w` of every `RateLimit-Policy` item, or `N;w=S` of
+ *   `RateLimit-Limit`, that counts requests, the least among them (a
+ *   `"burst";q=100;w=60, "daily";q=1000;w=86400` advertises the daily
+ *   0.0116/s: sending faster spends the day's quota early, and the rest of
+ *   the day is a pause);
+ * - `limit / 60 s` of the #RS_HTTP_QUOTA_OPENAI_REQUESTS and
+ *   #RS_HTTP_QUOTA_ANTHROPIC_REQUESTS slots (#RS_HTTP_LLM_REQUEST_WINDOW_NS).
+ *   Neither header names its window, but both providers document their
+ *   request limits as requests per minute (RPM), and Anthropic replenishes
+ *   them continuously, as a token bucket at limit / 60 per second. Where
+ *   the number is really over a longer window (an account whose binding
+ *   limit is per day), the rate read is too high, never too low: a ceiling
+ *   that is too loose costs a 429 that the adaptive rate learns from,
+ *   where one too tight would slow every call for nothing.
+ *
+ * Not used: the X-RateLimit-* family (GitHub counts per hour, others per
+ * second, minute or day, and nothing in the headers says which), the
+ * token slots (tokens per minute say nothing about requests without the
+ * size of each), remaining counts and resets (rs_http_feedback_pause_ns()
+ * covers a spent quota), and a limit of 0 (a quota of nothing is a pause,
+ * which the remaining and reset of the same response express, not a rate).
+ *
+ * Strict: a slot value that is NaN, negative or 0 counts as none; a rate
+ * above #RS_HTTP_MAX_REQUEST_RATE (a huge limit over a short window, an
+ * infinity written by hand) answers #RS_HTTP_MAX_REQUEST_RATE.
+ *
+ * @param f  the feedback; NULL gives 0.
+ * @return requests per second, in (0, #RS_HTTP_MAX_REQUEST_RATE]; 0 when
+ *         no header advertised a request rate.
+ * @note Pure: reads @p f only; thread-safe. Does not allocate.
+ * @since 0.2.0
+ */
+RS_API double rs_http_feedback_request_rate(const rs_http_feedback *f);
+
 /**
  * Hands the feedback to the policy: raises `attempt->retry_after_ns` to
  * `f->retry_after_ns` and `attempt->pause_ns` to
- * rs_http_feedback_pause_ns(). Never lowers either: a longer wait the user
- * function already set (from the response body, say) stays, so the policy
- * never retries before any of them. Touches nothing else. NULL @p f or
- * @p attempt does nothing.
+ * rs_http_feedback_pause_ns(), and lowers `attempt->advertised_rate` to
+ * rs_http_feedback_request_rate(). Never lowers a wait nor raises a rate
+ * (for the rate, 0 on either side means none, and the other stands): a
+ * longer wait or a lower rate the user function already set (from the
+ * response body, say) stays, so the policy never retries before any of
+ * them nor sends faster than any of them allows. Touches nothing else.
+ * NULL @p f or @p attempt does nothing.
  * @since 0.2.0
  */
 RS_API void rs_http_feedback_apply(const rs_http_feedback *f, rs_attempt *attempt);
