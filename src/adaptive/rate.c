@@ -147,15 +147,19 @@ static double clamp_rate(const rs_adaptive_rate *r, double rate)
     return clamp_to_config(&r->cfg, top != 0.0 && rate > top ? top : rate);
 }
 
-/* Sets the bucket to `rate` when it moved enough (or no rate applied, or
- * the bucket is above the ceiling: small moves wait, but never past it). */
+/* Sets the bucket to `rate` when it moved enough, or no rate applied.
+ * Small moves wait, but not at the ceiling: the bucket never runs above it,
+ * and reaches it exactly. */
 static void apply(rs_adaptive_rate *r, double rate, uint64_t now_ns)
 {
     rate = clamp_rate(r, rate);
-    uint32_t flags = atomic_load_explicit(&r->flags, memory_order_relaxed);
+    bool limiting = (atomic_load_explicit(&r->flags, memory_order_relaxed) & FLAG_LIMITING) != 0;
+    if (limiting && rate == r->applied) {
+        return;
+    }
     double top = ceiling(r);
-    if ((flags & FLAG_LIMITING) != 0 && fabs(rate - r->applied) <= APPLY_STEP * r->applied &&
-        (top == 0.0 || r->applied <= top)) {
+    bool at_ceiling = top != 0.0 && (rate == top || r->applied > top);
+    if (limiting && !at_ceiling && fabs(rate - r->applied) <= APPLY_STEP * r->applied) {
         return;
     }
     /* Valid by construction: within [min_rate, 1e9], burst checked at new. */
