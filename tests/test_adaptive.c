@@ -522,6 +522,7 @@ static void rate_starts_at_an_advertised_rate_and_stays_below_it(void **state)
     advertise(r, 0.0);
     advertise(r, -3.0);
     advertise(r, NAN);
+    advertise(r, INFINITY);
     advertise(r, -INFINITY);
     assert_true(rs_adaptive_rate_get(r) == 0.0);
     for (int i = 0; i < 100; i++) {
@@ -565,8 +566,13 @@ static void rate_starts_at_an_advertised_rate_and_stays_below_it(void **state)
     assert_true(rate_is(r, 49.9));
     advertise(r, 3.0);
     assert_true(rate_is(r, 3.0));
-    /* An infinity is the largest rate: the ceiling lifts, the rate stays. */
+    /* An infinity is no rate; a huge one lifts the ceiling to the largest
+     * rate, and the rate stays where it is. */
     advertise(r, INFINITY);
+    assert_true(rate_is(r, 3.0));
+    send_flat_out(r, 60 * SEC);
+    assert_true(rate_is(r, 3.0));
+    advertise(r, 1e300);
     assert_true(rate_is(r, 3.0));
     send_flat_out(r, 60 * SEC);
     assert_true(rs_adaptive_rate_get(r) > 50.0);

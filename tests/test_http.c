@@ -1358,8 +1358,8 @@ static void request_rate_is_strict_and_saturates(void **state)
     double tiny = RATE_OF(eternal);
     assert_true(tiny > 0.0 && tiny < 1e-10);
 
-    /* Plain data written by hand: NaN, negative and 0 are none, an
-     * infinity the ceiling; a limit without its window is no rate. */
+    /* Plain data written by hand: NaN, infinite, negative and 0 are none,
+     * huge values the ceiling; a limit without its window is no rate. */
     rs_http_feedback f;
     rs_http_feedback_init(&f);
     f.quotas[RS_HTTP_QUOTA_IETF].rate = NAN;
@@ -1371,6 +1371,8 @@ static void request_rate_is_strict_and_saturates(void **state)
     f.quotas[RS_HTTP_QUOTA_ANTHROPIC_REQUESTS].limit = INT64_MIN;
     assert_true(rs_http_feedback_request_rate(&f) == 0.0);
     f.quotas[RS_HTTP_QUOTA_IETF_FIELDS].rate = INFINITY;
+    assert_true(rs_http_feedback_request_rate(&f) == 0.0);
+    f.quotas[RS_HTTP_QUOTA_IETF_FIELDS].rate = 1e300;
     assert_true(rs_http_feedback_request_rate(&f) == RS_HTTP_MAX_REQUEST_RATE);
     f.quotas[RS_HTTP_QUOTA_OPENAI_REQUESTS].limit = 30;
     assert_true(same_rate(rs_http_feedback_request_rate(&f), 0.5));

@@ -2192,6 +2192,68 @@ static void adaptive_rate_learns_from_throttles(void **state)
     rs_token_bucket_free(server.bucket);
 }
 
+/* The same server, saying its rate in every answer as its RateLimit-Policy
+ * header, read the way a user function reads a response's headers. */
+static rs_verdict advertising(void *ctx, rs_attempt *a)
+{
+    rs_verdict verdict = rate_limited(ctx, a);
+    static const char name[] = "RateLimit-Policy", value[] = "\"default\";q=5;w=1";
+    rs_http_feedback f;
+    rs_http_feedback_init(&f);
+    assert_int_equal(rs_http_feedback_header(&f, name, sizeof name - 1, value, sizeof value - 1, 0),
+                     RS_OK);
+    rs_http_feedback_apply(&f, a);
+    return verdict;
+}
+
+/* A function that writes a value of its own into advertised_rate. */
+static rs_verdict claims_rate(void *ctx, rs_attempt *a)
+{
+    a->advertised_rate = *(const double *)ctx;
+    return RS_SUCCESS;
+}
+
+static void adaptive_rate_starts_at_the_advertised_rate(void **state)
+{
+    (void)state;
+    const rs_clock *clock = rs_manual_clock_get(&clock_);
+    rs_adaptive_rate *ar = NULL;
+    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    assert_int_equal(rs_adaptive_rate_new(&rc, clock, &ar), RS_OK);
+    rate_server server = { make_bucket(5.0, 6), 1 * SEC, 0, 0 };
+    rs_policy_config cfg = plain_config();
+    cfg.adaptive_rate = ar;
+    cfg.retry.max_attempts = 1;
+    cfg.max_limiter_wait_ns = 10 * SEC;
+    rs_policy *p = make_policy(&cfg);
+    /* The first answer says 5 a second: the rate starts there instead of
+     * unlimited, and no request is ever refused (where one learnt from
+     * throttles costs a 429 and a pause each time it probes). */
+    assert_int_equal(rs_call(p, advertising, &server), RS_OK);
+    assert_true(fabs(rs_adaptive_rate_get(ar) - 5.0) < 1e-9);
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    while (rs_manual_clock_now(&clock_) - t0 < 60 * SEC) {
+        assert_int_equal(rs_call(p, advertising, &server), RS_OK);
+    }
+    assert_int_equal(server.refused, 0);
+    assert_true(server.ok >= 295 && server.ok <= 302);
+    rs_adaptive_rate_stats st;
+    rs_adaptive_rate_stats_get(ar, &st);
+    assert_int_equal(st.throttles, 0);
+    assert_true(fabs(st.rate - 5.0) < 1e-9);
+    /* Values that are no rate change nothing; a lower one lowers it. */
+    static const double claims[] = { NAN, -1.0, 0.0, INFINITY, 2.0 };
+    static const double after[] = { 5.0, 5.0, 5.0, 5.0, 2.0 };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(claims); i++) {
+        double claim = claims[i];
+        assert_int_equal(rs_call(p, claims_rate, &claim), RS_OK);
+        assert_true(fabs(rs_adaptive_rate_get(ar) - after[i]) < 1e-9);
+    }
+    rs_policy_free(p);
+    rs_adaptive_rate_free(ar);
+    rs_token_bucket_free(server.bucket);
+}
+
 typedef struct cache {
     int asked;
     bool serve;
@@ -2593,6 +2655,7 @@ int main(void)
         cmocka_unit_test_setup(step_api_queues_for_a_slot, setup),
         cmocka_unit_test_setup(attempts_feed_the_adaptive_limit, setup),
         cmocka_unit_test_setup(adaptive_rate_learns_from_throttles, setup),
+        cmocka_unit_test_setup(adaptive_rate_starts_at_the_advertised_rate, setup),
         cmocka_unit_test_setup(fallback_serves_refusals_and_failures, setup),
         cmocka_unit_test_setup(new_modules_must_share_the_clock, setup),
         cmocka_unit_test_setup(client_makes_the_adaptive_modules, setup),

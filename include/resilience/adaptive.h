@@ -353,7 +353,7 @@ RS_API void rs_adaptive_rate_record_at(rs_adaptive_rate *r, rs_outcome outcome,
  * stays a hard ceiling, `min_rate` a floor even when the server advertises
  * less: a spent quota pauses the policy through its reset instead) and to
  * 1e9. It holds until the next one, lower or higher; answers without one
- * leave it. Ignored: 0, negative and NaN (an infinity counts as 1e9).
+ * leave it. Ignored: 0, negative, NaN and infinite values.
  *
  * @param r           NULL does nothing.
  * @param rate_per_s  requests per second.

@@ -363,9 +363,10 @@ RS_API uint64_t rs_http_feedback_pause_ns(const rs_http_feedback *f);
  * covers a spent quota), and a limit of 0 (a quota of nothing is a pause,
  * which the remaining and reset of the same response express, not a rate).
  *
- * Strict: a slot value that is NaN, negative or 0 counts as none; a rate
- * above #RS_HTTP_MAX_REQUEST_RATE (a huge limit over a short window, an
- * infinity written by hand) answers #RS_HTTP_MAX_REQUEST_RATE.
+ * Strict: a slot `rate` that is NaN, infinite, negative or 0 (written by
+ * hand: the parser writes none) counts as none; a rate above
+ * #RS_HTTP_MAX_REQUEST_RATE (a huge limit over a short window)
+ * answers #RS_HTTP_MAX_REQUEST_RATE.
  *
  * @param f  the feedback; NULL gives 0.
  * @return requests per second, in (0, #RS_HTTP_MAX_REQUEST_RATE]; 0 when

@@ -375,8 +375,8 @@ void rs_adaptive_rate_record(rs_adaptive_rate *r, rs_outcome outcome, uint64_t s
  * reduction, from what the server accepted, comes within the ceiling. */
 void rs_adaptive_rate_advertise_at(rs_adaptive_rate *r, double rate_per_s, uint64_t now_ns)
 {
-    if (r == NULL || !(rate_per_s > 0.0)) {
-        return; /* NULL, 0, negative, NaN */
+    if (r == NULL || !rs__is_finite_positive(rate_per_s)) {
+        return; /* NULL, 0, negative, NaN, infinite */
     }
     double advertised = clamp_to_config(&r->cfg, fmin(rate_per_s, 1e9));
     rs__spin_lock(&r->lock);

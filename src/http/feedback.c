@@ -324,11 +324,11 @@ uint64_t rs_http_feedback_pause_ns(const rs_http_feedback *f)
     return pause;
 }
 
-/* A slot's value as a rate: 0 unless positive; at most the ceiling (an
- * infinity too). NaN fails every comparison and gives 0. */
+/* A slot's value as a rate: 0 unless positive and finite; at most the
+ * ceiling. */
 static double usable_rate(double rate)
 {
-    if (!(rate > 0.0)) {
+    if (!rs__is_finite_positive(rate)) {
         return 0.0;
     }
     return rate < RS_HTTP_MAX_REQUEST_RATE ? rate : RS_HTTP_MAX_REQUEST_RATE;
