@@ -229,9 +229,9 @@ typedef struct rs_http_quota {
  * | `anthropic-ratelimit-...-reset` | RFC 3339 date-time (`2024-01-01T00:00:30Z`, `...30.25Z`, `...30+01:00`), turned into a delay from now | ANTHROPIC_* reset_ns |
  * | `RateLimit` (draft-ietf-httpapi-ratelimit-headers-08 and later) | structured List of Items `"name";r=N;t=S` (`"default";r=50;t=30`) | IETF remaining, reset_ns |
  * | `RateLimit` (drafts 03 to 07) | structured Dictionary `limit=100, remaining=50, reset=5` | IETF limit, remaining, reset_ns |
- * | `RateLimit-Policy` (08 and later) | List of Items `"name";q=N;w=S` with optional `qu`, `pk` | IETF limit, window_ns |
- * | `RateLimit-Policy` (03 to 07) | List of Items `N;w=S` (`100;w=60`) | IETF limit, window_ns |
- * | `RateLimit-Limit` (drafts 00 to 02) | List whose first Item is an Integer, with an optional `w` (`100`, `10, 10;w=1`) | IETF_FIELDS limit, window_ns |
+ * | `RateLimit-Policy` (08 and later) | List of Items `"name";q=N;w=S` with optional `qu`, `pk` | IETF limit, window_ns, rate |
+ * | `RateLimit-Policy` (03 to 07) | List of Items `N;w=S` (`100;w=60`) | IETF limit, window_ns, rate |
+ * | `RateLimit-Limit` (drafts 00 to 02) | List whose first Item is an Integer, with an optional `w` (`100`, `10, 10;w=1`); every Item with a `w` counts for the rate | IETF_FIELDS limit, window_ns, rate |
  * | `RateLimit-Remaining`, `RateLimit-Reset` | structured Integer: count, delta-seconds | IETF_FIELDS remaining, reset_ns |
  * | `X-RateLimit-Limit`, `-Remaining` (GitHub and many more; also `X-Rate-Limit-*`) | count | X_RATELIMIT limit, remaining |
  * | `X-RateLimit-Reset`, `X-Rate-Limit-Reset` | seconds `1*DIGIT ["." 1*DIGIT]`: below 10^9 a delay, from 10^9 on (2001-09-09) a Unix time turned into a delay from now | X_RATELIMIT reset_ns |
@@ -248,7 +248,8 @@ typedef struct rs_http_quota {
  *
  * Several values for one slot (a header repeated, several policies) keep
  * the most restrictive: the smallest limit (with its window; among equal
- * limits the longest window), the smallest remaining, the longest reset.
+ * limits the longest window), the smallest remaining, the longest reset,
+ * the lowest rate.
  * In the IETF slot a RateLimit value describes a whole quota, so its
  * remaining and reset stay together: the value with the least remaining
  * wins (among equals the longest reset; one without a remaining ranks as
