@@ -493,6 +493,147 @@ static void rate_stays_put_when_unused(void **state)
     rs_adaptive_rate_free(r);
 }
 
+static void advertise(rs_adaptive_rate *r, double rate_per_s)
+{
+    rs_adaptive_rate_advertise_at(r, rate_per_s, rs_manual_clock_now(&clock_));
+}
+
+static bool rate_is(rs_adaptive_rate *r, double expected)
+{
+    return fabs(rs_adaptive_rate_get(r) - expected) <= 1e-9 * expected;
+}
+
+/* Records a success every 10 ms for the given time: flat out, so the
+ * curve is never capped by a rate nobody sends at. */
+static void send_flat_out(rs_adaptive_rate *r, uint64_t for_ns)
+{
+    for (uint64_t t = 0; t < for_ns; t += 10 * MS) {
+        rs_manual_clock_advance(&clock_, 10 * MS);
+        record(r, RS_OUTCOME_SUCCESS, rs_manual_clock_now(&clock_), 0);
+    }
+}
+
+static void rate_starts_at_an_advertised_rate_and_stays_below_it(void **state)
+{
+    (void)state;
+    rs_adaptive_rate_config c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    rs_adaptive_rate *r = make_rate(&c);
+    /* No rate, and advertisements that are none: still unlimited. */
+    advertise(r, 0.0);
+    advertise(r, -3.0);
+    advertise(r, NAN);
+    advertise(r, INFINITY);
+    advertise(r, -INFINITY);
+    assert_true(rs_adaptive_rate_get(r) == 0.0);
+    for (int i = 0; i < 100; i++) {
+        assert_true(admitted(r));
+    }
+    /* The server says 10/s: it starts there instead of unlimited. */
+    advertise(r, 10.0);
+    assert_true(rate_is(r, 10.0));
+    assert_true(admitted(r));
+    assert_false(admitted(r)); /* a burst of 1, then one every 100 ms */
+    rs_limiter l = rs_adaptive_rate_limiter(r);
+    assert_int_equal(rs_limiter_wait_ns(&l, 1, rs_manual_clock_now(&clock_)), 100 * MS);
+    /* Until the first throttle, it follows the server's word both ways. */
+    advertise(r, 20.0);
+    assert_true(rate_is(r, 20.0));
+    advertise(r, 5.0);
+    assert_true(rate_is(r, 5.0));
+    /* Successes, flat out for a minute: the curve would probe far above,
+     * the ceiling holds it. */
+    send_flat_out(r, 60 * SEC);
+    assert_true(rate_is(r, 5.0));
+    rs_adaptive_rate_stats st;
+    rs_adaptive_rate_stats_get(r, &st);
+    assert_int_equal(st.reductions, 0);
+    /* A throttle reduces from there, as from an initial rate. */
+    record(r, RS_OUTCOME_THROTTLED, rs_manual_clock_now(&clock_), 1 * SEC);
+    rs_manual_clock_advance(&clock_, 1 * SEC);
+    (void)admitted(r);
+    assert_true(rate_is(r, 0.8 * 5.0));
+    /* From now on the rate is learnt: a higher advertisement lifts only the
+     * ceiling, and the curve climbs to it as it probes. */
+    advertise(r, 50.0);
+    assert_true(rate_is(r, 4.0));
+    send_flat_out(r, 10 * SEC);
+    double grown = rs_adaptive_rate_get(r);
+    assert_true(grown > 5.0 && grown < 50.0);
+    send_flat_out(r, 30 * SEC);
+    assert_true(rate_is(r, 50.0));
+    /* A lower one takes effect at once (not in the curve's 1% steps). */
+    advertise(r, 49.9);
+    assert_true(rate_is(r, 49.9));
+    advertise(r, 3.0);
+    assert_true(rate_is(r, 3.0));
+    /* An infinity is no rate; a huge one lifts the ceiling to the largest
+     * rate, and the rate stays where it is. */
+    advertise(r, INFINITY);
+    assert_true(rate_is(r, 3.0));
+    send_flat_out(r, 60 * SEC);
+    assert_true(rate_is(r, 3.0));
+    advertise(r, 1e300);
+    assert_true(rate_is(r, 3.0));
+    send_flat_out(r, 60 * SEC);
+    assert_true(rs_adaptive_rate_get(r) > 50.0);
+    rs_adaptive_rate_free(r);
+}
+
+static void advertised_rate_stays_within_the_config(void **state)
+{
+    (void)state;
+    rs_adaptive_rate_config c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    c.min_rate = 1.0;
+    c.max_rate = 20.0;
+    rs_adaptive_rate *r = make_rate(&c);
+    advertise(r, 100.0); /* max_rate stays a hard ceiling */
+    assert_true(rate_is(r, 20.0));
+    advertise(r, 0.1); /* min_rate a floor */
+    assert_true(rate_is(r, 1.0));
+    advertise(r, 1e300);
+    assert_true(rate_is(r, 20.0));
+    rs_adaptive_rate_free(r);
+
+    /* With an initial rate, the configured start stands: the advertisement
+     * is a ceiling only. */
+    c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    c.initial_rate = 10.0;
+    r = make_rate(&c);
+    advertise(r, 100.0);
+    assert_true(rate_is(r, 10.0));
+    advertise(r, 4.0);
+    assert_true(rate_is(r, 4.0));
+    advertise(r, 100.0);
+    assert_true(rate_is(r, 4.0));
+    record(r, RS_OUTCOME_SUCCESS, rs_manual_clock_now(&clock_), 0); /* back on the curve */
+    assert_true(rate_is(r, 10.0));
+    rs_adaptive_rate_free(r);
+
+    /* A throttle that came before any rate applied: its reduction, from
+     * what the server accepted (8/s), keeps within the advertisement. */
+    c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    r = make_rate(&c);
+    uint64_t sent = rs_manual_clock_now(&clock_);
+    for (int i = 0; i < 8; i++) {
+        record(r, RS_OUTCOME_SUCCESS, sent, 0);
+    }
+    record(r, RS_OUTCOME_THROTTLED, sent, 1 * SEC);
+    advertise(r, 3.0);
+    assert_true(rs_adaptive_rate_get(r) == 0.0); /* the reduction is due first */
+    rs_manual_clock_advance(&clock_, 1 * SEC);
+    (void)admitted(r);
+    assert_true(rate_is(r, 0.8 * 3.0));
+    rs_adaptive_rate_stats st;
+    rs_adaptive_rate_stats_get(r, &st);
+    assert_true(fabs(st.last_good_rate - 3.0) < 1e-9);
+    /* NULL is harmless. */
+    rs_adaptive_rate_advertise(NULL, 5.0);
+    rs_adaptive_rate_advertise_at(NULL, 5.0, 0);
+    rs_adaptive_rate_advertise(r, 2.0); /* on its own clock */
+    assert_true(rate_is(r, 2.0));
+    rs_adaptive_rate_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +648,8 @@ int main(void)
         cmocka_unit_test_setup(rate_is_unlimited_until_the_first_throttle, setup),
         cmocka_unit_test_setup(rate_grows_back_along_the_curve, setup),
         cmocka_unit_test_setup(rate_stays_put_when_unused, setup),
+        cmocka_unit_test_setup(rate_starts_at_an_advertised_rate_and_stays_below_it, setup),
+        cmocka_unit_test_setup(advertised_rate_stays_within_the_config, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

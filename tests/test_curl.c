@@ -6,16 +6,17 @@
  * limit_req 5 r/s answering 429 + Retry-After: 1) and the api_gateway
  * example (its path is this program's first argument): no retry before a
  * Retry-After, the shared pause honoured by every transfer of an event
- * loop, every rate-limit dialect read back, the breaker's trip and
- * recovery, the multi interface's bookkeeping, and the server example's
- * headers read back by rs_http_feedback. Cases that need a server are
- * skipped without one.
+ * loop, every rate-limit dialect read back, an advertised rate reaching
+ * the policy's adaptive rate, the breaker's trip and recovery, the multi
+ * interface's bookkeeping, and the server example's headers read back by
+ * rs_http_feedback. Cases that need a server are skipped without one.
  *
  * Only what is deterministic is asserted: the order of events in one
  * thread, lower bounds on waits, and outcomes reached within generous
  * limits. */
 #include "support/testing.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,7 +246,8 @@ static void retry_after_is_never_early(void **state)
 }
 
 /* Every dialect's spent quota reaches the attempt: the feedback holds the
- * numbers sent, and the policy sees a pause or a Retry-After. */
+ * numbers sent, and the policy sees a pause or a Retry-After, and the
+ * request rate the dialects with a window advertise. */
 static void rate_limit_dialects_are_read(void **state)
 {
     (void)state;
@@ -254,15 +256,16 @@ static void rate_limit_dialects_are_read(void **state)
         const char *name;
         int64_t limit, remaining; /* requests; -1 = not in this dialect */
         uint64_t least_wait_ns;   /* Retry-After or pause, at least */
+        double rate;              /* advertised, requests per second; 0 = none */
     } dialects[] = {
-        { "retry-after-seconds", -1, -1, 2 * SEC },
-        { "retry-after-date", -1, -1, 1 * SEC }, /* a date 3 s ahead, whole seconds */
-        { "retry-after-ms", -1, -1, 1500 * MS },
-        { "openai", 60, 0, 1 * SEC },
-        { "anthropic", 50, 0, 1 * SEC },
-        { "ietf", 100, 0, 2 * SEC },
-        { "ietf-old", 100, 0, 2 * SEC },
-        { "github", 5000, 0, 1 * SEC },
+        { "retry-after-seconds", -1, -1, 2 * SEC, 0.0 },
+        { "retry-after-date", -1, -1, 1 * SEC, 0.0 }, /* a date 3 s ahead, whole seconds */
+        { "retry-after-ms", -1, -1, 1500 * MS, 0.0 },
+        { "openai", 60, 0, 1 * SEC, 1.0 },            /* per minute */
+        { "anthropic", 50, 0, 1 * SEC, 50.0 / 60 },
+        { "ietf", 100, 0, 2 * SEC, 100.0 / 60 },      /* q=100;w=60 */
+        { "ietf-old", 100, 0, 2 * SEC, 0.0 },         /* no window */
+        { "github", 5000, 0, 1 * SEC, 0.0 },          /* no window */
     };
     for (size_t i = 0; i < RS_TEST_ARRAY_LEN(dialects); i++) {
         char path[128];
@@ -285,9 +288,47 @@ static void rate_limit_dialects_are_read(void **state)
         if (wait < dialects[i].least_wait_ns) {
             fail_msg("%s: waits %llu ns", dialects[i].name, (unsigned long long)wait);
         }
+        if (fabs(attempt.advertised_rate - dialects[i].rate) > 1e-9) {
+            fail_msg("%s: advertises %g/s", dialects[i].name, attempt.advertised_rate);
+        }
         curl_easy_cleanup(e);
         rs_policy_free(p);
     }
+}
+
+/* The rate a real server's headers advertise reaches the policy's adaptive
+ * rate through rs_curl_perform, with no code of the caller's: it starts at
+ * the IETF policy's 100 a minute, then follows OpenAI's 60 a minute (no
+ * throttle came in between). */
+static void advertised_rate_reaches_the_adaptive_rate(void **state)
+{
+    (void)state;
+    NEED_SERVERS();
+    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    rs_adaptive_rate *ar = NULL;
+    assert_int_equal(rs_adaptive_rate_new(&rc, NULL, &ar), RS_OK);
+    rs_policy_config cfg = RS_POLICY_CONFIG_DEFAULT;
+    cfg.adaptive_rate = ar;
+    cfg.max_limiter_wait_ns = 10 * SEC;
+    rs_policy *p = NULL;
+    assert_int_equal(rs_policy_new(&cfg, NULL, &p), RS_OK);
+    assert_true(rs_adaptive_rate_get(ar) == 0.0);
+    static const struct {
+        const char *path;
+        double rate;
+    } steps[] = { { "/dialect/ietf", 100.0 / 60 }, { "/dialect/openai", 1.0 } };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(steps); i++) {
+        CURL *e = easy_for(backend_url, steps[i].path);
+        rs_call_report r;
+        assert_int_equal(rs_curl_perform(p, e, NULL, &r), RS_OK);
+        assert_int_equal(r.attempts, 1);
+        if (fabs(rs_adaptive_rate_get(ar) - steps[i].rate) > 1e-9) {
+            fail_msg("%s: rate %g/s", steps[i].path, rs_adaptive_rate_get(ar));
+        }
+        curl_easy_cleanup(e);
+    }
+    rs_policy_free(p);
+    rs_adaptive_rate_free(ar);
 }
 
 /* ---- the shared pause on an event loop ----------------------------------- */
@@ -533,6 +574,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(refused_connections_are_retried),
         cmocka_unit_test(retry_after_is_never_early),
         cmocka_unit_test(rate_limit_dialects_are_read),
+        cmocka_unit_test(advertised_rate_reaches_the_adaptive_rate),
         cmocka_unit_test(shared_pause_holds_every_transfer),
         cmocka_unit_test(breaker_trips_and_recovers),
         cmocka_unit_test(gateway_headers_read_back),

@@ -8,6 +8,7 @@
  * NUL-terminated). */
 #include "support/testing.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,6 +472,7 @@ static void assert_fresh(const rs_http_feedback *f)
         assert_int_equal(f->quotas[i].remaining, -1);
         assert_int_equal(f->quotas[i].reset_ns, 0);
         assert_int_equal(f->quotas[i].window_ns, 0);
+        assert_true(f->quotas[i].rate == 0.0);
     }
 }
 
@@ -759,6 +761,12 @@ typedef struct ietf_case {
     rs_http_quota quota; /* the slot it fills */
 } ietf_case;
 
+/* Equal within rounding (a quotient computed in another order). */
+static bool same_rate(double got, double expected)
+{
+    return fabs(got - expected) <= 1e-12 * fabs(expected);
+}
+
 static void check_ietf(const ietf_case *cases, size_t count, rs_http_quota_source source)
 {
     for (size_t i = 0; i < count; i++) {
@@ -768,10 +776,10 @@ static void check_ietf(const ietf_case *cases, size_t count, rs_http_quota_sourc
         const rs_http_quota *q = &f.quotas[source];
         const rs_http_quota *e = &cases[i].quota;
         if (q->limit != e->limit || q->remaining != e->remaining || q->reset_ns != e->reset_ns ||
-            q->window_ns != e->window_ns) {
-            fail_msg("%s: %s gave limit %lld remaining %lld reset %llu window %llu", cases[i].name,
-                     cases[i].value, (long long)q->limit, (long long)q->remaining,
-                     (unsigned long long)q->reset_ns, (unsigned long long)q->window_ns);
+            q->window_ns != e->window_ns || !same_rate(q->rate, e->rate)) {
+            fail_msg("%s: %s gave limit %lld remaining %lld reset %llu window %llu rate %g",
+                     cases[i].name, cases[i].value, (long long)q->limit, (long long)q->remaining,
+                     (unsigned long long)q->reset_ns, (unsigned long long)q->window_ns, q->rate);
         }
     }
 }
@@ -782,71 +790,71 @@ static void feedback_reads_the_ietf_structured_fields(void **state)
     /* The examples of draft-ietf-httpapi-ratelimit-headers-11, then those of
      * drafts 03 to 07. */
     static const ietf_case cases[] = {
-        { "RateLimit", "\"default\";r=50;t=30", { -1, 50, 30 * SEC, 0 } },
-        { "RateLimit", "\"default\";r=999;pk=:dHJpYWwxMjEzMjM=:", { -1, 999, 0, 0 } },
+        { "RateLimit", "\"default\";r=50;t=30", { -1, 50, 30 * SEC, 0, 0.0 } },
+        { "RateLimit", "\"default\";r=999;pk=:dHJpYWwxMjEzMjM=:", { -1, 999, 0, 0, 0.0 } },
         { "RateLimit", "\"default\";r=300000000;t=60;pk=:QXBwLTk5OQ==:",
-          { -1, 300000000, 60 * SEC, 0 } },
-        { "RateLimit", "\"problemPolicy\";r=0;t=10", { -1, 0, 10 * SEC, 0 } },
-        { "RateLimit", "\"dayLimit\";r=100;t=36000", { -1, 100, 36000 * SEC, 0 } },
-        { "RateLimit", "\"sliding\";q=12;r=6;t=1", { -1, 6, SEC, 0 } },
-        { "RateLimit", "\"default\";r=50;t=60", { -1, 50, 60 * SEC, 0 } },
-        { "ratelimit", "default;r=5;t=7", { -1, 5, 7 * SEC, 0 } }, /* a token name */
-        { "RateLimit", "\"burst\";r=0;t=5, \"daily\";r=900;t=36000", { -1, 0, 5 * SEC, 0 } },
-        { "RateLimit", "\"daily\";r=900;t=36000,\"burst\";r=0;t=5", { -1, 0, 5 * SEC, 0 } },
-        { "RateLimit", "\"a\";r=0;t=5, \"b\";r=0;t=50", { -1, 0, 50 * SEC, 0 } },
+          { -1, 300000000, 60 * SEC, 0, 0.0 } },
+        { "RateLimit", "\"problemPolicy\";r=0;t=10", { -1, 0, 10 * SEC, 0, 0.0 } },
+        { "RateLimit", "\"dayLimit\";r=100;t=36000", { -1, 100, 36000 * SEC, 0, 0.0 } },
+        { "RateLimit", "\"sliding\";q=12;r=6;t=1", { -1, 6, SEC, 0, 0.0 } },
+        { "RateLimit", "\"default\";r=50;t=60", { -1, 50, 60 * SEC, 0, 0.0 } },
+        { "ratelimit", "default;r=5;t=7", { -1, 5, 7 * SEC, 0, 0.0 } }, /* a token name */
+        { "RateLimit", "\"burst\";r=0;t=5, \"daily\";r=900;t=36000", { -1, 0, 5 * SEC, 0, 0.0 } },
+        { "RateLimit", "\"daily\";r=900;t=36000,\"burst\";r=0;t=5", { -1, 0, 5 * SEC, 0, 0.0 } },
+        { "RateLimit", "\"a\";r=0;t=5, \"b\";r=0;t=50", { -1, 0, 50 * SEC, 0, 0.0 } },
         { "RateLimit", "\"a\";r=1;acme-burst=5;acme-x=?1;acme-y=\"z\";acme-d=1.5;acme-t=tok",
-          { -1, 1, 0, 0 } },
+          { -1, 1, 0, 0, 0.0 } },
         { "RateLimit", "\"a\";r=1;t=2;acme-d=@1700000000;acme-s=%\"caf%c3%a9\"",
-          { -1, 1, 2 * SEC, 0 } },
-        { "RateLimit", "\"esc\\\"aped\\\\\";r=3", { -1, 3, 0, 0 } },
+          { -1, 1, 2 * SEC, 0, 0.0 } },
+        { "RateLimit", "\"esc\\\"aped\\\\\";r=3", { -1, 3, 0, 0, 0.0 } },
         { "RateLimit", "\"a\";r=999999999999999;t=999999999999999",
-          { -1, INT64_C(999999999999999), UINT64_MAX, 0 } }, /* saturates */
-        { "RateLimit", "\"a\";r=1;t=2;r=3", { -1, 3, 2 * SEC, 0 } }, /* last parameter wins */
-        { "RateLimit", "\"a\";r=1,\t\"b\";r=2", { -1, 1, 0, 0 } },
+          { -1, INT64_C(999999999999999), UINT64_MAX, 0, 0.0 } }, /* saturates */
+        { "RateLimit", "\"a\";r=1;t=2;r=3", { -1, 3, 2 * SEC, 0, 0.0 } }, /* last parameter wins */
+        { "RateLimit", "\"a\";r=1,\t\"b\";r=2", { -1, 1, 0, 0, 0.0 } },
         /* drafts 03 to 07: a Dictionary */
-        { "RateLimit", "limit=100, remaining=50, reset=5", { 100, 50, 5 * SEC, 0 } },
-        { "RateLimit", "limit=10, remaining=0, reset=10", { 10, 0, 10 * SEC, 0 } },
-        { "RateLimit", "limit=1, remaining=1, reset=36000", { 1, 1, 36000 * SEC, 0 } },
-        { "RateLimit", "reset=5,limit=100", { 100, -1, 5 * SEC, 0 } },
-        { "RateLimit", "limit=100;x=1, remaining=5, foo=(1 2), bar", { 100, 5, 0, 0 } },
-        { "RateLimit", "remaining=5, remaining=7", { -1, 7, 0, 0 } },
+        { "RateLimit", "limit=100, remaining=50, reset=5", { 100, 50, 5 * SEC, 0, 0.0 } },
+        { "RateLimit", "limit=10, remaining=0, reset=10", { 10, 0, 10 * SEC, 0, 0.0 } },
+        { "RateLimit", "limit=1, remaining=1, reset=36000", { 1, 1, 36000 * SEC, 0, 0.0 } },
+        { "RateLimit", "reset=5,limit=100", { 100, -1, 5 * SEC, 0, 0.0 } },
+        { "RateLimit", "limit=100;x=1, remaining=5, foo=(1 2), bar", { 100, 5, 0, 0, 0.0 } },
+        { "RateLimit", "remaining=5, remaining=7", { -1, 7, 0, 0, 0.0 } },
         /* RateLimit-Policy */
-        { "RateLimit-Policy", "\"default\";q=100;w=10", { 100, -1, 0, 10 * SEC } },
+        { "RateLimit-Policy", "\"default\";q=100;w=10", { 100, -1, 0, 10 * SEC, 10.0 } },
         { "RateLimit-Policy", "\"burst\";q=100;w=60,\"daily\";q=1000;w=86400",
-          { 100, -1, 0, 60 * SEC } },
+          { 100, -1, 0, 60 * SEC, 1000.0 / 86400 } },
         { "RateLimit-Policy", "\"permin\";q=50;w=60,\"perhr\";q=1000;w=3600",
-          { 50, -1, 0, 60 * SEC } },
+          { 50, -1, 0, 60 * SEC, 1000.0 / 3600 } },
         { "RateLimit-Policy", "\"peruser\";q=100;w=60;pk=:cHsdsRa894==:",
-          { 100, -1, 0, 60 * SEC } },
+          { 100, -1, 0, 60 * SEC, 100.0 / 60 } },
         { "RateLimit-Policy", "\"peruser\";q=65535;qu=\"content-bytes\";w=10;pk=:sdfjLJUOUH==:",
-          { -1, -1, 0, 0 } },
+          { -1, -1, 0, 0, 0.0 } },
         { "RateLimit-Policy", "\"a\";q=5;qu=\"requests\", \"b\";q=1;qu=\"concurrent-requests\"",
-          { 5, -1, 0, 0 } },
-        { "RateLimit-Policy", "\"a\";q=5;qu=\"request\"", { 5, -1, 0, 0 } },
+          { 5, -1, 0, 0, 0.0 } },
+        { "RateLimit-Policy", "\"a\";q=5;qu=\"request\"", { 5, -1, 0, 0, 0.0 } },
         { "RateLimit-Policy", "\"hour\";q=1000;w=3600, \"day\";q=5000;w=86400",
-          { 1000, -1, 0, 3600 * SEC } },
-        { "RateLimit-Policy", "\"a\";q=10;w=1, \"b\";q=10;w=60", { 10, -1, 0, 60 * SEC } },
-        { "RateLimit-Policy", "\"sliding\";q=100;w=60;burst=1000", { 100, -1, 0, 60 * SEC } },
-        { "RateLimit-Policy", "\"d\";q=0", { 0, -1, 0, 0 } },
+          { 1000, -1, 0, 3600 * SEC, 5000.0 / 86400 } },
+        { "RateLimit-Policy", "\"a\";q=10;w=1, \"b\";q=10;w=60", { 10, -1, 0, 60 * SEC, 10.0 / 60 } },
+        { "RateLimit-Policy", "\"sliding\";q=100;w=60;burst=1000", { 100, -1, 0, 60 * SEC, 100.0 / 60 } },
+        { "RateLimit-Policy", "\"d\";q=0", { 0, -1, 0, 0, 0.0 } },
         /* drafts 03 to 07: Integer items */
-        { "RateLimit-Policy", "100;w=10", { 100, -1, 0, 10 * SEC } },
+        { "RateLimit-Policy", "100;w=10", { 100, -1, 0, 10 * SEC, 10.0 } },
         { "RateLimit-Policy", "10;w=1, 50;w=60, 1000;w=3600, 5000;w=86400",
-          { 10, -1, 0, SEC } },
-        { "RateLimit-Policy", "10;w=1;burst=1000, 1000;w=3600", { 10, -1, 0, SEC } },
-        { "RateLimit-Policy", "100;w=60;comment=\"fixed window\"", { 100, -1, 0, 60 * SEC } },
-        { "RateLimit-Policy", "12;w=1;burst=1000;policy=\"leaky bucket\"", { 12, -1, 0, SEC } },
+          { 10, -1, 0, SEC, 5000.0 / 86400 } },
+        { "RateLimit-Policy", "10;w=1;burst=1000, 1000;w=3600", { 10, -1, 0, SEC, 1000.0 / 3600 } },
+        { "RateLimit-Policy", "100;w=60;comment=\"fixed window\"", { 100, -1, 0, 60 * SEC, 100.0 / 60 } },
+        { "RateLimit-Policy", "12;w=1;burst=1000;policy=\"leaky bucket\"", { 12, -1, 0, SEC, 12.0 } },
     };
     check_ietf(cases, RS_TEST_ARRAY_LEN(cases), RS_HTTP_QUOTA_IETF);
 
     /* Drafts 00 to 02: three fields of their own. */
     static const ietf_case fields[] = {
-        { "RateLimit-Limit", "100", { 100, -1, 0, 0 } },
-        { "RateLimit-Limit", "10, 10;w=1, 50;w=60", { 10, -1, 0, 0 } },
-        { "RateLimit-Limit", "100;w=60", { 100, -1, 0, 60 * SEC } },
-        { "RateLimit-Remaining", "50", { -1, 50, 0, 0 } },
-        { "RateLimit-Remaining", " 0 ", { -1, 0, 0, 0 } },
-        { "RateLimit-Reset", "50", { -1, -1, 50 * SEC, 0 } },
-        { "RateLimit-Reset", "7;x=1", { -1, -1, 7 * SEC, 0 } },
+        { "RateLimit-Limit", "100", { 100, -1, 0, 0, 0.0 } },
+        { "RateLimit-Limit", "10, 10;w=1, 50;w=60", { 10, -1, 0, 0, 50.0 / 60 } },
+        { "RateLimit-Limit", "100;w=60", { 100, -1, 0, 60 * SEC, 100.0 / 60 } },
+        { "RateLimit-Remaining", "50", { -1, 50, 0, 0, 0.0 } },
+        { "RateLimit-Remaining", " 0 ", { -1, 0, 0, 0, 0.0 } },
+        { "RateLimit-Reset", "50", { -1, -1, 50 * SEC, 0, 0.0 } },
+        { "RateLimit-Reset", "7;x=1", { -1, -1, 7 * SEC, 0, 0.0 } },
     };
     check_ietf(fields, RS_TEST_ARRAY_LEN(fields), RS_HTTP_QUOTA_IETF_FIELDS);
 
@@ -1212,6 +1220,7 @@ static void apply_raises_the_attempts_waits_and_never_lowers_them(void **state)
     assert_int_equal(a.number, 1);
     assert_int_equal(a.tokens_used, 0);
     assert_false(a.caller_fault);
+    assert_true(a.advertised_rate == 0.0); /* no limit given, no rate */
 
     /* The caller already asked for longer: it stays. */
     rs_attempt longer = { .retry_after_ns = 60 * SEC, .pause_ns = 90 * SEC };
@@ -1232,6 +1241,177 @@ static void apply_raises_the_attempts_waits_and_never_lowers_them(void **state)
     rs_http_feedback_apply(&f, &b);
     assert_int_equal(b.pause_ns, 250 * MS);
     assert_int_equal(b.retry_after_ns, 0);
+}
+
+/* ---- the advertised request rate ------------------------------------------ */
+
+/* The rate of one response's headers. */
+static double rate_of(const field *fields, size_t count)
+{
+    rs_http_feedback f;
+    rs_http_feedback_init(&f);
+    feed_all(&f, fields, count, 0);
+    return rs_http_feedback_request_rate(&f);
+}
+
+#define RATE_OF(fields) rate_of(fields, RS_TEST_ARRAY_LEN(fields))
+
+static void request_rate_reads_each_family(void **state)
+{
+    (void)state;
+    rs_http_feedback f;
+    rs_http_feedback_init(&f);
+    assert_true(rs_http_feedback_request_rate(&f) == 0.0);
+    assert_true(rs_http_feedback_request_rate(NULL) == 0.0);
+    static const struct {
+        field header;
+        double rate;
+    } cases[] = {
+        /* OpenAI and Anthropic: a limit per minute */
+        { { "x-ratelimit-limit-requests", "600" }, 10.0 },
+        { { "X-RateLimit-Limit-Requests", "60" }, 1.0 },
+        { { "anthropic-ratelimit-requests-limit", "50" }, 50.0 / 60 },
+        /* IETF: q / w, the least of every request policy */
+        { { "RateLimit-Policy", "\"default\";q=100;w=10" }, 10.0 },
+        { { "RateLimit-Policy", "\"burst\";q=100;w=60,\"daily\";q=1000;w=86400" },
+          1000.0 / 86400 },
+        { { "RateLimit-Policy", "\"a\";q=10;w=1, \"b\";q=10;w=60" }, 10.0 / 60 },
+        { { "RateLimit-Policy", "10;w=1, 50;w=60" }, 50.0 / 60 },
+        { { "RateLimit-Policy", "\"zero\";q=0;w=1, \"b\";q=10;w=2" }, 5.0 },
+        { { "RateLimit-Limit", "10, 10;w=1, 50;w=60" }, 50.0 / 60 },
+        { { "RateLimit-Limit", "100;w=60" }, 100.0 / 60 },
+        /* no window, or not requests: no rate */
+        { { "RateLimit-Policy", "\"default\";q=100" }, 0.0 },
+        { { "RateLimit-Policy", "\"b\";q=100;qu=\"content-bytes\";w=1" }, 0.0 },
+        { { "RateLimit-Policy", "\"d\";q=0;w=60" }, 0.0 },
+        { { "RateLimit-Limit", "100" }, 0.0 },
+        { { "RateLimit", "limit=100, remaining=50, reset=5" }, 0.0 },
+        { { "RateLimit", "\"default\";r=50;t=30" }, 0.0 },
+        { { "RateLimit-Remaining", "5" }, 0.0 },
+        { { "X-RateLimit-Limit", "5000" }, 0.0 },     /* GitHub: per hour, unsaid */
+        { { "X-Rate-Limit-Limit", "100" }, 0.0 },
+        { { "x-ratelimit-limit-tokens", "90000" }, 0.0 },
+        { { "anthropic-ratelimit-tokens-limit", "80000" }, 0.0 },
+        { { "anthropic-ratelimit-input-tokens-limit", "80000" }, 0.0 },
+        { { "anthropic-ratelimit-output-tokens-limit", "16000" }, 0.0 },
+        { { "x-ratelimit-limit-requests", "0" }, 0.0 }, /* a pause, not a rate */
+        { { "x-ratelimit-remaining-requests", "0" }, 0.0 },
+        { { "retry-after", "5" }, 0.0 },
+    };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(cases); i++) {
+        double rate = rate_of(&cases[i].header, 1);
+        if (!same_rate(rate, cases[i].rate)) {
+            fail_msg("%s: %s gave %g, not %g", cases[i].header.name, cases[i].header.value, rate,
+                     cases[i].rate);
+        }
+    }
+
+    /* Every family at once: the lowest wins, in any order. */
+    static const field all[] = {
+        { "x-ratelimit-limit-requests", "600" },        /* 10/s */
+        { "anthropic-ratelimit-requests-limit", "1200" }, /* 20/s */
+        { "RateLimit-Policy", "\"m\";q=100;w=60" },     /* 1.67/s */
+        { "RateLimit-Limit", "5;w=1" },                 /* 5/s */
+        { "X-RateLimit-Limit", "1" },                   /* no window: not a rate */
+    };
+    field reversed[RS_TEST_ARRAY_LEN(all)];
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(all); i++) {
+        reversed[i] = all[RS_TEST_ARRAY_LEN(all) - 1 - i];
+    }
+    assert_true(same_rate(RATE_OF(all), 100.0 / 60));
+    assert_true(same_rate(RATE_OF(reversed), 100.0 / 60));
+    static const field llm_only[] = {
+        { "x-ratelimit-limit-requests", "600" },
+        { "anthropic-ratelimit-requests-limit", "300" },
+    };
+    assert_true(same_rate(RATE_OF(llm_only), 5.0));
+    /* A repeated header keeps its most restrictive value; a policy with a
+     * lower rate counts even where another keeps the slot's limit. */
+    static const field repeated[] = {
+        { "x-ratelimit-limit-requests", "600" },
+        { "x-ratelimit-limit-requests", "120" },
+        { "RateLimit-Policy", "\"burst\";q=10;w=1" },
+        { "RateLimit-Policy", "\"hour\";q=3600;w=3600" },
+    };
+    assert_true(same_rate(RATE_OF(repeated), 1.0));
+    rs_http_feedback_init(&f);
+    FEED_ALL(&f, repeated, 0);
+    assert_int_equal(f.quotas[RS_HTTP_QUOTA_IETF].limit, 10);
+    assert_int_equal(f.quotas[RS_HTTP_QUOTA_IETF].window_ns, SEC);
+    assert_true(same_rate(f.quotas[RS_HTTP_QUOTA_IETF].rate, 1.0));
+    /* A malformed policy changes nothing. */
+    assert_int_equal(feed(&f, "RateLimit-Policy", "\"x\";q=1;w=0", 0), RS_E_INVAL);
+    assert_int_equal(feed(&f, "RateLimit-Policy", "\"x\";q=1;w=-5", 0), RS_E_INVAL);
+    assert_true(same_rate(rs_http_feedback_request_rate(&f), 1.0));
+}
+
+static void request_rate_is_strict_and_saturates(void **state)
+{
+    (void)state;
+    /* Huge limits over short windows: at most a token bucket's finest rate. */
+    static const field huge_llm[] = { { "x-ratelimit-limit-requests", "99999999999999999999999" } };
+    assert_true(RATE_OF(huge_llm) == RS_HTTP_MAX_REQUEST_RATE);
+    static const field huge_ietf[] = { { "RateLimit-Policy", "\"a\";q=999999999999999;w=1" } };
+    assert_true(RATE_OF(huge_ietf) == RS_HTTP_MAX_REQUEST_RATE);
+    /* A window too long for 64-bit nanoseconds saturates: a tiny rate, not 0. */
+    static const field eternal[] = { { "RateLimit-Policy", "\"a\";q=1;w=999999999999999" } };
+    double tiny = RATE_OF(eternal);
+    assert_true(tiny > 0.0 && tiny < 1e-10);
+
+    /* Plain data written by hand: NaN, infinite, negative and 0 are none,
+     * huge values the ceiling; a limit without its window is no rate. */
+    rs_http_feedback f;
+    rs_http_feedback_init(&f);
+    f.quotas[RS_HTTP_QUOTA_IETF].rate = NAN;
+    f.quotas[RS_HTTP_QUOTA_IETF_FIELDS].rate = -5.0;
+    assert_true(rs_http_feedback_request_rate(&f) == 0.0);
+    f.quotas[RS_HTTP_QUOTA_IETF].limit = 100;
+    f.quotas[RS_HTTP_QUOTA_IETF].window_ns = 0;
+    f.quotas[RS_HTTP_QUOTA_OPENAI_REQUESTS].limit = -7;
+    f.quotas[RS_HTTP_QUOTA_ANTHROPIC_REQUESTS].limit = INT64_MIN;
+    assert_true(rs_http_feedback_request_rate(&f) == 0.0);
+    f.quotas[RS_HTTP_QUOTA_IETF_FIELDS].rate = INFINITY;
+    assert_true(rs_http_feedback_request_rate(&f) == 0.0);
+    f.quotas[RS_HTTP_QUOTA_IETF_FIELDS].rate = 1e300;
+    assert_true(rs_http_feedback_request_rate(&f) == RS_HTTP_MAX_REQUEST_RATE);
+    f.quotas[RS_HTTP_QUOTA_OPENAI_REQUESTS].limit = 30;
+    assert_true(same_rate(rs_http_feedback_request_rate(&f), 0.5));
+    f.quotas[RS_HTTP_QUOTA_IETF].rate = 1e-3;
+    assert_true(same_rate(rs_http_feedback_request_rate(&f), 1e-3));
+}
+
+static void apply_lowers_the_attempts_advertised_rate(void **state)
+{
+    (void)state;
+    rs_http_feedback f;
+    rs_http_feedback_init(&f);
+    feed_ok(&f, "x-ratelimit-limit-requests", "600", 0);
+    rs_attempt a = { .number = 2 };
+    rs_http_feedback_apply(&f, &a);
+    assert_true(same_rate(a.advertised_rate, 10.0));
+    assert_int_equal(a.retry_after_ns, 0);
+    assert_int_equal(a.pause_ns, 0);
+    assert_int_equal(a.number, 2);
+    /* A lower rate the function set stays; a higher one is lowered. */
+    rs_attempt lower = { .advertised_rate = 4.0 };
+    rs_http_feedback_apply(&f, &lower);
+    assert_true(lower.advertised_rate == 4.0);
+    rs_attempt higher = { .advertised_rate = 40.0 };
+    rs_http_feedback_apply(&f, &higher);
+    assert_true(same_rate(higher.advertised_rate, 10.0));
+    /* Values that are no rate give way to the feedback's. */
+    static const double garbage[] = { NAN, -1.0, INFINITY };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(garbage); i++) {
+        rs_attempt g = { .advertised_rate = garbage[i] };
+        rs_http_feedback_apply(&f, &g);
+        assert_true(same_rate(g.advertised_rate, 10.0));
+    }
+    /* No rate advertised: the attempt's stays as it was. */
+    rs_http_feedback_init(&f);
+    feed_ok(&f, "X-RateLimit-Limit", "5000", 0);
+    rs_attempt kept = { .advertised_rate = 7.0 };
+    rs_http_feedback_apply(&f, &kept);
+    assert_true(kept.advertised_rate == 7.0);
 }
 
 /* ---- server side --------------------------------------------------------- */
@@ -1412,6 +1592,9 @@ int main(void)
         cmocka_unit_test(feedback_refuses_null_arguments),
         cmocka_unit_test(families_summarize_the_most_restrictive_slot),
         cmocka_unit_test(apply_raises_the_attempts_waits_and_never_lowers_them),
+        cmocka_unit_test(request_rate_reads_each_family),
+        cmocka_unit_test(request_rate_is_strict_and_saturates),
+        cmocka_unit_test(apply_lowers_the_attempts_advertised_rate),
         cmocka_unit_test(retry_after_is_formatted_in_whole_seconds_rounded_up),
         cmocka_unit_test(ratelimit_fields_are_formatted),
         cmocka_unit_test(formatted_fields_read_back_the_same),

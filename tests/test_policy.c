@@ -2139,35 +2139,55 @@ static rs_verdict rate_limited(void *ctx, rs_attempt *a)
     return RS_RETRY;
 }
 
+/* A policy of one attempt with a default adaptive rate, patient enough to
+ * queue for it, and the server above. */
+typedef struct rated_policy {
+    rs_adaptive_rate *rate;
+    rs_policy *policy;
+    rate_server server;
+} rated_policy;
+
+static void make_rated_policy(rated_policy *rp)
+{
+    rp->server = (rate_server){ make_bucket(5.0, 6), 1 * SEC, 0, 0 };
+    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    rp->rate = NULL;
+    assert_int_equal(rs_adaptive_rate_new(&rc, rs_manual_clock_get(&clock_), &rp->rate), RS_OK);
+    rs_policy_config cfg = plain_config();
+    cfg.adaptive_rate = rp->rate;
+    cfg.retry.max_attempts = 1;
+    cfg.max_limiter_wait_ns = 10 * SEC;
+    rp->policy = make_policy(&cfg);
+}
+
+static void free_rated_policy(rated_policy *rp)
+{
+    rs_policy_free(rp->policy);
+    rs_adaptive_rate_free(rp->rate);
+    rs_token_bucket_free(rp->server.bucket);
+}
+
 static void adaptive_rate_learns_from_throttles(void **state)
 {
     (void)state;
-    const rs_clock *clock = rs_manual_clock_get(&clock_);
-    rs_adaptive_rate *ar = NULL;
-    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
-    assert_int_equal(rs_adaptive_rate_new(&rc, clock, &ar), RS_OK);
-    rate_server server = { make_bucket(5.0, 6), 1 * SEC, 0, 0 };
-    rs_policy_config cfg = plain_config();
-    cfg.adaptive_rate = ar;
-    cfg.retry.max_attempts = 1;
-    cfg.max_limiter_wait_ns = 10 * SEC;
-    rs_policy *p = make_policy(&cfg);
+    rated_policy rp;
+    make_rated_policy(&rp);
     /* No rate until the server says so: back to back, its burst gets
      * through, the next is refused and asks for a second's pause. */
     for (int i = 0; i < 6; i++) {
-        assert_int_equal(rs_call(p, rate_limited, &server), RS_OK);
+        assert_int_equal(rs_call(rp.policy, rate_limited, &rp.server), RS_OK);
     }
-    assert_true(rs_adaptive_rate_get(ar) == 0.0);
-    assert_int_equal(rs_call(p, rate_limited, &server), RS_E_EXHAUSTED);
-    assert_true(rs_adaptive_rate_get(ar) == 0.0); /* decided after the pause */
+    assert_true(rs_adaptive_rate_get(rp.rate) == 0.0);
+    assert_int_equal(rs_call(rp.policy, rate_limited, &rp.server), RS_E_EXHAUSTED);
+    assert_true(rs_adaptive_rate_get(rp.rate) == 0.0); /* decided after the pause */
     /* The next call waits out the pause, and a rate applies: beta (0.8) of
      * what got through in the second before the 429 (six requests). */
     uint64_t t0 = rs_manual_clock_now(&clock_);
-    assert_int_equal(rs_call(p, rate_limited, &server), RS_OK);
+    assert_int_equal(rs_call(rp.policy, rate_limited, &rp.server), RS_OK);
     assert_true(rs_manual_clock_now(&clock_) - t0 >= 1 * SEC);
-    assert_true(fabs(rs_adaptive_rate_get(ar) - 4.8) < 1e-9);
+    assert_true(fabs(rs_adaptive_rate_get(rp.rate) - 4.8) < 1e-9);
     rs_adaptive_rate_stats st;
-    rs_adaptive_rate_stats_get(ar, &st);
+    rs_adaptive_rate_stats_get(rp.rate, &st);
     assert_int_equal(st.throttles, 1);
     assert_int_equal(st.reductions, 1);
     assert_true(fabs(st.last_good_rate - 6.0) < 1e-9);
@@ -2175,21 +2195,71 @@ static void adaptive_rate_learns_from_throttles(void **state)
      * server's rate: over two minutes it gets nearly all the server gives,
      * and few requests are refused. */
     t0 = rs_manual_clock_now(&clock_);
-    int refused = server.refused, ok = server.ok;
+    int refused = rp.server.refused, ok = rp.server.ok;
     while (rs_manual_clock_now(&clock_) - t0 < 120 * SEC) {
-        int rc2 = rs_call(p, rate_limited, &server);
+        int rc2 = rs_call(rp.policy, rate_limited, &rp.server);
         assert_true(rc2 == RS_OK || rc2 == RS_E_EXHAUSTED);
     }
-    refused = server.refused - refused;
-    ok = server.ok - ok;
+    refused = rp.server.refused - refused;
+    ok = rp.server.ok - ok;
     assert_true(ok >= 540); /* 90% of the server's 5 a second */
     assert_true(ok <= 606);
     assert_true(refused * 20 < ok + refused); /* under 5% refused */
-    rs_adaptive_rate_stats_get(ar, &st);
+    rs_adaptive_rate_stats_get(rp.rate, &st);
     assert_true(st.rate > 3.0 && st.rate < 10.0);
-    rs_policy_free(p);
-    rs_adaptive_rate_free(ar);
-    rs_token_bucket_free(server.bucket);
+    free_rated_policy(&rp);
+}
+
+/* The same server, saying its rate in every answer as its RateLimit-Policy
+ * header, read the way a user function reads a response's headers. */
+static rs_verdict advertising(void *ctx, rs_attempt *a)
+{
+    rs_verdict verdict = rate_limited(ctx, a);
+    static const char name[] = "RateLimit-Policy", value[] = "\"default\";q=5;w=1";
+    rs_http_feedback f;
+    rs_http_feedback_init(&f);
+    assert_int_equal(rs_http_feedback_header(&f, name, sizeof name - 1, value, sizeof value - 1, 0),
+                     RS_OK);
+    rs_http_feedback_apply(&f, a);
+    return verdict;
+}
+
+/* A function that writes a value of its own into advertised_rate. */
+static rs_verdict claims_rate(void *ctx, rs_attempt *a)
+{
+    a->advertised_rate = *(const double *)ctx;
+    return RS_SUCCESS;
+}
+
+static void adaptive_rate_starts_at_the_advertised_rate(void **state)
+{
+    (void)state;
+    rated_policy rp;
+    make_rated_policy(&rp);
+    /* The first answer says 5 a second: the rate starts there instead of
+     * unlimited, and no request is ever refused (where one learnt from
+     * throttles costs a 429 and a pause each time it probes). */
+    assert_int_equal(rs_call(rp.policy, advertising, &rp.server), RS_OK);
+    assert_true(fabs(rs_adaptive_rate_get(rp.rate) - 5.0) < 1e-9);
+    uint64_t t0 = rs_manual_clock_now(&clock_);
+    while (rs_manual_clock_now(&clock_) - t0 < 60 * SEC) {
+        assert_int_equal(rs_call(rp.policy, advertising, &rp.server), RS_OK);
+    }
+    assert_int_equal(rp.server.refused, 0);
+    assert_true(rp.server.ok >= 295 && rp.server.ok <= 302);
+    rs_adaptive_rate_stats st;
+    rs_adaptive_rate_stats_get(rp.rate, &st);
+    assert_int_equal(st.throttles, 0);
+    assert_true(fabs(st.rate - 5.0) < 1e-9);
+    /* Values that are no rate change nothing; a lower one lowers it. */
+    static const double claims[] = { NAN, -1.0, 0.0, INFINITY, 2.0 };
+    static const double after[] = { 5.0, 5.0, 5.0, 5.0, 2.0 };
+    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(claims); i++) {
+        double claim = claims[i];
+        assert_int_equal(rs_call(rp.policy, claims_rate, &claim), RS_OK);
+        assert_true(fabs(rs_adaptive_rate_get(rp.rate) - after[i]) < 1e-9);
+    }
+    free_rated_policy(&rp);
 }
 
 typedef struct cache {
@@ -2593,6 +2663,7 @@ int main(void)
         cmocka_unit_test_setup(step_api_queues_for_a_slot, setup),
         cmocka_unit_test_setup(attempts_feed_the_adaptive_limit, setup),
         cmocka_unit_test_setup(adaptive_rate_learns_from_throttles, setup),
+        cmocka_unit_test_setup(adaptive_rate_starts_at_the_advertised_rate, setup),
         cmocka_unit_test_setup(fallback_serves_refusals_and_failures, setup),
         cmocka_unit_test_setup(new_modules_must_share_the_clock, setup),
         cmocka_unit_test_setup(client_makes_the_adaptive_modules, setup),

@@ -61,7 +61,7 @@ int main(void)
     /* end snippet */
 
     /* snippet: rate */
-    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;  /* no rate until a 429 */
+    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;  /* none until told or a 429 */
     rs_adaptive_rate *rate;
     if (rs_adaptive_rate_new(&rc, NULL, &rate) != RS_OK) {
         return 1;

@@ -1,7 +1,9 @@
 /* docs/http.md's code, compiled and run by the test suite on a manual
  * clock: a user function that classifies the status and reads the
- * response's headers, a classifier override, and a server that answers 429
+ * response's headers, a token bucket of one's own set from the rate the
+ * server advertises, a classifier override, and a server that answers 429
  * with the formatted headers, which a client's feedback reads back. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -27,7 +29,8 @@ typedef struct response {
     size_t header_count;
 } response;
 
-/* The remote API: over quota once (OpenAI's headers), then fine. */
+/* The remote API: over quota once (OpenAI's headers), then fine, with its
+ * limit of 60 requests a minute. */
 static const response *do_request(void *ctx)
 {
     static const response over_quota = { 429,
@@ -35,7 +38,10 @@ static const response *do_request(void *ctx)
                                            { "x-ratelimit-remaining-requests", "59" },
                                            { "x-ratelimit-reset-requests", "1s" } },
                                          3 };
-    static const response fine = { 200, { { "content-type", "application/json" } }, 1 };
+    static const response fine = { 200,
+                                   { { "content-type", "application/json" },
+                                     { "x-ratelimit-limit-requests", "60" } },
+                                   2 };
     int *answers = ctx;
     return (*answers)++ == 0 ? &over_quota : &fine;
 }
@@ -56,6 +62,28 @@ static rs_verdict call_api(void *ctx, rs_attempt *attempt)
     rs_http_feedback_apply(&feedback, attempt); /* Retry-After; a pause when the quota is spent */
     attempt->error = res->status;
     return rs_http_classify(res->status, &attempt->caller_fault);
+}
+/* end snippet */
+
+/* snippet: own_bucket */
+/* A token bucket of your own, in the policy's limits, set to the rate the
+ * server advertises: the policy never changes it behind your back. Set it
+ * only when the rate moved (set_rate is for occasional changes). */
+typedef struct paced_api {
+    int answers;               /* what call_api needs */
+    rs_token_bucket *bucket;
+    _Atomic double rate;       /* what the bucket was last set to */
+} paced_api;
+
+static rs_verdict call_paced_api(void *ctx, rs_attempt *attempt)
+{
+    paced_api *api = ctx;
+    rs_verdict verdict = call_api(&api->answers, attempt); /* applies the headers */
+    double rate = attempt->advertised_rate;                  /* requests per second, 0 = none */
+    if (rate > 0.0 && atomic_exchange(&api->rate, rate) != rate) {
+        (void)rs_token_bucket_set_rate(api->bucket, rate, 1);
+    }
+    return verdict;
 }
 /* end snippet */
 
@@ -104,6 +132,29 @@ static int client_side(void)
     return 0;
 }
 
+static int own_bucket(void)
+{
+    rs_manual_clock clock;
+    rs_manual_clock_init(&clock, 0);
+    rs_token_bucket_config tc = { 100.0, 1 };
+    paced_api api = { 0, NULL, 0.0 };
+    CHECK(rs_token_bucket_new(&tc, rs_manual_clock_get(&clock), &api.bucket) == RS_OK);
+    rs_policy_config cfg = RS_POLICY_CONFIG_DEFAULT;
+    cfg.limits[0] = (rs_limit){ rs_token_bucket_limiter(api.bucket), RS_UNITS_REQUESTS };
+    cfg.retry.budget_ratio = 0;
+    rs_policy *policy;
+    CHECK(rs_policy_new(&cfg, rs_manual_clock_get(&clock), &policy) == RS_OK);
+    int rc = rs_call(policy, call_paced_api, &api);
+    rs_policy_free(policy);
+    rs_token_bucket_snapshot m;
+    CHECK(rs_token_bucket_metrics(api.bucket, &m) == RS_OK);
+    rs_token_bucket_free(api.bucket);
+    CHECK(rc == RS_OK);
+    CHECK(m.rate == 1.0); /* 60 a minute */
+    printf("the server advertised %g requests/s: the bucket runs at it\n", m.rate);
+    return 0;
+}
+
 static int classifier(void)
 {
     /* snippet: classifier */
@@ -145,14 +196,15 @@ static int server_side(void)
     rs_http_feedback_header(&f, "RateLimit", 9, ratelimit, strlen(ratelimit), 0);
     rs_http_feedback_header(&f, "RateLimit-Policy", 16, policy, strlen(policy), 0);
     /* f.limit_requests 5, f.remaining_requests 0, f.reset_requests_ns 1 s:
-       rs_http_feedback_pause_ns(&f) is 1 s */
+       rs_http_feedback_pause_ns(&f) is 1 s, rs_http_feedback_request_rate(&f) 5/s */
     /* end snippet */
     CHECK(f.limit_requests == 5 && f.remaining_requests == 0);
     CHECK(rs_http_feedback_pause_ns(&f) == RS_SEC(1));
+    CHECK(rs_http_feedback_request_rate(&f) == 5.0);
     return 0;
 }
 
 int main(void)
 {
-    return client_side() || classifier() || server_side();
+    return client_side() || own_bucket() || classifier() || server_side();
 }

@@ -229,12 +229,14 @@ RS_API const rs_clock *rs_adaptive_limit_clock(const rs_adaptive_limit *l);
  */
 typedef struct rs_adaptive_rate_config {
     /** requests per second before the first throttle; 0 = no limit until
-        the server throttles (default 0) */
+        the server throttles or advertises a rate (default 0) */
     double initial_rate;
     /** never below this, requests per second, > 0 (default 0.5: one
         request every 2 s still probes a server that came back) */
     double min_rate;
-    /** never above this; 0 = no ceiling (default 0) */
+    /** never above this; 0 = no ceiling (default 0). A rate the server
+        advertises (rs_adaptive_rate_advertise()) is a ceiling too; the
+        lower one holds */
     double max_rate;
     /** after a throttle, the rate is this share of the last good rate,
         in (0, 1) (default 0.8: gentler than the AWS SDKs' 0.7, since the
@@ -334,8 +336,41 @@ RS_API void rs_adaptive_rate_record_at(rs_adaptive_rate *r, rs_outcome outcome,
                                        uint64_t now_ns);
 
 /**
+ * Tells @p r the request rate the server advertises (rs_http_feedback_request_rate(),
+ * `rs_attempt.advertised_rate`): from now on the rate never goes above it,
+ * as it never goes above `max_rate`.
+ *
+ * - No rate applied yet (no `initial_rate`, no throttle): it starts at the
+ *   advertised rate instead of unlimited, as it would at an
+ *   `initial_rate`; until the first throttle it follows later
+ *   advertisements both ways (the server's word is all it knows).
+ * - A rate applies: an advertisement below it lowers it at once; one
+ *   above lifts only the ceiling, and the rate climbs to it along the
+ *   curve as it probes (after a throttle the rate is what the server
+ *   accepted, whatever it advertises).
+ *
+ * The advertisement is clamped to [`min_rate`, `max_rate`] (`max_rate`
+ * stays a hard ceiling, `min_rate` a floor even when the server advertises
+ * less: a spent quota pauses the policy through its reset instead) and to
+ * 1e9. It holds until the next one, lower or higher; answers without one
+ * leave it. Ignored: 0, negative, NaN and infinite values.
+ *
+ * @param r           NULL does nothing.
+ * @param rate_per_s  requests per second.
+ * @note Thread-safe: a short critical section, as rs_adaptive_rate_record();
+ *       the bucket's rate changes only when the rate moves. No allocation.
+ * @since 0.2.0
+ */
+RS_API void rs_adaptive_rate_advertise(rs_adaptive_rate *r, double rate_per_s);
+
+/** rs_adaptive_rate_advertise() at the instant @p now_ns on @p r's clock. @since 0.2.0 */
+RS_API void rs_adaptive_rate_advertise_at(rs_adaptive_rate *r, double rate_per_s,
+                                          uint64_t now_ns);
+
+/**
  * The rate now, requests per second; 0 while none applies (before the
- * first throttle with no `initial_rate`), and for NULL.
+ * first throttle with no `initial_rate` and no advertised rate), and for
+ * NULL.
  * @since 0.2.0
  */
 RS_API double rs_adaptive_rate_get(rs_adaptive_rate *r);

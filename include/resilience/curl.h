@@ -8,7 +8,8 @@
  * classified from the CURLcode and the HTTP status (rs_http_classify());
  * the response headers feed an #rs_http_feedback, so a Retry-After or a
  * spent rate-limit quota is honoured (and, with the policy's
- * `share_server_pause`, holds every call on the policy). The event-loop
+ * `share_server_pause`, holds every call on the policy), and an advertised
+ * request rate caps the policy's adaptive rate. The event-loop
  * form, #rs_curl_multi, drives curl's multi interface with the policy's
  * step API and never sleeps.
  *
@@ -115,7 +116,8 @@ RS_API rs_verdict rs_curl_classify(CURLcode code, long http_status, bool *caller
  * `opts->on_header`); they stay set on @p easy afterwards. The headers of
  * each response (the last one, after redirects and 1xx) feed an
  * #rs_http_feedback read against the wall clock; rs_http_feedback_apply()
- * turns it into the attempt's `retry_after_ns` and `pause_ns`. The HTTP
+ * turns it into the attempt's `retry_after_ns`, `pause_ns` and
+ * `advertised_rate`. The HTTP
  * status goes to `attempt->error` (the report's `last_error`), or the
  * negated CURLcode when no response came.
  *

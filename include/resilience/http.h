@@ -199,6 +199,13 @@ typedef struct rs_http_quota {
     int64_t remaining;  /**< units left in the window; -1 = not given */
     uint64_t reset_ns;  /**< until the quota resets (or, IETF, the effective window ends); 0 = not given */
     uint64_t window_ns; /**< the policy's window (IETF `w` only); 0 = not given */
+    /** requests per second the slot's policies allow on average: the least
+        `q / w` (or `limit;w=`) among every request policy with a window
+        that its fields named, also the ones `limit` and `window_ns` do not
+        keep (a burst policy keeps `limit`, a daily one may set this);
+        0 = no policy with a window, or a quota of 0 (IETF slots only).
+        @since 0.2.0 */
+    double rate;
 } rs_http_quota;
 
 /**
@@ -222,9 +229,9 @@ typedef struct rs_http_quota {
  * | `anthropic-ratelimit-...-reset` | RFC 3339 date-time (`2024-01-01T00:00:30Z`, `...30.25Z`, `...30+01:00`), turned into a delay from now | ANTHROPIC_* reset_ns |
  * | `RateLimit` (draft-ietf-httpapi-ratelimit-headers-08 and later) | structured List of Items `"name";r=N;t=S` (`"default";r=50;t=30`) | IETF remaining, reset_ns |
  * | `RateLimit` (drafts 03 to 07) | structured Dictionary `limit=100, remaining=50, reset=5` | IETF limit, remaining, reset_ns |
- * | `RateLimit-Policy` (08 and later) | List of Items `"name";q=N;w=S` with optional `qu`, `pk` | IETF limit, window_ns |
- * | `RateLimit-Policy` (03 to 07) | List of Items `N;w=S` (`100;w=60`) | IETF limit, window_ns |
- * | `RateLimit-Limit` (drafts 00 to 02) | List whose first Item is an Integer, with an optional `w` (`100`, `10, 10;w=1`) | IETF_FIELDS limit, window_ns |
+ * | `RateLimit-Policy` (08 and later) | List of Items `"name";q=N;w=S` with optional `qu`, `pk` | IETF limit, window_ns, rate |
+ * | `RateLimit-Policy` (03 to 07) | List of Items `N;w=S` (`100;w=60`) | IETF limit, window_ns, rate |
+ * | `RateLimit-Limit` (drafts 00 to 02) | List whose first Item is an Integer, with an optional `w` (`100`, `10, 10;w=1`); every Item with a `w` counts for the rate | IETF_FIELDS limit, window_ns, rate |
  * | `RateLimit-Remaining`, `RateLimit-Reset` | structured Integer: count, delta-seconds | IETF_FIELDS remaining, reset_ns |
  * | `X-RateLimit-Limit`, `-Remaining` (GitHub and many more; also `X-Rate-Limit-*`) | count | X_RATELIMIT limit, remaining |
  * | `X-RateLimit-Reset`, `X-Rate-Limit-Reset` | seconds `1*DIGIT ["." 1*DIGIT]`: below 10^9 a delay, from 10^9 on (2001-09-09) a Unix time turned into a delay from now | X_RATELIMIT reset_ns |
@@ -241,7 +248,8 @@ typedef struct rs_http_quota {
  *
  * Several values for one slot (a header repeated, several policies) keep
  * the most restrictive: the smallest limit (with its window; among equal
- * limits the longest window), the smallest remaining, the longest reset.
+ * limits the longest window), the smallest remaining, the longest reset,
+ * the lowest rate.
  * In the IETF slot a RateLimit value describes a whole quota, so its
  * remaining and reset stay together: the value with the least remaining
  * wins (among equals the longest reset; one without a remaining ranks as
@@ -319,13 +327,66 @@ RS_API int rs_http_feedback_header(rs_http_feedback *f, const char *name, size_t
  */
 RS_API uint64_t rs_http_feedback_pause_ns(const rs_http_feedback *f);
 
+/** The window the request limits of OpenAI (`x-ratelimit-limit-requests`)
+    and Anthropic (`anthropic-ratelimit-requests-limit`) are read over by
+    rs_http_feedback_request_rate(): one minute. @since 0.2.0 */
+#define RS_HTTP_LLM_REQUEST_WINDOW_NS UINT64_C(60000000000)
+
+/** The highest rate rs_http_feedback_request_rate() answers, requests per
+    second: the finest a token bucket takes (one per nanosecond). @since 0.2.0 */
+#define RS_HTTP_MAX_REQUEST_RATE 1e9
+
+/**
+ * The request rate the server advertises, requests per second: what a
+ * client may send on average and stay within every request quota the
+ * headers described. The lowest of:
+ *
+ * - each IETF slot's `rate` (#RS_HTTP_QUOTA_IETF, #RS_HTTP_QUOTA_IETF_FIELDS):
+ *   `q / w` of every `RateLimit-Policy` item, or `N;w=S` of
+ *   `RateLimit-Limit`, that counts requests, the least among them (a
+ *   `"burst";q=100;w=60, "daily";q=1000;w=86400` advertises the daily
+ *   0.0116/s: sending faster spends the day's quota early, and the rest of
+ *   the day is a pause);
+ * - `limit / 60 s` of the #RS_HTTP_QUOTA_OPENAI_REQUESTS and
+ *   #RS_HTTP_QUOTA_ANTHROPIC_REQUESTS slots (#RS_HTTP_LLM_REQUEST_WINDOW_NS).
+ *   Neither header names its window, but both providers document their
+ *   request limits as requests per minute (RPM), and Anthropic replenishes
+ *   them continuously, as a token bucket at limit / 60 per second. Where
+ *   the number is really over a longer window (an account whose binding
+ *   limit is per day), the rate read is too high, never too low: a ceiling
+ *   that is too loose costs a 429 that the adaptive rate learns from,
+ *   where one too tight would slow every call for nothing.
+ *
+ * Not used: the X-RateLimit-* family (GitHub counts per hour, others per
+ * second, minute or day, and nothing in the headers says which), the
+ * token slots (tokens per minute say nothing about requests without the
+ * size of each), remaining counts and resets (rs_http_feedback_pause_ns()
+ * covers a spent quota), and a limit of 0 (a quota of nothing is a pause,
+ * which the remaining and reset of the same response express, not a rate).
+ *
+ * Strict: a slot `rate` that is NaN, infinite, negative or 0 (written by
+ * hand: the parser writes none) counts as none; a rate above
+ * #RS_HTTP_MAX_REQUEST_RATE (a huge limit over a short window)
+ * answers #RS_HTTP_MAX_REQUEST_RATE.
+ *
+ * @param f  the feedback; NULL gives 0.
+ * @return requests per second, in (0, #RS_HTTP_MAX_REQUEST_RATE]; 0 when
+ *         no header advertised a request rate.
+ * @note Pure: reads @p f only; thread-safe. Does not allocate.
+ * @since 0.2.0
+ */
+RS_API double rs_http_feedback_request_rate(const rs_http_feedback *f);
+
 /**
  * Hands the feedback to the policy: raises `attempt->retry_after_ns` to
  * `f->retry_after_ns` and `attempt->pause_ns` to
- * rs_http_feedback_pause_ns(). Never lowers either: a longer wait the user
- * function already set (from the response body, say) stays, so the policy
- * never retries before any of them. Touches nothing else. NULL @p f or
- * @p attempt does nothing.
+ * rs_http_feedback_pause_ns(), and lowers `attempt->advertised_rate` to
+ * rs_http_feedback_request_rate(). Never lowers a wait nor raises a rate
+ * (for the rate, 0 on either side means none, and the other stands): a
+ * longer wait or a lower rate the user function already set (from the
+ * response body, say) stays, so the policy never retries before any of
+ * them nor sends faster than any of them allows. Touches nothing else.
+ * NULL @p f or @p attempt does nothing.
  * @since 0.2.0
  */
 RS_API void rs_http_feedback_apply(const rs_http_feedback *f, rs_attempt *attempt);

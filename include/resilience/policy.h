@@ -82,6 +82,15 @@ typedef struct rs_attempt {
         rs_http_feedback_apply() fills it); 0 = none. With the policy's
         `share_server_pause` it holds every call on the policy. @since 0.2.0 */
     uint64_t pause_ns;
+    /** out: the request rate the server advertised, requests per second
+        (rate-limit headers naming a quota over a window;
+        rs_http_feedback_apply() fills it); 0 = none. With an
+        `adaptive_rate` the policy hands it to
+        rs_adaptive_rate_advertise(): the rate never goes above it, and
+        starts at it when no rate applied yet. Without one it is only
+        reported (the hooks and events see the attempt). NaN, infinite or
+        negative values are ignored. @since 0.2.0 */
+    double advertised_rate;
 } rs_attempt;
 
 /**
@@ -302,9 +311,13 @@ typedef struct rs_policy_config {
      * limits (it queues callers as a token bucket does, within the same
      * patience), and told every attempt's outcome. A 429, a Retry-After or
      * a spent quota (`pause_ns`) on an attempt counts as a throttle, which
-     * reduces the rate; other answers let it grow back. With no
-     * `initial_rate` it applies no rate until the first throttle: a policy
-     * with no configured rate then learns the server's. NULL = none.
+     * reduces the rate; other answers let it grow back. An attempt's
+     * `advertised_rate` (the server's rate-limit headers) goes to
+     * rs_adaptive_rate_advertise(): a ceiling the rate never goes above,
+     * and where it starts when none applied yet. With no `initial_rate`
+     * and no advertised rate it applies no rate until the first throttle:
+     * a policy with no configured rate then learns the server's. NULL =
+     * none.
      * @since 0.2.0
      */
     rs_adaptive_rate *adaptive_rate;

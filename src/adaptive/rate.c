@@ -14,6 +14,9 @@
  *    the burst that earned the 429 was sent at no meaningful rate, but the
  *    server's answers to it say how much it accepted.
  *
+ * A rate the server advertises (its rate-limit headers) is a ceiling, as
+ * max_rate is, and the place to start when no rate applies yet.
+ *
  * The hot path (the limiter's acquire) is lock-free: a flag word and the
  * token bucket. Outcomes take a spinlock around a few dozen instructions. */
 #include <math.h>
@@ -54,6 +57,8 @@ struct rs_adaptive_rate {
     rs_token_bucket *bucket;
     /* Under the lock. */
     double applied;       /* the bucket's rate while limiting */
+    double advertised;    /* the server's rate, within [min_rate, max_rate]; 0 = none */
+    bool following;       /* the rate is the advertised one: no throttle since it started */
     double last_good;     /* CUBIC's w_max: the rate the last throttle came at */
     uint64_t epoch_ns;    /* the curve's origin: the end of the reduction's pause */
     uint64_t last_reduction_ns;
@@ -120,20 +125,41 @@ int rs_adaptive_rate_config_validate(const rs_adaptive_rate_config *cfg)
     return RS_OK;
 }
 
-static double clamp_rate(const rs_adaptive_rate *r, double rate)
+/* Within [min_rate, max_rate]. */
+static double clamp_to_config(const rs_adaptive_rate_config *cfg, double rate)
 {
-    if (r->cfg.max_rate != 0.0 && rate > r->cfg.max_rate) {
-        rate = r->cfg.max_rate;
+    if (cfg->max_rate != 0.0 && rate > cfg->max_rate) {
+        rate = cfg->max_rate;
     }
-    return rate < r->cfg.min_rate ? r->cfg.min_rate : rate;
+    return rate < cfg->min_rate ? cfg->min_rate : rate;
 }
 
-/* Sets the bucket to `rate` when it moved enough (or no rate applied). */
+/* The ceiling: the advertised rate (already within max_rate), else
+ * max_rate; 0 = none. */
+static double ceiling(const rs_adaptive_rate *r)
+{
+    return r->advertised != 0.0 ? r->advertised : r->cfg.max_rate;
+}
+
+static double clamp_rate(const rs_adaptive_rate *r, double rate)
+{
+    double top = ceiling(r);
+    return clamp_to_config(&r->cfg, top != 0.0 && rate > top ? top : rate);
+}
+
+/* Sets the bucket to `rate` when it moved enough, or no rate applied.
+ * Small moves wait, but not at the ceiling: the bucket never runs above it,
+ * and reaches it exactly. */
 static void apply(rs_adaptive_rate *r, double rate, uint64_t now_ns)
 {
     rate = clamp_rate(r, rate);
-    uint32_t flags = atomic_load_explicit(&r->flags, memory_order_relaxed);
-    if ((flags & FLAG_LIMITING) != 0 && fabs(rate - r->applied) <= APPLY_STEP * r->applied) {
+    bool limiting = (atomic_load_explicit(&r->flags, memory_order_relaxed) & FLAG_LIMITING) != 0;
+    if (limiting && rate == r->applied) {
+        return;
+    }
+    double top = ceiling(r);
+    bool at_ceiling = top != 0.0 && (rate == top || r->applied > top);
+    if (limiting && !at_ceiling && fabs(rate - r->applied) <= APPLY_STEP * r->applied) {
         return;
     }
     /* Valid by construction: within [min_rate, 1e9], burst checked at new. */
@@ -280,6 +306,7 @@ static void reduce(rs_adaptive_rate *r, uint64_t now_ns)
     r->epoch_ns = rs__max_u64(now_ns, r->pause_until_ns);
     r->last_reduction_ns = now_ns;
     r->pending = false;
+    r->following = false;
     r->reductions++;
     atomic_fetch_and_explicit(&r->flags, ~FLAG_PENDING, memory_order_relaxed);
     apply(r, r->cfg.beta * r->last_good, now_ns);
@@ -338,6 +365,43 @@ void rs_adaptive_rate_record(rs_adaptive_rate *r, rs_outcome outcome, uint64_t s
 {
     if (r != NULL) {
         rs_adaptive_rate_record_at(r, outcome, sent_ns, server_wait_ns, rs_clock_now(r->clock));
+    }
+}
+
+/* The rate the server advertises: a ceiling, and where a rate that did not
+ * apply yet starts. A rate that started from it follows it until the first
+ * throttle; one that was learnt (or configured) only meets the ceiling. A
+ * throttle waiting for its reduction keeps the rate where it is: the
+ * reduction, from what the server accepted, comes within the ceiling. */
+void rs_adaptive_rate_advertise_at(rs_adaptive_rate *r, double rate_per_s, uint64_t now_ns)
+{
+    if (r == NULL || !rs__is_finite_positive(rate_per_s)) {
+        return; /* NULL, 0, negative, NaN, infinite */
+    }
+    double advertised = clamp_to_config(&r->cfg, fmin(rate_per_s, 1e9));
+    rs__spin_lock(&r->lock);
+    if (advertised != r->advertised) {
+        r->advertised = advertised;
+        bool limiting =
+            (atomic_load_explicit(&r->flags, memory_order_relaxed) & FLAG_LIMITING) != 0;
+        if (!r->pending && (!limiting || r->following)) {
+            /* At the curve's plateau, as an initial rate: the ceiling
+             * keeps it there. */
+            r->last_good = advertised;
+            r->epoch_ns = rs__sat_sub(now_ns, r->cfg.recovery_ns);
+            r->following = true;
+            apply(r, advertised, now_ns);
+        } else if (limiting) {
+            apply(r, r->applied, now_ns); /* lowered when above the ceiling */
+        }
+    }
+    rs__spin_unlock(&r->lock);
+}
+
+void rs_adaptive_rate_advertise(rs_adaptive_rate *r, double rate_per_s)
+{
+    if (r != NULL) {
+        rs_adaptive_rate_advertise_at(r, rate_per_s, rs_clock_now(r->clock));
     }
 }
 

@@ -127,7 +127,7 @@ void rs_http_feedback_init(rs_http_feedback *f)
                              .limit_tokens = -1,
                              .remaining_tokens = -1 };
     for (size_t i = 0; i < RS_HTTP_QUOTA_SOURCES; i++) {
-        f->quotas[i] = (rs_http_quota){ -1, -1, 0, 0 };
+        f->quotas[i] = (rs_http_quota){ -1, -1, 0, 0, 0.0 };
     }
 }
 
@@ -209,6 +209,7 @@ static void merge(rs_http_quota *q, const rs__http_quota_update *u)
         q->limit = u->limit;
         q->window_ns = u->window_ns;
     }
+    rs__http_keep_least_rate(&q->rate, u->rate);
     if (u->whole_quota) {
         if ((u->has_remaining || u->has_reset) &&
             rs__http_tighter_quota(u->has_remaining ? u->remaining : -1, u->reset_ns, q->remaining,
@@ -323,6 +324,34 @@ uint64_t rs_http_feedback_pause_ns(const rs_http_feedback *f)
     return pause;
 }
 
+/* A slot's value as a rate: 0 unless positive and finite; at most the
+ * ceiling. */
+static double usable_rate(double rate)
+{
+    if (!rs__is_finite_positive(rate)) {
+        return 0.0;
+    }
+    return rate < RS_HTTP_MAX_REQUEST_RATE ? rate : RS_HTTP_MAX_REQUEST_RATE;
+}
+
+double rs_http_feedback_request_rate(const rs_http_feedback *f)
+{
+    if (f == NULL) {
+        return 0.0;
+    }
+    double least = 0.0;
+    rs__http_keep_least_rate(&least, usable_rate(f->quotas[RS_HTTP_QUOTA_IETF].rate));
+    rs__http_keep_least_rate(&least, usable_rate(f->quotas[RS_HTTP_QUOTA_IETF_FIELDS].rate));
+    /* Requests per minute, as both providers document them. */
+    static const uint8_t per_minute[] = { RS_HTTP_QUOTA_OPENAI_REQUESTS,
+                                          RS_HTTP_QUOTA_ANTHROPIC_REQUESTS };
+    for (size_t i = 0; i < sizeof per_minute; i++) {
+        double rate = rs__http_rate(f->quotas[per_minute[i]].limit, RS_HTTP_LLM_REQUEST_WINDOW_NS);
+        rs__http_keep_least_rate(&least, usable_rate(rate));
+    }
+    return least;
+}
+
 void rs_http_feedback_apply(const rs_http_feedback *f, rs_attempt *attempt)
 {
     if (f == NULL || attempt == NULL) {
@@ -330,4 +359,8 @@ void rs_http_feedback_apply(const rs_http_feedback *f, rs_attempt *attempt)
     }
     attempt->retry_after_ns = rs__max_u64(attempt->retry_after_ns, f->retry_after_ns);
     attempt->pause_ns = rs__max_u64(attempt->pause_ns, rs_http_feedback_pause_ns(f));
+    double rate = rs_http_feedback_request_rate(f);
+    if (rate > 0.0 && !(attempt->advertised_rate > 0.0 && attempt->advertised_rate <= rate)) {
+        attempt->advertised_rate = rate;
+    }
 }

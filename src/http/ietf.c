@@ -76,7 +76,8 @@ static bool read_params(rs__sf_cursor *c, item_params *p)
     return more == 0;
 }
 
-/* Folds a policy's (limit, window) into the update: the more restrictive. */
+/* Folds a policy's (limit, window) into the update: the more restrictive
+ * limit, and the lowest rate. */
 static void keep_limit(rs__http_quota_update *u, int64_t limit, uint64_t window_ns)
 {
     if (rs__http_tighter_limit(limit, window_ns, u->has_limit ? u->limit : -1, u->window_ns)) {
@@ -84,6 +85,7 @@ static void keep_limit(rs__http_quota_update *u, int64_t limit, uint64_t window_
         u->window_ns = window_ns;
         u->has_limit = true;
     }
+    rs__http_keep_least_rate(&u->rate, rs__http_rate(limit, window_ns));
 }
 
 /* One Item of the draft-08 RateLimit List: `"name";r=N;t=S`. */
@@ -217,7 +219,7 @@ bool rs__http_ietf_policy(const char *s, size_t len, rs__http_quota_update *out)
 
 /* One member of the drafts-00-to-02 RateLimit-Limit List: an Integer with
  * an optional window. The first member is the limit that expires first;
- * the rest are the policies behind it, checked and passed over. */
+ * the rest are the policies behind it, which count only for the rate. */
 static bool limit_member(rs__sf_cursor *c, rs__http_quota_update *u)
 {
     rs__sf_value value;
@@ -231,6 +233,7 @@ static bool limit_member(rs__sf_cursor *c, rs__http_quota_update *u)
         u->window_ns = p.window_ns;
         u->has_limit = true;
     }
+    rs__http_keep_least_rate(&u->rate, rs__http_rate(quota, p.window_ns));
     return true;
 }
 

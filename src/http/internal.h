@@ -157,9 +157,26 @@ static inline bool rs__sf_key_is(const char *key, size_t key_len, const char *na
 typedef struct rs__http_quota_update {
     int64_t limit, remaining;
     uint64_t reset_ns, window_ns; /* window_ns goes with limit */
+    double rate; /* the least limit / window among the policies with both; 0 = none */
     bool has_limit, has_remaining, has_reset;
     bool whole_quota;
 } rs__http_quota_update;
+
+/* limit per window_ns as requests per second; 0 when either is 0 or the
+ * limit is not given (always finite: a window is at least a second here,
+ * or else at least a nanosecond and the limit below 2^63). */
+static inline double rs__http_rate(int64_t limit, uint64_t window_ns)
+{
+    return limit > 0 && window_ns > 0 ? (double)limit * 1e9 / (double)window_ns : 0.0;
+}
+
+/* Keeps in *least the lower of two rates where 0 means none. */
+static inline void rs__http_keep_least_rate(double *least, double rate)
+{
+    if (rate > 0.0 && (*least == 0.0 || rate < *least)) {
+        *least = rate;
+    }
+}
 
 /* A quota's (remaining, reset) is more restrictive than another's: less
  * remaining, or as much and a later reset. An unknown remaining (-1) ranks
@@ -181,7 +198,8 @@ static inline bool rs__http_tighter_limit(int64_t limit, uint64_t window_ns, int
            (limit == than_limit && window_ns > than_window_ns);
 }
 
-#define RS__HTTP_NO_UPDATE ((rs__http_quota_update){ -1, -1, 0, 0, false, false, false, false })
+#define RS__HTTP_NO_UPDATE                                                               \
+    ((rs__http_quota_update){ -1, -1, 0, 0, 0.0, false, false, false, false })
 
 /* RateLimit: a List of `"name";r=N;t=S` (draft 08 on), or a Dictionary
  * `limit=N, remaining=N, reset=S` (drafts 03 to 07). */

@@ -683,8 +683,8 @@ static rs_outcome rate_outcome(const rs_attempt *a, rs_verdict verdict)
 
 /* The attempt that ran is over: the breaker judges it (unless it failed by
  * the caller's fault), the bulkhead gets its slot back with the attempt's
- * latency and outcome, the adaptive rate learns the outcome, and the budget
- * is charged what it used. */
+ * latency and outcome, the adaptive rate learns the advertised rate and the
+ * outcome, and the budget is charged what it used. */
 static void settle_attempt(rs_call_state *c, rs_verdict verdict, rs_outcome load,
                            uint64_t tokens_used, uint64_t now_ns)
 {
@@ -702,6 +702,9 @@ static void settle_attempt(rs_call_state *c, rs_verdict verdict, rs_outcome load
         c->slot_held = false;
     }
     if (cfg->adaptive_rate != NULL) {
+        /* The server's advertised rate first: the ceiling the outcome's
+         * rate change keeps within (0 and bad values are ignored). */
+        rs_adaptive_rate_advertise_at(cfg->adaptive_rate, c->attempt.advertised_rate, now_ns);
         rs_adaptive_rate_record_at(cfg->adaptive_rate, rate_outcome(&c->attempt, verdict),
                                    c->sent_ns,
                                    rs__max_u64(c->attempt.retry_after_ns, c->attempt.pause_ns),

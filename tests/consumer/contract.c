@@ -213,6 +213,11 @@ int main(void)
     memset(&attempt, 0, sizeof attempt);
     rs_http_feedback_apply(&fb, &attempt);
     EXPECT(attempt.pause_ns == RS_MIN(6));
+    EXPECT(attempt.advertised_rate == 0.0 && rs_http_feedback_request_rate(&fb) == 0.0);
+    EXPECT(rs_http_feedback_header(&fb, "x-ratelimit-limit-requests", 26, "600", 3, 0) == RS_OK);
+    EXPECT(rs_http_feedback_request_rate(&fb) == 10.0); /* per minute */
+    rs_http_feedback_apply(&fb, &attempt);
+    EXPECT(attempt.advertised_rate == 10.0);
     EXPECT(pc.share_server_pause);
 
     /* bulkhead.h, and its slot in the policy */

@@ -98,6 +98,17 @@ static void check_summary(const rs_http_feedback *f)
         a.pause_ns < pause || (f->remaining_requests != 0 && f->remaining_tokens != 0 && pause != 0)) {
         abort();
     }
+    /* The advertised rate: none, or within (0, 1e9], and what apply hands on. */
+    double rate = rs_http_feedback_request_rate(f);
+    if (!(rate == 0.0 || (rate > 0.0 && rate <= RS_HTTP_MAX_REQUEST_RATE)) ||
+        a.advertised_rate != rate) {
+        abort();
+    }
+    for (size_t i = 0; i < RS_HTTP_QUOTA_SOURCES; i++) {
+        if (!(f->quotas[i].rate >= 0.0 && f->quotas[i].rate <= 1e30)) {
+            abort();
+        }
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
