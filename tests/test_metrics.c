@@ -45,6 +45,17 @@ static bool contains(const char *text, const char *line)
     return strstr(text, line) != NULL;
 }
 
+/* Fails the test, naming the first line `text` lacks. */
+static void expect_lines(const char *text, const char *const *lines, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (!contains(text, lines[i])) {
+            print_error("missing: %s", lines[i]);
+            fail();
+        }
+    }
+}
+
 /* A kind of object of the test's own: a value per sample, set by the test. */
 typedef struct fake {
     double values[8];
@@ -722,9 +733,7 @@ static void clients_come_and_go_whole(void **state)
         "resilience_budget_limit_tokens{name=\"llm\"} 50000\n",
         "resilience_test_events_total{name=\"llm\"} 7\n",
     };
-    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(lines); i++) {
-        assert_true(contains(text, lines[i]));
-    }
+    expect_lines(text, lines, RS_TEST_ARRAY_LEN(lines));
     free(text);
     /* Twice under one name would repeat every series. */
     RS_TEST_EXPECT_INVALID(rs_exporter_add_client(e, "llm", c), "named \"llm\"");
@@ -880,12 +889,7 @@ static void client_with_bulkhead_and_adaptive_reports(void **state)
         "resilience_adaptive_limit_max_calls{name=\"c\"} 1000\n",
         "resilience_adaptive_rate_requests_per_second{name=\"c\"} +Inf\n",
     };
-    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(lines); i++) {
-        if (!contains(text, lines[i])) {
-            print_error("missing: %s", lines[i]);
-            fail();
-        }
-    }
+    expect_lines(text, lines, RS_TEST_ARRAY_LEN(lines));
     free(text);
     assert_int_equal(rs_exporter_remove(e, c), RS_OK);
     rs_exporter_free(e);
