@@ -173,8 +173,10 @@ RS_API int rs_bulkhead_enter(rs_bulkhead *b, uint64_t max_wait_ns);
  *         queue is full, nothing held; #RS_E_INVAL for NULL @p b or
  *         @p ticket.
  * @note Thread-safe; never blocks, never allocates (the queue's places
- *       were allocated by rs_bulkhead_new()). The caller enforces its own
- *       deadline: cancel the ticket when it is over.
+ *       were allocated by rs_bulkhead_new()); reads the clock only when no
+ *       slot is free (the time it joins the queue, for `queue_wait_ns`).
+ *       The caller enforces its own deadline: cancel the ticket when it
+ *       is over.
  * @since 0.2.0
  */
 RS_API int rs_bulkhead_enter_async(rs_bulkhead *b, rs_bulkhead_wake_fn wake, void *ctx,
@@ -184,8 +186,9 @@ RS_API int rs_bulkhead_enter_async(rs_bulkhead *b, rs_bulkhead_wake_fn wake, voi
  * Whether a ticket got its slot. True: the slot is the caller's (give it
  * back with rs_bulkhead_leave()) and the ticket is spent (do not use it
  * again). False: still queued.
- * @note Thread-safe; lock-free while the ticket waits (one atomic load).
- *       NULL arguments give false.
+ * @note Thread-safe; lock-free while the ticket waits (one atomic load);
+ *       the answer true takes the lock and reads the clock once (the wait,
+ *       for rs_bulkhead_metrics()). NULL arguments give false.
  * @since 0.2.0
  */
 RS_API bool rs_bulkhead_ticket_ready(rs_bulkhead *b, rs_bulkhead_ticket *ticket);
