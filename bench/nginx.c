@@ -200,8 +200,8 @@ int main(int argc, char **argv)
                (unsigned long long)ev.ok, (double)ev.ok / seconds, early,
                (unsigned long long)ev.local_refusals);
         if (sc->adaptive) {
-            rs_adaptive_rate_stats st;
-            rs_adaptive_rate_stats_get(rs_client_adaptive_rate(client), &st);
+            rs_adaptive_rate_snapshot st;
+            rs_adaptive_rate_metrics(rs_client_adaptive_rate(client), &st);
             printf("%-46s (adaptive rate at the end %.2f r/s, last good %.2f, %llu reductions)\n",
                    "", st.rate, st.last_good_rate, (unsigned long long)st.reductions);
         }

@@ -22,6 +22,7 @@
 #include "core/arith.h"
 #include "core/atomics.h"
 #include "core/lock.h"
+#include "core/tally.h"
 
 #if RS_HAVE_THREADS
 #include <time.h>
@@ -45,12 +46,24 @@ enum { PLACE_FREE = 0, PLACE_QUEUED = 1, PLACE_GRANTED = 2 };
 struct rs_bulkhead_ticket {
     struct rs_bulkhead_ticket *prev, *next; /* the queue; `next` links the free list */
     rs__atomic_u32 state;
+    uint64_t queued_ns; /* when it joined the queue, on the bulkhead's clock */
     rs_bulkhead_wake_fn wake;
     void *ctx;
 #if RS_HAVE_THREADS
     pthread_cond_t *cond; /* a blocked thread's, or NULL for a ticket */
 #endif
 };
+
+/* Totals since creation, a cache line per thread (core/tally.h): the
+ * lock-free enter counts without a locked instruction. */
+typedef struct counts {
+    _Alignas(RS__CACHE_LINE) rs__atomic_u64 entered; /* slots taken at once */
+    rs__atomic_u64 entered_queued;                   /* slots taken after queueing */
+    rs__atomic_u64 refused;
+    rs__atomic_u64 timed_out;
+    rs__atomic_u64 cancelled;
+    rs__atomic_u64 queue_wait_ns;
+} counts;
 
 struct rs_bulkhead {
     /* Read and written by every enter and leave. */
@@ -62,6 +75,8 @@ struct rs_bulkhead {
     rs_bulkhead_ticket *head, *tail, *free_places;
     rs_bulkhead_ticket *places;
     const rs_clock *clock;
+    uint32_t max_queue;
+    counts counts[RS__TALLY_SHARDS];
 };
 
 typedef struct wake_list {
@@ -116,6 +131,8 @@ int rs_bulkhead_new(const rs_bulkhead_config *cfg, const rs_clock *clock, rs_bul
     atomic_init(&b->word, 0);
     atomic_init(&b->max_concurrent, cfg->max_concurrent);
     atomic_init(&b->limit, NULL);
+    rs__tally_init(b->counts, sizeof b->counts[0]);
+    b->max_queue = cfg->max_queue;
     b->clock = clock != NULL ? clock : rs_clock_system();
     *out = b;
     return RS_OK;
@@ -135,11 +152,10 @@ static uint32_t max_of(rs_bulkhead *b)
     return atomic_load_explicit(&b->max_concurrent, memory_order_relaxed);
 }
 
-bool rs_bulkhead_try_enter(rs_bulkhead *b)
+/* Takes a free slot if nobody is queued; counts nothing (the callers that
+ * queue next must not count a refusal). */
+static bool take_free_slot(rs_bulkhead *b)
 {
-    if (b == NULL) {
-        return false;
-    }
     uint64_t word = atomic_load_explicit(&b->word, memory_order_relaxed);
     for (;;) {
         /* A queued caller was here first: taking a slot now would overtake it. */
@@ -151,6 +167,34 @@ bool rs_bulkhead_try_enter(rs_bulkhead *b)
             return true;
         }
     }
+}
+
+bool rs_bulkhead_try_enter(rs_bulkhead *b)
+{
+    if (b == NULL) {
+        return false;
+    }
+    if (take_free_slot(b)) {
+        RS__TALLY_ADD(b->counts, entered, 1);
+        return true;
+    }
+    RS__TALLY_ADD(b->counts, refused, 1);
+    return false;
+}
+
+/* How a queued caller's wait ended. */
+typedef enum queue_end { END_ENTERED, END_TIMED_OUT, END_CANCELLED } queue_end;
+
+/* Counts a queued caller's end and the time it spent queued. */
+static void count_queue_end(rs_bulkhead *b, queue_end end, uint64_t waited_ns)
+{
+    unsigned slot = rs__tally_slot();
+    counts *mine = &b->counts[slot];
+    rs__atomic_u64 *outcome = end == END_ENTERED     ? &mine->entered_queued
+                              : end == END_TIMED_OUT ? &mine->timed_out
+                                                     : &mine->cancelled;
+    rs__tally_add(outcome, 1, slot);
+    rs__tally_add(&mine->queue_wait_ns, waited_ns, slot);
 }
 
 /* ---- the queue (all under b->lock) ------------------------------------------ */
@@ -179,8 +223,9 @@ static void put_place(rs_bulkhead *b, rs_bulkhead_ticket *p)
 /* What a caller gets when it asks for a slot under the lock. */
 typedef enum place_answer { GOT_SLOT, GOT_PLACE, QUEUE_FULL } place_answer;
 
-/* A free slot if nobody is queued, else a place at the end of the queue. */
-static place_answer take_place(rs_bulkhead *b, rs_bulkhead_ticket **place)
+/* A free slot if nobody is queued, else a place at the end of the queue,
+ * queued since now_ns. */
+static place_answer take_place(rs_bulkhead *b, uint64_t now_ns, rs_bulkhead_ticket **place)
 {
     uint64_t word = atomic_load_explicit(&b->word, memory_order_relaxed);
     for (;;) {
@@ -209,6 +254,7 @@ static place_answer take_place(rs_bulkhead *b, rs_bulkhead_ticket **place)
         b->head = p;
     }
     b->tail = p;
+    p->queued_ns = now_ns;
     p->wake = NULL;
     p->ctx = NULL;
 #if RS_HAVE_THREADS
@@ -310,20 +356,27 @@ int rs_bulkhead_enter_async(rs_bulkhead *b, rs_bulkhead_wake_fn wake, void *ctx,
     if (b == NULL || ticket == NULL) {
         return RS_E_INVAL;
     }
-    if (rs_bulkhead_try_enter(b)) {
+    if (take_free_slot(b)) {
+        RS__TALLY_ADD(b->counts, entered, 1);
         *ticket = NULL;
         return RS_OK;
     }
+    /* The slow path: the time a ticket joins the queue, for its wait. */
+    uint64_t now = rs_clock_now(b->clock);
     rs_bulkhead_ticket *p = NULL;
     rs__mutex_lock(&b->lock);
-    place_answer answer = take_place(b, &p);
+    place_answer answer = take_place(b, now, &p);
     if (answer == GOT_PLACE) {
         p->wake = wake;
         p->ctx = ctx;
     }
     rs__mutex_unlock(&b->lock);
     if (answer == QUEUE_FULL) {
+        RS__TALLY_ADD(b->counts, refused, 1);
         return RS_E_LIMITED;
+    }
+    if (answer == GOT_SLOT) {
+        RS__TALLY_ADD(b->counts, entered, 1);
     }
     *ticket = p; /* NULL when a slot came free meanwhile */
     return RS_OK;
@@ -336,8 +389,10 @@ bool rs_bulkhead_ticket_ready(rs_bulkhead *b, rs_bulkhead_ticket *ticket)
         return false;
     }
     rs__mutex_lock(&b->lock);
+    uint64_t queued_ns = ticket->queued_ns;
     put_place(b, ticket);
     rs__mutex_unlock(&b->lock);
+    count_queue_end(b, END_ENTERED, rs__sat_sub(rs_clock_now(b->clock), queued_ns));
     return true;
 }
 
@@ -360,8 +415,10 @@ void rs_bulkhead_ticket_cancel(rs_bulkhead *b, rs_bulkhead_ticket *ticket)
         return;
     }
     rs__mutex_lock(&b->lock);
+    uint64_t queued_ns = ticket->queued_ns;
     bool granted = withdraw(b, ticket);
     rs__mutex_unlock(&b->lock);
+    count_queue_end(b, END_CANCELLED, rs__sat_sub(rs_clock_now(b->clock), queued_ns));
     if (granted) {
         rs_bulkhead_leave(b); /* the slot it was handed goes on to the next */
     }
@@ -398,24 +455,26 @@ static void sleep_until(rs_bulkhead *b, pthread_cond_t *cond, uint64_t deadline_
     (void)pthread_cond_timedwait(cond, &b->lock.handle, &ts);
 }
 
-/* The blocking wait: a place in the queue and this thread's condition
- * variable, until granted or past deadline_ns on the bulkhead's clock. */
-static int wait_for_slot(rs_bulkhead *b, uint64_t deadline_ns)
+/* The blocking wait, from now_ns: a place in the queue and this thread's
+ * condition variable, until granted or past deadline_ns on the bulkhead's
+ * clock. Counts its outcome. */
+static int wait_for_slot(rs_bulkhead *b, uint64_t now_ns, uint64_t deadline_ns)
 {
     pthread_condattr_t attr;
     pthread_cond_t cond;
-    if (pthread_condattr_init(&attr) != 0) {
-        return RS_E_LIMITED;
+    int failed = pthread_condattr_init(&attr);
+    if (failed == 0) {
+        (void)pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        failed = pthread_cond_init(&cond, &attr);
+        (void)pthread_condattr_destroy(&attr);
     }
-    (void)pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int failed = pthread_cond_init(&cond, &attr);
-    (void)pthread_condattr_destroy(&attr);
     if (failed != 0) {
+        RS__TALLY_ADD(b->counts, refused, 1);
         return RS_E_LIMITED;
     }
     rs_bulkhead_ticket *p = NULL;
     rs__mutex_lock(&b->lock);
-    place_answer answer = take_place(b, &p);
+    place_answer answer = take_place(b, now_ns, &p);
     bool granted = answer == GOT_SLOT;
     if (answer == GOT_PLACE) {
         p->cond = &cond;
@@ -433,6 +492,14 @@ static int wait_for_slot(rs_bulkhead *b, uint64_t deadline_ns)
     }
     rs__mutex_unlock(&b->lock);
     (void)pthread_cond_destroy(&cond);
+    if (answer == GOT_PLACE) {
+        count_queue_end(b, granted ? END_ENTERED : END_TIMED_OUT,
+                        rs__sat_sub(rs_clock_now(b->clock), now_ns));
+    } else if (granted) {
+        RS__TALLY_ADD(b->counts, entered, 1);
+    } else {
+        RS__TALLY_ADD(b->counts, refused, 1);
+    }
     return granted ? RS_OK : RS_E_LIMITED;
 }
 #endif
@@ -442,16 +509,19 @@ int rs_bulkhead_enter(rs_bulkhead *b, uint64_t max_wait_ns)
     if (b == NULL) {
         return RS_E_INVAL;
     }
-    if (rs_bulkhead_try_enter(b)) {
+    if (take_free_slot(b)) {
+        RS__TALLY_ADD(b->counts, entered, 1);
         return RS_OK;
     }
 #if RS_HAVE_THREADS
     if (max_wait_ns != 0) {
-        return wait_for_slot(b, rs__sat_add(rs_clock_now(b->clock), max_wait_ns));
+        uint64_t now = rs_clock_now(b->clock);
+        return wait_for_slot(b, now, rs__sat_add(now, max_wait_ns));
     }
 #else
     (void)max_wait_ns; /* no other thread can leave while this one waits */
 #endif
+    RS__TALLY_ADD(b->counts, refused, 1);
     return RS_E_LIMITED;
 }
 
@@ -544,4 +614,28 @@ uint32_t rs_bulkhead_max_concurrent(rs_bulkhead *b)
 const rs_clock *rs_bulkhead_clock(const rs_bulkhead *b)
 {
     return b != NULL ? b->clock : NULL;
+}
+
+int rs_bulkhead_metrics(rs_bulkhead *b, rs_bulkhead_snapshot *m)
+{
+    if (b == NULL || m == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_bulkhead_metrics: %s is NULL",
+                                 b == NULL ? "b" : "m");
+    }
+    rs_bulkhead_snapshot snap = { 0 };
+    uint64_t word = atomic_load_explicit(&b->word, memory_order_relaxed);
+    snap.max_concurrent = max_of(b);
+    snap.max_queue = b->max_queue;
+    snap.in_flight = IN_FLIGHT(word);
+    snap.queued = QUEUED(word);
+    uint64_t at_once;
+    RS__TALLY_SUM(at_once, b->counts, entered);
+    RS__TALLY_SUM(snap.entered_queued, b->counts, entered_queued);
+    snap.entered = at_once + snap.entered_queued;
+    RS__TALLY_SUM(snap.refused, b->counts, refused);
+    RS__TALLY_SUM(snap.timed_out, b->counts, timed_out);
+    RS__TALLY_SUM(snap.cancelled, b->counts, cancelled);
+    RS__TALLY_SUM(snap.queue_wait_ns, b->counts, queue_wait_ns);
+    *m = snap;
+    return RS_OK;
 }

@@ -39,6 +39,13 @@ static rs_verdict flaky(void *ctx, rs_attempt *a)
     return *calls % 3 == 0 ? RS_RETRY : *calls % 11 == 0 ? RS_FAIL : RS_SUCCESS;
 }
 
+static bool serve_fallback(void *ctx, void *call_ctx, const rs_call_report *report)
+{
+    (void)ctx;
+    (void)call_ctx;
+    return report->reason == RS_STOP_BULKHEAD;
+}
+
 static int create_nothing(void *ctx, const void *key, size_t len, void **value)
 {
     (void)ctx;
@@ -106,6 +113,50 @@ int main(int argc, char **argv)
         rs_manual_clock_advance(&m, RS_MS(7));
     }
     CHECK(rs_exporter_add_client(e, "openai \"gpt\"\\prod\nus", client));
+
+    /* A client with a bulkhead, a concurrency limit, an adaptive rate and a
+     * fallback: their families, and the policy's rejected_bulkhead and
+     * fallbacks. */
+    rs_bulkhead_config hc = { 2, 0 };
+    rs_adaptive_limit_config lc = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    lc.initial_limit = 2;
+    lc.window_samples = 4;
+    rs_adaptive_rate_config ac = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    rs_client_config ec = RS_CLIENT_CONFIG_DEFAULT;
+    ec.bulkhead = &hc;
+    ec.concurrency_limit = &lc;
+    ec.adaptive_rate = &ac;
+    ec.fallback = serve_fallback;
+    ec.retry.backoff.seed = 5;
+    rs_client *adaptive = NULL;
+    CHECK(rs_client_new(&ec, clock, &adaptive));
+    for (int i = 0; i < 60; i++) {
+        (void)rs_client_call(adaptive, flaky, &calls);
+        rs_manual_clock_advance(&m, RS_MS(3));
+    }
+    rs_bulkhead *held = rs_client_bulkhead(adaptive);
+    while (rs_bulkhead_try_enter(held)) {
+    }
+    (void)rs_client_call(adaptive, flaky, &calls); /* refused: the fallback answers */
+    rs_bulkhead_set_adaptive(held, NULL);
+    while (rs_bulkhead_in_flight(held) > 0) {
+        rs_bulkhead_leave(held);
+    }
+    CHECK(rs_exporter_add_client(e, "adaptive", adaptive));
+
+    /* A bulkhead of its own, with a queue: every outcome. */
+    rs_bulkhead_config pc = { 1, 2 };
+    rs_bulkhead *pool = NULL;
+    CHECK(rs_bulkhead_new(&pc, clock, &pool));
+    rs_bulkhead_ticket *first = NULL, *second = NULL, *third = NULL;
+    (void)rs_bulkhead_try_enter(pool);
+    (void)rs_bulkhead_try_enter(pool);
+    CHECK(rs_bulkhead_enter_async(pool, NULL, NULL, &first));
+    CHECK(rs_bulkhead_enter_async(pool, NULL, NULL, &second));
+    (void)rs_bulkhead_enter_async(pool, NULL, NULL, &third);
+    rs_manual_clock_advance(&m, RS_MS(120));
+    rs_bulkhead_ticket_cancel(pool, first);
+    CHECK(rs_exporter_add_bulkhead(e, "pool", pool));
 
     /* A breaker forced open, a counter window, a registry, a budget registry. */
     rs_breaker *forced = NULL;
@@ -199,6 +250,10 @@ int main(int argc, char **argv)
     rs_registry_free(reg);
     rs_sliding_window_free(w);
     rs_breaker_free(forced);
+    rs_bulkhead_ticket_cancel(pool, second);
+    rs_bulkhead_leave(pool);
+    rs_bulkhead_free(pool);
+    rs_client_free(adaptive);
     rs_client_free(client);
     return 0;
 }

@@ -89,7 +89,7 @@ static void limit_rejects_invalid_configs(void **state)
     assert_int_equal(rs_adaptive_limit_sample(NULL, 1, 1, RS_OUTCOME_SUCCESS), 0);
     assert_int_equal(rs_adaptive_limit_get(NULL), 0);
     assert_null(rs_adaptive_limit_clock(NULL));
-    rs_adaptive_limit_stats_get(NULL, NULL);
+    assert_int_equal(rs_adaptive_limit_metrics(NULL, NULL), RS_E_INVAL);
     rs_adaptive_limit_free(NULL);
 }
 
@@ -123,8 +123,8 @@ static void aimd_adds_and_multiplies(void **state)
                                           rs_manual_clock_now(&clock_));
     }
     assert_int_equal(rs_adaptive_limit_get(l), 9);
-    rs_adaptive_limit_stats st;
-    rs_adaptive_limit_stats_get(l, &st);
+    rs_adaptive_limit_snapshot st;
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     assert_int_equal(st.floor_ns, 0); /* AIMD does not look at latency */
     assert_int_equal(st.throttled_windows, 2);
     assert_int_equal(st.windows, 6);
@@ -153,8 +153,8 @@ static void windows_close_by_time(void **state)
     assert_int_equal(rs_adaptive_limit_sample_at(l, MS, 60, RS_OUTCOME_THROTTLED, t), 100);
     assert_int_equal(rs_adaptive_limit_sample_at(l, MS, 60, RS_OUTCOME_SUCCESS, t + 500 * MS), 100);
     assert_int_equal(rs_adaptive_limit_sample_at(l, MS, 60, RS_OUTCOME_SUCCESS, t + SEC), 90);
-    rs_adaptive_limit_stats st;
-    rs_adaptive_limit_stats_get(l, &st);
+    rs_adaptive_limit_snapshot st;
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     assert_int_equal(st.windows, 1);
     assert_int_equal(st.samples, 3);
     rs_adaptive_limit_free(l);
@@ -174,17 +174,17 @@ static void gradient_follows_latency(void **state)
     rs_adaptive_limit_config c = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
     c.initial_limit = 20;
     rs_adaptive_limit *l = make_limit(&c);
-    rs_adaptive_limit_stats st;
+    rs_adaptive_limit_snapshot st;
     /* The first window sets the floor; latency at it grows the limit by
      * growth (10%) a window. */
     assert_int_equal(full_window(l, 20, 50 * MS, 20, RS_OUTCOME_SUCCESS), 22);
-    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     assert_int_equal(st.floor_ns, 50 * MS);
     /* Below tolerance * floor it grows by the gradient, at least one call. */
     assert_int_equal(full_window(l, 20, 54 * MS, 22, RS_OUTCOME_SUCCESS), 23);
     /* Above it, it shrinks by it: 1.1 * 50 / 60 of 23. */
     (void)full_window(l, 20, 60 * MS, 23, RS_OUTCOME_SUCCESS);
-    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     assert_true(fabs(st.estimate - 23.0 * 1.1 * 50.0 / 60.0) < 1e-9);
     /* Calls sent before a reduction do not count after it: their answers,
      * however slow, change nothing. */
@@ -193,20 +193,20 @@ static void gradient_follows_latency(void **state)
         (void)rs_adaptive_limit_sample_at(l, 500 * MS, 20, RS_OUTCOME_THROTTLED,
                                           rs_manual_clock_now(&clock_) + 1);
     }
-    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     assert_true(st.estimate == estimate);
     /* Twice the floor: 0.55 of it in one window. */
     (void)full_window(l, 20, 100 * MS, 21, RS_OUTCOME_SUCCESS);
-    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     assert_true(fabs(st.estimate - estimate * 0.55) < 1e-9);
     /* Never more than half in one window. */
     estimate = st.estimate;
     (void)full_window(l, 20, 400 * MS, 20, RS_OUTCOME_SUCCESS);
-    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     assert_true(fabs(st.estimate - estimate * 0.5) < 1e-9);
     /* A lower latency lowers the floor at once. */
     (void)full_window(l, 20, 40 * MS, 20, RS_OUTCOME_SUCCESS);
-    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     assert_int_equal(st.floor_ns, 40 * MS);
     assert_int_equal(st.latency_ns, 40 * MS);
     /* Unused, it does not grow. */
@@ -216,10 +216,10 @@ static void gradient_follows_latency(void **state)
     (void)full_window(l, 20, 40 * MS, 20, RS_OUTCOME_IGNORED);
     assert_int_equal(rs_adaptive_limit_get(l), before);
     /* Throttled: times backoff, whatever the latency. */
-    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     estimate = st.estimate;
     (void)full_window(l, 20, 40 * MS, 20, RS_OUTCOME_THROTTLED);
-    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     assert_true(fabs(st.estimate - estimate * 0.9) < 1e-9);
     rs_adaptive_limit_free(l);
 }
@@ -234,13 +234,13 @@ static void gradient_probes_the_floor(void **state)
     /* A standing queue: latency 1.1 times the floor, so the limit holds;
      * after 5 s with no window near the floor, one window drops it to
      * three quarters, and the next window's latency is the new floor. */
-    rs_adaptive_limit_stats st;
-    rs_adaptive_limit_stats_get(l, &st);
+    rs_adaptive_limit_snapshot st;
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     double held = st.estimate;
     int windows = 0;
     do {
         (void)full_window(l, 20, 55 * MS, 44, RS_OUTCOME_SUCCESS);
-        rs_adaptive_limit_stats_get(l, &st);
+        assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
         windows++;
     } while (st.estimate >= held && windows < 1000);
     assert_true(fabs(st.estimate - held * 0.75) < 1e-9);
@@ -248,7 +248,7 @@ static void gradient_probes_the_floor(void **state)
     /* The probe's window shows a slower server (70 ms): that is the floor
      * now, and the limit grows from it. */
     (void)full_window(l, 20, 70 * MS, 44, RS_OUTCOME_SUCCESS);
-    rs_adaptive_limit_stats_get(l, &st);
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     assert_int_equal(st.floor_ns, 70 * MS);
     assert_true(st.estimate > held * 0.75);
     rs_adaptive_limit_free(l);
@@ -267,8 +267,8 @@ static void gradient_floor_follows_a_slower_server(void **state)
         uint32_t limit = rs_adaptive_limit_get(l);
         (void)window(l, limit, 100 * MS, limit, RS_OUTCOME_SUCCESS);
     }
-    rs_adaptive_limit_stats st;
-    rs_adaptive_limit_stats_get(l, &st);
+    rs_adaptive_limit_snapshot st;
+    assert_int_equal(rs_adaptive_limit_metrics(l, &st), RS_OK);
     assert_true(st.floor_ns > 90 * MS);
     assert_true(st.limit >= 40);
     rs_adaptive_limit_free(l);
@@ -352,7 +352,7 @@ static void rate_rejects_invalid_configs(void **state)
     assert_true(rs_adaptive_rate_get(NULL) == 0.0);
     assert_null(rs_adaptive_rate_limiter(NULL).ops);
     assert_null(rs_adaptive_rate_clock(NULL));
-    rs_adaptive_rate_stats_get(NULL, NULL);
+    assert_int_equal(rs_adaptive_rate_metrics(NULL, NULL), RS_E_INVAL);
     rs_adaptive_rate_free(NULL);
 }
 
@@ -401,8 +401,8 @@ static void rate_is_unlimited_until_the_first_throttle(void **state)
     assert_true(admitted(r));
     assert_true(fabs(rs_adaptive_rate_get(r) - 8.0) < 1e-9);
     assert_false(admitted(r)); /* a burst of 1 */
-    rs_adaptive_rate_stats st;
-    rs_adaptive_rate_stats_get(r, &st);
+    rs_adaptive_rate_snapshot st;
+    assert_int_equal(rs_adaptive_rate_metrics(r, &st), RS_OK);
     assert_int_equal(st.throttles, 5);
     assert_int_equal(st.reductions, 1);
     assert_true(fabs(st.last_good_rate - 10.0) < 1e-9);
@@ -412,7 +412,7 @@ static void rate_is_unlimited_until_the_first_throttle(void **state)
     rs_manual_clock_advance(&clock_, 500 * MS);
     record(r, RS_OUTCOME_THROTTLED, rs_manual_clock_now(&clock_), 0);
     (void)admitted(r);
-    rs_adaptive_rate_stats_get(r, &st);
+    assert_int_equal(rs_adaptive_rate_metrics(r, &st), RS_OK);
     assert_int_equal(st.reductions, 1);
     /* A throttle before the curve is back at the last good rate: the last
      * good rate becomes (1 + beta) / 2 of the rate it came at. */
@@ -420,7 +420,7 @@ static void rate_is_unlimited_until_the_first_throttle(void **state)
     uint64_t at = rs_manual_clock_now(&clock_);
     record(r, RS_OUTCOME_THROTTLED, at, 0);
     (void)admitted(r);
-    rs_adaptive_rate_stats_get(r, &st);
+    assert_int_equal(rs_adaptive_rate_metrics(r, &st), RS_OK);
     assert_int_equal(st.reductions, 2);
     double x = 1.1 / 3.0 - 1.0; /* 1.1 s into a 3 s recovery */
     double came_at = 10.0 * (1.0 + 0.2 * x * x * x);
@@ -544,8 +544,8 @@ static void rate_starts_at_an_advertised_rate_and_stays_below_it(void **state)
      * the ceiling holds it. */
     send_flat_out(r, 60 * SEC);
     assert_true(rate_is(r, 5.0));
-    rs_adaptive_rate_stats st;
-    rs_adaptive_rate_stats_get(r, &st);
+    rs_adaptive_rate_snapshot st;
+    assert_int_equal(rs_adaptive_rate_metrics(r, &st), RS_OK);
     assert_int_equal(st.reductions, 0);
     /* A throttle reduces from there, as from an initial rate. */
     record(r, RS_OUTCOME_THROTTLED, rs_manual_clock_now(&clock_), 1 * SEC);
@@ -623,14 +623,68 @@ static void advertised_rate_stays_within_the_config(void **state)
     rs_manual_clock_advance(&clock_, 1 * SEC);
     (void)admitted(r);
     assert_true(rate_is(r, 0.8 * 3.0));
-    rs_adaptive_rate_stats st;
-    rs_adaptive_rate_stats_get(r, &st);
+    rs_adaptive_rate_snapshot st;
+    assert_int_equal(rs_adaptive_rate_metrics(r, &st), RS_OK);
     assert_true(fabs(st.last_good_rate - 3.0) < 1e-9);
     /* NULL is harmless. */
     rs_adaptive_rate_advertise(NULL, 5.0);
     rs_adaptive_rate_advertise_at(NULL, 5.0, 0);
     rs_adaptive_rate_advertise(r, 2.0); /* on its own clock */
     assert_true(rate_is(r, 2.0));
+    rs_adaptive_rate_free(r);
+}
+
+/* The snapshots: bounds, totals, and NULL refused with the output untouched. */
+static void metrics_snapshots(void **state)
+{
+    (void)state;
+    rs_adaptive_limit_config c = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    c.algorithm = RS_ADAPTIVE_AIMD;
+    c.initial_limit = 8;
+    c.min_limit = 2;
+    c.max_limit = 50;
+    c.window_samples = 100;
+    c.timeout_ns = 500 * MS;
+    rs_adaptive_limit *l = make_limit(&c);
+    uint64_t now = rs_manual_clock_now(&clock_);
+    (void)rs_adaptive_limit_sample_at(l, 10 * MS, 4, RS_OUTCOME_SUCCESS, now);
+    (void)rs_adaptive_limit_sample_at(l, 10 * MS, 4, RS_OUTCOME_THROTTLED, now);
+    (void)rs_adaptive_limit_sample_at(l, 600 * MS, 4, RS_OUTCOME_SUCCESS, now); /* a timeout */
+    (void)rs_adaptive_limit_sample_at(l, 10 * MS, 4, RS_OUTCOME_IGNORED, now);
+    rs_adaptive_limit_snapshot lm;
+    memset(&lm, 0xab, sizeof lm);
+    rs_adaptive_limit_snapshot untouched = lm;
+    assert_int_equal(rs_adaptive_limit_metrics(NULL, &lm), RS_E_INVAL);
+    assert_int_equal(rs_adaptive_limit_metrics(l, NULL), RS_E_INVAL);
+    assert_memory_equal(&lm, &untouched, sizeof lm);
+    assert_int_equal(rs_adaptive_limit_metrics(l, &lm), RS_OK);
+    assert_int_equal(lm.limit, 8);
+    assert_true(lm.estimate == 8.0);
+    assert_int_equal(lm.min_limit, 2);
+    assert_int_equal(lm.max_limit, 50);
+    assert_int_equal(lm.samples, 4);
+    assert_int_equal(lm.throttled, 2);
+    assert_int_equal(lm.windows, 0);
+    assert_int_equal(lm.throttled_windows, 0);
+    rs_adaptive_limit_free(l);
+
+    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    rc.initial_rate = 20.0;
+    rc.min_rate = 2.0;
+    rc.max_rate = 40.0;
+    rs_adaptive_rate *r = make_rate(&rc);
+    rs_adaptive_rate_snapshot rm;
+    memset(&rm, 0xab, sizeof rm);
+    rs_adaptive_rate_snapshot untouched_rate = rm;
+    assert_int_equal(rs_adaptive_rate_metrics(NULL, &rm), RS_E_INVAL);
+    assert_int_equal(rs_adaptive_rate_metrics(r, NULL), RS_E_INVAL);
+    assert_memory_equal(&rm, &untouched_rate, sizeof rm);
+    record(r, RS_OUTCOME_THROTTLED, rs_manual_clock_now(&clock_), 0);
+    assert_int_equal(rs_adaptive_rate_metrics(r, &rm), RS_OK);
+    assert_true(rm.rate == 20.0);
+    assert_true(rm.min_rate == 2.0 && rm.max_rate == 40.0);
+    assert_int_equal(rm.throttles, 1);
+    assert_int_equal(rm.reductions, 0); /* pending until the next attempt asks */
     rs_adaptive_rate_free(r);
 }
 
@@ -650,6 +704,7 @@ int main(void)
         cmocka_unit_test_setup(rate_stays_put_when_unused, setup),
         cmocka_unit_test_setup(rate_starts_at_an_advertised_rate_and_stays_below_it, setup),
         cmocka_unit_test_setup(advertised_rate_stays_within_the_config, setup),
+        cmocka_unit_test_setup(metrics_snapshots, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -204,6 +204,88 @@ static void cancelled_tickets_pass_their_slot_on(void **state)
     rs_bulkhead_free(b);
 }
 
+static rs_bulkhead_snapshot metrics_of(rs_bulkhead *b)
+{
+    rs_bulkhead_snapshot m;
+    assert_int_equal(rs_bulkhead_metrics(b, &m), RS_OK);
+    return m;
+}
+
+/* Every way a request for a slot ends, counted once, and the time queued
+ * on the bulkhead's clock. */
+static void metrics_count_every_outcome(void **state)
+{
+    (void)state;
+    rs_manual_clock clock;
+    rs_manual_clock_init(&clock, RS_SEC(1));
+    rs_bulkhead *b = make(2, 2, rs_manual_clock_get(&clock));
+    rs_bulkhead_snapshot m = metrics_of(b);
+    assert_int_equal(m.max_concurrent, 2);
+    assert_int_equal(m.max_queue, 2);
+    assert_int_equal(m.in_flight + m.queued, 0);
+    assert_int_equal(m.entered + m.entered_queued + m.refused + m.timed_out + m.cancelled, 0);
+    assert_int_equal(m.queue_wait_ns, 0);
+
+    rs_bulkhead_ticket *t[3] = { NULL, NULL, NULL };
+    assert_true(rs_bulkhead_try_enter(b));                                  /* entered */
+    assert_int_equal(rs_bulkhead_enter_async(b, NULL, NULL, &t[0]), RS_OK); /* entered */
+    assert_null(t[0]);
+    assert_false(rs_bulkhead_try_enter(b));                                 /* refused */
+    assert_int_equal(rs_bulkhead_enter(b, 0), RS_E_LIMITED);                /* refused */
+    assert_int_equal(rs_bulkhead_enter_async(b, NULL, NULL, &t[0]), RS_OK); /* queued at 1 s */
+    rs_manual_clock_advance(&clock, RS_MS(100));
+    assert_int_equal(rs_bulkhead_enter_async(b, NULL, NULL, &t[1]), RS_OK); /* queued at 1.1 s */
+    assert_int_equal(rs_bulkhead_enter_async(b, NULL, NULL, &t[2]), RS_E_LIMITED); /* refused */
+    m = metrics_of(b);
+    assert_int_equal(m.in_flight, 2);
+    assert_int_equal(m.queued, 2);
+    assert_int_equal(m.entered, 2);
+    assert_int_equal(m.entered_queued, 0);
+    assert_int_equal(m.refused, 3);
+
+    rs_manual_clock_advance(&clock, RS_MS(200));
+    rs_bulkhead_leave(b);                       /* the slot goes to t[0], unclaimed */
+    assert_int_equal(metrics_of(b).entered, 2); /* not until claimed */
+    rs_manual_clock_advance(&clock, RS_MS(100));
+    assert_true(rs_bulkhead_ticket_ready(b, t[0])); /* 0.4 s queued */
+    rs_bulkhead_leave(b);                           /* the slot goes to t[1], unclaimed */
+    rs_manual_clock_advance(&clock, RS_MS(100));
+    rs_bulkhead_ticket_cancel(b, t[1]);             /* 0.4 s queued; its slot goes back */
+    m = metrics_of(b);
+    assert_int_equal(m.in_flight, 1);
+    assert_int_equal(m.queued, 0);
+    assert_int_equal(m.entered, 3);
+    assert_int_equal(m.entered_queued, 1);
+    assert_int_equal(m.refused, 3);
+    assert_int_equal(m.timed_out, 0);
+    assert_int_equal(m.cancelled, 1);
+    assert_int_equal(m.queue_wait_ns, RS_MS(800));
+
+    /* A place given up while still queued counts as cancelled too. */
+    assert_true(rs_bulkhead_try_enter(b));
+    assert_int_equal(rs_bulkhead_enter_async(b, NULL, NULL, &t[2]), RS_OK);
+    rs_manual_clock_advance(&clock, RS_MS(50));
+    rs_bulkhead_ticket_cancel(b, t[2]);
+    m = metrics_of(b);
+    assert_int_equal(m.entered, 4);
+    assert_int_equal(m.cancelled, 2);
+    assert_int_equal(m.queue_wait_ns, RS_MS(850));
+    /* The limit follows set_max_concurrent. */
+    assert_int_equal(rs_bulkhead_set_max_concurrent(b, 5), RS_OK);
+    assert_int_equal(metrics_of(b).max_concurrent, 5);
+
+    /* NULL: refused, the output untouched. */
+    rs_bulkhead_snapshot before;
+    memset(&before, 0x5a, sizeof before);
+    m = before;
+    RS_TEST_EXPECT_INVALID(rs_bulkhead_metrics(NULL, &m), "b");
+    RS_TEST_EXPECT_INVALID(rs_bulkhead_metrics(b, NULL), "m");
+    assert_memory_equal(&m, &before, sizeof m);
+    rs_bulkhead_leave(b);
+    rs_bulkhead_leave(b);
+    rs_bulkhead_free(b);
+}
+
 static void a_larger_limit_serves_the_queue(void **state)
 {
     (void)state;
@@ -454,6 +536,10 @@ static void a_blocked_caller_gets_the_slot_a_leave_frees(void **state)
     assert_int_equal(pthread_join(thread, NULL), 0);
     assert_int_equal(atomic_load(&x.status), RS_OK);
     assert_int_equal(rs_bulkhead_in_flight(b), 1);
+    rs_bulkhead_snapshot m = metrics_of(b);
+    assert_int_equal(m.entered, 2);
+    assert_int_equal(m.entered_queued, 1);
+    assert_int_equal(m.refused + m.timed_out + m.cancelled, 0);
     rs_bulkhead_leave(b);
     rs_bulkhead_free(b);
 }
@@ -471,6 +557,8 @@ static void a_blocked_caller_gives_up_at_its_deadline(void **state)
     assert_true(waited < RS_SEC(5));
     assert_int_equal(rs_bulkhead_queued(b), 0);
     assert_int_equal(rs_bulkhead_in_flight(b), 1);
+    assert_int_equal(metrics_of(b).timed_out, 1);
+    assert_true(metrics_of(b).queue_wait_ns >= RS_MS(30));
     rs_bulkhead_leave(b);
     rs_bulkhead_free(b);
 
@@ -491,6 +579,12 @@ static void a_blocked_caller_gives_up_at_its_deadline(void **state)
     assert_int_equal(pthread_join(thread, NULL), 0);
     assert_int_equal(atomic_load(&x.status), RS_E_LIMITED);
     assert_int_equal(rs_bulkhead_queued(b), 0);
+    /* Timed out after exactly its 10 s in the queue, on the manual clock. */
+    rs_bulkhead_snapshot snap = metrics_of(b);
+    assert_int_equal(snap.timed_out, 1);
+    assert_int_equal(snap.queue_wait_ns, RS_SEC(10));
+    assert_int_equal(snap.entered, 1);
+    assert_int_equal(snap.entered_queued + snap.refused + snap.cancelled, 0);
     rs_bulkhead_leave(b);
     rs_bulkhead_free(b);
 }
@@ -507,6 +601,11 @@ typedef struct stress {
     atomic_int violations;
     atomic_int served;
     atomic_uint seed;
+    /* What the callers saw, to compare with the bulkhead's totals. */
+    atomic_int requests;
+    atomic_int refusals;    /* try_enter false, enter_async RS_E_LIMITED */
+    atomic_int failed_waits; /* enter RS_E_LIMITED: refused or timed out */
+    atomic_int cancels;
 } stress;
 
 static void hold(stress *s)
@@ -530,14 +629,18 @@ static void *stress_worker(void *arg)
     uint64_t random = atomic_fetch_add(&s->seed, 1);
     for (int i = 0; i < STRESS_ROUNDS; i++) {
         uint64_t pick = rs_test_random(&random) % 4;
+        atomic_fetch_add(&s->requests, 1);
         if (pick == 0) {
             if (rs_bulkhead_try_enter(s->b)) {
                 hold(s);
                 rs_bulkhead_leave(s->b);
+            } else {
+                atomic_fetch_add(&s->refusals, 1);
             }
         } else if (pick == 1) {
             rs_bulkhead_ticket *t = NULL;
             if (rs_bulkhead_enter_async(s->b, NULL, NULL, &t) != RS_OK) {
+                atomic_fetch_add(&s->refusals, 1);
                 continue;
             }
             /* Poll a while, then give up half of the time. */
@@ -548,6 +651,7 @@ static void *stress_worker(void *arg)
             }
             if (!mine && rs_test_random(&random) % 2 == 0) {
                 rs_bulkhead_ticket_cancel(s->b, t);
+                atomic_fetch_add(&s->cancels, 1);
                 continue;
             }
             while (!mine) {
@@ -561,6 +665,8 @@ static void *stress_worker(void *arg)
             if (rs_bulkhead_enter(s->b, wait) == RS_OK) {
                 hold(s);
                 rs_bulkhead_leave(s->b);
+            } else {
+                atomic_fetch_add(&s->failed_waits, 1);
             }
         }
     }
@@ -580,6 +686,18 @@ static void never_more_holders_than_the_limit(void **state)
     assert_true(atomic_load(&s.served) > STRESS_ROUNDS);
     assert_int_equal(rs_bulkhead_in_flight(s.b), 0);
     assert_int_equal(rs_bulkhead_queued(s.b), 0);
+    /* Once the threads joined, the totals (8 threads: more than own a
+     * counter shard, the rest share one) are exact. */
+    rs_bulkhead_snapshot m = metrics_of(s.b);
+    assert_int_equal(m.entered, atomic_load(&s.served));
+    assert_int_equal(m.cancelled, atomic_load(&s.cancels));
+    assert_int_equal(m.refused + m.timed_out,
+                     atomic_load(&s.refusals) + atomic_load(&s.failed_waits));
+    assert_true(m.refused >= (uint64_t)atomic_load(&s.refusals));
+    assert_int_equal(m.entered + m.refused + m.timed_out + m.cancelled,
+                     atomic_load(&s.requests));
+    assert_true(m.entered_queued <= m.entered);
+    assert_true(m.entered_queued + m.timed_out + m.cancelled == 0 || m.queue_wait_ns > 0);
     rs_bulkhead_free(s.b);
 }
 
@@ -646,6 +764,7 @@ int main(void)
         cmocka_unit_test(slots_up_to_the_limit),
         cmocka_unit_test(tickets_are_served_in_order),
         cmocka_unit_test(cancelled_tickets_pass_their_slot_on),
+        cmocka_unit_test(metrics_count_every_outcome),
         cmocka_unit_test(a_larger_limit_serves_the_queue),
         cmocka_unit_test(wakes_come_for_every_grant),
         cmocka_unit_test(the_adaptive_limit_drives_the_slots),

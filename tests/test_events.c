@@ -395,6 +395,61 @@ static void a_fallback_replaces_the_end_event(void **state)
     destroy(&w);
 }
 
+/* A call refused for want of a bulkhead slot ends with one
+ * RS_EVENT_CALL_REFUSED, reason RS_STOP_BULKHEAD, after on_give_up: from
+ * the blocking driver and from the step API (no place in the queue:
+ * max_queue 0); the policy's and the bulkhead's counters agree. */
+static void a_full_bulkhead_refuses_with_an_event(void **state)
+{
+    (void)state;
+    world w;
+    build(&w);
+    recorder *r = &w.rec;
+    const rs_clock *clock = rs_manual_clock_get(&w.clock);
+    rs_bulkhead_config hc = { 1, 0 };
+    rs_bulkhead *bulkhead = NULL;
+    assert_int_equal(rs_bulkhead_new(&hc, clock, &bulkhead), RS_OK);
+    rs_policy_config pc = RS_POLICY_CONFIG_DEFAULT;
+    pc.bulkhead = bulkhead;
+    pc.breaker = w.breaker;
+    pc.hooks = (rs_policy_hooks){ on_retry, on_give_up, r };
+    pc.events = (rs_event_hook){ on_event, r };
+    pc.name = "api";
+    rs_policy *policy = NULL;
+    assert_int_equal(rs_policy_new(&pc, clock, &policy), RS_OK);
+    r->policy = policy;
+    assert_true(rs_bulkhead_try_enter(bulkhead)); /* the one slot, held elsewhere */
+
+    script ok[] = { { RS_SUCCESS, 0, 0, 0, false } };
+    assert_int_equal(rs_call(policy, run, ok), RS_E_LIMITED);
+    expect(r, 0, OLD_GIVE_UP);
+    const heard *h = expect(r, 1, RS_EVENT_CALL_REFUSED);
+    expect_call_end(h, RS_STOP_BULKHEAD, RS_E_LIMITED, 0);
+    assert_int_equal(h->at_ns, rs_manual_clock_now(&w.clock));
+
+    rs_call_state *c = NULL;
+    assert_int_equal(rs_call_begin(policy, NULL, &c), RS_OK);
+    rs_step step = rs_call_next(c);
+    assert_int_equal(step.action, RS_STEP_DONE);
+    assert_int_equal(step.status, RS_E_LIMITED);
+    rs_call_end(c, NULL);
+    expect(r, 2, OLD_GIVE_UP);
+    expect_call_end(expect(r, 3, RS_EVENT_CALL_REFUSED), RS_STOP_BULKHEAD, RS_E_LIMITED, 0);
+    assert_int_equal(r->count, 4);
+
+    rs_policy_snapshot p;
+    assert_int_equal(rs_policy_metrics(policy, &p), RS_OK);
+    assert_int_equal(p.rejected_bulkhead, 2);
+    rs_bulkhead_snapshot b;
+    assert_int_equal(rs_bulkhead_metrics(bulkhead, &b), RS_OK);
+    assert_int_equal(b.refused, 2);
+    assert_int_equal(b.entered, 1);
+    rs_bulkhead_leave(bulkhead);
+    rs_policy_free(policy);
+    rs_bulkhead_free(bulkhead);
+    destroy(&w);
+}
+
 /* A policy without a hook builds no event, and a breaker without one queues
  * none (on_state_change alone still runs). */
 static void no_hook_no_event(void **state)
@@ -554,6 +609,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_kind_fires_in_order),
         cmocka_unit_test(a_fallback_replaces_the_end_event),
+        cmocka_unit_test(a_full_bulkhead_refuses_with_an_event),
         cmocka_unit_test(no_hook_no_event),
         cmocka_unit_test(a_client_wires_its_breaker),
         cmocka_unit_test(names_are_copied),

@@ -45,6 +45,17 @@ static bool contains(const char *text, const char *line)
     return strstr(text, line) != NULL;
 }
 
+/* Fails the test, naming the first line `text` lacks. */
+static void expect_lines(const char *text, const char *const *lines, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (!contains(text, lines[i])) {
+            print_error("missing: %s", lines[i]);
+            fail();
+        }
+    }
+}
+
 /* A kind of object of the test's own: a value per sample, set by the test. */
 typedef struct fake {
     double values[8];
@@ -186,6 +197,189 @@ static void openmetrics_text_is_exact(void **state)
     assert_true(contains(text, "\ntest_events_total{name=\"x\"} 7\n"));
     free(text);
     rs_exporter_free(e);
+}
+
+/* The bulkhead's, the adaptive limit's and the adaptive rate's families,
+ * every outcome counted once, on a manual clock. */
+static void bulkhead_and_adaptive_text_is_exact(void **state)
+{
+    (void)state;
+    rs_manual_clock clock;
+    rs_manual_clock_init(&clock, SEC);
+    const rs_clock *clk = rs_manual_clock_get(&clock);
+    rs_bulkhead_config bc = { 1, 2 };
+    rs_bulkhead *b = NULL;
+    assert_int_equal(rs_bulkhead_new(&bc, clk, &b), RS_OK);
+    assert_true(rs_bulkhead_try_enter(b));                         /* entered at once */
+    assert_false(rs_bulkhead_try_enter(b));                        /* refused */
+    rs_bulkhead_ticket *first = NULL, *second = NULL, *third = NULL;
+    assert_int_equal(rs_bulkhead_enter_async(b, NULL, NULL, &first), RS_OK);
+    assert_int_equal(rs_bulkhead_enter_async(b, NULL, NULL, &second), RS_OK);
+    assert_int_equal(rs_bulkhead_enter_async(b, NULL, NULL, &third), RS_E_LIMITED); /* full */
+    assert_int_equal(rs_bulkhead_enter(b, 0), RS_E_LIMITED);       /* refused */
+    rs_manual_clock_advance(&clock, 250 * MS);
+    rs_bulkhead_leave(b); /* the slot goes to the first ticket */
+    assert_true(rs_bulkhead_ticket_ready(b, first)); /* entered after 0.25 s queued */
+    rs_manual_clock_advance(&clock, 250 * MS);
+    rs_bulkhead_ticket_cancel(b, second); /* cancelled after 0.5 s queued */
+
+    rs_adaptive_limit_config lc = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    lc.initial_limit = 2;
+    lc.min_limit = 2;
+    lc.max_limit = 50;
+    lc.window_samples = 2;
+    rs_adaptive_limit *l = NULL;
+    assert_int_equal(rs_adaptive_limit_new(&lc, clk, &l), RS_OK);
+    uint64_t now = rs_manual_clock_now(&clock);
+    /* A window (max(2, limit) samples) at the floor, in use: 2 * 1.1, at
+     * least one more: 3. */
+    assert_int_equal(rs_adaptive_limit_sample_at(l, 10 * MS, 2, RS_OUTCOME_SUCCESS, now), 2);
+    assert_int_equal(rs_adaptive_limit_sample_at(l, 10 * MS, 2, RS_OUTCOME_SUCCESS, now), 3);
+    /* A throttled window: times 0.9, 2.7. */
+    rs_manual_clock_advance(&clock, 100 * MS);
+    now = rs_manual_clock_now(&clock);
+    assert_int_equal(rs_adaptive_limit_sample_at(l, 10 * MS, 3, RS_OUTCOME_THROTTLED, now), 3);
+    assert_int_equal(rs_adaptive_limit_sample_at(l, 10 * MS, 3, RS_OUTCOME_SUCCESS, now), 3);
+    assert_int_equal(rs_adaptive_limit_sample_at(l, 10 * MS, 3, RS_OUTCOME_SUCCESS, now), 2);
+
+    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    rs_adaptive_rate *unlimited = NULL;
+    assert_int_equal(rs_adaptive_rate_new(&rc, clk, &unlimited), RS_OK);
+    rc.initial_rate = 20;
+    rc.min_rate = 2;
+    rc.max_rate = 40;
+    rs_adaptive_rate *paced = NULL;
+    assert_int_equal(rs_adaptive_rate_new(&rc, clk, &paced), RS_OK);
+    rs_adaptive_rate_record(paced, RS_OUTCOME_THROTTLED, rs_manual_clock_now(&clock), 0);
+
+    /* One exporter per kind: each golden text within C's 4095 characters. */
+    rs_exporter *e = exporter();
+    assert_int_equal(rs_exporter_add_bulkhead(e, "db", b), RS_OK);
+    RS_TEST_EXPECT_INVALID(rs_exporter_add_bulkhead(e, "db", b), "named \"db\"");
+    char *text = expose(e, RS_METRICS_PROMETHEUS);
+    expect_text(text,
+        "# HELP resilience_bulkhead_max_concurrent_calls Calls allowed in flight at once now.\n"
+        "# TYPE resilience_bulkhead_max_concurrent_calls gauge\n"
+        "resilience_bulkhead_max_concurrent_calls{name=\"db\"} 1\n"
+        "# HELP resilience_bulkhead_max_queued_calls Callers that may wait for a slot.\n"
+        "# TYPE resilience_bulkhead_max_queued_calls gauge\n"
+        "resilience_bulkhead_max_queued_calls{name=\"db\"} 2\n"
+        "# HELP resilience_bulkhead_calls_in_flight Calls holding a slot now.\n"
+        "# TYPE resilience_bulkhead_calls_in_flight gauge\n"
+        "resilience_bulkhead_calls_in_flight{name=\"db\"} 1\n"
+        "# HELP resilience_bulkhead_queued_calls Callers waiting for a slot now.\n"
+        "# TYPE resilience_bulkhead_queued_calls gauge\n"
+        "resilience_bulkhead_queued_calls{name=\"db\"} 0\n"
+        "# HELP resilience_bulkhead_calls_total Requests for a slot that ended, by how.\n"
+        "# TYPE resilience_bulkhead_calls_total counter\n"
+        "resilience_bulkhead_calls_total{name=\"db\",outcome=\"entered_at_once\"} 1\n"
+        "resilience_bulkhead_calls_total{name=\"db\",outcome=\"entered_after_queueing\"} 1\n"
+        "resilience_bulkhead_calls_total{name=\"db\",outcome=\"refused\"} 3\n"
+        "resilience_bulkhead_calls_total{name=\"db\",outcome=\"timed_out\"} 0\n"
+        "resilience_bulkhead_calls_total{name=\"db\",outcome=\"cancelled\"} 1\n"
+        "# HELP resilience_bulkhead_queue_wait_seconds_total Time the callers that left the "
+        "queue spent in it (slot taken or given up).\n"
+        "# TYPE resilience_bulkhead_queue_wait_seconds_total counter\n"
+        "resilience_bulkhead_queue_wait_seconds_total{name=\"db\"} 0.75\n");
+    free(text);
+    /* OpenMetrics: the counters' families without `_total`, their samples with it. */
+    text = expose(e, RS_METRICS_OPENMETRICS);
+    assert_true(contains(text, "# TYPE resilience_bulkhead_calls counter\n"));
+    assert_true(contains(text, "\nresilience_bulkhead_calls_total{name=\"db\",outcome=\"refused\"} 3\n"));
+    assert_true(contains(text, "# TYPE resilience_bulkhead_queue_wait_seconds counter\n"));
+    free(text);
+    assert_int_equal(rs_exporter_remove(e, b), RS_OK);
+
+    assert_int_equal(rs_exporter_add_adaptive_limit(e, "db", l), RS_OK);
+    text = expose(e, RS_METRICS_PROMETHEUS);
+    expect_text(text,
+        "# HELP resilience_adaptive_limit_calls The limit now: calls allowed in flight.\n"
+        "# TYPE resilience_adaptive_limit_calls gauge\n"
+        "resilience_adaptive_limit_calls{name=\"db\"} 2\n"
+        "# HELP resilience_adaptive_limit_min_calls The lowest the limit goes.\n"
+        "# TYPE resilience_adaptive_limit_min_calls gauge\n"
+        "resilience_adaptive_limit_min_calls{name=\"db\"} 2\n"
+        "# HELP resilience_adaptive_limit_max_calls The highest the limit goes.\n"
+        "# TYPE resilience_adaptive_limit_max_calls gauge\n"
+        "resilience_adaptive_limit_max_calls{name=\"db\"} 50\n"
+        "# HELP resilience_adaptive_limit_latency_floor_seconds The latency floor (long term); 0 "
+        "before the first window.\n"
+        "# TYPE resilience_adaptive_limit_latency_floor_seconds gauge\n"
+        "resilience_adaptive_limit_latency_floor_seconds{name=\"db\"} 0.01\n"
+        "# HELP resilience_adaptive_limit_latency_seconds The last closed window's mean latency; "
+        "0 before.\n"
+        "# TYPE resilience_adaptive_limit_latency_seconds gauge\n"
+        "resilience_adaptive_limit_latency_seconds{name=\"db\"} 0.01\n"
+        "# HELP resilience_adaptive_limit_samples_total Finished calls reported.\n"
+        "# TYPE resilience_adaptive_limit_samples_total counter\n"
+        "resilience_adaptive_limit_samples_total{name=\"db\"} 5\n"
+        "# HELP resilience_adaptive_limit_throttles_total Reported calls that were throttled or "
+        "slower than the timeout.\n"
+        "# TYPE resilience_adaptive_limit_throttles_total counter\n"
+        "resilience_adaptive_limit_throttles_total{name=\"db\"} 1\n"
+        "# HELP resilience_adaptive_limit_windows_total Windows closed (the limit moves once per "
+        "window).\n"
+        "# TYPE resilience_adaptive_limit_windows_total counter\n"
+        "resilience_adaptive_limit_windows_total{name=\"db\"} 2\n"
+        "# HELP resilience_adaptive_limit_throttled_windows_total Windows with a throttled call "
+        "(each backed the limit off).\n"
+        "# TYPE resilience_adaptive_limit_throttled_windows_total counter\n"
+        "resilience_adaptive_limit_throttled_windows_total{name=\"db\"} 1\n");
+    free(text);
+    text = expose(e, RS_METRICS_OPENMETRICS);
+    assert_true(contains(text, "# TYPE resilience_adaptive_limit_throttles counter\n"));
+    free(text);
+    assert_int_equal(rs_exporter_remove(e, l), RS_OK);
+
+    assert_int_equal(rs_exporter_add_adaptive_rate(e, "new", unlimited), RS_OK);
+    assert_int_equal(rs_exporter_add_adaptive_rate(e, "api", paced), RS_OK);
+    text = expose(e, RS_METRICS_PROMETHEUS);
+    expect_text(text,
+        "# HELP resilience_adaptive_rate_requests_per_second The rate now; +Inf while none "
+        "applies (before the first throttle).\n"
+        "# TYPE resilience_adaptive_rate_requests_per_second gauge\n"
+        "resilience_adaptive_rate_requests_per_second{name=\"new\"} +Inf\n"
+        "resilience_adaptive_rate_requests_per_second{name=\"api\"} 20\n"
+        "# HELP resilience_adaptive_rate_min_requests_per_second The lowest the rate goes.\n"
+        "# TYPE resilience_adaptive_rate_min_requests_per_second gauge\n"
+        "resilience_adaptive_rate_min_requests_per_second{name=\"new\"} 0.5\n"
+        "resilience_adaptive_rate_min_requests_per_second{name=\"api\"} 2\n"
+        "# HELP resilience_adaptive_rate_max_requests_per_second The highest the rate goes; +Inf "
+        "for none.\n"
+        "# TYPE resilience_adaptive_rate_max_requests_per_second gauge\n"
+        "resilience_adaptive_rate_max_requests_per_second{name=\"new\"} +Inf\n"
+        "resilience_adaptive_rate_max_requests_per_second{name=\"api\"} 40\n"
+        "# HELP resilience_adaptive_rate_last_good_requests_per_second The rate the last "
+        "throttle came at; 0 before the first.\n"
+        "# TYPE resilience_adaptive_rate_last_good_requests_per_second gauge\n"
+        "resilience_adaptive_rate_last_good_requests_per_second{name=\"new\"} 0\n"
+        "resilience_adaptive_rate_last_good_requests_per_second{name=\"api\"} 20\n"
+        "# HELP resilience_adaptive_rate_sent_requests_per_second The measured rate of "
+        "attempts, per second not paused; 0 before the first measure.\n"
+        "# TYPE resilience_adaptive_rate_sent_requests_per_second gauge\n"
+        "resilience_adaptive_rate_sent_requests_per_second{name=\"new\"} 0\n"
+        "resilience_adaptive_rate_sent_requests_per_second{name=\"api\"} 0\n"
+        "# HELP resilience_adaptive_rate_throttles_total Throttled answers recorded.\n"
+        "# TYPE resilience_adaptive_rate_throttles_total counter\n"
+        "resilience_adaptive_rate_throttles_total{name=\"new\"} 0\n"
+        "resilience_adaptive_rate_throttles_total{name=\"api\"} 1\n"
+        "# HELP resilience_adaptive_rate_reductions_total Times the rate was reduced.\n"
+        "# TYPE resilience_adaptive_rate_reductions_total counter\n"
+        "resilience_adaptive_rate_reductions_total{name=\"new\"} 0\n"
+        "resilience_adaptive_rate_reductions_total{name=\"api\"} 0\n");
+    free(text);
+    text = expose(e, RS_METRICS_OPENMETRICS);
+    assert_true(contains(text, "# TYPE resilience_adaptive_rate_throttles counter\n"));
+    assert_true(contains(text, "\nresilience_adaptive_rate_requests_per_second{name=\"new\"} +Inf\n"));
+    free(text);
+    assert_int_equal(rs_exporter_remove(e, unlimited), RS_OK);
+    assert_int_equal(rs_exporter_remove(e, paced), RS_OK);
+    rs_exporter_free(e);
+    rs_bulkhead_leave(b);
+    rs_bulkhead_free(b);
+    rs_adaptive_limit_free(l);
+    rs_adaptive_rate_free(unlimited);
+    rs_adaptive_rate_free(paced);
 }
 
 static void values_take_the_shortest_exact_form(void **state)
@@ -379,6 +573,14 @@ static void bad_arguments_are_refused(void **state)
     assert_int_equal(rs_exporter_remove(e, &f), RS_OK);
     RS_TEST_EXPECT_INVALID(rs_exporter_add_token_bucket(e, "x", NULL), "object");
     RS_TEST_EXPECT_INVALID(rs_exporter_add_client(e, "x", NULL), "c");
+    RS_TEST_EXPECT_INVALID(rs_exporter_add_bulkhead(e, "x", NULL), "object");
+    RS_TEST_EXPECT_INVALID(rs_exporter_add_adaptive_limit(e, "x", NULL), "object");
+    RS_TEST_EXPECT_INVALID(rs_exporter_add_adaptive_rate(e, "x", NULL), "object");
+    RS_TEST_EXPECT_INVALID(rs_exporter_add_bulkhead(NULL, "x", (rs_bulkhead *)&f), "exporter");
+    RS_TEST_EXPECT_INVALID(rs_exporter_add_adaptive_limit(e, NULL, (rs_adaptive_limit *)&f),
+                           "name");
+    RS_TEST_EXPECT_INVALID(rs_exporter_add_adaptive_rate(NULL, "x", (rs_adaptive_rate *)&f),
+                           "exporter");
     RS_TEST_EXPECT_INVALID(rs_exporter_remove(e, &f), "nothing was added");
     RS_TEST_EXPECT_INVALID(rs_exporter_remove(NULL, &f), "exporter");
     size_t needed = 0;
@@ -531,9 +733,7 @@ static void clients_come_and_go_whole(void **state)
         "resilience_budget_limit_tokens{name=\"llm\"} 50000\n",
         "resilience_test_events_total{name=\"llm\"} 7\n",
     };
-    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(lines); i++) {
-        assert_true(contains(text, lines[i]));
-    }
+    expect_lines(text, lines, RS_TEST_ARRAY_LEN(lines));
     free(text);
     /* Twice under one name would repeat every series. */
     RS_TEST_EXPECT_INVALID(rs_exporter_add_client(e, "llm", c), "named \"llm\"");
@@ -645,11 +845,63 @@ static void every_module_reports(void **state)
     rs_client_free(c);
 }
 
+static bool serve_cached(void *ctx, void *call_ctx, const rs_call_report *report)
+{
+    (void)ctx;
+    (void)call_ctx;
+    (void)report;
+    return true;
+}
+
+/* A client's bulkhead, concurrency limit and adaptive rate join its
+ * exposition; a call its full bulkhead refuses counts as rejected_bulkhead
+ * in the policy and as a refusal in the bulkhead, and the fallback that
+ * served it in policy_fallbacks_total. */
+static void client_with_bulkhead_and_adaptive_reports(void **state)
+{
+    (void)state;
+    rs_manual_clock clock;
+    rs_manual_clock_init(&clock, SEC);
+    rs_bulkhead_config bc = { 1, 0 };
+    rs_adaptive_limit_config lc = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    lc.initial_limit = 1;
+    rs_adaptive_rate_config rc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    rs_client_config cfg = RS_CLIENT_CONFIG_DEFAULT;
+    cfg.bulkhead = &bc;
+    cfg.concurrency_limit = &lc;
+    cfg.adaptive_rate = &rc;
+    cfg.fallback = serve_cached;
+    rs_client *c = NULL;
+    assert_int_equal(rs_client_new(&cfg, rs_manual_clock_get(&clock), &c), RS_OK);
+    assert_true(rs_bulkhead_try_enter(rs_client_bulkhead(c))); /* the one slot, held */
+    assert_int_equal(rs_client_call(c, succeed, NULL), RS_OK); /* the fallback's answer */
+    rs_bulkhead_leave(rs_client_bulkhead(c));
+    rs_exporter *e = exporter();
+    assert_int_equal(rs_exporter_add_client(e, "c", c), RS_OK);
+    char *text = expose(e, RS_METRICS_PROMETHEUS);
+    const char *const lines[] = {
+        "resilience_policy_calls_total{name=\"c\",outcome=\"rejected_bulkhead\"} 1\n",
+        "resilience_policy_fallbacks_total{name=\"c\"} 1\n",
+        "resilience_bulkhead_max_concurrent_calls{name=\"c\"} 1\n",
+        "resilience_bulkhead_calls_total{name=\"c\",outcome=\"entered_at_once\"} 1\n",
+        "resilience_bulkhead_calls_total{name=\"c\",outcome=\"refused\"} 1\n",
+        "resilience_adaptive_limit_calls{name=\"c\"} 1\n",
+        "resilience_adaptive_limit_max_calls{name=\"c\"} 1000\n",
+        "resilience_adaptive_rate_requests_per_second{name=\"c\"} +Inf\n",
+    };
+    expect_lines(text, lines, RS_TEST_ARRAY_LEN(lines));
+    free(text);
+    assert_int_equal(rs_exporter_remove(e, c), RS_OK);
+    rs_exporter_free(e);
+    rs_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prometheus_text_is_exact),
         cmocka_unit_test(openmetrics_text_is_exact),
+        cmocka_unit_test(bulkhead_and_adaptive_text_is_exact),
         cmocka_unit_test(values_take_the_shortest_exact_form),
         cmocka_unit_test(families_without_samples_are_left_out),
         cmocka_unit_test(callback_writes_what_the_buffer_holds),
@@ -661,6 +913,7 @@ int main(void)
         cmocka_unit_test(clients_come_and_go_whole),
         cmocka_unit_test(allocation_failures_leak_nothing),
         cmocka_unit_test(every_module_reports),
+        cmocka_unit_test(client_with_bulkhead_and_adaptive_reports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

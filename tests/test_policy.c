@@ -2090,8 +2090,8 @@ static void attempts_feed_the_adaptive_limit(void **state)
     }
     assert_int_equal(rs_adaptive_limit_get(l), 9);
     assert_int_equal(rs_bulkhead_max_concurrent(b), 9);
-    rs_adaptive_limit_stats ls;
-    rs_adaptive_limit_stats_get(l, &ls);
+    rs_adaptive_limit_snapshot ls;
+    assert_int_equal(rs_adaptive_limit_metrics(l, &ls), RS_OK);
     assert_int_equal(ls.samples, 10);
     assert_int_equal(ls.throttled_windows, 1);
     /* A 503 or a permanent failure says nothing about load: the next
@@ -2105,7 +2105,7 @@ static void attempts_feed_the_adaptive_limit(void **state)
     for (int i = 0; i < 9; i++) {
         assert_int_equal(rs_call(p, scripted, &permanent), RS_E_FAILED);
     }
-    rs_adaptive_limit_stats_get(l, &ls);
+    assert_int_equal(rs_adaptive_limit_metrics(l, &ls), RS_OK);
     assert_int_equal(ls.throttled_windows, 1);
     assert_int_equal(ls.windows, 3);
     assert_int_equal(rs_adaptive_limit_get(l), 9);
@@ -2186,8 +2186,8 @@ static void adaptive_rate_learns_from_throttles(void **state)
     assert_int_equal(rs_call(rp.policy, rate_limited, &rp.server), RS_OK);
     assert_true(rs_manual_clock_now(&clock_) - t0 >= 1 * SEC);
     assert_true(fabs(rs_adaptive_rate_get(rp.rate) - 4.8) < 1e-9);
-    rs_adaptive_rate_stats st;
-    rs_adaptive_rate_stats_get(rp.rate, &st);
+    rs_adaptive_rate_snapshot st;
+    assert_int_equal(rs_adaptive_rate_metrics(rp.rate, &st), RS_OK);
     assert_int_equal(st.throttles, 1);
     assert_int_equal(st.reductions, 1);
     assert_true(fabs(st.last_good_rate - 6.0) < 1e-9);
@@ -2205,7 +2205,7 @@ static void adaptive_rate_learns_from_throttles(void **state)
     assert_true(ok >= 540); /* 90% of the server's 5 a second */
     assert_true(ok <= 606);
     assert_true(refused * 20 < ok + refused); /* under 5% refused */
-    rs_adaptive_rate_stats_get(rp.rate, &st);
+    assert_int_equal(rs_adaptive_rate_metrics(rp.rate, &st), RS_OK);
     assert_true(st.rate > 3.0 && st.rate < 10.0);
     free_rated_policy(&rp);
 }
@@ -2247,8 +2247,8 @@ static void adaptive_rate_starts_at_the_advertised_rate(void **state)
     }
     assert_int_equal(rp.server.refused, 0);
     assert_true(rp.server.ok >= 295 && rp.server.ok <= 302);
-    rs_adaptive_rate_stats st;
-    rs_adaptive_rate_stats_get(rp.rate, &st);
+    rs_adaptive_rate_snapshot st;
+    assert_int_equal(rs_adaptive_rate_metrics(rp.rate, &st), RS_OK);
     assert_int_equal(st.throttles, 0);
     assert_true(fabs(st.rate - 5.0) < 1e-9);
     /* Values that are no rate change nothing; a lower one lowers it. */
@@ -2416,8 +2416,8 @@ static void client_makes_the_adaptive_modules(void **state)
     assert_int_equal(rs_adaptive_limit_get(rs_client_concurrency_limit(c)), 7);
     script s = always(RS_SUCCESS);
     assert_int_equal(rs_client_call(c, scripted, &s), RS_OK);
-    rs_adaptive_limit_stats ls;
-    rs_adaptive_limit_stats_get(rs_client_concurrency_limit(c), &ls);
+    rs_adaptive_limit_snapshot ls;
+    assert_int_equal(rs_adaptive_limit_metrics(rs_client_concurrency_limit(c), &ls), RS_OK);
     assert_int_equal(ls.samples, 1);
     rs_client_free(c);
     assert_null(rs_client_bulkhead(NULL));

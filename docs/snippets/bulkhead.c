@@ -1,6 +1,6 @@
 /* docs/bulkhead.md's code, compiled and run by the test suite: a bulkhead
  * around calls, one per tenant through the registry, the event-loop form,
- * and a bulkhead in a policy. */
+ * a bulkhead in a policy, and its metrics. */
 #include <stdio.h>
 #include <string.h>
 
@@ -121,6 +121,17 @@ int main(void)
         printf("no slot\n");
     }
     rs_policy_free(policy);
+    /* end snippet */
+
+    /* snippet: metrics */
+    rs_bulkhead_snapshot m;
+    if (rs_bulkhead_metrics(bulkhead, &m) == RS_OK) {
+        printf("%u/%u in flight, %u queued; %llu entered (%llu after queueing), "
+               "%llu refused, %llu timed out, %.3f s queued in all\n",
+               m.in_flight, m.max_concurrent, m.queued, (unsigned long long)m.entered,
+               (unsigned long long)m.entered_queued, (unsigned long long)m.refused,
+               (unsigned long long)m.timed_out, (double)m.queue_wait_ns / 1e9);
+    }
     /* end snippet */
     rs_bulkhead_free(bulkhead);
     return status == RS_OK ? 0 : 1;

@@ -190,19 +190,35 @@ RS_API uint32_t rs_adaptive_limit_sample_at(rs_adaptive_limit *l, uint64_t rtt_n
 /** The limit now; 0 for NULL. Lock-free. @since 0.2.0 */
 RS_API uint32_t rs_adaptive_limit_get(const rs_adaptive_limit *l);
 
-/** What an adaptive limit has seen, for dashboards and plots. @since 0.2.0 */
-typedef struct rs_adaptive_limit_stats {
-    uint32_t limit;          /**< the limit now */
+/**
+ * An adaptive limit's state and what it has seen since creation, for
+ * dashboards and plots; filled by rs_adaptive_limit_metrics().
+ * @since 0.2.0
+ */
+typedef struct rs_adaptive_limit_snapshot {
+    uint32_t limit;          /**< the limit now, calls in flight */
+    uint32_t min_limit;      /**< its floor, as configured */
+    uint32_t max_limit;      /**< its ceiling, as configured */
     double estimate;         /**< the limit before rounding down (it moves in fractions) */
     uint64_t floor_ns;       /**< the latency floor (long term); 0 before the first window */
     uint64_t latency_ns;     /**< the last closed window's mean latency; 0 before */
     uint64_t samples;        /**< samples reported */
+    uint64_t throttled;      /**< ... of which throttled (#RS_OUTCOME_THROTTLED, or slower
+                                  than `timeout_ns`) */
     uint64_t windows;        /**< windows closed */
-    uint64_t throttled_windows; /**< ... of which had a throttled call */
-} rs_adaptive_limit_stats;
+    uint64_t throttled_windows; /**< ... of which had a throttled call (each multiplied the
+                                     limit by `backoff`) */
+} rs_adaptive_limit_snapshot;
 
-/** Reads the statistics; NULL arguments are ignored. @note Thread-safe. @since 0.2.0 */
-RS_API void rs_adaptive_limit_stats_get(rs_adaptive_limit *l, rs_adaptive_limit_stats *out);
+/**
+ * Fills @p m with the limit's state and totals, all read together under
+ * the limit's lock.
+ * @return #RS_OK, or #RS_E_INVAL when @p l or @p m is NULL (@p m untouched).
+ * @note Thread-safe: the same short critical section as a sample; no clock
+ *       read.
+ * @since 0.2.0
+ */
+RS_API int rs_adaptive_limit_metrics(rs_adaptive_limit *l, rs_adaptive_limit_snapshot *m);
 
 /**
  * The clock @p l runs on (for a composition's one-clock check); NULL for NULL.
@@ -375,17 +391,29 @@ RS_API void rs_adaptive_rate_advertise_at(rs_adaptive_rate *r, double rate_per_s
  */
 RS_API double rs_adaptive_rate_get(rs_adaptive_rate *r);
 
-/** What an adaptive rate has seen. @since 0.2.0 */
-typedef struct rs_adaptive_rate_stats {
-    double rate;          /**< requests per second now; 0 = none applies */
+/**
+ * An adaptive rate's state and what it has seen since creation, for
+ * dashboards and plots; filled by rs_adaptive_rate_metrics().
+ * @since 0.2.0
+ */
+typedef struct rs_adaptive_rate_snapshot {
+    double rate;           /**< requests per second now; 0 = none applies */
+    double min_rate;       /**< its floor, requests per second, as configured */
+    double max_rate;       /**< its ceiling, requests per second; 0 = none */
     double last_good_rate; /**< the rate at the last throttle (CUBIC's w_max); 0 = none yet */
-    double sent_rate;     /**< measured rate of attempts, per second not paused; 0 = not yet */
-    uint64_t throttles;   /**< throttled answers recorded */
-    uint64_t reductions;  /**< times the rate was reduced */
-} rs_adaptive_rate_stats;
+    double sent_rate;      /**< measured rate of attempts, per second not paused; 0 = not yet */
+    uint64_t throttles;    /**< throttled answers recorded */
+    uint64_t reductions;   /**< times the rate was reduced */
+} rs_adaptive_rate_snapshot;
 
-/** Reads the statistics; NULL arguments are ignored. @note Thread-safe. @since 0.2.0 */
-RS_API void rs_adaptive_rate_stats_get(rs_adaptive_rate *r, rs_adaptive_rate_stats *out);
+/**
+ * Fills @p m with the rate's state and totals, all read together under its
+ * lock.
+ * @return #RS_OK, or #RS_E_INVAL when @p r or @p m is NULL (@p m untouched).
+ * @note Thread-safe: a short critical section; no clock read.
+ * @since 0.2.0
+ */
+RS_API int rs_adaptive_rate_metrics(rs_adaptive_rate *r, rs_adaptive_rate_snapshot *m);
 
 /** The clock @p r runs on; NULL for NULL. @since 0.2.0 */
 RS_API const rs_clock *rs_adaptive_rate_clock(const rs_adaptive_rate *r);

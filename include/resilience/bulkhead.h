@@ -27,6 +27,12 @@
  * rs_bulkhead_leave_sample() feeds it one call's latency and outcome. In a
  * policy (`rs_policy_config.bulkhead`) this happens on every attempt.
  *
+ * **Metrics.** rs_bulkhead_metrics() fills an #rs_bulkhead_snapshot: the
+ * limit, the calls in flight and queued, and how the requests for a slot
+ * ended (entered at once or after queueing, refused, timed out,
+ * cancelled) with the time spent queued; rs_exporter_add_bulkhead()
+ * (metrics.h) exports it.
+ *
  * **Per key.** One bulkhead per tenant or endpoint, through an
  * #rs_registry whose `create` callback makes the bulkhead, isolates them:
  * a tenant that fills its own slots cannot take another's
@@ -167,8 +173,10 @@ RS_API int rs_bulkhead_enter(rs_bulkhead *b, uint64_t max_wait_ns);
  *         queue is full, nothing held; #RS_E_INVAL for NULL @p b or
  *         @p ticket.
  * @note Thread-safe; never blocks, never allocates (the queue's places
- *       were allocated by rs_bulkhead_new()). The caller enforces its own
- *       deadline: cancel the ticket when it is over.
+ *       were allocated by rs_bulkhead_new()); reads the clock only when no
+ *       slot is free (the time it joins the queue, for `queue_wait_ns`).
+ *       The caller enforces its own deadline: cancel the ticket when it
+ *       is over.
  * @since 0.2.0
  */
 RS_API int rs_bulkhead_enter_async(rs_bulkhead *b, rs_bulkhead_wake_fn wake, void *ctx,
@@ -178,8 +186,9 @@ RS_API int rs_bulkhead_enter_async(rs_bulkhead *b, rs_bulkhead_wake_fn wake, voi
  * Whether a ticket got its slot. True: the slot is the caller's (give it
  * back with rs_bulkhead_leave()) and the ticket is spent (do not use it
  * again). False: still queued.
- * @note Thread-safe; lock-free while the ticket waits (one atomic load).
- *       NULL arguments give false.
+ * @note Thread-safe; lock-free while the ticket waits (one atomic load);
+ *       the answer true takes the lock and reads the clock once (the wait,
+ *       for rs_bulkhead_metrics()). NULL arguments give false.
  * @since 0.2.0
  */
 RS_API bool rs_bulkhead_ticket_ready(rs_bulkhead *b, rs_bulkhead_ticket *ticket);
@@ -254,6 +263,57 @@ RS_API uint32_t rs_bulkhead_max_concurrent(rs_bulkhead *b);
 
 /** The clock @p b runs on; NULL for NULL. @since 0.2.0 */
 RS_API const rs_clock *rs_bulkhead_clock(const rs_bulkhead *b);
+
+/**
+ * A bulkhead's limits and occupancy now, and what became of the callers
+ * who asked it for a slot since it was created; filled by
+ * rs_bulkhead_metrics().
+ *
+ * Every request for a slot (rs_bulkhead_try_enter(), rs_bulkhead_enter(),
+ * rs_bulkhead_enter_async()) ends in exactly one of `entered`, `refused`,
+ * `timed_out` or `cancelled`, or is still waiting: `queued`, or a ticket
+ * whose slot came and that rs_bulkhead_ticket_ready() has not claimed yet.
+ * @since 0.2.0
+ */
+typedef struct rs_bulkhead_snapshot {
+    uint32_t max_concurrent;  /**< the limit now (an adaptive limit moves it) */
+    uint32_t max_queue;       /**< the most callers that may wait (configured) */
+    uint32_t in_flight;       /**< calls holding a slot now */
+    uint32_t queued;          /**< callers waiting in the queue now */
+    uint64_t entered;         /**< slots given to callers: at once, or after queueing */
+    uint64_t entered_queued;  /**< the part of `entered` that waited in the queue first
+                                   (a blocking wait that got its slot, a ticket claimed
+                                   with rs_bulkhead_ticket_ready()) */
+    uint64_t refused;         /**< requests answered "no slot" at once: a failed
+                                   rs_bulkhead_try_enter(), rs_bulkhead_enter() with no
+                                   wait allowed, or a full queue */
+    uint64_t timed_out;       /**< blocking waits in the queue that ended without a slot
+                                   (`max_wait_ns` over) */
+    uint64_t cancelled;       /**< tickets given up with rs_bulkhead_ticket_cancel()
+                                   (a slot that had reached one went on to the next) */
+    uint64_t queue_wait_ns;   /**< time the callers who left the queue spent in it, from
+                                   joining it to taking their slot or giving up, in
+                                   total, on the bulkhead's clock */
+} rs_bulkhead_snapshot;
+
+/**
+ * Fills @p m with the bulkhead's limits, occupancy and totals.
+ *
+ * Counting costs the lock-free enter no locked instruction: the totals are
+ * kept on a cache line per thread (the first few threads; the rest share
+ * one with atomic adds) and summed here. Each total is exact once the
+ * callers it counts are done and never goes back between two reads; the
+ * fields are not one atomic snapshot (a slot may show in `in_flight`
+ * before it shows in `entered`). Only a caller that queues reads the clock
+ * for `queue_wait_ns`, when it joins the queue and when it leaves it.
+ *
+ * @param b  the bulkhead.
+ * @param m  receives the snapshot; untouched on error.
+ * @return #RS_OK, or #RS_E_INVAL when @p b or @p m is NULL.
+ * @note Thread-safe and lock-free: loads only, no clock read.
+ * @since 0.2.0
+ */
+RS_API int rs_bulkhead_metrics(rs_bulkhead *b, rs_bulkhead_snapshot *m);
 
 #ifdef __cplusplus
 }

@@ -5,8 +5,9 @@
  * Every module reports a snapshot of its own: `rs_X_metrics(x, &snapshot)`
  * fills an `rs_X_snapshot` (rs_token_bucket_metrics(),
  * rs_sliding_window_metrics(), rs_breaker_metrics(), rs_budget_metrics(),
- * rs_registry_metrics(), rs_policy_metrics(), the shared-memory and Redis
- * twins). An #rs_exporter turns the snapshots of a set of named objects
+ * rs_registry_metrics(), rs_policy_metrics(), rs_bulkhead_metrics(),
+ * rs_adaptive_limit_metrics(), rs_adaptive_rate_metrics(), the
+ * shared-memory and Redis twins). An #rs_exporter turns the snapshots of a set of named objects
  * into the Prometheus text exposition format (version 0.0.4) or
  * OpenMetrics 1.0, through a write callback or into a buffer:
  *
@@ -33,8 +34,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "resilience/adaptive.h"
 #include "resilience/breaker.h"
 #include "resilience/budget.h"
+#include "resilience/bulkhead.h"
 #include "resilience/common.h"
 #include "resilience/policy.h"
 #include "resilience/registry.h"
@@ -256,11 +259,50 @@ RS_API int rs_exporter_add_registry(rs_exporter *e, const char *name, rs_registr
 /** A budget registry: the `registry_*` families of its keys. @since 0.2.0 */
 RS_API int rs_exporter_add_budget_registry(rs_exporter *e, const char *name,
                                            rs_budget_registry *r);
+/**
+ * A bulkhead: `bulkhead_*` families (its limit, calls in flight and
+ * queued, requests for a slot by outcome, time spent queued in seconds),
+ * read with rs_bulkhead_metrics().
+ * @param b  must stay valid until removed (rs_exporter_remove() with @p b)
+ *           or the exporter is freed.
+ * @return as rs_exporter_add(): #RS_OK; #RS_E_INVAL (a NULL argument, a
+ *         name already used for a bulkhead); #RS_E_NOMEM.
+ * @note Thread-safe; a write reads the bulkhead lock-free.
+ * @since 0.2.0
+ */
+RS_API int rs_exporter_add_bulkhead(rs_exporter *e, const char *name, rs_bulkhead *b);
+/**
+ * An adaptive concurrency limit: `adaptive_limit_*` families (the limit
+ * and its bounds in calls, the latency floor and last window's latency in
+ * seconds, samples, throttles and windows), read with
+ * rs_adaptive_limit_metrics().
+ * @param l  must stay valid until removed or the exporter is freed.
+ * @return as rs_exporter_add(): #RS_OK; #RS_E_INVAL (a NULL argument, a
+ *         name already used for an adaptive limit); #RS_E_NOMEM.
+ * @note Thread-safe; a write takes the limit's spinlock briefly.
+ * @since 0.2.0
+ */
+RS_API int rs_exporter_add_adaptive_limit(rs_exporter *e, const char *name,
+                                          rs_adaptive_limit *l);
+/**
+ * An adaptive rate: `adaptive_rate_*` families (the rate now and its
+ * bounds in requests per second, +Inf for "none"; the last good and the
+ * measured sent rate; throttles and reductions), read with
+ * rs_adaptive_rate_metrics().
+ * @param r  must stay valid until removed or the exporter is freed.
+ * @return as rs_exporter_add(): #RS_OK; #RS_E_INVAL (a NULL argument, a
+ *         name already used for an adaptive rate); #RS_E_NOMEM.
+ * @note Thread-safe; a write takes the rate's spinlock briefly.
+ * @since 0.2.0
+ */
+RS_API int rs_exporter_add_adaptive_rate(rs_exporter *e, const char *name,
+                                         rs_adaptive_rate *r);
 /** A policy: `policy_*` (not the modules it points to: add them too). @since 0.2.0 */
 RS_API int rs_exporter_add_policy(rs_exporter *e, const char *name, rs_policy *p);
 /**
- * A client: its policy and every module it owns, all under @p name (its
- * bucket of tokens, which would share the token bucket families with its
+ * A client: its policy and every module it owns (its bucket, window,
+ * breaker, budget, bulkhead, concurrency limit and adaptive rate, those it
+ * has), all under @p name (its bucket of tokens, which would share the token bucket families with its
  * bucket of requests, under `<name>:tokens`). rs_exporter_remove() with
  * the client removes them all.
  * @since 0.2.0

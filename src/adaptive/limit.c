@@ -60,7 +60,7 @@ struct rs_adaptive_limit {
     uint32_t window_in_flight; /* the most in flight seen */
     double window_rtt_sum_ns;
     bool window_throttled;
-    uint64_t samples, windows, throttled_windows;
+    uint64_t samples, throttled, windows, throttled_windows;
 };
 
 static int invalid_field(const char *field, const char *why)
@@ -224,8 +224,11 @@ uint32_t rs_adaptive_limit_sample_at(rs_adaptive_limit *l, uint64_t rtt_ns, uint
         return 0;
     }
     const rs_adaptive_limit_config *cfg = &l->cfg;
+    bool throttled = outcome == RS_OUTCOME_THROTTLED ||
+                     (cfg->timeout_ns != 0 && rtt_ns > cfg->timeout_ns);
     rs__spin_lock(&l->lock);
     l->samples++;
+    l->throttled += throttled ? 1u : 0u;
     if (in_flight > l->window_in_flight) {
         l->window_in_flight = in_flight;
     }
@@ -241,7 +244,7 @@ uint32_t rs_adaptive_limit_sample_at(rs_adaptive_limit *l, uint64_t rtt_ns, uint
         l->window_start_ns = now_ns;
     }
     l->window_count++;
-    if (outcome == RS_OUTCOME_THROTTLED || (cfg->timeout_ns != 0 && rtt_ns > cfg->timeout_ns)) {
+    if (throttled) {
         l->window_throttled = true;
     } else if (outcome == RS_OUTCOME_SUCCESS) {
         l->window_measured++;
@@ -274,20 +277,27 @@ uint32_t rs_adaptive_limit_get(const rs_adaptive_limit *l)
                      : 0;
 }
 
-void rs_adaptive_limit_stats_get(rs_adaptive_limit *l, rs_adaptive_limit_stats *out)
+int rs_adaptive_limit_metrics(rs_adaptive_limit *l, rs_adaptive_limit_snapshot *m)
 {
-    if (l == NULL || out == NULL) {
-        return;
+    if (l == NULL || m == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_adaptive_limit_metrics: %s is NULL",
+                                 l == NULL ? "l" : "m");
     }
+    rs_adaptive_limit_snapshot snap = { 0 };
+    snap.min_limit = l->cfg.min_limit;
+    snap.max_limit = l->cfg.max_limit;
     rs__spin_lock(&l->lock);
-    out->limit = (uint32_t)l->estimate;
-    out->estimate = l->estimate;
-    out->floor_ns = rs__sat_from_double(l->floor_ns);
-    out->latency_ns = rs__sat_from_double(l->latency_ns);
-    out->samples = l->samples;
-    out->windows = l->windows;
-    out->throttled_windows = l->throttled_windows;
+    snap.limit = (uint32_t)l->estimate;
+    snap.estimate = l->estimate;
+    snap.floor_ns = rs__sat_from_double(l->floor_ns);
+    snap.latency_ns = rs__sat_from_double(l->latency_ns);
+    snap.samples = l->samples;
+    snap.throttled = l->throttled;
+    snap.windows = l->windows;
+    snap.throttled_windows = l->throttled_windows;
     rs__spin_unlock(&l->lock);
+    *m = snap;
+    return RS_OK;
 }
 
 const rs_clock *rs_adaptive_limit_clock(const rs_adaptive_limit *l)

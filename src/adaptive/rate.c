@@ -464,18 +464,25 @@ double rs_adaptive_rate_get(rs_adaptive_rate *r)
     return rate;
 }
 
-void rs_adaptive_rate_stats_get(rs_adaptive_rate *r, rs_adaptive_rate_stats *out)
+int rs_adaptive_rate_metrics(rs_adaptive_rate *r, rs_adaptive_rate_snapshot *m)
 {
-    if (r == NULL || out == NULL) {
-        return;
+    if (r == NULL || m == NULL) {
+        return rs_set_last_error(RS_E_INVAL, "rs_adaptive_rate_metrics: %s is NULL",
+                                 r == NULL ? "r" : "m");
     }
-    out->rate = rs_adaptive_rate_get(r);
+    rs_adaptive_rate_snapshot snap = { 0 };
+    snap.min_rate = r->cfg.min_rate;
+    snap.max_rate = r->cfg.max_rate;
     rs__spin_lock(&r->lock);
-    out->last_good_rate = r->last_good;
-    out->sent_rate = r->sent_rate;
-    out->throttles = r->throttles;
-    out->reductions = r->reductions;
+    bool limiting = (atomic_load_explicit(&r->flags, memory_order_relaxed) & FLAG_LIMITING) != 0;
+    snap.rate = limiting ? r->applied : 0.0;
+    snap.last_good_rate = r->last_good;
+    snap.sent_rate = r->sent_rate;
+    snap.throttles = r->throttles;
+    snap.reductions = r->reductions;
     rs__spin_unlock(&r->lock);
+    *m = snap;
+    return RS_OK;
 }
 
 const rs_clock *rs_adaptive_rate_clock(const rs_adaptive_rate *r)

@@ -4,6 +4,8 @@
  * of the library adds its metrics here: its families, a collect that
  * reads its snapshot, and an rs_exporter_add_X() (see that page). */
 
+#include <math.h>
+
 #include "internal.h"
 
 /* Fills values[0..n) in order; the collect functions list their values in
@@ -309,8 +311,9 @@ static const rs_metrics_source budget_registry_source = {
 /* ---- policy ------------------------------------------------------------------------ */
 
 static const char *const call_outcomes[] = {
-    "success",          "failed",           "exhausted",       "timeout",
-    "rejected_limiter", "rejected_breaker", "rejected_budget", "rejected_server_pause",
+    "success",          "failed",           "exhausted",
+    "timeout",          "rejected_limiter", "rejected_bulkhead",
+    "rejected_breaker", "rejected_budget",  "rejected_server_pause",
     NULL,
 };
 
@@ -337,6 +340,9 @@ static const rs_metric_desc policy_metrics[] = {
       RS_METRIC_GAUGE, NULL, NULL },
     { "policy_server_pause_remaining_seconds", "The shared server pause left now.",
       RS_METRIC_GAUGE, NULL, NULL },
+    { "policy_fallbacks_total",
+      "Calls the fallback answered (also counted in policy_calls_total under their failure).",
+      RS_METRIC_COUNTER, NULL, NULL },
 };
 
 static int collect_policy(void *object, double *values, size_t count)
@@ -352,6 +358,7 @@ static int collect_policy(void *object, double *values, size_t count)
     put(&f, (double)m.exhausted);
     put(&f, (double)m.timeouts);
     put(&f, (double)m.rejected_limiter);
+    put(&f, (double)m.rejected_bulkhead);
     put(&f, (double)m.rejected_breaker);
     put(&f, (double)m.rejected_budget);
     put(&f, (double)m.rejected_server_pause);
@@ -366,11 +373,155 @@ static int collect_policy(void *object, double *values, size_t count)
     put(&f, m.retry_tokens);
     put(&f, m.retry_max_tokens);
     put(&f, rs__metrics_seconds(m.pause_remaining_ns));
+    put(&f, (double)m.fallbacks);
     return done(&f);
 }
 
 static const rs_metrics_source policy_source = { "policy", policy_metrics,
                                                  COUNT_OF(policy_metrics), collect_policy };
+
+/* ---- bulkhead ------------------------------------------------------------------------ */
+
+static const char *const bulkhead_outcomes[] = { "entered_at_once", "entered_after_queueing",
+                                                 "refused",         "timed_out",
+                                                 "cancelled",       NULL };
+
+static const rs_metric_desc bulkhead_metrics[] = {
+    { "bulkhead_max_concurrent_calls", "Calls allowed in flight at once now.", RS_METRIC_GAUGE,
+      NULL, NULL },
+    { "bulkhead_max_queued_calls", "Callers that may wait for a slot.", RS_METRIC_GAUGE, NULL,
+      NULL },
+    { "bulkhead_calls_in_flight", "Calls holding a slot now.", RS_METRIC_GAUGE, NULL, NULL },
+    { "bulkhead_queued_calls", "Callers waiting for a slot now.", RS_METRIC_GAUGE, NULL, NULL },
+    { "bulkhead_calls_total", "Requests for a slot that ended, by how.", RS_METRIC_COUNTER,
+      "outcome", bulkhead_outcomes },
+    { "bulkhead_queue_wait_seconds_total",
+      "Time the callers that left the queue spent in it (slot taken or given up).",
+      RS_METRIC_COUNTER, NULL, NULL },
+};
+
+static int collect_bulkhead(void *object, double *values, size_t count)
+{
+    rs_bulkhead_snapshot m;
+    filler f = { values, count, 0 };
+    int rc = rs_bulkhead_metrics(object, &m);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    put(&f, (double)m.max_concurrent);
+    put(&f, (double)m.max_queue);
+    put(&f, (double)m.in_flight);
+    put(&f, (double)m.queued);
+    put(&f, (double)(m.entered - m.entered_queued));
+    put(&f, (double)m.entered_queued);
+    put(&f, (double)m.refused);
+    put(&f, (double)m.timed_out);
+    put(&f, (double)m.cancelled);
+    put(&f, rs__metrics_seconds(m.queue_wait_ns));
+    return done(&f);
+}
+
+static const rs_metrics_source bulkhead_source = { "bulkhead", bulkhead_metrics,
+                                                   COUNT_OF(bulkhead_metrics), collect_bulkhead };
+
+/* ---- adaptive concurrency limit ------------------------------------------------------ */
+
+static const rs_metric_desc adaptive_limit_metrics[] = {
+    { "adaptive_limit_calls", "The limit now: calls allowed in flight.", RS_METRIC_GAUGE, NULL,
+      NULL },
+    { "adaptive_limit_min_calls", "The lowest the limit goes.", RS_METRIC_GAUGE, NULL, NULL },
+    { "adaptive_limit_max_calls", "The highest the limit goes.", RS_METRIC_GAUGE, NULL, NULL },
+    { "adaptive_limit_latency_floor_seconds",
+      "The latency floor (long term); 0 before the first window.", RS_METRIC_GAUGE, NULL,
+      NULL },
+    { "adaptive_limit_latency_seconds", "The last closed window's mean latency; 0 before.",
+      RS_METRIC_GAUGE, NULL, NULL },
+    { "adaptive_limit_samples_total", "Finished calls reported.", RS_METRIC_COUNTER, NULL,
+      NULL },
+    { "adaptive_limit_throttles_total",
+      "Reported calls that were throttled or slower than the timeout.", RS_METRIC_COUNTER,
+      NULL, NULL },
+    { "adaptive_limit_windows_total", "Windows closed (the limit moves once per window).",
+      RS_METRIC_COUNTER, NULL, NULL },
+    { "adaptive_limit_throttled_windows_total",
+      "Windows with a throttled call (each backed the limit off).", RS_METRIC_COUNTER, NULL,
+      NULL },
+};
+
+static int collect_adaptive_limit(void *object, double *values, size_t count)
+{
+    rs_adaptive_limit_snapshot m;
+    filler f = { values, count, 0 };
+    int rc = rs_adaptive_limit_metrics(object, &m);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    put(&f, (double)m.limit);
+    put(&f, (double)m.min_limit);
+    put(&f, (double)m.max_limit);
+    put(&f, rs__metrics_seconds(m.floor_ns));
+    put(&f, rs__metrics_seconds(m.latency_ns));
+    put(&f, (double)m.samples);
+    put(&f, (double)m.throttled);
+    put(&f, (double)m.windows);
+    put(&f, (double)m.throttled_windows);
+    return done(&f);
+}
+
+static const rs_metrics_source adaptive_limit_source = {
+    "adaptive_limit", adaptive_limit_metrics, COUNT_OF(adaptive_limit_metrics),
+    collect_adaptive_limit
+};
+
+/* ---- adaptive rate --------------------------------------------------------------------- */
+
+static const rs_metric_desc adaptive_rate_metrics[] = {
+    { "adaptive_rate_requests_per_second",
+      "The rate now; +Inf while none applies (before the first throttle).", RS_METRIC_GAUGE,
+      NULL, NULL },
+    { "adaptive_rate_min_requests_per_second", "The lowest the rate goes.", RS_METRIC_GAUGE,
+      NULL, NULL },
+    { "adaptive_rate_max_requests_per_second", "The highest the rate goes; +Inf for none.",
+      RS_METRIC_GAUGE, NULL, NULL },
+    { "adaptive_rate_last_good_requests_per_second",
+      "The rate the last throttle came at; 0 before the first.", RS_METRIC_GAUGE, NULL, NULL },
+    { "adaptive_rate_sent_requests_per_second",
+      "The measured rate of attempts, per second not paused; 0 before the first measure.",
+      RS_METRIC_GAUGE, NULL, NULL },
+    { "adaptive_rate_throttles_total", "Throttled answers recorded.", RS_METRIC_COUNTER, NULL,
+      NULL },
+    { "adaptive_rate_reductions_total", "Times the rate was reduced.", RS_METRIC_COUNTER, NULL,
+      NULL },
+};
+
+/* A rate of 0 that means "no limit" as +Inf. */
+static double unlimited_if_zero(double rate)
+{
+    return rate == 0.0 ? INFINITY : rate;
+}
+
+static int collect_adaptive_rate(void *object, double *values, size_t count)
+{
+    rs_adaptive_rate_snapshot m;
+    filler f = { values, count, 0 };
+    int rc = rs_adaptive_rate_metrics(object, &m);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    put(&f, unlimited_if_zero(m.rate));
+    put(&f, m.min_rate);
+    put(&f, unlimited_if_zero(m.max_rate));
+    put(&f, m.last_good_rate);
+    put(&f, m.sent_rate);
+    put(&f, (double)m.throttles);
+    put(&f, (double)m.reductions);
+    return done(&f);
+}
+
+static const rs_metrics_source adaptive_rate_source = {
+    "adaptive_rate", adaptive_rate_metrics, COUNT_OF(adaptive_rate_metrics),
+    collect_adaptive_rate
+};
 
 /* ---- rs_exporter_add_X ------------------------------------------------------------- */
 
@@ -409,6 +560,21 @@ int rs_exporter_add_policy(rs_exporter *e, const char *name, rs_policy *p)
     return rs_exporter_add(e, name, &policy_source, p);
 }
 
+int rs_exporter_add_bulkhead(rs_exporter *e, const char *name, rs_bulkhead *b)
+{
+    return rs_exporter_add(e, name, &bulkhead_source, b);
+}
+
+int rs_exporter_add_adaptive_limit(rs_exporter *e, const char *name, rs_adaptive_limit *l)
+{
+    return rs_exporter_add(e, name, &adaptive_limit_source, l);
+}
+
+int rs_exporter_add_adaptive_rate(rs_exporter *e, const char *name, rs_adaptive_rate *r)
+{
+    return rs_exporter_add(e, name, &adaptive_rate_source, r);
+}
+
 int rs_exporter_add_shm_token_bucket(rs_exporter *e, const char *name, rs_shm_token_bucket *tb)
 {
     return rs_exporter_add(e, name, &shm_token_bucket_source, tb);
@@ -433,6 +599,9 @@ int rs_exporter_add_client(rs_exporter *e, const char *name, rs_client *c)
         { name, "", &sliding_window_source, rs_client_window(c) },
         { name, "", &breaker_source, rs_client_breaker(c) },
         { name, "", &budget_source, rs_client_budget(c) },
+        { name, "", &bulkhead_source, rs_client_bulkhead(c) },
+        { name, "", &adaptive_limit_source, rs_client_concurrency_limit(c) },
+        { name, "", &adaptive_rate_source, rs_client_adaptive_rate(c) },
     };
     rs__metrics_part owned[COUNT_OF(all)];
     size_t count = 0;

@@ -478,23 +478,23 @@ static bool pass_bulkhead(rs_call_state *c, uint64_t now_ns, rs_step *out)
                              : wait_for_slot(c, patience, now_ns);
         return false;
     }
-    if (rs_bulkhead_try_enter(bulkhead)) {
-        c->slot_held = true;
-        c->phase = RS__PHASE_BREAKER;
-        return true;
-    }
+    /* One request for a slot per attempt, so that the bulkhead counts it
+     * once: a free slot, else (within the patience) a wait or a ticket. */
     uint64_t patience = limiter_patience(c, now_ns);
-    int rc = RS_E_LIMITED;
-    if (patience != 0 && c->blocking) {
+    int rc;
+    if (patience == 0) {
+        rc = rs_bulkhead_try_enter(bulkhead) ? RS_OK : RS_E_LIMITED;
+    } else if (c->blocking) {
         rc = rs_bulkhead_enter(bulkhead, patience);
         if (rc == RS_OK) {
-            /* Time passed while blocked: go on from a fresh reading of the
-             * clock, the wait counted as limiter wait. */
+            /* It may have blocked (nothing says whether it did): go on from
+             * a fresh reading of the clock, the wait counted as limiter
+             * wait. A zero wait costs the blocking driver a clock read. */
             c->slot_held = true;
             *out = wait_then(c, 0, RS__PHASE_BREAKER, true, now_ns);
             return false;
         }
-    } else if (patience != 0) {
+    } else {
         rc = rs_bulkhead_enter_async(bulkhead, c->wake != NULL ? slot_granted : NULL, c,
                                      &c->slot_ticket);
         if (rc == RS_OK && c->slot_ticket != NULL) {

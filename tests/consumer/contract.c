@@ -238,8 +238,36 @@ int main(void)
     rs_policy *bpol = NULL;
     EXPECT(rs_policy_new(&bp, clock, &bpol) == RS_OK);
     EXPECT(rs_call(bpol, ok_once, &calls) == RS_OK && rs_bulkhead_in_flight(bh) == 0);
+    rs_bulkhead_snapshot hm;
+    /* two enters of ours, and one per attempt of the call (it retries once) */
+    EXPECT(rs_bulkhead_metrics(bh, &hm) == RS_OK && hm.entered == 4 && hm.refused == 2);
+    EXPECT(rs_bulkhead_metrics(NULL, &hm) == RS_E_INVAL);
+    rs_exporter *hx = NULL;
+    EXPECT(rs_exporter_new(NULL, &hx) == RS_OK && rs_exporter_add_bulkhead(hx, "db", bh) == RS_OK);
+    char htext[4096];
+    size_t hneeded = 0;
+    EXPECT(rs_exporter_write_buffer(hx, RS_METRICS_PROMETHEUS, htext, sizeof htext, &hneeded) ==
+           RS_OK);
+    EXPECT(strstr(htext, "resilience_bulkhead_calls_total{name=\"db\",outcome=\"refused\"} 2\n") !=
+           NULL);
+    rs_exporter_free(hx);
     rs_policy_free(bpol);
     rs_bulkhead_free(bh);
+
+    /* adaptive.h: the snapshots */
+    rs_adaptive_limit_config alc = RS_ADAPTIVE_LIMIT_CONFIG_DEFAULT;
+    rs_adaptive_limit *al = NULL;
+    rs_adaptive_limit_snapshot alm;
+    EXPECT(rs_adaptive_limit_new(&alc, clock, &al) == RS_OK);
+    EXPECT(rs_adaptive_limit_metrics(al, &alm) == RS_OK && alm.limit == alc.initial_limit &&
+           alm.max_limit == alc.max_limit);
+    rs_adaptive_limit_free(al);
+    rs_adaptive_rate_config arc = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    rs_adaptive_rate *ar = NULL;
+    rs_adaptive_rate_snapshot arm;
+    EXPECT(rs_adaptive_rate_new(&arc, clock, &ar) == RS_OK);
+    EXPECT(rs_adaptive_rate_metrics(ar, &arm) == RS_OK && arm.rate == 0.0 && arm.throttles == 0);
+    rs_adaptive_rate_free(ar);
 
     rs_policy_free(p);
     rs_budget_registry_release(reg, alice);
