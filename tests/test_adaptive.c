@@ -626,6 +626,7 @@ static void advertised_rate_stays_within_the_config(void **state)
     rs_adaptive_rate_snapshot st;
     assert_int_equal(rs_adaptive_rate_metrics(r, &st), RS_OK);
     assert_true(fabs(st.last_good_rate - 3.0) < 1e-9);
+    assert_true(fabs(st.advertised_rate - 3.0) < 1e-9); /* the ceiling in force */
     /* NULL is harmless. */
     rs_adaptive_rate_advertise(NULL, 5.0);
     rs_adaptive_rate_advertise_at(NULL, 5.0, 0);

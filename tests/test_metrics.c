@@ -251,6 +251,7 @@ static void bulkhead_and_adaptive_text_is_exact(void **state)
     rs_adaptive_rate *paced = NULL;
     assert_int_equal(rs_adaptive_rate_new(&rc, clk, &paced), RS_OK);
     rs_adaptive_rate_record(paced, RS_OUTCOME_THROTTLED, rs_manual_clock_now(&clock), 0);
+    rs_adaptive_rate_advertise(paced, 30); /* a ceiling above the rate: it stays */
 
     /* One exporter per kind: each golden text within C's 4095 characters. */
     rs_exporter *e = exporter();
@@ -336,7 +337,7 @@ static void bulkhead_and_adaptive_text_is_exact(void **state)
     text = expose(e, RS_METRICS_PROMETHEUS);
     expect_text(text,
         "# HELP resilience_adaptive_rate_requests_per_second The rate now; +Inf while none "
-        "applies (before the first throttle).\n"
+        "applies (no throttle or advertised rate yet).\n"
         "# TYPE resilience_adaptive_rate_requests_per_second gauge\n"
         "resilience_adaptive_rate_requests_per_second{name=\"new\"} +Inf\n"
         "resilience_adaptive_rate_requests_per_second{name=\"api\"} 20\n"
@@ -366,7 +367,12 @@ static void bulkhead_and_adaptive_text_is_exact(void **state)
         "# HELP resilience_adaptive_rate_reductions_total Times the rate was reduced.\n"
         "# TYPE resilience_adaptive_rate_reductions_total counter\n"
         "resilience_adaptive_rate_reductions_total{name=\"new\"} 0\n"
-        "resilience_adaptive_rate_reductions_total{name=\"api\"} 0\n");
+        "resilience_adaptive_rate_reductions_total{name=\"api\"} 0\n"
+        "# HELP resilience_adaptive_rate_advertised_requests_per_second The rate the server's "
+        "headers advertise, a ceiling; +Inf for none.\n"
+        "# TYPE resilience_adaptive_rate_advertised_requests_per_second gauge\n"
+        "resilience_adaptive_rate_advertised_requests_per_second{name=\"new\"} +Inf\n"
+        "resilience_adaptive_rate_advertised_requests_per_second{name=\"api\"} 30\n");
     free(text);
     text = expose(e, RS_METRICS_OPENMETRICS);
     assert_true(contains(text, "# TYPE resilience_adaptive_rate_throttles counter\n"));

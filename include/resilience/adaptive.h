@@ -404,6 +404,9 @@ typedef struct rs_adaptive_rate_snapshot {
     double sent_rate;      /**< measured rate of attempts, per second not paused; 0 = not yet */
     uint64_t throttles;    /**< throttled answers recorded */
     uint64_t reductions;   /**< times the rate was reduced */
+    /** the server's advertised rate in force (rs_adaptive_rate_advertise()),
+        within min_rate and max_rate; 0 = none */
+    double advertised_rate;
 } rs_adaptive_rate_snapshot;
 
 /**

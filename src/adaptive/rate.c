@@ -480,6 +480,7 @@ int rs_adaptive_rate_metrics(rs_adaptive_rate *r, rs_adaptive_rate_snapshot *m)
     snap.sent_rate = r->sent_rate;
     snap.throttles = r->throttles;
     snap.reductions = r->reductions;
+    snap.advertised_rate = r->advertised;
     rs__spin_unlock(&r->lock);
     *m = snap;
     return RS_OK;

@@ -477,7 +477,7 @@ static const rs_metrics_source adaptive_limit_source = {
 
 static const rs_metric_desc adaptive_rate_metrics[] = {
     { "adaptive_rate_requests_per_second",
-      "The rate now; +Inf while none applies (before the first throttle).", RS_METRIC_GAUGE,
+      "The rate now; +Inf while none applies (no throttle or advertised rate yet).", RS_METRIC_GAUGE,
       NULL, NULL },
     { "adaptive_rate_min_requests_per_second", "The lowest the rate goes.", RS_METRIC_GAUGE,
       NULL, NULL },
@@ -492,6 +492,9 @@ static const rs_metric_desc adaptive_rate_metrics[] = {
       NULL },
     { "adaptive_rate_reductions_total", "Times the rate was reduced.", RS_METRIC_COUNTER, NULL,
       NULL },
+    { "adaptive_rate_advertised_requests_per_second",
+      "The rate the server's headers advertise, a ceiling; +Inf for none.", RS_METRIC_GAUGE,
+      NULL, NULL },
 };
 
 /* A rate of 0 that means "no limit" as +Inf. */
@@ -515,6 +518,7 @@ static int collect_adaptive_rate(void *object, double *values, size_t count)
     put(&f, m.sent_rate);
     put(&f, (double)m.throttles);
     put(&f, (double)m.reductions);
+    put(&f, unlimited_if_zero(m.advertised_rate));
     return done(&f);
 }
 
