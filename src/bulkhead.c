@@ -13,7 +13,14 @@
  * The queue's places are allocated at creation (max_queue of them, a free
  * list), so a full free list is the queue's bound and waiting never
  * allocates. A blocked thread waits on a condition variable of its own
- * (on its stack), so a leave wakes exactly the waiter it serves. */
+ * (on its stack), so a leave wakes exactly the waiter it serves.
+ *
+ * A ticket's wake-up callback runs after the lock is released, on the
+ * thread that granted the slot. Until it has returned, its place is
+ * "waking": the owner that claims or cancels the ticket meanwhile waits
+ * for it, so that once rs_bulkhead_ticket_ready() or _cancel() returns no
+ * wake-up of that ticket is still running (the owner may free what the
+ * callback's context points to). */
 #include "resilience/bulkhead.h"
 
 #include <string.h>
@@ -49,6 +56,11 @@ struct rs_bulkhead_ticket {
     uint64_t queued_ns; /* when it joined the queue, on the bulkhead's clock */
     rs_bulkhead_wake_fn wake;
     void *ctx;
+    /* Under the lock: its wake-up is running on the thread `waker`; a
+     * place given back meanwhile by that thread itself goes to the free
+     * list when the wake-up is over (`free_after_wake`). */
+    bool waking, free_after_wake;
+    const void *waker;
 #if RS_HAVE_THREADS
     pthread_cond_t *cond; /* a blocked thread's, or NULL for a ticket */
 #endif
@@ -76,6 +88,9 @@ struct rs_bulkhead {
     rs_bulkhead_ticket *places;
     const rs_clock *clock;
     uint32_t max_queue;
+#if RS_HAVE_THREADS
+    pthread_cond_t wakes_done; /* signalled when wake-ups have returned */
+#endif
     counts counts[RS__TALLY_SHARDS];
 };
 
@@ -83,9 +98,13 @@ typedef struct wake_list {
     struct {
         rs_bulkhead_wake_fn fn;
         void *ctx;
+        rs_bulkhead_ticket *place;
     } calls[WAKE_BATCH];
     unsigned count;
 } wake_list;
+
+/* Who runs a wake-up: the address is unique to each thread. */
+static _Thread_local char this_thread;
 
 int rs_bulkhead_config_validate(const rs_bulkhead_config *cfg)
 {
@@ -124,6 +143,14 @@ int rs_bulkhead_new(const rs_bulkhead_config *cfg, const rs_clock *clock, rs_bul
         rs__free_aligned(b);
         return RS_E_NOMEM;
     }
+#if RS_HAVE_THREADS
+    if (pthread_cond_init(&b->wakes_done, NULL) != 0) {
+        rs__mutex_destroy(&b->lock);
+        rs__free(b->places);
+        rs__free_aligned(b);
+        return RS_E_NOMEM;
+    }
+#endif
     for (uint32_t i = cfg->max_queue; i-- > 0;) {
         b->places[i].next = b->free_places;
         b->free_places = &b->places[i];
@@ -141,6 +168,9 @@ int rs_bulkhead_new(const rs_bulkhead_config *cfg, const rs_clock *clock, rs_bul
 void rs_bulkhead_free(rs_bulkhead *b)
 {
     if (b != NULL) {
+#if RS_HAVE_THREADS
+        (void)pthread_cond_destroy(&b->wakes_done);
+#endif
         rs__mutex_destroy(&b->lock);
         rs__free(b->places);
         rs__free_aligned(b);
@@ -213,11 +243,29 @@ static void unlink_place(rs_bulkhead *b, rs_bulkhead_ticket *p)
     }
 }
 
+static void link_free(rs_bulkhead *b, rs_bulkhead_ticket *p)
+{
+    p->next = b->free_places;
+    b->free_places = p;
+}
+
+/* The owner is done with place p (claimed or cancelled): it goes back to
+ * the free list once no wake-up of it runs. One running on another thread
+ * is waited for; one running on this thread (its callback called back,
+ * against the contract) hands the place back itself when it returns. */
 static void put_place(rs_bulkhead *b, rs_bulkhead_ticket *p)
 {
     atomic_store_explicit(&p->state, PLACE_FREE, memory_order_relaxed);
-    p->next = b->free_places;
-    b->free_places = p;
+    while (p->waking) {
+        if (p->waker == &this_thread) {
+            p->free_after_wake = true;
+            return;
+        }
+#if RS_HAVE_THREADS
+        (void)pthread_cond_wait(&b->wakes_done, &b->lock.handle);
+#endif
+    }
+    link_free(b, p);
 }
 
 /* What a caller gets when it asks for a slot under the lock. */
@@ -257,6 +305,8 @@ static place_answer take_place(rs_bulkhead *b, uint64_t now_ns, rs_bulkhead_tick
     p->queued_ns = now_ns;
     p->wake = NULL;
     p->ctx = NULL;
+    p->waking = false;
+    p->free_after_wake = false;
 #if RS_HAVE_THREADS
     p->cond = NULL;
 #endif
@@ -293,19 +343,40 @@ static bool grant(rs_bulkhead *b, wake_list *wakes)
         }
 #endif
         if (p->wake != NULL) {
+            p->waking = true;
+            p->waker = &this_thread;
             wakes->calls[wakes->count].fn = p->wake;
             wakes->calls[wakes->count].ctx = p->ctx;
+            wakes->calls[wakes->count].place = p;
             wakes->count++;
         }
     }
     return true;
 }
 
-static void run_wakes(wake_list *wakes)
+/* Runs the wake-ups gathered by grant() (with the lock released), then
+ * lets the owners that wait for them recycle their places. */
+static void run_wakes(rs_bulkhead *b, wake_list *wakes)
 {
+    if (wakes->count == 0) {
+        return;
+    }
     for (unsigned i = 0; i < wakes->count; i++) {
         wakes->calls[i].fn(wakes->calls[i].ctx);
     }
+    rs__mutex_lock(&b->lock);
+    for (unsigned i = 0; i < wakes->count; i++) {
+        rs_bulkhead_ticket *p = wakes->calls[i].place;
+        p->waking = false;
+        if (p->free_after_wake) {
+            p->free_after_wake = false;
+            link_free(b, p);
+        }
+    }
+#if RS_HAVE_THREADS
+    (void)pthread_cond_broadcast(&b->wakes_done);
+#endif
+    rs__mutex_unlock(&b->lock);
     wakes->count = 0;
 }
 
@@ -328,7 +399,7 @@ static void release_and_grant(rs_bulkhead *b, bool release)
         }
         served = grant(b, &wakes);
         rs__mutex_unlock(&b->lock);
-        run_wakes(&wakes);
+        run_wakes(b, &wakes);
     } while (!served);
 }
 
@@ -354,7 +425,8 @@ int rs_bulkhead_enter_async(rs_bulkhead *b, rs_bulkhead_wake_fn wake, void *ctx,
                             rs_bulkhead_ticket **ticket)
 {
     if (b == NULL || ticket == NULL) {
-        return RS_E_INVAL;
+        return rs_set_last_error(RS_E_INVAL, "rs_bulkhead_enter_async: %s is NULL",
+                                 b == NULL ? "b" : "ticket");
     }
     if (take_free_slot(b)) {
         RS__TALLY_ADD(b->counts, entered, 1);
@@ -370,6 +442,10 @@ int rs_bulkhead_enter_async(rs_bulkhead *b, rs_bulkhead_wake_fn wake, void *ctx,
         p->wake = wake;
         p->ctx = ctx;
     }
+    if (answer != QUEUE_FULL) {
+        /* Before the lock goes: a wake-up may run as soon as it does. */
+        *ticket = p; /* NULL when a slot came free meanwhile */
+    }
     rs__mutex_unlock(&b->lock);
     if (answer == QUEUE_FULL) {
         RS__TALLY_ADD(b->counts, refused, 1);
@@ -378,7 +454,6 @@ int rs_bulkhead_enter_async(rs_bulkhead *b, rs_bulkhead_wake_fn wake, void *ctx,
     if (answer == GOT_SLOT) {
         RS__TALLY_ADD(b->counts, entered, 1);
     }
-    *ticket = p; /* NULL when a slot came free meanwhile */
     return RS_OK;
 }
 
@@ -389,6 +464,10 @@ bool rs_bulkhead_ticket_ready(rs_bulkhead *b, rs_bulkhead_ticket *ticket)
         return false;
     }
     rs__mutex_lock(&b->lock);
+    if (atomic_load_explicit(&ticket->state, memory_order_relaxed) != PLACE_GRANTED) {
+        rs__mutex_unlock(&b->lock); /* claimed or cancelled by a racing call */
+        return false;
+    }
     uint64_t queued_ns = ticket->queued_ns;
     put_place(b, ticket);
     rs__mutex_unlock(&b->lock);
@@ -415,6 +494,10 @@ void rs_bulkhead_ticket_cancel(rs_bulkhead *b, rs_bulkhead_ticket *ticket)
         return;
     }
     rs__mutex_lock(&b->lock);
+    if (atomic_load_explicit(&ticket->state, memory_order_relaxed) == PLACE_FREE) {
+        rs__mutex_unlock(&b->lock); /* spent already: claimed or cancelled */
+        return;
+    }
     uint64_t queued_ns = ticket->queued_ns;
     bool granted = withdraw(b, ticket);
     rs__mutex_unlock(&b->lock);
@@ -507,7 +590,7 @@ static int wait_for_slot(rs_bulkhead *b, uint64_t now_ns, uint64_t deadline_ns)
 int rs_bulkhead_enter(rs_bulkhead *b, uint64_t max_wait_ns)
 {
     if (b == NULL) {
-        return RS_E_INVAL;
+        return rs_set_last_error(RS_E_INVAL, "rs_bulkhead_enter: b is NULL");
     }
     if (take_free_slot(b)) {
         RS__TALLY_ADD(b->counts, entered, 1);
@@ -525,12 +608,15 @@ int rs_bulkhead_enter(rs_bulkhead *b, uint64_t max_wait_ns)
     return RS_E_LIMITED;
 }
 
-/* Moves the limit; a larger one serves the queue at once. */
+/* Moves the limit; a larger one serves the queue at once. Always under
+ * the lock: a caller queueing right now may have compared the word with
+ * the old limit, and only the lock orders its place before our look at
+ * the queue. */
 static void move_limit(rs_bulkhead *b, uint32_t max_concurrent)
 {
     uint32_t old = atomic_exchange_explicit(&b->max_concurrent, max_concurrent,
                                             memory_order_relaxed);
-    if (max_concurrent > old && QUEUED(atomic_load_explicit(&b->word, memory_order_relaxed)) != 0) {
+    if (max_concurrent > old) {
         release_and_grant(b, false);
     }
 }

@@ -339,6 +339,9 @@ static void rate_rejects_invalid_configs(void **state)
     c.min_rate = 1e-10;
     c.burst = UINT64_MAX / 2;
     RS_TEST_EXPECT_INVALID(rs_adaptive_rate_new(&c, NULL, &r), "burst");
+    c = RS_ADAPTIVE_RATE_CONFIG_DEFAULT;
+    c.min_rate = 1e-300; /* a burst of 1 at that rate overflows too */
+    RS_TEST_EXPECT_INVALID(rs_adaptive_rate_new(&c, NULL, &r), "min_rate");
 #undef BAD
     assert_ptr_equal(r, (rs_adaptive_rate *)0x1);
     static const rs_adaptive_rate_config init = RS_ADAPTIVE_RATE_CONFIG_INIT;

@@ -57,9 +57,9 @@ static void rejects_invalid_configs(void **state)
 
     /* NULL is harmless everywhere. */
     assert_false(rs_bulkhead_try_enter(NULL));
-    assert_int_equal(rs_bulkhead_enter(NULL, 0), RS_E_INVAL);
+    RS_TEST_EXPECT_INVALID(rs_bulkhead_enter(NULL, 0), "rs_bulkhead_enter: b");
     rs_bulkhead_ticket *t = NULL;
-    assert_int_equal(rs_bulkhead_enter_async(NULL, NULL, NULL, &t), RS_E_INVAL);
+    RS_TEST_EXPECT_INVALID(rs_bulkhead_enter_async(NULL, NULL, NULL, &t), "b is NULL");
     assert_false(rs_bulkhead_ticket_ready(NULL, NULL));
     rs_bulkhead_ticket_cancel(NULL, NULL);
     rs_bulkhead_leave(NULL);
@@ -201,6 +201,39 @@ static void cancelled_tickets_pass_their_slot_on(void **state)
     rs_bulkhead_leave(b);
     assert_int_equal(rs_bulkhead_in_flight(b), 0);
     assert_int_equal(rs_bulkhead_queued(b), 0);
+    rs_bulkhead_free(b);
+}
+
+/* A spent ticket (cancelled, or claimed) passed again changes nothing: the
+ * queue keeps its count and order, and no slot is given twice. */
+static void a_spent_ticket_is_ignored(void **state)
+{
+    (void)state;
+    rs_bulkhead *b = make(1, 4, NULL);
+    wakes w;
+    memset(&w, 0, sizeof w);
+    waker k[2] = { { &w, 0 }, { &w, 1 } };
+    rs_bulkhead_ticket *t[2];
+    assert_true(rs_bulkhead_try_enter(b));
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(rs_bulkhead_enter_async(b, on_wake, &k[i], &t[i]), RS_OK);
+    }
+    rs_bulkhead_ticket_cancel(b, t[0]);
+    rs_bulkhead_ticket_cancel(b, t[0]);
+    assert_false(rs_bulkhead_ticket_ready(b, t[0]));
+    assert_int_equal(rs_bulkhead_queued(b), 1);
+    rs_bulkhead_leave(b); /* to t[1], still queued */
+    assert_int_equal(w.order[0], 1);
+    assert_true(rs_bulkhead_ticket_ready(b, t[1]));
+    assert_false(rs_bulkhead_ticket_ready(b, t[1]));
+    rs_bulkhead_ticket_cancel(b, t[1]); /* claimed: the slot stays its owner's */
+    assert_int_equal(rs_bulkhead_in_flight(b), 1);
+    rs_bulkhead_leave(b);
+    assert_int_equal(rs_bulkhead_in_flight(b), 0);
+    rs_bulkhead_snapshot m;
+    assert_int_equal(rs_bulkhead_metrics(b, &m), RS_OK);
+    assert_int_equal(m.cancelled, 1);
+    assert_int_equal(m.entered_queued, 1);
     rs_bulkhead_free(b);
 }
 
@@ -498,6 +531,100 @@ static void per_key_bulkheads_isolate_tenants(void **state)
 }
 
 #if RS_TEST_THREADS
+/* ---- a wake-up and its ticket's owner ---------------------------------------- */
+
+/* A wake-up that lingers until the owner is claiming or cancelling the
+ * ticket on another thread, and notes whether that returned meanwhile. */
+typedef struct lingering {
+    rs_bulkhead *b;
+    rs_bulkhead_ticket *ticket;
+    bool cancel; /* the owner cancels, else claims */
+    atomic_int stage; /* 1: in the wake-up; 2: the owner is at it */
+    atomic_bool owner_returned;
+    atomic_bool returned_during_wake;
+    atomic_bool claimed;
+} lingering;
+
+static void linger(void *ctx)
+{
+    lingering *l = ctx;
+    atomic_store(&l->stage, 1);
+    while (atomic_load(&l->stage) != 2) {
+        (void)sched_yield();
+    }
+    for (int i = 0; i < 2000; i++) {
+        if (atomic_load(&l->owner_returned)) {
+            atomic_store(&l->returned_during_wake, true);
+        }
+        (void)sched_yield();
+    }
+}
+
+static void *owner(void *arg)
+{
+    lingering *l = arg;
+    while (atomic_load(&l->stage) != 1) {
+        (void)sched_yield();
+    }
+    atomic_store(&l->stage, 2);
+    if (l->cancel) {
+        rs_bulkhead_ticket_cancel(l->b, l->ticket);
+    } else {
+        while (!rs_bulkhead_ticket_ready(l->b, l->ticket)) {
+            (void)sched_yield();
+        }
+        atomic_store(&l->claimed, true);
+    }
+    atomic_store(&l->owner_returned, true);
+    return NULL;
+}
+
+static void *leaver(void *arg)
+{
+    rs_bulkhead_leave(arg);
+    return NULL;
+}
+
+/* Once ticket_cancel() or a true ticket_ready() returns, no wake-up of
+ * the ticket is still running: its owner may free what the wake-up's
+ * context points to (a call state, an event-loop handle). */
+static void no_wake_up_outlives_its_ticket(void **state)
+{
+    (void)state;
+    for (int cancel = 0; cancel <= 1; cancel++) {
+        rs_bulkhead *b = make(1, 2, NULL);
+        static lingering l;
+        memset(&l, 0, sizeof l);
+        l.b = b;
+        l.cancel = cancel != 0;
+        assert_true(rs_bulkhead_try_enter(b));
+        assert_int_equal(rs_bulkhead_enter_async(b, linger, &l, &l.ticket), RS_OK);
+        assert_non_null(l.ticket);
+        pthread_t o, g;
+        assert_int_equal(pthread_create(&o, NULL, owner, &l), 0);
+        assert_int_equal(pthread_create(&g, NULL, leaver, b), 0);
+        pthread_join(g, NULL);
+        pthread_join(o, NULL);
+        assert_false(atomic_load(&l.returned_during_wake));
+        if (!l.cancel) {
+            assert_true(atomic_load(&l.claimed));
+            rs_bulkhead_leave(b);
+        }
+        /* The place went back: the queue holds two again. */
+        assert_int_equal(rs_bulkhead_in_flight(b), 0);
+        assert_int_equal(rs_bulkhead_queued(b), 0);
+        assert_true(rs_bulkhead_try_enter(b));
+        rs_bulkhead_ticket *t[3];
+        assert_int_equal(rs_bulkhead_enter_async(b, NULL, NULL, &t[0]), RS_OK);
+        assert_int_equal(rs_bulkhead_enter_async(b, NULL, NULL, &t[1]), RS_OK);
+        assert_int_equal(rs_bulkhead_enter_async(b, NULL, NULL, &t[2]), RS_E_LIMITED);
+        rs_bulkhead_ticket_cancel(b, t[0]);
+        rs_bulkhead_ticket_cancel(b, t[1]);
+        rs_bulkhead_leave(b);
+        rs_bulkhead_free(b);
+    }
+}
+
 /* ---- blocking waits ---------------------------------------------------------- */
 
 typedef struct blocked {
@@ -764,6 +891,7 @@ int main(void)
         cmocka_unit_test(slots_up_to_the_limit),
         cmocka_unit_test(tickets_are_served_in_order),
         cmocka_unit_test(cancelled_tickets_pass_their_slot_on),
+        cmocka_unit_test(a_spent_ticket_is_ignored),
         cmocka_unit_test(metrics_count_every_outcome),
         cmocka_unit_test(a_larger_limit_serves_the_queue),
         cmocka_unit_test(wakes_come_for_every_grant),
@@ -771,6 +899,7 @@ int main(void)
         cmocka_unit_test(allocation_failure_is_clean),
         cmocka_unit_test(per_key_bulkheads_isolate_tenants),
 #if RS_TEST_THREADS
+        cmocka_unit_test(no_wake_up_outlives_its_ticket),
         cmocka_unit_test(a_blocked_caller_gets_the_slot_a_leave_frees),
         cmocka_unit_test(a_blocked_caller_gives_up_at_its_deadline),
         cmocka_unit_test(never_more_holders_than_the_limit),

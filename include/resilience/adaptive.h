@@ -44,8 +44,11 @@ extern "C" {
 typedef enum rs_outcome {
     /** answered normally: its latency is a measurement of the server */
     RS_OUTCOME_SUCCESS = 0,
-    /** the server refused it for load (a 429, a 503 while overloaded), or it
-        timed out: too much is being sent */
+    /** the server refused it for load (a 429; for a caller reporting
+        outcomes itself, also a 503 it knows to mean overload), or it timed
+        out: too much is being sent. A policy reports only retryable
+        answers the caller marked `caller_fault` (429s) as throttled: other
+        failures are the breaker's business */
     RS_OUTCOME_THROTTLED = 1,
     /** says nothing about the load (a bad request, a call cancelled by its
         caller): counted as finished, not measured */
@@ -292,7 +295,9 @@ typedef struct rs_adaptive_rate rs_adaptive_rate;
  *         `max_rate` negative, not finite or above 1e9; a non-zero
  *         `initial_rate` below `min_rate`, or above a non-zero `max_rate`;
  *         a non-zero `max_rate` below `min_rate`; `beta` outside (0, 1);
- *         `recovery_ns` 0; `burst` 0.
+ *         `recovery_ns` 0; `burst` 0; a `burst` that overflows the
+ *         bucket's 64-bit capacity at `min_rate` (a tiny `min_rate`: the
+ *         message names both).
  * @note Thread-safe.
  * @since 0.2.0
  */
@@ -387,6 +392,7 @@ RS_API void rs_adaptive_rate_advertise_at(rs_adaptive_rate *r, double rate_per_s
  * The rate now, requests per second; 0 while none applies (before the
  * first throttle with no `initial_rate` and no advertised rate), and for
  * NULL.
+ * @note Thread-safe: a short critical section; no clock read.
  * @since 0.2.0
  */
 RS_API double rs_adaptive_rate_get(rs_adaptive_rate *r);

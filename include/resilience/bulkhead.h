@@ -94,11 +94,17 @@ typedef struct rs_bulkhead_ticket rs_bulkhead_ticket;
 
 /**
  * Called once when a queued ticket got its slot, on the thread whose leave
- * (or limit change) freed it, with no library lock held. Keep it short:
- * wake the loop that owns the ticket (write to an eventfd, uv_async_send,
- * schedule an immediate timer) and let that loop claim the slot with
- * rs_bulkhead_ticket_ready(). It may run inside another call into the
- * library on that thread, so it must not call into the bulkhead itself.
+ * (or limit change) freed it, with no library lock held; possibly before
+ * rs_bulkhead_enter_async() has returned on the owner's thread. Keep it
+ * short: wake the loop that owns the ticket (write to an eventfd,
+ * uv_async_send, schedule an immediate timer) and let that loop claim the
+ * slot with rs_bulkhead_ticket_ready(). It may run inside another call
+ * into the library on that thread, so it must not call into the bulkhead
+ * itself, nor wait for anything another ticket's owner does. Once the
+ * owner's rs_bulkhead_ticket_ready() has answered true, or its
+ * rs_bulkhead_ticket_cancel() has returned, the wake-up has returned too
+ * (those two wait for a wake-up still running): the owner may then free
+ * what @p ctx points to.
  * @since 0.2.0
  */
 typedef void (*rs_bulkhead_wake_fn)(void *ctx);
@@ -184,8 +190,11 @@ RS_API int rs_bulkhead_enter_async(rs_bulkhead *b, rs_bulkhead_wake_fn wake, voi
 
 /**
  * Whether a ticket got its slot. True: the slot is the caller's (give it
- * back with rs_bulkhead_leave()) and the ticket is spent (do not use it
- * again). False: still queued.
+ * back with rs_bulkhead_leave()) and the ticket is spent: it answers false
+ * and cancelling it does nothing until its place serves another caller,
+ * after which it must not be passed again (the places are recycled). False:
+ * still queued. A true answer waits for the ticket's wake-up if that is
+ * still running on another thread.
  * @note Thread-safe; lock-free while the ticket waits (one atomic load);
  *       the answer true takes the lock and reads the clock once (the wait,
  *       for rs_bulkhead_metrics()). NULL arguments give false.
@@ -196,8 +205,10 @@ RS_API bool rs_bulkhead_ticket_ready(rs_bulkhead *b, rs_bulkhead_ticket *ticket)
 /**
  * Gives up a ticket: its place in the queue, or, when the slot was handed
  * to it meanwhile and not yet claimed, the slot itself (passed on as
- * rs_bulkhead_leave() would). The ticket is spent. NULL arguments are
- * ignored.
+ * rs_bulkhead_leave() would). The ticket is spent (see
+ * rs_bulkhead_ticket_ready()); a spent ticket is ignored. Returns once
+ * the ticket's wake-up, if one was running on another thread, has
+ * returned. NULL arguments are ignored.
  * @note Thread-safe.
  * @since 0.2.0
  */
@@ -220,11 +231,14 @@ RS_API void rs_bulkhead_leave(rs_bulkhead *b);
  * it is rs_bulkhead_leave().
  * @param start_ns  when the call got its slot, on the bulkhead's clock.
  * @param outcome   what the call's answer said about the server's load.
+ * @note Thread-safe; NULL @p b is ignored. Reads the clock once; the
+ *       limit's sample takes its short spinlock.
  * @since 0.2.0
  */
 RS_API void rs_bulkhead_leave_sample(rs_bulkhead *b, uint64_t start_ns, rs_outcome outcome);
 
-/** rs_bulkhead_leave_sample() at the instant @p now_ns on the bulkhead's clock. @since 0.2.0 */
+/** rs_bulkhead_leave_sample() at the instant @p now_ns on the bulkhead's clock (no
+    clock read). @since 0.2.0 */
 RS_API void rs_bulkhead_leave_sample_at(rs_bulkhead *b, uint64_t start_ns, rs_outcome outcome,
                                         uint64_t now_ns);
 
@@ -243,8 +257,10 @@ RS_API int rs_bulkhead_set_max_concurrent(rs_bulkhead *b, uint32_t max_concurren
 /**
  * Makes `max_concurrent` follow @p limit: set to its value now, and after
  * every rs_bulkhead_leave_sample(). NULL detaches (the limit stays where
- * it last was). The limit must run on the bulkhead's clock, must outlive
- * the attachment, and may serve one bulkhead only.
+ * it last was). The limit must run on the bulkhead's clock and must
+ * outlive the attachment. One limit serves one bulkhead: attached to two,
+ * it would mix their samples (not checked; the limits are then wrong,
+ * never unsafe).
  * @return #RS_OK; #RS_E_INVAL (NULL @p b, or @p limit on another clock;
  *         rs_last_error() says which).
  * @note Thread-safe.

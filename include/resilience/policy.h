@@ -447,9 +447,12 @@ typedef struct rs_call_options {
      * #RS_STEP_WAIT may go on before its timer (its bulkhead slot is
      * free): call rs_call_next() for it soon. It runs on the thread whose
      * call left the bulkhead, with no library lock held, possibly inside
-     * that call's rs_call_complete(): only schedule, do not drive the call
-     * from inside it. NULL = none: a call queued for a bulkhead slot polls
-     * every 1 ms. The blocking calls ignore it. @since 0.2.0
+     * that call's rs_call_complete(), and possibly before the step that
+     * answered #RS_STEP_WAIT has returned: only schedule, do not drive
+     * the call from inside it. Once rs_call_end() returns no wake of that
+     * call is still running, so `context` may be freed then. NULL = none:
+     * a call queued for a bulkhead slot polls every 1 ms. The blocking
+     * calls ignore it. @since 0.2.0
      */
     void (*wake)(void *context);
 } rs_call_options;

@@ -118,8 +118,9 @@ int rs_adaptive_rate_config_validate(const rs_adaptive_rate_config *cfg)
     rs_token_bucket_config bucket = { cfg->min_rate, cfg->burst };
     if (rs_token_bucket_config_validate(&bucket) != RS_OK) {
         return rs_set_last_error(RS_E_INVAL,
-                                 "rs_adaptive_rate_config.burst: %llu tokens at min_rate %g "
-                                 "overflow the bucket's 64-bit capacity",
+                                 "rs_adaptive_rate_config.min_rate and burst: a burst of %llu "
+                                 "at %g per second overflows the bucket's 64-bit capacity "
+                                 "(raise min_rate or lower burst)",
                                  (unsigned long long)cfg->burst, cfg->min_rate);
     }
     return RS_OK;

@@ -407,13 +407,6 @@ static bool pass_limiters(rs_call_state *c, uint64_t now_ns, rs_step *out)
     return true;
 }
 
-/* Runs on the thread that freed the slot: the driver learns it may go on. */
-static void slot_granted(void *ctx)
-{
-    rs_call_state *c = ctx;
-    c->wake(c->context);
-}
-
 /* Waits for the queued slot: until woken (a wake function), or a poll. */
 static rs_step wait_for_slot(rs_call_state *c, uint64_t patience, uint64_t now_ns)
 {
@@ -495,8 +488,10 @@ static bool pass_bulkhead(rs_call_state *c, uint64_t now_ns, rs_step *out)
             return false;
         }
     } else {
-        rc = rs_bulkhead_enter_async(bulkhead, c->wake != NULL ? slot_granted : NULL, c,
-                                     &c->slot_ticket);
+        /* The driver's own wake and context, never the call state: the
+         * bulkhead copies them, and a wake-up still running when the
+         * driver ends the call must not read memory the driver frees. */
+        rc = rs_bulkhead_enter_async(bulkhead, c->wake, c->context, &c->slot_ticket);
         if (rc == RS_OK && c->slot_ticket != NULL) {
             *out = wait_for_slot(c, patience, now_ns);
             return false;
