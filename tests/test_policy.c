@@ -9,6 +9,11 @@
 
 #include "resilience.h"
 
+#if RS_TEST_THREADS
+#include <pthread.h>
+#include <sched.h>
+#endif
+
 #define MS UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
 
@@ -2447,6 +2452,78 @@ static void client_makes_the_adaptive_modules(void **state)
 }
 
 #if RS_TEST_THREADS
+/* A driver's wake that lingers until the call's owner is ending the call
+ * on another thread, and notes whether rs_call_end() returned meanwhile. */
+typedef struct lingering_wake {
+    atomic_int stage; /* 1: in the wake; 2: the owner is ending the call */
+    atomic_bool ended, ended_during_wake;
+    rs_call_state *call;
+    uint64_t now_ns;
+} lingering_wake;
+
+static void linger_in_wake(void *context)
+{
+    lingering_wake *l = context;
+    atomic_store(&l->stage, 1);
+    while (atomic_load(&l->stage) != 2) {
+        (void)sched_yield();
+    }
+    for (int i = 0; i < 2000; i++) {
+        if (atomic_load(&l->ended)) {
+            atomic_store(&l->ended_during_wake, true);
+        }
+        (void)sched_yield();
+    }
+}
+
+static void *end_the_call(void *arg)
+{
+    lingering_wake *l = arg;
+    while (atomic_load(&l->stage) != 1) {
+        (void)sched_yield();
+    }
+    atomic_store(&l->stage, 2);
+    rs_call_end_at(l->call, NULL, l->now_ns); /* abandons it: frees the state */
+    atomic_store(&l->ended, true);
+    return NULL;
+}
+
+static void *leave_bulkhead(void *arg)
+{
+    rs_bulkhead_leave(arg);
+    return NULL;
+}
+
+/* A call queued for a bulkhead slot and ended by its owner while another
+ * thread's leave is running its wake: rs_call_end() returns only after the
+ * wake has (the owner may free the wake's context then), and the wake
+ * never touches the freed call state (ASan and TSan run this). */
+static void a_wake_never_outlives_its_call(void **state)
+{
+    (void)state;
+    rs_bulkhead *b = make_bulkhead(1, 4);
+    rs_policy_config cfg = plain_config();
+    cfg.bulkhead = b;
+    rs_policy *p = make_policy(&cfg);
+    static lingering_wake l;
+    memset(&l, 0, sizeof l);
+    l.now_ns = rs_manual_clock_now(&clock_);
+    assert_true(rs_bulkhead_try_enter(b)); /* the slot is taken */
+    rs_call_options opts = { .context = &l, .wake = linger_in_wake };
+    assert_int_equal(rs_call_begin_at(p, &opts, &l.call, l.now_ns), RS_OK);
+    assert_int_equal(rs_call_next_at(l.call, l.now_ns).action, RS_STEP_WAIT);
+    pthread_t owner, leaver;
+    assert_int_equal(pthread_create(&owner, NULL, end_the_call, &l), 0);
+    assert_int_equal(pthread_create(&leaver, NULL, leave_bulkhead, b), 0);
+    pthread_join(leaver, NULL);
+    pthread_join(owner, NULL);
+    assert_false(atomic_load(&l.ended_during_wake));
+    assert_int_equal(rs_bulkhead_in_flight(b), 0); /* the slot went on, and back */
+    assert_int_equal(rs_bulkhead_queued(b), 0);
+    rs_policy_free(p);
+    rs_bulkhead_free(b);
+}
+
 static rs_policy *shared_policy;
 static _Atomic uint64_t shared_fn_calls;
 
@@ -2670,6 +2747,7 @@ int main(void)
         cmocka_unit_test_setup(metrics_add_up_the_calls, setup),
         cmocka_unit_test_setup(breaker_refusals_agree_across_layers, setup),
 #if RS_TEST_THREADS
+        cmocka_unit_test_setup(a_wake_never_outlives_its_call, setup),
         cmocka_unit_test_setup(many_threads_share_one_policy, setup),
 #endif
     };
