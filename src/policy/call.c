@@ -189,26 +189,23 @@ static rs_step finish(rs_call_state *c, int status, rs_stop_reason reason, uint6
     c->report.elapsed_ns = rs__sat_sub(now_ns, c->start_ns);
     count_end(c, reason);
     bool served = served_by_fallback(c, status, reason);
-    if (served) {
-        status = RS_OK;
-    }
     const rs_policy_hooks *hooks = &c->policy->cfg.hooks;
-    if (status != RS_OK && hooks->on_give_up != NULL) {
+    if (status != RS_OK && !served && hooks->on_give_up != NULL) {
         hooks->on_give_up(hooks->ctx, &c->report);
     }
     /* One event ends a call that did not succeed; a fallback's replaces
      * the refusal or give-up it stood in for, as on_give_up stays silent. */
-    if ((status != RS_OK || served) && rs__policy_hears(c->policy)) {
+    if (status != RS_OK && rs__policy_hears(c->policy)) {
         rs_event e = { 0 };
         e.kind = served ? RS_EVENT_FALLBACK : end_event(reason);
         e.at_ns = now_ns;
         e.attempt = c->report.attempts;
         e.reason = reason;
-        e.status = served ? c->report.failed_status : status;
+        e.status = status; /* how it failed, also when the fallback answered */
         e.report = &c->report;
         rs__policy_emit(c->policy, &e);
     }
-    return step_done(status);
+    return step_done(served ? RS_OK : status);
 }
 
 /* Wait until wake, then resume in `resume`. */
