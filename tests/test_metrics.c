@@ -45,17 +45,6 @@ static bool contains(const char *text, const char *line)
     return strstr(text, line) != NULL;
 }
 
-/* Fails the test, naming the first line `text` lacks. */
-static void expect_lines(const char *text, const char *const *lines, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        if (!contains(text, lines[i])) {
-            print_error("missing: %s", lines[i]);
-            fail();
-        }
-    }
-}
-
 /* A kind of object of the test's own: a value per sample, set by the test. */
 typedef struct fake {
     double values[8];
@@ -739,7 +728,7 @@ static void clients_come_and_go_whole(void **state)
         "resilience_budget_limit_tokens{name=\"llm\"} 50000\n",
         "resilience_test_events_total{name=\"llm\"} 7\n",
     };
-    expect_lines(text, lines, RS_TEST_ARRAY_LEN(lines));
+    RS_TEST_EXPECT_LINES(text, lines);
     free(text);
     /* Twice under one name would repeat every series. */
     RS_TEST_EXPECT_INVALID(rs_exporter_add_client(e, "llm", c), "named \"llm\"");
@@ -837,14 +826,17 @@ static void every_module_reports(void **state)
     assert_int_equal(rs_exporter_add_client(e, "c", c), RS_OK);
     assert_int_equal(rs_exporter_add_budget_registry(e, "users", br), RS_OK);
     char *text = expose(e, RS_METRICS_PROMETHEUS);
-    assert_true(contains(text, "resilience_breaker_state{name=\"c\",state=\"forced_open\"} 1\n"));
-    assert_true(contains(text, "resilience_breaker_open_remaining_seconds{name=\"c\"} +Inf\n"));
-    assert_true(contains(text, "resilience_breaker_not_permitted_calls_total{name=\"c\"} 3\n"));
-    assert_true(contains(text, "resilience_policy_calls_total{name=\"c\",outcome=\"rejected_breaker\"} 3\n"));
-    assert_true(contains(text, "resilience_registry_keys{name=\"users\"} 1\n"));
-    assert_true(contains(text, "resilience_registry_max_keys{name=\"users\"} 3\n"));
-    assert_true(contains(text, "resilience_registry_lookups_total{name=\"users\",outcome=\"hit\"} 1\n"));
-    assert_true(contains(text, "resilience_registry_lookups_total{name=\"users\",outcome=\"miss\"} 1\n"));
+    const char *const lines[] = {
+        "resilience_breaker_state{name=\"c\",state=\"forced_open\"} 1\n",
+        "resilience_breaker_open_remaining_seconds{name=\"c\"} +Inf\n",
+        "resilience_breaker_not_permitted_calls_total{name=\"c\"} 3\n",
+        "resilience_policy_calls_total{name=\"c\",outcome=\"rejected_breaker\"} 3\n",
+        "resilience_registry_keys{name=\"users\"} 1\n",
+        "resilience_registry_max_keys{name=\"users\"} 3\n",
+        "resilience_registry_lookups_total{name=\"users\",outcome=\"hit\"} 1\n",
+        "resilience_registry_lookups_total{name=\"users\",outcome=\"miss\"} 1\n",
+    };
+    RS_TEST_EXPECT_LINES(text, lines);
     free(text);
     rs_exporter_free(e);
     rs_budget_registry_free(br);
@@ -895,7 +887,7 @@ static void client_with_bulkhead_and_adaptive_reports(void **state)
         "resilience_adaptive_limit_max_calls{name=\"c\"} 1000\n",
         "resilience_adaptive_rate_requests_per_second{name=\"c\"} +Inf\n",
     };
-    expect_lines(text, lines, RS_TEST_ARRAY_LEN(lines));
+    RS_TEST_EXPECT_LINES(text, lines);
     free(text);
     assert_int_equal(rs_exporter_remove(e, c), RS_OK);
     rs_exporter_free(e);

@@ -3118,11 +3118,14 @@ static void metrics_without_a_server(void **state)
     assert_int_equal(rs_exporter_add_redis_breaker_state(e, "flag", flag), RS_OK);
     assert_int_equal(rs_exporter_add_redis_breaker_state(e, "open", flag), RS_E_INVAL);
     const char *text = exposition_of(e);
-    assert_non_null(strstr(text, "resilience_redis_pool_skipped_total{name=\"cache\"} 6\n"));
-    assert_non_null(strstr(text, "resilience_redis_pool_reconnect_remaining_seconds{name=\"cache\"} 0.1\n"));
-    assert_non_null(strstr(text, "resilience_redis_decisions_total{name=\"open\",outcome=\"granted\"} 2\n"));
-    assert_non_null(strstr(text, "resilience_redis_decisions_total{name=\"closed\",outcome=\"failed\"} 1\n"));
-    assert_non_null(strstr(text, "resilience_redis_fallback_decisions_total{name=\"flag\"} 1\n"));
+    static const char *const expected[] = {
+        "resilience_redis_pool_skipped_total{name=\"cache\"} 6\n",
+        "resilience_redis_pool_reconnect_remaining_seconds{name=\"cache\"} 0.1\n",
+        "resilience_redis_decisions_total{name=\"open\",outcome=\"granted\"} 2\n",
+        "resilience_redis_decisions_total{name=\"closed\",outcome=\"failed\"} 1\n",
+        "resilience_redis_fallback_decisions_total{name=\"flag\"} 1\n",
+    };
+    RS_TEST_EXPECT_LINES(text, expected);
     rs_exporter_free(e);
     rs_redis_breaker_state_free(flag);
     rs_redis_budget_free(b);

@@ -955,11 +955,7 @@ static void leased_decisions_are_counted_and_exported(void **state)
         "resilience_redis_lease_units_total{name=\"budget\"} 5\n",
         "resilience_redis_decisions_total{name=\"exact\",outcome=\"granted\"} 0\n",
     };
-    for (size_t i = 0; i < RS_TEST_ARRAY_LEN(expected); i++) {
-        if (strstr(text, expected[i]) == NULL) {
-            fail_msg("missing: %s in\n%s", expected[i], text);
-        }
-    }
+    RS_TEST_EXPECT_LINES(text, expected);
     assert_null(strstr(text, "lease_decisions_total{name=\"exact\""));
     assert_null(strstr(text, "lease_max_units{name=\"exact\""));
     rs_exporter_free(e);

@@ -49,4 +49,12 @@ void rs_test_expect_last_error(const char *needle, const char *file, int line);
     rs_test_expect_invalid((status), (needle), __FILE__, __LINE__)
 void rs_test_expect_invalid(int status, const char *needle, const char *file, int line);
 
+/* Asserts that `text` contains every string of the array `lines` (each
+ * usually a whole exposition line with its "\n"), naming the first one it
+ * lacks and printing the text. */
+#define RS_TEST_EXPECT_LINES(text, lines)                                                      \
+    rs_test_expect_lines((text), (lines), RS_TEST_ARRAY_LEN(lines), __FILE__, __LINE__)
+void rs_test_expect_lines(const char *text, const char *const *lines, size_t count,
+                          const char *file, int line);
+
 #endif /* RS_TESTS_TESTING_H */
