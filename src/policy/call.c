@@ -666,14 +666,14 @@ static rs_outcome load_outcome(const rs_attempt *a, rs_verdict verdict)
     return verdict == RS_RETRY && a->caller_fault ? RS_OUTCOME_THROTTLED : RS_OUTCOME_IGNORED;
 }
 
-/* ... and to the adaptive rate: a throttle is an answer that asks the
- * caller to send less (a 429) or to wait (a Retry-After, a spent quota). */
+/* ... and to the adaptive rate: a throttle is also an answer that asks the
+ * caller to wait (a Retry-After, a spent quota). */
 static rs_outcome rate_outcome(const rs_attempt *a, rs_verdict verdict)
 {
-    if ((verdict == RS_RETRY && a->caller_fault) || a->retry_after_ns != 0 || a->pause_ns != 0) {
+    if (a->retry_after_ns != 0 || a->pause_ns != 0) {
         return RS_OUTCOME_THROTTLED;
     }
-    return verdict == RS_SUCCESS ? RS_OUTCOME_SUCCESS : RS_OUTCOME_IGNORED;
+    return load_outcome(a, verdict);
 }
 
 /* The attempt that ran is over: the breaker judges it (unless it failed by
