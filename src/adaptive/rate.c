@@ -81,6 +81,13 @@ static int invalid_rate(const char *field, double value, const char *why)
     return rs_set_last_error(RS_E_INVAL, "rs_adaptive_rate_config.%s: %g, %s", field, value, why);
 }
 
+/* Whether `flag` is set in r->flags (read relaxed: under the lock, which
+ * orders every change of the flags, or where the answer is checked again). */
+static bool has_flag(rs_adaptive_rate *r, uint32_t flag)
+{
+    return (atomic_load_explicit(&r->flags, memory_order_relaxed) & flag) != 0;
+}
+
 /* 0 (unset) or a rate the token bucket accepts. */
 static bool rate_or_zero(double rate)
 {
@@ -154,7 +161,7 @@ static double clamp_rate(const rs_adaptive_rate *r, double rate)
 static void apply(rs_adaptive_rate *r, double rate, uint64_t now_ns)
 {
     rate = clamp_rate(r, rate);
-    bool limiting = (atomic_load_explicit(&r->flags, memory_order_relaxed) & FLAG_LIMITING) != 0;
+    bool limiting = has_flag(r, FLAG_LIMITING);
     if (limiting && rate == r->applied) {
         return;
     }
@@ -292,9 +299,8 @@ static void measure_sent(rs_adaptive_rate *r, uint64_t now_ns)
  * came after, per second of that time the server was asked (not paused). */
 static void reduce(rs_adaptive_rate *r, uint64_t now_ns)
 {
-    uint32_t flags = atomic_load_explicit(&r->flags, memory_order_relaxed);
     double from;
-    if ((flags & FLAG_LIMITING) != 0) {
+    if (has_flag(r, FLAG_LIMITING)) {
         from = curve_at(r, r->pending_ns);
         if (from < r->last_good) {
             from *= (1.0 + r->cfg.beta) / 2.0;
@@ -383,8 +389,7 @@ void rs_adaptive_rate_advertise_at(rs_adaptive_rate *r, double rate_per_s, uint6
     rs__spin_lock(&r->lock);
     if (advertised != r->advertised) {
         r->advertised = advertised;
-        bool limiting =
-            (atomic_load_explicit(&r->flags, memory_order_relaxed) & FLAG_LIMITING) != 0;
+        bool limiting = has_flag(r, FLAG_LIMITING);
         if (!r->pending && (!limiting || r->following)) {
             /* At the curve's plateau, as an initial rate: the ceiling
              * keeps it there. */
@@ -459,8 +464,7 @@ double rs_adaptive_rate_get(rs_adaptive_rate *r)
         return 0.0;
     }
     rs__spin_lock(&r->lock);
-    bool limiting = (atomic_load_explicit(&r->flags, memory_order_relaxed) & FLAG_LIMITING) != 0;
-    double rate = limiting ? r->applied : 0.0;
+    double rate = has_flag(r, FLAG_LIMITING) ? r->applied : 0.0;
     rs__spin_unlock(&r->lock);
     return rate;
 }
@@ -475,8 +479,7 @@ int rs_adaptive_rate_metrics(rs_adaptive_rate *r, rs_adaptive_rate_snapshot *m)
     snap.min_rate = r->cfg.min_rate;
     snap.max_rate = r->cfg.max_rate;
     rs__spin_lock(&r->lock);
-    bool limiting = (atomic_load_explicit(&r->flags, memory_order_relaxed) & FLAG_LIMITING) != 0;
-    snap.rate = limiting ? r->applied : 0.0;
+    snap.rate = has_flag(r, FLAG_LIMITING) ? r->applied : 0.0;
     snap.last_good_rate = r->last_good;
     snap.sent_rate = r->sent_rate;
     snap.throttles = r->throttles;
