@@ -62,8 +62,7 @@ struct rs_adaptive_rate {
     double last_good;     /* CUBIC's w_max: the rate the last throttle came at */
     uint64_t epoch_ns;    /* the curve's origin: the end of the reduction's pause */
     uint64_t last_reduction_ns;
-    bool pending;
-    uint64_t pending_ns;  /* when the throttle awaiting its reduction came */
+    uint64_t pending_ns;  /* when the throttle awaiting its reduction (FLAG_PENDING) came */
     uint32_t ok_before;   /* successes in the second before it */
     uint64_t active_before_ns; /* the part of that second not paused */
     uint32_t ok_after;    /* successes since */
@@ -312,7 +311,6 @@ static void reduce(rs_adaptive_rate *r, uint64_t now_ns)
     r->last_good = clamp_rate(r, from);
     r->epoch_ns = rs__max_u64(now_ns, r->pause_until_ns);
     r->last_reduction_ns = now_ns;
-    r->pending = false;
     r->following = false;
     r->reductions++;
     atomic_fetch_and_explicit(&r->flags, ~FLAG_PENDING, memory_order_relaxed);
@@ -340,7 +338,7 @@ void rs_adaptive_rate_record_at(rs_adaptive_rate *r, rs_outcome outcome, uint64_
     uint32_t ok_recent = ok_last_second(r, now_ns);
     if (outcome == RS_OUTCOME_SUCCESS) {
         r->ok_counts[r->ok_newest % OK_SLOTS]++;
-        r->ok_after += r->pending ? 1u : 0u;
+        r->ok_after += has_flag(r, FLAG_PENDING) ? 1u : 0u;
     }
     if (outcome == RS_OUTCOME_THROTTLED) {
         r->throttles++;
@@ -350,10 +348,9 @@ void rs_adaptive_rate_record_at(rs_adaptive_rate *r, rs_outcome outcome, uint64_
          * it can show a new rate: throttles that come faster (the answers
          * to a full queue, milliseconds apart) would multiply the rate by
          * beta again and again, far below what the server accepts. */
-        if (!r->pending &&
+        if (!has_flag(r, FLAG_PENDING) &&
             (r->reductions == 0 || (sent_ns >= r->last_reduction_ns &&
                                     now_ns - r->last_reduction_ns >= REDUCTION_SPACING_NS))) {
-            r->pending = true;
             r->pending_ns = now_ns;
             r->ok_before = ok_recent;
             r->active_before_ns =
@@ -361,7 +358,7 @@ void rs_adaptive_rate_record_at(rs_adaptive_rate *r, rs_outcome outcome, uint64_
             r->ok_after = 0;
             atomic_fetch_or_explicit(&r->flags, FLAG_PENDING, memory_order_release);
         }
-    } else if (!r->pending && r->last_good != 0.0) {
+    } else if (!has_flag(r, FLAG_PENDING) && r->last_good != 0.0) {
         apply(r, curve_at(r, now_ns), now_ns);
     }
     rs__spin_unlock(&r->lock);
@@ -390,7 +387,7 @@ void rs_adaptive_rate_advertise_at(rs_adaptive_rate *r, double rate_per_s, uint6
     if (advertised != r->advertised) {
         r->advertised = advertised;
         bool limiting = has_flag(r, FLAG_LIMITING);
-        if (!r->pending && (!limiting || r->following)) {
+        if (!has_flag(r, FLAG_PENDING) && (!limiting || r->following)) {
             /* At the curve's plateau, as an initial rate: the ceiling
              * keeps it there. */
             r->last_good = advertised;
@@ -419,7 +416,7 @@ static bool limiting_at(rs_adaptive_rate *r, uint64_t now_ns)
     uint32_t flags = atomic_load_explicit(&r->flags, memory_order_acquire);
     if ((flags & FLAG_PENDING) != 0) {
         rs__spin_lock(&r->lock);
-        if (r->pending && now_ns >= r->pause_until_ns) {
+        if (has_flag(r, FLAG_PENDING) && now_ns >= r->pause_until_ns) {
             reduce(r, now_ns);
         }
         rs__spin_unlock(&r->lock);
