@@ -87,10 +87,19 @@ static bool has_flag(rs_adaptive_rate *r, uint32_t flag)
     return (atomic_load_explicit(&r->flags, memory_order_relaxed) & flag) != 0;
 }
 
+/* The token bucket's fastest rate: a token a nanosecond. */
+#define MAX_RATE 1e9
+
+/* A rate the token bucket accepts. */
+static bool bucket_rate(double rate)
+{
+    return rs__is_finite_positive(rate) && rate <= MAX_RATE;
+}
+
 /* 0 (unset) or a rate the token bucket accepts. */
 static bool rate_or_zero(double rate)
 {
-    return rate == 0.0 || (rs__is_finite_positive(rate) && rate <= 1e9);
+    return rate == 0.0 || bucket_rate(rate);
 }
 
 int rs_adaptive_rate_config_validate(const rs_adaptive_rate_config *cfg)
@@ -98,7 +107,7 @@ int rs_adaptive_rate_config_validate(const rs_adaptive_rate_config *cfg)
     if (cfg == NULL) {
         return rs_set_last_error(RS_E_INVAL, "rs_adaptive_rate_config: NULL");
     }
-    if (!(rs__is_finite_positive(cfg->min_rate) && cfg->min_rate <= 1e9)) {
+    if (!bucket_rate(cfg->min_rate)) {
         return invalid_rate("min_rate", cfg->min_rate, "must be in (0, 1e9]");
     }
     if (!rate_or_zero(cfg->max_rate) || (cfg->max_rate != 0.0 && cfg->max_rate < cfg->min_rate)) {
@@ -382,7 +391,7 @@ void rs_adaptive_rate_advertise_at(rs_adaptive_rate *r, double rate_per_s, uint6
     if (r == NULL || !rs__is_finite_positive(rate_per_s)) {
         return; /* NULL, 0, negative, NaN, infinite */
     }
-    double advertised = clamp_to_config(&r->cfg, fmin(rate_per_s, 1e9));
+    double advertised = clamp_to_config(&r->cfg, fmin(rate_per_s, MAX_RATE));
     rs__spin_lock(&r->lock);
     if (advertised != r->advertised) {
         r->advertised = advertised;
