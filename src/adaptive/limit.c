@@ -20,8 +20,6 @@
 #include "core/lock.h"
 #include "resilience/adaptive.h"
 
-static inline uint32_t rs__max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
-
 /* The floor is the latency with no queue, and only the calls show it: a
  * queue that never empties hides it, and the limit the gradient holds keeps
  * a small queue. So when no window has come within FLOOR_CONFIRM of the

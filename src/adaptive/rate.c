@@ -62,8 +62,7 @@ struct rs_adaptive_rate {
     double last_good;     /* CUBIC's w_max: the rate the last throttle came at */
     uint64_t epoch_ns;    /* the curve's origin: the end of the reduction's pause */
     uint64_t last_reduction_ns;
-    bool pending;
-    uint64_t pending_ns;  /* when the throttle awaiting its reduction came */
+    uint64_t pending_ns;  /* when the throttle awaiting its reduction (FLAG_PENDING) came */
     uint32_t ok_before;   /* successes in the second before it */
     uint64_t active_before_ns; /* the part of that second not paused */
     uint32_t ok_after;    /* successes since */
@@ -81,10 +80,26 @@ static int invalid_rate(const char *field, double value, const char *why)
     return rs_set_last_error(RS_E_INVAL, "rs_adaptive_rate_config.%s: %g, %s", field, value, why);
 }
 
+/* Whether `flag` is set in r->flags (read relaxed: under the lock, which
+ * orders every change of the flags, or where the answer is checked again). */
+static bool has_flag(rs_adaptive_rate *r, uint32_t flag)
+{
+    return (atomic_load_explicit(&r->flags, memory_order_relaxed) & flag) != 0;
+}
+
+/* The token bucket's fastest rate: a token a nanosecond. */
+#define MAX_RATE 1e9
+
+/* A rate the token bucket accepts. */
+static bool bucket_rate(double rate)
+{
+    return rs__is_finite_positive(rate) && rate <= MAX_RATE;
+}
+
 /* 0 (unset) or a rate the token bucket accepts. */
 static bool rate_or_zero(double rate)
 {
-    return rate == 0.0 || (rs__is_finite_positive(rate) && rate <= 1e9);
+    return rate == 0.0 || bucket_rate(rate);
 }
 
 int rs_adaptive_rate_config_validate(const rs_adaptive_rate_config *cfg)
@@ -92,7 +107,7 @@ int rs_adaptive_rate_config_validate(const rs_adaptive_rate_config *cfg)
     if (cfg == NULL) {
         return rs_set_last_error(RS_E_INVAL, "rs_adaptive_rate_config: NULL");
     }
-    if (!(rs__is_finite_positive(cfg->min_rate) && cfg->min_rate <= 1e9)) {
+    if (!bucket_rate(cfg->min_rate)) {
         return invalid_rate("min_rate", cfg->min_rate, "must be in (0, 1e9]");
     }
     if (!rate_or_zero(cfg->max_rate) || (cfg->max_rate != 0.0 && cfg->max_rate < cfg->min_rate)) {
@@ -154,7 +169,7 @@ static double clamp_rate(const rs_adaptive_rate *r, double rate)
 static void apply(rs_adaptive_rate *r, double rate, uint64_t now_ns)
 {
     rate = clamp_rate(r, rate);
-    bool limiting = (atomic_load_explicit(&r->flags, memory_order_relaxed) & FLAG_LIMITING) != 0;
+    bool limiting = has_flag(r, FLAG_LIMITING);
     if (limiting && rate == r->applied) {
         return;
     }
@@ -292,9 +307,8 @@ static void measure_sent(rs_adaptive_rate *r, uint64_t now_ns)
  * came after, per second of that time the server was asked (not paused). */
 static void reduce(rs_adaptive_rate *r, uint64_t now_ns)
 {
-    uint32_t flags = atomic_load_explicit(&r->flags, memory_order_relaxed);
     double from;
-    if ((flags & FLAG_LIMITING) != 0) {
+    if (has_flag(r, FLAG_LIMITING)) {
         from = curve_at(r, r->pending_ns);
         if (from < r->last_good) {
             from *= (1.0 + r->cfg.beta) / 2.0;
@@ -306,7 +320,6 @@ static void reduce(rs_adaptive_rate *r, uint64_t now_ns)
     r->last_good = clamp_rate(r, from);
     r->epoch_ns = rs__max_u64(now_ns, r->pause_until_ns);
     r->last_reduction_ns = now_ns;
-    r->pending = false;
     r->following = false;
     r->reductions++;
     atomic_fetch_and_explicit(&r->flags, ~FLAG_PENDING, memory_order_relaxed);
@@ -334,7 +347,7 @@ void rs_adaptive_rate_record_at(rs_adaptive_rate *r, rs_outcome outcome, uint64_
     uint32_t ok_recent = ok_last_second(r, now_ns);
     if (outcome == RS_OUTCOME_SUCCESS) {
         r->ok_counts[r->ok_newest % OK_SLOTS]++;
-        r->ok_after += r->pending ? 1u : 0u;
+        r->ok_after += has_flag(r, FLAG_PENDING) ? 1u : 0u;
     }
     if (outcome == RS_OUTCOME_THROTTLED) {
         r->throttles++;
@@ -344,10 +357,9 @@ void rs_adaptive_rate_record_at(rs_adaptive_rate *r, rs_outcome outcome, uint64_
          * it can show a new rate: throttles that come faster (the answers
          * to a full queue, milliseconds apart) would multiply the rate by
          * beta again and again, far below what the server accepts. */
-        if (!r->pending &&
+        if (!has_flag(r, FLAG_PENDING) &&
             (r->reductions == 0 || (sent_ns >= r->last_reduction_ns &&
                                     now_ns - r->last_reduction_ns >= REDUCTION_SPACING_NS))) {
-            r->pending = true;
             r->pending_ns = now_ns;
             r->ok_before = ok_recent;
             r->active_before_ns =
@@ -355,7 +367,7 @@ void rs_adaptive_rate_record_at(rs_adaptive_rate *r, rs_outcome outcome, uint64_
             r->ok_after = 0;
             atomic_fetch_or_explicit(&r->flags, FLAG_PENDING, memory_order_release);
         }
-    } else if (!r->pending && r->last_good != 0.0) {
+    } else if (!has_flag(r, FLAG_PENDING) && r->last_good != 0.0) {
         apply(r, curve_at(r, now_ns), now_ns);
     }
     rs__spin_unlock(&r->lock);
@@ -379,13 +391,12 @@ void rs_adaptive_rate_advertise_at(rs_adaptive_rate *r, double rate_per_s, uint6
     if (r == NULL || !rs__is_finite_positive(rate_per_s)) {
         return; /* NULL, 0, negative, NaN, infinite */
     }
-    double advertised = clamp_to_config(&r->cfg, fmin(rate_per_s, 1e9));
+    double advertised = clamp_to_config(&r->cfg, fmin(rate_per_s, MAX_RATE));
     rs__spin_lock(&r->lock);
     if (advertised != r->advertised) {
         r->advertised = advertised;
-        bool limiting =
-            (atomic_load_explicit(&r->flags, memory_order_relaxed) & FLAG_LIMITING) != 0;
-        if (!r->pending && (!limiting || r->following)) {
+        bool limiting = has_flag(r, FLAG_LIMITING);
+        if (!has_flag(r, FLAG_PENDING) && (!limiting || r->following)) {
             /* At the curve's plateau, as an initial rate: the ceiling
              * keeps it there. */
             r->last_good = advertised;
@@ -414,7 +425,7 @@ static bool limiting_at(rs_adaptive_rate *r, uint64_t now_ns)
     uint32_t flags = atomic_load_explicit(&r->flags, memory_order_acquire);
     if ((flags & FLAG_PENDING) != 0) {
         rs__spin_lock(&r->lock);
-        if (r->pending && now_ns >= r->pause_until_ns) {
+        if (has_flag(r, FLAG_PENDING) && now_ns >= r->pause_until_ns) {
             reduce(r, now_ns);
         }
         rs__spin_unlock(&r->lock);
@@ -459,8 +470,7 @@ double rs_adaptive_rate_get(rs_adaptive_rate *r)
         return 0.0;
     }
     rs__spin_lock(&r->lock);
-    bool limiting = (atomic_load_explicit(&r->flags, memory_order_relaxed) & FLAG_LIMITING) != 0;
-    double rate = limiting ? r->applied : 0.0;
+    double rate = has_flag(r, FLAG_LIMITING) ? r->applied : 0.0;
     rs__spin_unlock(&r->lock);
     return rate;
 }
@@ -475,8 +485,7 @@ int rs_adaptive_rate_metrics(rs_adaptive_rate *r, rs_adaptive_rate_snapshot *m)
     snap.min_rate = r->cfg.min_rate;
     snap.max_rate = r->cfg.max_rate;
     rs__spin_lock(&r->lock);
-    bool limiting = (atomic_load_explicit(&r->flags, memory_order_relaxed) & FLAG_LIMITING) != 0;
-    snap.rate = limiting ? r->applied : 0.0;
+    snap.rate = has_flag(r, FLAG_LIMITING) ? r->applied : 0.0;
     snap.last_good_rate = r->last_good;
     snap.sent_rate = r->sent_rate;
     snap.throttles = r->throttles;

@@ -31,6 +31,7 @@ static inline uint64_t rs__sat_mul(uint64_t a, uint64_t b)
 
 static inline uint64_t rs__min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static inline uint64_t rs__max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+static inline uint32_t rs__max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
 
 /* A non-negative double to uint64_t: NaN and negatives give 0, values at or
  * beyond 2^64 give UINT64_MAX (a plain cast would be undefined). */

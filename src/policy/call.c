@@ -433,6 +433,17 @@ static bool repace_after_pause(rs_call_state *c, uint64_t now_ns, rs_step *out)
     return true;
 }
 
+/* The shared pause holds an attempt its limits let through: it resumes at
+ * the bulkhead, through the adaptive rate again (repace_after_pause). */
+static bool held_after_limits(rs_call_state *c, uint64_t now_ns, rs_step *out)
+{
+    if (!held_by_pause(c, now_ns, RS__PHASE_BULKHEAD, out)) {
+        return false;
+    }
+    c->repace = c->policy->cfg.adaptive_rate != NULL;
+    return true;
+}
+
 /* The bulkhead: a slot now, or a place in its queue within the attempt's
  * limiter patience, which the pause and the limits share. The blocking
  * driver waits on the bulkhead's condition variable; the step API gets a
@@ -444,8 +455,7 @@ static bool pass_bulkhead(rs_call_state *c, uint64_t now_ns, rs_step *out)
         /* A pause that began while this attempt waited for its limits holds
          * it too: it keeps what the limits granted and runs when the pause
          * ends (taking a slot first would hold a slot nobody uses). */
-        if (held_by_pause(c, now_ns, RS__PHASE_BULKHEAD, out)) {
-            c->repace = c->policy->cfg.adaptive_rate != NULL;
+        if (held_after_limits(c, now_ns, out)) {
             return false;
         }
         if (c->repace && !repace_after_pause(c, now_ns, out)) {
@@ -508,9 +518,8 @@ static void pass_breaker(rs_call_state *c, uint64_t now_ns, rs_step *out)
     /* A pause that began while this attempt waited for a bulkhead slot
      * holds it as well: the slot goes back meanwhile, to be taken again
      * after. */
-    if (held_by_pause(c, now_ns, RS__PHASE_BULKHEAD, out)) {
+    if (held_after_limits(c, now_ns, out)) {
         release_slot(c);
-        c->repace = c->policy->cfg.adaptive_rate != NULL;
         return;
     }
     rs_breaker *breaker = c->policy->cfg.breaker;
@@ -663,14 +672,14 @@ static rs_outcome load_outcome(const rs_attempt *a, rs_verdict verdict)
     return verdict == RS_RETRY && a->caller_fault ? RS_OUTCOME_THROTTLED : RS_OUTCOME_IGNORED;
 }
 
-/* ... and to the adaptive rate: a throttle is an answer that asks the
- * caller to send less (a 429) or to wait (a Retry-After, a spent quota). */
+/* ... and to the adaptive rate: a throttle is also an answer that asks the
+ * caller to wait (a Retry-After, a spent quota). */
 static rs_outcome rate_outcome(const rs_attempt *a, rs_verdict verdict)
 {
-    if ((verdict == RS_RETRY && a->caller_fault) || a->retry_after_ns != 0 || a->pause_ns != 0) {
+    if (a->retry_after_ns != 0 || a->pause_ns != 0) {
         return RS_OUTCOME_THROTTLED;
     }
-    return verdict == RS_SUCCESS ? RS_OUTCOME_SUCCESS : RS_OUTCOME_IGNORED;
+    return load_outcome(a, verdict);
 }
 
 /* The attempt that ran is over: the breaker judges it (unless it failed by
